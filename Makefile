@@ -1,0 +1,91 @@
+# procspec: one flat GNU Makefile. Local overrides go in config.mak.
+#
+#   make run       install what is missing, build, run the suite against the
+#                  reference implementation and the local python3, write reports
+#   make check     unit tests, then the suite against golden (ref) and live (python3)
+#   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON)
+#   make valgrind  the ref driver over the whole suite under memcheck
+#   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+LDLIBS_JSON = -ljansson
+LDLIBS_CHECK = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+PYTHON   ?= /usr/bin/python3
+GOLDEN_PYTHON ?= /usr/bin/python3
+GOLDEN_SET ?= cpython-3.11
+B        ?= build
+
+-include config.mak
+
+HARNESS_SRC = $(sort $(wildcard harness/*.c))
+HARNESS_LIB = $(filter-out harness/main.c,$(HARNESS_SRC))
+REF_SRC     = $(sort $(wildcard ref/*.c))
+DRIVER_SRC  = $(sort $(wildcard ref/driver/*.c))
+TEST_SRC    = $(sort $(wildcard tests/check_*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+PROCSPEC = $(B)/procspec
+REFDRV   = $(B)/procref-driver
+LIBREF   = $(B)/libprocref.a
+CHECKBIN = $(B)/check_procspec
+
+all: $(PROCSPEC) $(REFDRV) $(LIBREF)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iref -Iharness -c -o $@ $<
+
+$(LIBREF): $(call obj,$(REF_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(PROCSPEC): $(call obj,$(HARNESS_SRC))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON)
+
+$(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON)
+
+$(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON) $(LDLIBS_CHECK)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- the two commands ---------------------------------------------------
+
+deps:
+	@tools/install-deps
+
+run: deps all
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report reports/ref; \
+	ref=$$?; \
+	$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report reports/python3; \
+	py=$$?; \
+	test $$ref = 0 && test $$py = 0
+
+check: all $(CHECKBIN)
+	$(CHECKBIN)
+	tools/test-harness $(PROCSPEC)
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET)
+	@if [ -x "$(PYTHON)" ]; then \
+	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET); \
+	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi
+
+golden: all
+	tools/capture-golden $(GOLDEN_PYTHON)
+
+valgrind: all
+	tools/valgrind-suite $(PROCSPEC) $(REFDRV)
+
+asan:
+	$(MAKE) B=build/asan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" PYTHON=/nonexistent check
+
+clean:
+	rm -rf build
+
+.PHONY: all deps run check golden valgrind asan clean

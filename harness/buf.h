@@ -1,0 +1,29 @@
+/*
+ * A growable byte buffer, always NUL-terminated.  Out of memory is sticky:
+ * once an append fails, every later one fails too and ps_buf_oom() says so,
+ * so a caller may append freely and check once.
+ */
+#ifndef PS_BUF_H
+#define PS_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ps_buf {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+
+#define PS_BUF_INIT { NULL, 0, 0, false }
+
+int ps_buf_add(struct ps_buf *b, const void *p, size_t n);
+int ps_buf_adds(struct ps_buf *b, const char *s);
+int ps_buf_addf(struct ps_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ps_buf_addc(struct ps_buf *b, char c);
+bool ps_buf_oom(const struct ps_buf *b);
+/* Hand the string over to the caller (never NULL unless out of memory) and reset b. */
+char *ps_buf_detach(struct ps_buf *b);
+void ps_buf_release(struct ps_buf *b);
+
+#endif

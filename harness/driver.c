@@ -1,0 +1,330 @@
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "scenario.h"
+
+static int tmpfile_fd(void)
+{
+	char path[] = "/tmp/procspec-driver-XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
+{
+	struct stat st;
+	off_t off = 0;
+	char *buf;
+	ssize_t n;
+
+	if (drv->log_fd < 0 || fstat(drv->log_fd, &st))
+		return strdup("");
+	if ((size_t)st.st_size > max)
+		off = st.st_size - (off_t)max;
+	buf = malloc((size_t)(st.st_size - off) + 1);
+	if (!buf)
+		return NULL;
+	do n = pread(drv->log_fd, buf, (size_t)(st.st_size - off), off);
+	while (n == -1 && errno == EINTR);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Quote a received line for a message: at most 200 bytes, control bytes escaped. */
+static void quote_line(struct ps_buf *b, const char *s, size_t n)
+{
+	size_t i, lim = n > 200 ? 200 : n;
+
+	for (i = 0; i < lim; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			ps_buf_addf(b, "\\x%02x", c);
+		else
+			ps_buf_addc(b, (char)c);
+	}
+	if (n > lim)
+		ps_buf_addf(b, "... (%zu bytes)", n);
+}
+
+/* Fill d for a driver that closed its stdout: how it ended and what it said. */
+static int driver_gone(struct ps_driver *drv, struct ps_diag *d)
+{
+	char how[64], *tail;
+	int status, r;
+
+	/* It closed stdout; give it a moment to finish exiting before we ask. */
+	for (r = 0; r < 200; r++) {
+		if (waitpid(drv->pid, &status, WNOHANG) == drv->pid) {
+			ps_exit_from_status(status, &drv->exit);
+			break;
+		}
+		usleep(1000);
+	}
+	tail = ps_driver_stderr_tail(drv, 2000);
+	r = ps_diag(d, PS_EDRIVER, "driver ended (%s) before it answered%s%s",
+		    ps_exit_describe(&drv->exit, how, sizeof(how)),
+		    tail && *tail ? "; its stderr ends with:\n" : "", tail ? tail : "");
+	free(tail);
+	return r;
+}
+
+int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d)
+{
+	double deadline = ps_now() + timeout;
+	struct pollfd pfd = { .fd = drv->from_fd, .events = POLLIN };
+	json_error_t jerr;
+	char *nl;
+	ssize_t n;
+	int r;
+
+	*msg = NULL;
+	for (;;) {
+		nl = drv->rlen ? memchr(drv->rbuf, '\n', drv->rlen) : NULL;
+		if (nl)
+			break;
+		if (drv->rlen > PS_MAX_LINE) {
+			struct ps_buf b = PS_BUF_INIT;
+			char *q;
+
+			quote_line(&b, drv->rbuf, drv->rlen);
+			q = ps_buf_detach(&b);
+			r = ps_diag(d, PS_EPROTO, "driver sent a line longer than %u bytes: %s",
+				    PS_MAX_LINE, q ? q : "");
+			free(q);
+			return r;
+		}
+		double left = deadline - ps_now();
+
+		if (left <= 0)
+			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s", timeout);
+		r = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ps_diag(d, -errno, "poll: %s", strerror(errno));
+		if (r == 0)
+			continue;
+		if (drv->rcap - drv->rlen < 65536) {
+			size_t cap = drv->rcap ? drv->rcap * 2 : 131072;
+			char *nb = realloc(drv->rbuf, cap);
+
+			if (!nb)
+				return ps_diag(d, -ENOMEM, "out of memory");
+			drv->rbuf = nb;
+			drv->rcap = cap;
+		}
+		do n = read(drv->from_fd, drv->rbuf + drv->rlen, drv->rcap - drv->rlen);
+		while (n == -1 && errno == EINTR);
+		if (n < 0)
+			return ps_diag(d, -errno, "reading from the driver: %s", strerror(errno));
+		if (n == 0) {
+			if (drv->rlen) {
+				struct ps_buf b = PS_BUF_INIT;
+				char *q;
+
+				quote_line(&b, drv->rbuf, drv->rlen);
+				q = ps_buf_detach(&b);
+				r = ps_diag(d, PS_EPROTO, "driver ended in the middle of a line: %s",
+					    q ? q : "");
+				free(q);
+				return r;
+			}
+			return driver_gone(drv, d);
+		}
+		drv->rlen += (size_t)n;
+	}
+	size_t len = (size_t)(nl - drv->rbuf);
+
+	*msg = json_loadb(drv->rbuf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*msg || !json_is_object(*msg) || !json_is_string(json_object_get(*msg, "op"))) {
+		struct ps_buf b = PS_BUF_INIT;
+		char *q;
+
+		quote_line(&b, drv->rbuf, len);
+		q = ps_buf_detach(&b);
+		r = ps_diag(d, PS_EPROTO, "driver sent %s: %s",
+			    !*msg ? "a line that is not JSON" : !json_is_object(*msg) ?
+			    "JSON that is not an object" : "a message without a string \"op\"",
+			    q ? q : "");
+		free(q);
+		json_decref(*msg);
+		*msg = NULL;
+	} else {
+		r = 0;
+	}
+	memmove(drv->rbuf, nl + 1, drv->rlen - len - 1);
+	drv->rlen -= len + 1;
+	return r;
+}
+
+int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t len, off = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!s)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	len = strlen(s);
+	s[len++] = '\n';	/* json_dumps leaves room: we overwrite the NUL */
+	while (off < len) {
+		do n = write(drv->to_fd, s + off, len - off); while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			r = ps_diag(d, -errno, "writing to the driver: %s", strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(s);
+	return r;
+}
+
+static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)
+{
+	json_t *h = NULL, *m;
+	size_t i;
+	int r;
+
+	r = ps_driver_recv(drv, timeout, &h, d);
+	if (r == PS_ETIMEOUT)
+		return ps_diag(d, r, "driver sent no hello within %.1f s", timeout);
+	if (r)
+		return r;
+	if (strcmp(json_string_value(json_object_get(h, "op")), "hello")) {
+		r = ps_diag(d, PS_EPROTO, "driver's first message is not a hello (op \"%s\")",
+			    json_string_value(json_object_get(h, "op")));
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(h, "protocol")) ||
+	    json_integer_value(json_object_get(h, "protocol")) != PS_PROTOCOL_VERSION) {
+		r = ps_diag(d, PS_EPROTO, "driver speaks protocol %s; this harness speaks %d",
+			    json_is_integer(json_object_get(h, "protocol")) ? "another version" :
+			    "no known version", PS_PROTOCOL_VERSION);
+		goto out;
+	}
+	if (!json_is_string(json_object_get(h, "implementation"))) {
+		r = ps_diag(d, PS_EPROTO, "driver's hello has no \"implementation\" string");
+		goto out;
+	}
+	m = json_object_get(h, "methods");
+	if (!json_is_array(m)) {
+		r = ps_diag(d, PS_EPROTO, "driver's hello has no \"methods\" list");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(m); i++) {
+		const char *name = json_string_value(json_array_get(m, i));
+
+		drv->methods |= name ? ps_method_parse(name) : 0;
+	}
+	drv->hello = h;
+	h = NULL;
+	drv->implementation = json_string_value(json_object_get(drv->hello, "implementation"));
+	drv->executable = json_string_value(json_object_get(drv->hello, "executable"));
+	drv->module = json_string_value(json_object_get(drv->hello, "module"));
+	if (!drv->executable)
+		drv->executable = "";
+	if (!drv->module)
+		drv->module = "";
+out:
+	json_decref(h);
+	return r;
+}
+
+int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
+		    struct ps_diag *d)
+{
+	struct ps_driver *drv = calloc(1, sizeof(*drv));
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, r;
+
+	if (!drv)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	drv->pid = -1;
+	drv->to_fd = drv->from_fd = -1;
+	drv->log_fd = tmpfile_fd();
+	if (drv->log_fd < 0) {
+		r = ps_diag(d, drv->log_fd, "temporary file: %s", strerror(-drv->log_fd));
+		goto fail;
+	}
+	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC)) {
+		r = ps_diag(d, -errno, "pipe2: %s", strerror(errno));
+		goto fail;
+	}
+	r = ps_proc_spawn(argv, in[0], outp[1], drv->log_fd, &drv->pid, d);
+	if (r)
+		goto fail;
+	close(in[0]);
+	close(outp[1]);
+	in[0] = outp[1] = -1;
+	drv->to_fd = in[1];
+	drv->from_fd = outp[0];
+	r = read_hello(drv, timeout, d);
+	if (r)
+		goto fail;
+	*out = drv;
+	return 0;
+fail:
+	if (in[0] >= 0)
+		close(in[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (drv->to_fd < 0 && in[1] >= 0)
+		close(in[1]);
+	if (drv->from_fd < 0 && outp[0] >= 0)
+		close(outp[0]);
+	ps_driver_stop(drv, 0.5);
+	return r;
+}
+
+void ps_driver_stop(struct ps_driver *drv, double grace)
+{
+	double deadline;
+	int status, r;
+
+	if (!drv)
+		return;
+	if (drv->to_fd >= 0)
+		close(drv->to_fd);
+	if (drv->pid > 0 && drv->exit.kind == PS_EXIT_RUNNING) {
+		/* EOF on stdin asks a well-behaved driver to exit by itself. */
+		deadline = ps_now() + grace;
+		for (;;) {
+			r = waitpid(drv->pid, &status, WNOHANG);
+			if (r == drv->pid) {
+				ps_exit_from_status(status, &drv->exit);
+				killpg(drv->pid, SIGKILL);
+				break;
+			}
+			if (ps_now() >= deadline) {
+				ps_proc_kill_group(drv->pid, ps_scaled(1.0), &drv->exit);
+				break;
+			}
+			usleep(1000);
+		}
+	} else if (drv->pid > 0) {
+		killpg(drv->pid, SIGKILL);
+	}
+	if (drv->from_fd >= 0)
+		close(drv->from_fd);
+	if (drv->log_fd >= 0)
+		close(drv->log_fd);
+	json_decref(drv->hello);
+	free(drv->rbuf);
+	free(drv);
+}

@@ -1,0 +1,64 @@
+/*
+ * A running driver program and the framing of the driver protocol
+ * (docs/PROTOCOL.md): JSON Lines over its stdin and stdout, each reply under
+ * a deadline.  Its stderr goes to an unlinked temporary file whose tail is
+ * shown when something goes wrong.
+ */
+#ifndef PS_DRIVER_H
+#define PS_DRIVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "proc.h"
+
+#define PS_PROTOCOL_VERSION 1
+#define PS_MAX_LINE (1u << 20)
+
+struct ps_driver {
+	pid_t pid;		/* the driver, leader of its own process group */
+	int to_fd;		/* its stdin */
+	int from_fd;		/* its stdout */
+	int log_fd;		/* its stderr, a temporary file */
+	char *rbuf;		/* bytes read but not yet consumed */
+	size_t rlen, rcap;
+	json_t *hello;		/* the hello message */
+	const char *implementation;	/* hello.implementation, owned by hello */
+	const char *executable;	/* hello.executable, "" if absent */
+	const char *module;	/* hello.module, "" if absent */
+	unsigned methods;	/* hello.methods as enum ps_method bits */
+	struct ps_exit exit;	/* how it ended, once stopped */
+};
+
+/*
+ * Start argv as a driver and read its hello within timeout seconds.
+ * Fails with PS_EPROTO when the hello is missing, malformed or of another
+ * protocol version, PS_ETIMEOUT when it does not come; d says which.
+ */
+int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
+		    struct ps_diag *d);
+
+/* Send one message. 0, or -errno (-EPIPE when the driver is gone). */
+int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d);
+
+/*
+ * Read one message within timeout seconds into *msg (a new reference).
+ * PS_ETIMEOUT, PS_EPROTO (not JSON, not an object, no "op", a line over
+ * PS_MAX_LINE: d quotes the offending line), PS_EDRIVER (EOF: the driver
+ * exited; d says how, with the tail of its stderr).
+ */
+int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d);
+
+/* The last max bytes the driver wrote to stderr, malloc'd ("" when none). */
+char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max);
+
+/*
+ * Stop the driver: close its stdin, give it grace seconds to exit, then
+ * kill its process group; reap it; free everything.  NULL is allowed.
+ */
+void ps_driver_stop(struct ps_driver *drv, double grace);
+
+#endif

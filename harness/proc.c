@@ -1,0 +1,208 @@
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void ps_exit_from_status(int status, struct ps_exit *e)
+{
+	e->code = 0;
+	e->sig = 0;
+	if (WIFEXITED(status)) {
+		e->kind = PS_EXIT_CODE;
+		e->code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		e->kind = PS_EXIT_SIGNAL;
+		e->sig = WTERMSIG(status);
+	} else {
+		e->kind = PS_EXIT_RUNNING;
+	}
+}
+
+const char *ps_exit_describe(const struct ps_exit *e, char *buf, size_t size)
+{
+	switch (e->kind) {
+	case PS_EXIT_CODE:
+		snprintf(buf, size, "exit code %d", e->code);
+		break;
+	case PS_EXIT_SIGNAL:
+		snprintf(buf, size, "signal %d (SIG%s)", e->sig, sigabbrev_np(e->sig) ? sigabbrev_np(e->sig) : "?");
+		break;
+	case PS_EXIT_RUNNING:
+		snprintf(buf, size, "still running");
+		break;
+	}
+	return buf;
+}
+
+int ps_proc_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) ? -errno : 0;
+}
+
+double ps_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double ps_scaled(double seconds)
+{
+	const char *m = getenv("PROCSPEC_TIMEOUT_MULTIPLIER");
+	double k = m ? strtod(m, NULL) : 1.0;
+
+	return seconds * (k > 0 ? k : 1.0);
+}
+
+int ps_proc_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid,
+		  struct ps_diag *d)
+{
+	int errpipe[2] = { -1, -1 }, child_errno = 0, r;
+	ssize_t n;
+	pid_t p;
+
+	if (pipe2(errpipe, O_CLOEXEC))
+		return ps_diag(d, -errno, "pipe2: %s", strerror(errno));
+	p = fork();
+	if (p < 0) {
+		r = -errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return ps_diag(d, r, "fork: %s", strerror(-r));
+	}
+	if (p == 0) {
+		/* Only async-signal-safe calls from here to exec. */
+		struct sigaction sa;
+		sigset_t none;
+		int s;
+
+		setpgid(0, 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		for (s = 1; s < NSIG; s++)
+			sigaction(s, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+			goto fail;
+		execvp(argv[0], argv);
+fail:
+		child_errno = errno;
+		do n = write(errpipe[1], &child_errno, sizeof(child_errno));
+		while (n == -1 && errno == EINTR);
+		_exit(127);
+	}
+	/* Both sides set the group, so neither races the other. */
+	setpgid(p, p);
+	close(errpipe[1]);
+	do n = read(errpipe[0], &child_errno, sizeof(child_errno));
+	while (n == -1 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof(child_errno)) {
+		do r = waitpid(p, NULL, 0); while (r == -1 && errno == EINTR);
+		return ps_diag(d, -child_errno, "cannot run %s: %s", argv[0], strerror(child_errno));
+	}
+	*pid = p;
+	return 0;
+}
+
+void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
+{
+	double deadline = ps_now() + grace;
+	int status, r;
+
+	e->kind = PS_EXIT_RUNNING;
+	r = waitpid(pid, &status, WNOHANG);
+	if (r == pid) {
+		ps_exit_from_status(status, e);
+		killpg(pid, SIGKILL);
+		return;
+	}
+	killpg(pid, SIGTERM);
+	while (ps_now() < deadline) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			ps_exit_from_status(status, e);
+			break;
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+		usleep(2000);
+	}
+	killpg(pid, SIGKILL);
+	if (e->kind == PS_EXIT_RUNNING) {
+		do r = waitpid(pid, &status, 0); while (r == -1 && errno == EINTR);
+		if (r == pid)
+			ps_exit_from_status(status, e);
+	}
+}
+
+/* Parent pid of /proc/<pid>/stat, -1 if gone; *zombie tells a reapable one. */
+static pid_t ppid_of(const char *pid, bool *zombie)
+{
+	char path[64], buf[512], *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	do n = read(fd, buf, sizeof(buf) - 1); while (n == -1 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');	/* the command name may hold spaces and parens */
+	if (!s || s[1] == '\0' || s[2] == '\0')
+		return -1;
+	*zombie = s[2] == 'Z';
+	return (pid_t)strtol(s + 4, NULL, 10);	/* ") S ppid" */
+}
+
+int ps_proc_sweep(void)
+{
+	pid_t self = getpid();
+	struct dirent *de;
+	int killed = 0, r, round;
+	DIR *dir;
+
+	for (round = 0; round < 50; round++) {
+		int found = 0;
+
+		dir = opendir("/proc");
+		if (!dir)
+			break;
+		while ((de = readdir(dir))) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			bool zombie = false;
+
+			if (ppid_of(de->d_name, &zombie) == self && !zombie) {
+				pid_t p = (pid_t)atoi(de->d_name);
+
+				if (kill(p, SIGKILL) == 0) {
+					found++;
+					killed++;
+				}
+			}
+		}
+		closedir(dir);
+		do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
+		if (!found)
+			break;
+		usleep(1000);
+	}
+	do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
+	return killed;
+}

@@ -1,0 +1,63 @@
+/*
+ * Child processes of the harness: spawning in a process group of their own,
+ * the one outcome type for how a child ended, deadlines, and the sweep that
+ * leaves nothing behind.  The harness is a subreaper, so whatever a driver
+ * starts, even in a new session, comes back to it when its parent dies.
+ */
+#ifndef PS_PROC_H
+#define PS_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+enum ps_exit_kind {
+	PS_EXIT_RUNNING,	/* not reaped yet */
+	PS_EXIT_CODE,		/* exited with code */
+	PS_EXIT_SIGNAL,		/* killed by signal sig */
+};
+
+struct ps_exit {
+	enum ps_exit_kind kind;
+	int code;
+	int sig;
+};
+
+/* The one place a wait status becomes an outcome. */
+void ps_exit_from_status(int status, struct ps_exit *e);
+/* "exit code 3", "signal 11 (SIGSEGV)", "still running". */
+const char *ps_exit_describe(const struct ps_exit *e, char *buf, size_t size);
+
+/* Make this process a child subreaper (PR_SET_CHILD_SUBREAPER). 0 or -errno. */
+int ps_proc_subreaper(void);
+
+/*
+ * Start argv[0] (searched in PATH) in a new process group with the given
+ * fds as its 0, 1 and 2.  An exec failure travels back over a close-on-exec
+ * pipe and is returned as -errno with d filled.  On success *pid is the child.
+ */
+int ps_proc_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid,
+		  struct ps_diag *d);
+
+/*
+ * End process group pgid led by pid: SIGTERM to the group, up to grace
+ * seconds for pid to exit, then SIGKILL to the group; reap pid.  *e gets how
+ * pid ended (it may have ended already: then the group is still swept).
+ */
+void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e);
+
+/*
+ * SIGKILL every process whose parent is this one (what escaped a process
+ * group and was reparented to the subreaper) and reap every zombie child.
+ * Returns how many processes it had to kill.
+ */
+int ps_proc_sweep(void);
+
+/* CLOCK_MONOTONIC seconds. */
+double ps_now(void);
+
+/* PROCSPEC_TIMEOUT_MULTIPLIER (default 1) times seconds. */
+double ps_scaled(double seconds);
+
+#endif

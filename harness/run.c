@@ -1,0 +1,340 @@
+#include "run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "proc.h"
+
+const char *ps_verdict_word(enum ps_verdict v)
+{
+	static const char *const words[] = {
+#define PS_V_WORD_(name, word, msg) word,
+		PS_VERDICT_MAP(PS_V_WORD_)
+#undef PS_V_WORD_
+	};
+
+	return v < PS_V_COUNT ? words[v] : "?";
+}
+
+int ps_runner_ready(struct ps_runner *rn, struct ps_diag *d)
+{
+	if (rn->drv)
+		return 0;
+	return ps_driver_start(rn->impl->argv, rn->hello_timeout, &rn->drv, d);
+}
+
+/* Kill the driver and everything it left; the next scenario starts afresh. */
+static void drop_driver(struct ps_runner *rn)
+{
+	ps_driver_stop(rn->drv, 0);
+	rn->drv = NULL;
+	ps_proc_sweep();
+}
+
+void ps_runner_release(struct ps_runner *rn)
+{
+	if (rn->drv) {
+		ps_driver_stop(rn->drv, ps_scaled(5.0));
+		rn->drv = NULL;
+	}
+	ps_proc_sweep();
+}
+
+void ps_outcome_release(struct ps_outcome *o)
+{
+	ps_transcript_release(&o->t);
+	free(o->text);
+	free(o->detail);
+	memset(o, 0, sizeof(*o));
+}
+
+__attribute__((format(printf, 3, 4)))
+static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (o->verdict != PS_V_PASS)
+		return;		/* the first failure is the one to report */
+	o->verdict = v;
+	va_start(ap, fmt);
+	s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(o->detail);
+	o->detail = s;
+}
+
+/* The verdict for a failed receive. */
+static void recv_failed(struct ps_outcome *o, int r, const char *when, const struct ps_diag *d)
+{
+	set_verdict(o, r == PS_ETIMEOUT ? PS_V_TIMEOUT : r == PS_EPROTO ? PS_V_PROTO : PS_V_CRASH,
+		    "%s: %s", when, d->msg);
+}
+
+/* "exited" in place of a reply: the scenario process died. */
+static void exited_early(struct ps_outcome *o, json_t *msg, const char *when)
+{
+	json_t *sig = json_object_get(msg, "signal");
+
+	if (json_is_integer(sig))
+		set_verdict(o, PS_V_CRASH, "%s: the scenario process died by signal %lld (SIG%s)", when,
+			    json_integer_value(sig), sigabbrev_np((int)json_integer_value(sig)) ?
+			    sigabbrev_np((int)json_integer_value(sig)) : "?");
+	else
+		set_verdict(o, PS_V_CRASH, "%s: the scenario process exited with code %lld", when,
+			    json_integer_value(json_object_get(msg, "code")));
+}
+
+static bool op_is(json_t *msg, const char *op)
+{
+	return !strcmp(json_string_value(json_object_get(msg, "op")), op);
+}
+
+static char *line_of(json_t *msg)
+{
+	return json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
+{
+	char *why = NULL, *line = line_of(msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) < 0)
+		why = NULL;
+	va_end(ap);
+	set_verdict(o, PS_V_PROTO, "%s: %s", why ? why : "bad message", line ? line : "");
+	free(why);
+	free(line);
+}
+
+/* Take a result message into the transcript. Returns false if the run must stop. */
+static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *msg, size_t id)
+{
+	json_t *pids = json_object_get(msg, "pids"), *v, *raised, *err;
+	const char *name, *s;
+	enum ps_result_kind kind = PS_R_NONE;
+	char *stmt = NULL, *value = NULL;
+	json_t *pid;
+
+	if (!op_is(msg, "result") || json_integer_value(json_object_get(msg, "id")) != (json_int_t)id) {
+		bad_message(o, msg, "step %zu: expected its result", id);
+		return false;
+	}
+	if (json_is_object(pids)) {
+		json_object_foreach(pids, name, pid) {
+			if (!json_is_integer(pid)) {
+				bad_message(o, msg, "step %zu: pid of %s is not an integer", id, name);
+				return false;
+			}
+			if (ps_transcript_pid(&o->t, name, (long)json_integer_value(pid)))
+				return false;
+		}
+	} else if (pids) {
+		bad_message(o, msg, "step %zu: \"pids\" is not an object", id);
+		return false;
+	}
+	err = json_object_get(msg, "error");
+	raised = json_object_get(msg, "raised");
+	v = json_object_get(msg, "value");
+	if (err) {
+		set_verdict(o, PS_V_DRIVER, "step %zu (line %d): the driver could not carry it out: %s",
+			    id, st->line, json_is_string(err) ? json_string_value(err) : "(no message)");
+		return false;
+	}
+	if (raised) {
+		const char *type = json_string_value(json_object_get(raised, "type"));
+		const char *m = json_string_value(json_object_get(raised, "message"));
+
+		if (!type || !m) {
+			bad_message(o, msg, "step %zu: \"raised\" needs string \"type\" and \"message\"", id);
+			return false;
+		}
+		kind = PS_R_RAISED;
+		value = *m ? NULL : strdup(type);
+		if (*m && asprintf(&value, "%s: %s", type, m) < 0)
+			value = NULL;
+	} else if (json_is_object(v) && (s = json_string_value(json_object_get(v, "repr")))) {
+		kind = PS_R_REPR;
+		value = strdup(s);
+	} else if (json_is_object(v) && (s = json_string_value(json_object_get(v, "text")))) {
+		kind = PS_R_TEXT;
+		value = strdup(s);
+	} else if (!json_is_null(v)) {
+		bad_message(o, msg, "step %zu: a result needs \"value\" (null, {\"repr\"} or "
+			    "{\"text\"}), \"raised\" or \"error\"", id);
+		return false;
+	}
+	stmt = ps_stmt_unparse(st);
+	if (!stmt || (kind != PS_R_NONE && !value)) {
+		free(stmt);
+		free(value);
+		return false;
+	}
+	return ps_transcript_add(&o->t, stmt, kind, value,
+				 st->kind == PS_S_EXPR && st->value->kind == PS_X_GETATTR &&
+				 !strcmp(st->value->text, "sentinel")) == 0;
+}
+
+int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned method,
+		    struct ps_outcome *o, struct ps_diag *d)
+{
+	struct ps_diag rd = PS_DIAG_INIT;
+	json_t *msg = NULL, *req = NULL, *stmt;
+	double t0 = ps_now();
+	bool broken = false;
+	size_t i;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	r = ps_runner_ready(rn, d);
+	if (r)
+		return r;
+
+	req = json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", sc->id,
+			"method", ps_method_name(method));
+	if (!req || ps_driver_send(rn->drv, req, &rd)) {
+		set_verdict(o, PS_V_CRASH, "begin: %s", rd.msg);
+		broken = true;
+		goto out;
+	}
+	json_decref(req);
+	req = NULL;
+	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
+	if (r) {
+		recv_failed(o, r, "begin", &rd);
+		broken = true;
+		goto out;
+	}
+	if (op_is(msg, "error")) {
+		set_verdict(o, PS_V_DRIVER, "begin: %s", json_string_value(json_object_get(msg, "message")) ?
+			    json_string_value(json_object_get(msg, "message")) : "(no message)");
+		goto out;
+	}
+	if (!op_is(msg, "begun") || !json_is_integer(json_object_get(msg, "main_pid"))) {
+		bad_message(o, msg, "begin: expected begun with an integer main_pid");
+		broken = true;
+		goto out;
+	}
+	if (ps_transcript_pid(&o->t, "main", (long)json_integer_value(json_object_get(msg, "main_pid"))))
+		goto nomem;
+	if (json_string_value(json_object_get(msg, "authkey")) &&
+	    !(o->t.authkey = strdup(json_string_value(json_object_get(msg, "authkey")))))
+		goto nomem;
+	json_decref(msg);
+	msg = NULL;
+
+	for (i = 0; i < sc->n_steps; i++) {
+		stmt = ps_stmt_to_json(sc->steps[i]);
+		req = stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1),
+				       "stmt", stmt) : NULL;
+		if (!req)
+			goto nomem;
+		if (ps_driver_send(rn->drv, req, &rd)) {
+			set_verdict(o, PS_V_CRASH, "step %zu: %s", i + 1, rd.msg);
+			broken = true;
+			goto out;
+		}
+		json_decref(req);
+		req = NULL;
+		r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
+		if (r) {
+			char when[64];
+
+			snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
+			recv_failed(o, r, when, &rd);
+			broken = true;
+			goto out;
+		}
+		if (op_is(msg, "exited")) {
+			char when[64];
+
+			snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
+			exited_early(o, msg, when);
+			goto render;
+		}
+		if (!take_result(o, sc->steps[i], msg, i + 1)) {
+			if (o->verdict == PS_V_PASS)
+				goto nomem;
+			if (o->verdict == PS_V_PROTO) {
+				broken = true;
+				goto out;
+			}
+			break;	/* a driver error: end the scenario properly */
+		}
+		json_decref(msg);
+		msg = NULL;
+	}
+	json_decref(msg);
+	msg = NULL;
+
+	req = json_pack("{s:s}", "op", "end");
+	if (!req || ps_driver_send(rn->drv, req, &rd)) {
+		set_verdict(o, PS_V_CRASH, "end: %s", rd.msg);
+		broken = true;
+		goto out;
+	}
+	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
+	if (r) {
+		recv_failed(o, r, "end", &rd);
+		broken = true;
+		goto out;
+	}
+	if (op_is(msg, "exited")) {
+		exited_early(o, msg, "end");
+		goto render;
+	}
+	if (!op_is(msg, "ended") || !json_is_integer(json_object_get(msg, "fds_leaked")) ||
+	    !json_is_integer(json_object_get(msg, "children_left"))) {
+		bad_message(o, msg, "end: expected ended with integer fds_leaked and children_left");
+		broken = true;
+		goto out;
+	}
+	o->t.ended = true;
+	o->t.fds_leaked = (long)json_integer_value(json_object_get(msg, "fds_leaked"));
+	o->t.children_left = (long)json_integer_value(json_object_get(msg, "children_left"));
+	json_decref(msg);
+	msg = NULL;
+	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
+	if (r) {
+		recv_failed(o, r, "after end", &rd);
+		broken = true;
+		goto out;
+	}
+	if (!op_is(msg, "exited")) {
+		bad_message(o, msg, "after end: expected exited");
+		broken = true;
+		goto out;
+	}
+	if (json_is_integer(json_object_get(msg, "signal")) ||
+	    json_integer_value(json_object_get(msg, "code")) != 0)
+		exited_early(o, msg, "exit of the scenario process");
+	if (o->t.fds_leaked || o->t.children_left)
+		set_verdict(o, PS_V_LEAK, "the scenario left %ld fd(s) open and %ld child(ren) behind",
+			    o->t.fds_leaked, o->t.children_left);
+render:
+	o->text = ps_transcript_render(&o->t);
+	if (!o->text)
+		goto nomem;
+out:
+	if (!o->text)
+		o->text = ps_transcript_render(&o->t);	/* what there is, for the diff */
+	if (broken)
+		drop_driver(rn);
+	json_decref(msg);
+	json_decref(req);
+	o->seconds = ps_now() - t0;
+	return 0;
+nomem:
+	set_verdict(o, PS_V_CRASH, "out of memory in the harness");
+	broken = true;
+	goto out;
+}

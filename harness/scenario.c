@@ -1,0 +1,1349 @@
+/*
+ * The scenario parser: a hand-written lexer and recursive-descent parser for
+ * the Python subset of docs/SCENARIOS.md.  The first error stops the parse
+ * and is reported as "file:line:col: message", the line, and a caret.
+ */
+#include "scenario.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "file.h"
+
+/* The scenario namespace (docs/PROTOCOL.md, "Globals"), sorted for bsearch. */
+static const char *const globals[] = {
+	"Process",
+	"active_children",
+	"current_process",
+	"parent_process",
+	"pickles",
+	"release",
+	"stderr",
+	"stdout",
+};
+
+/* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"), sorted. */
+static const char *const behaviours[] = {
+	"blocks",
+	"exits",
+	"os_exit",
+	"raises",
+	"reports",
+	"returns",
+	"starts_child",
+	"writes",
+};
+
+static const char *const method_names[] = { "fork", "spawn", "forkserver" };
+
+enum tok_kind { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_BYTES, T_OP };
+
+struct tok {
+	enum tok_kind kind;
+	int line, col;
+	size_t off;		/* byte offset of its first character */
+	char op;		/* T_OP */
+	char *text;		/* T_NAME, numbers (canonical), strings (decoded) */
+	size_t len;
+};
+
+struct parser {
+	const char *path, *src;
+	size_t len, pos;
+	int line, col;
+	int depth;		/* bracket nesting: newlines inside are white space */
+	struct tok tok;		/* the current token */
+	bool failed;
+	struct ps_diag *d;
+	char **vars;		/* variables bound so far */
+	size_t n_vars;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool in_table(const char *const *table, size_t n, const char *name)
+{
+	return bsearch(&name, table, n, sizeof(*table), cmp_str) != NULL;
+}
+
+#define IN_TABLE(t, name) in_table(t, sizeof(t) / sizeof(t[0]), name)
+
+const char *ps_method_name(unsigned method)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (method == 1u << i)
+			return method_names[i];
+	return NULL;
+}
+
+unsigned ps_method_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (!strcmp(name, method_names[i]))
+			return 1u << i;
+	return 0;
+}
+
+/* Report an error at line:col (the first one wins). */
+__attribute__((format(printf, 4, 5)))
+static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
+{
+	char msg[512];
+	const char *ls, *le;
+	va_list ap;
+	int l = 1, i;
+	struct ps_buf b = PS_BUF_INIT;
+	char *s;
+
+	if (p->failed)
+		return;
+	p->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t off = 0, end;
+
+	while (l < line && off < p->len) {
+		if (p->src[off++] == '\n')
+			l++;
+	}
+	end = off;
+	while (end < p->len && p->src[end] != '\n')
+		end++;
+	ls = p->src + off;
+	le = p->src + end;
+	if (le > ls && le[-1] == '\r')
+		le--;
+	ps_buf_addf(&b, "%s:%d:%d: %s\n%.*s\n", p->path, line, col, msg, (int)(le - ls), ls);
+	for (i = 1; i < col; i++)
+		ps_buf_addc(&b, ' ');
+	ps_buf_addc(&b, '^');
+	s = ps_buf_detach(&b);
+	ps_diag(p->d, PS_EPARSE, "%s", s ? s : msg);
+	free(s);
+}
+
+#define FAIL_TOK(p, ...) fail_at(p, (p)->tok.line, (p)->tok.col, __VA_ARGS__)
+
+/* ---- lexer ----------------------------------------------------------- */
+
+static int peekc(const struct parser *p, size_t ahead)
+{
+	return p->pos + ahead < p->len ? (unsigned char)p->src[p->pos + ahead] : -1;
+}
+
+static void advance(struct parser *p, size_t n)
+{
+	while (n-- && p->pos < p->len) {
+		unsigned char c = (unsigned char)p->src[p->pos++];
+
+		if (c == '\n') {
+			p->line++;
+			p->col = 1;
+		} else if ((c & 0xc0) != 0x80) {
+			p->col++;	/* columns count characters, not UTF-8 bytes */
+		}
+	}
+}
+
+static bool is_ident_start(int c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_ident(int c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+static int digit_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return 99;
+}
+
+/*
+ * Convert digits (in base) to canonical decimal text, of any size: the limbs
+ * hold base-1e9 chunks, least significant first.
+ */
+static char *digits_to_decimal(const char *digits, int base, bool neg)
+{
+	uint32_t *limb = NULL;
+	size_t n = 0, i, nd = strlen(digits);
+	struct ps_buf b = PS_BUF_INIT;
+	char *out = NULL;
+
+	limb = calloc(nd + 1, sizeof(*limb));
+	if (!limb)
+		return NULL;
+	for (; *digits; digits++) {
+		uint64_t carry = (uint64_t)digit_value(*digits);
+
+		for (i = 0; i < n; i++) {
+			uint64_t v = (uint64_t)limb[i] * (uint64_t)base + carry;
+
+			limb[i] = (uint32_t)(v % 1000000000u);
+			carry = v / 1000000000u;
+		}
+		if (carry)
+			limb[n++] = (uint32_t)carry;
+	}
+	if (n == 0) {
+		ps_buf_addc(&b, '0');
+	} else {
+		if (neg)
+			ps_buf_addc(&b, '-');
+		ps_buf_addf(&b, "%u", limb[n - 1]);
+		for (i = n - 1; i-- > 0;)
+			ps_buf_addf(&b, "%09u", limb[i]);
+	}
+	out = ps_buf_detach(&b);
+	free(limb);
+	return out;
+}
+
+/* Python's repr() of a finite or infinite double: shortest round-trip digits. */
+static char *float_repr(double x)
+{
+	char tmp[64], digits[32];
+	struct ps_buf b = PS_BUF_INIT;
+	int prec, exp10 = 0, decpt, nd = 0, i;
+	char *e, *q;
+
+	if (isnan(x))
+		return strdup("nan");
+	if (isinf(x))
+		return strdup(x < 0 ? "-inf" : "inf");
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, x);
+		if (strtod(tmp, NULL) == x)
+			break;
+	}
+	q = tmp;
+	if (*q == '-') {
+		ps_buf_addc(&b, '-');
+		q++;
+	}
+	e = strchr(q, 'e');
+	exp10 = atoi(e + 1);
+	for (; q < e; q++)
+		if (*q != '.')
+			digits[nd++] = *q;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+	if (nd == 1 && digits[0] == '0')
+		exp10 = 0;
+	decpt = exp10 + 1;
+	if (decpt > -4 && decpt <= 16) {
+		if (decpt <= 0) {
+			ps_buf_adds(&b, "0.");
+			for (i = 0; i < -decpt; i++)
+				ps_buf_addc(&b, '0');
+			ps_buf_adds(&b, digits);
+		} else if (decpt >= nd) {
+			ps_buf_adds(&b, digits);
+			for (i = nd; i < decpt; i++)
+				ps_buf_addc(&b, '0');
+			ps_buf_adds(&b, ".0");
+		} else {
+			ps_buf_add(&b, digits, (size_t)decpt);
+			ps_buf_addc(&b, '.');
+			ps_buf_adds(&b, digits + decpt);
+		}
+	} else {
+		ps_buf_addc(&b, digits[0]);
+		if (nd > 1) {
+			ps_buf_addc(&b, '.');
+			ps_buf_adds(&b, digits + 1);
+		}
+		ps_buf_addf(&b, "e%c%02d", decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
+	}
+	return ps_buf_detach(&b);
+}
+
+static void lex_number(struct parser *p, bool neg)
+{
+	struct tok *t = &p->tok;
+	struct ps_buf clean = PS_BUF_INIT;
+	int base = 10, c;
+	bool is_float = false, last_digit = false;
+	size_t start = p->pos;
+	char *text;
+
+	if (peekc(p, 0) == '0' && strchr("xXoObB", peekc(p, 1) > 0 ? peekc(p, 1) : ' ')) {
+		c = peekc(p, 1);
+		base = (c == 'x' || c == 'X') ? 16 : (c == 'o' || c == 'O') ? 8 : 2;
+		advance(p, 2);
+		for (;;) {
+			c = peekc(p, 0);
+			if (c == '_' && digit_value(peekc(p, 1)) < base) {
+				advance(p, 1);
+				continue;
+			}
+			if (!is_ident(c))
+				break;
+			if (digit_value(c) >= base) {
+				fail_at(p, p->line, p->col, "invalid digit '%c' in %s literal", c,
+					base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
+				goto out;
+			}
+			ps_buf_addc(&clean, (char)c);
+			advance(p, 1);
+		}
+		if (clean.len == 0) {
+			fail_at(p, t->line, t->col, "invalid %s literal",
+				base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
+			goto out;
+		}
+	} else {
+		for (;;) {
+			c = peekc(p, 0);
+			if (c >= '0' && c <= '9') {
+				ps_buf_addc(&clean, (char)c);
+				last_digit = true;
+			} else if (c == '_' && last_digit && peekc(p, 1) >= '0' && peekc(p, 1) <= '9') {
+				last_digit = false;
+			} else if (c == '.' && !is_float && !strchr(clean.data ? clean.data : "", 'e')) {
+				is_float = true;
+				ps_buf_addc(&clean, '.');
+				last_digit = false;
+			} else if ((c == 'e' || c == 'E') && !strchr(clean.data ? clean.data : "", 'e')) {
+				int d = peekc(p, 1);
+
+				if (d == '+' || d == '-') {
+					ps_buf_addc(&clean, 'e');
+					ps_buf_addc(&clean, (char)d);
+					advance(p, 1);
+				} else {
+					ps_buf_addc(&clean, 'e');
+				}
+				if (!(peekc(p, 1) >= '0' && peekc(p, 1) <= '9')) {
+					fail_at(p, t->line, t->col, "invalid float literal");
+					goto out;
+				}
+				is_float = true;
+				last_digit = false;
+			} else {
+				break;
+			}
+			advance(p, 1);
+		}
+		if (is_ident(peekc(p, 0))) {
+			fail_at(p, t->line, t->col, "invalid decimal literal");
+			goto out;
+		}
+		if (!is_float && clean.len > 1 && clean.data[0] == '0' &&
+		    strspn(clean.data, "0") != clean.len) {
+			fail_at(p, t->line, t->col, "leading zeros in decimal integer literals are "
+				"not permitted; use an 0o prefix for octal integers");
+			goto out;
+		}
+	}
+	if (ps_buf_oom(&clean)) {
+		fail_at(p, t->line, t->col, "out of memory");
+		goto out;
+	}
+	if (is_float) {
+		double v = strtod(clean.data, NULL);
+
+		text = float_repr(neg ? -v : v);
+		t->kind = T_FLOAT;
+	} else {
+		text = digits_to_decimal(clean.data, base, neg);
+		t->kind = T_INT;
+	}
+	if (!text) {
+		fail_at(p, t->line, t->col, "out of memory");
+		goto out;
+	}
+	t->text = text;
+	t->len = strlen(text);
+	(void)start;
+out:
+	ps_buf_release(&clean);
+}
+
+static void add_utf8(struct ps_buf *b, uint32_t c)
+{
+	if (c < 0x80) {
+		ps_buf_addc(b, (char)c);
+	} else if (c < 0x800) {
+		ps_buf_addc(b, (char)(0xc0 | (c >> 6)));
+		ps_buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	} else if (c < 0x10000) {
+		ps_buf_addc(b, (char)(0xe0 | (c >> 12)));
+		ps_buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		ps_buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	} else {
+		ps_buf_addc(b, (char)(0xf0 | (c >> 18)));
+		ps_buf_addc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
+		ps_buf_addc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		ps_buf_addc(b, (char)(0x80 | (c & 0x3f)));
+	}
+}
+
+/* A quoted string at p->pos (the quote); is_bytes for a b'' literal. */
+static void lex_string(struct parser *p, bool is_bytes)
+{
+	struct tok *t = &p->tok;
+	struct ps_buf b = PS_BUF_INIT;
+	int q = peekc(p, 0), c, i, n;
+	uint32_t v;
+
+	if (peekc(p, 1) == q && peekc(p, 2) == q) {
+		fail_at(p, p->line, p->col, "triple-quoted strings are not supported");
+		return;
+	}
+	advance(p, 1);
+	for (;;) {
+		c = peekc(p, 0);
+		if (c == -1 || c == '\n') {
+			fail_at(p, t->line, t->col, "unterminated string literal");
+			goto out;
+		}
+		if (c == q) {
+			advance(p, 1);
+			break;
+		}
+		if (is_bytes && c >= 0x80) {
+			fail_at(p, p->line, p->col, "bytes can only contain ASCII literal characters");
+			goto out;
+		}
+		if (c != '\\') {
+			ps_buf_addc(&b, (char)c);
+			advance(p, 1);
+			continue;
+		}
+		c = peekc(p, 1);
+		switch (c) {
+		case '\\': case '\'': case '"':
+			ps_buf_addc(&b, (char)c);
+			advance(p, 2);
+			continue;
+		case 'n': ps_buf_addc(&b, '\n'); advance(p, 2); continue;
+		case 't': ps_buf_addc(&b, '\t'); advance(p, 2); continue;
+		case 'r': ps_buf_addc(&b, '\r'); advance(p, 2); continue;
+		case 'a': ps_buf_addc(&b, '\a'); advance(p, 2); continue;
+		case 'b': ps_buf_addc(&b, '\b'); advance(p, 2); continue;
+		case 'f': ps_buf_addc(&b, '\f'); advance(p, 2); continue;
+		case 'v': ps_buf_addc(&b, '\v'); advance(p, 2); continue;
+		case 'x': case 'u': case 'U':
+			n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+			if (is_bytes && c != 'x') {
+				ps_buf_addc(&b, '\\');	/* Python keeps unknown escapes in bytes */
+				advance(p, 1);
+				continue;
+			}
+			v = 0;
+			for (i = 0; i < n; i++) {
+				int dv = digit_value(peekc(p, 2 + (size_t)i));
+
+				if (dv > 15) {
+					fail_at(p, p->line, p->col, "truncated \\%c%s escape", c,
+						n == 2 ? "XX" : n == 4 ? "XXXX" : "XXXXXXXX");
+					goto out;
+				}
+				v = v * 16 + (uint32_t)dv;
+			}
+			if (v > 0x10ffff) {
+				fail_at(p, p->line, p->col, "illegal Unicode character");
+				goto out;
+			}
+			if (is_bytes)
+				ps_buf_addc(&b, (char)v);
+			else
+				add_utf8(&b, v);
+			advance(p, 2 + (size_t)n);
+			continue;
+		case 'N':
+			if (!is_bytes) {
+				fail_at(p, p->line, p->col, "\\N{...} escapes are not supported");
+				goto out;
+			}
+			break;
+		default:
+			if (c >= '0' && c <= '7') {
+				v = 0;
+				for (i = 0; i < 3 && peekc(p, 1 + (size_t)i) >= '0' &&
+					    peekc(p, 1 + (size_t)i) <= '7'; i++)
+					v = v * 8 + (uint32_t)(peekc(p, 1 + (size_t)i) - '0');
+				if (is_bytes)
+					ps_buf_addc(&b, (char)(v & 0xff));
+				else
+					add_utf8(&b, v);
+				advance(p, 1 + (size_t)i);
+				continue;
+			}
+			if (c == -1 || c == '\n') {
+				fail_at(p, t->line, t->col, "unterminated string literal");
+				goto out;
+			}
+			break;
+		}
+		/* Python keeps an unknown escape as it is, backslash included. */
+		ps_buf_addc(&b, '\\');
+		advance(p, 1);
+	}
+	if (ps_buf_oom(&b)) {
+		fail_at(p, t->line, t->col, "out of memory");
+		goto out;
+	}
+	t->kind = is_bytes ? T_BYTES : T_STR;
+	t->len = b.len;
+	t->text = ps_buf_detach(&b);
+	return;
+out:
+	ps_buf_release(&b);
+}
+
+/* Move to the next token; errors set p->failed and leave T_EOF. */
+static void next(struct parser *p)
+{
+	struct tok *t = &p->tok;
+	int c;
+
+	free(t->text);
+	memset(t, 0, sizeof(*t));
+	if (p->failed) {
+		t->kind = T_EOF;
+		return;
+	}
+	for (;;) {
+		c = peekc(p, 0);
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\f') {
+			advance(p, 1);
+		} else if (c == '#') {
+			while (peekc(p, 0) != -1 && peekc(p, 0) != '\n')
+				advance(p, 1);
+		} else if (c == '\\' && peekc(p, 1) == '\n') {
+			advance(p, 2);	/* explicit line joining */
+		} else if (c == '\n' && p->depth > 0) {
+			advance(p, 1);
+		} else {
+			break;
+		}
+	}
+	t->line = p->line;
+	t->col = p->col;
+	t->off = p->pos;
+	if (c == -1) {
+		t->kind = T_EOF;
+	} else if (c == '\n') {
+		t->kind = T_NEWLINE;
+		advance(p, 1);
+	} else if ((c >= '0' && c <= '9') || (c == '.' && peekc(p, 1) >= '0' && peekc(p, 1) <= '9')) {
+		lex_number(p, false);
+	} else if (c == '\'' || c == '"') {
+		lex_string(p, false);
+	} else if (is_ident_start(c)) {
+		size_t s = p->pos, n;
+
+		while (is_ident(peekc(p, 0)))
+			advance(p, 1);
+		n = p->pos - s;
+		c = peekc(p, 0);
+		if (c == '\'' || c == '"') {
+			if (n == 1 && (p->src[s] == 'b' || p->src[s] == 'B')) {
+				lex_string(p, true);
+				return;
+			}
+			if (n == 1 && (p->src[s] == 'u' || p->src[s] == 'U')) {
+				lex_string(p, false);
+				return;
+			}
+			if (n <= 2) {
+				fail_at(p, t->line, t->col, "string prefix '%.*s' is not supported",
+					(int)n, p->src + s);
+				t->kind = T_EOF;
+				return;
+			}
+		}
+		t->kind = T_NAME;
+		t->text = strndup(p->src + s, n);
+		t->len = n;
+		if (!t->text)
+			fail_at(p, t->line, t->col, "out of memory");
+	} else if (strchr("()[]{},.=:-", c)) {
+		t->kind = T_OP;
+		t->op = (char)c;
+		advance(p, 1);
+		if (c == '(' || c == '[' || c == '{')
+			p->depth++;
+		else if ((c == ')' || c == ']' || c == '}') && p->depth > 0)
+			p->depth--;
+		if (c == '=' && peekc(p, 0) == '=') {
+			fail_at(p, t->line, t->col, "operator '==' is not part of the scenario language");
+			t->kind = T_EOF;
+		}
+	} else if (c >= 0x80) {
+		fail_at(p, t->line, t->col, "invalid non-ASCII character in a name");
+		t->kind = T_EOF;
+	} else {
+		fail_at(p, t->line, t->col, "unexpected character '%c'%s", c,
+			strchr("+*/%<>!&|^~@;", c) ? ": operators are not part of the scenario language" : "");
+		t->kind = T_EOF;
+	}
+	if (p->failed)
+		t->kind = T_EOF;
+}
+
+static bool is_op(const struct parser *p, char op)
+{
+	return p->tok.kind == T_OP && p->tok.op == op;
+}
+
+static const char *tok_desc(const struct tok *t)
+{
+	switch (t->kind) {
+	case T_EOF: return "end of file";
+	case T_NEWLINE: return "end of line";
+	case T_NAME: return "name";
+	case T_INT: case T_FLOAT: return "number";
+	case T_STR: case T_BYTES: return "string";
+	case T_OP: break;
+	}
+	return "operator";
+}
+
+static bool expect_op(struct parser *p, char op, const char *what)
+{
+	if (is_op(p, op)) {
+		next(p);
+		return true;
+	}
+	if (p->tok.kind == T_OP)
+		FAIL_TOK(p, "expected '%c' %s, found '%c'", op, what, p->tok.op);
+	else
+		FAIL_TOK(p, "expected '%c' %s, found %s", op, what, tok_desc(&p->tok));
+	return false;
+}
+
+/* ---- parser ---------------------------------------------------------- */
+
+static struct ps_expr *new_expr(struct parser *p, enum ps_expr_kind kind, int line, int col)
+{
+	struct ps_expr *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		fail_at(p, line, col, "out of memory");
+		return NULL;
+	}
+	e->kind = kind;
+	e->line = line;
+	e->col = col;
+	return e;
+}
+
+static bool push_item(struct parser *p, struct ps_expr *e, struct ps_expr *item)
+{
+	struct ps_expr **items = realloc(e->items, (e->n_items + 1) * sizeof(*items));
+
+	if (!items) {
+		ps_expr_free(item);
+		fail_at(p, e->line, e->col, "out of memory");
+		return false;
+	}
+	e->items = items;
+	e->items[e->n_items++] = item;
+	return true;
+}
+
+static bool is_var(const struct parser *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_vars; i++)
+		if (!strcmp(p->vars[i], name))
+			return true;
+	return false;
+}
+
+static struct ps_expr *parse_expr(struct parser *p);
+
+/* Take the current token's text into e. */
+static void take_text(struct parser *p, struct ps_expr *e)
+{
+	e->text = p->tok.text;
+	e->len = p->tok.len;
+	p->tok.text = NULL;
+}
+
+static struct ps_expr *parse_name(struct parser *p)
+{
+	struct tok *t = &p->tok;
+	int line = t->line, col = t->col;
+	struct ps_expr *e;
+
+	if (!strcmp(t->text, "None") || !strcmp(t->text, "True") || !strcmp(t->text, "False")) {
+		e = new_expr(p, t->text[0] == 'N' ? PS_X_NONE : PS_X_BOOL, line, col);
+		if (e)
+			e->b = t->text[0] == 'T';
+		next(p);
+		return e;
+	}
+	if (!strcmp(t->text, "child")) {
+		next(p);
+		if (!is_op(p, '.')) {
+			fail_at(p, line, col, "'child' needs a behaviour: child.NAME");
+			return NULL;
+		}
+		next(p);
+		if (p->tok.kind != T_NAME) {
+			FAIL_TOK(p, "expected a behaviour name after 'child.'");
+			return NULL;
+		}
+		if (!IN_TABLE(behaviours, p->tok.text)) {
+			FAIL_TOK(p, "unknown child behaviour 'child.%s'", p->tok.text);
+			return NULL;
+		}
+		e = new_expr(p, PS_X_BEHAVIOUR, line, col);
+		if (e)
+			take_text(p, e);
+		next(p);
+		if (e && (is_op(p, '(') || is_op(p, '.'))) {
+			FAIL_TOK(p, "a child behaviour is a target, not something to %s: "
+				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
+			ps_expr_free(e);
+			return NULL;
+		}
+		return e;
+	}
+	if (is_var(p, t->text)) {
+		e = new_expr(p, PS_X_VAR, line, col);
+	} else if (IN_TABLE(globals, t->text)) {
+		e = new_expr(p, PS_X_GLOBAL, line, col);
+	} else {
+		FAIL_TOK(p, "unknown name '%s'", t->text);
+		return NULL;
+	}
+	if (e)
+		take_text(p, e);
+	next(p);
+	return e;
+}
+
+/* The arguments of a call, after '('. */
+static bool parse_call_args(struct parser *p, struct ps_expr *call)
+{
+	struct ps_kwarg *kw;
+	size_t i;
+
+	while (!is_op(p, ')') && !p->failed) {
+		/* NAME '=' starts a keyword argument; peek at the raw source. */
+		if (p->tok.kind == T_NAME) {
+			size_t q = p->pos;
+
+			while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
+				q++;
+			if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
+				char *name = p->tok.text;
+				int line = p->tok.line, col = p->tok.col;
+
+				for (i = 0; i < call->n_kw; i++) {
+					if (!strcmp(call->kw[i].name, name)) {
+						FAIL_TOK(p, "keyword argument repeated: %s", name);
+						return false;
+					}
+				}
+				p->tok.text = NULL;
+				next(p);	/* the name */
+				next(p);	/* '=' */
+				kw = realloc(call->kw, (call->n_kw + 1) * sizeof(*kw));
+				if (!kw) {
+					free(name);
+					fail_at(p, line, col, "out of memory");
+					return false;
+				}
+				call->kw = kw;
+				kw[call->n_kw].name = name;
+				kw[call->n_kw].value = NULL;
+				call->n_kw++;
+				kw[call->n_kw - 1].value = parse_expr(p);
+				if (!kw[call->n_kw - 1].value)
+					return false;
+				goto sep;
+			}
+		}
+		if (call->n_kw) {
+			FAIL_TOK(p, "positional argument follows keyword argument");
+			return false;
+		}
+		{
+			struct ps_expr *arg = parse_expr(p);
+
+			if (!arg || !push_item(p, call, arg))
+				return false;
+		}
+sep:
+		if (is_op(p, ','))
+			next(p);
+		else if (!is_op(p, ')'))
+			return expect_op(p, ')', "to close the call");
+	}
+	return !p->failed && expect_op(p, ')', "to close the call");
+}
+
+/* Elements up to the closing bracket; dict: key ':' value pairs. */
+static bool parse_elements(struct parser *p, struct ps_expr *e, char close, bool dict,
+			   bool *trailing_comma)
+{
+	struct ps_expr *x;
+
+	*trailing_comma = false;
+	while (!is_op(p, close) && !p->failed) {
+		x = parse_expr(p);
+		if (!x || !push_item(p, e, x))
+			return false;
+		if (dict) {
+			if (!expect_op(p, ':', "between a dict key and its value"))
+				return false;
+			x = parse_expr(p);
+			if (!x || !push_item(p, e, x))
+				return false;
+		}
+		*trailing_comma = false;
+		if (is_op(p, ',')) {
+			*trailing_comma = true;
+			next(p);
+		} else if (!is_op(p, close)) {
+			char what[32];
+
+			snprintf(what, sizeof(what), "or ',' here");
+			return expect_op(p, close, what);
+		}
+	}
+	return !p->failed && expect_op(p, close, "to close the brackets");
+}
+
+static struct ps_expr *parse_atom(struct parser *p)
+{
+	struct tok *t = &p->tok;
+	int line = t->line, col = t->col;
+	struct ps_expr *e = NULL;
+	bool comma;
+
+	switch (t->kind) {
+	case T_NAME:
+		return parse_name(p);
+	case T_INT:
+	case T_FLOAT:
+		e = new_expr(p, t->kind == T_INT ? PS_X_INT : PS_X_FLOAT, line, col);
+		if (e)
+			take_text(p, e);
+		next(p);
+		return e;
+	case T_STR:
+	case T_BYTES:
+		e = new_expr(p, t->kind == T_STR ? PS_X_STR : PS_X_BYTES, line, col);
+		if (!e)
+			return NULL;
+		take_text(p, e);
+		next(p);
+		/* Adjacent literals concatenate, as in Python; str and bytes do not mix. */
+		while (p->tok.kind == T_STR || p->tok.kind == T_BYTES) {
+			char *s;
+
+			if ((p->tok.kind == T_BYTES) != (e->kind == PS_X_BYTES)) {
+				FAIL_TOK(p, "cannot mix bytes and nonbytes literals");
+				ps_expr_free(e);
+				return NULL;
+			}
+			s = realloc(e->text, e->len + p->tok.len + 1);
+			if (!s) {
+				FAIL_TOK(p, "out of memory");
+				ps_expr_free(e);
+				return NULL;
+			}
+			memcpy(s + e->len, p->tok.text, p->tok.len + 1);
+			e->text = s;
+			e->len += p->tok.len;
+			next(p);
+		}
+		return e;
+	case T_OP:
+		break;
+	case T_EOF:
+	case T_NEWLINE:
+		FAIL_TOK(p, "expected an expression, found %s", tok_desc(t));
+		return NULL;
+	}
+	switch (t->op) {
+	case '-':
+		next(p);
+		if (p->tok.kind != T_INT && p->tok.kind != T_FLOAT) {
+			FAIL_TOK(p, "'-' is allowed only before a number");
+			return NULL;
+		}
+		e = new_expr(p, p->tok.kind == T_INT ? PS_X_INT : PS_X_FLOAT, line, col);
+		if (!e)
+			return NULL;
+		if (p->tok.text[0] == '-' || !strcmp(p->tok.text, "0")) {
+			take_text(p, e);	/* -0 is 0; "--1" cannot happen */
+		} else if (e->kind == PS_X_FLOAT && !strcmp(p->tok.text, "nan")) {
+			take_text(p, e);
+		} else {
+			size_t n = p->tok.len;
+
+			e->text = malloc(n + 2);
+			if (!e->text) {
+				ps_expr_free(e);
+				fail_at(p, line, col, "out of memory");
+				return NULL;
+			}
+			e->text[0] = '-';
+			memcpy(e->text + 1, p->tok.text, n + 1);
+			e->len = n + 1;
+		}
+		next(p);
+		return e;
+	case '(':
+		next(p);
+		e = new_expr(p, PS_X_TUPLE, line, col);
+		if (!e || !parse_elements(p, e, ')', false, &comma)) {
+			ps_expr_free(e);
+			return NULL;
+		}
+		if (e->n_items == 1 && !comma) {	/* (x) is x */
+			struct ps_expr *inner = e->items[0];
+
+			e->n_items = 0;
+			ps_expr_free(e);
+			return inner;
+		}
+		return e;
+	case '[':
+	case '{':
+		e = new_expr(p, t->op == '[' ? PS_X_LIST : PS_X_DICT, line, col);
+		next(p);
+		if (!e || !parse_elements(p, e, e->kind == PS_X_LIST ? ']' : '}',
+					  e->kind == PS_X_DICT, &comma)) {
+			ps_expr_free(e);
+			return NULL;
+		}
+		return e;
+	default:
+		FAIL_TOK(p, "unexpected '%c'", t->op);
+		return NULL;
+	}
+}
+
+static struct ps_expr *parse_expr(struct parser *p)
+{
+	struct ps_expr *e = parse_atom(p), *x;
+
+	while (e && !p->failed) {
+		if (is_op(p, '.')) {
+			next(p);
+			if (p->tok.kind != T_NAME) {
+				FAIL_TOK(p, "expected an attribute name after '.'");
+				break;
+			}
+			x = new_expr(p, PS_X_GETATTR, e->line, e->col);
+			if (!x)
+				break;
+			take_text(p, x);
+			x->object = e;
+			e = x;
+			next(p);
+		} else if (is_op(p, '(')) {
+			if (e->kind != PS_X_GLOBAL && e->kind != PS_X_GETATTR) {
+				FAIL_TOK(p, "only scenario functions and methods can be called");
+				break;
+			}
+			next(p);
+			x = new_expr(p, PS_X_CALL, e->line, e->col);
+			if (!x)
+				break;
+			x->object = e;
+			e = x;
+			if (!parse_call_args(p, e))
+				break;
+		} else if (is_op(p, '[')) {
+			FAIL_TOK(p, "subscripts are not part of the scenario language");
+			break;
+		} else {
+			return e;
+		}
+	}
+	ps_expr_free(e);
+	return NULL;
+}
+
+static bool add_var(struct parser *p, const char *name)
+{
+	char **v;
+
+	if (is_var(p, name))
+		return true;
+	v = realloc(p->vars, (p->n_vars + 1) * sizeof(*v));
+	if (!v || !(v[p->n_vars] = strdup(name))) {
+		if (v)
+			p->vars = v;
+		FAIL_TOK(p, "out of memory");
+		return false;
+	}
+	p->vars = v;
+	p->n_vars++;
+	return true;
+}
+
+static bool at_line_end(struct parser *p)
+{
+	if (p->tok.kind == T_NEWLINE || p->tok.kind == T_EOF)
+		return true;
+	if (p->tok.kind == T_OP && p->tok.op == ':')
+		FAIL_TOK(p, "unexpected ':' (a header line must come before the first statement)");
+	else if (p->tok.kind == T_OP)
+		FAIL_TOK(p, "unexpected '%c' after the statement", p->tok.op);
+	else
+		FAIL_TOK(p, "unexpected %s after the statement: one statement per line", tok_desc(&p->tok));
+	return false;
+}
+
+/* One statement, the current token being its first. */
+static struct ps_stmt *parse_stmt(struct parser *p)
+{
+	struct ps_stmt *s = calloc(1, sizeof(*s));
+	struct ps_expr *lhs = NULL;
+	size_t q;
+
+	if (!s) {
+		FAIL_TOK(p, "out of memory");
+		return NULL;
+	}
+	s->line = p->tok.line;
+	if (p->tok.col != 1) {
+		FAIL_TOK(p, "unexpected indent");
+		goto fail;
+	}
+	/* NAME '=' binds a variable. */
+	if (p->tok.kind == T_NAME) {
+		q = p->pos;
+		while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
+			q++;
+		if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
+			const char *n = p->tok.text;
+
+			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "None") ||
+			    !strcmp(n, "True") || !strcmp(n, "False")) {
+				FAIL_TOK(p, "cannot assign to '%s'", n);
+				goto fail;
+			}
+			s->kind = PS_S_ASSIGN;
+			s->target = p->tok.text;
+			p->tok.text = NULL;
+			next(p);
+			next(p);
+			s->value = parse_expr(p);
+			if (!s->value || !at_line_end(p))
+				goto fail;
+			if (!add_var(p, s->target))
+				goto fail;
+			return s;
+		}
+	}
+	lhs = parse_expr(p);
+	if (!lhs)
+		goto fail;
+	if (is_op(p, '=')) {
+		if (lhs->kind != PS_X_GETATTR) {
+			fail_at(p, lhs->line, lhs->col, "cannot assign to %s: only NAME = ... "
+				"and x.attr = ... are statements",
+				lhs->kind == PS_X_CALL ? "a call" : "a literal");
+			goto fail;
+		}
+		next(p);
+		s->kind = PS_S_SETATTR;
+		s->object = lhs->object;
+		s->attr = lhs->text;
+		lhs->object = NULL;
+		lhs->text = NULL;
+		ps_expr_free(lhs);
+		lhs = NULL;
+		s->value = parse_expr(p);
+		if (!s->value || !at_line_end(p))
+			goto fail;
+		return s;
+	}
+	if (!at_line_end(p))
+		goto fail;
+	s->kind = PS_S_EXPR;
+	s->value = lhs;
+	return s;
+fail:
+	ps_expr_free(lhs);
+	ps_stmt_free(s);
+	return NULL;
+}
+
+static bool push_str(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return false;
+	*v = nv;
+	if (!(nv[*n] = strndup(s, len)))
+		return false;
+	(*n)++;
+	return true;
+}
+
+/*
+ * The header: comment lines, blank lines and "key: value" lines, up to the
+ * first statement.  Leaves p at the start of the first statement's line.
+ */
+static bool parse_header(struct parser *p, struct ps_scenario *sc)
+{
+	bool seen_tags = false, seen_methods = false, in_lead = true;
+
+	while (p->pos < p->len) {
+		const char *ls = p->src + p->pos, *le, *s, *colon;
+		size_t n;
+
+		le = memchr(ls, '\n', p->len - p->pos);
+		if (!le)
+			le = p->src + p->len;
+		s = ls;
+		while (s < le && (*s == ' ' || *s == '\t' || *s == '\r'))
+			s++;
+		if (s == le) {
+			in_lead = in_lead && !sc->summary;	/* a blank line ends the block */
+			advance(p, (size_t)(le - ls) + 1);
+			continue;
+		}
+		if (*s == '#') {
+			if (in_lead) {
+				/* The leading comment block, joined into one line. */
+				const char *c = s + 1, *e = le;
+				size_t had = sc->summary ? strlen(sc->summary) : 0;
+				char *sum;
+
+				while (c < e && *c == ' ')
+					c++;
+				while (e > c && (e[-1] == ' ' || e[-1] == '\r'))
+					e--;
+				sum = realloc(sc->summary, had + (size_t)(e - c) + 2);
+				if (!sum)
+					return false;
+				if (had && e > c)
+					sum[had++] = ' ';
+				memcpy(sum + had, c, (size_t)(e - c));
+				sum[had + (size_t)(e - c)] = '\0';
+				sc->summary = sum;
+			}
+			advance(p, (size_t)(le - ls) + 1);
+			continue;
+		}
+		in_lead = false;
+		n = 0;
+		while (s + n < le && (is_ident(s[n])))
+			n++;
+		colon = s + n;
+		if (s != ls || n == 0 || colon >= le || *colon != ':')
+			return true;	/* the first statement */
+		if ((n == 4 && !strncmp(s, "tags", 4) && (seen_tags = !seen_tags, true)) ||
+		    (n == 7 && !strncmp(s, "methods", 7) && (seen_methods = !seen_methods, true))) {
+			bool methods = n == 7;
+			const char *w = colon + 1, *we;
+
+			if ((methods && !seen_methods) || (!methods && !seen_tags)) {
+				fail_at(p, p->line, 1, "'%.*s:' given twice", (int)n, s);
+				return false;
+			}
+			if (methods)
+				sc->methods = 0;
+			for (;;) {
+				while (w < le && (*w == ' ' || *w == '\t' || *w == ',' || *w == '\r'))
+					w++;
+				if (w >= le || *w == '#')
+					break;
+				we = w;
+				while (we < le && *we != ' ' && *we != '\t' && *we != ',' && *we != '\r')
+					we++;
+				if (methods) {
+					char name[16];
+					unsigned m = 0;
+
+					if ((size_t)(we - w) < sizeof(name)) {
+						memcpy(name, w, (size_t)(we - w));
+						name[we - w] = '\0';
+						m = ps_method_parse(name);
+					}
+					if (!m) {
+						fail_at(p, p->line, (int)(w - ls) + 1,
+							"unknown start method '%.*s' (known: fork spawn forkserver)",
+							(int)(we - w), w);
+						return false;
+					}
+					sc->methods |= m;
+				} else if (!push_str(&sc->tags, &sc->n_tags, w, (size_t)(we - w))) {
+					fail_at(p, p->line, 1, "out of memory");
+					return false;
+				}
+				w = we;
+			}
+			if (methods && !sc->methods) {
+				fail_at(p, p->line, (int)(colon - ls) + 2,
+					"'methods:' needs at least one of fork spawn forkserver");
+				return false;
+			}
+		} else {
+			fail_at(p, p->line, 1, "unknown header key '%.*s' (known: tags, methods)",
+				(int)n, s);
+			return false;
+		}
+		advance(p, (size_t)(le - ls) + 1);
+	}
+	return true;
+}
+
+int ps_scenario_parse(const char *path, const char *src, size_t len,
+		      struct ps_scenario **out, struct ps_diag *d)
+{
+	struct parser p = { 0 };
+	struct ps_scenario *sc = calloc(1, sizeof(*sc));
+	struct ps_stmt *s, **steps;
+	int r = 0;
+	size_t i;
+
+	p.path = path;
+	p.src = src;
+	p.len = len;
+	p.line = 1;
+	p.col = 1;
+	p.d = d;
+	if (!sc || !(sc->path = strdup(path))) {
+		r = ps_diag(d, -ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	sc->methods = PS_M_ALL;
+	if (memchr(src, '\0', len)) {
+		r = ps_diag(d, PS_EPARSE, "%s: not a text file (it holds a NUL byte)", path);
+		goto out;
+	}
+	if (!parse_header(&p, sc))
+		goto fail;
+	if (!sc->summary && !(sc->summary = strdup("")))
+		goto fail;
+	next(&p);
+	while (!p.failed && p.tok.kind != T_EOF) {
+		if (p.tok.kind == T_NEWLINE) {
+			next(&p);
+			continue;
+		}
+		s = parse_stmt(&p);
+		if (!s)
+			goto fail;
+		steps = realloc(sc->steps, (sc->n_steps + 1) * sizeof(*steps));
+		if (!steps) {
+			ps_stmt_free(s);
+			fail_at(&p, p.line, p.col, "out of memory");
+			goto fail;
+		}
+		sc->steps = steps;
+		sc->steps[sc->n_steps++] = s;
+		if (p.tok.kind == T_NEWLINE)
+			next(&p);
+	}
+	if (p.failed)
+		goto fail;
+	if (sc->n_steps == 0) {
+		fail_at(&p, p.line, p.col, "the scenario has no statements");
+		goto fail;
+	}
+	*out = sc;
+	sc = NULL;
+	goto out;
+fail:
+	r = d && d->code ? d->code : PS_EPARSE;
+	if (!p.failed)
+		r = ps_diag(d, -ENOMEM, "%s: out of memory", path);
+out:
+	free(p.tok.text);
+	for (i = 0; i < p.n_vars; i++)
+		free(p.vars[i]);
+	free(p.vars);
+	ps_scenario_free(sc);
+	return r;
+}
+
+/* The id of a scenario: its path below root without ".scn". */
+static char *scenario_id(const char *path, const char *root)
+{
+	char *rp = realpath(path, NULL), *rr = root ? realpath(root, NULL) : NULL, *id;
+	const char *s = path, *base;
+	size_t n;
+
+	if (rp && rr && !strncmp(rp, rr, strlen(rr)) && rp[strlen(rr)] == '/')
+		s = rp + strlen(rr) + 1;
+	else if ((base = strrchr(path, '/')))
+		s = base + 1;
+	n = strlen(s);
+	if (n > 4 && !strcmp(s + n - 4, ".scn"))
+		n -= 4;
+	id = strndup(s, n);
+	free(rp);
+	free(rr);
+	return id;
+}
+
+int ps_scenario_load(const char *path, const char *root, struct ps_scenario **out,
+		     struct ps_diag *d)
+{
+	char *src = NULL;
+	size_t len = 0;
+	int r;
+
+	r = ps_file_read(path, &src, &len);
+	if (r)
+		return ps_diag(d, r, "%s: cannot read: %s", path, strerror(-r));
+	r = ps_scenario_parse(path, src, len, out, d);
+	if (!r && !((*out)->id = scenario_id(path, root))) {
+		ps_scenario_free(*out);
+		*out = NULL;
+		r = ps_diag(d, -ENOMEM, "%s: out of memory", path);
+	}
+	free(src);
+	return r;
+}
+
+void ps_scenario_free(struct ps_scenario *sc)
+{
+	size_t i;
+
+	if (!sc)
+		return;
+	for (i = 0; i < sc->n_steps; i++)
+		ps_stmt_free(sc->steps[i]);
+	free(sc->steps);
+	for (i = 0; i < sc->n_tags; i++)
+		free(sc->tags[i]);
+	free(sc->tags);
+	free(sc->path);
+	free(sc->id);
+	free(sc->summary);
+	free(sc);
+}

@@ -1,0 +1,157 @@
+#include "suite.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "discover.h"
+#include "proc.h"
+
+int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
+		     bool takes_golden, bool takes_set, struct ps_diag *d)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "golden", required_argument, NULL, 'g' },
+		{ "golden-dir", required_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "impl", required_argument, NULL, 'i' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "set", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char *default_paths[] = { "scenarios" };
+	const char *impl = NULL;
+	unsigned m;
+	char *end;
+	int c;
+
+	memset(s, 0, sizeof(*s));
+	s->golden_dir = "golden";
+	s->root = "scenarios";
+	s->step_timeout = 10.0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hvi:m:t:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			impl = optarg;
+			break;
+		case 'm':
+			m = ps_method_parse(optarg);
+			if (!m)
+				return ps_diag(d, PS_EUSAGE, "--method %s: unknown start method "
+					       "(fork, spawn or forkserver)\n%s", optarg, usage);
+			s->methods |= m;
+			break;
+		case 't':
+			s->step_timeout = strtod(optarg, &end);
+			if (*end || s->step_timeout <= 0)
+				return ps_diag(d, PS_EUSAGE, "--timeout %s: expected seconds > 0\n%s",
+					       optarg, usage);
+			break;
+		case 'v':
+			s->verbose = true;
+			break;
+		case 'g':
+		case 'G':
+		case 'r':
+			if (!takes_golden)
+				goto bad;
+			*(c == 'g' ? &s->golden_set : c == 'G' ? &s->golden_dir : &s->report_dir) = optarg;
+			break;
+		case 's':
+		case 'n':
+			if (!takes_set)
+				goto bad;
+			if (c == 's')
+				s->out_set = optarg;
+			else
+				s->dry_run = true;
+			break;
+		case 'h':
+			return ps_diag(d, PS_EUSAGE, "%s", usage);
+		default:
+bad:
+			return ps_diag(d, PS_EUSAGE, "%s: unknown or incomplete option '%s'\n%s",
+				       argv[0], argv[optind - 1], usage);
+		}
+	}
+	if (!impl)
+		return ps_diag(d, PS_EUSAGE, "%s: --impl is required\n%s", argv[0], usage);
+	if (optind < argc) {
+		s->paths = argv + optind;
+		s->n_paths = (size_t)(argc - optind);
+	} else {
+		s->paths = default_paths;
+		s->n_paths = 1;
+	}
+	return ps_impl_parse(impl, &s->impl, d);
+}
+
+int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
+{
+	struct ps_paths files = { 0 };
+	struct ps_diag pd = PS_DIAG_INIT;
+	struct ps_scenario *sc;
+	size_t i, bad = 0;
+	int r;
+
+	r = ps_discover(s->paths, s->n_paths, &files, d);
+	if (r)
+		return r;
+	if (files.n == 0) {
+		ps_paths_release(&files);
+		return ps_diag(d, PS_EUSAGE, "no scenario files (*.scn) found");
+	}
+	s->scenarios = calloc(files.n, sizeof(*s->scenarios));
+	if (!s->scenarios) {
+		ps_paths_release(&files);
+		return ps_diag(d, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < files.n; i++) {
+		r = ps_scenario_load(files.v[i], s->root, &sc, &pd);
+		if (r) {
+			fprintf(stderr, "%s\n", pd.msg);
+			bad++;
+			continue;
+		}
+		s->scenarios[s->n_scenarios++] = sc;
+	}
+	ps_paths_release(&files);
+	if (bad)
+		return ps_diag(d, PS_EPARSE, "%zu scenario file(s) could not be parsed", bad);
+	s->runner.impl = &s->impl;
+	s->runner.step_timeout = ps_scaled(s->step_timeout);
+	s->runner.hello_timeout = ps_scaled(30.0);
+	return 0;
+}
+
+unsigned ps_suite_methods(const struct ps_suite *s, const struct ps_scenario *sc)
+{
+	unsigned m = sc->methods;
+
+	if (s->methods)
+		m &= s->methods;
+	if (s->runner.drv)
+		m &= s->runner.drv->methods;
+	return m;
+}
+
+void ps_suite_release(struct ps_suite *s)
+{
+	size_t i;
+
+	ps_runner_release(&s->runner);
+	for (i = 0; i < s->n_scenarios; i++)
+		ps_scenario_free(s->scenarios[i]);
+	free(s->scenarios);
+	ps_impl_release(&s->impl);
+	s->scenarios = NULL;
+	s->n_scenarios = 0;
+}

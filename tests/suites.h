@@ -1,0 +1,12 @@
+/* One Check suite per module under test; check_main.c runs them all. */
+#ifndef PS_TESTS_SUITES_H
+#define PS_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite *scenario_suite(void);	/* tests/check_scenario.c: the parser */
+Suite *normalize_suite(void);	/* tests/check_normalize.c */
+Suite *golden_suite(void);	/* tests/check_golden.c: the differ */
+Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
+
+#endif
