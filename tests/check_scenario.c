@@ -1,0 +1,217 @@
+/* The scenario parser: every valid form, its canonical text and JSON, and every error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+#include "suites.h"
+
+static struct ps_scenario *parse_ok(const char *src)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_scenario *sc = NULL;
+	int r = ps_scenario_parse("t.scn", src, strlen(src), &sc, &d);
+
+	ck_assert_msg(r == 0, "parse failed: %s", d.msg);
+	return sc;
+}
+
+/* Statements and the canonical text the transcript shows for them. */
+static const struct {
+	const char *src, *canon;
+} valid[] = {
+	{ "p = Process()", "p = Process()" },
+	{ "p = Process(target=child.blocks)", "p = Process(target=child.blocks)" },
+	{ "p = Process( target = child.exits , args = ( 3 , ) )", "p = Process(target=child.exits, args=(3,))" },
+	{ "p = Process(None, child.returns, 'n')", "p = Process(None, child.returns, 'n')" },
+	{ "p = Process(args=[1, 2], kwargs={'a': 1, \"b\": None})", "p = Process(args=[1, 2], kwargs={'a': 1, 'b': None})" },
+	{ "p = Process(args=((), (1, 2), []))", "p = Process(args=((), (1, 2), []))" },
+	{ "p = Process(args=(True, False, None))", "p = Process(args=(True, False, None))" },
+	{ "p = Process(args=(0x1F, 0o17, 0b101, 1_000, -5, -0))", "p = Process(args=(31, 15, 5, 1000, -5, 0))" },
+	{ "p = Process(args=(123456789012345678901234567890,))", "p = Process(args=(123456789012345678901234567890,))" },
+	{ "p = Process(args=(3.5, 1e16, 1e-5, 0.0001, 2., .5, -1.5, 1E3, 1e15))",
+	  "p = Process(args=(3.5, 1e+16, 1e-05, 0.0001, 2.0, 0.5, -1.5, 1000.0, 1000000000000000.0))" },
+	{ "p = Process(args=('it\\'s', \"say \\\"hi\\\"\", 'both \\' \"', 'tab\\tnl\\n'))",
+	  "p = Process(args=(\"it's\", 'say \"hi\"', 'both \\' \"', 'tab\\tnl\\n'))" },
+	{ "p = Process(args=('\\x00\\x7f\\u00e9\\U0001F600', 'a' 'b', u'x'))",
+	  "p = Process(args=('\\x00\\x7f\xc3\xa9\xf0\x9f\x98\x80', 'ab', 'x'))" },
+	{ "p = Process(args=(b'\\x00ab\\xff', B\"q'\", b'\\u1234'))",
+	  "p = Process(args=(b'\\x00ab\\xff', b\"q'\", b'\\\\u1234'))" },
+	{ "p = Process(args=('\\q', '\\101'))", "p = Process(args=('\\\\q', 'A'))" },
+	{ "p = Process(args=(\n  1,\n  2,\n))", "p = Process(args=(1, 2))" },
+	{ "p = Process(args=((1),))", "p = Process(args=(1,))" },
+	{ "p = Process()\np.start()", "p.start()" },
+	{ "p = Process()\np.join(timeout=0.5)", "p.join(timeout=0.5)" },
+	{ "p = Process()\np.daemon = True", "p.daemon = True" },
+	{ "p = Process()\np", "p" },
+	{ "p = Process()\np.exitcode  # trailing comment", "p.exitcode" },
+	{ "current_process().name", "current_process().name" },
+	{ "pickles(current_process().authkey)", "pickles(current_process().authkey)" },
+	{ "p = Process()\nrelease(p)", "release(p)" },
+	{ "p = Process()\nstderr(p)", "stderr(p)" },
+	{ "p = Process()\np = Process(name='again')", "p = Process(name='again')" },
+	{ "active_children()", "active_children()" },
+	{ "p = Process(\\\n)", "p = Process()" },
+};
+
+START_TEST(test_valid_forms)
+{
+	struct ps_scenario *sc = parse_ok(valid[_i].src);
+	char *text = ps_stmt_unparse(sc->steps[sc->n_steps - 1]);
+
+	ck_assert_str_eq(text, valid[_i].canon);
+	free(text);
+	ps_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(test_header_and_summary)
+{
+	struct ps_scenario *sc = parse_ok(
+		"# A second start() raises\n# and leaves the child alone.\n\n# not the summary\n"
+		"tags: lifecycle start\nmethods: fork spawn\n\np = Process()\n");
+
+	ck_assert_str_eq(sc->summary, "A second start() raises and leaves the child alone.");
+	ck_assert_uint_eq(sc->n_tags, 2);
+	ck_assert_str_eq(sc->tags[0], "lifecycle");
+	ck_assert_str_eq(sc->tags[1], "start");
+	ck_assert_uint_eq(sc->methods, PS_M_FORK | PS_M_SPAWN);
+	ck_assert_uint_eq(sc->n_steps, 1);
+	ck_assert_int_eq(sc->steps[0]->line, 8);
+	ps_scenario_free(sc);
+
+	sc = parse_ok("p = Process()\n");
+	ck_assert_uint_eq(sc->methods, PS_M_ALL);
+	ck_assert_str_eq(sc->summary, "");
+	ps_scenario_free(sc);
+}
+END_TEST
+
+START_TEST(test_json)
+{
+	struct ps_scenario *sc = parse_ok(
+		"p = Process(target=child.exits, args=(3, 'm', b'k', 2.5, None, True), kwargs={'a': [1]})\n"
+		"p.name = 'x'\np.join(timeout=1)\n");
+	const char *want[] = {
+		"{\"assign\": {\"target\": \"p\", \"value\": {\"call\": {\"args\": [], \"func\": "
+		"{\"global\": \"Process\"}, \"kwargs\": [[\"target\", {\"behaviour\": \"exits\"}], "
+		"[\"args\", {\"tuple\": [{\"int\": \"3\"}, {\"str\": \"m\"}, {\"bytes\": \"6b\"}, "
+		"{\"float\": \"2.5\"}, {\"none\": null}, {\"bool\": true}]}], [\"kwargs\", "
+		"{\"dict\": [[{\"str\": \"a\"}, {\"list\": [{\"int\": \"1\"}]}]]}]]}}}}",
+		"{\"setattr\": {\"attr\": \"name\", \"object\": {\"var\": \"p\"}, \"value\": {\"str\": \"x\"}}}",
+		"{\"expr\": {\"call\": {\"args\": [], \"func\": {\"getattr\": {\"attr\": \"join\", "
+		"\"object\": {\"var\": \"p\"}}}, \"kwargs\": [[\"timeout\", {\"int\": \"1\"}]]}}}",
+	};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		json_t *j = ps_stmt_to_json(sc->steps[i]);
+		char *s = json_dumps(j, JSON_SORT_KEYS);
+
+		ck_assert_str_eq(s, want[i]);
+		free(s);
+		json_decref(j);
+	}
+	ps_scenario_free(sc);
+}
+END_TEST
+
+/* Each error: the source and the exact first line of the message. */
+static const struct {
+	const char *src, *msg;
+} errors[] = {
+	{ "p = Process(args=(0x1g,))", "t.scn:1:22: invalid digit 'g' in hexadecimal literal" },
+	{ "p = Process(args=(0x,))", "t.scn:1:19: invalid hexadecimal literal" },
+	{ "p = Process(args=(1e,))", "t.scn:1:19: invalid float literal" },
+	{ "p = Process(args=(12abc,))", "t.scn:1:19: invalid decimal literal" },
+	{ "p = Process(args=(012,))", "t.scn:1:19: leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers" },
+	{ "p = Process(name='''x''')", "t.scn:1:18: triple-quoted strings are not supported" },
+	{ "p = Process(name='abc)", "t.scn:1:18: unterminated string literal" },
+	{ "p = Process(args=(b'\xc3\xa9',))", "t.scn:1:21: bytes can only contain ASCII literal characters" },
+	{ "p = Process(name='\\x4')", "t.scn:1:19: truncated \\xXX escape" },
+	{ "p = Process(name='\\U00110000')", "t.scn:1:19: illegal Unicode character" },
+	{ "p = Process(name='\\N{DASH}')", "t.scn:1:19: \\N{...} escapes are not supported" },
+	{ "p = Process(name=r'x')", "t.scn:1:18: string prefix 'r' is not supported" },
+	{ "p = Process()\np.exitcode == 0", "t.scn:2:12: operator '==' is not part of the scenario language" },
+	{ "p = Process(name=\xc3\xa9)", "t.scn:1:18: invalid non-ASCII character in a name" },
+	{ "p = Process()\np.exitcode + 1", "t.scn:2:12: unexpected character '+': operators are not part of the scenario language" },
+	{ "p = Process(target=child.blocks", "t.scn:1:32: expected ')' to close the call, found end of file" },
+	{ "p = Process(target=child)", "t.scn:1:20: 'child' needs a behaviour: child.NAME" },
+	{ "p = Process(target=child.'x')", "t.scn:1:26: expected a behaviour name after 'child.'" },
+	{ "p = Process(target=child.sleeps)", "t.scn:1:26: unknown child behaviour 'child.sleeps'" },
+	{ "p = Process(target=child.blocks())", "t.scn:1:32: a child behaviour is a target, not something to call: write target=child.blocks" },
+	{ "p = Proces(target=child.blocks)", "t.scn:1:5: unknown name 'Proces'" },
+	{ "q.start()", "t.scn:1:1: unknown name 'q'" },
+	{ "p = Process(name='a', name='b')", "t.scn:1:23: keyword argument repeated: name" },
+	{ "p = Process(name='a', child.blocks)", "t.scn:1:23: positional argument follows keyword argument" },
+	{ "p = Process(kwargs={'a' 1})", "t.scn:1:25: expected ':' between a dict key and its value, found number" },
+	{ "p = ", "t.scn:1:5: expected an expression, found end of file" },
+	{ "p = Process(args=(-'x',))", "t.scn:1:20: '-' is allowed only before a number" },
+	{ "p = Process())", "t.scn:1:14: unexpected ')' after the statement" },
+	{ "p = Process()\np.", "t.scn:2:3: expected an attribute name after '.'" },
+	{ "p = Process()\np()", "t.scn:2:2: only scenario functions and methods can be called" },
+	{ "active_children()[0]", "t.scn:1:18: subscripts are not part of the scenario language" },
+	{ "p = Process()\ntags: x", "t.scn:2:5: unexpected ':' (a header line must come before the first statement)" },
+	{ "p = Process() p.start()", "t.scn:1:15: unexpected name after the statement: one statement per line" },
+	{ "p = Process()\n  p.start()", "t.scn:2:3: unexpected indent" },
+	{ "Process = 1", "t.scn:1:1: cannot assign to 'Process'" },
+	{ "p = Process()\np.start() = 1", "t.scn:2:1: cannot assign to a call: only NAME = ... and x.attr = ... are statements" },
+	{ "tags: a\ntags: b\np = Process()", "t.scn:2:1: 'tags:' given twice" },
+	{ "methods: fork vfork\np = Process()", "t.scn:1:15: unknown start method 'vfork' (known: fork spawn forkserver)" },
+	{ "methods:\np = Process()", "t.scn:1:9: 'methods:' needs at least one of fork spawn forkserver" },
+	{ "timeout: 3\np = Process()", "t.scn:1:1: unknown header key 'timeout' (known: tags, methods)" },
+	{ "# nothing here\ntags: x\n", "t.scn:3:1: the scenario has no statements" },
+	{ "p = Process()\0", "t.scn: not a text file (it holds a NUL byte)" },
+};
+
+START_TEST(test_errors)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_scenario *sc = NULL;
+	const char *src = errors[_i].src;
+	size_t len = strlen(src) + (strstr(errors[_i].msg, "NUL") ? 1 : 0);
+	int r = ps_scenario_parse("t.scn", src, len, &sc, &d);
+	size_t n = strcspn(d.msg, "\n");
+
+	ck_assert_int_eq(r, PS_EPARSE);
+	ck_assert_ptr_null(sc);
+	ck_assert_msg(n == strlen(errors[_i].msg) && !strncmp(d.msg, errors[_i].msg, n),
+		      "source %s\nwant: %s\ngot:  %.*s", src, errors[_i].msg, (int)n, d.msg);
+}
+END_TEST
+
+START_TEST(test_error_shows_line_and_caret)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_scenario *sc = NULL;
+	const char *src = "# c\np = Process()\np.strat(\n";
+
+	ck_assert_int_eq(ps_scenario_parse("x/y.scn", "tags: a\nq = Proces()\n", 21, &sc, &d), PS_EPARSE);
+	ck_assert_str_eq(d.msg, "x/y.scn:2:5: unknown name 'Proces'\nq = Proces()\n    ^");
+	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), PS_EPARSE);
+	ck_assert_str_eq(d.msg, "t.scn:4:1: expected an expression, found end of file\n\n^");
+}
+END_TEST
+
+START_TEST(test_method_names)
+{
+	ck_assert_str_eq(ps_method_name(PS_M_FORKSERVER), "forkserver");
+	ck_assert_uint_eq(ps_method_parse("spawn"), PS_M_SPAWN);
+	ck_assert_uint_eq(ps_method_parse("vfork"), 0);
+	ck_assert_ptr_null(ps_method_name(PS_M_ALL));
+}
+END_TEST
+
+Suite *scenario_suite(void)
+{
+	Suite *s = suite_create("scenario");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_loop_test(tc, test_valid_forms, 0, sizeof(valid) / sizeof(valid[0]));
+	tcase_add_test(tc, test_header_and_summary);
+	tcase_add_test(tc, test_json);
+	tcase_add_loop_test(tc, test_errors, 0, sizeof(errors) / sizeof(errors[0]));
+	tcase_add_test(tc, test_error_shows_line_and_caret);
+	tcase_add_test(tc, test_method_names);
+	suite_add_tcase(s, tc);
+	return s;
+}

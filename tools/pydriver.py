@@ -1,0 +1,1413 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""pydriver: the procspec driver for CPython-compatible implementations.
+
+Usage: INTERPRETER tools/pydriver.py [--module multiprocessing]
+
+Speaks driver protocol 1 (docs/PROTOCOL.md) on its stdin and stdout for the
+module named by --module (multiprocessing, billiard, multiprocess, ...), which
+must provide Process, current_process, parent_process, active_children and,
+where it has them, get_context and set_start_method.
+
+The process the harness starts is a zygote: it imports everything once, says
+hello, and on each `begin` forks a scenario process that plays the scenario's
+main program and answers begun, every step and end itself, reading requests
+from the protocol fd directly. The zygote meanwhile waits for it in waitpid
+(so it never reads the protocol while the scenario process does) and then
+sends `exited`.
+
+One file for CPython 2.7 and 3.6 to 3.13: no f-strings, no keyword-only
+parameters, no walrus; everything newer than 2.7 is feature-detected.
+"""
+
+from __future__ import print_function
+
+import binascii
+import errno
+import fcntl
+import gc
+import json
+import mmap
+import os
+import platform
+import select
+import signal
+import sys
+import traceback
+
+try:
+    _text_type = unicode        # noqa: F821 (Python 2)
+    _string_types = (str, unicode)  # noqa: F821
+    _integer_types = (int, long)    # noqa: F821
+    _PY2 = True
+except NameError:
+    _text_type = str
+    _string_types = (str,)
+    _integer_types = (int,)
+    _PY2 = False
+
+PROTOCOL = 1
+DRIVER = 'pydriver'
+DEFAULT_MODULE = 'multiprocessing'
+MAX_LINE = 1 << 20              # PROTOCOL.md: no line is longer than 1 MiB
+HIGH_FD = 100                   # where the protocol fds are moved to
+FD_PROBE_MAX = 1 << 16          # fds above this are not probed for leaks
+SCENARIO_FAILED = 70            # scenario process exit code on a driver bug
+
+# Linux values, for interpreters whose modules lack the names (2.7).
+_F_DUPFD_CLOEXEC = getattr(fcntl, 'F_DUPFD_CLOEXEC', 1030)
+_O_CLOEXEC = getattr(os, 'O_CLOEXEC', 0o2000000)
+_PR_SET_PDEATHSIG = 1
+
+# --- process-wide state ----------------------------------------------------
+#
+# Set up by main() in the zygote and inherited by fork. A process started by
+# spawn or forkserver re-imports this file as __mp_main__ and sees only the
+# defaults below, which is what the behaviours expect there.
+
+_MODNAME = None         # name of the implementation module
+_MOD = None             # the implementation module itself
+_UTIL = None            # its util submodule (_exit_function, register_after_fork)
+_BASE_PROCESS = None    # its process base class, to recognise process objects
+_METHODS = None         # start methods it supports, in its order
+_ZYGOTE_PID = None
+_SCENARIO_PID = None
+_PROTO_IN = None        # the protocol fds, moved off 0 and 1, close-on-exec
+_PROTO_OUT = None
+_SAVED_OUT = None       # the driver's own fds 1 and 2 (/dev/null, the log),
+_SAVED_ERR = None       # restored onto 1 and 2 after each capture
+_TMPDIR = None          # where capture files are created (and unlinked)
+_LIBC = None            # for prctl(PR_SET_PDEATHSIG), None without ctypes
+_SHARED = None          # 2 bytes shared by zygote and scenario process:
+                        # [0] a request is being answered, [1] ended was sent
+_SCN = None             # the scenario, in the scenario process
+
+# Fds that a child of the scenario process must close first thing: the
+# protocol, the driver's saved stdio, every gate's write end, every capture
+# file. Emptied after closing, so a grandchild never closes the numbers
+# again (they may have been reused for the child's own fds by then).
+_DRIVER_FDS = []
+_SCN_FDS = []           # gate read ends and capture files, closed at end
+_STDIO_APPLIED = False
+
+
+class DriverError(Exception):
+    """The driver cannot carry a request out: becomes an `error` reply."""
+
+
+class _Raised(Exception):
+    """Scenario code raised: becomes a `raised` result."""
+
+    def __init__(self, exc):
+        Exception.__init__(self)
+        self.exc = exc
+
+
+class _Text(_text_type):
+    """The value of stdout(p) / stderr(p): a `text` result."""
+
+
+# --- small system helpers --------------------------------------------------
+
+def _retry(fn, *args):
+    # Python 2.7 does not retry on EINTR (PEP 475 came with 3.5).
+    while True:
+        try:
+            return fn(*args)
+        except (OSError, IOError) as e:
+            if e.errno != errno.EINTR:
+                raise
+
+
+def _set_cloexec(fd):
+    flags = fcntl.fcntl(fd, fcntl.F_GETFD)
+    fcntl.fcntl(fd, fcntl.F_SETFD, flags | fcntl.FD_CLOEXEC)
+
+
+def _dup_high(fd):
+    """Duplicate fd to a close-on-exec fd >= HIGH_FD (or the lowest free)."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except Exception:
+        soft = 1024
+    base = HIGH_FD
+    if 0 <= soft < HIGH_FD + 16:
+        base = 3
+    try:
+        return fcntl.fcntl(fd, _F_DUPFD_CLOEXEC, base)
+    except (OSError, IOError):
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD, base)
+        _set_cloexec(new)
+        return new
+
+
+def _cloexec_pipe():
+    if hasattr(os, 'pipe2'):
+        return os.pipe2(_O_CLOEXEC)
+    r, w = os.pipe()
+    _set_cloexec(r)
+    _set_cloexec(w)
+    return r, w
+
+
+def _close(fd):
+    if fd is None:
+        return
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while len(view):
+        n = _retry(os.write, fd, view)
+        view = view[n:]
+
+
+def _flush_std():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _log(msg):
+    try:
+        sys.stderr.write('pydriver[%d]: %s\n' % (os.getpid(), msg))
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _clean(s):
+    """Text that encodes to valid UTF-8 JSON (no lone surrogates)."""
+    if _PY2:
+        if isinstance(s, str):
+            return s.decode('utf-8', 'replace')
+        return s
+    return s.encode('utf-8', 'backslashreplace').decode('utf-8')
+
+
+def _decode_output(data):
+    try:
+        return data.decode('utf-8', 'backslashreplace')
+    except (LookupError, TypeError):
+        return data.decode('utf-8', 'replace')      # Python 2.7
+
+
+def _open_fds():
+    """The set of fds open in this process, probed without opening one.
+
+    poll() reports POLLNVAL for every number that is not an open fd; one
+    call covers the whole range. fcntl(F_GETFD) per number is the fallback.
+    """
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except Exception:
+        soft = 1024
+    if soft < 0 or soft > FD_PROBE_MAX:
+        soft = FD_PROBE_MAX
+    try:
+        poller = select.poll()
+        for fd in range(soft):
+            poller.register(fd, 0)
+        bad = set(fd for fd, ev in _retry(poller.poll, 0)
+                  if ev & select.POLLNVAL)
+        return set(range(soft)) - bad
+    except Exception:
+        found = set()
+        for fd in range(soft):
+            try:
+                fcntl.fcntl(fd, fcntl.F_GETFD)
+                found.add(fd)
+            except (OSError, IOError):
+                pass
+        return found
+
+
+def _child_pids(ppid):
+    """Pids of the processes whose parent is ppid, zombies included."""
+    pids = set()
+    try:
+        tasks = os.listdir('/proc/%d/task' % ppid)
+        for tid in tasks:
+            with open('/proc/%d/task/%s/children' % (ppid, tid)) as f:
+                pids.update(int(x) for x in f.read().split())
+        return pids
+    except (OSError, IOError, ValueError):
+        pass
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name, 'rb') as f:
+                data = f.read()
+        except (OSError, IOError):
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parens.
+        fields = data[data.rfind(b')') + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == ppid:
+            pids.add(int(name))
+    return pids
+
+
+# --- the protocol stream ---------------------------------------------------
+
+def _read_line(fd):
+    """One request line as bytes, b'' for an over-long line, None at EOF.
+
+    Reads one byte at a time, so that it never takes anything past the
+    newline: the zygote and the scenario process take turns on the same fd,
+    and a buffer in one would hide requests from the other.
+    """
+    buf = bytearray()
+    too_long = False
+    while True:
+        c = _retry(os.read, fd, 1)
+        if not c:
+            if not buf and not too_long:
+                return None
+            break
+        if c == b'\n':
+            break
+        if too_long:
+            continue
+        buf += c
+        if len(buf) > MAX_LINE:
+            too_long = True
+            buf = bytearray()
+    if too_long:
+        return b''
+    return bytes(buf)
+
+
+def _encode(obj):
+    data = json.dumps(obj, ensure_ascii=True, separators=(',', ':'))
+    if not isinstance(data, bytes):
+        data = data.encode('ascii')
+    return data + b'\n'
+
+
+def _send(obj):
+    if _SCENARIO_PID is not None and os.getpid() != _SCENARIO_PID:
+        # Some code forked and came back through the driver: this process
+        # must never speak the protocol.
+        os._exit(SCENARIO_FAILED)
+    _write_all(_PROTO_OUT, _encode(obj))
+
+
+def _parse(line):
+    req = json.loads(line.decode('utf-8'))
+    if not isinstance(req, dict):
+        raise ValueError('request is not a JSON object')
+    return req
+
+
+def _reply_error(req, message):
+    """The error reply to req: a step gets a result, anything else op error."""
+    if req.get('op') == 'step':
+        _send({'op': 'result', 'id': req.get('id'),
+               'error': _clean(message), 'pids': {}})
+    else:
+        _send({'op': 'error', 'message': _clean(message)})
+
+
+def _shared_set(index, value):
+    if _SHARED is not None:
+        _SHARED[index:index + 1] = b'\x01' if value else b'\x00'
+
+
+def _shared_get(index):
+    return _SHARED is not None and _SHARED[index:index + 1] == b'\x01'
+
+
+# --- children: fd hygiene, gates, redirected stdio ------------------------
+
+def _close_driver_fds():
+    """In a child: close every fd of the driver's that fork handed down."""
+    fds = list(_DRIVER_FDS)
+    del _DRIVER_FDS[:]
+    for fd in fds:
+        _close(fd)
+
+
+def _in_driver():
+    pid = os.getpid()
+    return pid == _SCENARIO_PID or pid == _ZYGOTE_PID
+
+
+class _AfterForkToken(object):
+    """register_after_fork needs a live object to weakly refer to."""
+
+
+_AFTER_FORK_TOKEN = _AfterForkToken()
+
+
+def _after_fork(token):
+    # Called by util._run_after_forkers() in BaseProcess._bootstrap, before
+    # run(): covers children whose target is not a behaviour.
+    if not _in_driver():
+        _close_driver_fds()
+
+
+class _FdRef(object):
+    """An fd a child of the scenario finds on its process object.
+
+    Fork children inherit the number as it is. Under spawn and forkserver
+    the process object is pickled inside start(); there the fd is handed to
+    the child as multiprocessing hands any fd (reduction.DupFd, which uses
+    the spawning Popen's duplicate_for_child), and the child gets its own
+    number for it when the object is unpickled.
+    """
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def __reduce__(self):
+        dupfd = None
+        try:
+            mod = _impl_module()
+            context = sys.modules.get(mod.__name__ + '.context')
+            getter = getattr(context, 'get_spawning_popen', None)
+            if getter is not None and getter() is not None:
+                reduction = sys.modules.get(mod.__name__ + '.reduction')
+                dupfd = reduction.DupFd(self.fd)
+        except Exception:
+            dupfd = None
+        if dupfd is not None:
+            return (_fdref_from_dupfd, (dupfd,))
+        return (_FdRef, (self.fd,))
+
+    def __repr__(self):
+        return '<procspec fd %d>' % self.fd
+
+
+def _fdref_from_dupfd(dupfd):
+    return _FdRef(dupfd.detach())
+
+
+def _current():
+    try:
+        return _impl_module().current_process()
+    except Exception:
+        return None
+
+
+def _own_gate():
+    ref = getattr(_current(), '_procspec_gate', None)
+    return None if ref is None else ref.fd
+
+
+def _apply_stdio():
+    """Forkserver children: put the capture files on fds 1 and 2.
+
+    A forkserver child is forked by the server, so it inherits the server's
+    stdio, not the stdio the scenario process had around start(); the fds
+    travel on the process object instead (see _FdRef).
+    """
+    global _STDIO_APPLIED
+    if _STDIO_APPLIED:
+        return
+    _STDIO_APPLIED = True
+    refs = getattr(_current(), '_procspec_stdio', None)
+    if not refs:
+        return
+    _flush_std()
+    for ref, target in zip(refs, (1, 2)):
+        if ref.fd != target:
+            os.dup2(ref.fd, target)
+            _close(ref.fd)
+
+
+def _child_setup():
+    """First thing in every behaviour: drop the driver's fds in a child."""
+    if _in_driver():
+        return
+    _close_driver_fds()
+    _apply_stdio()
+
+
+def _attach_refs(obj, gate_fd):
+    """Give a new process object its gate and, under forkserver, its stdio."""
+    if gate_fd is not None:
+        obj._procspec_gate = _FdRef(gate_fd)
+    if _start_method() == 'forkserver':
+        obj._procspec_stdio = (_FdRef(1), _FdRef(2))
+
+
+def _module_name_from_argv(argv):
+    name = DEFAULT_MODULE
+    args = list(argv[1:])
+    while args:
+        arg = args.pop(0)
+        if arg == '--module' and args:
+            name = args.pop(0)
+        elif arg.startswith('--module='):
+            name = arg[len('--module='):]
+    return name
+
+
+def _impl_module():
+    """The implementation module, also in a spawned child.
+
+    spawn.prepare() gives a spawned child the driver's sys.argv before it
+    runs the target, so --module is found there.
+    """
+    if _MOD is not None:
+        return _MOD
+    name = _module_name_from_argv(sys.argv)
+    __import__(name)
+    return sys.modules[name]
+
+
+def _start_method():
+    getter = getattr(_impl_module(), 'get_start_method', None)
+    if getter is None:
+        return 'fork'
+    try:
+        return getter(allow_none=True)
+    except Exception:
+        return None
+
+
+# --- child behaviours (child.NAME in a scenario) ---------------------------
+#
+# Module-level functions, so that spawn pickles them by name; in a spawned
+# child they resolve through __mp_main__, the re-import of this file.
+
+def returns():
+    """child.returns(): return None at once."""
+    _child_setup()
+
+
+def blocks():
+    """child.blocks(): wait on the gate until released or the scenario is gone.
+
+    One byte written by release() lets one reader go; EOF (every write end
+    closed: the scenario process ended or died) lets all of them go.
+    """
+    _child_setup()
+    fd = _own_gate()
+    if fd is None:
+        raise RuntimeError('child.blocks(): this process has no gate '
+                           '(its process object was never bound to a '
+                           'scenario variable)')
+    _retry(os.read, fd, 1)
+
+
+def exits(*code):
+    """child.exits(*code): sys.exit(*code)."""
+    _child_setup()
+    sys.exit(*code)
+
+
+def os_exit(n):
+    """child.os_exit(n): os._exit(n), nothing flushed."""
+    _child_setup()
+    os._exit(n)
+
+
+_RAISABLE = ('ValueError', 'RuntimeError', 'TypeError', 'KeyError',
+             'OSError', 'Exception', 'KeyboardInterrupt', 'SystemError')
+
+
+def raises(name, message=''):
+    """child.raises(name, message=''): raise the built-in class name."""
+    _child_setup()
+    if name not in _RAISABLE:
+        raise ValueError('child.raises(): unsupported exception class %r '
+                         '(one of %s)' % (name, ', '.join(_RAISABLE)))
+    try:
+        import builtins
+    except ImportError:
+        import __builtin__ as builtins
+    raise getattr(builtins, name)(message)
+
+
+def starts_child(target, args=(), daemon=None):
+    """child.starts_child(target, args=(), daemon=None).
+
+    q = Process(target=target, args=args, daemon=daemon); q.start(); writes
+    repr(q) and a newline to stdout and returns, so the child's exit path
+    (util._exit_function) joins q or terminates it if it is daemonic.
+    """
+    _child_setup()
+    mod = _impl_module()
+    cls = type(mod.current_process())
+    if cls.__name__.startswith('_'):
+        # Called in the scenario process itself: _MainProcess.
+        cls = mod.Process
+    # 2.7's Process has no daemon parameter; the setter is what 3.x's
+    # __init__ calls, so this is the same on every version.
+    q = cls(target=target, args=args)
+    if daemon is not None:
+        q.daemon = daemon
+    _attach_refs(q, _own_gate())
+    q.start()
+    sys.stdout.write(repr(q) + '\n')
+    sys.stdout.flush()
+
+
+def _report_line(label, fn):
+    try:
+        text = repr(fn())
+    except Exception as e:
+        text = '<raised %s: %s>' % (type(e).__name__, e)
+    return '%s: %s\n' % (label, text)
+
+
+def reports():
+    """child.reports(): five 'label: repr' lines about this process."""
+    _child_setup()
+    mod = _impl_module()
+    cp = mod.current_process()
+    pp = getattr(mod, 'parent_process', None)
+    out = [_report_line('current_process()', lambda: cp)]
+    if pp is None:
+        # parent_process() is new in 3.8.
+        out.append('parent_process(): <unsupported>\n')
+        out.append('parent_process().pid: <unsupported>\n')
+    else:
+        out.append(_report_line('parent_process()', pp))
+        out.append(_report_line('parent_process().pid', lambda: pp().pid))
+    out.append(_report_line('current_process().daemon', lambda: cp.daemon))
+    out.append(_report_line('current_process().authkey', lambda: cp.authkey))
+    sys.stdout.write(''.join(out))
+    sys.stdout.flush()
+
+
+def writes(out='', err=''):
+    """child.writes(out='', err=''): out to stdout, err to stderr, flushed."""
+    _child_setup()
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    sys.stderr.write(err)
+    sys.stderr.flush()
+
+
+_BEHAVIOURS = {
+    'blocks': blocks,
+    'exits': exits,
+    'os_exit': os_exit,
+    'raises': raises,
+    'reports': reports,
+    'returns': returns,
+    'starts_child': starts_child,
+    'writes': writes,
+}
+
+
+# --- the scenario ----------------------------------------------------------
+
+class _Record(object):
+    """A process object bound to a scenario variable, with its gate and
+    capture files (created at binding, never inside start())."""
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.pid = None
+        self.gate_r = self.gate_w = self.out_fd = self.err_fd = None
+
+    def note_pid(self):
+        # Remembered, because pid raises once the object is closed.
+        try:
+            pid = self.obj.pid
+        except Exception:
+            pid = None
+        if isinstance(pid, _integer_types) and not isinstance(pid, bool):
+            self.pid = pid
+
+
+class _Scenario(object):
+
+    def __init__(self, method):
+        self.method = method
+        self.vars = {}
+        self.records = {}           # id(process object) -> _Record
+        self.begin_fds = set()
+        self.capture_serial = 0
+
+    def record_of(self, obj):
+        rec = self.records.get(id(obj))
+        if rec is not None and rec.obj is obj:
+            return rec
+        return None
+
+    def is_new_process(self, value):
+        if _BASE_PROCESS is None or not isinstance(value, _BASE_PROCESS):
+            return False
+        if self.record_of(value) is not None:
+            return False
+        if value is _MOD.current_process():
+            return False
+        pp = getattr(_MOD, 'parent_process', None)
+        return pp is None or value is not pp()
+
+    def capture_file(self, tag):
+        while True:
+            self.capture_serial += 1
+            path = os.path.join(_TMPDIR, 'procspec-%d-%d.%s' % (
+                os.getpid(), self.capture_serial, tag))
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL |
+                             os.O_APPEND | _O_CLOEXEC, 0o600)
+            except OSError as e:
+                if e.errno == errno.EEXIST:
+                    continue
+                raise
+            os.unlink(path)
+            return fd
+
+    def register(self, obj):
+        rec = _Record(obj)
+        try:
+            rec.gate_r, rec.gate_w = _cloexec_pipe()
+            rec.out_fd = self.capture_file('out')
+            rec.err_fd = self.capture_file('err')
+            _attach_refs(obj, rec.gate_r)
+        except Exception as e:
+            for fd in (rec.gate_r, rec.gate_w, rec.out_fd, rec.err_fd):
+                _close(fd)
+            raise DriverError('cannot create the gate and capture files: %s'
+                              % e)
+        _DRIVER_FDS.extend([rec.gate_w, rec.out_fd, rec.err_fd])
+        _SCN_FDS.extend([rec.gate_r, rec.out_fd, rec.err_fd])
+        self.records[id(obj)] = rec
+
+    def pids(self):
+        pids = {}
+        for name, value in self.vars.items():
+            rec = self.record_of(value)
+            if rec is None:
+                continue
+            rec.note_pid()
+            if rec.pid is not None:
+                pids[name] = rec.pid
+        return pids
+
+
+def _need_record(verb, args, kwargs):
+    if len(args) != 1 or kwargs:
+        raise DriverError('%s() takes exactly one argument, a process' % verb)
+    rec = _SCN.record_of(args[0])
+    if rec is None:
+        raise DriverError('%s(): the argument is not a process object bound '
+                          'to a scenario variable' % verb)
+    return rec
+
+
+def release(*args, **kwargs):
+    """release(p): let one blocked behaviour in p's tree go on."""
+    rec = _need_record('release', args, kwargs)
+    if rec.gate_w is None:
+        raise DriverError('release(): the gate is already closed')
+    try:
+        _write_all(rec.gate_w, b'r')
+    except OSError as e:
+        raise DriverError('release(): cannot write the gate: %s' % e)
+
+
+def _read_capture(fd):
+    chunks = []
+    if hasattr(os, 'pread'):
+        # pread: the child's fd shares this file's offset.
+        offset = 0
+        while True:
+            data = _retry(os.pread, fd, 1 << 16, offset)
+            if not data:
+                break
+            chunks.append(data)
+            offset += len(data)
+    else:
+        rfd = os.open('/proc/self/fd/%d' % fd, os.O_RDONLY | _O_CLOEXEC)
+        try:
+            while True:
+                data = _retry(os.read, rfd, 1 << 16)
+                if not data:
+                    break
+                chunks.append(data)
+        finally:
+            os.close(rfd)
+    return _Text(_decode_output(b''.join(chunks)))
+
+
+def stdout(*args, **kwargs):
+    """stdout(p): what p and its descendants wrote to fd 1 so far."""
+    rec = _need_record('stdout', args, kwargs)
+    try:
+        return _read_capture(rec.out_fd)
+    except OSError as e:
+        raise DriverError('stdout(): cannot read the capture file: %s' % e)
+
+
+def stderr(*args, **kwargs):
+    """stderr(p): what p and its descendants wrote to fd 2 so far."""
+    rec = _need_record('stderr', args, kwargs)
+    try:
+        return _read_capture(rec.err_fd)
+    except OSError as e:
+        raise DriverError('stderr(): cannot read the capture file: %s' % e)
+
+
+def _forking_dumps():
+    for sub in ('reduction', 'forking'):
+        name = '%s.%s' % (_MODNAME, sub)
+        try:
+            __import__(name)
+        except Exception:
+            continue
+        pickler = getattr(sys.modules[name], 'ForkingPickler', None)
+        if pickler is None:
+            continue
+        if hasattr(pickler, 'dumps'):
+            return pickler.dumps
+        return None
+    return None
+
+
+def pickles(*args, **kwargs):
+    """pickles(x): pickle x as the implementation sends it to a child."""
+    if len(args) != 1 or kwargs:
+        raise DriverError('pickles() takes exactly one argument')
+    import pickle
+    dumps = _forking_dumps()
+    if dumps is None:
+        dumps = lambda obj: pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    dumps(args[0])
+    return True
+
+
+_VERBS = {
+    'pickles': pickles,
+    'release': release,
+    'stderr': stderr,
+    'stdout': stdout,
+}
+
+
+# --- evaluation of statements (PROTOCOL.md, Statements) -------------------
+
+def _short(node):
+    try:
+        text = json.dumps(node)
+    except Exception:
+        text = repr(node)
+    return text if len(text) <= 200 else text[:200] + '...'
+
+
+def _native_str(s):
+    # A '...' literal is a byte string on Python 2.
+    if _PY2 and isinstance(s, unicode):     # noqa: F821
+        return s.encode('utf-8')
+    return s
+
+
+def _need_string(body, what):
+    if not isinstance(body, _string_types):
+        raise DriverError('malformed %s: %s' % (what, _short(body)))
+    return body
+
+
+def _need_list(body, what):
+    if not isinstance(body, list):
+        raise DriverError('malformed %s: %s' % (what, _short(body)))
+    return body
+
+
+def _field(body, key, what):
+    if not isinstance(body, dict) or key not in body:
+        raise DriverError('malformed %s: no %r in %s' % (what, key,
+                                                           _short(body)))
+    return body[key]
+
+
+def _ev_none(body):
+    return None
+
+
+def _ev_bool(body):
+    if not isinstance(body, bool):
+        raise DriverError('malformed bool: %s' % _short(body))
+    return body
+
+
+def _ev_int(body):
+    if isinstance(body, bool) or not isinstance(body, _string_types +
+                                                _integer_types):
+        raise DriverError('malformed int: %s' % _short(body))
+    try:
+        return int(body)
+    except ValueError as e:
+        raise DriverError('malformed int %s: %s' % (_short(body), e))
+
+
+def _ev_float(body):
+    _need_string(body, 'float')
+    try:
+        return float(body)
+    except ValueError as e:
+        raise DriverError('malformed float %s: %s' % (_short(body), e))
+
+
+def _ev_str(body):
+    return _native_str(_need_string(body, 'str'))
+
+
+def _ev_bytes(body):
+    _need_string(body, 'bytes')
+    try:
+        return binascii.unhexlify(body.encode('ascii'))
+    except (TypeError, ValueError, UnicodeError) as e:
+        raise DriverError('malformed bytes %s: %s' % (_short(body), e))
+
+
+def _ev_tuple(body):
+    return tuple(_eval(x) for x in _need_list(body, 'tuple'))
+
+
+def _ev_list(body):
+    return [_eval(x) for x in _need_list(body, 'list')]
+
+
+def _ev_dict(body):
+    result = {}
+    for pair in _need_list(body, 'dict'):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise DriverError('malformed dict item: %s' % _short(pair))
+        key = _eval(pair[0])
+        value = _eval(pair[1])
+        try:
+            result[key] = value
+        except Exception as e:          # unhashable key, as Python says
+            raise _Raised(e)
+    return result
+
+
+def _ev_var(body):
+    name = _need_string(body, 'var')
+    if name not in _SCN.vars:
+        raise DriverError('unknown variable %r' % name)
+    return _SCN.vars[name]
+
+
+def _ev_global(body):
+    name = _need_string(body, 'global')
+    if name == 'Process':
+        return _MOD.Process
+    if name in ('current_process', 'parent_process', 'active_children'):
+        try:
+            return getattr(_MOD, name)
+        except AttributeError as e:     # parent_process before 3.8
+            raise _Raised(e)
+    if name in _VERBS:
+        return _VERBS[name]
+    raise DriverError('unknown global %r' % name)
+
+
+def _ev_behaviour(body):
+    name = _need_string(body, 'behaviour')
+    if name not in _BEHAVIOURS:
+        raise DriverError('unknown behaviour child.%s' % name)
+    return _BEHAVIOURS[name]
+
+
+def _ev_getattr(body):
+    obj = _eval(_field(body, 'object', 'getattr'))
+    attr = _native_str(_need_string(_field(body, 'attr', 'getattr'),
+                                    'getattr attr'))
+    try:
+        return getattr(obj, attr)
+    except BaseException as e:
+        raise _Raised(e)
+
+
+def _ev_call(body):
+    func = _eval(_field(body, 'func', 'call'))
+    args = [_eval(x) for x in _need_list(_field(body, 'args', 'call'),
+                                          'call args')]
+    kwargs = {}
+    for item in _need_list(_field(body, 'kwargs', 'call'), 'call kwargs'):
+        if (not isinstance(item, list) or len(item) != 2 or
+                not isinstance(item[0], _string_types)):
+            raise DriverError('malformed keyword argument: %s' % _short(item))
+        name = _native_str(item[0])
+        if name in kwargs:
+            raise DriverError('keyword argument repeated: %s' % name)
+        kwargs[name] = _eval(item[1])
+    return _call(func, args, kwargs)
+
+
+_EVALUATORS = {
+    'behaviour': _ev_behaviour,
+    'bool': _ev_bool,
+    'bytes': _ev_bytes,
+    'call': _ev_call,
+    'dict': _ev_dict,
+    'float': _ev_float,
+    'getattr': _ev_getattr,
+    'global': _ev_global,
+    'int': _ev_int,
+    'list': _ev_list,
+    'none': _ev_none,
+    'str': _ev_str,
+    'tuple': _ev_tuple,
+    'var': _ev_var,
+}
+
+
+def _eval(node):
+    if not isinstance(node, dict) or len(node) != 1:
+        raise DriverError('malformed expression: %s' % _short(node))
+    kind, body = list(node.items())[0]
+    fn = _EVALUATORS.get(kind)
+    if fn is None:
+        raise DriverError('unknown expression kind %r' % kind)
+    return fn(body)
+
+
+def _invoke(func, args, kwargs):
+    try:
+        return func(*args, **kwargs)
+    except (DriverError, _Raised):
+        raise
+    except BaseException as e:
+        raise _Raised(e)
+
+
+def _set_stdio(out_fd, err_fd, what):
+    try:
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+    except OSError as e:
+        raise DriverError('cannot point fds 1 and 2 %s: %s' % (what, e))
+
+
+def _call(func, args, kwargs):
+    rec = None
+    if getattr(func, '__name__', None) == 'start':
+        rec = _SCN.record_of(getattr(func, '__self__', None))
+    if rec is None:
+        return _invoke(func, args, kwargs)
+    # p.start(): the child inherits fds 1 and 2, so point them at p's
+    # capture files for the duration of the call (PROTOCOL.md, Output
+    # streams), flushing so that nothing buffered lands in the wrong file.
+    _flush_std()
+    try:
+        _set_stdio(rec.out_fd, rec.err_fd, "at the capture files")
+    except DriverError:
+        try:
+            _set_stdio(_SAVED_OUT, _SAVED_ERR, "back")
+        except DriverError:
+            pass
+        raise
+    try:
+        return _invoke(func, args, kwargs)
+    finally:
+        _flush_std()
+        rec.note_pid()
+        _set_stdio(_SAVED_OUT, _SAVED_ERR, "back after start()")
+
+
+def _exec_stmt(stmt):
+    if not isinstance(stmt, dict) or len(stmt) != 1:
+        raise DriverError('malformed statement: %s' % _short(stmt))
+    kind, body = list(stmt.items())[0]
+    if kind == 'expr':
+        return _eval(body)
+    if kind == 'assign':
+        target = _need_string(_field(body, 'target', 'assign'),
+                              'assign target')
+        value = _eval(_field(body, 'value', 'assign'))
+        if _SCN.is_new_process(value):
+            _SCN.register(value)
+        _SCN.vars[target] = value
+        return None
+    if kind == 'setattr':
+        # Python evaluates the right-hand side before the target's object.
+        value = _eval(_field(body, 'value', 'setattr'))
+        obj = _eval(_field(body, 'object', 'setattr'))
+        attr = _native_str(_need_string(_field(body, 'attr', 'setattr'),
+                                        'setattr attr'))
+        _invoke(setattr, (obj, attr, value), {})
+        return None
+    raise DriverError('unknown statement kind %r' % kind)
+
+
+def _exception_fields(exc):
+    try:
+        message = _text_type(exc)
+    except BaseException:
+        try:
+            message = str(exc)
+        except BaseException:
+            message = '<unprintable %s>' % type(exc).__name__
+    return {'type': _clean(type(exc).__name__), 'message': _clean(message)}
+
+
+def _do_step(req):
+    res = {'op': 'result', 'id': req.get('id')}
+    try:
+        value = _exec_stmt(req.get('stmt'))
+        if value is None:
+            res['value'] = None
+        elif isinstance(value, _Text):
+            res['value'] = {'text': _clean(value)}
+        else:
+            try:
+                text = repr(value)
+            except BaseException as e:
+                raise _Raised(e)
+            res['value'] = {'repr': _clean(text)}
+    except _Raised as r:
+        res['raised'] = _exception_fields(r.exc)
+    except DriverError as e:
+        res['error'] = _clean(str(e))
+    except Exception as e:
+        _log('driver bug in step %r:\n%s' % (req.get('id'),
+                                             traceback.format_exc()))
+        res['error'] = _clean('driver bug: %s: %s' % (type(e).__name__, e))
+    if _PY2:
+        sys.exc_clear()     # the traceback keeps frames (and objects) alive
+    try:
+        res['pids'] = _SCN.pids()
+    except Exception:
+        res['pids'] = {}
+    if len(_encode(res)) > MAX_LINE:
+        res = {'op': 'result', 'id': req.get('id'), 'pids': res['pids'],
+               'error': 'the result does not fit in a 1 MiB line'}
+    return res
+
+
+# --- end of a scenario -----------------------------------------------------
+
+def _stop_helper(obj, fd_attr, pid_attr):
+    """Stop a helper server (resource tracker, forkserver) as exit would.
+
+    They stop when their "alive" fd closes, which at interpreter exit
+    happens by itself; `_stop` is how CPython's tests do it early.
+    """
+    if obj is None:
+        return
+    stop = getattr(obj, '_stop', None)
+    if stop is not None:
+        stop()
+        return
+    fd = getattr(obj, fd_attr, None)
+    pid = getattr(obj, pid_attr, None)
+    if fd is None:
+        return
+    _close(fd)
+    setattr(obj, fd_attr, None)
+    if pid is not None:
+        try:
+            _retry(os.waitpid, pid, 0)
+        except OSError:
+            pass
+        setattr(obj, pid_attr, None)
+
+
+def _stop_helpers():
+    helpers = (('forkserver', '_forkserver', '_forkserver_alive_fd',
+                '_forkserver_pid'),
+               ('resource_tracker', '_resource_tracker', '_fd', '_pid'),
+               ('semaphore_tracker', '_semaphore_tracker', '_fd', '_pid'))
+    for sub, attr, fd_attr, pid_attr in helpers:
+        module = sys.modules.get('%s.%s' % (_MODNAME, sub))
+        try:
+            _stop_helper(getattr(module, attr, None), fd_attr, pid_attr)
+        except Exception:
+            _log('stopping %s: %s' % (sub, traceback.format_exc()))
+
+
+def _sweep_children():
+    """Kill and reap what is left; the count of distinct children found."""
+    found = set()
+    try:
+        found = _child_pids(os.getpid())
+    except Exception:
+        _log('listing children: %s' % traceback.format_exc())
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in found:
+        try:
+            _retry(os.waitpid, pid, 0)
+        except OSError:
+            pass
+    while True:
+        try:
+            pid, _ = _retry(os.waitpid, -1, os.WNOHANG)
+        except OSError:
+            break                       # ECHILD: none left
+        if pid == 0:
+            break
+        found.add(pid)
+    return len(found)
+
+
+def _end(send_reply):
+    """PROTOCOL.md, end: release, exit path, drop, count, reply, exit."""
+    scn = _SCN
+    records = list(scn.records.values())
+    for rec in records:
+        _close(rec.gate_w)
+        rec.gate_w = None
+    try:
+        _UTIL._exit_function()
+    except BaseException:
+        _log('exit function raised:\n%s' % traceback.format_exc())
+    _stop_helpers()
+    scn.vars.clear()
+    scn.records.clear()
+    for rec in records:
+        rec.obj = None
+    del records[:]
+    if _PY2:
+        sys.exc_clear()
+    # The Popen finalizers (util.Finalize in popen_fork._launch) close the
+    # sentinel pipes when the objects are collected.
+    gc.collect()
+    for fd in _SCN_FDS:
+        _close(fd)
+    del _SCN_FDS[:]
+    children = _sweep_children()
+    leaked = len(_open_fds() - scn.begin_fds)
+    _flush_std()
+    if send_reply:
+        _send({'op': 'ended', 'fds_leaked': leaked,
+               'children_left': children})
+    _shared_set(1, True)
+    os._exit(0)
+
+
+def _set_pdeathsig():
+    # If the zygote dies (the harness killed it), the scenario process dies
+    # too; its gate write ends close and every blocked child is let go.
+    if _LIBC is None:
+        return
+    try:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _scenario_main(req):
+    """The scenario process: answers begun, each step and end. No return."""
+    global _SCENARIO_PID, _SCN
+    _SCENARIO_PID = os.getpid()
+    _set_pdeathsig()
+    if os.getppid() != _ZYGOTE_PID:
+        os._exit(SCENARIO_FAILED)
+    method = req.get('method')
+    setter = getattr(_MOD, 'set_start_method', None)
+    if setter is not None:
+        setter(method, force=True)
+    cp = _MOD.current_process()
+    # A fresh program gets a fresh random authkey (process.py, at import).
+    cp.authkey = os.urandom(32)
+    _SCN = _Scenario(method)
+    _SCN.begin_fds = _open_fds()
+    _send({'op': 'begun', 'main_pid': os.getpid(),
+           'authkey': _clean(repr(cp.authkey))})
+    _shared_set(0, False)
+    while True:
+        line = _read_line(_PROTO_IN)
+        if line is None:
+            # The harness is gone: clean up as end does, with no reply.
+            _end(False)
+        _shared_set(0, True)
+        if not line.strip():
+            if line == b'':
+                try:
+                    _send({'op': 'error', 'message': 'request line too long'})
+                except OSError:
+                    _end(False)
+            _shared_set(0, False)
+            continue
+        try:
+            req = _parse(line)
+        except Exception as e:
+            req = None
+            reply = {'op': 'error', 'message': _clean(
+                'malformed request: %s' % e)}
+        if req is not None:
+            op = req.get('op')
+            if op == 'step':
+                reply = _do_step(req)
+            elif op == 'end':
+                _end(True)
+            elif op == 'begin':
+                reply = {'op': 'error',
+                         'message': 'a scenario is already in progress'}
+            else:
+                reply = {'op': 'error', 'message': _clean(
+                    'unknown op %r' % (op,))}
+        try:
+            _send(reply)
+        except OSError:
+            _end(False)
+        _shared_set(0, False)
+
+
+# --- the zygote ------------------------------------------------------------
+
+def _zygote_begin(req):
+    """Run one scenario; returns what to do with the requests after it:
+    'idle' (ended was sent), 'gone' (answer step/end with an error) or
+    'swallow' (the exited just sent answers the next step/end)."""
+    method = req.get('method')
+    if method not in _METHODS:
+        _send({'op': 'error', 'message': _clean(
+            'start method %r is not supported by %s (it has %s)' % (
+                method, _MODNAME, ', '.join(_METHODS)))})
+        return 'idle'
+    _shared_set(0, True)        # begin is being answered
+    _shared_set(1, False)
+    _flush_std()
+    try:
+        pid = os.fork()
+    except OSError as e:
+        _send({'op': 'error', 'message': _clean('fork: %s' % e)})
+        return 'idle'
+    if pid == 0:
+        try:
+            _scenario_main(req)
+        except BaseException:
+            _log('scenario process failed:\n%s' % traceback.format_exc())
+        finally:
+            _flush_std()
+            os._exit(SCENARIO_FAILED)
+    _, status = _retry(os.waitpid, pid, 0)
+    if os.WIFSIGNALED(status):
+        _send({'op': 'exited', 'signal': os.WTERMSIG(status)})
+    else:
+        _send({'op': 'exited', 'code': os.WEXITSTATUS(status)})
+    if _shared_get(1):
+        return 'idle'
+    if _shared_get(0):
+        return 'gone'       # exited stood in for the reply that was due
+    return 'swallow'        # died between requests: exited was sent unasked
+
+
+def _zygote_loop():
+    state = 'idle'
+    while True:
+        line = _read_line(_PROTO_IN)
+        if line is None:
+            return 0
+        if not line.strip():
+            if line == b'':
+                _send({'op': 'error', 'message': 'request line too long'})
+            continue
+        try:
+            req = _parse(line)
+        except Exception as e:
+            _send({'op': 'error', 'message': _clean(
+                'malformed request: %s' % e)})
+            continue
+        op = req.get('op')
+        if op == 'begin':
+            state = _zygote_begin(req)
+        elif op in ('step', 'end'):
+            if state == 'swallow':
+                state = 'gone'
+            elif state == 'gone':
+                _reply_error(req, 'the scenario process is gone')
+            else:
+                _reply_error(req, 'no scenario in progress')
+        else:
+            _reply_error(req, 'unknown op %r' % (op,))
+
+
+def _move_protocol_fds():
+    """Protocol onto high close-on-exec fds; /dev/null on 0 and 1.
+
+    sys.stdin and sys.stdout keep wrapping fds 0 and 1, and so now read and
+    write /dev/null: nothing a program does with them reaches the protocol.
+    """
+    global _PROTO_IN, _PROTO_OUT, _SAVED_OUT, _SAVED_ERR
+    _flush_std()
+    _PROTO_IN = _dup_high(0)
+    _PROTO_OUT = _dup_high(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    if devnull > 2:
+        os.close(devnull)
+    _SAVED_OUT = _dup_high(1)
+    _SAVED_ERR = _dup_high(2)
+    _DRIVER_FDS.extend([_PROTO_IN, _PROTO_OUT, _SAVED_OUT, _SAVED_ERR])
+
+
+def _implementation():
+    name = platform.python_implementation()
+    version = platform.python_version()
+    pypy = getattr(sys, 'pypy_version_info', None)
+    if pypy is not None:
+        return '%s %d.%d.%d (Python %s)' % (name, pypy[0], pypy[1], pypy[2],
+                                           version)
+    return '%s %s' % (name, version)
+
+
+def main(argv):
+    global _MODNAME, _MOD, _UTIL, _BASE_PROCESS, _METHODS, _ZYGOTE_PID
+    global _TMPDIR, _LIBC, _SHARED
+    args = list(argv[1:])
+    while args:
+        arg = args.pop(0)
+        if arg == '--module' and args:
+            args.pop(0)
+        elif arg.startswith('--module='):
+            pass
+        else:
+            sys.stderr.write('usage: %s [--module NAME]\n' % argv[0])
+            return 2
+    _move_protocol_fds()
+    _MODNAME = _module_name_from_argv(argv)
+    try:
+        __import__(_MODNAME)
+        _MOD = sys.modules[_MODNAME]
+        __import__(_MODNAME + '.util')
+        _UTIL = sys.modules[_MODNAME + '.util']
+        __import__(_MODNAME + '.process')
+        procmod = sys.modules[_MODNAME + '.process']
+        _BASE_PROCESS = (getattr(procmod, 'BaseProcess', None) or
+                         getattr(procmod, 'Process'))
+    except Exception:
+        _log('cannot use module %r:\n%s' % (_MODNAME, traceback.format_exc()))
+        return 1
+    if hasattr(_MOD, 'get_all_start_methods'):
+        _METHODS = list(_MOD.get_all_start_methods())
+    else:
+        _METHODS = ['fork']
+    _ZYGOTE_PID = os.getpid()
+    import tempfile
+    _TMPDIR = tempfile.gettempdir()
+    try:
+        import ctypes
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    except Exception:
+        _LIBC = None
+    _SHARED = mmap.mmap(-1, 2)
+    _UTIL.register_after_fork(_AFTER_FORK_TOKEN, _after_fork)
+    try:
+        _send({'op': 'hello', 'protocol': PROTOCOL, 'driver': DRIVER,
+               'implementation': _implementation(),
+               'executable': _clean(sys.executable or ''),
+               'module': _MODNAME, 'methods': _METHODS})
+        return _zygote_loop()
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            return 0        # the harness went away
+        raise
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
