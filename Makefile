@@ -55,35 +55,43 @@ $(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF)
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # --- the two commands ---------------------------------------------------
+# Both install what is missing first, then build in a sub-make, so that the
+# build sees the freshly installed libraries.
 
 deps:
 	@tools/install-deps
 
-run: deps all
-	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report reports/ref; \
-	ref=$$?; \
-	$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report reports/python3; \
-	py=$$?; \
-	test $$ref = 0 && test $$py = 0
+run: deps
+	@$(MAKE) --no-print-directory all
+	@rc=0; \
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report reports/ref || rc=1; \
+	if [ -x "$(PYTHON)" ]; then \
+	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report reports/python3 || rc=1; \
+	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi; \
+	exit $$rc
 
-check: all $(CHECKBIN)
+check: deps
+	@$(MAKE) --no-print-directory all $(CHECKBIN)
 	$(CHECKBIN)
-	tools/test-harness $(PROCSPEC)
-	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET)
+	tests/harness.sh $(PROCSPEC)
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report reports/check-ref
 	@if [ -x "$(PYTHON)" ]; then \
-	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET); \
+	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \
+	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report reports/check-python3; \
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi
 
-golden: all
+golden: deps
+	@$(MAKE) --no-print-directory all
 	tools/capture-golden $(GOLDEN_PYTHON)
 
-valgrind: all
+valgrind: deps
+	@$(MAKE) --no-print-directory all
 	tools/valgrind-suite $(PROCSPEC) $(REFDRV)
 
 asan:
 	$(MAKE) B=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" PYTHON=/nonexistent check
+	  LDFLAGS="-fsanitize=address,undefined" check
 
 clean:
 	rm -rf build

@@ -61,13 +61,15 @@ int ps_impl_parse(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 	if (!(impl->spec = strdup(spec)) || !(home = ps_home()))
 		goto fail;
 	if (!strcmp(spec, "ref")) {
-		ps_buf_addf(&b, "%s/build/procref-driver", home);
-		const char *own = getenv("PROCSPEC_REF_DRIVER");
+		/* The driver built beside this program (build/ or build/asan/). */
+		char exe[PATH_MAX], *slash;
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-		if (own && *own) {
-			ps_buf_release(&b);
-			ps_buf_adds(&b, own);
-		}
+		exe[len > 0 ? len : 0] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		ps_buf_addf(&b, "%s/procref-driver", slash ? exe : "build");
 		path = ps_buf_detach(&b);
 		if (!path || push(impl, &n, path, strlen(path)) || !(impl->label = strdup("ref")))
 			goto fail;

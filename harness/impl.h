@@ -2,7 +2,7 @@
  * Implementations under test, named on the command line (--impl) and turned
  * into the argv of their driver:
  *
- *   ref                          build/procref-driver, beside this program
+ *   ref                          procref-driver, built beside this program
  *   python:INTERP[:MODULE]       INTERP tools/pydriver.py --module MODULE
  *   cmd:PROGRAM [ARG...]         any driver, words split on spaces
  */

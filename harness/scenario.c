@@ -1043,6 +1043,11 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		q = p->pos;
 		while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
 			q++;
+		if (q < p->len && p->src[q] == ':') {
+			fail_at(p, p->tok.line, p->tok.col + (int)(q - p->tok.off), "unexpected ':' "
+				"(a header line must come before the first statement)");
+			goto fail;
+		}
 		if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
 			const char *n = p->tok.text;
 

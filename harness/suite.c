@@ -37,7 +37,7 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 	s->step_timeout = 10.0;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hvi:m:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hvi:m:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			impl = optarg;
