@@ -84,8 +84,11 @@ char *ps_buf_detach(struct ps_buf *b)
 		ps_buf_release(b);
 		return NULL;
 	}
-	if (!b->data && grow(b, 0))
-		return NULL;
+	if (!b->data) {
+		if (grow(b, 0))
+			return NULL;
+		b->data[0] = '\0';
+	}
 	s = b->data;
 	*b = (struct ps_buf)PS_BUF_INIT;
 	return s;

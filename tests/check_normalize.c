@@ -39,6 +39,7 @@ START_TEST(test_pids)
 	norm_is("<Process name='Process-4123' parent=4100 stopped exitcode=-15>",
 		"<Process name='Process-4123' parent=<main> stopped exitcode=-15>");
 	norm_is("41230 x4123 4123.5 4123", "41230 x4123 4123.5 <p>");
+	norm_is("", "");
 }
 END_TEST
 
@@ -72,6 +73,7 @@ START_TEST(test_render)
 				 "    self.run()\n    ^^^^^^^^^^\n"
 				 "  File \"/x/pydriver.py\", line 80, in raises\nValueError: boom\n"), false);
 	ps_transcript_add(&t, strdup("stdout(p)"), PS_R_TEXT, strdup("a\n\nb"), false);
+	ps_transcript_add(&t, strdup("stdout(p)"), PS_R_TEXT, strdup(""), false);
 	t.ended = true;
 	t.fds_leaked = 2;
 	text = ps_transcript_render(&t);
@@ -93,6 +95,7 @@ START_TEST(test_render)
 			 "|\n"
 			 "| b\n"
 			 "\\ no newline at end\n"
+			 ">>> stdout(p)\n"
 			 "--- end: fds_leaked=2 children_left=0\n");
 	free(text);
 }
