@@ -20,8 +20,6 @@ One file for CPython 2.7 and 3.6 to 3.13: no f-strings, no keyword-only
 parameters, no walrus; everything newer than 2.7 is feature-detected.
 """
 
-from __future__ import print_function
-
 import binascii
 import errno
 import fcntl
@@ -62,8 +60,9 @@ _PR_SET_PDEATHSIG = 1
 # --- process-wide state ----------------------------------------------------
 #
 # Set up by main() in the zygote and inherited by fork. A process started by
-# spawn or forkserver re-imports this file as __mp_main__ and sees only the
-# defaults below, which is what the behaviours expect there.
+# spawn or forkserver imports this file afresh (as `pydriver`, see
+# _publish_as_module) and sees only the defaults below, which is what the
+# behaviours expect there.
 
 _MODNAME = None         # name of the implementation module
 _MOD = None             # the implementation module itself
@@ -192,6 +191,13 @@ def _clean(s):
     return s.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
+def _q(value):
+    """'name' for a string on every version (no u'' on 2.7), else repr."""
+    if isinstance(value, _string_types):
+        return "'%s'" % _clean(value)
+    return repr(value)
+
+
 def _decode_output(data):
     try:
         return data.decode('utf-8', 'backslashreplace')
@@ -286,7 +292,19 @@ def _read_line(fd):
     return bytes(buf)
 
 
+_KEY_ORDER = ('op', 'id', 'protocol', 'driver', 'implementation', 'executable',
+              'module', 'methods', 'main_pid', 'authkey', 'value', 'raised',
+              'error', 'message', 'pids', 'fds_leaked', 'children_left',
+              'code', 'signal')
+
+
 def _encode(obj):
+    if _PY2:
+        # Python 2 dicts are unordered; keep "op" first, as on Python 3.
+        import collections
+        rank = dict((k, i) for i, k in enumerate(_KEY_ORDER))
+        obj = collections.OrderedDict(sorted(
+            obj.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
     data = json.dumps(obj, ensure_ascii=True, separators=(',', ':'))
     if not isinstance(data, bytes):
         data = data.encode('ascii')
@@ -477,8 +495,8 @@ def _start_method():
 
 # --- child behaviours (child.NAME in a scenario) ---------------------------
 #
-# Module-level functions, so that spawn pickles them by name; in a spawned
-# child they resolve through __mp_main__, the re-import of this file.
+# Module-level functions, so that spawn pickles them by name (as
+# pydriver.NAME, see _publish_as_module). Each starts with _child_setup().
 
 def returns():
     """child.returns(): return None at once."""
@@ -526,7 +544,8 @@ def raises(name, message=''):
         import builtins
     except ImportError:
         import __builtin__ as builtins
-    raise getattr(builtins, name)(message)
+    cls = getattr(builtins, name)
+    raise cls(message)
 
 
 def starts_child(target, args=(), daemon=None):
@@ -600,6 +619,27 @@ _BEHAVIOURS = {
     'starts_child': starts_child,
     'writes': writes,
 }
+
+# Everything a child may have to unpickle.
+_PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd]
+
+
+def _publish_as_module():
+    """Make what children unpickle importable as the module `pydriver`.
+
+    Pickled as __main__.blocks, a behaviour is found in a spawned child only
+    if the implementation re-runs the main script there (CPython's
+    spawn.prepare does, as __mp_main__; billiard 4.1 does not, as it takes
+    __main__'s name when __spec__ is None). Pickled as pydriver.blocks it is
+    imported from the driver's own directory, which spawn and forkserver
+    pass on in sys.path, whatever the implementation does with __main__.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in [os.path.abspath(p) for p in sys.path if p]:
+        sys.path.insert(0, here)
+    sys.modules.setdefault('pydriver', sys.modules[__name__])
+    for obj in _PICKLED:
+        obj.__module__ = 'pydriver'
 
 
 # --- the scenario ----------------------------------------------------------
@@ -802,7 +842,7 @@ def _short(node):
 
 def _native_str(s):
     # A '...' literal is a byte string on Python 2.
-    if _PY2 and isinstance(s, unicode):     # noqa: F821
+    if _PY2 and isinstance(s, _text_type):
         return s.encode('utf-8')
     return s
 
@@ -821,7 +861,7 @@ def _need_list(body, what):
 
 def _field(body, key, what):
     if not isinstance(body, dict) or key not in body:
-        raise DriverError('malformed %s: no %r in %s' % (what, key,
+        raise DriverError('malformed %s: no %s in %s' % (what, _q(key),
                                                            _short(body)))
     return body[key]
 
@@ -891,7 +931,9 @@ def _ev_dict(body):
 def _ev_var(body):
     name = _need_string(body, 'var')
     if name not in _SCN.vars:
-        raise DriverError('unknown variable %r' % name)
+        # The harness's parser rejects names that are never bound, so this is
+        # a variable whose assignment raised: Python says NameError.
+        raise _Raised(NameError("name '%s' is not defined" % _clean(name)))
     return _SCN.vars[name]
 
 
@@ -906,7 +948,7 @@ def _ev_global(body):
             raise _Raised(e)
     if name in _VERBS:
         return _VERBS[name]
-    raise DriverError('unknown global %r' % name)
+    raise DriverError('unknown global %s' % _q(name))
 
 
 def _ev_behaviour(body):
@@ -966,7 +1008,7 @@ def _eval(node):
     kind, body = list(node.items())[0]
     fn = _EVALUATORS.get(kind)
     if fn is None:
-        raise DriverError('unknown expression kind %r' % kind)
+        raise DriverError('unknown expression kind %s' % _q(kind))
     return fn(body)
 
 
@@ -1035,7 +1077,7 @@ def _exec_stmt(stmt):
                                         'setattr attr'))
         _invoke(setattr, (obj, attr, value), {})
         return None
-    raise DriverError('unknown statement kind %r' % kind)
+    raise DriverError('unknown statement kind %s' % _q(kind))
 
 
 def _exception_fields(exc):
@@ -1085,11 +1127,27 @@ def _do_step(req):
 
 # --- end of a scenario -----------------------------------------------------
 
-def _stop_helper(obj, fd_attr, pid_attr):
+def _helper_pids(sub):
+    """Children running `-c 'from MOD.SUB import main; ...'`: a helper."""
+    marker = ('from %s.%s import main' % (_MODNAME, sub)).encode('ascii')
+    pids = []
+    for pid in _child_pids(os.getpid()):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                if marker in f.read():
+                    pids.append(pid)
+        except (OSError, IOError):
+            pass
+    return pids
+
+
+def _stop_helper(sub, obj, fd_attr, pid_attr):
     """Stop a helper server (resource tracker, forkserver) as exit would.
 
     They stop when their "alive" fd closes, which at interpreter exit
-    happens by itself; `_stop` is how CPython's tests do it early.
+    happens by itself; `_stop` is how CPython's tests do it early. Where
+    there is no `_stop` (3.6, billiard) the fd is closed here, and the
+    helper is waited for, found by its command line if its pid is not kept.
     """
     if obj is None:
         return
@@ -1098,16 +1156,19 @@ def _stop_helper(obj, fd_attr, pid_attr):
         stop()
         return
     fd = getattr(obj, fd_attr, None)
-    pid = getattr(obj, pid_attr, None)
     if fd is None:
         return
+    pids = [getattr(obj, pid_attr, None)]
+    if pids[0] is None:
+        pids = _helper_pids(sub)
     _close(fd)
     setattr(obj, fd_attr, None)
-    if pid is not None:
+    for pid in pids:
         try:
             _retry(os.waitpid, pid, 0)
         except OSError:
             pass
+    if hasattr(obj, pid_attr):
         setattr(obj, pid_attr, None)
 
 
@@ -1119,7 +1180,12 @@ def _stop_helpers():
     for sub, attr, fd_attr, pid_attr in helpers:
         module = sys.modules.get('%s.%s' % (_MODNAME, sub))
         try:
-            _stop_helper(getattr(module, attr, None), fd_attr, pid_attr)
+            _stop_helper(sub, getattr(module, attr, None), fd_attr, pid_attr)
+        except OSError as e:
+            # forkserver: _exit_function already removed the temp dir that
+            # held the listener socket; the server was stopped before that.
+            if e.errno != errno.ENOENT:
+                _log('stopping %s: %s' % (sub, traceback.format_exc()))
         except Exception:
             _log('stopping %s: %s' % (sub, traceback.format_exc()))
 
@@ -1152,6 +1218,33 @@ def _sweep_children():
     return len(found)
 
 
+def _exit_path():
+    """util._exit_function(), as atexit runs it at the end of a main program.
+
+    util._run_finalizers() ends by clearing the whole finalizer registry,
+    and a Finalize that is no longer registered does nothing when its object
+    dies: the weakref finalizers (exitpriority None) of objects still alive,
+    among them the Popen ones that close the sentinel pipes
+    (popen_fork.Popen._launch), would never run. Those that have not run yet
+    are put back, so that dropping the variables afterwards closes the fds
+    as it would have before exit; only what nothing would ever close is
+    counted as leaked.
+    """
+    registry = getattr(_UTIL, '_finalizer_registry', None)
+    pending = []
+    if isinstance(registry, dict):
+        pending = [(key, f) for key, f in list(registry.items())
+                   if key[0] is None]
+    try:
+        _UTIL._exit_function()
+    except BaseException:
+        _log('exit function raised:\n%s' % traceback.format_exc())
+    if isinstance(registry, dict):
+        for key, f in pending:
+            if getattr(f, '_key', None) is not None and key not in registry:
+                registry[key] = f
+
+
 def _end(send_reply):
     """PROTOCOL.md, end: release, exit path, drop, count, reply, exit."""
     scn = _SCN
@@ -1159,10 +1252,7 @@ def _end(send_reply):
     for rec in records:
         _close(rec.gate_w)
         rec.gate_w = None
-    try:
-        _UTIL._exit_function()
-    except BaseException:
-        _log('exit function raised:\n%s' % traceback.format_exc())
+    _exit_path()
     _stop_helpers()
     scn.vars.clear()
     scn.records.clear()
@@ -1181,8 +1271,11 @@ def _end(send_reply):
     leaked = len(_open_fds() - scn.begin_fds)
     _flush_std()
     if send_reply:
-        _send({'op': 'ended', 'fds_leaked': leaked,
-               'children_left': children})
+        try:
+            _send({'op': 'ended', 'fds_leaked': leaked,
+                   'children_left': children})
+        except OSError:
+            pass        # the harness is gone; exit all the same
     _shared_set(1, True)
     os._exit(0)
 
@@ -1248,7 +1341,7 @@ def _scenario_main(req):
                          'message': 'a scenario is already in progress'}
             else:
                 reply = {'op': 'error', 'message': _clean(
-                    'unknown op %r' % (op,))}
+                    'unknown op %s' % _q(op))}
         try:
             _send(reply)
         except OSError:
@@ -1265,8 +1358,8 @@ def _zygote_begin(req):
     method = req.get('method')
     if method not in _METHODS:
         _send({'op': 'error', 'message': _clean(
-            'start method %r is not supported by %s (it has %s)' % (
-                method, _MODNAME, ', '.join(_METHODS)))})
+            'start method %s is not supported by %s (it has %s)' % (
+                _q(method), _MODNAME, ', '.join(_METHODS)))})
         return 'idle'
     _shared_set(0, True)        # begin is being answered
     _shared_set(1, False)
@@ -1323,7 +1416,7 @@ def _zygote_loop():
             else:
                 _reply_error(req, 'no scenario in progress')
         else:
-            _reply_error(req, 'unknown op %r' % (op,))
+            _reply_error(req, 'unknown op %s' % _q(op))
 
 
 def _move_protocol_fds():
@@ -1397,6 +1490,7 @@ def main(argv):
         _LIBC = None
     _SHARED = mmap.mmap(-1, 2)
     _UTIL.register_after_fork(_AFTER_FORK_TOKEN, _after_fork)
+    _publish_as_module()
     try:
         _send({'op': 'hello', 'protocol': PROTOCOL, 'driver': DRIVER,
                'implementation': _implementation(),
