@@ -16,6 +16,7 @@ void ps_report_init(struct ps_report *rep, const char *label, const char *agains
 	rep->dir = dir;
 	rep->out = out;
 	rep->results = json_array();
+	rep->skips = json_object();
 }
 
 static void write_file(struct ps_report *rep, const char *method, const char *id,
@@ -58,8 +59,16 @@ void ps_report_add(struct ps_report *rep, const char *id, const char *method,
 
 	rep->counts[o->verdict]++;
 	if (o->verdict == PS_V_NOTRUN) {
-		fprintf(rep->out, "%-8s %s [%s]: %s\n", ps_verdict_word(o->verdict), id, method,
-			o->detail ? o->detail : "not applicable");
+		/* One line per reason at the end, not one per scenario. */
+		char key[512];
+		json_t *n;
+
+		snprintf(key, sizeof(key), "%s: %s", method, o->detail ? o->detail : "not applicable");
+		n = json_object_get(rep->skips, key);
+		json_object_set_new(rep->skips, key, json_integer(n ? json_integer_value(n) + 1 : 1));
+		if (verbose)
+			fprintf(rep->out, "%-8s %s [%s]: %s\n", ps_verdict_word(o->verdict), id, method,
+				o->detail ? o->detail : "not applicable");
 	} else {
 		fprintf(rep->out, "%-8s %s [%s] %.2fs%s%s\n", ps_verdict_word(o->verdict), id, method,
 			o->seconds, bad && where ? ": " : "", bad && where ? where : "");
@@ -96,6 +105,14 @@ int ps_report_finish(struct ps_report *rep, const char *implementation)
 
 	for (v = PS_V_FAIL; v < PS_V_COUNT; v++)
 		failed += rep->counts[v];
+	{
+		const char *why;
+		json_t *n;
+
+		json_object_foreach(rep->skips, why, n)
+			fprintf(rep->out, "skipped  %lld scenario(s) under %s\n",
+				(long long)json_integer_value(n), why);
+	}
 	if (failed) {
 		fprintf(rep->out, "%s:", rep->label);
 		for (v = PS_V_FAIL; v < PS_V_COUNT; v++)
@@ -134,5 +151,7 @@ int ps_report_finish(struct ps_report *rep, const char *implementation)
 void ps_report_release(struct ps_report *rep)
 {
 	json_decref(rep->results);
+	json_decref(rep->skips);
 	rep->results = NULL;
+	rep->skips = NULL;
 }

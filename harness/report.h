@@ -22,6 +22,7 @@ struct ps_report {
 	FILE *out;		/* console */
 	unsigned counts[PS_V_COUNT];
 	json_t *results;	/* array */
+	json_t *skips;		/* "method: reason" -> count */
 	int write_err;		/* first failure writing a report file, -errno */
 };
 
