@@ -2,7 +2,8 @@
 #
 #   make run       install what is missing, build, run the suite against the
 #                  reference implementation and the local python3, write reports
-#   make check     unit tests, then the suite against golden (ref) and live (python3)
+#   make check     unit and harness tests, the suite against golden (ref) and live
+#                  (python3); then the ref driver under memcheck, and all of it under ASan
 #   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON)
 #   make valgrind  the ref driver over the whole suite under memcheck
 #   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
@@ -70,14 +71,19 @@ run: deps
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi; \
 	exit $$rc
 
+# make check: the tests, then the same under memcheck and under ASan+UBSan.
 check: deps
-	@$(MAKE) --no-print-directory all $(CHECKBIN)
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory asan
+
+test: all $(CHECKBIN)
 	$(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
-	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report reports/check-ref
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@if [ -x "$(PYTHON)" ]; then \
 	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \
-	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report reports/check-python3; \
+	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report $(B)/reports/python3; \
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi
 
 golden: deps
@@ -88,12 +94,12 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	tools/valgrind-suite $(PROCSPEC) $(REFDRV)
 
-asan:
-	$(MAKE) B=build/asan CC=clang \
+asan: deps
+	$(MAKE) --no-print-directory B=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" check
+	  LDFLAGS="-fsanitize=address,undefined" test
 
 clean:
 	rm -rf build
 
-.PHONY: all deps run check golden valgrind asan clean
+.PHONY: all deps run check test golden valgrind asan clean

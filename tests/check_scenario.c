@@ -92,14 +92,14 @@ START_TEST(test_json)
 		"p = Process(target=child.exits, args=(3, 'm', b'k', 2.5, None, True), kwargs={'a': [1]})\n"
 		"p.name = 'x'\np.join(timeout=1)\n");
 	const char *want[] = {
-		"{\"assign\": {\"target\": \"p\", \"value\": {\"call\": {\"args\": [], \"func\": "
-		"{\"global\": \"Process\"}, \"kwargs\": [[\"target\", {\"behaviour\": \"exits\"}], "
-		"[\"args\", {\"tuple\": [{\"int\": \"3\"}, {\"str\": \"m\"}, {\"bytes\": \"6b\"}, "
-		"{\"float\": \"2.5\"}, {\"none\": null}, {\"bool\": true}]}], [\"kwargs\", "
-		"{\"dict\": [[{\"str\": \"a\"}, {\"list\": [{\"int\": \"1\"}]}]]}]]}}}}",
+		("{\"assign\": {\"target\": \"p\", \"value\": {\"call\": {\"args\": [], \"func\": "
+		 "{\"global\": \"Process\"}, \"kwargs\": [[\"target\", {\"behaviour\": \"exits\"}], "
+		 "[\"args\", {\"tuple\": [{\"int\": \"3\"}, {\"str\": \"m\"}, {\"bytes\": \"6b\"}, "
+		 "{\"float\": \"2.5\"}, {\"none\": null}, {\"bool\": true}]}], [\"kwargs\", "
+		 "{\"dict\": [[{\"str\": \"a\"}, {\"list\": [{\"int\": \"1\"}]}]]}]]}}}}"),
 		"{\"setattr\": {\"attr\": \"name\", \"object\": {\"var\": \"p\"}, \"value\": {\"str\": \"x\"}}}",
-		"{\"expr\": {\"call\": {\"args\": [], \"func\": {\"getattr\": {\"attr\": \"join\", "
-		"\"object\": {\"var\": \"p\"}}}, \"kwargs\": [[\"timeout\", {\"int\": \"1\"}]]}}}",
+		("{\"expr\": {\"call\": {\"args\": [], \"func\": {\"getattr\": {\"attr\": \"join\", "
+		 "\"object\": {\"var\": \"p\"}}}, \"kwargs\": [[\"timeout\", {\"int\": \"1\"}]]}}}"),
 	};
 	size_t i;
 
