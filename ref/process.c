@@ -520,6 +520,7 @@ int pr_process_start(struct pr_process *p, struct pr_exc *e)
 		goto fail;
 	}
 	if (pid == 0) {
+		free(po);	/* the parent's bookkeeping, not the child's */
 		close(pr_[0]);
 		close(cw[1]);
 		_exit(bootstrap(p->self, cw[0]) & 0xff);

@@ -23,6 +23,7 @@
 #define MAX_FD 1024
 
 static int proto_in = -1, proto_out = -1;
+static int saved_out = -1, saved_err = -1;	/* fds 1 and 2 while start() runs */
 
 struct var {
 	char *name;
@@ -123,11 +124,18 @@ static void after_fork(void *arg)
 	/* A child keeps only its inherited gate read end and its fds 0-2. */
 	close(proto_in);
 	close(proto_out);
+	close(saved_out);
+	close(saved_err);
 	for (i = 0; i < n_chans; i++) {
 		close(chans[i].gate_w);
 		close(chans[i].out);
 		close(chans[i].err);
 	}
+	/* Forget them: a grandchild must not close numbers the child reused. */
+	proto_in = proto_out = saved_out = saved_err = -1;
+	free(chans);
+	chans = NULL;
+	n_chans = 0;
 }
 
 static struct var *find_var(const char *name)
@@ -203,26 +211,27 @@ static void close_channels(void)
 static int start_captured(struct pr_value *p, struct pr_exc *e)
 {
 	struct channel *c = find_chan(p);
-	int so, se, r;
+	int r;
 
 	if (!c)
 		return pr_process_start(p->proc, e);
-	so = fcntl(1, F_DUPFD_CLOEXEC, 3);
-	se = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (so < 0 || se < 0) {
+	saved_out = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	saved_err = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (saved_out < 0 || saved_err < 0) {
 		r = pr_raise(e, -errno, NULL);
 		goto out;
 	}
 	dup2(c->out, 1);
 	dup2(c->err, 2);
 	r = pr_process_start(p->proc, e);
-	dup2(so, 1);
-	dup2(se, 2);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
 out:
-	if (so >= 0)
-		close(so);
-	if (se >= 0)
-		close(se);
+	if (saved_out >= 0)
+		close(saved_out);
+	if (saved_err >= 0)
+		close(saved_err);
+	saved_out = saved_err = -1;
 	return r;
 }
 
@@ -793,6 +802,8 @@ static void do_end(void)
 	left = reap_children();
 	send_msg(json_pack("{s:s, s:i, s:i}", "op", "ended", "fds_leaked", (int)leaked,
 			   "children_left", (int)left));
+	close(proto_in);
+	close(proto_out);
 }
 
 static void scenario(json_t *begin)
