@@ -25,6 +25,19 @@ static int tmpfile_fd(void)
 	return fd;
 }
 
+bool ps_driver_has(const struct ps_driver *drv, const char *name)
+{
+	size_t i;
+
+	if (!drv->features)
+		return true;
+	for (i = 0; i < json_array_size(drv->features); i++)
+		if (!strcmp(json_string_value(json_array_get(drv->features, i)) ?
+			    json_string_value(json_array_get(drv->features, i)) : "", name))
+			return true;
+	return false;
+}
+
 char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
 {
 	struct stat st;
@@ -238,6 +251,14 @@ static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)
 	drv->implementation = json_string_value(json_object_get(drv->hello, "implementation"));
 	drv->executable = json_string_value(json_object_get(drv->hello, "executable"));
 	drv->module = json_string_value(json_object_get(drv->hello, "module"));
+	drv->features = json_object_get(drv->hello, "features");
+	if (drv->features && !json_is_array(drv->features)) {
+		r = ps_diag(d, PS_EPROTO, "driver's hello has a \"features\" that is not a list");
+		json_decref(drv->hello);
+		drv->hello = NULL;
+		drv->features = NULL;
+		goto out;
+	}
 	if (!drv->executable)
 		drv->executable = "";
 	if (!drv->module)

@@ -7,6 +7,7 @@
 #ifndef PS_DRIVER_H
 #define PS_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,7 @@ struct ps_driver {
 	const char *executable;	/* hello.executable, "" if absent */
 	const char *module;	/* hello.module, "" if absent */
 	unsigned methods;	/* hello.methods as enum ps_method bits */
+	json_t *features;	/* hello.features (borrowed from hello), NULL: has them all */
 	struct ps_exit exit;	/* how it ended, once stopped */
 };
 
@@ -51,6 +53,9 @@ int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d);
  * exited; d says how, with the tail of its stderr).
  */
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d);
+
+/* Whether the driver declared the optional feature name (or declared none at all). */
+bool ps_driver_has(const struct ps_driver *drv, const char *name);
 
 /* The last max bytes the driver wrote to stderr, malloc'd ("" when none). */
 char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max);

@@ -14,17 +14,23 @@
 #include "normalize.h"
 #include "scenario.h"
 
-/* What happened to one scenario under one start method.  Sorted by severity. */
+/*
+ * What happened to one scenario under one start method.  Everything from
+ * PS_V_FAIL on is a failure: it makes the run exit 1.
+ */
 #define PS_VERDICT_MAP(X)                                               \
-	X(PS_V_PASS,     "pass",     "matches golden")                  \
-	X(PS_V_NOTRUN,   "skip",     "not applicable")                  \
-	X(PS_V_FAIL,     "FAIL",     "diverges from golden")            \
-	X(PS_V_NOGOLDEN, "NOGOLDEN", "no golden file")                  \
-	X(PS_V_LEAK,     "LEAK",     "left fds or children behind")     \
-	X(PS_V_DRIVER,   "ERROR",    "driver could not carry a step out") \
-	X(PS_V_PROTO,    "PROTO",    "driver broke the protocol")       \
-	X(PS_V_TIMEOUT,  "TIMEOUT",  "time limit exceeded")             \
-	X(PS_V_CRASH,    "CRASH",    "driver or scenario process died")
+	X(PS_V_PASS,        "pass",        "matches golden")             \
+	X(PS_V_XFAIL,       "xfail",       "an expected divergence")     \
+	X(PS_V_NOTRUN,      "skip",        "not applicable")             \
+	X(PS_V_UNSUPPORTED, "unsupported", "needs what the implementation lacks") \
+	X(PS_V_FAIL,        "FAIL",        "diverges from golden")       \
+	X(PS_V_XPASS,       "XPASS",       "an expected divergence no longer diverges") \
+	X(PS_V_NOGOLDEN,    "NOGOLDEN",    "no golden file")             \
+	X(PS_V_LEAK,        "LEAK",        "left fds or children behind") \
+	X(PS_V_DRIVER,      "ERROR",       "driver could not carry a step out") \
+	X(PS_V_PROTO,       "PROTO",       "driver broke the protocol")  \
+	X(PS_V_TIMEOUT,     "TIMEOUT",     "time limit exceeded")        \
+	X(PS_V_CRASH,       "CRASH",       "driver or scenario process died")
 
 enum ps_verdict {
 #define PS_V_ENUM_(name, word, msg) name,

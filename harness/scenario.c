@@ -1352,3 +1352,58 @@ void ps_scenario_free(struct ps_scenario *sc)
 	free(sc->summary);
 	free(sc);
 }
+
+/* Optional features, and what in a scenario uses each. */
+static const struct {
+	const char *name;
+	enum ps_expr_kind kind;	/* GETATTR (read or called), GLOBAL or BEHAVIOUR */
+	const char *what;
+} features[] = {
+	{ "Process.close", PS_X_GETATTR, "close" },	/* CPython 3.7 */
+	{ "Process.kill", PS_X_GETATTR, "kill" },	/* CPython 3.7 */
+	{ "Process.sentinel", PS_X_GETATTR, "sentinel" },	/* CPython 3.3 */
+	{ "parent_process", PS_X_GLOBAL, "parent_process" },	/* CPython 3.8 */
+	{ "parent_process", PS_X_BEHAVIOUR, "reports" },	/* it prints parent_process() */
+};
+
+static void scan(const struct ps_expr *e, bool *used)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		if (e->kind == features[i].kind && e->text && !strcmp(e->text, features[i].what))
+			used[i] = true;
+	scan(e->object, used);
+	for (i = 0; i < e->n_items; i++)
+		scan(e->items[i], used);
+	for (i = 0; i < e->n_kw; i++)
+		scan(e->kw[i].value, used);
+}
+
+size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
+{
+	bool used[sizeof(features) / sizeof(features[0])] = { false };
+	size_t i, j, n = 0;
+
+	for (i = 0; i < sc->n_steps; i++) {
+		const struct ps_stmt *st = sc->steps[i];
+
+		scan(st->value, used);
+		scan(st->object, used);
+		for (j = 0; j < sizeof(features) / sizeof(features[0]); j++)
+			if (st->kind == PS_S_SETATTR && features[j].kind == PS_X_GETATTR &&
+			    !strcmp(st->attr, features[j].what))
+				used[j] = true;
+	}
+	for (i = 0; i < sizeof(features) / sizeof(features[0]) && n < PS_MAX_FEATURES; i++) {
+		bool dup = false;
+
+		for (j = 0; j < n; j++)
+			dup = dup || !strcmp(out[j], features[i].name);
+		if (used[i] && !dup)
+			out[n++] = features[i].name;
+	}
+	return n;
+}

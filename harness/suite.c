@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "discover.h"
 #include "proc.h"
@@ -14,13 +15,18 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "expect", required_argument, NULL, 'e' },
 		{ "golden", required_argument, NULL, 'g' },
 		{ "golden-dir", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "impl", required_argument, NULL, 'i' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "max-failures", required_argument, NULL, 'x' },
 		{ "method", required_argument, NULL, 'm' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "set", required_argument, NULL, 's' },
+		{ "shard", required_argument, NULL, 'S' },
+		{ "tag", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -28,16 +34,19 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 	static char *default_paths[] = { "scenarios" };
 	const char *impl = NULL;
 	unsigned m;
-	char *end;
-	int c;
+	char *end, **v;
+	long n;
+	int c, r;
 
 	memset(s, 0, sizeof(*s));
 	s->golden_dir = "golden";
 	s->root = "scenarios";
 	s->step_timeout = 10.0;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	s->jobs = n > 0 ? (unsigned)n : 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hvi:m:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hvi:j:k:m:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			impl = optarg;
@@ -58,12 +67,42 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 		case 'v':
 			s->verbose = true;
 			break;
+		case 'j':
+		case 'x':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < (c == 'j' ? 1 : 0) || n > 4096)
+				return ps_diag(d, PS_EUSAGE, "%s %s: expected a number%s\n%s",
+					       c == 'j' ? "-j" : "--max-failures", optarg,
+					       c == 'j' ? " from 1" : "", usage);
+			*(c == 'j' ? &s->jobs : &s->max_failures) = (unsigned)n;
+			break;
+		case 'k':
+		case 'T':
+			v = realloc(c == 'k' ? s->select.patterns : s->select.tags,
+				    ((c == 'k' ? s->select.n_patterns : s->select.n_tags) + 1) * sizeof(*v));
+			if (!v)
+				return ps_diag(d, -ENOMEM, "out of memory");
+			if (c == 'k') {
+				s->select.patterns = v;
+				v[s->select.n_patterns++] = optarg;
+			} else {
+				s->select.tags = v;
+				v[s->select.n_tags++] = optarg;
+			}
+			break;
+		case 'S':
+			r = ps_select_shard(&s->select, optarg, d);
+			if (r)
+				return r;
+			break;
 		case 'g':
 		case 'G':
 		case 'r':
+		case 'e':
 			if (!takes_golden)
 				goto bad;
-			*(c == 'g' ? &s->golden_set : c == 'G' ? &s->golden_dir : &s->report_dir) = optarg;
+			*(c == 'g' ? &s->golden_set : c == 'G' ? &s->golden_dir : c == 'r' ? &s->report_dir :
+			  &s->expect_path) = optarg;
 			break;
 		case 's':
 		case 'n':
@@ -126,6 +165,10 @@ int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
 	ps_paths_release(&files);
 	if (bad)
 		return ps_diag(d, PS_EPARSE, "%zu scenario file(s) could not be parsed", bad);
+	r = ps_select_bazel(&s->select, d);
+	if (r)
+		return r;
+	ps_select_apply(&s->select, s->scenarios, &s->n_scenarios);
 	s->runner.impl = &s->impl;
 	s->runner.step_timeout = ps_scaled(s->step_timeout);
 	s->runner.hello_timeout = ps_scaled(30.0);
@@ -152,6 +195,7 @@ void ps_suite_release(struct ps_suite *s)
 		ps_scenario_free(s->scenarios[i]);
 	free(s->scenarios);
 	ps_impl_release(&s->impl);
+	ps_select_release(&s->select);
 	s->scenarios = NULL;
 	s->n_scenarios = 0;
 }

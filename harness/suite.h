@@ -13,6 +13,7 @@
 #include "impl.h"
 #include "run.h"
 #include "scenario.h"
+#include "select.h"
 
 struct ps_suite {
 	/* filled by ps_suite_options() */
@@ -29,6 +30,10 @@ struct ps_suite {
 	const char *report_dir;
 	const char *out_set;
 	bool dry_run;
+	struct ps_select select;	/* -k, --tag, --shard (run only) */
+	unsigned jobs;		/* -j: worker processes, default the number of CPUs */
+	unsigned max_failures;	/* --max-failures: 0 for no limit */
+	const char *expect_path;	/* --expect FILE */
 	/* filled by ps_suite_load() */
 	struct ps_scenario **scenarios;
 	size_t n_scenarios;
@@ -37,14 +42,19 @@ struct ps_suite {
 
 /*
  * Parse argv (getopt_long style, argv[0] the subcommand).  Recognised:
- * --impl SPEC, --method M (repeatable), --timeout S, -v, and, where the
- * command takes them, --golden SET, --golden-dir DIR, --report DIR,
- * --set NAME, --dry-run.  PS_EUSAGE with d filled on bad usage.
+ * --impl SPEC, --method M (repeatable), --timeout S, -v, -j N, -k PATTERN,
+ * --tag TAG, --shard K/N and, where the command takes them, --golden SET,
+ * --golden-dir DIR, --report DIR, --expect FILE, --max-failures N (run),
+ * --set NAME, --dry-run (capture).  PS_EUSAGE with d filled on bad usage.
  */
 int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
 		     bool takes_golden, bool takes_set, struct ps_diag *d);
 
-/* Discover and parse every scenario; all parse errors are printed to stderr. */
+/*
+ * Discover and parse every scenario (all parse errors are printed to
+ * stderr), then keep those the selection options and Bazel's sharding
+ * variables choose.
+ */
 int ps_suite_load(struct ps_suite *s, struct ps_diag *d);
 
 /*

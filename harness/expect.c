@@ -1,0 +1,119 @@
+#include "expect.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+
+static char *word(const char **s, const char *end)
+{
+	const char *b;
+
+	while (*s < end && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	b = *s;
+	while (*s < end && **s != ' ' && **s != '\t' && **s != ':')
+		(*s)++;
+	return *s > b ? strndup(b, (size_t)(*s - b)) : NULL;
+}
+
+int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d)
+{
+	char *src = NULL;
+	const char *s, *ls, *le, *p;
+	size_t len;
+	int r, line = 0;
+
+	memset(x, 0, sizeof(*x));
+	r = ps_file_read(path, &src, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return ps_diag(d, r, "%s: %s", path, strerror(-r));
+	x->path = strdup(path);
+	for (s = src; *s; s = le + (*le == '\n')) {
+		struct ps_expect_entry e = { 0 }, *nv;
+
+		ls = s;
+		le = strchr(s, '\n');
+		if (!le)
+			le = s + strlen(s);
+		line++;
+		p = ls;
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == le || *p == '#')
+			continue;
+		e.line = line;
+		e.pattern = word(&p, le);
+		e.method = word(&p, le);
+		e.set = word(&p, le);
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		if (!e.pattern || !e.method || !e.set || p >= le || *p != ':') {
+			r = ps_diag(d, PS_EPARSE, "%s:%d:%d: expected 'SCENARIO METHOD SET: reason'",
+				    path, line, (int)(p - ls) + 1);
+			goto bad;
+		}
+		p++;
+		while (p < le && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == le) {
+			r = ps_diag(d, PS_EPARSE, "%s:%d:%d: every expectation needs its reason",
+				    path, line, (int)(p - ls) + 1);
+			goto bad;
+		}
+		e.reason = strndup(p, (size_t)(le - p));
+		nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
+		if (!nv || !e.reason) {
+			r = ps_diag(d, -ENOMEM, "out of memory");
+			goto bad;
+		}
+		x->v = nv;
+		x->v[x->n++] = e;
+		continue;
+bad:
+		free(e.pattern);
+		free(e.method);
+		free(e.set);
+		free(e.reason);
+		free(src);
+		ps_expect_release(x);
+		return r;
+	}
+	free(src);
+	return 0;
+}
+
+const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const char *id,
+					      const char *method, const char *set)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++) {
+		const struct ps_expect_entry *e = &x->v[i];
+
+		if (fnmatch(e->pattern, id, 0) == 0 &&
+		    (!strcmp(e->method, "*") || !strcmp(e->method, method)) &&
+		    (!strcmp(e->set, "*") || (set && !strcmp(e->set, set))))
+			return e;
+	}
+	return NULL;
+}
+
+void ps_expect_release(struct ps_expect *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++) {
+		free(x->v[i].pattern);
+		free(x->v[i].method);
+		free(x->v[i].set);
+		free(x->v[i].reason);
+	}
+	free(x->v);
+	free(x->path);
+	memset(x, 0, sizeof(*x));
+}

@@ -1,0 +1,42 @@
+/*
+ * Expectations: the known, explained differences between an implementation
+ * and a golden set.  A divergence listed here is reported as expected
+ * (xfail), and a listed scenario that stops diverging is reported as an
+ * unexpected pass (XPASS, a failure), so the list cannot rot.
+ *
+ * One entry per line, '#' starts a comment:
+ *
+ *   SCENARIO-GLOB METHOD SET: reason
+ *
+ * METHOD and SET may be '*'.  Example:
+ *
+ *   faults/fork-eagain fork cpython-3.11: CPython leaks the two pipes when fork() fails
+ */
+#ifndef PS_EXPECT_H
+#define PS_EXPECT_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+struct ps_expect_entry {
+	char *pattern, *method, *set, *reason;
+	int line;
+};
+
+struct ps_expect {
+	char *path;
+	struct ps_expect_entry *v;
+	size_t n;
+};
+
+/* Load path; a missing file is an empty list.  Errors read file:line:col. */
+int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d);
+
+/* The entry that covers (id, method, set), or NULL. */
+const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const char *id,
+					      const char *method, const char *set);
+
+void ps_expect_release(struct ps_expect *x);
+
+#endif
