@@ -4,7 +4,8 @@
 #                  reference implementation and the local python3, write reports
 #   make check     unit and harness tests, the suite against golden (ref) and live
 #                  (python3); then the ref driver under memcheck, and all of it under ASan
-#   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON)
+#   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON), show what
+#                  changed; REPLACE=1 to accept it
 #   make valgrind  the ref driver over the whole suite under memcheck
 #   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
 
@@ -89,7 +90,7 @@ test: all $(CHECKBIN)
 
 golden: deps
 	@$(MAKE) --no-print-directory all
-	tools/capture-golden $(GOLDEN_PYTHON)
+	REPLACE=$(REPLACE) tools/capture-golden $(GOLDEN_PYTHON)
 
 valgrind: deps
 	@$(MAKE) --no-print-directory all

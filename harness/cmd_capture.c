@@ -1,14 +1,21 @@
 /*
  * procspec capture: play scenarios through a real interpreter and write its
- * transcripts as a golden set.  Golden files come only from here.  A file is
- * written only when its scenario ran cleanly, and atomically; a failed run
- * leaves the set as it was.
+ * transcripts as a golden set.  Golden files come only from here.
+ *
+ * The new transcripts go to a staging set beside the old one
+ * (DIR/.NAME.new/), each file atomically; then each is compared with the
+ * old set and the differences shown.  The old set changes only with
+ * --replace (or when it does not exist yet), file by file with rename(), so
+ * an interrupted or failed capture leaves it as it was.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -19,20 +26,60 @@
 
 static const char usage[] =
 	"usage: procspec capture [PATH...] --impl python:INTERPRETER[:MODULE] --set NAME\n"
-	"                        [--method M]... [--golden-dir DIR] [--dry-run] [-v]\n"
-	"  writes DIR/NAME/<method>/<scenario>.out (DIR defaults to golden)";
+	"                        [--method M]... [--golden-dir DIR] [--replace] [-k PATTERN] [-v]\n"
+	"  captures into DIR/.NAME.new/, shows what changed against DIR/NAME/ (DIR: golden),\n"
+	"  and with --replace (or when DIR/NAME does not exist) moves the new files in";
+
+static int remove_tree(const char *path)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) ? -errno : 0;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct ps_buf b = PS_BUF_INIT;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ps_buf_addf(&b, "%s/%s", path, de->d_name);
+		if (!ps_buf_oom(&b))
+			remove_tree(b.data);
+		ps_buf_release(&b);
+	}
+	closedir(d);
+	return rmdir(path) ? -errno : 0;
+}
+
+struct captured {
+	char *staged, *final;
+};
 
 int ps_cmd_capture(int argc, char **argv)
 {
 	struct ps_suite s;
 	struct ps_diag d = PS_DIAG_INIT;
-	int r, code = PS_EXIT_ERROR;
-	size_t i, written = 0, same = 0, failed = 0;
+	struct captured *cap = NULL;
+	struct ps_buf b = PS_BUF_INIT;
+	char *staging = NULL, *setdir = NULL;
+	size_t i, n = 0, created = 0, changed = 0, same = 0, failed = 0;
 	unsigned m, methods;
+	bool fresh;
+	struct stat st;
+	int r, code = PS_EXIT_ERROR;
 
 	r = ps_suite_options(&s, argc, argv, usage, true, true, &d);
 	if (!r && !s.out_set)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required\n%s", usage);
+	if (!r && (strchr(s.out_set, '/') || s.out_set[0] == '.'))
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set %s: a plain name, like cpython-3.11",
+			    s.out_set);
 	if (!r && s.impl.is_ref)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "
 			    "interpreters, never from the reference implementation");
@@ -50,28 +97,48 @@ int ps_cmd_capture(int argc, char **argv)
 		fprintf(stderr, "procspec capture: %s\n", d.msg);
 		goto out;
 	}
-	printf("procspec: capturing %s from %s (%s)\n", s.out_set, s.runner.drv->implementation,
-	       s.runner.drv->executable);
+	ps_buf_addf(&b, "%s/.%s.new", s.golden_dir, s.out_set);
+	staging = ps_buf_detach(&b);
+	ps_buf_addf(&b, "%s/%s", s.golden_dir, s.out_set);
+	setdir = ps_buf_detach(&b);
+	cap = calloc(s.n_scenarios * 3 + 1, sizeof(*cap));
+	if (!staging || !setdir || !cap) {
+		fprintf(stderr, "procspec capture: out of memory\n");
+		goto out;
+	}
+	fresh = stat(setdir, &st) != 0;
+	r = remove_tree(staging);	/* what an earlier, interrupted capture left */
+	if (r) {
+		fprintf(stderr, "procspec capture: cannot clear %s: %s\n", staging, strerror(-r));
+		goto out;
+	}
+	printf("procspec: capturing %s from %s (%s) into %s\n", s.out_set,
+	       s.runner.drv->implementation, s.runner.drv->executable, staging);
 	for (i = 0; i < s.n_scenarios; i++) {
 		const struct ps_scenario *sc = s.scenarios[i];
 
 		methods = ps_suite_methods(&s, sc);
 		for (m = 1; m <= PS_M_FORKSERVER; m <<= 1) {
 			struct ps_outcome o;
-			struct ps_buf b = PS_BUF_INIT;
-			char *path = NULL, *header = NULL, *old = NULL;
 			const char *mname = ps_method_name(m);
-			size_t oldlen;
+			const char *feat[PS_MAX_FEATURES];
+			size_t nf = ps_scenario_features(sc, feat), k;
+			char *header = NULL;
+			bool lacks = false;
 
 			if (!(methods & m))
 				continue;
+			for (k = 0; k < nf; k++)
+				lacks = lacks || (s.runner.drv && !ps_driver_has(s.runner.drv, feat[k]));
+			if (lacks)
+				continue;	/* not applicable to this interpreter: no golden file */
 			r = ps_run_scenario(&s.runner, sc, m, &o, &d);
 			if (r) {
 				fprintf(stderr, "procspec capture: %s\n", d.msg);
 				goto out;
 			}
 			if (o.verdict != PS_V_PASS && o.verdict != PS_V_LEAK) {
-				/* A leak is CPython's behaviour and is recorded; anything else is not. */
+				/* A leak is the interpreter's behaviour and is recorded; anything else is not. */
 				printf("%-8s %s [%s]: not captured\n", ps_verdict_word(o.verdict), sc->id, mname);
 				if (o.detail)
 					printf("    %s\n", o.detail);
@@ -79,48 +146,101 @@ int ps_cmd_capture(int argc, char **argv)
 				ps_outcome_release(&o);
 				continue;
 			}
-			path = ps_golden_path(s.golden_dir, s.out_set, mname, sc->id);
 			header = ps_golden_header(s.runner.drv->implementation, s.runner.drv->executable,
 						  s.runner.drv->module, sc->id, mname);
 			ps_buf_adds(&b, header ? header : "");
-			ps_buf_adds(&b, o.text);
-			if (!path || !header || ps_buf_oom(&b)) {
+			ps_buf_adds(&b, o.text ? o.text : "");
+			if (asprintf(&cap[n].staged, "%s/%s/%s.out", staging, mname, sc->id) < 0)
+				cap[n].staged = NULL;
+			cap[n].final = ps_golden_path(s.golden_dir, s.out_set, mname, sc->id);
+			if (!header || ps_buf_oom(&b) || !cap[n].staged || !cap[n].final) {
 				fprintf(stderr, "procspec capture: out of memory\n");
-				goto next_fail;
+				free(header);
+				ps_outcome_release(&o);
+				goto out;
 			}
-			if (ps_file_read(path, &old, &oldlen) == 0 && oldlen == b.len &&
-			    !memcmp(old, b.data, oldlen)) {
-				same++;
-			} else if (s.dry_run) {
-				printf("changed  %s [%s] (dry run: %s not written)\n", sc->id, mname, path);
-				written++;
-			} else if ((r = ps_file_write_atomic(path, b.data, b.len))) {
-				fprintf(stderr, "procspec capture: cannot write %s: %s\n", path, strerror(-r));
-				goto next_fail;
-			} else {
-				printf("wrote    %s\n", path);
-				written++;
+			r = ps_file_write_atomic(cap[n].staged, b.data, b.len);
+			if (r) {
+				fprintf(stderr, "procspec capture: cannot write %s: %s\n", cap[n].staged,
+					strerror(-r));
+				free(header);
+				ps_outcome_release(&o);
+				goto out;
 			}
+			n++;
 			if (s.verbose)
 				fputs(o.text, stdout);
-			free(old);
-			free(path);
 			free(header);
 			ps_buf_release(&b);
 			ps_outcome_release(&o);
+		}
+	}
+	/* What changed against the old set. */
+	for (i = 0; i < n; i++) {
+		char *old = NULL, *new = NULL, *diff;
+		int oom = 0;
+
+		if (ps_golden_read(cap[i].final, &old, &d) == PS_ENOGOLD) {
+			printf("new      %s\n", cap[i].final);
+			created++;
 			continue;
-next_fail:
+		}
+		if (!old || ps_golden_read(cap[i].staged, &new, &d)) {
 			free(old);
-			free(path);
-			free(header);
-			ps_buf_release(&b);
-			ps_outcome_release(&o);
+			fprintf(stderr, "procspec capture: %s\n", d.msg);
+			goto out;
+		}
+		diff = ps_diff_unified(old, new, cap[i].final, cap[i].staged, &oom);
+		if (diff) {
+			printf("changed  %s\n", cap[i].final);
+			fputs(diff, stdout);
+			changed++;
+		} else {
+			same++;
+		}
+		free(diff);
+		free(old);
+		free(new);
+	}
+	printf("capture: %zu new, %zu changed, %zu unchanged, %zu not captured\n", created, changed,
+	       same, failed);
+	if (failed) {
+		printf("capture: nothing replaced, since not every scenario could be captured; "
+		       "the new files are in %s\n", staging);
+		code = PS_EXIT_FAIL;
+		goto out;
+	}
+	if (!s.replace && !fresh && (created || changed)) {
+		printf("capture: %s left as it was; run again with --replace (make golden REPLACE=1) "
+		       "to accept, or look at %s\n", setdir, staging);
+		code = PS_EXIT_OK;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char *slash = strrchr(cap[i].final, '/');
+
+		*slash = '\0';
+		r = ps_mkdirs(cap[i].final);
+		*slash = '/';
+		if (r || rename(cap[i].staged, cap[i].final)) {
+			fprintf(stderr, "procspec capture: cannot move %s into place: %s\n", cap[i].staged,
+				strerror(r ? -r : errno));
 			goto out;
 		}
 	}
-	printf("capture: %zu written, %zu unchanged, %zu not captured\n", written, same, failed);
-	code = failed ? PS_EXIT_FAIL : PS_EXIT_OK;
+	remove_tree(staging);
+	if (created || changed)
+		printf("capture: %s updated\n", setdir);
+	code = PS_EXIT_OK;
 out:
+	for (i = 0; cap && i < n + 1; i++) {
+		free(cap[i].staged);
+		free(cap[i].final);
+	}
+	free(cap);
+	free(staging);
+	free(setdir);
+	ps_buf_release(&b);
 	ps_suite_release(&s);
 	return code;
 }

@@ -14,7 +14,7 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 		     bool takes_golden, bool takes_set, struct ps_diag *d)
 {
 	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
+		{ "replace", no_argument, NULL, 'n' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "golden", required_argument, NULL, 'g' },
 		{ "golden-dir", required_argument, NULL, 'G' },
@@ -111,7 +111,7 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 			if (c == 's')
 				s->out_set = optarg;
 			else
-				s->dry_run = true;
+				s->replace = true;
 			break;
 		case 'h':
 			return ps_diag(d, PS_EUSAGE, "%s", usage);

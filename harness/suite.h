@@ -29,7 +29,7 @@ struct ps_suite {
 	const char *golden_dir;
 	const char *report_dir;
 	const char *out_set;
-	bool dry_run;
+	bool replace;		/* capture --replace: accept the new set */
 	struct ps_select select;	/* -k, --tag, --shard (run only) */
 	unsigned jobs;		/* -j: worker processes, default the number of CPUs */
 	unsigned max_failures;	/* --max-failures: 0 for no limit */
@@ -45,7 +45,7 @@ struct ps_suite {
  * --impl SPEC, --method M (repeatable), --timeout S, -v, -j N, -k PATTERN,
  * --tag TAG, --shard K/N and, where the command takes them, --golden SET,
  * --golden-dir DIR, --report DIR, --expect FILE, --max-failures N (run),
- * --set NAME, --dry-run (capture).  PS_EUSAGE with d filled on bad usage.
+ * --set NAME, --replace (capture).  PS_EUSAGE with d filled on bad usage.
  */
 int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
 		     bool takes_golden, bool takes_set, struct ps_diag *d);

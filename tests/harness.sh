@@ -122,6 +122,17 @@ if [ -x "$PYTHON" ]; then
 	else
 		bad "captured files carry a header naming the interpreter"
 	fi
+	# A changed transcript is shown, and replaces the old one only when asked.
+	f=$tmp/cap1/t/fork/lifecycle/start-twice.out
+	sed -i 's/^True$/False/' "$f"
+	run "capture over a changed set" 0 "$PROCSPEC" capture scenarios/lifecycle/start-twice.scn \
+		--impl "python:$PYTHON" --set t --method fork --golden-dir "$tmp/cap1" &&
+		has "changed  $f" && has "-False" && has "+True" && grep -qx False "$f" &&
+		ok "capture shows a change and leaves the old set alone without --replace"
+	run "capture --replace" 0 "$PROCSPEC" capture scenarios/lifecycle/start-twice.scn \
+		--impl "python:$PYTHON" --set t --method fork --golden-dir "$tmp/cap1" --replace &&
+		grep -qx True "$f" && [ ! -e "$tmp/cap1/.t.new" ] &&
+		ok "capture --replace moves the new transcript in and clears the staging set"
 else
 	skip "two captures in a row are byte-identical" "no interpreter at $PYTHON"
 fi
