@@ -98,9 +98,9 @@ run "hanging driver" 1 env PROCSPEC_TIMEOUT_MULTIPLIER=1 "$PROCSPEC" run scenari
 	scenarios/lifecycle/target-none.scn --impl "cmd:tests/drivers/hang" --timeout 1 --report "" &&
 	has "TIMEOUT  lifecycle/returns" && has "TIMEOUT  lifecycle/target-none" &&
 	[ $(($(date +%s) - start)) -lt 20 ] && ok "a hanging driver times out, each scenario on a fresh driver"
-if pgrep -f "tests/drivers/hang" >/dev/null || pgrep -fx "sleep 3600" >/dev/null; then
+if pgrep -f "procspec-test-hang" >/dev/null; then
 	bad "a hanging driver leaves nothing running"
-	pkill -f "tests/drivers/hang"; pkill -fx "sleep 3600"
+	pkill -f "procspec-test-hang"
 else
 	ok "a hanging driver leaves nothing running"
 fi
