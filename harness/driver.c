@@ -14,15 +14,56 @@
 #include "buf.h"
 #include "scenario.h"
 
-static int tmpfile_fd(void)
+/* Read what the driver wrote to stderr so far into the ring. */
+static void drain_stderr(struct ps_driver *drv)
 {
-	char path[] = "/tmp/procspec-driver-XXXXXX";
-	int fd = mkostemp(path, O_CLOEXEC);
+	char buf[16384];
+	ssize_t n, i;
 
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	return fd;
+	if (drv->log_fd < 0)
+		return;
+	for (;;) {
+		do n = read(drv->log_fd, buf, sizeof(buf)); while (n == -1 && errno == EINTR);
+		if (n <= 0) {
+			if (n == 0) {	/* every writer is gone */
+				close(drv->log_fd);
+				drv->log_fd = -1;
+			}
+			return;
+		}
+		drv->log_total += (unsigned long long)n;
+		for (i = 0; i < n; i++) {
+			drv->log[drv->log_at++] = buf[i];
+			if (drv->log_at == sizeof(drv->log)) {
+				drv->log_at = 0;
+				drv->log_wrapped = true;
+			}
+		}
+	}
+}
+
+char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
+{
+	size_t have, start, i;
+	char *out, *cut = NULL;
+
+	drain_stderr(drv);
+	have = drv->log_wrapped ? sizeof(drv->log) : drv->log_at;
+	if (have > max)
+		have = max;
+	out = malloc(have + 1);
+	if (!out)
+		return NULL;
+	start = (drv->log_at + sizeof(drv->log) - have) % sizeof(drv->log);
+	for (i = 0; i < have; i++)
+		out[i] = drv->log[(start + i) % sizeof(drv->log)];
+	out[have] = '\0';
+	if (drv->log_total > have &&
+	    asprintf(&cut, "[... %llu earlier bytes not kept]\n%s", drv->log_total - have, out) >= 0) {
+		free(out);
+		out = cut;
+	}
+	return out;
 }
 
 bool ps_driver_has(const struct ps_driver *drv, const char *name)
@@ -31,31 +72,13 @@ bool ps_driver_has(const struct ps_driver *drv, const char *name)
 
 	if (!drv->features)
 		return true;
-	for (i = 0; i < json_array_size(drv->features); i++)
-		if (!strcmp(json_string_value(json_array_get(drv->features, i)) ?
-			    json_string_value(json_array_get(drv->features, i)) : "", name))
+	for (i = 0; i < json_array_size(drv->features); i++) {
+		const char *f = json_string_value(json_array_get(drv->features, i));
+
+		if (f && !strcmp(f, name))
 			return true;
+	}
 	return false;
-}
-
-char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
-{
-	struct stat st;
-	off_t off = 0;
-	char *buf;
-	ssize_t n;
-
-	if (drv->log_fd < 0 || fstat(drv->log_fd, &st))
-		return strdup("");
-	if ((size_t)st.st_size > max)
-		off = st.st_size - (off_t)max;
-	buf = malloc((size_t)(st.st_size - off) + 1);
-	if (!buf)
-		return NULL;
-	do n = pread(drv->log_fd, buf, (size_t)(st.st_size - off), off);
-	while (n == -1 && errno == EINTR);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
 }
 
 /* Quote a received line for a message: at most 200 bytes, control bytes escaped. */
@@ -100,7 +123,7 @@ static int driver_gone(struct ps_driver *drv, struct ps_diag *d)
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d)
 {
 	double deadline = ps_now() + timeout;
-	struct pollfd pfd = { .fd = drv->from_fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = drv->from_fd, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
 	json_error_t jerr;
 	char *nl;
 	ssize_t n;
@@ -126,12 +149,15 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 
 		if (left <= 0)
 			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s", timeout);
-		r = poll(&pfd, 1, (int)(left * 1000) + 1);
+		pfd[1].fd = drv->log_fd;
+		r = poll(pfd, 2, (int)(left * 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return ps_diag(d, -errno, "poll: %s", strerror(errno));
-		if (r == 0)
+		if (pfd[1].revents)
+			drain_stderr(drv);
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if (drv->rcap - drv->rlen < 65536) {
 			size_t cap = drv->rcap ? drv->rcap * 2 : 131072;
@@ -272,27 +298,25 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 		    struct ps_diag *d)
 {
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, r;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
 
 	if (!drv)
 		return ps_diag(d, -ENOMEM, "out of memory");
 	drv->pid = -1;
 	drv->to_fd = drv->from_fd = -1;
-	drv->log_fd = tmpfile_fd();
-	if (drv->log_fd < 0) {
-		r = ps_diag(d, drv->log_fd, "temporary file: %s", strerror(-drv->log_fd));
-		goto fail;
-	}
-	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC)) {
+	drv->log_fd = -1;
+	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC | O_NONBLOCK)) {
 		r = ps_diag(d, -errno, "pipe2: %s", strerror(errno));
 		goto fail;
 	}
-	r = ps_proc_spawn(argv, in[0], outp[1], drv->log_fd, &drv->pid, d);
+	drv->log_fd = errp[0];
+	r = ps_proc_spawn(argv, in[0], outp[1], errp[1], &drv->pid, d);
 	if (r)
 		goto fail;
 	close(in[0]);
 	close(outp[1]);
-	in[0] = outp[1] = -1;
+	close(errp[1]);
+	in[0] = outp[1] = errp[1] = -1;
 	drv->to_fd = in[1];
 	drv->from_fd = outp[0];
 	r = read_hello(drv, timeout, d);
@@ -305,6 +329,8 @@ fail:
 		close(in[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
 	if (drv->to_fd < 0 && in[1] >= 0)
 		close(in[1]);
 	if (drv->from_fd < 0 && outp[0] >= 0)

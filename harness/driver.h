@@ -1,8 +1,10 @@
 /*
  * A running driver program and the framing of the driver protocol
  * (docs/PROTOCOL.md): JSON Lines over its stdin and stdout, each reply under
- * a deadline.  Its stderr goes to an unlinked temporary file whose tail is
- * shown when something goes wrong.
+ * a deadline.  Its stderr comes over a pipe that is drained whenever the
+ * harness waits for the driver, into a ring that keeps the last
+ * PS_STDERR_KEEP bytes, shown when something goes wrong: a driver that
+ * floods stderr costs neither memory nor disk.
  */
 #ifndef PS_DRIVER_H
 #define PS_DRIVER_H
@@ -18,12 +20,17 @@
 
 #define PS_PROTOCOL_VERSION 1
 #define PS_MAX_LINE (1u << 20)
+#define PS_STDERR_KEEP 65536
 
 struct ps_driver {
 	pid_t pid;		/* the driver, leader of its own process group */
 	int to_fd;		/* its stdin */
 	int from_fd;		/* its stdout */
-	int log_fd;		/* its stderr, a temporary file */
+	int log_fd;		/* read end of its stderr, non-blocking */
+	char log[PS_STDERR_KEEP];	/* the last bytes of its stderr, a ring */
+	size_t log_at;		/* where the next byte goes */
+	bool log_wrapped;
+	unsigned long long log_total;	/* bytes it wrote to stderr in all */
 	char *rbuf;		/* bytes read but not yet consumed */
 	size_t rlen, rcap;
 	json_t *hello;		/* the hello message */
