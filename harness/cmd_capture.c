@@ -90,6 +90,7 @@ int ps_cmd_capture(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	ps_proc_subreaper();
+	ps_proc_guard();
 	r = ps_suite_load(&s, &d);
 	if (!r)
 		r = ps_runner_ready(&s.runner, &d);

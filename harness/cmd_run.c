@@ -184,6 +184,7 @@ int ps_cmd_run(int argc, char **argv)
 	c.s = &s;
 	signal(SIGPIPE, SIG_IGN);
 	ps_proc_subreaper();
+	ps_proc_guard();
 	r = ps_suite_load(&s, &d);
 	if (!r)
 		r = ps_runner_ready(&s.runner, &d);	/* the hello: methods and features */

@@ -313,6 +313,7 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 	r = ps_proc_spawn(argv, in[0], outp[1], errp[1], &drv->pid, d);
 	if (r)
 		goto fail;
+	ps_proc_guard_group(drv->pid, true);
 	close(in[0]);
 	close(outp[1]);
 	close(errp[1]);
@@ -367,6 +368,8 @@ void ps_driver_stop(struct ps_driver *drv, double grace)
 	} else if (drv->pid > 0) {
 		killpg(drv->pid, SIGKILL);
 	}
+	if (drv->pid > 0)
+		ps_proc_guard_group(drv->pid, false);
 	if (drv->from_fd >= 0)
 		close(drv->from_fd);
 	if (drv->log_fd >= 0)

@@ -197,6 +197,7 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, struct ps
 			}
 			worker_main(jp[0], rp[1], jobs, n, *proto, fn, ctx);
 		}
+		ps_proc_guard_worker(w[i].pid, true);
 		close(jp[0]);
 		close(rp[1]);
 		w[i].job_w = jp[1];
@@ -271,6 +272,7 @@ out:
 				kill(w[i].pid, SIGKILL);
 			while (waitpid(w[i].pid, &st, 0) < 0 && errno == EINTR)
 				;
+			ps_proc_guard_worker(w[i].pid, false);
 			if (!r && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
 				r = ps_diag(d, PS_EDRIVER, "a worker of the harness failed");
 		}

@@ -206,3 +206,59 @@ int ps_proc_sweep(void)
 	do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
 	return killed;
 }
+
+#define GUARD_MAX 64
+static volatile sig_atomic_t guard_groups[GUARD_MAX];
+static volatile sig_atomic_t guard_workers[GUARD_MAX];
+
+static void guard_set(volatile sig_atomic_t *v, pid_t pid, bool add)
+{
+	size_t i;
+
+	for (i = 0; i < GUARD_MAX; i++) {
+		if (add && v[i] == 0) {
+			v[i] = pid;
+			return;
+		}
+		if (!add && v[i] == pid) {
+			v[i] = 0;
+			return;
+		}
+	}
+}
+
+void ps_proc_guard_group(pid_t pgid, bool add)
+{
+	guard_set(guard_groups, pgid, add);
+}
+
+void ps_proc_guard_worker(pid_t pid, bool add)
+{
+	guard_set(guard_workers, pid, add);
+}
+
+static void on_signal(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < GUARD_MAX; i++) {
+		if (guard_groups[i] > 0)
+			killpg(guard_groups[i], SIGKILL);
+		if (guard_workers[i] > 0)
+			kill(guard_workers[i], sig);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void ps_proc_guard(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}

@@ -54,6 +54,17 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e);
  */
 int ps_proc_sweep(void);
 
+/*
+ * Interrupts: after ps_proc_guard(), SIGINT, SIGTERM and SIGHUP first kill
+ * every registered process group (SIGKILL) and forward the signal to every
+ * registered worker, then end the harness with that signal, so that Ctrl-C
+ * on a run leaves nothing behind even with a driver that ignores its stdin
+ * closing.  Registration is async-signal-safe and bounded (64 of each).
+ */
+void ps_proc_guard(void);
+void ps_proc_guard_group(pid_t pgid, bool add);
+void ps_proc_guard_worker(pid_t pid, bool add);
+
 /* CLOCK_MONOTONIC seconds. */
 double ps_now(void);
 
