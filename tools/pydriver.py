@@ -1495,12 +1495,26 @@ def main(argv):
         _send({'op': 'hello', 'protocol': PROTOCOL, 'driver': DRIVER,
                'implementation': _implementation(),
                'executable': _clean(sys.executable or ''),
-               'module': _MODNAME, 'methods': _METHODS})
+               'module': _MODNAME, 'methods': _METHODS,
+               'features': _features()})
         return _zygote_loop()
     except OSError as e:
         if e.errno == errno.EPIPE:
             return 0        # the harness went away
         raise
+
+
+def _features():
+    """The optional features of docs/PROTOCOL.md this module has."""
+    have = []
+    for name, present in (
+            ('Process.close', hasattr(_BASE_PROCESS, 'close')),        # 3.7
+            ('Process.kill', hasattr(_BASE_PROCESS, 'kill')),          # 3.7
+            ('Process.sentinel', hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
+            ('parent_process', hasattr(_MOD, 'parent_process'))):      # 3.8
+        if present:
+            have.append(name)
+    return have
 
 
 if __name__ == '__main__':
