@@ -3,6 +3,7 @@
 #define PS_COMMANDS_H
 
 int ps_cmd_capture(int argc, char **argv);
+int ps_cmd_drift(int argc, char **argv);
 int ps_cmd_list(int argc, char **argv);
 int ps_cmd_run(int argc, char **argv);
 

@@ -11,6 +11,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "capture", ps_cmd_capture, "capture golden transcripts from a real interpreter" },
+	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 };
