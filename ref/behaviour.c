@@ -1,6 +1,8 @@
 /*
- * The child behaviours of docs/PROTOCOL.md ("Child behaviours"), run as a
- * process's target.  Each reports how it ended as _bootstrap sees it.
+ * The child behaviours, child.NAME in a scenario (docs/PROTOCOL.md, Child
+ * behaviours): module-level functions that every driver provides and that
+ * behave identically everywhere.  Each follows tools/pydriver.py's
+ * function of the same name, the one golden transcripts come from.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,161 +10,310 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "procref.h"
 
-static const char *const raisable[] = {
-	"Exception", "KeyError", "KeyboardInterrupt", "OSError", "RuntimeError",
-	"SystemError", "TypeError", "ValueError",
-};
+static const char *const no_params[] = { NULL };
 
-static struct pr_value *arg(struct pr_value *args, struct pr_value *kwargs, size_t i,
-			    const char *name)
+static int write_text(int which, pr_value *text, struct pr_diag *d)
 {
-	size_t k;
+	int r;
 
-	if (args && i < args->n)
-		return args->items[i];
-	for (k = 0; kwargs && k + 1 < kwargs->n; k += 2)
-		if (kwargs->items[k]->kind == PR_STR && !strcmp(kwargs->items[k]->s, name))
-			return kwargs->items[k + 1];
-	return NULL;
+	/* TextIOWrapper.write(s): "write() argument must be str, not int" */
+	if (text->kind != PR_STR)
+		return pr_diag(d, PR_ETYPE, "write() argument must be str, not %s",
+			       pr__type_name(text));
+	if ((r = pr__stream_write(which, text->u.s.data, text->u.s.len)) < 0)
+		return pr_diag(d, r, NULL);
+	return 0;
 }
 
-static void raise_out(struct pr_outcome *out, const char *type, const char *msg)
+static int flush(int which, struct pr_diag *d)
 {
-	out->kind = PR_OUT_EXCEPTION;
-	pr_raise_named(&out->exc, type, msg);
+	int r = pr__stream_flush(which);
+
+	return r < 0 ? pr_diag(d, r, NULL) : 0;
 }
 
-static void write_value(int fd, struct pr_value *v)
+/* child.returns(): return None at once */
+static int b_returns(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
 {
-	if (v && v->kind == PR_STR)
-		pr__write_all(fd, v->s, v->len);
+	(void)self;
+	(void)argv;
+	(void)out;
+	(void)d;
+	return 0;
 }
 
-static void print_line(const char *label, struct pr_value *v)
+/* child.blocks(): one byte from this process's gate, or EOF once every
+ * write end is closed (the scenario process ended or died) */
+static int b_blocks(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
 {
-	char *s = v ? pr_repr(v) : NULL;
-
-	pr__write_all(1, label, strlen(label));
-	if (s)
-		pr__write_all(1, s, strlen(s));
-	pr__write_all(1, "\n", 1);
-	free(s);
-	pr_unref(v);
-}
-
-static void reports(void)
-{
-	struct pr_value *cur = pr_current_process(), *par = pr_parent_process(), *v = NULL;
-	struct pr_exc e;
-
-	print_line("current_process(): ", pr_ref(cur));
-	print_line("parent_process(): ", pr_ref(par));
-	if (par->kind == PR_PROCESS && pr_process_getattr(par->proc, "pid", &v, &e) == 0)
-		print_line("parent_process().pid: ", v);
-	else
-		print_line("parent_process().pid: ", pr_none());
-	v = NULL;
-	pr_process_getattr(cur->proc, "daemon", &v, &e);
-	print_line("current_process().daemon: ", v);
-	v = NULL;
-	pr_process_getattr(cur->proc, "authkey", &v, &e);
-	print_line("current_process().authkey: ", v);
-	pr_unref(cur);
-	pr_unref(par);
-}
-
-void pr__behaviour_run(const char *name, struct pr_value *args, struct pr_value *kwargs,
-		       struct pr_outcome *out)
-{
-	struct pr_value *a, *b, *q = NULL;
-	struct pr_exc e;
-	size_t i;
-	char *s, c;
+	int fd = pr__rt.current->u.proc->gate;
+	char byte;
 	ssize_t n;
 
-	memset(out, 0, sizeof(*out));
-	if (!strcmp(name, "returns")) {
-		return;
-	} else if (!strcmp(name, "blocks")) {
-		int gate = pr_current_gate();
-
-		if (gate < 0) {
-			raise_out(out, "RuntimeError", "child.blocks: this process has no gate");
-			return;
-		}
-		do n = read(gate, &c, 1); while (n == -1 && errno == EINTR);
-	} else if (!strcmp(name, "exits")) {
-		/* sys.exit(*args): no argument is None, several are a tuple */
-		out->kind = PR_OUT_SYSTEMEXIT;
-		if (!args || args->n == 0) {
-			out->code = NULL;
-		} else if (args->n == 1) {
-			out->code = pr_ref(args->items[0]);
-		} else {
-			out->code = pr_seq(PR_TUPLE, args->n);
-			for (i = 0; out->code && i < args->n; i++)
-				out->code->items[i] = pr_ref(args->items[i]);
-		}
-	} else if (!strcmp(name, "os_exit")) {
-		a = arg(args, kwargs, 0, "n");
-		_exit(a && (a->kind == PR_INT || a->kind == PR_BOOL) ? (int)(a->i & 0xff) : 0);
-	} else if (!strcmp(name, "raises")) {
-		a = arg(args, kwargs, 0, "name");
-		b = arg(args, kwargs, 1, "message");
-		for (i = 0; i < sizeof(raisable) / sizeof(raisable[0]); i++)
-			if (a && a->kind == PR_STR && !strcmp(a->s, raisable[i]))
-				break;
-		if (i == sizeof(raisable) / sizeof(raisable[0])) {
-			s = a ? pr_repr(a) : NULL;
-			out->kind = PR_OUT_EXCEPTION;
-			pr_raise(&out->exc, PR_EVALUE, "child.raises(): unsupported exception class %s "
-				 "(one of Exception, KeyError, KeyboardInterrupt, OSError, RuntimeError, "
-				 "SystemError, TypeError, ValueError)", s ? s : "None");
-			free(s);
-			return;
-		}
-		/* str(KeyError(m)) is repr(m); the others show m as it is */
-		s = b ? (!strcmp(raisable[i], "KeyError") ? pr_repr(b) : pr_str_of(b)) : strdup("");
-		raise_out(out, raisable[i], s ? s : "");
-		free(s);
-	} else if (!strcmp(name, "starts_child")) {
-		a = arg(args, kwargs, 0, "target");
-		b = arg(args, kwargs, 1, "args");
-		if (pr_process_new(NULL, a, NULL, b, NULL, arg(args, kwargs, 2, "daemon"), &q, &e) ||
-		    pr_process_start(q->proc, &e)) {
-			pr_unref(q);
-			out->kind = PR_OUT_EXCEPTION;
-			out->exc = e;
-			return;
-		}
-		s = pr_repr(q);
-		if (s) {
-			pr__write_all(1, s, strlen(s));
-			pr__write_all(1, "\n", 1);
-		}
-		free(s);
-		pr_unref(q);
-	} else if (!strcmp(name, "reports")) {
-		reports();
-	} else if (!strcmp(name, "writes")) {
-		write_value(1, arg(args, kwargs, 0, "out"));
-		write_value(2, arg(args, kwargs, 1, "err"));
-	} else {
-		raise_out(out, "RuntimeError", "unknown behaviour");
-	}
+	(void)self;
+	(void)argv;
+	(void)out;
+	if (fd < 0)
+		return pr_diag(d, PR_ERUNTIME, "child.blocks(): this process "
+			       "has no gate (its process object was never "
+			       "bound to a scenario variable)");
+	do n = read(fd, &byte, 1);
+	while (n == -1 && errno == EINTR);
+	if (n < 0)
+		return pr_diag(d, -errno, NULL);
+	return 0;
 }
 
-bool pr_behaviour_exists(const char *name)
+/*
+ * child.exits(*code): sys.exit(*code).  sys.exit(arg) raises
+ * PyErr_SetObject(SystemExit, arg), which makes the exception's args ()
+ * for None and arg itself for a tuple: SystemExit.code is then None for
+ * no args, args[0] for one, the tuple for more.
+ */
+static int b_exits(pr_value *self, pr_value **argv, pr_value **out,
+		   struct pr_diag *d)
 {
-	static const char *const names[] = {
-		"blocks", "exits", "os_exit", "raises", "reports", "returns", "starts_child", "writes",
-	};
+	pr_value *code = argv[0], *arg;
+
+	(void)self;
+	(void)out;
+	if (code->u.seq.len > 1)
+		return pr_diag(d, PR_ETYPE, "exit expected at most 1 argument, "
+			       "got %zu", code->u.seq.len);
+	arg = code->u.seq.len ? code->u.seq.items[0] : pr_none();
+	if (arg->kind == PR_TUPLE && arg->u.seq.len <= 1)
+		arg = arg->u.seq.len ? arg->u.seq.items[0] : pr_none();
+	if (arg->kind == PR_NONE)
+		return pr__diag_system_exit(d, NULL, 0);
+	return pr__diag_system_exit(d, arg, 1);
+}
+
+/* child.os_exit(n): os._exit(n), nothing flushed */
+static int b_os_exit(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	int status, r;
+
+	(void)self;
+	(void)out;
+	if ((r = pr__value_as_cint(argv[0], &status, d)) < 0)
+		return r;
+	_exit(status);
+}
+
+static const char *const raisable[] = {
+	"ValueError", "RuntimeError", "TypeError", "KeyError", "OSError",
+	"Exception", "KeyboardInterrupt", "SystemError",
+};
+
+/* child.raises(name, message=''): raise getattr(builtins, name)(message),
+ * for the classes tools/pydriver.py allows */
+static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
+{
+	pr_value *name = argv[0], *message = argv[1], *empty = NULL;
+	struct sbuf sb = SBUF_INIT;
+	const char *cls = NULL;
+	char *text = NULL;
+	size_t i, len;
+	int r;
+
+	(void)self;
+	(void)out;
+	for (i = 0; i < sizeof raisable / sizeof *raisable && !cls; i++)
+		if (name->kind == PR_STR && strlen(raisable[i]) ==
+		    name->u.s.len && strcmp(raisable[i], name->u.s.data) == 0)
+			cls = raisable[i];
+	if (cls == NULL) {
+		pr__value_repr(name, &sb);
+		if ((r = pr__sb_finish(&sb, &text, NULL)) < 0)
+			return pr_diag(d, r, NULL);
+		r = pr_diag(d, PR_EVALUE, "child.raises(): unsupported exception "
+			    "class %s (one of ValueError, RuntimeError, "
+			    "TypeError, KeyError, OSError, Exception, "
+			    "KeyboardInterrupt, SystemError)", text);
+		free(text);
+		return r;
+	}
+	/* str(cls(message)): KeyError.__str__ shows repr(message) */
+	if (message == NULL && (message = empty = pr_str("", 0)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	if (strcmp(cls, "KeyError") == 0)
+		pr__value_repr(message, &sb);
+	else
+		pr__value_str(message, &sb);
+	pr_decref(empty);
+	if ((r = pr__sb_finish(&sb, &text, &len)) < 0)
+		return pr_diag(d, r, NULL);
+	r = pr__diag_setn(d, strcmp(cls, "ValueError") == 0 ? PR_EVALUE :
+			  strcmp(cls, "TypeError") == 0 ? PR_ETYPE :
+			  strcmp(cls, "RuntimeError") == 0 ? PR_ERUNTIME :
+			  PR_EEXCEPTION, cls, text, len);
+	free(text);
+	return r;
+}
+
+/* child.starts_child(target, args=(), daemon=None):
+ *   q = type(current_process())(target=target, args=args)
+ *   if daemon is not None: q.daemon = daemon
+ *   q.start(); print(repr(q)), flushed
+ * q inherits this process's gate. */
+static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out,
+			  struct pr_diag *d)
+{
+	static const char *const kw[] = { "target", "args" };
+	pr_value *cls = NULL, *q = NULL, *start = NULL, *res = NULL;
+	pr_value *kwv[2], *empty = NULL;
+	struct sbuf sb = SBUF_INIT;
+	int r;
+
+	(void)self;
+	(void)out;
+	if (argv[1] == NULL && (empty = pr_tuple(NULL, 0)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	kwv[0] = argv[0];
+	kwv[1] = argv[1] != NULL ? argv[1] : empty;
+	/* in the scenario process, type(current_process()) is _MainProcess
+	 * and pydriver falls back on mod.Process: Process either way */
+	if ((cls = pr__class(&pr__process_init)) == NULL) {
+		r = pr_diag(d, PR_EMEMORY, NULL);
+		goto out;
+	}
+	if ((r = pr_call(cls, NULL, 0, kw, kwv, 2, &q, d)) < 0)
+		goto out;
+	if (argv[2] != NULL && argv[2]->kind != PR_NONE &&
+	    (r = pr_setattr(q, "daemon", argv[2], d)) < 0)
+		goto out;
+	q->u.proc->gate = pr__rt.current->u.proc->gate;
+	if ((r = pr_getattr(q, "start", &start, d)) < 0 ||
+	    (r = pr_call(start, NULL, 0, NULL, NULL, 0, &res, d)) < 0)
+		goto out;
+	pr__value_repr(q, &sb);
+	pr__sb_putc(&sb, '\n');
+	if (sb.oom) {
+		r = pr_diag(d, PR_EMEMORY, NULL);
+		goto out;
+	}
+	if ((r = pr__stream_write(PR_STDOUT, sb.p, sb.len)) < 0 ||
+	    (r = pr__stream_flush(PR_STDOUT)) < 0)
+		r = pr_diag(d, r, NULL);
+out:
+	pr__sb_release(&sb);
+	pr_decref(res);
+	pr_decref(start);
+	pr_decref(q);
+	pr_decref(cls);
+	pr_decref(empty);
+	return r;
+}
+
+/* 'label: repr(value)', or '<raised Type: message>' when getting the
+ * value raises */
+static void report_line(struct sbuf *sb, const char *label, int r,
+			pr_value *v, const struct pr_diag *d)
+{
+	pr__sb_printf(sb, "%s: ", label);
+	if (r == 0) {
+		pr__value_repr(v, sb);
+	} else {
+		pr__sb_printf(sb, "<raised %s: ", d->type ? d->type : "?");
+		pr__sb_put(sb, d->message, d->message_len);
+		pr__sb_putc(sb, '>');
+	}
+	pr__sb_putc(sb, '\n');
+}
+
+/* child.reports(): five 'label: repr' lines about this process, written
+ * at once and flushed */
+static int b_reports(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	pr_value *cp = pr__rt.current, *pp, *v = NULL;
+	struct sbuf sb = SBUF_INIT;
+	struct pr_diag e = PR_DIAG_INIT;
+	int r;
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	pp = pr__rt.parent != NULL ? pr__rt.parent : pr_none();
+	report_line(&sb, "current_process()", 0, cp, NULL);
+	report_line(&sb, "parent_process()", 0, pp, NULL);
+	r = pr_getattr(pp, "pid", &v, &e);
+	report_line(&sb, "parent_process().pid", r, v, &e);
+	pr_decref(v);
+	v = NULL;
+	pr_diag_clear(&e);
+	r = pr_getattr(cp, "daemon", &v, &e);
+	report_line(&sb, "current_process().daemon", r, v, &e);
+	pr_decref(v);
+	v = NULL;
+	pr_diag_clear(&e);
+	r = pr_getattr(cp, "authkey", &v, &e);
+	report_line(&sb, "current_process().authkey", r, v, &e);
+	pr_decref(v);
+	pr_diag_clear(&e);
+	if (sb.oom) {
+		pr__sb_release(&sb);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	r = pr__stream_write(PR_STDOUT, sb.p, sb.len);
+	pr__sb_release(&sb);
+	if (r < 0)
+		return pr_diag(d, r, NULL);
+	return flush(PR_STDOUT, d);
+}
+
+/* child.writes(out='', err=''): out to stdout, err to stderr, each
+ * flushed */
+static int b_writes(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
+{
+	int r;
+
+	(void)self;
+	(void)out;
+	if (argv[0] != NULL && (r = write_text(PR_STDOUT, argv[0], d)) < 0)
+		return r;
+	if ((r = flush(PR_STDOUT, d)) < 0)
+		return r;
+	if (argv[1] != NULL && (r = write_text(PR_STDERR, argv[1], d)) < 0)
+		return r;
+	return flush(PR_STDERR, d);
+}
+
+static const char *const os_exit_params[] = { "n" };
+static const char *const raises_params[] = { "name", "message" };
+static const char *const starts_child_params[] = {
+	"target", "args", "daemon"
+};
+static const char *const writes_params[] = { "out", "err" };
+
+static const pr_func behaviours[] = {
+	{ .name = "blocks", .params = no_params, .fn = b_blocks },
+	{ .name = "exits", .params = no_params, .varargs = 1,
+	  .fn = b_exits },
+	{ .name = "os_exit", .params = os_exit_params, .nparams = 1,
+	  .nrequired = 1, .fn = b_os_exit },
+	{ .name = "raises", .params = raises_params, .nparams = 2,
+	  .nrequired = 1, .fn = b_raises },
+	{ .name = "reports", .params = no_params, .fn = b_reports },
+	{ .name = "returns", .params = no_params, .fn = b_returns },
+	{ .name = "starts_child", .params = starts_child_params,
+	  .nparams = 3, .nrequired = 1, .fn = b_starts_child },
+	{ .name = "writes", .params = writes_params, .nparams = 2,
+	  .fn = b_writes },
+};
+
+pr_value *pr_behaviour(const char *name)
+{
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(names[i], name))
-			return true;
-	return false;
+	for (i = 0; i < sizeof behaviours / sizeof *behaviours; i++)
+		if (strcmp(behaviours[i].name, name) == 0)
+			return pr_function(&behaviours[i]);
+	return NULL;
 }

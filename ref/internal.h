@@ -1,42 +1,235 @@
-/* libprocref's private interfaces between its modules. */
+/*
+ * libprocref's private declarations, shared between its .c files and
+ * nothing else.  Names used across files carry the pr__ prefix.
+ */
 #ifndef PROCREF_INTERNAL_H
 #define PROCREF_INTERNAL_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "procref.h"
 
-struct pr_sb {
-	char *s;
+/* ---- growable text (sbuf.c) -------------------------------------------- */
+
+/* Appends never fail visibly: a failed allocation sets oom, later appends
+ * do nothing, and pr__sb_finish() reports PR_EMEMORY. */
+struct sbuf {
+	char *p;
 	size_t len, cap;
-	bool oom;
+	int oom;
+};
+#define SBUF_INIT { NULL, 0, 0, 0 }
+void pr__sb_put(struct sbuf *sb, const void *data, size_t len);
+void pr__sb_puts(struct sbuf *sb, const char *s);
+void pr__sb_putc(struct sbuf *sb, char c);
+void pr__sb_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hand the NUL-terminated text to *out (the caller frees it), or release
+ * it and return PR_EMEMORY. */
+int pr__sb_finish(struct sbuf *sb, char **out, size_t *len);
+void pr__sb_release(struct sbuf *sb);
+
+/* ---- values (value.c) -------------------------------------------------- */
+
+struct pr_process;
+
+struct pr_value {
+	long refcnt;		/* < 0: immortal (None, True, False) */
+	enum pr_kind kind;
+	pr_value *gc_prev, *gc_next;	/* containers only, see gc.c */
+	long gc_refs;
+	union {
+		int b;
+		struct {
+			int64_t small;
+			char *big;	/* canonical decimal text outside int64 */
+		} i;
+		double f;
+		struct {
+			char *data;	/* NUL-terminated as a convenience */
+			size_t len;
+		} s;		/* str (UTF-8), bytes, authkey */
+		struct {
+			pr_value **items;	/* dict: key, value, key, ... */
+			size_t len;	/* dict: the number of pairs */
+		} seq;
+		struct pr_process *proc;
+		struct {
+			const pr_func *func;
+			pr_value *self;	/* PR_METHOD: the bound object */
+			int is_class;	/* the Process class, not a function */
+		} fn;
+	} u;
 };
 
-#define PR_SB_INIT { NULL, 0, 0, false }
+/* A zeroed value of kind with one reference, tracked if a container. */
+pr_value *pr__value_new(enum pr_kind kind);
+void pr__value_repr(pr_value *v, struct sbuf *sb);
+void pr__value_str(pr_value *v, struct sbuf *sb);
+/* type(v).__name__ */
+const char *pr__type_name(const pr_value *v);
+/* a == b as a dict lookup decides it (identity, then equality) */
+int pr__value_eq(const pr_value *a, const pr_value *b);
+/* hash(v) would not raise: 0, or TypeError "unhashable type: 'list'" */
+int pr__value_hashable(const pr_value *v, struct pr_diag *d);
+/* An int or bool as a C int, as os._exit() converts its argument. */
+int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d);
+/* float(v) for an int, bool or float. */
+int pr__value_as_double(const pr_value *v, double *out, struct pr_diag *d);
+/* list(v): an array of new references, or "'int' object is not iterable". */
+int pr__value_iter(pr_value *v, pr_value ***items, size_t *n, struct pr_diag *d);
+void pr__items_free(pr_value **items, size_t n);
+/* tuple(v), dict(v), and AuthenticationString(v), that is bytes(v) */
+int pr__value_to_tuple(pr_value *v, pr_value **out, struct pr_diag *d);
+int pr__value_to_dict(pr_value *v, pr_value **out, struct pr_diag *d);
+int pr__value_to_authkey(pr_value *v, pr_value **out, struct pr_diag *d);
+pr_value *pr__authkey(const void *data, size_t len);
+int pr__is_int(const pr_value *v);	/* int or bool */
+pr_value *pr__method(const pr_func *func, pr_value *self);
+pr_value *pr__class(const pr_func *init);
+void pr__float_repr(double x, struct sbuf *sb);
 
-void pr__sb_add(struct pr_sb *b, const char *s, size_t n);
-void pr__sb_printf(struct pr_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *pr__sb_done(struct pr_sb *b);
-void pr__repr_into(struct pr_sb *b, const struct pr_value *v);
+/* str.isprintable() for one code point (unicode.c) */
+int pr__unicode_printable(uint32_t c);
 
-void pr__process_free(struct pr_process *p);
-void pr__process_repr(struct pr_sb *b, const struct pr_process *p);
+/* ---- the cycle collector (gc.c) ---------------------------------------- */
 
-/* How a target ended, as _bootstrap sees it. */
-enum pr_outcome_kind { PR_OUT_RETURN, PR_OUT_SYSTEMEXIT, PR_OUT_EXCEPTION };
+void pr__gc_track(pr_value *v);
+void pr__gc_untrack(pr_value *v);
+/* fn(r, arg) for every value r that v references directly */
+void pr__value_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg);
 
-struct pr_outcome {
-	enum pr_outcome_kind kind;
-	struct pr_value *code;	/* SYSTEMEXIT: its code (owned) */
-	struct pr_exc exc;	/* EXCEPTION */
+/* ---- calls (call.c) ---------------------------------------------------- */
+
+/* self._target(*self._args, **self._kwargs): args a tuple, kwargs a dict
+ * or NULL. */
+int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs,
+		  pr_value **out, struct pr_diag *d);
+
+/* ---- process objects (process.c, popen_fork.c) ------------------------- */
+
+struct pr_popen;
+
+/* A Popen class: popen_fork.Popen now, its spawn and forkserver
+ * subclasses later. */
+struct pr_start_method {
+	const char *name;
+	/* Popen.__init__(process_obj): start the child, fill *po */
+	int (*launch)(struct pr_popen *po, pr_value *proc, struct pr_diag *d);
 };
 
-/* Run behaviour name with args (a tuple) and kwargs (a dict or NULL) in a child. */
-void pr__behaviour_run(const char *name, struct pr_value *args, struct pr_value *kwargs,
-		       struct pr_outcome *out);
+extern const struct pr_start_method pr__fork_method;
 
-/* Write all of s to fd, retrying on EINTR. */
-void pr__write_all(int fd, const char *s, size_t n);
+struct pr_popen {
+	const struct pr_start_method *method;
+	pid_t pid;
+	int has_returncode;	/* returncode is not None */
+	int returncode;
+	int sentinel;		/* parent_r */
+	int parent_w;
+	int finalized;		/* Finalize(util.close_fds) has run */
+};
+
+/* Popen.poll(flag): 1 with *rc once the exit code is known, 0 for None;
+ * an OSError from waitpid() is swallowed, as CPython does. */
+int pr__popen_poll(struct pr_popen *po, int flag, int *rc);
+/* Popen.wait(timeout), timeout NULL for None: 1 with *rc, 0 for None. */
+int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc,
+		   struct pr_diag *d);
+int pr__popen_send_signal(struct pr_popen *po, int sig, struct pr_diag *d);
+/* Popen.close(): the finalizer, closing the sentinel and parent_w once */
+int pr__popen_close(struct pr_popen *po, struct pr_diag *d);
+/* multiprocessing.connection.wait([fd], timeout), timeout a number:
+ * 1 when fd is ready, 0 when the time ran out. */
+int pr__wait_fd(int fd, pr_value *timeout, struct pr_diag *d);
+
+enum proc_kind { PROC_BASE, PROC_MAIN, PROC_PARENT };
+
+struct pr_attr {
+	char *name;
+	pr_value *value;
+};
+
+struct pr_process {
+	enum proc_kind kind;
+	int64_t *identity;	/* _identity */
+	size_t nidentity;
+	pr_value *name;		/* _name: any value, only the setter checks */
+	pr_value *daemon;	/* _config['daemon'], NULL when absent */
+	pr_value *authkey;	/* _config['authkey'], NULL when absent */
+	pid_t parent_pid;	/* _parent_pid, 0 for None */
+	pr_value *parent_name;	/* _parent_name */
+	struct pr_popen *popen;	/* _popen, NULL for None */
+	int closed;		/* _closed */
+	int target_deleted;	/* start() ran `del self._target, ...` */
+	pr_value *target, *args, *kwargs;
+	int sentinel;		/* _sentinel, -1 when the attribute is absent */
+	pid_t pid;		/* _ParentProcess._pid */
+	struct pr_attr *attrs;	/* what else the instance __dict__ holds */
+	size_t nattrs;
+	int gate;		/* the driver's gate read end, -1 when none */
+};
+
+/* What process.py and util.py keep in module globals. */
+struct pr_runtime {
+	int initialized;
+	pr_value *current;	/* _current_process */
+	pr_value *parent;	/* _parent_process, NULL for None */
+	pr_value **children;	/* _children, in insertion order */
+	size_t nchildren, capchildren;
+	int64_t counter;	/* the next value of _process_counter */
+	int exiting;		/* util._exiting */
+	const struct pr_start_method *method;
+	void (*after_fork)(void *);
+	void *after_fork_arg;
+};
+extern struct pr_runtime pr__rt;
+
+void pr__process_free(pr_value *v);
+void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *),
+		       void *arg);
+void pr__process_clear(pr_value *v);
+void pr__process_repr(pr_value *v, struct sbuf *sb);
+const char *pr__process_type_name(const pr_value *v);
+int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
+			struct pr_diag *d);
+int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
+			struct pr_diag *d);
+int pr__process_pickle_check(pr_value *v, struct pr_diag *d);
+void pr__children_discard(pr_value *p);
+/* a _ParentProcess(name, pid, sentinel) */
+pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);
+/* The Process class, for behaviours that create processes. */
+extern const pr_func pr__process_init;
+
+/* ---- the child side (bootstrap.c) -------------------------------------- */
+
+/* BaseProcess._bootstrap in a freshly forked child; returns the status
+ * for _exit(). */
+int pr__bootstrap(pr_value *proc, int parent_sentinel);
+
+/* ---- sys.stdout and sys.stderr (stream.c) ------------------------------ */
+
+/* sys.stdout is block-buffered (fd 1 is a file or pipe here) and
+ * sys.stderr line-buffered, as CPython 3.9+ sets them up when they are no
+ * terminals. */
+enum { PR_STDOUT, PR_STDERR };
+int pr__stream_write(int which, const char *data, size_t len);
+int pr__stream_flush(int which);
+/* util._flush_std_streams() */
+int pr__flush_std_streams(void);
+void pr__streams_fini(void);
+
+/* ---- errors (error.c) -------------------------------------------------- */
+
+/* SystemExit(*args) into d: .code is None without args, else args[0]. */
+int pr__diag_system_exit(struct pr_diag *d, pr_value *code, int has_args);
+/* d for a message given with its length (it may hold NUL bytes). */
+int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg,
+		  size_t len);
+int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt,
+		  va_list ap);
 
 #endif

@@ -1,882 +1,1068 @@
 /*
- * The process object: multiprocessing.process.BaseProcess with
- * popen_fork.Popen, as CPython 3.11 has them.  Each function follows the
- * CPython method it is named after, check for check, in the same order,
- * with the same exception class and message.
+ * Process objects: multiprocessing.process.BaseProcess, _MainProcess and
+ * _ParentProcess as CPython 3.11 has them (Lib/multiprocessing/process.py),
+ * and the module's functions.  Each method follows the CPython method of
+ * the same name check for check, in the same order, with the same class
+ * and message.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
+#include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
-#include "procref.h"
 
-enum pr_ptype { PR_T_PROCESS, PR_T_MAIN, PR_T_PARENT };
+/* type(self).__name__ for what multiprocessing.Process creates; the
+ * default name is built from it ('Process-1'). */
+#define PROCESS_CLASS "Process"
 
-/* popen_fork.Popen */
-struct pr_popen {
-	pid_t pid;
-	bool has_returncode;
-	int returncode;
-	int sentinel;		/* parent_r */
-	int parent_w;		/* kept open until close(), as the Finalize does */
-};
+struct pr_runtime pr__rt;
 
-struct pr_process {
-	enum pr_ptype type;
-	struct pr_value *self;	/* the PR_PROCESS value that owns this (weak) */
-	long *identity;
-	size_t n_identity;
-	struct pr_value *name;
-	pid_t parent_pid;	/* 0 for None */
-	char *parent_name;
-	struct pr_value *daemon;	/* _config['daemon'], NULL when unset */
-	struct pr_value *authkey;	/* _config['authkey'] */
-	struct pr_value *target, *args, *kwargs;
-	bool closed;
-	struct pr_popen *popen;
-	bool has_sentinel;
-	int sentinel;		/* _sentinel */
-	pid_t pid;		/* _ParentProcess._pid */
-	int gate;		/* the scenario's gate, inherited by children */
-};
+/* ---- the object ------------------------------------------------------- */
 
-/* Module state of multiprocessing.process, per process. */
-static struct pr_value *current;	/* _current_process */
-static struct pr_value *parent;	/* _parent_process, NULL for None */
-static long counter = 1;		/* _process_counter */
-static struct pr_value **children;	/* _children */
-static size_t n_children;
-static void (*after_fork_fn)(void *);
-static void *after_fork_arg;
-
-/* Names of signal exit codes, as CPython 3.11's _exitcode_to_name has them. */
-static const char *const signames[65] = {
-	[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP",
-	[6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1",
-	[11] = "SIGSEGV", [12] = "SIGUSR2", [13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM",
-	[16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT", [19] = "SIGSTOP", [20] = "SIGTSTP",
-	[21] = "SIGTTIN", [22] = "SIGTTOU", [23] = "SIGURG", [24] = "SIGXCPU", [25] = "SIGXFSZ",
-	[26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGPOLL", [30] = "SIGPWR",
-	[31] = "SIGSYS", [34] = "SIGRTMIN", [64] = "SIGRTMAX",
-};
-
-/* ---- exceptions ---- */
-
-static const char *oserror_class(int err)
+static pr_value *process_alloc(enum proc_kind kind)
 {
-	switch (err) {
-	case EAGAIN: return "BlockingIOError";
-	case ECHILD: return "ChildProcessError";
-	case ESRCH: return "ProcessLookupError";
-	case EPERM: case EACCES: return "PermissionError";
-	case EINTR: return "InterruptedError";
-	case ENOENT: return "FileNotFoundError";
-	case EEXIST: return "FileExistsError";
-	case EPIPE: case ESHUTDOWN: return "BrokenPipeError";
-	case ECONNREFUSED: return "ConnectionRefusedError";
-	case ECONNRESET: return "ConnectionResetError";
-	case ETIMEDOUT: return "TimeoutError";
-	case EISDIR: return "IsADirectoryError";
-	case ENOTDIR: return "NotADirectoryError";
-	}
-	return "OSError";
-}
+	pr_value *v;
+	struct pr_process *p = calloc(1, sizeof *p);
 
-int pr_raise(struct pr_exc *e, int code, const char *fmt, ...)
-{
-	va_list ap;
-	const char *cls = NULL;
-
-	e->code = code;
-	switch (code) {
-#define PR_CLS_(n, v, c) case n: cls = c; break;
-	PR_ERRNO_MAP(PR_CLS_)
-#undef PR_CLS_
-	}
-	if (!cls)
-		cls = oserror_class(-code);
-	snprintf(e->type, sizeof(e->type), "%s", cls);
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	} else if (code < 0 && code > -2000) {
-		snprintf(e->msg, sizeof(e->msg), "[Errno %d] %s", -code, strerror(-code));
-	} else {
-		e->msg[0] = '\0';
-	}
-	return code;
-}
-
-int pr_raise_named(struct pr_exc *e, const char *type, const char *msg)
-{
-	e->code = PR_ERUNTIME;
-	snprintf(e->type, sizeof(e->type), "%s", type);
-	snprintf(e->msg, sizeof(e->msg), "%s", msg);
-	return e->code;
-}
-
-static int no_memory(struct pr_exc *e)
-{
-	e->code = -ENOMEM;
-	snprintf(e->type, sizeof(e->type), "MemoryError");
-	e->msg[0] = '\0';
-	return -ENOMEM;
-}
-
-void pr__write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		do w = write(fd, s, n); while (w == -1 && errno == EINTR);
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
-/* ---- objects ---- */
-
-static struct pr_value *process_value(enum pr_ptype type)
-{
-	struct pr_value *v = pr_seq(PR_PROCESS, 0);
-	struct pr_process *p;
-
-	if (!v)
+	if (p == NULL)
 		return NULL;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		pr_unref(v);
+	if ((v = pr__value_new(PR_PROCESS)) == NULL) {
+		free(p);
 		return NULL;
 	}
-	p->type = type;
-	p->self = v;
-	p->gate = -1;
+	p->kind = kind;
 	p->sentinel = -1;
-	v->proc = p;
+	p->gate = -1;
+	v->u.proc = p;
 	return v;
 }
 
-static void popen_close(struct pr_popen *po)
+static void attrs_free(struct pr_process *p)
 {
-	if (!po)
-		return;
-	if (po->sentinel >= 0)
-		close(po->sentinel);
-	if (po->parent_w >= 0)
-		close(po->parent_w);
-	free(po);
+	size_t i;
+
+	for (i = 0; i < p->nattrs; i++) {
+		free(p->attrs[i].name);
+		pr_decref(p->attrs[i].value);
+	}
+	free(p->attrs);
+	p->attrs = NULL;
+	p->nattrs = 0;
 }
 
-void pr__process_free(struct pr_process *p)
+void pr__process_clear(pr_value *v)
 {
-	if (!p)
+	struct pr_process *p = v->u.proc;
+	pr_value *drop[7];
+	size_t i;
+
+	/* detach first: a decref below may come back to this object */
+	drop[0] = p->name;
+	drop[1] = p->daemon;
+	drop[2] = p->authkey;
+	drop[3] = p->parent_name;
+	drop[4] = p->target;
+	drop[5] = p->args;
+	drop[6] = p->kwargs;
+	p->name = p->daemon = p->authkey = p->parent_name = NULL;
+	p->target = p->args = p->kwargs = NULL;
+	attrs_free(p);
+	for (i = 0; i < sizeof drop / sizeof *drop; i++)
+		pr_decref(drop[i]);
+}
+
+void pr__process_free(pr_value *v)
+{
+	struct pr_process *p = v->u.proc;
+
+	if (p == NULL)
 		return;
-	/* What the Popen finalizer does when the object is collected. */
-	popen_close(p->popen);
+	/* the Popen's Finalize(util.close_fds) when the object goes away */
+	if (p->popen != NULL) {
+		pr__popen_close(p->popen, NULL);
+		free(p->popen);
+	}
+	pr__process_clear(v);
 	free(p->identity);
-	pr_unref(p->name);
-	free(p->parent_name);
-	pr_unref(p->daemon);
-	pr_unref(p->authkey);
-	pr_unref(p->target);
-	pr_unref(p->args);
-	pr_unref(p->kwargs);
 	free(p);
+	v->u.proc = NULL;
 }
 
-int pr_init(struct pr_exc *e)
+void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *),
+		       void *arg)
+{
+	struct pr_process *p = v->u.proc;
+	pr_value *refs[7];
+	size_t i;
+
+	refs[0] = p->name;
+	refs[1] = p->daemon;
+	refs[2] = p->authkey;
+	refs[3] = p->parent_name;
+	refs[4] = p->target;
+	refs[5] = p->args;
+	refs[6] = p->kwargs;
+	for (i = 0; i < sizeof refs / sizeof *refs; i++)
+		if (refs[i] != NULL)
+			fn(refs[i], arg);
+	for (i = 0; i < p->nattrs; i++)
+		fn(p->attrs[i].value, arg);
+}
+
+const char *pr__process_type_name(const pr_value *v)
+{
+	switch (v->u.proc->kind) {
+	case PROC_MAIN:
+		return "_MainProcess";
+	case PROC_PARENT:
+		return "_ParentProcess";
+	default:
+		return PROCESS_CLASS;
+	}
+}
+
+static int is_current(const pr_value *v)
+{
+	return v == pr__rt.current;
+}
+
+/* self._config.get('daemon', False) */
+static int daemon_truth(const struct pr_process *p)
+{
+	return p->daemon != NULL && pr_truth(p->daemon);
+}
+
+static int check_closed(const struct pr_process *p, struct pr_diag *d)
+{
+	if (p->closed)
+		return pr_diag(d, PR_EVALUE, "process object is closed");
+	return 0;
+}
+
+/* ---- _children and process._cleanup() --------------------------------- */
+
+static int children_add(pr_value *v)
+{
+	pr_value **c;
+	size_t i, cap;
+
+	for (i = 0; i < pr__rt.nchildren; i++)
+		if (pr__rt.children[i] == v)
+			return 0;
+	if (pr__rt.nchildren == pr__rt.capchildren) {
+		cap = pr__rt.capchildren ? 2 * pr__rt.capchildren : 8;
+		c = realloc(pr__rt.children, cap * sizeof *c);
+		if (c == NULL)
+			return PR_EMEMORY;
+		pr__rt.children = c;
+		pr__rt.capchildren = cap;
+	}
+	pr__rt.children[pr__rt.nchildren++] = pr_incref(v);
+	return 0;
+}
+
+void pr__children_discard(pr_value *v)
+{
+	size_t i;
+
+	for (i = 0; i < pr__rt.nchildren; i++)
+		if (pr__rt.children[i] == v) {
+			memmove(pr__rt.children + i, pr__rt.children + i + 1,
+				(pr__rt.nchildren - i - 1) *
+					sizeof *pr__rt.children);
+			pr__rt.nchildren--;
+			pr_decref(v);
+			return;
+		}
+}
+
+/* process._cleanup(): forget the children that have finished */
+static void cleanup(void)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < pr__rt.nchildren) {
+		pr_value *c = pr__rt.children[i];
+
+		if (pr__popen_poll(c->u.proc->popen, WNOHANG, &rc))
+			pr__children_discard(c);
+		else
+			i++;
+	}
+}
+
+/* list(_children) after _cleanup(): new references */
+static int active_children(pr_value ***out, size_t *n)
+{
+	pr_value **list;
+	size_t i;
+
+	cleanup();
+	if ((list = calloc(pr__rt.nchildren + 1, sizeof *list)) == NULL)
+		return PR_EMEMORY;
+	for (i = 0; i < pr__rt.nchildren; i++)
+		list[i] = pr_incref(pr__rt.children[i]);
+	*out = list;
+	*n = pr__rt.nchildren;
+	return 0;
+}
+
+/* ---- library state ---------------------------------------------------- */
+
+int pr_init(struct pr_diag *d)
 {
 	unsigned char key[32];
 	struct pr_process *m;
 	size_t got = 0;
-	ssize_t r;
+	ssize_t n;
+	pr_value *v;
 
-	pr_release_all();
-	pr_unref(current);
-	pr_unref(parent);
-	current = parent = NULL;
-	counter = 1;
-	while (got < sizeof(key)) {
-		r = getrandom(key + got, sizeof(key) - got, 0);
-		if (r < 0 && errno != EINTR)
-			return pr_raise(e, -errno, NULL);
-		if (r > 0)
-			got += (size_t)r;
+	if (pr__rt.initialized)
+		return 0;
+	/* process.py at import: AuthenticationString(os.urandom(32)) */
+	while (got < sizeof key) {
+		do n = getrandom(key + got, sizeof key - got, 0);
+		while (n == -1 && errno == EINTR);
+		if (n < 0)
+			return pr_diag(d, -errno, NULL);
+		got += (size_t)n;
 	}
-	current = process_value(PR_T_MAIN);
-	if (!current)
-		return no_memory(e);
-	m = current->proc;
+	if ((v = process_alloc(PROC_MAIN)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	m = v->u.proc;
 	m->name = pr_str("MainProcess", 11);
-	m->authkey = pr_bytes(key, sizeof(key), PR_AUTHKEY);
-	if (!m->name || !m->authkey)
-		return no_memory(e);
+	m->authkey = pr__authkey(key, sizeof key);
+	if (m->name == NULL || m->authkey == NULL) {
+		pr_decref(v);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	pr__rt.current = v;
+	pr__rt.parent = NULL;
+	pr__rt.counter = 1;
+	pr__rt.exiting = 0;
+	pr__rt.method = &pr__fork_method;
+	pr__rt.initialized = 1;
 	return 0;
 }
 
-void pr_release_all(void)
+void pr_fini(void)
 {
 	size_t i;
 
-	for (i = 0; i < n_children; i++)
-		pr_unref(children[i]);
-	free(children);
-	children = NULL;
-	n_children = 0;
+	pr__flush_std_streams();
+	for (i = 0; i < pr__rt.nchildren; i++)
+		pr_decref(pr__rt.children[i]);
+	free(pr__rt.children);
+	pr_decref(pr__rt.current);
+	pr_decref(pr__rt.parent);
+	memset(&pr__rt, 0, sizeof pr__rt);
+	pr_gc_collect();
+	pr__streams_fini();
 }
 
-static void children_add(struct pr_value *v)
+int pr_set_start_method(const char *method, struct pr_diag *d)
 {
-	size_t i;
-	struct pr_value **c;
+	pr_value *name;
+	char *text = NULL;
+	int r;
 
-	for (i = 0; i < n_children; i++)
-		if (children[i] == v)
-			return;
-	c = realloc(children, (n_children + 1) * sizeof(*c));
-	if (!c)
-		return;
-	children = c;
-	children[n_children++] = pr_ref(v);
-}
-
-static void children_discard(struct pr_value *v)
-{
-	size_t i;
-
-	for (i = 0; i < n_children; i++) {
-		if (children[i] == v) {
-			memmove(children + i, children + i + 1, (n_children - i - 1) * sizeof(*children));
-			n_children--;
-			pr_unref(v);
-			return;
-		}
-	}
-}
-
-/* ---- popen_fork.Popen ---- */
-
-/* Popen.poll(flag): swallows waitpid's OSError and answers None, as CPython does. */
-static bool popen_poll(struct pr_popen *po, int flag)
-{
-	int st;
-	pid_t r;
-
-	if (!po->has_returncode) {
-		do r = waitpid(po->pid, &st, flag); while (r == -1 && errno == EINTR);
-		if (r == po->pid) {
-			po->has_returncode = true;
-			po->returncode = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
-		}
-	}
-	return po->has_returncode;
-}
-
-/* Popen.wait(timeout); timeout < 0 means None. */
-static bool popen_wait(struct pr_popen *po, double timeout)
-{
-	struct pollfd pfd = { .fd = po->sentinel, .events = POLLIN };
-	struct timespec t0, t1;
-	int r, ms;
-
-	if (po->has_returncode)
-		return true;
-	if (timeout >= 0) {
-		/* multiprocessing.connection.wait([sentinel], timeout) */
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (;;) {
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			ms = (int)((timeout - ((double)(t1.tv_sec - t0.tv_sec) +
-					       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9)) * 1000.0 + 0.999);
-			r = poll(&pfd, 1, ms < 0 ? 0 : ms);
-			if (r >= 0 || errno != EINTR)
-				break;
-		}
-		if (r <= 0)
-			return false;
-	}
-	return popen_poll(po, timeout == 0.0 ? WNOHANG : 0);
-}
-
-/* Popen._send_signal */
-static int popen_send_signal(struct pr_popen *po, int sig, struct pr_exc *e)
-{
-	if (po->has_returncode)
+	if (strcmp(method, "fork") == 0) {
+		pr__rt.method = &pr__fork_method;
 		return 0;
-	if (kill(po->pid, sig) == 0 || errno == ESRCH)
+	}
+	if (strcmp(method, "spawn") == 0 || strcmp(method, "forkserver") == 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "start method '%s' is not "
+			       "implemented by libprocref", method);
+	/* context.py, BaseContext.get_context */
+	if ((name = pr_str(method, strlen(method))) == NULL ||
+	    pr_repr(name, &text, NULL) < 0) {
+		pr_decref(name);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	r = pr_diag(d, PR_EVALUE, "cannot find context for %s", text);
+	free(text);
+	pr_decref(name);
+	return r;
+}
+
+void pr_set_after_fork(void (*fn)(void *arg), void *arg)
+{
+	pr__rt.after_fork = fn;
+	pr__rt.after_fork_arg = arg;
+}
+
+pid_t pr_process_pid(const pr_value *v)
+{
+	if (v->kind != PR_PROCESS || v->u.proc->popen == NULL)
 		return 0;
-	{
-		int err = errno;
+	return v->u.proc->popen->pid;
+}
 
-		if (!popen_wait(po, 0.1))
-			return pr_raise(e, -err, NULL);
-	}
+int pr_process_set_gate(pr_value *proc, int fd)
+{
+	if (proc->kind != PR_PROCESS)
+		return -EINVAL;
+	proc->u.proc->gate = fd;
 	return 0;
 }
 
-/* ---- _bootstrap, in the child ---- */
+/* ---- BaseProcess.__init__ --------------------------------------------- */
 
-static void print_exception(const char *name, const struct pr_exc *x)
+static int process_init(pr_value *self, pr_value **argv, pr_value **out,
+			struct pr_diag *d)
 {
-	struct pr_sb b = PR_SB_INIT;
-	char *s;
-
-	pr__sb_printf(&b, "Process %s:\nTraceback (most recent call last):\n"
-		      "  File \"<procref>\", line 1, in run\n%s%s%s\n", name, x->type,
-		      x->msg[0] ? ": " : "", x->msg);
-	s = pr__sb_done(&b);
-	if (s)
-		pr__write_all(2, s, strlen(s));
-	free(s);
-}
-
-static int bootstrap(struct pr_value *self, int parent_sentinel)
-{
-	struct pr_process *p = self->proc, *pp;
-	struct pr_outcome out = { 0 };
-	struct pr_value *old = current;
-	char *name;
-	int code = 0, fd;
-
-	counter = 1;
-	/* The children set is the parent's: forget it without touching them. */
-	free(children);
-	children = NULL;
-	n_children = 0;
-	/* util._close_stdin */
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		close(fd);
-	}
-	current = pr_ref(self);
-	pr_unref(old);
-	pr_unref(parent);
-	parent = process_value(PR_T_PARENT);
-	if (parent) {
-		pp = parent->proc;
-		pp->name = pr_str(p->parent_name, strlen(p->parent_name));
-		pp->pid = p->parent_pid;
-		pp->sentinel = parent_sentinel;
-		pp->has_sentinel = true;
-	}
-	if (after_fork_fn)
-		after_fork_fn(after_fork_arg);
-	if (p->target && p->target->kind == PR_BEHAVIOUR)
-		pr__behaviour_run(p->target->s, p->args, p->kwargs, &out);
-	/* util._exit_function runs in the finally: before the exit code is chosen. */
-	pr_exit_function();
-	if (out.kind == PR_OUT_SYSTEMEXIT) {
-		struct pr_value *c = out.code;
-
-		if (!c || c->kind == PR_NONE) {
-			code = 0;
-		} else if (c->kind == PR_INT || c->kind == PR_BOOL) {
-			code = (int)c->i;
-		} else {
-			name = pr_str_of(c);
-			if (name) {
-				pr__write_all(2, name, strlen(name));
-				pr__write_all(2, "\n", 1);
-			}
-			free(name);
-			code = 1;
-		}
-		pr_unref(out.code);
-	} else if (out.kind == PR_OUT_EXCEPTION) {
-		name = pr_str_of(p->name);
-		print_exception(name ? name : "?", &out.exc);
-		free(name);
-		code = 1;
-	}
-	return code;
-}
-
-/* ---- BaseProcess ---- */
-
-static int check_closed(struct pr_process *p, struct pr_exc *e)
-{
-	if (p->closed)
-		return pr_raise(e, PR_EVALUE, "process object is closed");
-	return 0;
-}
-
-int pr_process_new(struct pr_value *group, struct pr_value *target, struct pr_value *name,
-		   struct pr_value *args, struct pr_value *kwargs, struct pr_value *daemon,
-		   struct pr_value **out, struct pr_exc *e)
-{
-	struct pr_process *cur = current->proc, *p;
-	struct pr_value *v;
-	struct pr_sb b = PR_SB_INIT;
+	pr_value *group = argv[0], *target = argv[1], *name = argv[2];
+	pr_value *args = argv[3], *kwargs = argv[4], *daemon = argv[5];
+	struct pr_process *cur = pr__rt.current->u.proc, *p;
+	struct sbuf sb = SBUF_INIT;
+	pr_value *v, *empty = NULL;
 	size_t i;
-	char *s;
+	int r;
 
-	if (group && group->kind != PR_NONE)
-		return pr_raise(e, PR_EASSERT, "group argument must be None for now");
-	if (args && args->kind != PR_TUPLE && args->kind != PR_LIST)
-		return pr_raise(e, PR_ETYPE, "'%s' object is not iterable",
-				args->kind == PR_INT ? "int" : args->kind == PR_NONE ? "NoneType" :
-				args->kind == PR_FLOAT ? "float" : args->kind == PR_BOOL ? "bool" :
-				"object");
-	if (kwargs && kwargs->kind != PR_DICT && kwargs->kind != PR_NONE)
-		return pr_raise(e, PR_ETYPE, "cannot convert dictionary update sequence element #0 to a sequence");
-	v = process_value(PR_T_PROCESS);
-	if (!v)
-		return no_memory(e);
-	p = v->proc;
-	p->identity = calloc(cur->n_identity + 1, sizeof(*p->identity));
-	if (!p->identity)
-		goto nomem;
-	for (i = 0; i < cur->n_identity; i++)
+	(void)self;
+	if (group != NULL && group->kind != PR_NONE)
+		return pr_diag(d, PR_EASSERTION,
+			       "group argument must be None for now");
+	if ((v = process_alloc(PROC_BASE)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	p = v->u.proc;
+	if ((p->identity = calloc(cur->nidentity + 1, sizeof *p->identity))
+	    == NULL)
+		goto oom;
+	for (i = 0; i < cur->nidentity; i++)
 		p->identity[i] = cur->identity[i];
-	p->identity[cur->n_identity] = counter++;	/* next(_process_counter) */
-	p->n_identity = cur->n_identity + 1;
-	p->daemon = pr_ref(cur->daemon);	/* _config.copy() */
-	p->authkey = pr_ref(cur->authkey);
-	p->gate = cur->gate;
+	/* next(_process_counter): taken even if a later check raises */
+	p->identity[cur->nidentity] = pr__rt.counter++;
+	p->nidentity = cur->nidentity + 1;
+	/* _current_process._config.copy() */
+	p->daemon = pr_incref(cur->daemon);
+	p->authkey = pr_incref(cur->authkey);
 	p->parent_pid = getpid();
-	s = pr_str_of(cur->name);
-	p->parent_name = s;
-	p->target = target && target->kind != PR_NONE ? pr_ref(target) : NULL;
-	if (args) {
-		p->args = pr_seq(PR_TUPLE, args->n);	/* tuple(args) */
-		for (i = 0; p->args && i < args->n; i++)
-			p->args->items[i] = pr_ref(args->items[i]);
-	} else {
-		p->args = pr_seq(PR_TUPLE, 0);
+	p->parent_name = pr_incref(cur->name);
+	p->target = pr_incref(target != NULL ? target : pr_none());
+	if (args == NULL) {
+		if ((empty = pr_tuple(NULL, 0)) == NULL)
+			goto oom;
+		args = empty;
 	}
-	p->kwargs = kwargs && kwargs->kind == PR_DICT ? pr_ref(kwargs) : NULL;
-	if (name && pr_truthy(name)) {
-		p->name = pr_ref(name);
-	} else {
-		pr__sb_add(&b, "Process-", 8);
-		for (i = 0; i < p->n_identity; i++)
-			pr__sb_printf(&b, "%s%ld", i ? ":" : "", p->identity[i]);
-		s = pr__sb_done(&b);
-		p->name = s ? pr_str(s, strlen(s)) : NULL;
-		free(s);
+	r = pr__value_to_tuple(args, &p->args, d);
+	pr_decref(empty);
+	empty = NULL;
+	if (r < 0)
+		goto fail;
+	if (kwargs == NULL) {
+		if ((r = pr_dict(NULL, 0, &empty, d)) < 0)
+			goto fail;
+		kwargs = empty;
 	}
-	if (!p->parent_name || !p->args || !p->name)
-		goto nomem;
-	if (daemon && daemon->kind != PR_NONE) {
-		pr_unref(p->daemon);
-		p->daemon = pr_ref(daemon);
+	r = pr__value_to_dict(kwargs, &p->kwargs, d);
+	pr_decref(empty);
+	if (r < 0)
+		goto fail;
+	/* name or type(self).__name__ + '-' + ':'.join(...) */
+	if (name != NULL && pr_truth(name)) {
+		p->name = pr_incref(name);
+	} else {
+		pr__sb_puts(&sb, PROCESS_CLASS "-");
+		for (i = 0; i < p->nidentity; i++)
+			pr__sb_printf(&sb, "%s%" PRId64, i ? ":" : "",
+				      p->identity[i]);
+		if (sb.oom || (p->name = pr_str(sb.p, sb.len)) == NULL) {
+			pr__sb_release(&sb);
+			goto oom;
+		}
+		pr__sb_release(&sb);
+	}
+	/* if daemon is not None: self.daemon = daemon (the setter, whose
+	 * check cannot fail before start) */
+	if (daemon != NULL && daemon->kind != PR_NONE) {
+		pr_decref(p->daemon);
+		p->daemon = pr_incref(daemon);
 	}
 	*out = v;
 	return 0;
-nomem:
-	pr_unref(v);
-	return no_memory(e);
-}
-
-int pr_process_start(struct pr_process *p, struct pr_exc *e)
-{
-	int pr_[2] = { -1, -1 }, cw[2] = { -1, -1 }, r, err;
-	struct pr_popen *po;
-	size_t i;
-	pid_t pid;
-
-	r = check_closed(p, e);
-	if (r)
-		return r;
-	if (p->popen)
-		return pr_raise(e, PR_EASSERT, "cannot start a process twice");
-	if (p->parent_pid != getpid())
-		return pr_raise(e, PR_EASSERT, "can only start a process object created by current process");
-	if (current->proc->daemon && pr_truthy(current->proc->daemon))
-		return pr_raise(e, PR_EASSERT, "daemonic processes are not allowed to have children");
-	/* _cleanup() */
-	for (i = n_children; i-- > 0;)
-		if (popen_poll(children[i]->proc->popen, WNOHANG))
-			children_discard(children[i]);
-	/* Popen._launch: os.pipe() is pipe2(O_CLOEXEC) */
-	if (pipe2(pr_, O_CLOEXEC) || pipe2(cw, O_CLOEXEC)) {
-		err = errno;
-		goto fail;
-	}
-	po = calloc(1, sizeof(*po));
-	if (!po) {
-		err = ENOMEM;
-		goto fail;
-	}
-	pid = fork();
-	if (pid < 0) {
-		/* CPython 3.11 leaks the four pipe fds here; libprocref closes them. */
-		err = errno;
-		free(po);
-		goto fail;
-	}
-	if (pid == 0) {
-		free(po);	/* the parent's bookkeeping, not the child's */
-		close(pr_[0]);
-		close(cw[1]);
-		_exit(bootstrap(p->self, cw[0]) & 0xff);
-	}
-	close(pr_[1]);
-	close(cw[0]);
-	po->pid = pid;
-	po->sentinel = pr_[0];
-	po->parent_w = cw[1];
-	p->popen = po;
-	p->sentinel = pr_[0];
-	p->has_sentinel = true;
-	/* del self._target, self._args, self._kwargs */
-	pr_unref(p->target);
-	pr_unref(p->args);
-	pr_unref(p->kwargs);
-	p->target = p->args = p->kwargs = NULL;
-	children_add(p->self);
-	return 0;
+oom:
+	r = pr_diag(d, PR_EMEMORY, NULL);
 fail:
-	for (i = 0; i < 2; i++) {
-		if (pr_[i] >= 0)
-			close(pr_[i]);
-		if (cw[i] >= 0)
-			close(cw[i]);
-	}
-	return pr_raise(e, -err, NULL);
+	pr_decref(v);
+	return r;
 }
 
-static double timeout_of(struct pr_value *t, struct pr_exc *e, int *r)
+static const char *const init_params[] = {
+	"group", "target", "name", "args", "kwargs"
+};
+static const char *const init_kwonly[] = { "daemon" };
+
+const pr_func pr__process_init = {
+	.name = "BaseProcess.__init__",
+	.params = init_params,
+	.nparams = 5,
+	.kwonly = init_kwonly,
+	.nkwonly = 1,
+	.fn = process_init,
+};
+
+pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel)
 {
-	*r = 0;
-	if (!t || t->kind == PR_NONE)
-		return -1.0;
-	if (t->kind == PR_INT || t->kind == PR_BOOL)
-		return t->i < 0 ? 0.0 : (double)t->i;
-	if (t->kind == PR_FLOAT)
-		return t->f < 0 ? 0.0 : t->f;
-	*r = pr_raise(e, PR_ETYPE, "'<' not supported between instances of 'str' and 'int'");
+	pr_value *v = process_alloc(PROC_PARENT);
+
+	if (v == NULL)
+		return NULL;
+	v->u.proc->name = pr_incref(name);
+	v->u.proc->pid = pid;
+	v->u.proc->sentinel = sentinel;
+	return v;
+}
+
+/* ---- methods ---------------------------------------------------------- */
+
+int pr_process_start(pr_value *self, struct pr_diag *d)
+{
+	struct pr_process *p;
+	struct pr_popen *po;
+	int r;
+
+	if (self->kind != PR_PROCESS)
+		return pr_diag(d, PR_ETYPE, "'%s' object is not a process",
+			       pr__type_name(self));
+	p = self->u.proc;
+	if ((r = check_closed(p, d)) < 0)
+		return r;
+	if (p->popen != NULL)
+		return pr_diag(d, PR_EASSERTION, "cannot start a process twice");
+	if (p->parent_pid != getpid())
+		return pr_diag(d, PR_EASSERTION, "can only start a process "
+			       "object created by current process");
+	if (daemon_truth(pr__rt.current->u.proc))
+		return pr_diag(d, PR_EASSERTION, "daemonic processes are not "
+			       "allowed to have children");
+	cleanup();
+	/* self._Popen(self): context.Process._Popen asks the default
+	 * context at start() time which Popen class to use */
+	if ((po = calloc(1, sizeof *po)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	po->method = pr__rt.method;
+	po->sentinel = po->parent_w = -1;
+	if ((r = po->method->launch(po, self, d)) < 0) {
+		free(po);
+		return r;
+	}
+	p->popen = po;
+	p->sentinel = po->sentinel;
+	/* del self._target, self._args, self._kwargs (bpo-30775) */
+	pr_decref(p->target);
+	pr_decref(p->args);
+	pr_decref(p->kwargs);
+	p->target = p->args = p->kwargs = NULL;
+	p->target_deleted = 1;
+	if (children_add(self) < 0)
+		return pr_diag(d, PR_EMEMORY, NULL);
 	return 0;
 }
 
-int pr_process_join(struct pr_process *p, struct pr_value *timeout, struct pr_exc *e)
+static int m_start(pr_value *self, pr_value **argv, pr_value **out,
+		   struct pr_diag *d)
 {
-	double t;
-	int r = check_closed(p, e);
+	(void)argv;
+	(void)out;
+	return pr_process_start(self, d);
+}
 
-	if (r)
+/* terminate() and kill(): self._popen.terminate() on a None _popen is an
+ * AttributeError, as in CPython */
+static int send_signal(pr_value *self, int sig, const char *what,
+		       struct pr_diag *d)
+{
+	struct pr_process *p = self->u.proc;
+	int r;
+
+	if ((r = check_closed(p, d)) < 0)
+		return r;
+	if (p->popen == NULL)
+		return pr_diag(d, PR_EATTRIBUTE, "'NoneType' object has no "
+			       "attribute '%s'", what);
+	return pr__popen_send_signal(p->popen, sig, d);
+}
+
+static int m_terminate(pr_value *self, pr_value **argv, pr_value **out,
+		       struct pr_diag *d)
+{
+	(void)argv;
+	(void)out;
+	return send_signal(self, SIGTERM, "terminate", d);
+}
+
+static int m_kill(pr_value *self, pr_value **argv, pr_value **out,
+		  struct pr_diag *d)
+{
+	(void)argv;
+	(void)out;
+	return send_signal(self, SIGKILL, "kill", d);
+}
+
+static int join(pr_value *self, pr_value *timeout, struct pr_diag *d)
+{
+	struct pr_process *p = self->u.proc;
+	int r, rc;
+
+	if ((r = check_closed(p, d)) < 0)
 		return r;
 	if (p->parent_pid != getpid())
-		return pr_raise(e, PR_EASSERT, "can only join a child process");
-	if (!p->popen)
-		return pr_raise(e, PR_EASSERT, "can only join a started process");
-	t = timeout_of(timeout, e, &r);
-	if (r)
+		return pr_diag(d, PR_EASSERTION, "can only join a child process");
+	if (p->popen == NULL)
+		return pr_diag(d, PR_EASSERTION,
+			       "can only join a started process");
+	if ((r = pr__popen_wait(p->popen, timeout, &rc, d)) < 0)
 		return r;
-	if (popen_wait(p->popen, t))
-		children_discard(p->self);
+	if (r == 1)
+		pr__children_discard(self);
 	return 0;
 }
 
-int pr_process_is_alive(struct pr_process *p, bool *alive, struct pr_exc *e)
+static int m_join(pr_value *self, pr_value **argv, pr_value **out,
+		  struct pr_diag *d)
 {
-	int r = check_closed(p, e);
+	(void)out;
+	return join(self, argv[0], d);
+}
 
-	if (r)
+static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out,
+		      struct pr_diag *d)
+{
+	struct pr_process *p = self->u.proc;
+	int r, rc;
+
+	(void)argv;
+	if ((r = check_closed(p, d)) < 0)
 		return r;
-	if (p->self == current) {
-		*alive = true;
-		return 0;
-	}
-	if (p->type == PR_T_PARENT) {
-		struct pollfd pfd = { .fd = p->sentinel, .events = POLLIN };
-
-		*alive = poll(&pfd, 1, 0) == 0;
+	if (is_current(self)) {
+		*out = pr_bool(1);
 		return 0;
 	}
 	if (p->parent_pid != getpid())
-		return pr_raise(e, PR_EASSERT, "can only test a child process");
-	if (!p->popen) {
-		*alive = false;
+		return pr_diag(d, PR_EASSERTION, "can only test a child process");
+	if (p->popen == NULL) {
+		*out = pr_bool(0);
 		return 0;
 	}
-	*alive = !popen_poll(p->popen, WNOHANG);
-	if (!*alive)
-		children_discard(p->self);
+	if (!pr__popen_poll(p->popen, WNOHANG, &rc)) {
+		*out = pr_bool(1);
+		return 0;
+	}
+	pr__children_discard(self);
+	*out = pr_bool(0);
 	return 0;
 }
 
-static int send_signal(struct pr_process *p, int sig, const char *meth, struct pr_exc *e)
+static int m_close(pr_value *self, pr_value **argv, pr_value **out,
+		   struct pr_diag *d)
 {
-	int r = check_closed(p, e);
+	struct pr_process *p = self->u.proc;
+	int r, rc;
 
-	if (r)
-		return r;
-	if (!p->popen)
-		return pr_raise(e, PR_EATTR, "'NoneType' object has no attribute '%s'", meth);
-	return popen_send_signal(p->popen, sig, e);
-}
-
-int pr_process_terminate(struct pr_process *p, struct pr_exc *e)
-{
-	return send_signal(p, SIGTERM, "terminate", e);
-}
-
-int pr_process_kill(struct pr_process *p, struct pr_exc *e)
-{
-	return send_signal(p, SIGKILL, "kill", e);
-}
-
-int pr_process_close(struct pr_process *p, struct pr_exc *e)
-{
-	if (p->type == PR_T_MAIN)
-		return 0;	/* _MainProcess.close does nothing */
-	if (p->popen) {
-		if (!popen_poll(p->popen, WNOHANG))
-			return pr_raise(e, PR_EVALUE, "Cannot close a process while it is still running. "
-					"You should first call join() or terminate().");
-		popen_close(p->popen);
+	(void)argv;
+	(void)out;
+	if (p->popen != NULL) {
+		if (!pr__popen_poll(p->popen, WNOHANG, &rc))
+			return pr_diag(d, PR_EVALUE, "Cannot close a process "
+				       "while it is still running. You should "
+				       "first call join() or terminate().");
+		if ((r = pr__popen_close(p->popen, d)) < 0)
+			return r;
+		free(p->popen);
 		p->popen = NULL;
-		p->has_sentinel = false;
 		p->sentinel = -1;
-		children_discard(p->self);
+		pr__children_discard(self);
 	}
-	p->closed = true;
+	p->closed = 1;
 	return 0;
 }
 
-static struct pr_value *pid_value(pid_t pid)
+/* _MainProcess.close(): pass */
+static int main_close(pr_value *self, pr_value **argv, pr_value **out,
+		      struct pr_diag *d)
 {
-	return pid ? pr_int(pid) : pr_none();
+	(void)self;
+	(void)argv;
+	(void)out;
+	(void)d;
+	return 0;
 }
 
-int pr_process_getattr(struct pr_process *p, const char *attr, struct pr_value **out,
-		       struct pr_exc *e)
+static int m_run(pr_value *self, pr_value **argv, pr_value **out,
+		 struct pr_diag *d)
+{
+	struct pr_process *p = self->u.proc;
+	pr_value *result = NULL;
+	int r;
+
+	(void)argv;
+	(void)out;
+	if (p->kind != PROC_BASE || p->target_deleted)
+		return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute "
+			       "'_target'", pr__process_type_name(self));
+	if (!pr_truth(p->target))
+		return 0;
+	r = pr__call_with(p->target, p->args, p->kwargs, &result, d);
+	pr_decref(result);
+	return r;
+}
+
+/* _ParentProcess.is_alive(): not wait([self._sentinel], timeout=0) */
+static int parent_is_alive(pr_value *self, pr_value **argv, pr_value **out,
+			   struct pr_diag *d)
+{
+	pr_value *zero = pr_int(0);
+	int r;
+
+	(void)argv;
+	if (zero == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	r = pr__wait_fd(self->u.proc->sentinel, zero, d);
+	pr_decref(zero);
+	if (r < 0)
+		return r;
+	*out = pr_bool(r == 0);
+	return 0;
+}
+
+/* _ParentProcess.join(timeout=None): wait([self._sentinel], timeout) */
+static int parent_join(pr_value *self, pr_value **argv, pr_value **out,
+		       struct pr_diag *d)
 {
 	int r;
 
-	*out = NULL;
-	if (!strcmp(attr, "name")) {
-		*out = pr_ref(p->name);
-	} else if (!strcmp(attr, "daemon")) {
-		*out = p->daemon ? pr_ref(p->daemon) : pr_bool(false);
-	} else if (!strcmp(attr, "authkey")) {
-		if (!p->authkey)
-			return pr_raise(e, -ENOENT, "KeyError: 'authkey'");
-		*out = pr_ref(p->authkey);
-	} else if (!strcmp(attr, "exitcode")) {
-		if ((r = check_closed(p, e)))
-			return r;
-		*out = p->popen && popen_poll(p->popen, WNOHANG) ? pr_int(p->popen->returncode) : pr_none();
-	} else if (!strcmp(attr, "pid") || !strcmp(attr, "ident")) {
-		if ((r = check_closed(p, e)))
-			return r;
-		if (p->self == current)
-			*out = pr_int(getpid());
-		else if (p->type == PR_T_PARENT)
-			*out = pid_value(p->pid);
-		else
-			*out = p->popen ? pr_int(p->popen->pid) : pr_none();
-	} else if (!strcmp(attr, "sentinel")) {
-		if ((r = check_closed(p, e)))
-			return r;
-		if (!p->has_sentinel)
-			return pr_raise(e, PR_EVALUE, "process not started");
-		*out = pr_int(p->sentinel);
-	} else {
-		return pr_raise(e, PR_EATTR, "'%s' object has no attribute '%s'",
-				p->type == PR_T_MAIN ? "_MainProcess" :
-				p->type == PR_T_PARENT ? "_ParentProcess" : "Process", attr);
-	}
-	return *out ? 0 : no_memory(e);
-}
-
-int pr_process_setattr(struct pr_process *p, const char *attr, struct pr_value *v,
-		       struct pr_exc *e)
-{
-	struct pr_value *key;
-	size_t i;
-
-	if (!strcmp(attr, "name")) {
-		if (v->kind != PR_STR)
-			return pr_raise(e, PR_EASSERT, "name must be a string");
-		pr_unref(p->name);
-		p->name = pr_ref(v);
-	} else if (!strcmp(attr, "daemon")) {
-		if (p->popen)
-			return pr_raise(e, PR_EASSERT, "process has already started");
-		pr_unref(p->daemon);
-		p->daemon = pr_ref(v);
-	} else if (!strcmp(attr, "authkey")) {
-		/* AuthenticationString(authkey) is bytes(authkey) */
-		if (v->kind == PR_BYTES || v->kind == PR_AUTHKEY) {
-			key = pr_bytes(v->s, v->len, PR_AUTHKEY);
-		} else if (v->kind == PR_INT || v->kind == PR_BOOL) {
-			if (v->i < 0)
-				return pr_raise(e, PR_EVALUE, "negative count");
-			key = pr_seq(PR_NONE, 0);
-			pr_unref(key);
-			key = NULL;
-			{
-				char *z = calloc((size_t)v->i + 1, 1);
-
-				if (!z)
-					return no_memory(e);
-				key = pr_bytes(z, (size_t)v->i, PR_AUTHKEY);
-				free(z);
-			}
-		} else if (v->kind == PR_STR) {
-			return pr_raise(e, PR_ETYPE, "string argument without an encoding");
-		} else if (v->kind == PR_TUPLE || v->kind == PR_LIST) {
-			char *z = malloc(v->n + 1);
-
-			if (!z)
-				return no_memory(e);
-			for (i = 0; i < v->n; i++) {
-				if (v->items[i]->kind != PR_INT || v->items[i]->i < 0 || v->items[i]->i > 255) {
-					free(z);
-					return pr_raise(e, v->items[i]->kind == PR_INT ? PR_EVALUE : PR_ETYPE,
-							v->items[i]->kind == PR_INT ? "bytes must be in range(0, 256)" :
-							"'%s' object cannot be interpreted as an integer",
-							v->items[i]->kind == PR_STR ? "str" : "object");
-				}
-				z[i] = (char)v->items[i]->i;
-			}
-			key = pr_bytes(z, v->n, PR_AUTHKEY);
-			free(z);
-		} else {
-			return pr_raise(e, PR_ETYPE, "cannot convert '%s' object to bytes",
-					v->kind == PR_FLOAT ? "float" : v->kind == PR_NONE ? "NoneType" :
-					"object");
-		}
-		if (!key)
-			return no_memory(e);
-		pr_unref(p->authkey);
-		p->authkey = key;
-	} else {
-		return pr_raise(e, PR_EATTR, "property '%s' of 'Process' object has no setter", attr);
-	}
-	return 0;
-}
-
-void pr__process_repr(struct pr_sb *b, const struct pr_process *p)
-{
-	const char *status;
-	bool has_exit = false;
-	int code = 0;
-
-	if (p->self == current)
-		status = "started";
-	else if (p->closed)
-		status = "closed";
-	else if (p->parent_pid != getpid())
-		status = "unknown";
-	else if (!p->popen)
-		status = "initial";
-	else if (popen_poll(p->popen, WNOHANG)) {
-		status = "stopped";
-		has_exit = true;
-		code = p->popen->returncode;
-	} else {
-		status = "started";
-	}
-	pr__sb_printf(b, "<%s name=", p->type == PR_T_MAIN ? "_MainProcess" :
-		      p->type == PR_T_PARENT ? "_ParentProcess" : "Process");
-	pr__repr_into(b, p->name);
-	if (p->popen)
-		pr__sb_printf(b, " pid=%d", (int)p->popen->pid);
-	if (p->parent_pid)
-		pr__sb_printf(b, " parent=%d", (int)p->parent_pid);
+	(void)out;
+	if (argv[0] == NULL || argv[0]->kind == PR_NONE)
+		r = pr__wait_fd(self->u.proc->sentinel, NULL, d);
 	else
-		pr__sb_add(b, " parent=None", 12);
-	pr__sb_printf(b, " %s", status);
-	if (has_exit) {
-		if (code < 0 && -code <= 64 && signames[-code])
-			pr__sb_printf(b, " exitcode=-%s", signames[-code]);
-		else
-			pr__sb_printf(b, " exitcode=%d", code);
-	}
-	if (p->daemon && pr_truthy(p->daemon))
-		pr__sb_add(b, " daemon", 7);
-	pr__sb_add(b, ">", 1);
+		r = pr__wait_fd(self->u.proc->sentinel, argv[0], d);
+	return r < 0 ? r : 0;
 }
 
-struct pr_value *pr_current_process(void)
-{
-	return pr_ref(current);
-}
+static const char *const no_params[] = { NULL };
+static const char *const join_params[] = { "timeout" };
 
-struct pr_value *pr_parent_process(void)
-{
-	return parent ? pr_ref(parent) : pr_none();
-}
+#define METHOD(qualname, f) { .name = qualname, .params = no_params, .fn = f }
+#define JOIN(qualname, f) \
+	{ .name = qualname, .params = join_params, .nparams = 1, .fn = f }
 
-int pr_active_children(struct pr_value **out, struct pr_exc *e)
+static const pr_func base_methods[] = {
+	METHOD("BaseProcess.close", m_close),
+	METHOD("BaseProcess.is_alive", m_is_alive),
+	JOIN("BaseProcess.join", m_join),
+	METHOD("BaseProcess.kill", m_kill),
+	METHOD("BaseProcess.run", m_run),
+	METHOD("BaseProcess.start", m_start),
+	METHOD("BaseProcess.terminate", m_terminate),
+};
+static const pr_func main_close_method = METHOD("_MainProcess.close",
+						main_close);
+static const pr_func parent_is_alive_method =
+	METHOD("_ParentProcess.is_alive", parent_is_alive);
+static const pr_func parent_join_method =
+	JOIN("_ParentProcess.join", parent_join);
+
+/* The method name is looked up on type(self), as Python's MRO does. */
+static const pr_func *find_method(const struct pr_process *p,
+				  const char *name)
 {
-	struct pr_value *l;
+	const char *dot;
 	size_t i;
 
-	for (i = n_children; i-- > 0;)
-		if (popen_poll(children[i]->proc->popen, WNOHANG))
-			children_discard(children[i]);
-	l = pr_seq(PR_LIST, n_children);
-	if (!l)
-		return no_memory(e);
-	for (i = 0; i < n_children; i++)
-		l->items[i] = pr_ref(children[i]);
-	*out = l;
+	if (p->kind == PROC_MAIN && strcmp(name, "close") == 0)
+		return &main_close_method;
+	if (p->kind == PROC_PARENT && strcmp(name, "is_alive") == 0)
+		return &parent_is_alive_method;
+	if (p->kind == PROC_PARENT && strcmp(name, "join") == 0)
+		return &parent_join_method;
+	for (i = 0; i < sizeof base_methods / sizeof *base_methods; i++) {
+		dot = strchr(base_methods[i].name, '.');
+		if (strcmp(dot + 1, name) == 0)
+			return &base_methods[i];
+	}
+	return NULL;
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+/* Attributes CPython's objects have that procref does not expose. */
+static int is_private_attr(const char *name)
+{
+	static const char *const names[] = {
+		"_Popen", "_after_fork", "_args", "_bootstrap",
+		"_check_closed", "_closed", "_config", "_identity",
+		"_kwargs", "_name", "_parent_name", "_parent_pid", "_pid",
+		"_popen", "_sentinel", "_start_method", "_target",
+	};
+	size_t i, n = strlen(name);
+
+	if (n >= 4 && strncmp(name, "__", 2) == 0 &&
+	    strcmp(name + n - 2, "__") == 0)
+		return 1;
+	for (i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
 	return 0;
 }
 
-void pr_exit_function(void)
+static struct pr_attr *find_attr(struct pr_process *p, const char *name)
 {
-	struct pr_value *l = NULL;
-	struct pr_exc e;
 	size_t i;
 
-	if (pr_active_children(&l, &e) == 0) {
-		for (i = 0; i < l->n; i++)
-			if (l->items[i]->proc->daemon && pr_truthy(l->items[i]->proc->daemon))
-				popen_send_signal(l->items[i]->proc->popen, SIGTERM, &e);
-		pr_unref(l);
-	}
-	if (pr_active_children(&l, &e) == 0) {
-		for (i = 0; i < l->n; i++)
-			pr_process_join(l->items[i]->proc, NULL, &e);
-		pr_unref(l);
-	}
+	for (i = 0; i < p->nattrs; i++)
+		if (strcmp(p->attrs[i].name, name) == 0)
+			return &p->attrs[i];
+	return NULL;
 }
 
-int pr_pickle_check(const struct pr_value *v, struct pr_exc *e)
+static int poll_value(struct pr_popen *po, pr_value **out, struct pr_diag *d)
 {
+	int rc;
+
+	if (!pr__popen_poll(po, WNOHANG, &rc)) {
+		*out = pr_none();
+		return 0;
+	}
+	*out = pr_int(rc);
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* The properties, which as data descriptors come before the instance
+ * __dict__: 1 if name is one (and *out or d is set), 0 if not. */
+static int get_property(pr_value *obj, const char *name, pr_value **out,
+			struct pr_diag *d, int *r)
+{
+	struct pr_process *p = obj->u.proc;
+
+	*r = 0;
+	if (strcmp(name, "name") == 0) {
+		*out = pr_incref(p->name != NULL ? p->name : pr_none());
+	} else if (strcmp(name, "daemon") == 0) {
+		*out = pr_incref(p->daemon != NULL ? p->daemon : pr_bool(0));
+	} else if (strcmp(name, "authkey") == 0) {
+		/* self._config['authkey']: _ParentProcess's config is {} */
+		if (p->authkey == NULL)
+			*r = pr_diag_raise(d, "KeyError", "'authkey'");
+		else
+			*out = pr_incref(p->authkey);
+	} else if (strcmp(name, "exitcode") == 0) {
+		if ((*r = check_closed(p, d)) == 0) {
+			if (p->popen == NULL)
+				*out = pr_none();
+			else
+				*r = poll_value(p->popen, out, d);
+		}
+	} else if (strcmp(name, "ident") == 0 || strcmp(name, "pid") == 0) {
+		if (p->kind == PROC_PARENT) {
+			/* _ParentProcess.ident: return self._pid */
+			*out = pr_int(p->pid);
+		} else if ((*r = check_closed(p, d)) < 0) {
+			return 1;
+		} else if (is_current(obj)) {
+			*out = pr_int(getpid());
+		} else if (p->popen == NULL) {
+			/* self._popen and self._popen.pid */
+			*out = pr_none();
+		} else {
+			*out = pr_int(p->popen->pid);
+		}
+		if (*r == 0 && *out == NULL)
+			*r = pr_diag(d, PR_EMEMORY, NULL);
+	} else if (strcmp(name, "sentinel") == 0) {
+		if ((*r = check_closed(p, d)) < 0)
+			return 1;
+		if (p->sentinel < 0)
+			*r = pr_diag(d, PR_EVALUE, "process not started");
+		else if ((*out = pr_int(p->sentinel)) == NULL)
+			*r = pr_diag(d, PR_EMEMORY, NULL);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
+			struct pr_diag *d)
+{
+	struct pr_process *p = obj->u.proc;
+	const pr_func *m;
+	struct pr_attr *a;
+	int r;
+
+	if (get_property(obj, name, out, d, &r))
+		return r;
+	if (is_private_attr(name))
+		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
+			       "the attribute %s of a process object", name);
+	if ((a = find_attr(p, name)) != NULL) {
+		*out = pr_incref(a->value);
+		return 0;
+	}
+	if ((m = find_method(p, name)) != NULL) {
+		*out = pr__method(m, obj);
+		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+	}
+	return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute '%s'",
+		       pr__process_type_name(obj), name);
+}
+
+int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
+			struct pr_diag *d)
+{
+	struct pr_process *p = obj->u.proc;
+	struct pr_attr *a, *grown;
+	pr_value *key;
+	int r;
+
+	if (strcmp(name, "name") == 0) {
+		if (v->kind != PR_STR)
+			return pr_diag(d, PR_EASSERTION, "name must be a string");
+		pr_decref(p->name);
+		p->name = pr_incref(v);
+		return 0;
+	}
+	if (strcmp(name, "daemon") == 0) {
+		if (p->popen != NULL)
+			return pr_diag(d, PR_EASSERTION,
+				       "process has already started");
+		pr_decref(p->daemon);
+		p->daemon = pr_incref(v);
+		return 0;
+	}
+	if (strcmp(name, "authkey") == 0) {
+		if ((r = pr__value_to_authkey(v, &key, d)) < 0)
+			return r;
+		pr_decref(p->authkey);
+		p->authkey = key;
+		return 0;
+	}
+	/* `pid = ident` re-binds one property object, whose name is then
+	 * the last one set: 'pid' */
+	if (strcmp(name, "exitcode") == 0 || strcmp(name, "sentinel") == 0 ||
+	    strcmp(name, "ident") == 0 || strcmp(name, "pid") == 0)
+		return pr_diag(d, PR_EATTRIBUTE, "property '%s' of '%s' object "
+			       "has no setter", strcmp(name, "ident") == 0 ?
+			       "pid" : name, pr__process_type_name(obj));
+	if (is_private_attr(name))
+		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
+			       "the attribute %s of a process object", name);
+	if ((a = find_attr(p, name)) != NULL) {
+		pr_decref(a->value);
+		a->value = pr_incref(v);
+		return 0;
+	}
+	grown = realloc(p->attrs, (p->nattrs + 1) * sizeof *grown);
+	if (grown == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	p->attrs = grown;
+	if ((grown[p->nattrs].name = strdup(name)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	grown[p->nattrs++].value = pr_incref(v);
+	return 0;
+}
+
+/* ---- repr ------------------------------------------------------------- */
+
+/* process._exitcode_to_name as CPython 3.11 builds it on Linux: for the
+ * aliases (SIGIOT, SIGCLD, SIGIO) the name iterated last wins. */
+static const char *exitcode_name(int code)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" },
+		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
+		{ SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
+		{ SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" },
+		{ SIGKILL, "SIGKILL" }, { SIGUSR1, "SIGUSR1" },
+		{ SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },
+		{ SIGTERM, "SIGTERM" }, { SIGSTKFLT, "SIGSTKFLT" },
+		{ SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" },
+		{ SIGSTOP, "SIGSTOP" }, { SIGTSTP, "SIGTSTP" },
+		{ SIGTTIN, "SIGTTIN" }, { SIGTTOU, "SIGTTOU" },
+		{ SIGURG, "SIGURG" }, { SIGXCPU, "SIGXCPU" },
+		{ SIGXFSZ, "SIGXFSZ" }, { SIGVTALRM, "SIGVTALRM" },
+		{ SIGPROF, "SIGPROF" }, { SIGWINCH, "SIGWINCH" },
+		{ SIGPOLL, "SIGPOLL" }, { SIGPWR, "SIGPWR" },
+		{ SIGSYS, "SIGSYS" },
+	};
+	size_t i;
+
+	if (code >= 0)
+		return NULL;
+	for (i = 0; i < sizeof names / sizeof *names; i++)
+		if (names[i].sig == -code)
+			return names[i].name;
+	if (-code == SIGRTMIN)
+		return "SIGRTMIN";
+	if (-code == SIGRTMAX)
+		return "SIGRTMAX";
+	return NULL;
+}
+
+void pr__process_repr(pr_value *v, struct sbuf *sb)
+{
+	struct pr_process *p = v->u.proc;
+	const char *status, *signame;
+	int has_exitcode = 0, rc = 0;
+
+	if (is_current(v)) {
+		status = "started";
+	} else if (p->closed) {
+		status = "closed";
+	} else if (p->parent_pid != getpid()) {
+		status = "unknown";
+	} else if (p->popen == NULL) {
+		status = "initial";
+	} else {
+		has_exitcode = pr__popen_poll(p->popen, WNOHANG, &rc);
+		status = has_exitcode ? "stopped" : "started";
+	}
+	pr__sb_printf(sb, "<%s name=", pr__process_type_name(v));
+	pr__value_repr(p->name != NULL ? p->name : pr_none(), sb);
+	if (p->popen != NULL)
+		pr__sb_printf(sb, " pid=%ld", (long)p->popen->pid);
+	if (p->parent_pid != 0)
+		pr__sb_printf(sb, " parent=%ld", (long)p->parent_pid);
+	else
+		pr__sb_puts(sb, " parent=None");
+	pr__sb_printf(sb, " %s", status);
+	if (has_exitcode) {
+		if ((signame = exitcode_name(rc)) != NULL)
+			pr__sb_printf(sb, " exitcode=-%s", signame);
+		else
+			pr__sb_printf(sb, " exitcode=%d", rc);
+	}
+	if (daemon_truth(p))
+		pr__sb_puts(sb, " daemon");
+	pr__sb_putc(sb, '>');
+}
+
+/* ---- pickling --------------------------------------------------------- */
+
+int pr__process_pickle_check(pr_value *v, struct pr_diag *d)
+{
+	struct pr_process *p = v->u.proc;
 	size_t i;
 	int r;
 
-	if (v->kind == PR_AUTHKEY || v->kind == PR_PROCESS)
-		return pr_raise(e, PR_ETYPE, "Pickling an AuthenticationString object is "
-				"disallowed for security reasons");
-	for (i = 0; i < v->n; i++)
-		if ((r = pr_pickle_check(v->items[i], e)))
+	/* save_global(type(obj)) comes before the state, and process.py
+	 * deletes _MainProcess from its module */
+	if (p->kind == PROC_MAIN)
+		return pr_diag_raise(d, "PicklingError", "Can't pickle <class "
+				     "'multiprocessing.process._MainProcess'>: "
+				     "attribute lookup _MainProcess on "
+				     "multiprocessing.process failed");
+	/* then __dict__ in order: _identity, _config (with the authkey) */
+	if (p->authkey != NULL)
+		return pr_pickle_check(p->authkey, d);
+	if (p->name != NULL && (r = pr_pickle_check(p->name, d)) < 0)
+		return r;
+	for (i = 0; i < p->nattrs; i++)
+		if ((r = pr_pickle_check(p->attrs[i].value, d)) < 0)
 			return r;
 	return 0;
 }
 
-void pr_process_set_gate(struct pr_process *p, int read_fd)
+/* ---- module functions ------------------------------------------------- */
+
+static int f_current_process(pr_value *self, pr_value **argv,
+			     pr_value **out, struct pr_diag *d)
 {
-	p->gate = read_fd;
+	(void)self;
+	(void)argv;
+	(void)d;
+	*out = pr_incref(pr__rt.current);
+	return 0;
 }
 
-int pr_current_gate(void)
+static int f_parent_process(pr_value *self, pr_value **argv,
+			    pr_value **out, struct pr_diag *d)
 {
-	return current ? current->proc->gate : -1;
+	(void)self;
+	(void)argv;
+	(void)d;
+	*out = pr_incref(pr__rt.parent != NULL ? pr__rt.parent : pr_none());
+	return 0;
 }
 
-void pr_set_after_fork(void (*fn)(void *), void *arg)
+static int f_active_children(pr_value *self, pr_value **argv,
+			     pr_value **out, struct pr_diag *d)
 {
-	after_fork_fn = fn;
-	after_fork_arg = arg;
+	pr_value **list;
+	size_t n;
+
+	(void)self;
+	(void)argv;
+	if (active_children(&list, &n) < 0)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	*out = pr_list(list, n);
+	free(list);
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+static const pr_func module_functions[] = {
+	{ .name = "active_children", .params = no_params,
+	  .fn = f_active_children },
+	{ .name = "current_process", .params = no_params,
+	  .fn = f_current_process },
+	{ .name = "parent_process", .params = no_params,
+	  .fn = f_parent_process },
+};
+
+pr_value *pr_global(const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, "Process") == 0)
+		return pr__class(&pr__process_init);
+	for (i = 0; i < sizeof module_functions / sizeof *module_functions;
+	     i++)
+		if (strcmp(module_functions[i].name, name) == 0)
+			return pr_function(&module_functions[i]);
+	return NULL;
+}
+
+/* ---- util._exit_function ---------------------------------------------- */
+
+int pr_exit_function(struct pr_diag *d)
+{
+	pr_value **list = NULL;
+	size_t n = 0, i;
+	int r = 0;
+
+	if (pr__rt.exiting || pr__rt.current == NULL)
+		return 0;
+	pr__rt.exiting = 1;
+	/* _run_finalizers(0): procref registers none */
+	if ((r = active_children(&list, &n)) < 0) {
+		r = pr_diag(d, r, NULL);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (daemon_truth(list[i]->u.proc) &&
+		    (r = pr__popen_send_signal(list[i]->u.proc->popen,
+					       SIGTERM, d)) < 0)
+			goto out;
+	pr__items_free(list, n);
+	list = NULL;
+	if ((r = active_children(&list, &n)) < 0) {
+		r = pr_diag(d, r, NULL);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((r = join(list[i], NULL, d)) < 0)
+			goto out;
+out:
+	pr__items_free(list, n);
+	return r;
 }

@@ -1,136 +1,245 @@
 /*
- * libprocref: a reference implementation in C of the process lifecycle of
- * Python's multiprocessing (CPython 3.11, Lib/multiprocessing/process.py,
- * popen_fork.py, util._exit_function), fork start method.
+ * libprocref: a reference implementation, in C, of the process-lifecycle
+ * semantics of CPython 3.11's multiprocessing (Lib/multiprocessing/process.py,
+ * popen_fork.py, util.py), fork start method.
  *
- * Values are reference-counted Python-like objects (pr_value).  Every call
- * that can fail returns 0 or a negative code (PR_E* below, or -errno for a
- * failed system call) and fills a caller-owned struct pr_exc with the
- * Python exception CPython would raise: its class name and str().
+ * The library models the Python objects a scenario can touch: literal
+ * values, process objects, the module functions and the child behaviours
+ * (child.*), each with CPython's repr(), argument checking and exceptions.
+ * A driver builds values, then reads attributes and calls things through
+ * pr_getattr(), pr_setattr() and pr_call(), as Python code would.
+ *
+ * Errors: every function that can fail returns 0 or a negative code.  A
+ * code in [PR_ERRNO_MIN, -1] is -errno from a failed system call (Python: an
+ * OSError subclass chosen by errno); the others come from PR_ERROR_MAP.  The
+ * Python exception (class name, str()) goes into a caller-owned pr_diag,
+ * released with pr_diag_clear().
+ *
+ * Not thread-safe: like the interpreter it models, a process runs one
+ * program.
  */
 #ifndef PROCREF_H
 #define PROCREF_H
 
-#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-/* X(NAME, value, Python exception class) */
-#define PR_ERRNO_MAP(X)                                 \
-	X(PR_EASSERT,    -2001, "AssertionError")       \
-	X(PR_EVALUE,     -2002, "ValueError")           \
-	X(PR_ETYPE,      -2003, "TypeError")            \
-	X(PR_EATTR,      -2004, "AttributeError")       \
-	X(PR_EOVERFLOW,  -2005, "OverflowError")        \
-	X(PR_ENAME,      -2006, "NameError")            \
-	X(PR_ERUNTIME,   -2007, "RuntimeError")
+/* X(NAME, Python class): the codes that are not -errno. */
+#define PR_ERROR_MAP(X)                                                  \
+	X(ASSERTION, "AssertionError")                                   \
+	X(VALUE, "ValueError")                                           \
+	X(TYPE, "TypeError")                                             \
+	X(ATTRIBUTE, "AttributeError")                                   \
+	X(OVERFLOW, "OverflowError")                                     \
+	X(MEMORY, "MemoryError")                                         \
+	X(NAME, "NameError")                                             \
+	X(RUNTIME, "RuntimeError")                                       \
+	X(SYSTEM_EXIT, "SystemExit")                                     \
+	X(EXCEPTION, NULL)	/* another class: pr_diag.type names it */ \
+	X(UNSUPPORTED, NULL)	/* not modelled, or a driver error */
 
-enum pr_errno {
-#define PR_ENUM_(n, v, c) n = v,
-	PR_ERRNO_MAP(PR_ENUM_)
-#undef PR_ENUM_
+enum {
+	PR_ERRNO_MIN = -4095,	/* codes in [PR_ERRNO_MIN, -1] are -errno */
+	PR__ECODE_BASE = -5000,
+#define PR_X_ENUM(name, type) PR_E##name,
+	PR_ERROR_MAP(PR_X_ENUM)
+#undef PR_X_ENUM
+	PR__ECODE_END
 };
 
-struct pr_exc {
-	int code;		/* 0 when nothing was raised */
-	char type[40];		/* "AssertionError", "ProcessLookupError", ... */
-	char msg[512];		/* str() of the exception */
-};
+typedef struct pr_value pr_value;
 
-/* Raise: fill e with code's class (for -errno, CPython's OSError subclass and
- * "[Errno N] strerror" unless fmt is given) and return code. */
-int pr_raise(struct pr_exc *e, int code, const char *fmt, ...)
+/*
+ * What went wrong, as Python would show it: type is the exception's class
+ * name ("AssertionError", "BlockingIOError"; NULL for PR_EUNSUPPORTED),
+ * message is str(exception), possibly empty and possibly holding NUL bytes,
+ * never NULL once code is set.  exit_code is SystemExit's .code (a
+ * reference the diag owns), NULL for every other class.
+ */
+struct pr_diag {
+	int code;
+	char *type;
+	char *message;
+	size_t message_len;
+	pr_value *exit_code;
+};
+#define PR_DIAG_INIT { 0, NULL, NULL, 0, NULL }
+
+/* Fill d for code (a PR_E* code or -errno) and return code.  fmt may be
+ * NULL: -errno then gets CPython's "[Errno N] strerror", the others an
+ * empty message.  A diag already set is replaced.  d may be NULL. */
+int pr_diag(struct pr_diag *d, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Raise an exception of any named class (a child behaviour's). */
-int pr_raise_named(struct pr_exc *e, const char *type, const char *msg);
+/* The same for a class outside PR_ERROR_MAP (code PR_EEXCEPTION). */
+int pr_diag_raise(struct pr_diag *d, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Release what d holds and make it PR_DIAG_INIT again. */
+void pr_diag_clear(struct pr_diag *d);
+/* CPython 3.11's class for code: "ValueError", "ProcessLookupError" for
+ * -ESRCH, "OSError" for an errno it does not map; NULL for the codes whose
+ * class the diag carries. */
+const char *pr_error_type(int code);
 
-/* ---- values ---------------------------------------------------------- */
+/* ---- library state ---------------------------------------------------- */
+
+/*
+ * What importing multiprocessing does, once per program: the main process
+ * object, with a 32-byte authkey from the kernel's random source.
+ * Processes forked later share this state as they would share an imported
+ * module.  Fails with -errno if no random bytes can be had.
+ */
+int pr_init(struct pr_diag *d);
+/* Drop every reference the library holds and free what becomes garbage.
+ * Children are not waited for: run pr_exit_function() first. */
+void pr_fini(void);
+
+/*
+ * multiprocessing.set_start_method(method): which Popen class Process
+ * uses.  Only "fork" exists yet; "spawn" and "forkserver" fail with
+ * PR_EUNSUPPORTED, anything else with CPython's ValueError.  (A version
+ * profile, CPython's behaviour switches per release, would be chosen
+ * alongside; 3.11 is the only one.)
+ */
+int pr_set_start_method(const char *method, struct pr_diag *d);
+
+/*
+ * util._exit_function, once per process: terminate the daemonic children
+ * still alive, then join the others.  Later calls do nothing.
+ */
+int pr_exit_function(struct pr_diag *d);
+
+/*
+ * Free the process objects that only reference cycles keep alive
+ * (CPython's cyclic GC), so that their Popen finalizers close their
+ * sentinels.  Safe at any time.
+ */
+void pr_gc_collect(void);
+
+/*
+ * os.register_at_fork(after_in_child=fn): fn(arg) runs first thing in
+ * every child the library forks, before the child touches anything else.
+ * NULL removes it.
+ */
+void pr_set_after_fork(void (*fn)(void *arg), void *arg);
+
+/* ---- values ----------------------------------------------------------- */
 
 enum pr_kind {
-	PR_NONE, PR_BOOL, PR_INT, PR_FLOAT, PR_STR, PR_BYTES, PR_TUPLE, PR_LIST, PR_DICT,
-	PR_PROCESS, PR_BEHAVIOUR, PR_AUTHKEY,
+	PR_NONE, PR_BOOL, PR_INT, PR_FLOAT, PR_STR, PR_BYTES,
+	PR_TUPLE, PR_LIST, PR_DICT,
+	PR_PROCESS,	/* Process, _MainProcess, _ParentProcess */
+	PR_AUTHKEY,	/* process.AuthenticationString */
+	PR_FUNCTION,	/* a function, or the Process class */
+	PR_METHOD	/* a method bound to a process object */
 };
 
-struct pr_process;
+/*
+ * Values are reference counted.  Constructors return a new reference, or
+ * NULL when memory runs out; those taking items consume them, also when
+ * they fail.
+ */
+pr_value *pr_incref(pr_value *v);
+void pr_decref(pr_value *v);	/* NULL is ignored */
+enum pr_kind pr_kind(const pr_value *v);
 
-struct pr_value {
-	enum pr_kind kind;
-	int refs;
-	long long i;		/* BOOL, INT */
-	double f;		/* FLOAT */
-	char *s;		/* STR (UTF-8), BYTES, AUTHKEY; BEHAVIOUR: its name */
-	size_t len;
-	struct pr_value **items;	/* TUPLE, LIST; DICT: key, value, ... */
-	size_t n;
-	struct pr_process *proc;	/* PROCESS */
-};
+pr_value *pr_none(void);
+pr_value *pr_bool(int b);
+pr_value *pr_int(int64_t i);
+/* An int from decimal text of any size: 0, PR_EVALUE for text that is not
+ * [+-]digits, or PR_EMEMORY. */
+int pr_int_parse(const char *text, pr_value **out);
+pr_value *pr_float(double f);
+pr_value *pr_str(const char *utf8, size_t len);	/* valid UTF-8 */
+pr_value *pr_bytes(const void *data, size_t len);
+pr_value *pr_tuple(pr_value **items, size_t n);
+pr_value *pr_list(pr_value **items, size_t n);
+/* A dict from n key/value pairs (kv[2i], kv[2i+1]) inserted in order, a
+ * repeated key keeping its place and taking the later value; TypeError
+ * "unhashable type: 'list'" as Python raises it. */
+int pr_dict(pr_value **kv, size_t n, pr_value **out, struct pr_diag *d);
 
-struct pr_value *pr_none(void);
-struct pr_value *pr_bool(bool b);
-struct pr_value *pr_int(long long i);
-struct pr_value *pr_float(double f);
-struct pr_value *pr_str(const char *s, size_t len);
-struct pr_value *pr_bytes(const void *s, size_t len, enum pr_kind kind);	/* BYTES or AUTHKEY */
-struct pr_value *pr_seq(enum pr_kind kind, size_t n);	/* TUPLE, LIST, DICT: items zeroed */
-struct pr_value *pr_behaviour(const char *name);
-struct pr_value *pr_ref(struct pr_value *v);
-void pr_unref(struct pr_value *v);
+/* The bytes of a str (UTF-8), bytes or authkey; NULL for other kinds. */
+const char *pr_data(const pr_value *v, size_t *len);
+/* bool(v) */
+int pr_truth(const pr_value *v);
+/* The number of items of a tuple, list or dict, 0 for other kinds; item i
+ * of a tuple or list (borrowed), NULL past the end or for other kinds. */
+size_t pr_len(const pr_value *v);
+pr_value *pr_item(const pr_value *v, size_t i);
 
-bool pr_truthy(const struct pr_value *v);
-/* repr() and str(), malloc'd (NULL only when out of memory). */
-char *pr_repr(const struct pr_value *v);
-char *pr_str_of(const struct pr_value *v);
+/* repr(v) and str(v) as malloc'ed, NUL-terminated text; *len (if not NULL)
+ * gets the length, which for str() may count NUL bytes.  0 or PR_EMEMORY. */
+int pr_repr(pr_value *v, char **out, size_t *len);
+int pr_str_of(pr_value *v, char **out, size_t *len);
 
-/* ---- processes ------------------------------------------------------- */
+/* ---- functions, attributes, calls ------------------------------------- */
 
-/* Set up the calling process as a main program (_MainProcess): a fresh
- * authkey, counter and children.  Call once per scenario process. */
-int pr_init(struct pr_exc *e);
+/*
+ * A function with a Python signature:
+ *   name(params[0..nrequired-1], <more params, optional>, *args,
+ *        <kwonly params, optional>, **kwargs)
+ * pr_call() binds arguments as CPython 3.11 does, with its TypeError
+ * messages, then calls fn with argv holding, in order: the nparams values
+ * (NULL for an optional one not passed), the nkwonly values (NULL when not
+ * passed), the *args tuple if varargs, the **kwargs dict if varkw.  self
+ * is the bound object for a method, else NULL.  fn returns 0 with a new
+ * reference in *result, or fails.
+ */
+typedef struct pr_func {
+	const char *name;		/* __qualname__ */
+	const char *const *params;
+	unsigned nparams;
+	unsigned nrequired;
+	const char *const *kwonly;
+	unsigned nkwonly;
+	unsigned varargs;
+	unsigned varkw;
+	int (*fn)(pr_value *self, pr_value **argv, pr_value **result,
+		  struct pr_diag *d);
+} pr_func;
+/* A function value for f, which must outlive every value made from it. */
+pr_value *pr_function(const pr_func *f);
+/* The pr_func behind a function or bound method; NULL for other kinds. */
+const pr_func *pr_function_of(const pr_value *v);
+/* The object a method is bound to (borrowed); NULL if v is no method. */
+pr_value *pr_method_self(const pr_value *v);
 
-/* Process(group, target, name, args, kwargs, daemon): any argument may be
- * NULL for its default.  *out is a new PR_PROCESS value. */
-int pr_process_new(struct pr_value *group, struct pr_value *target, struct pr_value *name,
-		   struct pr_value *args, struct pr_value *kwargs, struct pr_value *daemon,
-		   struct pr_value **out, struct pr_exc *e);
+/* The module-level names of multiprocessing a scenario sees: "Process",
+ * "current_process", "parent_process", "active_children"; NULL for any
+ * other name (or no memory). */
+pr_value *pr_global(const char *name);
+/* A child behaviour, child.NAME in a scenario ("blocks", "exits", ...);
+ * NULL when there is no such behaviour. */
+pr_value *pr_behaviour(const char *name);
 
-int pr_process_start(struct pr_process *p, struct pr_exc *e);
-/* timeout: NULL (or None) waits for ever. */
-int pr_process_join(struct pr_process *p, struct pr_value *timeout, struct pr_exc *e);
-int pr_process_is_alive(struct pr_process *p, bool *alive, struct pr_exc *e);
-int pr_process_terminate(struct pr_process *p, struct pr_exc *e);
-int pr_process_kill(struct pr_process *p, struct pr_exc *e);
-int pr_process_close(struct pr_process *p, struct pr_exc *e);
-/* Attribute read (name, daemon, pid, ident, exitcode, sentinel, authkey) and write
- * (name, daemon, authkey). *out is a new reference. */
-int pr_process_getattr(struct pr_process *p, const char *attr, struct pr_value **out,
-		       struct pr_exc *e);
-int pr_process_setattr(struct pr_process *p, const char *attr, struct pr_value *v,
-		       struct pr_exc *e);
+/* getattr(obj, name), setattr(obj, name, v), func(*args, **kwargs).
+ * Arguments are borrowed; *out is a new reference. */
+int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);
+int pr_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d);
+int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
+	    const char *const *kwnames, pr_value *const *kwargs, size_t nkw,
+	    pr_value **out, struct pr_diag *d);
 
-struct pr_value *pr_current_process(void);	/* new reference */
-struct pr_value *pr_parent_process(void);	/* new reference, None in the main program */
-int pr_active_children(struct pr_value **out, struct pr_exc *e);	/* a new list */
+/* Whether ForkingPickler.dumps(v) succeeds: 0, or its exception. */
+int pr_pickle_check(pr_value *v, struct pr_diag *d);
 
-/* util._exit_function: terminate daemonic children, join the others. */
-void pr_exit_function(void);
-/* Drop every process the library itself holds on to (the children set). */
-void pr_release_all(void);
+/* ---- process objects, for a driver ------------------------------------ */
 
-/* pickle as multiprocessing would send it: 0, or TypeError for an authkey. */
-int pr_pickle_check(const struct pr_value *v, struct pr_exc *e);
+/* p.start(): BaseProcess.start, checks and all, as pr_call() on the bound
+ * method runs it. */
+int pr_process_start(pr_value *p, struct pr_diag *d);
 
-/* ---- hooks for a driver ---------------------------------------------- */
+/* The pid of the child a process object started, 0 when it has none (not
+ * a process object, never started, or closed). */
+pid_t pr_process_pid(const pr_value *v);
 
-/* A fd inherited through every process p starts (the scenario's gate):
- * set on p; a process created inside a child inherits its creator's. */
-void pr_process_set_gate(struct pr_process *p, int read_fd);
-int pr_current_gate(void);
-/* Called first thing in every child after fork, before the target runs. */
-void pr_set_after_fork(void (*fn)(void *), void *arg);
-
-/* ---- child behaviours (child.* in scenarios) --------------------------- */
-
-/* True if name is a behaviour libprocref provides. */
-bool pr_behaviour_exists(const char *name);
+/*
+ * The read end of a pipe that child.blocks() reads in the child proc
+ * starts, and in every process that child starts in turn (the gate of
+ * docs/PROTOCOL.md).  The fd stays the caller's.  -EINVAL if proc is not a
+ * process object.
+ */
+int pr_process_set_gate(pr_value *proc, int fd);
 
 #endif

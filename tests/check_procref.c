@@ -1,316 +1,958 @@
-/* libprocref: its state machine, errors and repr, as CPython 3.11 has them.
- * Check runs each test in a child of its own, so library state starts fresh. */
+/*
+ * libprocref: values and their repr(), the process state machine, every
+ * exception message, the child side (exit codes, streams, gates) and the
+ * fd hygiene of a start.  Expected texts are CPython 3.11's.
+ */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "procref.h"
 #include "suites.h"
 
-static struct pr_exc e;
-
-static struct pr_value *new_process(const char *behaviour, struct pr_value *args, bool daemon)
-{
-	struct pr_value *t = pr_behaviour(behaviour), *d = daemon ? pr_bool(true) : NULL, *p = NULL;
-
-	ck_assert_int_eq(pr_process_new(NULL, t, NULL, args, NULL, d, &p, &e), 0);
-	pr_unref(t);
-	pr_unref(d);
-	pr_unref(args);
-	return p;
-}
-
-static char *repr_pidless(struct pr_value *v)
-{
-	/* replace this process's pid and the child's with fixed text */
-	char *s = pr_repr(v), *out = malloc(strlen(s) + 64), *q = out, me[16];
-	const char *r = s;
-
-	snprintf(me, sizeof(me), "%d", (int)getpid());
-	while (*r) {
-		if (!strncmp(r, "pid=", 4)) {
-			q += sprintf(q, "pid=N");
-			r += 4;
-			while (*r >= '0' && *r <= '9')
-				r++;
-		} else if (!strncmp(r, me, strlen(me))) {
-			q += sprintf(q, "ME");
-			r += strlen(me);
-		} else {
-			*q++ = *r++;
-		}
-	}
-	*q = '\0';
-	free(s);
-	return out;
-}
-
-static void repr_is(struct pr_value *v, const char *want)
-{
-	char *got = repr_pidless(v);
-
-	ck_assert_str_eq(got, want);
-	free(got);
-}
-
-static void raises(int r, const char *type, const char *msg)
-{
-	ck_assert_int_ne(r, 0);
-	ck_assert_str_eq(e.type, type);
-	ck_assert_str_eq(e.msg, msg);
-}
-
-static struct pr_value *exitcode(struct pr_value *p)
-{
-	struct pr_value *v = NULL;
-
-	ck_assert_int_eq(pr_process_getattr(p->proc, "exitcode", &v, &e), 0);
-	return v;
-}
+/* ---- helpers ---------------------------------------------------------- */
 
 static void setup(void)
 {
-	/* A child inherits its parent's handlers, as after os.fork(); the test
-	 * runner's own SIGTERM handler would make a terminated child kill its
-	 * group, so children here start from the default, as in Python. */
+	struct pr_diag d = PR_DIAG_INIT;
+
+	/* Check's test process hands a SIGTERM on to its whole process
+	 * group; a child that terminate() reaches must just die */
 	signal(SIGTERM, SIG_DFL);
-	ck_assert_int_eq(pr_init(&e), 0);
+	ck_assert_int_eq(pr_init(&d), 0);
+	pr_diag_clear(&d);
 }
 
+static void teardown(void)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	pr_exit_function(&d);
+	pr_diag_clear(&d);
+	pr_fini();
+}
+
+/* repr(v), consuming v */
+static char *repr_take(pr_value *v)
+{
+	char *s = NULL;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(pr_repr(v, &s, NULL), 0);
+	pr_decref(v);
+	return s;
+}
+
+#define ck_assert_repr(v, expected)                                     \
+	do {                                                            \
+		char *got_ = repr_take(v);                              \
+		ck_assert_str_eq(got_, expected);                       \
+		free(got_);                                             \
+	} while (0)
+
+static void ck_repr_of(pr_value *v, const char *expected)
+{
+	ck_assert_repr(pr_incref(v), expected);
+}
+
+static pr_value *str(const char *s)
+{
+	return pr_str(s, strlen(s));
+}
+
+static pr_value *tuple2(pr_value *a, pr_value *b)
+{
+	pr_value *items[2] = { a, b };
+
+	return pr_tuple(items, b != NULL ? 2 : a != NULL ? 1 : 0);
+}
+
+/* Check that the last call raised type: message, and reset d. */
+static void ck_raised(int r, struct pr_diag *d, const char *type,
+		      const char *message)
+{
+	ck_assert_int_lt(r, 0);
+	ck_assert_int_eq(d->code, r);
+	ck_assert_ptr_nonnull(d->type);
+	ck_assert_str_eq(d->type, type);
+	ck_assert_str_eq(d->message, message);
+	pr_diag_clear(d);
+}
+
+/* setattr(obj, name, v), consuming v */
+static int setattr_take(pr_value *obj, const char *name, pr_value *v,
+			struct pr_diag *d)
+{
+	int r = pr_setattr(obj, name, v, d);
+
+	pr_decref(v);
+	return r;
+}
+
+/* obj.name(*args) with new references in *out (None when unused) */
+static int callm(pr_value *obj, const char *name, pr_value **args,
+		 size_t nargs, pr_value **out, struct pr_diag *d)
+{
+	pr_value *m = NULL, *res = NULL;
+	int r;
+
+	if ((r = pr_getattr(obj, name, &m, d)) < 0)
+		return r;
+	r = pr_call(m, args, nargs, NULL, NULL, 0, &res, d);
+	pr_decref(m);
+	if (out != NULL)
+		*out = res;
+	else
+		pr_decref(res);
+	return r;
+}
+
+static void ok(pr_value *obj, const char *name)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	int r = callm(obj, name, NULL, 0, NULL, &d);
+
+	if (r < 0)
+		ck_abort_msg("%s() raised %s: %s", name, d.type, d.message);
+}
+
+static pr_value *getattr_ok(pr_value *obj, const char *name)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *v = NULL;
+
+	if (pr_getattr(obj, name, &v, &d) < 0)
+		ck_abort_msg("%s raised %s: %s", name, d.type, d.message);
+	return v;
+}
+
+/* Process(target=child.BEHAVIOUR, args=ARGS, **extra) */
+static pr_value *process(const char *behaviour, pr_value *args,
+			 const char *kw, pr_value *kwval)
+{
+	const char *names[3] = { "target", "args", kw };
+	pr_value *vals[3], *cls = pr_global("Process"), *p = NULL;
+	struct pr_diag d = PR_DIAG_INIT;
+	size_t n = 1;
+
+	vals[0] = behaviour ? pr_behaviour(behaviour) : pr_none();
+	ck_assert_ptr_nonnull(vals[0]);
+	if (args != NULL)
+		vals[n++] = args;
+	else
+		names[1] = kw;
+	if (kw != NULL)
+		vals[n++] = kwval;
+	if (pr_call(cls, NULL, 0, names, vals, n, &p, &d) < 0)
+		ck_abort_msg("Process() raised %s: %s", d.type, d.message);
+	pr_decref(vals[0]);
+	pr_decref(args);
+	pr_decref(kwval);
+	pr_decref(cls);
+	return p;
+}
+
+static pr_value *current(void)
+{
+	pr_value *f = pr_global("current_process"), *cp = NULL;
+	struct pr_diag d = PR_DIAG_INIT;
+
+	ck_assert_int_eq(pr_call(f, NULL, 0, NULL, NULL, 0, &cp, &d), 0);
+	pr_decref(f);
+	return cp;
+}
+
+static long exitcode(pr_value *p)
+{
+	pr_value *v = getattr_ok(p, "exitcode");
+	char *s = repr_take(v);
+	long code = strtol(s, NULL, 10);
+
+	free(s);
+	return code;
+}
+
+/* Run p with fd 2 on a temporary file; what the child wrote there. */
+static char *run_capturing_stderr(pr_value *p)
+{
+	char path[] = "/tmp/check-procref-XXXXXX", *buf;
+	int fd = mkostemp(path, O_CLOEXEC), saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	ok(p, "start");
+	ck_assert_int_ge(dup2(saved, 2), 0);
+	close(saved);
+	ok(p, "join");
+	buf = calloc(1, 4096);
+	n = pread(fd, buf, 4095, 0);
+	ck_assert_int_ge(n, 0);
+	close(fd);
+	return buf;
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+START_TEST(test_str_repr)
+{
+	ck_assert_repr(str("abc"), "'abc'");
+	ck_assert_repr(str("it's"), "\"it's\"");
+	ck_assert_repr(str("say \"hi\""), "'say \"hi\"'");
+	ck_assert_repr(str("both ' and \""), "'both \\' and \"'");
+	ck_assert_repr(str("t\tn\nr\rb\\"), "'t\\tn\\nr\\rb\\\\'");
+	ck_assert_repr(pr_str("\0\x1f\x7f", 3), "'\\x00\\x1f\\x7f'");
+	/* printable non-ASCII stays, the rest is escaped by size */
+	ck_assert_repr(str("\xc3\xa9\xc2\xa0\xc2\xad\xe2\x80\x8b\xe4\xb8\xad"),
+		       "'\xc3\xa9\\xa0\\xad\\u200b\xe4\xb8\xad'");
+	ck_assert_repr(str("\xf0\x9f\x98\x80\xf3\xa0\x80\x81"),
+		       "'\xf0\x9f\x98\x80\\U000e0001'");
+	ck_assert_repr(str(""), "''");
+}
+END_TEST
+
+START_TEST(test_bytes_repr)
+{
+	ck_assert_repr(pr_bytes("abc", 3), "b'abc'");
+	ck_assert_repr(pr_bytes("it's", 4), "b\"it's\"");
+	ck_assert_repr(pr_bytes("a'\"", 3), "b'a\\'\"'");
+	ck_assert_repr(pr_bytes("\0\xff\x7f\t\n\r\\", 7),
+		       "b'\\x00\\xff\\x7f\\t\\n\\r\\\\'");
+	ck_assert_repr(pr_bytes("", 0), "b''");
+}
+END_TEST
+
+START_TEST(test_float_repr)
+{
+	static const struct {
+		double f;
+		const char *repr;
+	} cases[] = {
+		{ 3.5, "3.5" }, { 1.0, "1.0" }, { 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" }, { 1e-05, "1e-05" },
+		{ 0.0001, "0.0001" }, { 0.1, "0.1" }, { -0.0, "-0.0" },
+		{ 0.0, "0.0" }, { 1e300, "1e+300" }, { 2.5e-300, "2.5e-300" },
+		{ 123456789.123456789, "123456789.12345679" },
+		{ 0.30000000000000004, "0.30000000000000004" },
+		{ 1.5e16, "1.5e+16" }, { -2.5, "-2.5" },
+		{ 5e-324, "5e-324" }, { 1.7976931348623157e308,
+					"1.7976931348623157e+308" },
+		{ 1.0 / 0.0, "inf" }, { -1.0 / 0.0, "-inf" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++)
+		ck_assert_repr(pr_float(cases[i].f), cases[i].repr);
+	ck_assert_repr(pr_float(0.0 / 0.0), "nan");
+}
+END_TEST
+
+START_TEST(test_int_repr)
+{
+	pr_value *v = NULL;
+
+	ck_assert_repr(pr_int(-5), "-5");
+	ck_assert_int_eq(pr_int_parse("123456789012345678901234567890", &v), 0);
+	ck_assert_repr(v, "123456789012345678901234567890");
+	ck_assert_int_eq(pr_int_parse("-0009223372036854775808", &v), 0);
+	ck_assert_repr(v, "-9223372036854775808");
+	ck_assert_int_eq(pr_int_parse("-9223372036854775809", &v), 0);
+	ck_assert_repr(v, "-9223372036854775809");
+	ck_assert_int_eq(pr_int_parse("-0", &v), 0);
+	ck_assert_repr(v, "0");
+	ck_assert_int_eq(pr_int_parse("12x", &v), PR_EVALUE);
+	ck_assert_int_eq(pr_int_parse("", &v), PR_EVALUE);
+}
+END_TEST
+
+START_TEST(test_container_repr)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *kv[6], *v = NULL, *items[3];
+
+	ck_assert_repr(pr_tuple(NULL, 0), "()");
+	ck_assert_repr(tuple2(pr_int(1), NULL), "(1,)");
+	ck_assert_repr(tuple2(pr_int(1), pr_int(2)), "(1, 2)");
+	items[0] = pr_int(1);
+	items[1] = str("a");
+	items[2] = tuple2(pr_bool(1), NULL);
+	ck_assert_repr(pr_list(items, 3), "[1, 'a', (True,)]");
+	ck_assert_repr(pr_list(NULL, 0), "[]");
+	ck_assert_repr(pr_none(), "None");
+	ck_assert_repr(pr_bool(0), "False");
+	/* {1: 'a', 1.0: 'b', True: 'c'}: one key, the first, last value */
+	kv[0] = pr_int(1);
+	kv[1] = str("a");
+	kv[2] = pr_float(1.0);
+	kv[3] = str("b");
+	kv[4] = pr_bool(1);
+	kv[5] = str("c");
+	ck_assert_int_eq(pr_dict(kv, 3, &v, &d), 0);
+	ck_assert_repr(v, "{1: 'c'}");
+	kv[0] = pr_list(NULL, 0);
+	kv[1] = pr_int(2);
+	ck_raised(pr_dict(kv, 1, &v, &d), &d, "TypeError",
+		  "unhashable type: 'list'");
+}
+END_TEST
+
+START_TEST(test_str_of)
+{
+	char *s = NULL;
+	size_t len = 0;
+	pr_value *v = pr_str("a\0b", 3);
+
+	ck_assert_int_eq(pr_str_of(v, &s, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(memcmp(s, "a\0b", 3), 0);
+	free(s);
+	pr_decref(v);
+	v = pr_bytes("x", 1);
+	ck_assert_int_eq(pr_str_of(v, &s, NULL), 0);
+	ck_assert_str_eq(s, "b'x'");
+	free(s);
+	pr_decref(v);
+}
+END_TEST
+
+START_TEST(test_errno_types)
+{
+	static const struct {
+		int err;
+		const char *type;
+	} cases[] = {
+		{ EAGAIN, "BlockingIOError" }, { ECHILD, "ChildProcessError" },
+		{ ESRCH, "ProcessLookupError" }, { EPERM, "PermissionError" },
+		{ EACCES, "PermissionError" }, { EINTR, "InterruptedError" },
+		{ ENOENT, "FileNotFoundError" }, { EEXIST, "FileExistsError" },
+		{ EPIPE, "BrokenPipeError" }, { EINVAL, "OSError" },
+		{ ENOMEM, "OSError" }, { EMFILE, "OSError" },
+	};
+	struct pr_diag d = PR_DIAG_INIT;
+	char want[128];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(want, sizeof want, "[Errno %d] %s", cases[i].err,
+			 strerror(cases[i].err));
+		ck_raised(pr_diag(&d, -cases[i].err, NULL), &d, cases[i].type,
+			  want);
+	}
+	ck_raised(pr_diag(&d, -EAGAIN, NULL), &d, "BlockingIOError",
+		  "[Errno 11] Resource temporarily unavailable");
+	ck_assert_str_eq(pr_error_type(PR_EASSERTION), "AssertionError");
+	ck_assert_ptr_null(pr_error_type(PR_EUNSUPPORTED));
+}
+END_TEST
+
+/* ---- construction and the state machine -------------------------------- */
+
+START_TEST(test_construct_errors)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *cls = pr_global("Process"), *p = NULL, *v[7];
+	const char *kw[2];
+	size_t i;
+
+	kw[0] = "group";
+	v[0] = pr_int(1);
+	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d,
+		  "AssertionError", "group argument must be None for now");
+	kw[0] = "args";
+	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d, "TypeError",
+		  "'int' object is not iterable");
+	kw[0] = "foo";
+	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d, "TypeError",
+		  "BaseProcess.__init__() got an unexpected keyword argument "
+		  "'foo'");
+	for (i = 1; i < 7; i++)
+		v[i] = pr_none();
+	ck_raised(pr_call(cls, v + 1, 6, NULL, NULL, 0, &p, &d), &d,
+		  "TypeError", "BaseProcess.__init__() takes from 1 to 6 "
+		  "positional arguments but 7 were given");
+	kw[0] = "daemon";
+	ck_raised(pr_call(cls, v + 1, 6, kw, v, 1, &p, &d), &d, "TypeError",
+		  "BaseProcess.__init__() takes from 1 to 6 positional "
+		  "arguments but 7 positional arguments (and 1 keyword-only "
+		  "argument) were given");
+	kw[0] = "group";
+	ck_raised(pr_call(cls, v + 1, 1, kw, v + 1, 1, &p, &d), &d,
+		  "TypeError", "BaseProcess.__init__() got multiple values for "
+		  "argument 'group'");
+	pr_decref(v[0]);
+	pr_decref(cls);
+}
+END_TEST
+
+START_TEST(test_naming)
+{
+	pr_value *a = process(NULL, NULL, NULL, NULL);
+	pr_value *b = process(NULL, NULL, "name", pr_int(0));
+	pr_value *c = process(NULL, NULL, "name", pr_int(3));
+	char want[128];
+
+	snprintf(want, sizeof want, "<Process name='Process-1' parent=%d "
+		 "initial>", getpid());
+	ck_repr_of(a, want);
+	/* a false name takes the default; the number is used either way */
+	snprintf(want, sizeof want, "<Process name='Process-2' parent=%d "
+		 "initial>", getpid());
+	ck_repr_of(b, want);
+	snprintf(want, sizeof want, "<Process name=3 parent=%d initial>",
+		 getpid());
+	ck_repr_of(c, want);
+	pr_decref(a);
+	pr_decref(b);
+	pr_decref(c);
+}
+END_TEST
+
+START_TEST(test_setters)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process(NULL, NULL, NULL, NULL), *v;
+	char want[128];
+
+	ck_raised(setattr_take(p, "name", pr_int(3), &d), &d, "AssertionError",
+		  "name must be a string");
+	v = str("n");
+	ck_assert_int_eq(pr_setattr(p, "name", v, &d), 0);
+	pr_decref(v);
+	v = pr_int(0);
+	ck_assert_int_eq(pr_setattr(p, "daemon", v, &d), 0);
+	pr_decref(v);
+	ck_assert_repr(getattr_ok(p, "daemon"), "0");
+	v = pr_list(NULL, 0);
+	ck_assert_int_eq(pr_setattr(p, "daemon", v, &d), 0);
+	pr_decref(v);
+	snprintf(want, sizeof want, "<Process name='n' parent=%d initial>",
+		 getpid());
+	ck_repr_of(p, want);
+	v = pr_bool(1);
+	ck_assert_int_eq(pr_setattr(p, "daemon", v, &d), 0);
+	snprintf(want, sizeof want, "<Process name='n' parent=%d initial "
+		 "daemon>", getpid());
+	ck_repr_of(p, want);
+	ck_raised(pr_setattr(p, "exitcode", v, &d), &d, "AttributeError",
+		  "property 'exitcode' of 'Process' object has no setter");
+	ck_raised(pr_setattr(p, "ident", v, &d), &d, "AttributeError",
+		  "property 'pid' of 'Process' object has no setter");
+	/* AuthenticationString(x) is bytes(x) */
+	ck_raised(setattr_take(p, "authkey", str("abc"), &d), &d, "TypeError",
+		  "string argument without an encoding");
+	ck_raised(setattr_take(p, "authkey", pr_int(-1), &d), &d, "ValueError",
+		  "negative count");
+	ck_raised(setattr_take(p, "authkey", pr_float(1.5), &d), &d,
+		  "TypeError", "cannot convert 'float' object to bytes");
+	v = pr_int(3);
+	ck_assert_int_eq(pr_setattr(p, "authkey", v, &d), 0);
+	pr_decref(v);
+	ck_assert_repr(getattr_ok(p, "authkey"), "b'\\x00\\x00\\x00'");
+	ck_raised(pr_getattr(p, "nope", &v, &d), &d, "AttributeError",
+		  "'Process' object has no attribute 'nope'");
+	pr_decref(p);
+}
+END_TEST
+
+START_TEST(test_unstarted_errors)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process("returns", NULL, NULL, NULL), *v = NULL, *x;
+
+	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "ValueError",
+		  "process not started");
+	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AssertionError",
+		  "can only join a started process");
+	ck_raised(callm(p, "terminate", NULL, 0, NULL, &d), &d,
+		  "AttributeError",
+		  "'NoneType' object has no attribute 'terminate'");
+	ck_raised(callm(p, "kill", NULL, 0, NULL, &d), &d, "AttributeError",
+		  "'NoneType' object has no attribute 'kill'");
+	ck_assert_repr(getattr_ok(p, "exitcode"), "None");
+	ck_assert_repr(getattr_ok(p, "pid"), "None");
+	ck_assert_int_eq(callm(p, "is_alive", NULL, 0, &v, &d), 0);
+	ck_assert_repr(v, "False");
+	x = pr_int(1);
+	ck_raised(callm(p, "start", &x, 1, NULL, &d), &d, "TypeError",
+		  "BaseProcess.start() takes 1 positional argument but 2 were "
+		  "given");
+	pr_decref(x);
+	/* close() before start: closed, and everything but a few raises */
+	ok(p, "close");
+	ok(p, "close");
+	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "ValueError",
+		  "process object is closed");
+	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "ValueError",
+		  "process object is closed");
+	ck_raised(callm(p, "is_alive", NULL, 0, NULL, &d), &d, "ValueError",
+		  "process object is closed");
+	ck_raised(pr_getattr(p, "pid", &v, &d), &d, "ValueError",
+		  "process object is closed");
+	pr_decref(p);
+}
+END_TEST
+
+START_TEST(test_main_process)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *m = current(), *v = NULL, *f;
+	char want[32];
+
+	ck_repr_of(m, "<_MainProcess name='MainProcess' parent=None started>");
+	ck_assert_repr(getattr_ok(m, "exitcode"), "None");
+	snprintf(want, sizeof want, "%d", getpid());
+	ck_assert_repr(getattr_ok(m, "pid"), want);
+	ck_raised(callm(m, "start", NULL, 0, NULL, &d), &d, "AssertionError",
+		  "can only start a process object created by current process");
+	ck_raised(callm(m, "join", NULL, 0, NULL, &d), &d, "AssertionError",
+		  "can only join a child process");
+	ok(m, "close");
+	ck_raised(pr_pickle_check(m, &d), &d, "PicklingError",
+		  "Can't pickle <class 'multiprocessing.process._MainProcess'>: "
+		  "attribute lookup _MainProcess on multiprocessing.process "
+		  "failed");
+	f = pr_global("parent_process");
+	ck_assert_int_eq(pr_call(f, NULL, 0, NULL, NULL, 0, &v, &d), 0);
+	ck_assert_repr(v, "None");
+	pr_decref(f);
+	v = getattr_ok(m, "authkey");
+	ck_raised(pr_pickle_check(v, &d), &d, "TypeError",
+		  "Pickling an AuthenticationString object is disallowed for "
+		  "security reasons");
+	pr_decref(v);
+	/* a daemonic current process may not start children */
+	v = pr_bool(1);
+	ck_assert_int_eq(pr_setattr(m, "daemon", v, &d), 0);
+	f = process("returns", NULL, NULL, NULL);
+	ck_assert_repr(getattr_ok(f, "daemon"), "True");
+	ck_raised(callm(f, "start", NULL, 0, NULL, &d), &d, "AssertionError",
+		  "daemonic processes are not allowed to have children");
+	pr_decref(f);
+	pr_decref(m);
+}
+END_TEST
+
+/* started, blocked on a gate, then stopped; every repr on the way */
 START_TEST(test_lifecycle_reprs)
 {
-	struct pr_value *p = new_process("returns", NULL, false), *c;
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process("blocks", NULL, NULL, NULL), *v = NULL;
+	int gate[2];
+	char want[160];
+	pid_t pid;
 
-	repr_is(p, "<Process name='Process-1' parent=ME initial>");
-	ck_assert_int_eq(pr_process_start(p->proc, &e), 0);
-	ck_assert_int_eq(pr_process_join(p->proc, NULL, &e), 0);
-	repr_is(p, "<Process name='Process-1' pid=N parent=ME stopped exitcode=0>");
-	c = exitcode(p);
-	ck_assert_int_eq(c->i, 0);
-	pr_unref(c);
-	ck_assert_int_eq(pr_process_close(p->proc, &e), 0);
-	repr_is(p, "<Process name='Process-1' parent=ME closed>");
-	pr_unref(p);
-	c = pr_current_process();
-	repr_is(c, "<_MainProcess name='MainProcess' parent=None started>");
-	pr_unref(c);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	ck_assert_int_eq(pr_process_set_gate(p, gate[0]), 0);
+	ok(p, "start");
+	pid = pr_process_pid(p);
+	ck_assert_int_gt(pid, 0);
+	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
+		 "parent=%d started>", pid, getpid());
+	ck_repr_of(p, want);
+	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "AssertionError",
+		  "cannot start a process twice");
+	ck_raised(callm(p, "close", NULL, 0, NULL, &d), &d, "ValueError",
+		  "Cannot close a process while it is still running. You should "
+		  "first call join() or terminate().");
+	v = pr_float(0.05);
+	ck_assert_int_eq(callm(p, "join", &v, 1, NULL, &d), 0);
+	pr_decref(v);
+	ck_assert_repr(getattr_ok(p, "exitcode"), "None");
+	ck_assert_int_eq(write(gate[1], "r", 1), 1);
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 0);
+	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
+		 "parent=%d stopped exitcode=0>", pid, getpid());
+	ck_repr_of(p, want);
+	ok(p, "close");
+	snprintf(want, sizeof want, "<Process name='Process-1' parent=%d "
+		 "closed>", getpid());
+	ck_repr_of(p, want);
+	ck_assert_int_eq(pr_process_pid(p), 0);
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
 }
 END_TEST
 
-START_TEST(test_daemon_and_counter)
+START_TEST(test_signal_names)
 {
-	struct pr_value *p = new_process("returns", NULL, true), *q = new_process("returns", NULL, false);
+	pr_value *p, *q;
+	int gate[2];
+	char want[160];
 
-	repr_is(p, "<Process name='Process-1' parent=ME initial daemon>");
-	repr_is(q, "<Process name='Process-2' parent=ME initial>");
-	pr_unref(p);
-	pr_unref(q);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	p = process("blocks", NULL, "daemon", pr_bool(1));
+	q = process("blocks", NULL, NULL, NULL);
+	pr_process_set_gate(p, gate[0]);
+	pr_process_set_gate(q, gate[0]);
+	ok(p, "start");
+	ok(q, "start");
+	ok(p, "terminate");
+	ok(q, "kill");
+	ok(p, "join");
+	ok(q, "join");
+	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
+		 "parent=%d stopped exitcode=-SIGTERM daemon>",
+		 pr_process_pid(p), getpid());
+	ck_repr_of(p, want);
+	snprintf(want, sizeof want, "<Process name='Process-2' pid=%d "
+		 "parent=%d stopped exitcode=-SIGKILL>", pr_process_pid(q),
+		 getpid());
+	ck_repr_of(q, want);
+	ck_assert_int_eq(exitcode(q), -9);
+	/* a second signal after the exit code is known does nothing */
+	ok(q, "kill");
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
+	pr_decref(q);
 }
 END_TEST
 
-START_TEST(test_lifecycle_errors)
+START_TEST(test_join_timeout_errors)
 {
-	struct pr_value *p = new_process("returns", NULL, false), *v = NULL, *one = pr_int(1);
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process("blocks", NULL, NULL, NULL), *t = NULL;
+	int gate[2];
 
-	raises(pr_process_join(p->proc, NULL, &e), "AssertionError", "can only join a started process");
-	raises(pr_process_getattr(p->proc, "sentinel", &v, &e), "ValueError", "process not started");
-	raises(pr_process_terminate(p->proc, &e), "AttributeError",
-	       "'NoneType' object has no attribute 'terminate'");
-	raises(pr_process_setattr(p->proc, "name", one, &e), "AssertionError", "name must be a string");
-	ck_assert_int_eq(pr_process_start(p->proc, &e), 0);
-	raises(pr_process_start(p->proc, &e), "AssertionError", "cannot start a process twice");
-	raises(pr_process_setattr(p->proc, "daemon", one, &e), "AssertionError",
-	       "process has already started");
-	ck_assert_int_eq(pr_process_join(p->proc, NULL, &e), 0);
-	ck_assert_int_eq(pr_process_close(p->proc, &e), 0);
-	ck_assert_int_eq(pr_process_close(p->proc, &e), 0);	/* twice is fine */
-	raises(pr_process_start(p->proc, &e), "ValueError", "process object is closed");
-	raises(pr_process_getattr(p->proc, "exitcode", &v, &e), "ValueError", "process object is closed");
-	raises(pr_process_getattr(p->proc, "pid", &v, &e), "ValueError", "process object is closed");
-	pr_unref(one);
-	pr_unref(p);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	pr_process_set_gate(p, gate[0]);
+	ok(p, "start");
+	t = str("x");
+	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "TypeError",
+		  "unsupported operand type(s) for +: 'float' and 'str'");
+	pr_decref(t);
+	t = pr_int(3000000);
+	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "OverflowError",
+		  "timeout is too large");
+	pr_decref(t);
+	t = pr_float(1.0 / 0.0);
+	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "OverflowError",
+		  "cannot convert float infinity to integer");
+	pr_decref(t);
+	t = pr_float(0.0 / 0.0);
+	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "ValueError",
+		  "cannot convert float NaN to integer");
+	pr_decref(t);
+	t = pr_int(-1);
+	ck_assert_int_eq(callm(p, "join", &t, 1, NULL, &d), 0);
+	pr_decref(t);
+	ck_assert_int_eq(write(gate[1], "r", 1), 1);
+	ok(p, "join");
+	/* once the exit code is known, the timeout is not even looked at */
+	t = str("x");
+	ck_assert_int_eq(callm(p, "join", &t, 1, NULL, &d), 0);
+	pr_decref(t);
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
 }
 END_TEST
 
-/* A blocked child: its gate is a pipe we hold the write end of. */
-START_TEST(test_close_running_then_signals)
+/* ---- the child side ---------------------------------------------------- */
+
+static long exit_of(pr_value *args)
 {
-	struct pr_value *p = new_process("blocks", NULL, false), *q, *c;
-	int g[2];
-	bool alive;
+	pr_value *p = process("exits", args, NULL, NULL);
+	long code;
 
-	ck_assert_int_eq(pipe2(g, O_CLOEXEC), 0);
-	pr_process_set_gate(p->proc, g[0]);
-	ck_assert_int_eq(pr_process_start(p->proc, &e), 0);
-	raises(pr_process_close(p->proc, &e), "ValueError",
-	       "Cannot close a process while it is still running. "
-	       "You should first call join() or terminate().");
-	ck_assert_int_eq(pr_process_is_alive(p->proc, &alive, &e), 0);
-	ck_assert(alive);
-	ck_assert_int_eq(pr_process_terminate(p->proc, &e), 0);
-	ck_assert_int_eq(pr_process_join(p->proc, NULL, &e), 0);
-	repr_is(p, "<Process name='Process-1' pid=N parent=ME stopped exitcode=-SIGTERM>");
-	c = exitcode(p);
-	ck_assert_int_eq(c->i, -15);
-	pr_unref(c);
-
-	q = new_process("blocks", NULL, true);
-	pr_process_set_gate(q->proc, g[0]);
-	ck_assert_int_eq(pr_process_start(q->proc, &e), 0);
-	ck_assert_int_eq(pr_process_kill(q->proc, &e), 0);
-	ck_assert_int_eq(pr_process_join(q->proc, NULL, &e), 0);
-	repr_is(q, "<Process name='Process-2' pid=N parent=ME stopped exitcode=-SIGKILL daemon>");
-	close(g[0]);
-	close(g[1]);
-	pr_unref(p);
-	pr_unref(q);
+	ok(p, "start");
+	ok(p, "join");
+	code = exitcode(p);
+	pr_decref(p);
+	return code;
 }
-END_TEST
 
-START_TEST(test_join_timeout_on_blocked_child)
+START_TEST(test_system_exit_codes)
 {
-	struct pr_value *p = new_process("blocks", NULL, false), *t = pr_float(0.05), *c;
-	int g[2];
-	bool alive;
+	pr_value *p;
+	char *err;
 
-	ck_assert_int_eq(pipe2(g, O_CLOEXEC), 0);
-	pr_process_set_gate(p->proc, g[0]);
-	ck_assert_int_eq(pr_process_start(p->proc, &e), 0);
-	ck_assert_int_eq(pr_process_join(p->proc, t, &e), 0);
-	ck_assert_int_eq(pr_process_is_alive(p->proc, &alive, &e), 0);
-	ck_assert(alive);
-	c = exitcode(p);
-	ck_assert_int_eq(c->kind, PR_NONE);
-	pr_unref(c);
-	ck_assert_int_eq(write(g[1], "r", 1), 1);	/* release */
-	ck_assert_int_eq(pr_process_join(p->proc, NULL, &e), 0);
-	c = exitcode(p);
-	ck_assert_int_eq(c->i, 0);
-	pr_unref(c);
-	close(g[0]);
-	close(g[1]);
-	pr_unref(t);
-	pr_unref(p);
+	ck_assert_int_eq(exit_of(pr_tuple(NULL, 0)), 0);
+	ck_assert_int_eq(exit_of(tuple2(pr_none(), NULL)), 0);
+	ck_assert_int_eq(exit_of(tuple2(pr_int(3), NULL)), 3);
+	ck_assert_int_eq(exit_of(tuple2(pr_bool(1), NULL)), 1);
+	ck_assert_int_eq(exit_of(tuple2(pr_bool(0), NULL)), 0);
+	ck_assert_int_eq(exit_of(tuple2(pr_int(256), NULL)), 0);
+	ck_assert_int_eq(exit_of(tuple2(pr_int(-1), NULL)), 255);
+	/* sys.exit((5,)) is SystemExit(5) */
+	ck_assert_int_eq(exit_of(tuple2(tuple2(pr_int(5), NULL), NULL)), 5);
+	/* anything else: str(code) on stderr, exit code 1 */
+	p = process("exits", tuple2(str("msg"), NULL), NULL, NULL);
+	err = run_capturing_stderr(p);
+	ck_assert_str_eq(err, "msg\n");
+	ck_assert_int_eq(exitcode(p), 1);
+	free(err);
+	pr_decref(p);
+	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL),
+		    NULL, NULL);
+	err = run_capturing_stderr(p);
+	ck_assert_str_eq(err, "(1, 2.5)\n");
+	free(err);
+	pr_decref(p);
 }
 END_TEST
 
-/* sys.exit(code) in the child, by kind of code: _bootstrap's mapping. */
-static const struct {
-	const char *what;
-	int want;
-} exits[] = {
-	{ "noarg", 0 }, { "None", 0 }, { "0", 0 }, { "3", 3 }, { "256", 0 }, { "-1", 255 },
-	{ "True", 1 }, { "'msg'", 1 }, { "3.5", 1 }, { "(1, 2)", 1 },
+START_TEST(test_uncaught_exception)
+{
+	pr_value *p = process("raises", tuple2(str("ValueError"), str("boom")),
+			      NULL, NULL);
+	char *err = run_capturing_stderr(p);
+
+	ck_assert_str_eq(err, "Process Process-1:\n"
+			 "Traceback (most recent call last):\n"
+			 "  File \"<procref>\", line 1, in run\n"
+			 "ValueError: boom\n");
+	ck_assert_int_eq(exitcode(p), 1);
+	free(err);
+	pr_decref(p);
+	p = process("raises", tuple2(str("KeyError"), NULL), NULL, NULL);
+	err = run_capturing_stderr(p);
+	ck_assert_str_eq(err, "Process Process-2:\n"
+			 "Traceback (most recent call last):\n"
+			 "  File \"<procref>\", line 1, in run\n"
+			 "KeyError: ''\n");
+	free(err);
+	pr_decref(p);
+	/* an empty message shows the class alone */
+	p = process("raises", tuple2(str("RuntimeError"), NULL), NULL, NULL);
+	err = run_capturing_stderr(p);
+	ck_assert_str_eq(strstr(err, "in run\n") + 7, "RuntimeError\n");
+	free(err);
+	pr_decref(p);
+	p = process("os_exit", tuple2(pr_int(300), NULL), NULL, NULL);
+	ok(p, "start");
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 44);
+	pr_decref(p);
+}
+END_TEST
+
+static int hook_fd = -1;
+
+static void hook(void *arg)
+{
+	(void)arg;
+	if (write(hook_fd, "h", 1) != 1)
+		_exit(3);
+}
+
+/* The child runs the after-fork hook and gets only the fds meant for it:
+ * its sentinel pipes are close-on-exec, and close() drops both. */
+START_TEST(test_fork_fds)
+{
+	pr_value *p = process("returns", NULL, NULL, NULL), *s;
+	int pipefd[2], sentinel, flags;
+	char c = 0, *text;
+
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	hook_fd = pipefd[1];
+	pr_set_after_fork(hook, NULL);
+	ok(p, "start");
+	s = getattr_ok(p, "sentinel");
+	text = repr_take(s);
+	sentinel = atoi(text);
+	free(text);
+	flags = fcntl(sentinel, F_GETFD);
+	ck_assert_int_ge(flags, 0);
+	ck_assert(flags & FD_CLOEXEC);
+	ok(p, "join");
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'h');
+	ok(p, "close");
+	ck_assert_int_eq(fcntl(sentinel, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+	pr_set_after_fork(NULL, NULL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	pr_decref(p);
+}
+END_TEST
+
+/* The fds open in this process, as a bitmap over the first 1024. */
+static void open_fds(unsigned char set[1024])
+{
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		set[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+static int report_fd = -1;
+
+/* A target that writes the child's open fds (1024 bytes) to report_fd */
+static int list_fds(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
+{
+	unsigned char set[1024];
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	open_fds(set);
+	if (write(report_fd, set, sizeof set) != (ssize_t)sizeof set)
+		return pr_diag(d, -errno, NULL);
+	return 0;
+}
+
+static const char *const no_params[] = { NULL };
+static const pr_func list_fds_func = {
+	.name = "list_fds", .params = no_params, .fn = list_fds
 };
 
-START_TEST(test_systemexit_codes)
+/* A child inherits what the parent had, plus its own ends of the two
+ * sentinel pipes (child_r, child_w), and nothing of the parent's ends. */
+START_TEST(test_child_fds)
 {
-	struct pr_value *args, *code = NULL, *p, *c;
-	const char *w = exits[_i].what;
+	unsigned char before[1024], after[1024], child[1024];
+	pr_value *target = pr_function(&list_fds_func), *p = NULL;
+	pr_value *cls = pr_global("Process");
+	const char *kw[1] = { "target" };
+	struct pr_diag d = PR_DIAG_INIT;
+	int report[2], fd, parent_new = 0, child_new = 0;
 
-	if (!strcmp(w, "noarg")) {
-		args = pr_seq(PR_TUPLE, 0);
-	} else {
-		if (!strcmp(w, "None"))
-			code = pr_none();
-		else if (!strcmp(w, "True"))
-			code = pr_bool(true);
-		else if (w[0] == '\'')
-			code = pr_str("msg", 3);
-		else if (!strcmp(w, "3.5"))
-			code = pr_float(3.5);
-		else if (w[0] == '(') {
-			code = pr_seq(PR_TUPLE, 2);
-			code->items[0] = pr_int(1);
-			code->items[1] = pr_int(2);
-		} else
-			code = pr_int(atoi(w));
-		args = pr_seq(PR_TUPLE, 1);
-		args->items[0] = code;
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	report_fd = report[1];
+	ck_assert_int_eq(pr_call(cls, NULL, 0, kw, &target, 1, &p, &d), 0);
+	pr_decref(cls);
+	pr_decref(target);
+	open_fds(before);
+	ok(p, "start");
+	open_fds(after);
+	ck_assert_int_eq(read(report[0], child, sizeof child),
+			 (ssize_t)sizeof child);
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 0);
+	for (fd = 0; fd < 1024; fd++) {
+		if (after[fd] && !before[fd]) {
+			parent_new++;
+			ck_assert_msg(!child[fd], "the child has the parent's "
+				      "pipe end %d", fd);
+			ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		}
+		if (child[fd] && !before[fd])
+			child_new++;
+		if (before[fd])
+			ck_assert_msg(child[fd], "fd %d was not inherited", fd);
 	}
-	p = new_process("exits", args, false);
-	{
-		/* the child writes non-int codes to stderr: keep them out of the test log */
-		int saved = fcntl(2, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		dup2(null, 2);
-		ck_assert_int_eq(pr_process_start(p->proc, &e), 0);
-		dup2(saved, 2);
-		close(saved);
-		close(null);
-	}
-	ck_assert_int_eq(pr_process_join(p->proc, NULL, &e), 0);
-	c = exitcode(p);
-	ck_assert_msg(c->i == exits[_i].want, "sys.exit(%s): exitcode %lld, want %d", w, c->i,
-		      exits[_i].want);
-	pr_unref(c);
-	pr_unref(p);
+	ck_assert_int_eq(parent_new, 2);
+	ck_assert_int_eq(child_new, 2);
+	ok(p, "close");
+	open_fds(after);
+	ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
+	close(report[0]);
+	close(report[1]);
+	pr_decref(p);
 }
 END_TEST
 
-static void value_repr_is(struct pr_value *v, const char *want)
+/* A process object kept alive only by a cycle is freed by the collector,
+ * and its Popen finalizer closes the sentinel. */
+START_TEST(test_gc_closes_sentinel)
 {
-	char *got = pr_repr(v);
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process("returns", NULL, NULL, NULL), *s;
+	int sentinel;
+	char *text;
 
-	ck_assert_str_eq(got, want);
-	free(got);
-	pr_unref(v);
-}
-
-START_TEST(test_value_reprs)
-{
-	struct pr_value *t;
-
-	value_repr_is(pr_str("it's", 4), "\"it's\"");
-	value_repr_is(pr_str("a'\"b", 4), "'a\\'\"b'");
-	value_repr_is(pr_str("tab\tnl\n\x01", 8), "'tab\\tnl\\n\\x01'");
-	value_repr_is(pr_str("\xc3\xa9", 2), "'\xc3\xa9'");
-	value_repr_is(pr_bytes("\x00" "ab\xff", 4, PR_BYTES), "b'\\x00ab\\xff'");
-	value_repr_is(pr_float(3.5), "3.5");
-	value_repr_is(pr_float(1.0), "1.0");
-	value_repr_is(pr_float(1e16), "1e+16");
-	value_repr_is(pr_float(1e-5), "1e-05");
-	value_repr_is(pr_float(0.1), "0.1");
-	value_repr_is(pr_bool(false), "False");
-	t = pr_seq(PR_TUPLE, 1);
-	t->items[0] = pr_int(1);
-	value_repr_is(t, "(1,)");
-	value_repr_is(pr_seq(PR_TUPLE, 0), "()");
+	ok(p, "start");
+	ok(p, "join");
+	s = getattr_ok(p, "sentinel");
+	text = repr_take(s);
+	sentinel = atoi(text);
+	free(text);
+	ck_assert_int_eq(pr_setattr(p, "me", p, &d), 0);
+	pr_decref(p);
+	ck_assert_int_ge(fcntl(sentinel, F_GETFD), 0);
+	pr_gc_collect();
+	ck_assert_int_eq(fcntl(sentinel, F_GETFD), -1);
 }
 END_TEST
 
-START_TEST(test_authkey_pickling_refused)
+/* util._exit_function: daemonic children terminated, the rest joined */
+START_TEST(test_exit_function)
 {
-	struct pr_value *c = pr_current_process(), *k = NULL, *s = pr_str("x", 1);
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *dmn = process("blocks", NULL, "daemon", pr_bool(1));
+	pr_value *reg = process("exits", tuple2(pr_int(7), NULL), NULL, NULL);
+	pr_value *f = pr_global("active_children"), *list = NULL;
+	int gate[2];
 
-	ck_assert_int_eq(pr_process_getattr(c->proc, "authkey", &k, &e), 0);
-	ck_assert_uint_eq(k->len, 32);
-	raises(pr_pickle_check(k, &e), "TypeError",
-	       "Pickling an AuthenticationString object is disallowed for security reasons");
-	ck_assert_int_eq(pr_pickle_check(s, &e), 0);
-	pr_unref(k);
-	pr_unref(c);
-	pr_unref(s);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	pr_process_set_gate(dmn, gate[0]);
+	ok(dmn, "start");
+	ok(reg, "start");
+	ck_assert_int_eq(pr_exit_function(&d), 0);
+	ck_assert_int_eq(exitcode(dmn), -SIGTERM);
+	ck_assert_int_eq(exitcode(reg), 7);
+	ck_assert_int_eq(pr_call(f, NULL, 0, NULL, NULL, 0, &list, &d), 0);
+	ck_assert_repr(list, "[]");
+	/* once per process */
+	ck_assert_int_eq(pr_exit_function(&d), 0);
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(f);
+	pr_decref(dmn);
+	pr_decref(reg);
+}
+END_TEST
+
+START_TEST(test_start_method)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	ck_assert_int_eq(pr_set_start_method("fork", &d), 0);
+	ck_raised(pr_set_start_method("nope", &d), &d, "ValueError",
+		  "cannot find context for 'nope'");
+	ck_assert_int_eq(pr_set_start_method("spawn", &d), PR_EUNSUPPORTED);
+	pr_diag_clear(&d);
 }
 END_TEST
 
 Suite *procref_suite(void)
 {
 	Suite *s = suite_create("procref");
-	TCase *tc = tcase_create("process");
+	TCase *values = tcase_create("values");
+	TCase *objects = tcase_create("objects");
+	TCase *children = tcase_create("children");
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_lifecycle_reprs);
-	tcase_add_test(tc, test_daemon_and_counter);
-	tcase_add_test(tc, test_lifecycle_errors);
-	tcase_add_test(tc, test_close_running_then_signals);
-	tcase_add_test(tc, test_join_timeout_on_blocked_child);
-	tcase_add_loop_test(tc, test_systemexit_codes, 0, sizeof(exits) / sizeof(exits[0]));
-	tcase_add_test(tc, test_value_reprs);
-	tcase_add_test(tc, test_authkey_pickling_refused);
-	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(values, setup, teardown);
+	tcase_add_test(values, test_str_repr);
+	tcase_add_test(values, test_bytes_repr);
+	tcase_add_test(values, test_float_repr);
+	tcase_add_test(values, test_int_repr);
+	tcase_add_test(values, test_container_repr);
+	tcase_add_test(values, test_str_of);
+	tcase_add_test(values, test_errno_types);
+	suite_add_tcase(s, values);
+
+	tcase_add_checked_fixture(objects, setup, teardown);
+	tcase_add_test(objects, test_construct_errors);
+	tcase_add_test(objects, test_naming);
+	tcase_add_test(objects, test_setters);
+	tcase_add_test(objects, test_unstarted_errors);
+	tcase_add_test(objects, test_main_process);
+	tcase_add_test(objects, test_start_method);
+	suite_add_tcase(s, objects);
+
+	tcase_add_checked_fixture(children, setup, teardown);
+	tcase_set_timeout(children, 20);
+	tcase_add_test(children, test_lifecycle_reprs);
+	tcase_add_test(children, test_signal_names);
+	tcase_add_test(children, test_join_timeout_errors);
+	tcase_add_test(children, test_system_exit_codes);
+	tcase_add_test(children, test_uncaught_exception);
+	tcase_add_test(children, test_fork_fds);
+	tcase_add_test(children, test_child_fds);
+	tcase_add_test(children, test_gc_closes_sentinel);
+	tcase_add_test(children, test_exit_function);
+	suite_add_tcase(s, children);
 	return s;
 }

@@ -1,0 +1,109 @@
+/*
+ * procref-driver's private declarations: the driver protocol
+ * (docs/PROTOCOL.md) over libprocref.
+ */
+#ifndef PROCREF_DRIVER_H
+#define PROCREF_DRIVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "procref.h"
+
+#define DRV_MAX_LINE (1u << 20)	/* PROTOCOL.md: no longer line */
+#define DRV_HIGH_FD 100		/* where the protocol fds are moved to */
+#define DRV_SCENARIO_FAILED 70	/* scenario process status on a driver bug */
+
+/* Process-wide state, set up in the zygote and inherited by fork. */
+struct drv_state {
+	int proto_in, proto_out;	/* the protocol, close-on-exec */
+	int saved_out, saved_err;	/* the driver's own fds 1 and 2 */
+	pid_t zygote_pid;
+	pid_t scenario_pid;		/* 0 outside a scenario process */
+	/* shared by the zygote and the scenario process: [0] a request is
+	 * being answered, [1] ended was sent */
+	volatile unsigned char *shared;
+};
+extern struct drv_state drv;
+
+/* ---- proto.c ---------------------------------------------------------- */
+
+/* One request line without its newline, malloc'ed and NUL-terminated.
+ * 1: a line; 0: EOF; DRV_TOO_LONG: a line over DRV_MAX_LINE (consumed);
+ * -errno.  Reads one byte at a time, so that nothing past the newline is
+ * taken: the zygote and the scenario process take turns on the fd. */
+#define DRV_TOO_LONG 2
+int drv_read_line(char **line, size_t *len);
+/* Send msg as one line and release it.  0 or -errno. */
+int drv_send(json_t *msg);
+/* {"op":"error","message":...} */
+int drv_send_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The error reply to req: a step gets a result with "error", anything
+ * else op error. */
+int drv_reply_error(json_t *req, const char *message);
+/* A JSON string for text that may not be valid UTF-8: each byte that
+ * starts no valid sequence becomes "\xNN" (Python's backslashreplace). */
+json_t *drv_json_text(const char *s, size_t len);
+/* The same as malloc'ed, NUL-terminated text; its length in *outlen. */
+char *drv_backslashreplace(const char *s, size_t len, size_t *outlen);
+/* Diagnostics to stderr, the harness's log. */
+void drv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- scenario.c ------------------------------------------------------- */
+
+/* The scenario process, from begin to end: returns its exit status. */
+int drv_scenario_main(json_t *begin);
+
+/* ---- eval.c ----------------------------------------------------------- */
+
+struct drv_scenario;
+
+/* Carry out one statement (PROTOCOL.md, Statements).  0 with *out (a new
+ * reference, NULL for an assignment), or an error in d: PR_EUNSUPPORTED
+ * for what the driver cannot carry out, anything else a raised
+ * exception. */
+int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
+	     struct pr_diag *d);
+
+/* ---- verbs.c and the scenario's records --------------------------------- */
+
+/* A process object bound to a scenario variable, with its gate and
+ * capture files (made at binding, never inside start()). */
+struct drv_record {
+	pr_value *obj;
+	pid_t pid;		/* remembered: pid raises once closed */
+	int gate_r, gate_w;
+	int out_fd, err_fd;
+};
+
+struct drv_var {
+	char *name;
+	pr_value *value;
+};
+
+struct drv_scenario {
+	struct drv_var *vars;
+	size_t nvars;
+	struct drv_record *recs;
+	size_t nrecs;
+	pr_value **texts;	/* values stdout()/stderr() made: "text" */
+	size_t ntexts;
+	pr_value *current;	/* current_process() */
+	unsigned serial;	/* for capture file names */
+};
+
+struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);
+/* Give obj a gate and capture files: PR_EUNSUPPORTED on failure. */
+int drv_register(struct drv_scenario *s, pr_value *obj, struct pr_diag *d);
+void drv_note_pid(struct drv_record *rec);
+/* The harness verbs: "release", "stdout", "stderr", "pickles"; NULL for
+ * any other name. */
+pr_value *drv_verb(const char *name);
+/* Whether v was made by stdout() or stderr(). */
+int drv_is_text(struct drv_scenario *s, pr_value *v);
+/* The scenario that the verbs act on. */
+extern struct drv_scenario *drv_current_scenario;
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * The protocol stream: request lines in, JSON replies out.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+struct drv_state drv = { -1, -1, -1, -1, 0, 0, NULL };
+
+void drv_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "procref-driver[%ld]: ", (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+int drv_read_line(char **line, size_t *len)
+{
+	size_t n = 0, cap = 256;
+	char *buf = malloc(cap), *p;
+	int too_long = 0;
+	ssize_t r;
+	char c;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		do r = read(drv.proto_in, &c, 1);
+		while (r == -1 && errno == EINTR);
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0) {
+			if (n == 0 && !too_long) {
+				free(buf);
+				return 0;
+			}
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (too_long)
+			continue;
+		if (n + 1 >= cap) {
+			if ((p = realloc(buf, cap * 2)) == NULL) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		buf[n++] = c;
+		if (n > DRV_MAX_LINE) {
+			too_long = 1;
+			n = 0;
+		}
+	}
+	if (too_long) {
+		free(buf);
+		return DRV_TOO_LONG;
+	}
+	buf[n] = '\0';
+	*line = buf;
+	*len = n;
+	return 1;
+}
+
+int drv_send(json_t *msg)
+{
+	char *s;
+	size_t len, off = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (msg == NULL)
+		return -ENOMEM;
+	/* a process that forked and came back through the driver must
+	 * never speak the protocol */
+	if (drv.scenario_pid != 0 && getpid() != drv.scenario_pid)
+		_exit(DRV_SCENARIO_FAILED);
+	s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+	json_decref(msg);
+	if (s == NULL)
+		return -ENOMEM;
+	len = strlen(s);
+	s[len++] = '\n';	/* json_dumps leaves room: this replaces the NUL */
+	while (off < len) {
+		do n = write(drv.proto_out, s + off, len - off);
+		while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(s);
+	return r;
+}
+
+int drv_send_error(const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	n = drv_send(json_pack("{s:s, s:o}", "op", "error", "message",
+			       drv_json_text(m, strlen(m))));
+	free(m);
+	return n;
+}
+
+int drv_reply_error(json_t *req, const char *message)
+{
+	json_t *id = json_object_get(req, "id");
+	const char *op = json_string_value(json_object_get(req, "op"));
+
+	if (op != NULL && strcmp(op, "step") == 0)
+		return drv_send(json_pack("{s:s, s:O, s:o, s:{}}", "op",
+					  "result", "id",
+					  id ? id : json_null(), "error",
+					  drv_json_text(message,
+							strlen(message)),
+					  "pids"));
+	return drv_send_error("%s", message);
+}
+
+/* The length of the valid UTF-8 sequence at s (as CPython's decoder
+ * accepts it: no overlong forms, no surrogates, nothing past U+10FFFF),
+ * 0 if none starts there. */
+static size_t utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t n, i;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	c = s[0] & (0xff >> (n + 1));
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+char *drv_backslashreplace(const char *s, size_t len, size_t *outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *buf, *p;
+	size_t i, n;
+
+	if (len > (SIZE_MAX - 1) / 4 || (buf = malloc(4 * len + 1)) == NULL)
+		return NULL;
+	for (i = 0, p = buf; i < len; i += n) {
+		if ((n = utf8_valid(u + i, len - i)) == 0) {
+			p += sprintf(p, "\\x%02x", u[i]);
+			n = 1;
+		} else {
+			memcpy(p, u + i, n);
+			p += n;
+		}
+	}
+	*p = '\0';
+	*outlen = (size_t)(p - buf);
+	return buf;
+}
+
+json_t *drv_json_text(const char *s, size_t len)
+{
+	char *clean;
+	size_t n;
+	json_t *j;
+
+	if ((clean = drv_backslashreplace(s, len, &n)) == NULL)
+		return NULL;
+	j = json_stringn(clean, n);
+	free(clean);
+	return j;
+}

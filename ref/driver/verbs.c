@@ -1,0 +1,275 @@
+/*
+ * The harness verbs of a scenario (docs/PROTOCOL.md, Globals): release(p),
+ * stdout(p), stderr(p), pickles(x), and the records behind them: the gate
+ * and capture files of every process object bound to a variable.  What
+ * each does on misuse follows tools/pydriver.py: a driver error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+struct drv_scenario *drv_current_scenario;
+
+struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrecs; i++)
+		if (s->recs[i].obj == obj)
+			return &s->recs[i];
+	return NULL;
+}
+
+void drv_note_pid(struct drv_record *rec)
+{
+	pid_t pid = pr_process_pid(rec->obj);
+
+	if (pid > 0)
+		rec->pid = pid;
+}
+
+/* An unlinked temporary file, opened for appending: p and everything it
+ * starts share it as fd 1 or fd 2. */
+static int capture_file(struct drv_scenario *s, const char *tag)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	for (;;) {
+		snprintf(path, sizeof path, "%s/procspec-%ld-%u.%s", dir,
+			 (long)getpid(), ++s->serial, tag);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+			  0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+/* A gate: a close-on-exec pipe whose read end children inherit (fork
+ * keeps close-on-exec fds) and whose write end the children close. */
+static int new_channel(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
+}
+
+int drv_register(struct drv_scenario *s, pr_value *obj, struct pr_diag *d)
+{
+	struct drv_record rec = { obj, 0, -1, -1, -1, -1 }, *grown;
+	int fds[2], r;
+
+	if ((r = new_channel(fds)) < 0)
+		goto fail;
+	rec.gate_r = fds[0];
+	rec.gate_w = fds[1];
+	if ((r = rec.out_fd = capture_file(s, "out")) < 0 ||
+	    (r = rec.err_fd = capture_file(s, "err")) < 0)
+		goto fail;
+	grown = realloc(s->recs, (s->nrecs + 1) * sizeof *grown);
+	if (grown == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	s->recs = grown;
+	rec.obj = pr_incref(obj);
+	pr_process_set_gate(obj, rec.gate_r);
+	s->recs[s->nrecs++] = rec;
+	return 0;
+fail:
+	if (rec.gate_r >= 0)
+		close(rec.gate_r);
+	if (rec.gate_w >= 0)
+		close(rec.gate_w);
+	if (rec.out_fd >= 0)
+		close(rec.out_fd);
+	if (rec.err_fd >= 0)
+		close(rec.err_fd);
+	return pr_diag(d, PR_EUNSUPPORTED, "cannot create the gate and capture "
+		       "files: [Errno %d] %s", -r, strerror(-r));
+}
+
+/* The one process argument of release(), stdout() and stderr(). */
+static int need_record(const char *verb, pr_value **argv,
+		       struct drv_record **rec, struct pr_diag *d)
+{
+	pr_value *item = pr_item(argv[0], 0);
+
+	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "%s() takes exactly one "
+			       "argument, a process", verb);
+	if (drv_current_scenario == NULL ||
+	    (*rec = drv_record_of(drv_current_scenario, item)) == NULL)
+		return pr_diag(d, PR_EUNSUPPORTED, "%s(): the argument is not a "
+			       "process object bound to a scenario variable",
+			       verb);
+	return 0;
+}
+
+/* release(p): one byte on p's gate lets one blocked behaviour go on */
+static int v_release(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	struct drv_record *rec;
+	ssize_t n;
+	int r;
+
+	(void)self;
+	(void)out;
+	if ((r = need_record("release", argv, &rec, d)) < 0)
+		return r;
+	if (rec->gate_w < 0)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "release(): the gate is already closed");
+	do n = write(rec->gate_w, "r", 1);
+	while (n == -1 && errno == EINTR);
+	if (n < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "release(): cannot write the "
+			       "gate: [Errno %d] %s", errno, strerror(errno));
+	return 0;
+}
+
+/* What p and its descendants wrote so far: the capture file from its
+ * start, read with pread (the children's fds share its offset). */
+static int read_capture(const char *verb, int fd, pr_value **out,
+			struct pr_diag *d)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *p;
+	ssize_t n;
+
+	if (buf == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (;;) {
+		if (cap - len < 4096) {
+			if ((p = realloc(buf, cap * 2)) == NULL) {
+				free(buf);
+				return pr_diag(d, PR_EMEMORY, NULL);
+			}
+			buf = p;
+			cap *= 2;
+		}
+		do n = pread(fd, buf + len, cap - len, (off_t)len);
+		while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			int err = errno;
+
+			free(buf);
+			return pr_diag(d, PR_EUNSUPPORTED, "%s(): cannot read the "
+				       "capture file: [Errno %d] %s", verb, err,
+				       strerror(err));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	/* data.decode('utf-8', 'backslashreplace') */
+	p = drv_backslashreplace(buf, len, &len);
+	free(buf);
+	if (p == NULL || (*out = pr_str(p, len)) == NULL) {
+		free(p);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	free(p);
+	return 0;
+}
+
+static int remember_text(pr_value *v, struct pr_diag *d)
+{
+	struct drv_scenario *s = drv_current_scenario;
+	pr_value **grown;
+
+	grown = realloc(s->texts, (s->ntexts + 1) * sizeof *grown);
+	if (grown == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	s->texts = grown;
+	s->texts[s->ntexts++] = pr_incref(v);
+	return 0;
+}
+
+static int capture_verb(const char *verb, int err, pr_value **argv,
+			pr_value **out, struct pr_diag *d)
+{
+	struct drv_record *rec;
+	int r;
+
+	if ((r = need_record(verb, argv, &rec, d)) < 0)
+		return r;
+	if ((r = read_capture(verb, err ? rec->err_fd : rec->out_fd, out,
+			      d)) < 0)
+		return r;
+	return remember_text(*out, d);
+}
+
+static int v_stdout(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
+{
+	(void)self;
+	return capture_verb("stdout", 0, argv, out, d);
+}
+
+static int v_stderr(pr_value *self, pr_value **argv, pr_value **out,
+		    struct pr_diag *d)
+{
+	(void)self;
+	return capture_verb("stderr", 1, argv, out, d);
+}
+
+/* pickles(x): ForkingPickler.dumps(x) succeeds: True, or its exception */
+static int v_pickles(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	int r;
+
+	(void)self;
+	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "pickles() takes exactly one argument");
+	if ((r = pr_pickle_check(pr_item(argv[0], 0), d)) < 0)
+		return r;
+	*out = pr_bool(1);
+	return 0;
+}
+
+static const char *const no_params[] = { NULL };
+
+/* release(*args, **kwargs) and so on: the arguments are checked inside */
+#define VERB(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
+			.varkw = 1, .fn = f }
+
+static const pr_func verbs[] = {
+	VERB("pickles", v_pickles),
+	VERB("release", v_release),
+	VERB("stderr", v_stderr),
+	VERB("stdout", v_stdout),
+};
+
+pr_value *drv_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof verbs / sizeof *verbs; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return pr_function(&verbs[i]);
+	return NULL;
+}
+
+int drv_is_text(struct drv_scenario *s, pr_value *v)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntexts; i++)
+		if (s->texts[i] == v)
+			return 1;
+	return 0;
+}
