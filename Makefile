@@ -82,6 +82,7 @@ test: all $(CHECKBIN)
 	$(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
 	tests/reports.sh $(PROCSPEC)
+	tests/hostile.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@if [ -x "$(PYTHON)" ]; then \
 	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \

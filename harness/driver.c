@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,7 +82,11 @@ bool ps_driver_has(const struct ps_driver *drv, const char *name)
 	return false;
 }
 
-/* Quote a received line for a message: at most 200 bytes, control bytes escaped. */
+/*
+ * Quote a received line for a message: at most 200 bytes, control bytes and
+ * every byte from 0x80 escaped, so the message is ASCII whatever the driver
+ * sent (it goes into JSON reports, which must be UTF-8).
+ */
 static void quote_line(struct ps_buf *b, const char *s, size_t n)
 {
 	size_t i, lim = n > 200 ? 200 : n;
@@ -89,7 +94,7 @@ static void quote_line(struct ps_buf *b, const char *s, size_t n)
 	for (i = 0; i < lim; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c >= 0x7f || c == '\\')
 			ps_buf_addf(b, "\\x%02x", c);
 		else
 			ps_buf_addc(b, (char)c);
@@ -123,7 +128,11 @@ static int driver_gone(struct ps_driver *drv, struct ps_diag *d)
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d)
 {
 	double deadline = ps_now() + timeout;
-	struct pollfd pfd[2] = { { .fd = drv->from_fd, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+	struct pollfd pfd[3] = {
+		{ .fd = drv->from_fd, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+		{ .fd = drv->pidfd, .events = POLLIN },
+	};
 	json_error_t jerr;
 	char *nl;
 	ssize_t n;
@@ -150,15 +159,20 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 		if (left <= 0)
 			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s", timeout);
 		pfd[1].fd = drv->log_fd;
-		r = poll(pfd, 2, (int)(left * 1000) + 1);
+		r = poll(pfd, 3, (int)(left * 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return ps_diag(d, -errno, "poll: %s", strerror(errno));
 		if (pfd[1].revents)
 			drain_stderr(drv);
-		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			/* It died, but a child of its keeps its stdout open: no EOF
+			 * will come, so its exit is the answer. */
+			if (pfd[2].revents & POLLIN)
+				return driver_gone(drv, d);
 			continue;
+		}
 		if (drv->rcap - drv->rlen < 65536) {
 			size_t cap = drv->rcap ? drv->rcap * 2 : 131072;
 			char *nb = realloc(drv->rbuf, cap);
@@ -303,9 +317,12 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 	if (!drv)
 		return ps_diag(d, -ENOMEM, "out of memory");
 	drv->pid = -1;
-	drv->to_fd = drv->from_fd = -1;
+	drv->to_fd = drv->from_fd = drv->pidfd = -1;
 	drv->log_fd = -1;
-	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC | O_NONBLOCK)) {
+	/* Only the harness's end of the stderr pipe is non-blocking: the
+	 * driver's writes to a full pipe must wait, not fail with EAGAIN. */
+	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
+	    fcntl(errp[0], F_SETFL, O_NONBLOCK)) {
 		r = ps_diag(d, -errno, "pipe2: %s", strerror(errno));
 		goto fail;
 	}
@@ -314,6 +331,9 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 	if (r)
 		goto fail;
 	ps_proc_guard_group(drv->pid, true);
+	drv->pidfd = (int)syscall(SYS_pidfd_open, drv->pid, 0);	/* -1 before Linux 5.3 */
+	if (drv->pidfd >= 0)
+		fcntl(drv->pidfd, F_SETFD, FD_CLOEXEC);
 	close(in[0]);
 	close(outp[1]);
 	close(errp[1]);
@@ -374,6 +394,8 @@ void ps_driver_stop(struct ps_driver *drv, double grace)
 		close(drv->from_fd);
 	if (drv->log_fd >= 0)
 		close(drv->log_fd);
+	if (drv->pidfd >= 0)
+		close(drv->pidfd);
 	json_decref(drv->hello);
 	free(drv->rbuf);
 	free(drv);

@@ -26,6 +26,7 @@ struct ps_driver {
 	pid_t pid;		/* the driver, leader of its own process group */
 	int to_fd;		/* its stdin */
 	int from_fd;		/* its stdout */
+	int pidfd;		/* readable once it has exited (pidfd_open), or -1 */
 	int log_fd;		/* read end of its stderr, non-blocking */
 	char log[PS_STDERR_KEEP];	/* the last bytes of its stderr, a ring */
 	size_t log_at;		/* where the next byte goes */

@@ -94,7 +94,13 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 		ps_job_result_release(&res);
-		if (!s || write_all(res_w, s, strlen(s)) || write_all(res_w, "\n", 1)) {
+		if (!s) {
+			fprintf(stderr, "procspec: a worker could not encode the result of job %llu\n",
+				(unsigned long long)index);
+			code = 2;
+			break;
+		}
+		if (write_all(res_w, s, strlen(s)) || write_all(res_w, "\n", 1)) {
 			free(s);
 			code = 2;
 			break;

@@ -1,6 +1,5 @@
 #include "proc.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,14 +147,31 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
 	}
 }
 
-/* Parent pid of /proc/<pid>/stat, -1 if gone; *zombie tells a reapable one. */
+/*
+ * The sweep runs in signal handlers too, so it is written with
+ * async-signal-safe calls only: open, getdents64, read, close, kill,
+ * waitpid, nanosleep; no stdio, no malloc.
+ */
+struct dirent64_ {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Parent pid from /proc/<pid>/stat, -1 if gone; *zombie tells a reapable one. */
 static pid_t ppid_of(const char *pid, bool *zombie)
 {
-	char path[64], buf[512], *s;
+	char path[64] = "/proc/", buf[512], *s = NULL;
+	size_t i = 6, k;
 	ssize_t n;
+	long ppid = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	for (k = 0; pid[k] && i < sizeof(path) - 8; k++)
+		path[i++] = pid[k];
+	memcpy(path + i, "/stat", 6);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -163,45 +180,55 @@ static pid_t ppid_of(const char *pid, bool *zombie)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	s = strrchr(buf, ')');	/* the command name may hold spaces and parens */
-	if (!s || s[1] == '\0' || s[2] == '\0')
+	for (k = 0; k < (size_t)n; k++)	/* the command name may hold spaces and parens */
+		if (buf[k] == ')')
+			s = buf + k;
+	if (!s || s + 4 >= buf + n)
 		return -1;
 	*zombie = s[2] == 'Z';
-	return (pid_t)strtol(s + 4, NULL, 10);	/* ") S ppid" */
+	for (s += 4; *s >= '0' && *s <= '9'; s++)	/* ") S ppid" */
+		ppid = ppid * 10 + (*s - '0');
+	return (pid_t)ppid;
 }
 
 int ps_proc_sweep(void)
 {
+	struct timespec pause = { 0, 1000000 };
+	char buf[8192];
 	pid_t self = getpid();
-	struct dirent *de;
-	int killed = 0, r, round;
-	DIR *dir;
+	int killed = 0, round, r, fd, found;
+	long n, off;
 
 	for (round = 0; round < 50; round++) {
-		int found = 0;
-
-		dir = opendir("/proc");
-		if (!dir)
+		found = 0;
+		fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
 			break;
-		while ((de = readdir(dir))) {
-			if (de->d_name[0] < '1' || de->d_name[0] > '9')
-				continue;
-			bool zombie = false;
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (off = 0; off < n;) {
+				struct dirent64_ *de = (struct dirent64_ *)(buf + off);
+				bool zombie = false;
+				pid_t p = 0;
+				const char *c;
 
-			if (ppid_of(de->d_name, &zombie) == self && !zombie) {
-				pid_t p = (pid_t)atoi(de->d_name);
-
+				off += de->d_reclen;
+				if (de->d_name[0] < '1' || de->d_name[0] > '9')
+					continue;
+				if (ppid_of(de->d_name, &zombie) != self || zombie)
+					continue;
+				for (c = de->d_name; *c >= '0' && *c <= '9'; c++)
+					p = p * 10 + (*c - '0');
 				if (kill(p, SIGKILL) == 0) {
 					found++;
 					killed++;
 				}
 			}
 		}
-		closedir(dir);
+		close(fd);
 		do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
 		if (!found)
 			break;
-		usleep(1000);
+		nanosleep(&pause, NULL);
 	}
 	do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
 	return killed;
@@ -237,9 +264,15 @@ void ps_proc_guard_worker(pid_t pid, bool add)
 	guard_set(guard_workers, pid, add);
 }
 
+/*
+ * Kill the drivers' groups, have the workers do the same and wait for them,
+ * then sweep what was reparented to this subreaper (a driver's daemons in
+ * sessions of their own), and only then die of the signal.
+ */
 static void on_signal(int sig)
 {
 	size_t i;
+	int r;
 
 	for (i = 0; i < GUARD_MAX; i++) {
 		if (guard_groups[i] > 0)
@@ -247,6 +280,10 @@ static void on_signal(int sig)
 		if (guard_workers[i] > 0)
 			kill(guard_workers[i], sig);
 	}
+	for (i = 0; i < GUARD_MAX; i++)
+		if (guard_workers[i] > 0)
+			do r = waitpid(guard_workers[i], NULL, 0); while (r == -1 && errno == EINTR);
+	ps_proc_sweep();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
