@@ -60,7 +60,7 @@ int ps_impl_parse(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 	memset(impl, 0, sizeof(*impl));
 	if (!(impl->spec = strdup(spec)) || !(home = ps_home()))
 		goto fail;
-	if (!strcmp(spec, "ref")) {
+	if (!strcmp(spec, "ref") || !strncmp(spec, "ref@", 4)) {
 		/* The driver built beside this program (build/ or build/asan/). */
 		char exe[PATH_MAX], *slash;
 		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -71,7 +71,12 @@ int ps_impl_parse(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 			*slash = '\0';
 		ps_buf_addf(&b, "%s/procref-driver", slash ? exe : "build");
 		path = ps_buf_detach(&b);
-		if (!path || push(impl, &n, path, strlen(path)) || !(impl->label = strdup("ref")))
+		if (!path || push(impl, &n, path, strlen(path)))
+			goto fail;
+		/* ref@X.Y[-O]: libprocref behaving as CPython X.Y (with -O) does */
+		if (spec[3] == '@' && (push(impl, &n, "--profile", 9) || push(impl, &n, spec + 4, strlen(spec + 4))))
+			goto fail;
+		if (!(impl->label = strdup(spec)))
 			goto fail;
 		impl->is_ref = 1;
 	} else if (!strncmp(spec, "python:", 7)) {
@@ -82,15 +87,30 @@ int ps_impl_parse(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 			r = ps_diag(d, PS_EUSAGE, "--impl %s: expected python:INTERPRETER[:MODULE]", spec);
 			goto fail;
 		}
+		/* "INTERP -O -X dev": the interpreter's own flags come before the script */
+		const char *iend = colon ? colon : interp + strlen(interp), *w = interp, *we;
+
 		ps_buf_addf(&b, "%s/tools/pydriver.py", home);
 		path = ps_buf_detach(&b);
-		if (!path || push(impl, &n, interp, colon ? (size_t)(colon - interp) : strlen(interp)) ||
-		    push(impl, &n, path, strlen(path)) || push(impl, &n, "--module", 8) ||
+		if (!path)
+			goto fail;
+		while (w < iend) {
+			while (w < iend && *w == ' ')
+				w++;
+			for (we = w; we < iend && *we != ' '; we++)
+				;
+			if (we > w && push(impl, &n, w, (size_t)(we - w)))
+				goto fail;
+			w = we;
+		}
+		if (push(impl, &n, path, strlen(path)) || push(impl, &n, "--module", 8) ||
 		    push(impl, &n, module, strlen(module)))
 			goto fail;
 		base = strrchr(impl->argv[0], '/');
 		base = base ? base + 1 : impl->argv[0];
 		ps_buf_adds(&b, base);
+		for (size_t k = 1; impl->argv[k] && impl->argv[k] != impl->argv[n - 3]; k++)
+			ps_buf_adds(&b, impl->argv[k][0] == '-' ? impl->argv[k] : "");
 		if (strcmp(module, "multiprocessing"))
 			ps_buf_addf(&b, "-%s", module);
 		if (!(impl->label = ps_buf_detach(&b)))

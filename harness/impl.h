@@ -3,7 +3,9 @@
  * into the argv of their driver:
  *
  *   ref                          procref-driver, built beside this program
- *   python:INTERP[:MODULE]       INTERP tools/pydriver.py --module MODULE
+ *   ref@X.Y[-O]                  the same, behaving as CPython X.Y (python -O)
+ *   python:INTERP[:MODULE]       INTERP tools/pydriver.py --module MODULE;
+ *                                INTERP may carry flags: "python3 -O"
  *   cmd:PROGRAM [ARG...]         any driver, words split on spaces
  */
 #ifndef PS_IMPL_H
