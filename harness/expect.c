@@ -96,8 +96,8 @@ const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const c
 		const struct ps_expect_entry *e = &x->v[i];
 
 		if (fnmatch(e->pattern, id, 0) == 0 &&
-		    (!strcmp(e->method, "*") || !strcmp(e->method, method)) &&
-		    (!strcmp(e->set, "*") || (set && !strcmp(e->set, set))))
+		    fnmatch(e->method, method, 0) == 0 &&
+		    (!strcmp(e->set, "*") || (set && fnmatch(e->set, set, 0) == 0)))
 			return e;
 	}
 	return NULL;

@@ -8,7 +8,7 @@
  *
  *   SCENARIO-GLOB METHOD SET: reason
  *
- * METHOD and SET may be '*'.  Example:
+ * All three are globs (fnmatch): '*' for any method or set.  Example:
  *
  *   faults/fork-eagain fork cpython-3.11: CPython leaks the two pipes when fork() fails
  */
