@@ -8,6 +8,7 @@
 #                  changed; REPLACE=1 to accept it
 #   make valgrind  the ref driver over the whole suite under memcheck
 #   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
+#   make bench     start-up costs side by side, written to reports/bench.json
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -48,13 +49,17 @@ $(LIBREF): $(call obj,$(REF_SRC))
 $(PROCSPEC): $(call obj,$(HARNESS_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON)
 
+# -z now: every child of the driver would otherwise redo the lazy binding of
+# each libc call the parent never made (a fifth of a child's cost, make bench).
 $(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now $(LDLIBS_JSON)
 
 $(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON) $(LDLIBS_CHECK)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+include tests/bench/bench.mk
 
 # --- the two commands ---------------------------------------------------
 # Both install what is missing first, then build in a sub-make, so that the

@@ -160,7 +160,7 @@ int ps_cmd_capture(int argc, char **argv)
 				ps_outcome_release(&o);
 				goto out;
 			}
-			r = ps_file_write_atomic(cap[n].staged, b.data, b.len);
+			r = ps_file_write_atomic(cap[n].staged, b.data, b.len, true);
 			if (r) {
 				fprintf(stderr, "procspec capture: cannot write %s: %s\n", cap[n].staged,
 					strerror(-r));

@@ -269,7 +269,7 @@ int ps_cmd_drift(int argc, char **argv)
 		fprintf(stderr, "procspec drift: out of memory\n");
 		goto out;
 	}
-	r = ps_file_write_atomic(outpath, o.data, o.len);
+	r = ps_file_write_atomic(outpath, o.data, o.len, true);
 	if (r) {
 		fprintf(stderr, "procspec drift: cannot write %s: %s\n", outpath, strerror(-r));
 		goto out;

@@ -67,7 +67,7 @@ int ps_mkdirs(const char *dir)
 	return 0;
 }
 
-int ps_file_write_atomic(const char *path, const char *data, size_t len)
+int ps_file_write_atomic(const char *path, const char *data, size_t len, bool durable)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -97,7 +97,7 @@ int ps_file_write_atomic(const char *path, const char *data, size_t len)
 		}
 		off += (size_t)w;
 	}
-	if (fchmod(fd, 0644) || fsync(fd)) {
+	if (fchmod(fd, 0644) || (durable && fsync(fd))) {
 		err = -errno;
 		goto out;
 	}

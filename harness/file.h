@@ -6,13 +6,20 @@
 #ifndef PS_FILE_H
 #define PS_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno. */
 int ps_file_read(const char *path, char **out, size_t *len);
 
-/* Write data to path atomically, creating missing parent directories. 0 or -errno. */
-int ps_file_write_atomic(const char *path, const char *data, size_t len);
+/*
+ * Write data to path atomically (temporary file, then rename), creating
+ * missing parent directories. 0 or -errno.  With durable, the data is
+ * fsync()ed before the rename, so it survives a crash too: golden files
+ * are; reports, rewritten on every run, are not (an fsync per scenario
+ * stalled runs under disk contention, make bench).
+ */
+int ps_file_write_atomic(const char *path, const char *data, size_t len, bool durable);
 
 /* mkdir -p. 0 or -errno. */
 int ps_mkdirs(const char *dir);

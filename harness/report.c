@@ -34,7 +34,7 @@ void ps_report_init(struct ps_report *rep, const char *label, const char *agains
 
 static void write_file(struct ps_report *rep, const char *path, const char *text, size_t len)
 {
-	int r = ps_file_write_atomic(path, text, len);
+	int r = ps_file_write_atomic(path, text, len, false);
 
 	if (r && !rep->write_err) {
 		rep->write_err = r;

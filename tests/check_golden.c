@@ -84,7 +84,7 @@ START_TEST(test_read_strips_header)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/set/fork/a/b.out", dir);
-	ck_assert_int_eq(ps_file_write_atomic(path, body, strlen(body)), 0);
+	ck_assert_int_eq(ps_file_write_atomic(path, body, strlen(body), true), 0);
 	ck_assert_int_eq(ps_golden_read(path, &got, &d), 0);
 	ck_assert_str_eq(got, ">>> p\n# not a header\n");
 	free(got);

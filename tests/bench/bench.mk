@@ -1,0 +1,37 @@
+# make bench: start-up costs side by side (tests/bench/run says what and how),
+# a table on stdout and reports/bench.json.  Figures only: it never fails on
+# a slow machine, only when something cannot run.  Included by the Makefile.
+#
+#   BENCH_REPEAT   rounds of every measurement (default 3)
+#   BENCH_PYTHON   the interpreter whose driver is measured (default /usr/bin/python3)
+
+BENCH_REPEAT ?= 3
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_B = $(B)/bench
+BENCH_BINS = $(BENCH_B)/floor $(BENCH_B)/prstart $(BENCH_B)/prstart-lazy $(BENCH_B)/pyfresh
+
+# Objects come from the Makefile's pattern rule, under $(B)/obj/tests/bench/.
+$(BENCH_B)/floor: $(call obj,tests/bench/floor.c tests/bench/bench.c)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+# Linked as $(REFDRV) is (-z now), so that its children bind symbols as the driver's do.
+$(BENCH_B)/prstart: $(call obj,tests/bench/prstart.c tests/bench/bench.c) $(LIBREF)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now
+
+# The same linked lazily, the default, for comparison: every child redoes
+# the lazy binding of each libc call the parent never made.
+$(BENCH_B)/prstart-lazy: $(call obj,tests/bench/prstart.c tests/bench/bench.c) $(LIBREF)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(BENCH_B)/pyfresh: $(call obj,tests/bench/pyfresh.c)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON)
+
+bench: all $(BENCH_BINS)
+	tests/bench/run --build $(B) --repeat $(BENCH_REPEAT) --python $(BENCH_PYTHON) \
+	  --golden $(GOLDEN_SET) --json reports/bench.json
+
+.PHONY: bench
