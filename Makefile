@@ -9,6 +9,7 @@
 #   make valgrind  the ref driver over the whole suite under memcheck
 #   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
 #   make bench     start-up costs side by side, written to reports/bench.json
+#   make fuzz-parser  libFuzzer on the scenario parser for FUZZ_SECONDS (60)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -20,6 +21,7 @@ PYTHON   ?= /usr/bin/python3
 GOLDEN_PYTHON ?= /usr/bin/python3
 GOLDEN_SET ?= cpython-3.11
 B        ?= build
+CHECK_FUZZ_SECONDS ?= 60
 
 -include config.mak
 
@@ -60,6 +62,7 @@ $(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF)
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 include tests/bench/bench.mk
+include tests/fuzz.mk
 
 # --- the two commands ---------------------------------------------------
 # Both install what is missing first, then build in a sub-make, so that the
@@ -77,11 +80,13 @@ run: deps
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi; \
 	exit $$rc
 
-# make check: the tests, then the same under memcheck and under ASan+UBSan.
+# make check: the tests, then the same under memcheck and under ASan+UBSan,
+# then a minute of the parser under libFuzzer.
 check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory fuzz-parser FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 test: all $(CHECKBIN)
 	$(CHECKBIN)

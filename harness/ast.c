@@ -130,6 +130,17 @@ static void unparse_seq(struct ps_buf *b, struct ps_expr *const *items, size_t n
 	}
 }
 
+/*
+ * The object of an attribute: "1.real" would lex as the float "1." and a
+ * name, so an int gets a space, as Lib/ast.py's visit_Attribute writes it.
+ */
+static void unparse_object(struct ps_buf *b, const struct ps_expr *e)
+{
+	unparse(b, e);
+	if (e->kind == PS_X_INT)
+		ps_buf_addc(b, ' ');
+}
+
 static void unparse(struct ps_buf *b, const struct ps_expr *e)
 {
 	size_t i;
@@ -141,8 +152,14 @@ static void unparse(struct ps_buf *b, const struct ps_expr *e)
 	case PS_X_BOOL:
 		ps_buf_adds(b, e->b ? "True" : "False");
 		break;
-	case PS_X_INT:
 	case PS_X_FLOAT:
+		/* Lib/ast.py, _Unparser: infinity is written _INFSTR, "1e309". */
+		if (!strcmp(e->text, "inf") || !strcmp(e->text, "-inf")) {
+			ps_buf_adds(b, e->text[0] == '-' ? "-1e309" : "1e309");
+			break;
+		}
+		/* fall through */
+	case PS_X_INT:
 	case PS_X_VAR:
 	case PS_X_GLOBAL:
 		ps_buf_adds(b, e->text);
@@ -178,7 +195,7 @@ static void unparse(struct ps_buf *b, const struct ps_expr *e)
 		ps_buf_addf(b, "child.%s", e->text);
 		break;
 	case PS_X_GETATTR:
-		unparse(b, e->object);
+		unparse_object(b, e->object);
 		ps_buf_addf(b, ".%s", e->text);
 		break;
 	case PS_X_CALL:
@@ -213,7 +230,7 @@ char *ps_stmt_unparse(const struct ps_stmt *s)
 		ps_buf_addf(&b, "%s = ", s->target);
 		break;
 	case PS_S_SETATTR:
-		unparse(&b, s->object);
+		unparse_object(&b, s->object);
 		ps_buf_addf(&b, ".%s = ", s->attr);
 		break;
 	case PS_S_EXPR:

@@ -61,6 +61,7 @@ struct parser {
 	size_t len, pos;
 	int line, col;
 	int depth;		/* bracket nesting: newlines inside are white space */
+	int nest;		/* depth of the expression being parsed, up to MAX_NEST */
 	struct tok tok;		/* the current token */
 	bool failed;
 	struct ps_diag *d;
@@ -100,14 +101,23 @@ unsigned ps_method_parse(const char *name)
 	return 0;
 }
 
+/*
+ * How deep an expression may nest (brackets, attributes, calls): the AST is
+ * freed, unparsed and turned into JSON recursively.  CPython's tokenizer
+ * stops at 200 nested brackets (MAXLEVEL).
+ */
+#define MAX_NEST 200
+
+#define QUOTE_MAX 256	/* bytes of a long line quoted around an error */
+
 /* Report an error at line:col (the first one wins). */
 __attribute__((format(printf, 4, 5)))
 static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
 {
 	char msg[512];
-	const char *ls, *le;
+	const char *ls, *le, *nul, *cb, *ws, *we, *c;
 	va_list ap;
-	int l = 1, i;
+	int l = 1, i, n;
 	struct ps_buf b = PS_BUF_INIT;
 	char *s;
 
@@ -130,8 +140,34 @@ static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
 	le = p->src + end;
 	if (le > ls && le[-1] == '\r')
 		le--;
-	ps_buf_addf(&b, "%s:%d:%d: %s\n%.*s\n", p->path, line, col, msg, (int)(le - ls), ls);
-	for (i = 1; i < col; i++)
+	if ((nul = memchr(ls, '\0', (size_t)(le - ls))))
+		le = nul;
+	/* The byte under the caret: col counts characters, as advance() does. */
+	for (cb = ls, i = 1; i < col && cb < le; cb++)
+		if (((unsigned char)*cb & 0xc0) != 0x80)
+			i++;
+	/*
+	 * Quote a long line as a window around the caret, "..." for what is cut,
+	 * so that the caret line always fits in d->msg.
+	 */
+	ws = ls;
+	we = le;
+	if (le - ls > QUOTE_MAX) {
+		/* Cut between characters: a UTF-8 character is at most 4 bytes. */
+		ws = cb - ls > QUOTE_MAX / 2 ? cb - QUOTE_MAX / 2 : ls;
+		for (i = 0; i < 3 && ws > ls && ((unsigned char)*ws & 0xc0) == 0x80; i++)
+			ws--;
+		we = le - ws > QUOTE_MAX ? ws + QUOTE_MAX : le;
+		for (i = 0; i < 3 && we < le && ((unsigned char)*we & 0xc0) == 0x80; i++)
+			we++;
+	}
+	ps_buf_addf(&b, "%s:%d:%d: %s\n%s%.*s%s\n", p->path, line, col, msg, ws > ls ? "..." : "",
+		    (int)(we - ws), ws, we < le ? "..." : "");
+	n = (ws > ls ? 3 : 0) + (col - 1);
+	for (c = ls; c < ws; c++)
+		if (((unsigned char)*c & 0xc0) != 0x80)
+			n--;
+	for (i = 0; i < n; i++)
 		ps_buf_addc(&b, ' ');
 	ps_buf_addc(&b, '^');
 	s = ps_buf_detach(&b);
@@ -371,7 +407,18 @@ static void lex_number(struct parser *p, bool neg)
 		text = float_repr(neg ? -v : v);
 		t->kind = T_FLOAT;
 	} else {
-		text = digits_to_decimal(clean.data, base, neg);
+		/*
+		 * Ints travel as decimal text (docs/PROTOCOL.md), and CPython's
+		 * int() of text stops at 4300 digits; the first check also keeps
+		 * the quadratic conversion cheap.
+		 */
+		if (clean.len > 4300 * 4 ||
+		    ((text = digits_to_decimal(clean.data, base, neg)) && strlen(text) - neg > 4300)) {
+			free(clean.len > 4300 * 4 ? NULL : text);
+			fail_at(p, t->line, t->col, "integer literal too large: more than %d decimal "
+				"digits, the most CPython's int() reads from text", 4300);
+			goto out;
+		}
 		t->kind = T_INT;
 	}
 	if (!text) {
@@ -471,6 +518,10 @@ static void lex_string(struct parser *p, bool is_bytes)
 				fail_at(p, p->line, p->col, "illegal Unicode character");
 				goto out;
 			}
+			if (!is_bytes && v >= 0xd800 && v <= 0xdfff) {
+				fail_at(p, p->line, p->col, "surrogate code points are not supported");
+				goto out;
+			}
 			if (is_bytes)
 				ps_buf_addc(&b, (char)v);
 			else
@@ -522,6 +573,7 @@ out:
 static void next(struct parser *p)
 {
 	struct tok *t = &p->tok;
+	bool crlf;
 	int c;
 
 	free(t->text);
@@ -530,17 +582,22 @@ static void next(struct parser *p)
 		t->kind = T_EOF;
 		return;
 	}
+	/* "\r\n" is one newline, as Python's universal newlines read it. */
 	for (;;) {
 		c = peekc(p, 0);
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\f') {
+		crlf = c == '\r' && peekc(p, 1) == '\n';
+		if (c == ' ' || c == '\t' || (c == '\r' && !crlf) || c == '\f') {
 			advance(p, 1);
 		} else if (c == '#') {
-			while (peekc(p, 0) != -1 && peekc(p, 0) != '\n')
+			while (peekc(p, 0) != -1 && peekc(p, 0) != '\n' &&
+			       !(peekc(p, 0) == '\r' && peekc(p, 1) == '\n'))
 				advance(p, 1);
 		} else if (c == '\\' && peekc(p, 1) == '\n') {
 			advance(p, 2);	/* explicit line joining */
-		} else if (c == '\n' && p->depth > 0) {
-			advance(p, 1);
+		} else if (c == '\\' && peekc(p, 1) == '\r' && peekc(p, 2) == '\n') {
+			advance(p, 3);
+		} else if ((c == '\n' || crlf) && p->depth > 0) {
+			advance(p, crlf ? 2 : 1);
 		} else {
 			break;
 		}
@@ -550,9 +607,9 @@ static void next(struct parser *p)
 	t->off = p->pos;
 	if (c == -1) {
 		t->kind = T_EOF;
-	} else if (c == '\n') {
+	} else if (c == '\n' || crlf) {
 		t->kind = T_NEWLINE;
-		advance(p, 1);
+		advance(p, crlf ? 2 : 1);
 	} else if ((c >= '0' && c <= '9') || (c == '.' && peekc(p, 1) >= '0' && peekc(p, 1) <= '9')) {
 		lex_number(p, false);
 	} else if (c == '\'' || c == '"') {
@@ -722,12 +779,6 @@ static struct ps_expr *parse_name(struct parser *p)
 		if (e)
 			take_text(p, e);
 		next(p);
-		if (e && (is_op(p, '(') || is_op(p, '.'))) {
-			FAIL_TOK(p, "a child behaviour is a target, not something to %s: "
-				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
-			ps_expr_free(e);
-			return NULL;
-		}
 		return e;
 	}
 	if (is_var(p, t->text)) {
@@ -837,6 +888,15 @@ static bool parse_elements(struct parser *p, struct ps_expr *e, char close, bool
 	return !p->failed && expect_op(p, close, "to close the brackets");
 }
 
+/* One more level of nesting for the expression being parsed; false past MAX_NEST. */
+static bool nest(struct parser *p)
+{
+	if (++p->nest <= MAX_NEST)
+		return true;
+	FAIL_TOK(p, "expression nested too deeply (more than %d levels)", MAX_NEST);
+	return false;
+}
+
 static struct ps_expr *parse_atom(struct parser *p)
 {
 	struct tok *t = &p->tok;
@@ -919,6 +979,8 @@ static struct ps_expr *parse_atom(struct parser *p)
 		next(p);
 		return e;
 	case '(':
+		if (!nest(p))
+			return NULL;
 		next(p);
 		e = new_expr(p, PS_X_TUPLE, line, col);
 		if (!e || !parse_elements(p, e, ')', false, &comma)) {
@@ -935,6 +997,8 @@ static struct ps_expr *parse_atom(struct parser *p)
 		return e;
 	case '[':
 	case '{':
+		if (!nest(p))
+			return NULL;
 		e = new_expr(p, t->op == '[' ? PS_X_LIST : PS_X_DICT, line, col);
 		next(p);
 		if (!e || !parse_elements(p, e, e->kind == PS_X_LIST ? ']' : '}',
@@ -949,11 +1013,19 @@ static struct ps_expr *parse_atom(struct parser *p)
 	}
 }
 
-static struct ps_expr *parse_expr(struct parser *p)
+static struct ps_expr *parse_trailers(struct parser *p)
 {
 	struct ps_expr *e = parse_atom(p), *x;
 
 	while (e && !p->failed) {
+		/* Here, not in parse_name(), so that (child.NAME).x is refused too. */
+		if (e->kind == PS_X_BEHAVIOUR && (is_op(p, '(') || is_op(p, '.'))) {
+			FAIL_TOK(p, "a child behaviour is a target, not something to %s: "
+				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
+			break;
+		}
+		if ((is_op(p, '.') || is_op(p, '(')) && !nest(p))
+			break;
 		if (is_op(p, '.')) {
 			next(p);
 			if (p->tok.kind != T_NAME) {
@@ -989,6 +1061,15 @@ static struct ps_expr *parse_expr(struct parser *p)
 	}
 	ps_expr_free(e);
 	return NULL;
+}
+
+static struct ps_expr *parse_expr(struct parser *p)
+{
+	int n = p->nest;
+	struct ps_expr *e = parse_trailers(p);
+
+	p->nest = n;
+	return e;
 }
 
 static bool add_var(struct parser *p, const char *name)
@@ -1225,12 +1306,51 @@ static bool parse_header(struct parser *p, struct ps_scenario *sc)
 	return true;
 }
 
+/*
+ * The first byte of s that does not start a well-formed UTF-8 character
+ * (no overlong forms, no surrogates, nothing past U+10FFFF), NULL if none:
+ * the protocol's JSON, like CPython reading source, takes UTF-8 only.
+ */
+static const char *invalid_utf8(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s, *end = u + len;
+	uint32_t v, min;
+	size_t n, i;
+
+	while (u < end) {
+		if (*u < 0x80) {
+			u++;
+			continue;
+		}
+		if (*u >= 0xc2 && *u <= 0xdf)
+			n = 2, v = *u & 0x1f, min = 0x80;
+		else if (*u >= 0xe0 && *u <= 0xef)
+			n = 3, v = *u & 0x0f, min = 0x800;
+		else if (*u >= 0xf0 && *u <= 0xf4)
+			n = 4, v = *u & 0x07, min = 0x10000;
+		else
+			return (const char *)u;
+		if ((size_t)(end - u) < n)
+			return (const char *)u;
+		for (i = 1; i < n; i++) {
+			if ((u[i] & 0xc0) != 0x80)
+				return (const char *)u;
+			v = v << 6 | (u[i] & 0x3f);
+		}
+		if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+			return (const char *)u;
+		u += n;
+	}
+	return NULL;
+}
+
 int ps_scenario_parse(const char *path, const char *src, size_t len,
 		      struct ps_scenario **out, struct ps_diag *d)
 {
 	struct parser p = { 0 };
 	struct ps_scenario *sc = calloc(1, sizeof(*sc));
 	struct ps_stmt *s, **steps;
+	const char *nul;
 	int r = 0;
 	size_t i;
 
@@ -1245,9 +1365,16 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 		goto out;
 	}
 	sc->methods = PS_M_ALL;
-	if (memchr(src, '\0', len)) {
-		r = ps_diag(d, PS_EPARSE, "%s: not a text file (it holds a NUL byte)", path);
-		goto out;
+	if ((nul = memchr(src, '\0', len))) {
+		advance(&p, (size_t)(nul - src));
+		fail_at(&p, p.line, p.col, "not a text file (it holds a NUL byte)");
+		goto fail;
+	}
+	if ((nul = invalid_utf8(src, len))) {
+		advance(&p, (size_t)(nul - src));
+		fail_at(&p, p.line, p.col, "invalid UTF-8 (byte 0x%02x): scenarios are UTF-8 text",
+			(unsigned char)*nul);
+		goto fail;
 	}
 	if (!parse_header(&p, sc))
 		goto fail;

@@ -51,6 +51,9 @@ static const struct {
 	{ "p = Process()\np = Process(name='again')", "p = Process(name='again')" },
 	{ "active_children()", "active_children()" },
 	{ "p = Process(\\\n)", "p = Process()" },
+	{ "p = Process()\r\np.start() \\\r\n", "p.start()" },
+	{ "p = Process(args=(1e999, -1e999))", "p = Process(args=(1e309, -1e309))" },
+	{ "p = Process()\np.name = 1 .real", "p.name = 1 .real" },
 };
 
 START_TEST(test_valid_forms)
@@ -160,7 +163,15 @@ static const struct {
 	{ "methods:\np = Process()", "t.scn:1:9: 'methods:' needs at least one of fork spawn forkserver" },
 	{ "timeout: 3\np = Process()", "t.scn:1:1: unknown header key 'timeout' (known: tags, methods)" },
 	{ "# nothing here\ntags: x\n", "t.scn:3:1: the scenario has no statements" },
-	{ "p = Process()\0", "t.scn: not a text file (it holds a NUL byte)" },
+	{ "p = Process()\0", "t.scn:1:14: not a text file (it holds a NUL byte)" },
+	{ "x = '\xff'", "t.scn:1:6: invalid UTF-8 (byte 0xff): scenarios are UTF-8 text" },
+	{ "p = Process(name='\\ud800')", "t.scn:1:19: surrogate code points are not supported" },
+	{ "p = Process(args=(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+	  "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+	  "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
+	  "t.scn:1:217: expression nested too deeply (more than 200 levels)" },
+	{ "p = Process(args=(12345678901234567890123456789012345678901234567890" "X,))",
+	  "t.scn:1:19: invalid decimal literal" },
 };
 
 START_TEST(test_errors)
@@ -192,6 +203,26 @@ START_TEST(test_error_shows_line_and_caret)
 }
 END_TEST
 
+START_TEST(test_int_literal_limit)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_scenario *sc = NULL;
+	char src[4400];
+
+	/* 4300 digits are the most; the literal here is at line 1, column 19 */
+	memcpy(src, "p = Process(args=(", 18);
+	memset(src + 18, '7', 4300);
+	strcpy(src + 18 + 4300, ",))");
+	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), 0);
+	ps_scenario_free(sc);
+	memset(src + 18, '7', 4301);
+	strcpy(src + 18 + 4301, ",))");
+	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), PS_EPARSE);
+	ck_assert_msg(strstr(d.msg, "t.scn:1:19: integer literal too large: more than 4300 decimal digits"),
+		      "%.200s", d.msg);
+}
+END_TEST
+
 START_TEST(test_method_names)
 {
 	ck_assert_str_eq(ps_method_name(PS_M_FORKSERVER), "forkserver");
@@ -212,6 +243,7 @@ Suite *scenario_suite(void)
 	tcase_add_loop_test(tc, test_errors, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(tc, test_error_shows_line_and_caret);
 	tcase_add_test(tc, test_method_names);
+	tcase_add_test(tc, test_int_literal_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
