@@ -6,6 +6,7 @@
 #                  (python3); then the ref driver under memcheck, and all of it under ASan
 #   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON), show what
 #                  changed; REPLACE=1 to accept it
+#   make replay    every golden set replayed live on its local interpreter
 #   make valgrind  the ref driver over the whole suite under memcheck
 #   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
 #   make bench     start-up costs side by side, written to reports/bench.json
@@ -103,6 +104,11 @@ golden: deps
 	@$(MAKE) --no-print-directory all
 	REPLACE=$(REPLACE) tools/capture-golden $(GOLDEN_PYTHON)
 
+# Every golden set replayed live on the local interpreter it came from.
+replay: deps
+	@$(MAKE) --no-print-directory all
+	tools/replay-golden
+
 valgrind: deps
 	@$(MAKE) --no-print-directory all
 	tools/valgrind-suite $(PROCSPEC) $(REFDRV)
@@ -115,4 +121,4 @@ asan: deps
 clean:
 	rm -rf build
 
-.PHONY: all deps run check test golden valgrind asan clean
+.PHONY: all deps run check test golden replay valgrind asan clean
