@@ -184,11 +184,42 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 				 !strcmp(st->value->text, "sentinel")) == 0;
 }
 
+/*
+ * Send req (taking it; NULL means out of memory) and read the reply into
+ * *reply.  False, with the verdict set, when the driver did not answer:
+ * the caller then drops the driver.
+ */
+static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t **reply,
+		     struct ps_outcome *o)
+{
+	struct ps_diag rd = PS_DIAG_INIT;
+	int r;
+
+	*reply = NULL;
+	if (!req) {
+		set_verdict(o, PS_V_CRASH, "%s: out of memory in the harness", when);
+		return false;
+	}
+	r = ps_driver_send(rn->drv, req, &rd);
+	json_decref(req);
+	if (r) {
+		set_verdict(o, PS_V_CRASH, "%s: %s", when, rd.msg);
+		return false;
+	}
+	r = ps_driver_recv(rn->drv, rn->step_timeout, reply, &rd);
+	if (r) {
+		recv_failed(o, r, when, &rd);
+		return false;
+	}
+	return true;
+}
+
 int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned method,
 		    struct ps_outcome *o, struct ps_diag *d)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
-	json_t *msg = NULL, *req = NULL, *stmt;
+	json_t *msg = NULL, *stmt;
+	char when[64];
 	double t0 = ps_now();
 	bool broken = false;
 	size_t i;
@@ -199,18 +230,8 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	if (r)
 		return r;
 
-	req = json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", sc->id,
-			"method", ps_method_name(method));
-	if (!req || ps_driver_send(rn->drv, req, &rd)) {
-		set_verdict(o, PS_V_CRASH, "begin: %s", rd.msg);
-		broken = true;
-		goto out;
-	}
-	json_decref(req);
-	req = NULL;
-	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
-	if (r) {
-		recv_failed(o, r, "begin", &rd);
+	if (!exchange(rn, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", sc->id,
+				    "method", ps_method_name(method)), "begin", &msg, o)) {
 		broken = true;
 		goto out;
 	}
@@ -234,30 +255,14 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 
 	for (i = 0; i < sc->n_steps; i++) {
 		stmt = ps_stmt_to_json(sc->steps[i]);
-		req = stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1),
-				       "stmt", stmt) : NULL;
-		if (!req)
-			goto nomem;
-		if (ps_driver_send(rn->drv, req, &rd)) {
-			set_verdict(o, PS_V_CRASH, "step %zu: %s", i + 1, rd.msg);
-			broken = true;
-			goto out;
-		}
-		json_decref(req);
-		req = NULL;
-		r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
-		if (r) {
-			char when[64];
-
-			snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
-			recv_failed(o, r, when, &rd);
+		snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
+		if (!exchange(rn, stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id",
+						   (json_int_t)(i + 1), "stmt", stmt) : NULL,
+			      when, &msg, o)) {
 			broken = true;
 			goto out;
 		}
 		if (op_is(msg, "exited")) {
-			char when[64];
-
-			snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
 			exited_early(o, msg, when);
 			goto render;
 		}
@@ -276,15 +281,7 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	json_decref(msg);
 	msg = NULL;
 
-	req = json_pack("{s:s}", "op", "end");
-	if (!req || ps_driver_send(rn->drv, req, &rd)) {
-		set_verdict(o, PS_V_CRASH, "end: %s", rd.msg);
-		broken = true;
-		goto out;
-	}
-	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
-	if (r) {
-		recv_failed(o, r, "end", &rd);
+	if (!exchange(rn, json_pack("{s:s}", "op", "end"), "end", &msg, o)) {
 		broken = true;
 		goto out;
 	}
@@ -330,7 +327,6 @@ out:
 	if (broken)
 		drop_driver(rn);
 	json_decref(msg);
-	json_decref(req);
 	o->seconds = ps_now() - t0;
 	return 0;
 nomem:
