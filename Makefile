@@ -30,16 +30,18 @@ HARNESS_SRC = $(sort $(wildcard harness/*.c))
 HARNESS_LIB = $(filter-out harness/main.c,$(HARNESS_SRC))
 REF_SRC     = $(sort $(wildcard ref/*.c))
 DRIVER_SRC  = $(sort $(wildcard ref/driver/*.c))
+CHILD_SRC   = $(sort $(wildcard ref/child/*.c))
 TEST_SRC    = $(sort $(wildcard tests/check_*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 PROCSPEC = $(B)/procspec
 REFDRV   = $(B)/procref-driver
+REFCHILD = $(B)/procref-child
 LIBREF   = $(B)/libprocref.a
 CHECKBIN = $(B)/check_procspec
 
-all: $(PROCSPEC) $(REFDRV) $(LIBREF)
+all: $(PROCSPEC) $(REFDRV) $(REFCHILD) $(LIBREF)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -57,7 +59,12 @@ $(PROCSPEC): $(call obj,$(HARNESS_SRC))
 $(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now $(LDLIBS_JSON)
 
-$(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF)
+# what spawn and forkserver exec, found next to the program running
+# libprocref (or at $PROCREF_CHILD)
+$(REFCHILD): $(call obj,$(CHILD_SRC)) $(LIBREF)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now
+
+$(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF) | $(REFCHILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON) $(LDLIBS_CHECK)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
@@ -95,6 +102,10 @@ test: all $(CHECKBIN)
 	tests/reports.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
+	@# libprocref as every captured CPython, under every method the set has
+	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \
+	  $(PROCSPEC) run --impl ref@$$v --golden cpython-$$v --report '' >$(B)/profile-$$v.log 2>&1 && \
+	  tail -n1 $(B)/profile-$$v.log || { cat $(B)/profile-$$v.log; exit 1; }; done
 	@if [ -x "$(PYTHON)" ]; then \
 	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \
 	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report $(B)/reports/python3; \

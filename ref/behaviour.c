@@ -178,7 +178,7 @@ static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out,
 	kwv[1] = argv[1] != NULL ? argv[1] : empty;
 	/* in the scenario process, type(current_process()) is _MainProcess
 	 * and pydriver falls back on mod.Process: Process either way */
-	if ((cls = pr__class(&pr__process_init)) == NULL) {
+	if ((cls = pr__class(pr__process_init())) == NULL) {
 		r = pr_diag(d, PR_EMEMORY, NULL);
 		goto out;
 	}

@@ -11,6 +11,28 @@
 
 #include "procref.h"
 
+/* ---- version profiles (profile.c) -------------------------------------- */
+
+/*
+ * Which CPython release libprocref behaves as.  Each switch is 1 where the
+ * release has the behaviour of 3.11, 0 where it has the older one; the one
+ * table that sets them, with the CPython change behind each, is in
+ * profile.c.  Code asks `if (pr__profile.repr_info)`, never for a version.
+ */
+struct pr_profile {
+	const char *name;	/* what pr_set_profile() took: "3.8", "3.11-O" */
+	unsigned version;	/* 0x0308 for 3.8 */
+	int asserts;		/* assert statements run (not python -O) */
+	int daemon_kwarg;	/* Process(daemon=...), and _config['daemon'] */
+	int sentinel;		/* the Process.sentinel property */
+	int close_kill;		/* Process.close(), Process.kill(), _closed */
+	int parent_process;	/* parent_process(), _ParentProcess */
+	int repr_info;		/* <Process name=... pid=... parent=... status> */
+	int exit_code_attr;	/* _bootstrap reads SystemExit.code, not .args */
+	int forkserver_waitpid;	/* the forkserver reports its children's wait status */
+};
+extern struct pr_profile pr__profile;
+
 /* ---- growable text (sbuf.c) -------------------------------------------- */
 
 /* Appends never fail visibly: a failed allocation sets oom, later appends
@@ -112,15 +134,20 @@ int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs,
 
 struct pr_popen;
 
-/* A Popen class: popen_fork.Popen now, its spawn and forkserver
- * subclasses later. */
+/* A Popen class: popen_fork.Popen (popen_fork.c), popen_spawn_posix.Popen
+ * (popen_spawn.c), popen_forkserver.Popen (forkserver.c). */
 struct pr_start_method {
 	const char *name;
 	/* Popen.__init__(process_obj): start the child, fill *po */
 	int (*launch)(struct pr_popen *po, pr_value *proc, struct pr_diag *d);
+	/* Popen.poll(flag) when the class overrides it (forkserver);
+	 * NULL: popen_fork's waitpid() */
+	int (*poll)(struct pr_popen *po, int flag, int *rc);
 };
 
 extern const struct pr_start_method pr__fork_method;
+extern const struct pr_start_method pr__spawn_method;
+extern const struct pr_start_method pr__forkserver_method;
 
 struct pr_popen {
 	const struct pr_start_method *method;
@@ -201,14 +228,46 @@ int pr__process_pickle_check(pr_value *v, struct pr_diag *d);
 void pr__children_discard(pr_value *p);
 /* a _ParentProcess(name, pid, sentinel) */
 pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);
-/* The Process class, for behaviours that create processes. */
-extern const pr_func pr__process_init;
+/* The Process class's __init__ in the profile in force, for pr__class()
+ * and the behaviours that create processes. */
+const pr_func *pr__process_init(void);
 
 /* ---- the child side (bootstrap.c) -------------------------------------- */
 
 /* BaseProcess._bootstrap in a freshly forked child; returns the status
  * for _exit(). */
 int pr__bootstrap(pr_value *proc, int parent_sentinel);
+
+/* ---- spawn and forkserver (wire.c, popen_spawn.c, spawn_main.c,
+ * forkserver.c) --------------------------------------------------------- */
+
+/* A value (NULL too) onto sb; PR_EUNSUPPORTED for a kind that cannot go. */
+int pr__wire_put(struct sbuf *sb, pr_value *v);
+/* The preparation data and process description of proc, with fds[3]
+ * (gate, stdout, stderr: fd numbers or slots, -1 for none). */
+int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3]);
+/* The other side: spawn.prepare() into the running library, then a new
+ * process object in *out and the three fds. */
+int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
+		  struct pr_diag *d);
+/* A bare Process object, for a description to fill. */
+pr_value *pr__process_new(void);
+/* Where procref-child is: $PROCREF_CHILD, else next to /proc/self/exe. */
+int pr__child_path(char *buf, size_t size);
+int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
+		       size_t nfds, pid_t *out);
+int pr__write_all(int fd, const void *buf, size_t len);
+int pr__diag_exec(struct pr_diag *d, int code, const char *path);
+int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d);
+int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
+		      struct pr_diag *d);
+/* spawn._main(fd, parent_sentinel) in a child; the exit status. */
+/* *bootstrapped (may be NULL) tells whether the child got as far as
+ * _bootstrap, or failed before it (spawn._main's prepare/unpickle). */
+int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *inherited,
+		    size_t ninherited);
+/* forkserver.main(); the exit status. */
+int pr__forkserver_main(int listener, int alive_r, const char *address);
 
 /* ---- sys.stdout and sys.stderr (stream.c) ------------------------------ */
 

@@ -102,6 +102,8 @@ int pr__popen_poll(struct pr_popen *po, int flag, int *rc)
 	pid_t r;
 	int st;
 
+	if (po->method->poll != NULL)
+		return po->method->poll(po, flag, rc);
 	if (!po->has_returncode) {
 		do r = waitpid(po->pid, &st, flag);
 		while (r == -1 && errno == EINTR);

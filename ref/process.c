@@ -42,6 +42,11 @@ static pr_value *process_alloc(enum proc_kind kind)
 	return v;
 }
 
+pr_value *pr__process_new(void)
+{
+	return process_alloc(PROC_BASE);
+}
+
 static void attrs_free(struct pr_process *p)
 {
 	size_t i;
@@ -276,9 +281,14 @@ int pr_set_start_method(const char *method, struct pr_diag *d)
 		pr__rt.method = &pr__fork_method;
 		return 0;
 	}
-	if (strcmp(method, "spawn") == 0 || strcmp(method, "forkserver") == 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "start method '%s' is not "
-			       "implemented by libprocref", method);
+	if (strcmp(method, "spawn") == 0) {
+		pr__rt.method = &pr__spawn_method;
+		return 0;
+	}
+	if (strcmp(method, "forkserver") == 0) {
+		pr__rt.method = &pr__forkserver_method;
+		return 0;
+	}
 	/* context.py, BaseContext.get_context */
 	if ((name = pr_str(method, strlen(method))) == NULL ||
 	    pr_repr(name, &text, NULL) < 0) {
@@ -318,7 +328,8 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out,
 			struct pr_diag *d)
 {
 	pr_value *group = argv[0], *target = argv[1], *name = argv[2];
-	pr_value *args = argv[3], *kwargs = argv[4], *daemon = argv[5];
+	pr_value *args = argv[3], *kwargs = argv[4];
+	pr_value *daemon = pr__profile.daemon_kwarg ? argv[5] : NULL;
 	struct pr_process *cur = pr__rt.current->u.proc, *p;
 	struct sbuf sb = SBUF_INIT;
 	pr_value *v, *empty = NULL;
@@ -326,7 +337,7 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out,
 	int r;
 
 	(void)self;
-	if (group != NULL && group->kind != PR_NONE)
+	if (pr__profile.asserts && group != NULL && group->kind != PR_NONE)
 		return pr_diag(d, PR_EASSERTION,
 			       "group argument must be None for now");
 	if ((v = process_alloc(PROC_BASE)) == NULL)
@@ -399,7 +410,7 @@ static const char *const init_params[] = {
 };
 static const char *const init_kwonly[] = { "daemon" };
 
-const pr_func pr__process_init = {
+static const pr_func process_init_3 = {
 	.name = "BaseProcess.__init__",
 	.params = init_params,
 	.nparams = 5,
@@ -407,6 +418,20 @@ const pr_func pr__process_init = {
 	.nkwonly = 1,
 	.fn = process_init,
 };
+
+/* 2.7: __init__(self, group=None, target=None, name=None, args=(),
+ * kwargs={}), no daemon; its TypeErrors name the function "__init__" */
+static const pr_func process_init_2 = {
+	.name = "__init__",
+	.params = init_params,
+	.nparams = 5,
+	.fn = process_init,
+};
+
+const pr_func *pr__process_init(void)
+{
+	return pr__profile.daemon_kwarg ? &process_init_3 : &process_init_2;
+}
 
 pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel)
 {
@@ -434,12 +459,12 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 	p = self->u.proc;
 	if ((r = check_closed(p, d)) < 0)
 		return r;
-	if (p->popen != NULL)
+	if (pr__profile.asserts && p->popen != NULL)
 		return pr_diag(d, PR_EASSERTION, "cannot start a process twice");
-	if (p->parent_pid != getpid())
+	if (pr__profile.asserts && p->parent_pid != getpid())
 		return pr_diag(d, PR_EASSERTION, "can only start a process "
 			       "object created by current process");
-	if (daemon_truth(pr__rt.current->u.proc))
+	if (pr__profile.asserts && daemon_truth(pr__rt.current->u.proc))
 		return pr_diag(d, PR_EASSERTION, "daemonic processes are not "
 			       "allowed to have children");
 	cleanup();
@@ -453,9 +478,20 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 		free(po);
 		return r;
 	}
+	/* python -O, a second start(): the child was forked again, and the
+	 * old Popen, dropped, runs its finalizer (closing its fds) with its
+	 * child never waited for */
+	if (p->popen != NULL) {
+		pr__popen_close(p->popen, NULL);
+		free(p->popen);
+	}
 	p->popen = po;
 	p->sentinel = po->sentinel;
-	/* del self._target, self._args, self._kwargs (bpo-30775) */
+	/* del self._target, self._args, self._kwargs (bpo-30775); a second
+	 * time (python -O), the del raises and _children.add() never runs */
+	if (p->target_deleted)
+		return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute "
+			       "'_target'", pr__process_type_name(self));
 	pr_decref(p->target);
 	pr_decref(p->args);
 	pr_decref(p->kwargs);
@@ -513,11 +549,15 @@ static int join(pr_value *self, pr_value *timeout, struct pr_diag *d)
 
 	if ((r = check_closed(p, d)) < 0)
 		return r;
-	if (p->parent_pid != getpid())
+	if (pr__profile.asserts && p->parent_pid != getpid())
 		return pr_diag(d, PR_EASSERTION, "can only join a child process");
-	if (p->popen == NULL)
+	if (pr__profile.asserts && p->popen == NULL)
 		return pr_diag(d, PR_EASSERTION,
 			       "can only join a started process");
+	/* python -O: self._popen.wait(timeout) on None */
+	if (p->popen == NULL)
+		return pr_diag(d, PR_EATTRIBUTE, "'NoneType' object has no "
+			       "attribute 'wait'");
 	if ((r = pr__popen_wait(p->popen, timeout, &rc, d)) < 0)
 		return r;
 	if (r == 1)
@@ -545,7 +585,7 @@ static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out,
 		*out = pr_bool(1);
 		return 0;
 	}
-	if (p->parent_pid != getpid())
+	if (pr__profile.asserts && p->parent_pid != getpid())
 		return pr_diag(d, PR_EASSERTION, "can only test a child process");
 	if (p->popen == NULL) {
 		*out = pr_bool(0);
@@ -682,6 +722,9 @@ static const pr_func *find_method(const struct pr_process *p,
 		return &parent_is_alive_method;
 	if (p->kind == PROC_PARENT && strcmp(name, "join") == 0)
 		return &parent_join_method;
+	if (!pr__profile.close_kill &&
+	    (strcmp(name, "close") == 0 || strcmp(name, "kill") == 0))
+		return NULL;
 	for (i = 0; i < sizeof base_methods / sizeof *base_methods; i++) {
 		dot = strchr(base_methods[i].name, '.');
 		if (strcmp(dot + 1, name) == 0)
@@ -775,7 +818,7 @@ static int get_property(pr_value *obj, const char *name, pr_value **out,
 		}
 		if (*r == 0 && *out == NULL)
 			*r = pr_diag(d, PR_EMEMORY, NULL);
-	} else if (strcmp(name, "sentinel") == 0) {
+	} else if (strcmp(name, "sentinel") == 0 && pr__profile.sentinel) {
 		if ((*r = check_closed(p, d)) < 0)
 			return 1;
 		if (p->sentinel < 0)
@@ -822,14 +865,14 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
 	int r;
 
 	if (strcmp(name, "name") == 0) {
-		if (v->kind != PR_STR)
+		if (pr__profile.asserts && v->kind != PR_STR)
 			return pr_diag(d, PR_EASSERTION, "name must be a string");
 		pr_decref(p->name);
 		p->name = pr_incref(v);
 		return 0;
 	}
 	if (strcmp(name, "daemon") == 0) {
-		if (p->popen != NULL)
+		if (pr__profile.asserts && p->popen != NULL)
 			return pr_diag(d, PR_EASSERTION,
 				       "process has already started");
 		pr_decref(p->daemon);
@@ -926,6 +969,21 @@ void pr__process_repr(pr_value *v, struct sbuf *sb)
 	} else {
 		has_exitcode = pr__popen_poll(p->popen, WNOHANG, &rc);
 		status = has_exitcode ? "stopped" : "started";
+	}
+	if (!pr__profile.repr_info) {
+		/* before 3.8: '<%s(%s, %s%s)>' % (type(self).__name__,
+		 * self._name, status, self.daemon and ' daemon' or '') */
+		pr__sb_printf(sb, "<%s(", pr__process_type_name(v));
+		pr__value_str(p->name != NULL ? p->name : pr_none(), sb);
+		pr__sb_printf(sb, ", %s", status);
+		if (has_exitcode && rc != 0) {
+			if ((signame = exitcode_name(rc)) != NULL)
+				pr__sb_printf(sb, "[%s]", signame);
+			else
+				pr__sb_printf(sb, "[%d]", rc);
+		}
+		pr__sb_printf(sb, "%s)>", daemon_truth(p) ? " daemon" : "");
+		return;
 	}
 	pr__sb_printf(sb, "<%s name=", pr__process_type_name(v));
 	pr__value_repr(p->name != NULL ? p->name : pr_none(), sb);
@@ -1024,7 +1082,9 @@ pr_value *pr_global(const char *name)
 	size_t i;
 
 	if (strcmp(name, "Process") == 0)
-		return pr__class(&pr__process_init);
+		return pr__class(pr__process_init());
+	if (!pr__profile.parent_process && strcmp(name, "parent_process") == 0)
+		return NULL;
 	for (i = 0; i < sizeof module_functions / sizeof *module_functions;
 	     i++)
 		if (strcmp(module_functions[i].name, name) == 0)

@@ -1,7 +1,9 @@
 /*
  * libprocref: a reference implementation, in C, of the process-lifecycle
  * semantics of CPython 3.11's multiprocessing (Lib/multiprocessing/process.py,
- * popen_fork.py, util.py), fork start method.
+ * popen_fork.py, popen_spawn_posix.py, popen_forkserver.py, spawn.py,
+ * forkserver.py, util.py), all three start methods; pr_set_profile() makes it
+ * behave as another release does.
  *
  * The library models the Python objects a scenario can touch: literal
  * values, process objects, the module functions and the child behaviours
@@ -96,12 +98,42 @@ void pr_fini(void);
 
 /*
  * multiprocessing.set_start_method(method): which Popen class Process
- * uses.  Only "fork" exists yet; "spawn" and "forkserver" fail with
- * PR_EUNSUPPORTED, anything else with CPython's ValueError.  (A version
- * profile, CPython's behaviour switches per release, would be chosen
- * alongside; 3.11 is the only one.)
+ * uses: "fork", "spawn" or "forkserver"; anything else fails with
+ * CPython's ValueError.
  */
 int pr_set_start_method(const char *method, struct pr_diag *d);
+
+/*
+ * Behave as CPython release name does: "2.7", "3.6", "3.7" ... "3.13",
+ * with "-O" appended for python -O (assert statements gone: "3.11-O").
+ * The default is "3.11".  Call it before any process object exists (the
+ * procref-driver does so before pr_init()).  PR_EVALUE for a release
+ * there is no profile for; the profile in force is then unchanged.
+ */
+int pr_set_profile(const char *name, struct pr_diag *d);
+/* The profile in force, as pr_set_profile() spells it: "3.11-O". */
+const char *pr_profile_name(void);
+/* The optional features of the driver protocol's hello that the profile
+ * has ("Process.close", "Process.kill", "Process.sentinel",
+ * "parent_process"), at most max of them into out; returns how many. */
+size_t pr_profile_features(const char **out, size_t max);
+
+/*
+ * Stop this process's fork server, if it started one: close the alive
+ * pipe, wait for the server to exit, remove its socket.  What interpreter
+ * exit does (the fd closes), done early, as CPython's tests do with
+ * forkserver._forkserver._stop().  Safe to call at any time.
+ */
+void pr_forkserver_stop(void);
+
+/*
+ * main() of procref-child, the program the spawn and forkserver start
+ * methods run: [--profile X.Y] then "--multiprocessing-fork
+ * pipe_handle=FD" (spawn_main) or "--forkserver listener=FD alive=FD
+ * ADDRESS" (forkserver.main).
+ * Returns the exit status.
+ */
+int pr_child_main(int argc, char **argv);
 
 /*
  * util._exit_function, once per process: terminate the daemonic children

@@ -911,8 +911,312 @@ START_TEST(test_start_method)
 	ck_assert_int_eq(pr_set_start_method("fork", &d), 0);
 	ck_raised(pr_set_start_method("nope", &d), &d, "ValueError",
 		  "cannot find context for 'nope'");
-	ck_assert_int_eq(pr_set_start_method("spawn", &d), PR_EUNSUPPORTED);
+	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
+	ck_assert_int_eq(pr_set_start_method("forkserver", &d), 0);
+	ck_assert_int_eq(pr_set_start_method("fork", &d), 0);
 	pr_diag_clear(&d);
+}
+END_TEST
+
+/* STYLE.md 5: a spawn child (a fresh image) inherits only fds 0-2, its
+ * gate, and its own ends of the two pipes (child_r, kept as the parent
+ * sentinel, and child_w, which it holds until it exits): neither a stray
+ * inheritable fd of the parent nor any close-on-exec one.  procref-child
+ * lists what it was born with when PROCREF_CHILD_LIST_FDS is set. */
+START_TEST(test_spawn_child_fds)
+{
+	char path[] = "/tmp/check-procref-XXXXXX", buf[512], *tok, *save;
+	pr_value *p = process("returns", NULL, NULL, NULL);
+	struct pr_diag d = PR_DIAG_INIT;
+	int out = mkostemp(path, O_CLOEXEC), saved, gate[2], stray, fd;
+	int own = 0, n;
+
+	ck_assert_int_ge(out, 0);
+	unlink(path);
+	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	/* inheritable, as fds from outside may be: the child must not
+	 * get it all the same (close_fds=True) */
+	stray = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(stray, 0);
+	pr_process_set_gate(p, gate[0]);
+	ck_assert_int_eq(setenv("PROCREF_CHILD_LIST_FDS", "1", 1), 0);
+	saved = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	ck_assert_int_ge(dup2(out, 1), 0);
+	ok(p, "start");
+	ck_assert_int_ge(dup2(saved, 1), 0);
+	close(saved);
+	unsetenv("PROCREF_CHILD_LIST_FDS");
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 0);
+	n = (int)pread(out, buf, sizeof buf - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strncmp(buf, "0 1 2 ", 6) == 0, "child fds: %s", buf);
+	for (tok = strtok_r(buf + 6, " \n", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \n", &save)) {
+		fd = atoi(tok);
+		if (fd == gate[0])
+			continue;
+		ck_assert_msg(fd != stray && fd != gate[1],
+			      "the child inherited fd %d", fd);
+		/* child_r and child_w: the parent closed them after start */
+		ck_assert_msg(fcntl(fd, F_GETFD) == -1, "the child has fd %d, "
+			      "which the parent still holds", fd);
+		own++;
+	}
+	ck_assert_int_eq(own, 2);
+	close(stray);
+	close(out);
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
+}
+END_TEST
+
+/* util.spawnv_passfds raises the exec error of the child, and start()
+ * leaves no fd and no child behind. */
+START_TEST(test_spawn_exec_error)
+{
+	unsigned char before[1024], after[1024];
+	pr_value *p = process("returns", NULL, NULL, NULL);
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *start = getattr_ok(p, "start"), *res = NULL;
+
+	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
+	ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child",
+				1), 0);
+	open_fds(before);
+	ck_raised(pr_call(start, NULL, 0, NULL, NULL, 0, &res, &d), &d,
+		  "FileNotFoundError", "[Errno 2] No such file or directory: "
+		  "'/nonexistent/procref-child'");
+	open_fds(after);
+	unsetenv("PROCREF_CHILD");
+	ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+	ck_assert_int_eq(pr_process_pid(p), 0);
+	pr_decref(start);
+	pr_decref(p);
+}
+END_TEST
+
+/* The ppid field of /proc/PID/stat. */
+static long ppid_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long ppid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof buf, f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 1, " %*c %ld", &ppid);
+	fclose(f);
+	return ppid;
+}
+
+/* forkserver: the child is the server's, not ours; exitcode and
+ * terminate() still work through the status pipe (popen_forkserver.Popen
+ * .poll), and stopping the server leaves nothing running. */
+START_TEST(test_forkserver_child)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p, *q;
+	int gate[2];
+	long ppid;
+
+	ck_assert_int_eq(pr_set_start_method("forkserver", &d), 0);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	p = process("blocks", NULL, NULL, NULL);
+	q = process("blocks", NULL, NULL, NULL);
+	pr_process_set_gate(p, gate[0]);
+	pr_process_set_gate(q, gate[0]);
+	ok(p, "start");
+	ok(q, "start");
+	ppid = ppid_of(pr_process_pid(p));
+	ck_assert_int_gt(ppid, 1);
+	ck_assert_int_ne(ppid, getpid());
+	ck_assert_int_eq(ppid_of(ppid), getpid());
+	ck_assert_int_eq(ppid_of(pr_process_pid(q)), ppid);
+	/* one byte each: either may be the one terminate() meets */
+	ck_assert_int_eq(write(gate[1], "rr", 2), 2);
+	ok(q, "terminate");
+	ok(p, "join");
+	ok(q, "join");
+	ck_assert_int_eq(exitcode(q) == 0 || exitcode(q) == -SIGTERM, 1);
+	ck_assert_int_eq(exitcode(p) == 0 || exitcode(p) == -SIGTERM, 1);
+	pr_forkserver_stop();
+	ck_assert_int_eq(kill((pid_t)ppid, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
+	pr_decref(q);
+}
+END_TEST
+
+/* ---- version profiles ------------------------------------------------ */
+
+/* back to the default after each test, for CK_FORK=no */
+static void teardown_profile(void)
+{
+	teardown();
+	ck_assert_int_eq(pr_set_profile("3.11", NULL), 0);
+}
+
+START_TEST(test_profile_names)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	const char *feat[8];
+
+	ck_assert_str_eq(pr_profile_name(), "3.11");
+	ck_assert_int_eq(pr_profile_features(feat, 8), 4);
+	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError", "unknown "
+		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
+		  "3.11-O)");
+	ck_assert_int_eq(pr_set_profile("3.11-X", &d), PR_EVALUE);
+	pr_diag_clear(&d);
+	ck_assert_int_eq(pr_set_profile("", &d), PR_EVALUE);
+	pr_diag_clear(&d);
+	ck_assert_str_eq(pr_profile_name(), "3.11");
+	ck_assert_int_eq(pr_set_profile("3.13-O", &d), 0);
+	ck_assert_str_eq(pr_profile_name(), "3.13-O");
+	/* the hello's features: close and kill from 3.7, parent_process
+	 * from 3.8, sentinel from 3.3 */
+	ck_assert_int_eq(pr_set_profile("3.7", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 8), 3);
+	ck_assert_str_eq(feat[0], "Process.close");
+	ck_assert_str_eq(feat[1], "Process.kill");
+	ck_assert_str_eq(feat[2], "Process.sentinel");
+	ck_assert_int_eq(pr_set_profile("3.6", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 8), 1);
+	ck_assert_str_eq(feat[0], "Process.sentinel");
+	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 8), 0);
+}
+END_TEST
+
+/* 3.7's BaseProcess.__repr__: '<Process(name, status daemon)>' */
+START_TEST(test_profile_repr_37)
+{
+	pr_value *p, *q, *r;
+	int gate[2];
+
+	ck_assert_int_eq(pr_set_profile("3.7", NULL), 0);
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	p = process("exits", tuple2(pr_int(2), NULL), NULL, NULL);
+	q = process("blocks", NULL, "daemon", pr_bool(1));
+	r = process("returns", NULL, NULL, NULL);
+	pr_process_set_gate(q, gate[0]);
+	ck_repr_of(p, "<Process(Process-1, initial)>");
+	ck_repr_of(q, "<Process(Process-2, initial daemon)>");
+	ok(p, "start");
+	ok(q, "start");
+	ok(r, "start");
+	ok(p, "join");
+	ok(r, "join");
+	ck_repr_of(p, "<Process(Process-1, stopped[2])>");
+	ck_repr_of(q, "<Process(Process-2, started daemon)>");
+	ck_repr_of(r, "<Process(Process-3, stopped)>");
+	ok(q, "terminate");
+	ok(q, "join");
+	ck_repr_of(q, "<Process(Process-2, stopped[SIGTERM] daemon)>");
+	ok(r, "close");
+	ck_repr_of(r, "<Process(Process-3, closed)>");
+	close(gate[0]);
+	close(gate[1]);
+	pr_decref(p);
+	pr_decref(q);
+	pr_decref(r);
+}
+END_TEST
+
+/* before 3.9, _bootstrap reads SystemExit.args: sys.exit() exits 1 and
+ * sys.exit((1, 2)) exits args[0] without a word; 2.7 has no daemon= and
+ * no close(); 3.6 no close() either */
+START_TEST(test_profile_old_releases)
+{
+	const char *names[2] = { "target", "daemon" };
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p, *cls, *vals[2], *v = NULL;
+	char *err;
+
+	ck_assert_int_eq(pr_set_profile("3.8", NULL), 0);
+	ck_assert_int_eq(exit_of(pr_tuple(NULL, 0)), 1);
+	ck_assert_int_eq(exit_of(tuple2(pr_none(), NULL)), 1);
+	ck_assert_int_eq(exit_of(tuple2(pr_int(3), NULL)), 3);
+	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL),
+		    NULL, NULL);
+	err = run_capturing_stderr(p);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(exitcode(p), 1);
+	free(err);
+	pr_decref(p);
+
+	ck_assert_int_eq(pr_set_profile("3.6", NULL), 0);
+	p = process("returns", NULL, NULL, NULL);
+	ck_raised(pr_getattr(p, "close", &v, &d), &d, "AttributeError",
+		  "'Process' object has no attribute 'close'");
+	pr_decref(p);
+
+	ck_assert_int_eq(pr_set_profile("2.7", NULL), 0);
+	cls = pr_global("Process");
+	vals[0] = pr_behaviour("returns");
+	vals[1] = pr_bool(1);
+	ck_raised(pr_call(cls, NULL, 0, names, vals, 2, &v, &d), &d,
+		  "TypeError", "__init__() got an unexpected keyword argument "
+		  "'daemon'");
+	pr_decref(vals[0]);
+	pr_decref(cls);
+	p = process("returns", NULL, NULL, NULL);
+	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "AttributeError",
+		  "'Process' object has no attribute 'sentinel'");
+	pr_decref(p);
+}
+END_TEST
+
+/* python -O: the assert statements of process.py are gone */
+START_TEST(test_profile_optimized)
+{
+	const char *names[2] = { "group", "target" };
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p, *cls, *vals[2], *v = NULL;
+	int null, saved, r;
+
+	ck_assert_int_eq(pr_set_profile("3.11-O", NULL), 0);
+	cls = pr_global("Process");
+	vals[0] = pr_int(1);
+	vals[1] = pr_behaviour("returns");
+	ck_assert_int_eq(pr_call(cls, NULL, 0, names, vals, 2, &p, &d), 0);
+	pr_decref(vals[0]);
+	pr_decref(vals[1]);
+	pr_decref(cls);
+	ck_assert_int_eq(setattr_take(p, "name", pr_int(1), &d), 0);
+	ck_assert_repr(getattr_ok(p, "name"), "1");
+	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AttributeError",
+		  "'NoneType' object has no attribute 'wait'");
+	ok(p, "start");
+	ck_assert_int_eq(setattr_take(p, "daemon", pr_bool(1), &d), 0);
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 0);
+	/* a second start() forks again, then `del self._target` raises;
+	 * the new child's run() fails on it too, and writes so to fd 2 */
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	ck_assert_int_ge(dup2(null, 2), 0);
+	r = callm(p, "start", NULL, 0, &v, &d);
+	ck_assert_int_ge(dup2(saved, 2), 0);
+	close(saved);
+	close(null);
+	ck_raised(r, &d, "AttributeError",
+		  "'Process' object has no attribute '_target'");
+	pr_decref(v);
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 1);
+	pr_decref(p);
 }
 END_TEST
 
@@ -922,6 +1226,7 @@ Suite *procref_suite(void)
 	TCase *values = tcase_create("values");
 	TCase *objects = tcase_create("objects");
 	TCase *children = tcase_create("children");
+	TCase *profiles = tcase_create("profiles");
 
 	tcase_add_checked_fixture(values, setup, teardown);
 	tcase_add_test(values, test_str_repr);
@@ -951,8 +1256,19 @@ Suite *procref_suite(void)
 	tcase_add_test(children, test_uncaught_exception);
 	tcase_add_test(children, test_fork_fds);
 	tcase_add_test(children, test_child_fds);
+	tcase_add_test(children, test_spawn_child_fds);
+	tcase_add_test(children, test_spawn_exec_error);
+	tcase_add_test(children, test_forkserver_child);
 	tcase_add_test(children, test_gc_closes_sentinel);
 	tcase_add_test(children, test_exit_function);
 	suite_add_tcase(s, children);
+
+	tcase_add_checked_fixture(profiles, setup, teardown_profile);
+	tcase_set_timeout(profiles, 20);
+	tcase_add_test(profiles, test_profile_names);
+	tcase_add_test(profiles, test_profile_repr_37);
+	tcase_add_test(profiles, test_profile_old_releases);
+	tcase_add_test(profiles, test_profile_optimized);
+	suite_add_tcase(s, profiles);
 	return s;
 }

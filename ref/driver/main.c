@@ -22,7 +22,7 @@
 
 #include "driver.h"
 
-#define IMPLEMENTATION "procref 0.1 (CPython 3.11 semantics)"
+#define IMPLEMENTATION "procref 0.1 (CPython %s semantics)"
 
 /* What to do with step and end requests after a scenario process is
  * gone (tools/pydriver.py, _zygote_begin). */
@@ -54,18 +54,29 @@ static int move_protocol_fds(void)
 	return 0;
 }
 
-static int hello(void)
+/* The hello.  With --profile, it lists the optional features
+ * (PROTOCOL.md, hello) that release has; without, it leaves features
+ * out, which says "all of them", as 3.11 has them. */
+static int hello(int profiled)
 {
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], impl[64];
+	const char *feat[8];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	size_t i, nfeat = pr_profile_features(feat, 8);
+	json_t *features = profiled ? json_array() : NULL;
 
 	exe[n > 0 ? n : 0] = '\0';
-	return drv_send(json_pack("{s:s, s:i, s:s, s:s, s:o, s:s, s:[s]}",
-				  "op", "hello", "protocol", 1, "driver",
-				  "procref-driver", "implementation",
-				  IMPLEMENTATION, "executable",
+	snprintf(impl, sizeof impl, IMPLEMENTATION, pr_profile_name());
+	for (i = 0; i < nfeat && features != NULL; i++)
+		json_array_append_new(features, json_string(feat[i]));
+	return drv_send(json_pack("{s:s, s:i, s:s, s:s, s:o, s:s, s:[sss], "
+				  "s:o*}", "op", "hello", "protocol", 1,
+				  "driver", "procref-driver", "implementation",
+				  impl, "executable",
 				  drv_json_text(exe, strlen(exe)), "module",
-				  "libprocref", "methods", "fork"));
+				  "libprocref", "methods", "fork", "spawn",
+				  "forkserver", "features",
+				  features));
 }
 
 /* One scenario: 1 and *status in the scenario process when it is done,
@@ -77,9 +88,11 @@ static int zygote_begin(json_t *req, enum after *after, int *status)
 	int st;
 
 	*after = IDLE;
-	if (method == NULL || strcmp(method, "fork") != 0) {
+	if (method == NULL || (strcmp(method, "fork") != 0 &&
+			       strcmp(method, "spawn") != 0 &&
+			       strcmp(method, "forkserver") != 0)) {
 		drv_send_error("start method %s%s%s is not supported by "
-			       "libprocref (it has fork)", method ? "'" : "",
+			       "libprocref (it has fork, spawn, forkserver)", method ? "'" : "",
 			       method ? method : "None", method ? "'" : "");
 		return 0;
 	}
@@ -175,12 +188,22 @@ int main(int argc, char **argv)
 {
 	struct pr_diag d = PR_DIAG_INIT;
 	void *shared;
-	int status = 0, r;
+	int status = 0, profiled = 0, r;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: procref-driver (speaks the procspec "
-			"driver protocol on stdin and stdout)\n");
+	/* --profile X.Y[-O]: libprocref as that CPython release behaves
+	 * (ref/profile.c); a usage error, before the hello, if there is no
+	 * such profile */
+	if (argc == 3 && strcmp(argv[1], "--profile") == 0) {
+		profiled = 1;
+		if (pr_set_profile(argv[2], &d) < 0) {
+			fprintf(stderr, "procref-driver: %s\n", d.message);
+			pr_diag_clear(&d);
+			return 2;
+		}
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: procref-driver [--profile X.Y[-O]] "
+			"(speaks the procspec driver protocol on stdin and "
+			"stdout)\n");
 		return 2;
 	}
 	/* CPython ignores SIGPIPE: a write to a closed pipe is an EPIPE
@@ -204,7 +227,7 @@ int main(int argc, char **argv)
 	}
 	drv.shared = shared;
 	drv.zygote_pid = getpid();
-	if (hello() == 0 && zygote_loop(&status) == 0)
+	if (hello(profiled) == 0 && zygote_loop(&status) == 0)
 		status = 0;
 	pr_fini();
 	munmap(shared, 2);

@@ -296,6 +296,9 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	pr_diag_clear(&d);
 	drop_scenario(s);
 	pr_gc_collect();
+	/* the helper server goes as at interpreter exit, before counting
+	 * (tools/pydriver.py stops it the same way) */
+	pr_forkserver_stop();
 	for (i = 0; i < s->nrecs; i++) {
 		close_fd(&s->recs[i].gate_r);
 		close_fd(&s->recs[i].out_fd);

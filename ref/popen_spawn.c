@@ -1,0 +1,281 @@
+/*
+ * multiprocessing.popen_spawn_posix.Popen (CPython 3.11), with the parts
+ * of spawn.py and util.spawnv_passfds() it uses: the spawn start method.
+ * The child is a fresh program image, procref-child (ref/child/), which
+ * reads the process description from a pipe and runs the same _bootstrap
+ * as a fork child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int pr__child_path(char *buf, size_t size)
+{
+	const char *env = getenv("PROCREF_CHILD");
+	char *slash;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0') {
+		if (strlen(env) >= size)
+			return -ENAMETOOLONG;
+		strcpy(buf, env);
+		return 0;
+	}
+	/* next to the program that runs libprocref: build/procref-driver,
+	 * build/procref-child, build/check_procspec */
+	n = readlink("/proc/self/exe", buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return -ENOENT;
+	if ((size_t)(slash - buf) + sizeof "/procref-child" > size)
+		return -ENAMETOOLONG;
+	strcpy(slash, "/procref-child");
+	return 0;
+}
+
+/*
+ * util.spawnv_passfds(path, argv, passfds): fork and exec with only fds
+ * 0-2 and passfds open (_posixsubprocess with close_fds=True).  Between
+ * fork and exec the child makes only async-signal-safe calls; an exec
+ * failure comes back over a close-on-exec pipe and is raised here, as
+ * _posixsubprocess raises the child's errno.  *out is the pid, or -1
+ * when the child ran but its exec failed (OSError with the path).
+ */
+int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
+		       size_t nfds, pid_t *out)
+{
+	int errpipe[2], err = 0, st;
+	unsigned fd;
+	size_t i;
+	ssize_t n;
+	pid_t pid, r;
+
+	*out = 0;
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return -err;
+	}
+	if (pid == 0) {
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+			for (fd = 3; fd < 4096; fd++)
+				fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+		for (i = 0; i < nfds; i++)
+			if (fcntl(fds[i], F_SETFD, 0) < 0)
+				goto fail;
+		execv(path, argv);
+fail:
+		err = errno;
+		do n = write(errpipe[1], &err, sizeof err);
+		while (n == -1 && errno == EINTR);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	do n = read(errpipe[0], &err, sizeof err);
+	while (n == -1 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == (ssize_t)sizeof err) {
+		do r = waitpid(pid, &st, 0);
+		while (r == -1 && errno == EINTR);
+		*out = -1;
+		return -err;
+	}
+	*out = pid;
+	return 0;
+}
+
+/* OSError(errno, strerror, path) as _posixsubprocess raises an exec
+ * failure: "[Errno 2] No such file or directory: '/path'" */
+int pr__diag_exec(struct pr_diag *d, int code, const char *path)
+{
+	pr_value *p = pr_str(path, strlen(path));
+	char *text = NULL;
+	int r;
+
+	if (p == NULL || pr_repr(p, &text, NULL) < 0) {
+		pr_decref(p);
+		return pr_diag(d, code, NULL);
+	}
+	r = pr_diag(d, code, "[Errno %d] %s: %s", -code, strerror(-code),
+		    text);
+	free(text);
+	pr_decref(p);
+	return r;
+}
+
+/* All of buf to fd.  A reader that went away gives -EPIPE, not SIGPIPE:
+ * CPython ignores SIGPIPE and raises BrokenPipeError. */
+int pr__write_all(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old;
+	const struct timespec zero = { 0, 0 };
+	const char *p = buf;
+	int r = 0;
+	ssize_t n;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_set, &old);
+	while (len > 0) {
+		do n = write(fd, p, len);
+		while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (r == -EPIPE && !sigismember(&old, SIGPIPE))
+		sigtimedwait(&pipe_set, NULL, &zero);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/*
+ * What reduction.dump(process_obj) would refuse before anything starts:
+ * the state a spawn or forkserver child gets.  The process's own authkey
+ * pickles while a Popen is spawning (AuthenticationString.__reduce__).
+ */
+int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d)
+{
+	struct pr_process *p = proc->u.proc;
+	pr_value *parts[4] = { p->target, p->name, p->args, p->kwargs };
+	size_t i;
+	int r;
+
+	/* __dict__ order: _config, _parent_pid, _parent_name, _popen, ...:
+	 * a second start() (asserts gone under -O) meets the first Popen,
+	 * whose Finalize holds a weakref */
+	if (p->popen != NULL)
+		return pr_diag(d, PR_ETYPE, "cannot pickle "
+			       "'weakref.ReferenceType' object");
+	for (i = 0; i < 4; i++)
+		if (parts[i] != NULL && (r = pr_pickle_check(parts[i], d)) < 0)
+			return r;
+	for (i = 0; i < p->nattrs; i++)
+		if ((r = pr_pickle_check(p->attrs[i].value, d)) < 0)
+			return r;
+	return 0;
+}
+
+/* The description as the data pipe carries it: its length, then it. */
+int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
+		      struct pr_diag *d)
+{
+	uint64_t len = 0;
+	int r;
+
+	pr__sb_put(sb, &len, sizeof len);
+	if ((r = pr__wire_describe(sb, proc, fds)) < 0) {
+		pr__sb_release(sb);
+		if (r == PR_EUNSUPPORTED)
+			return pr_diag(d, r, "libprocref cannot send this value "
+				       "to a spawned child");
+		return pr_diag(d, r, NULL);
+	}
+	len = sb->len - sizeof len;
+	memcpy(sb->p, &len, sizeof len);
+	return 0;
+}
+
+/*
+ * Popen._launch: the preparation data and the process object go into a
+ * buffer first (nothing is started if they do not pickle); then two pipes
+ * (parent_r/child_w, child_r/parent_w), the child spawned with child_r,
+ * child_w and the gate passed; the parent keeps parent_r as the sentinel
+ * and parent_w open (the child's parent_process() sentinel), writes the
+ * data to parent_w and closes child_r and child_w.  The child keeps
+ * child_w open until it exits, so the sentinel reads EOF then.
+ *
+ * Deliberate difference: no resource tracker is started (libprocref
+ * creates no named resources for it to track).
+ */
+static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
+{
+	struct sbuf sb = SBUF_INIT;
+	int p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
+	int gate = proc->u.proc->gate, fds[3] = { gate, -1, -1 };
+	int pass[3], r;
+	char path[PATH_MAX], handle[32], profile[32];
+	char *argv[6];
+	pid_t pid;
+
+	if ((r = pr__flush_std_streams()) < 0)
+		return pr_diag(d, r, NULL);
+	po->has_returncode = 0;
+	if ((r = pr__spawn_pickle_check(proc, d)) < 0)
+		return r;
+	if ((r = pr__spawn_payload(proc, fds, &sb, d)) < 0)
+		return r;
+	if ((r = pr__child_path(path, sizeof path)) < 0) {
+		r = pr_diag(d, r, NULL);
+		goto out;
+	}
+	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0) {
+		r = pr_diag(d, -errno, NULL);
+		goto out;
+	}
+	/* spawn.get_command_line(tracker_fd=..., pipe_handle=child_r),
+	 * with the interpreter's flags (the profile) first */
+	snprintf(handle, sizeof handle, "pipe_handle=%d", p2[0]);
+	snprintf(profile, sizeof profile, "%s", pr_profile_name());
+	argv[0] = path;
+	argv[1] = "--profile";
+	argv[2] = profile;
+	argv[3] = "--multiprocessing-fork";
+	argv[4] = handle;
+	argv[5] = NULL;
+	pass[0] = p2[0];
+	pass[1] = p1[1];
+	pass[2] = gate;
+	if ((r = pr__spawnv_passfds(path, argv, pass, gate >= 0 ? 3 : 2,
+				    &pid)) < 0) {
+		r = pid < 0 ? pr__diag_exec(d, r, path) : pr_diag(d, r, NULL);
+		goto out;
+	}
+	po->pid = pid;
+	po->sentinel = p1[0];
+	po->parent_w = p2[1];
+	po->finalized = 0;
+	p1[0] = p2[1] = -1;
+	/* with open(parent_w, 'wb', closefd=False) as f: f.write(...) */
+	if ((r = pr__write_all(po->parent_w, sb.p, sb.len)) < 0) {
+		/* the exception leaves start() with the child started and
+		 * the finalizer registered: close what it would */
+		pr__popen_close(po, NULL);
+		r = pr_diag(d, r, NULL);
+		goto out;
+	}
+	r = 0;
+out:
+	pr__sb_release(&sb);
+	if (p1[0] >= 0)
+		close(p1[0]);
+	if (p1[1] >= 0)
+		close(p1[1]);
+	if (p2[0] >= 0)
+		close(p2[0]);
+	if (p2[1] >= 0)
+		close(p2[1]);
+	return r;
+}
+
+const struct pr_start_method pr__spawn_method = {
+	.name = "spawn",
+	.launch = spawn_launch,
+};

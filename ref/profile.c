@@ -1,0 +1,152 @@
+/*
+ * Version profiles: which CPython release libprocref behaves as.  The
+ * golden sets (golden/cpython-X.Y, golden/DRIFT.md) show where the
+ * releases differ; this file is the one place that says which release has
+ * which behaviour.  Code elsewhere tests a switch of pr__profile.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PY(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))
+
+/* The default: CPython 3.11, every switch on (the table below agrees). */
+struct pr_profile pr__profile = {
+	.name = "3.11",
+	.version = PY(3, 11),
+	.asserts = 1,
+	.daemon_kwarg = 1,
+	.sentinel = 1,
+	.close_kill = 1,
+	.parent_process = 1,
+	.repr_info = 1,
+	.exit_code_attr = 1,
+	.forkserver_waitpid = 1,
+};
+
+/*
+ * The differences: each switch of struct pr_profile, on from this release.
+ *
+ * `asserts` is no release's: python -O ("-O" profiles) turns it off, and
+ * with it every assert of process.py: group=, start() twice / from
+ * another process / in a daemon, join() before start() (then
+ * self._popen.wait on None: AttributeError), is_alive() in another
+ * process, the name and daemon setters.  A second start() then forks
+ * again before `del self._target` raises AttributeError; the first child
+ * is never reaped (process.c, pr_process_start; bootstrap.c,
+ * restart_child_pause).
+ */
+static const struct change {
+	size_t field;		/* offsetof(struct pr_profile, switch) */
+	unsigned since;
+} changes[] = {
+	/* 3.3 (process.py BaseProcess.__init__): the daemon keyword-only
+	 * argument, the flag moved from self._daemonic into
+	 * self._config['daemon'].  2.7: "__init__() got an unexpected
+	 * keyword argument 'daemon'" (process.c, process_init_2). */
+	{ offsetof(struct pr_profile, daemon_kwarg), PY(3, 3) },
+	/* 3.3, issue #12040 (process.py BaseProcess.sentinel): the
+	 * sentinel property; 2.7 has no such attribute. */
+	{ offsetof(struct pr_profile, sentinel), PY(3, 3) },
+	/* 3.7, bpo-30596 (BaseProcess.close, _check_closed, the 'closed'
+	 * repr status) and bpo-30794 (BaseProcess.kill). */
+	{ offsetof(struct pr_profile, close_kill), PY(3, 7) },
+	/* 3.8, bpo-36888 (process.py parent_process, _ParentProcess). */
+	{ offsetof(struct pr_profile, parent_process), PY(3, 8) },
+	/* 3.8, process.py BaseProcess.__repr__ rewritten: before it,
+	 * '<%s(%s, %s%s)>' % (type, self._name, status, ' daemon'), status
+	 * 'stopped' for exit code 0 and 'stopped[SIGTERM]' / 'stopped[2]'
+	 * otherwise, no pid and no parent. */
+	{ offsetof(struct pr_profile, repr_info), PY(3, 8) },
+	/* 3.9, process.py BaseProcess._bootstrap: `except SystemExit as e`
+	 * reads e.code (None -> 0).  Before, it read e.args: no args
+	 * (sys.exit(), sys.exit(None)) -> 1, else e.args[0], so
+	 * sys.exit((1, 2)) exits 1 and writes nothing. */
+	{ offsetof(struct pr_profile, exit_code_attr), PY(3, 9) },
+	/* 3.7, forkserver.py main(): the server reaps its children on SIGCHLD
+	 * and writes their wait status to the status pipe.  Before, the child
+	 * itself (_serve_one) wrote the code _bootstrap returned, unsigned
+	 * ('Q'), and the reader took EOF as 255: so os._exit(n), a signal, a
+	 * failure before _bootstrap all read 255, sys.exit(256) reads 256, and
+	 * sys.exit(-1) fails in struct.pack ('argument out of range'). */
+	{ offsetof(struct pr_profile, forkserver_waitpid), PY(3, 7) },
+};
+
+/* The releases there are golden sets for. */
+static const unsigned releases[] = {
+	PY(2, 7), PY(3, 6), PY(3, 7), PY(3, 8), PY(3, 9), PY(3, 10),
+	PY(3, 11), PY(3, 12), PY(3, 13),
+};
+
+/* "X.Y" or "X.Y-O" for a release in releases[]: 0 and *version, *optimize. */
+static int parse_name(const char *name, unsigned *version, int *optimize)
+{
+	unsigned major = 0, minor = 0;
+	const char *s = name;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9' && major < 100)
+		major = major * 10 + (unsigned)(*s++ - '0');
+	if (*s++ != '.' || *s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9' && minor < 100)
+		minor = minor * 10 + (unsigned)(*s++ - '0');
+	*optimize = strcmp(s, "-O") == 0;
+	if (*s != '\0' && !*optimize)
+		return -1;
+	for (i = 0; i < sizeof releases / sizeof *releases; i++)
+		if (releases[i] == PY(major, minor)) {
+			*version = releases[i];
+			return 0;
+		}
+	return -1;
+}
+
+int pr_set_profile(const char *name, struct pr_diag *d)
+{
+	static char canonical[16];
+	struct pr_profile p = { 0 };
+	size_t i;
+
+	if (parse_name(name, &p.version, &p.asserts) < 0)
+		return pr_diag(d, PR_EVALUE, "unknown profile '%s' (one of 2.7, "
+			       "3.6 ... 3.13, optionally with -O: 3.11-O)",
+			       name);
+	p.asserts = !p.asserts;
+	snprintf(canonical, sizeof canonical, "%u.%u%s", p.version >> 8,
+		 p.version & 0xff, p.asserts ? "" : "-O");
+	p.name = canonical;
+	for (i = 0; i < sizeof changes / sizeof *changes; i++)
+		*(int *)((char *)&p + changes[i].field) =
+			p.version >= changes[i].since;
+	pr__profile = p;
+	return 0;
+}
+
+const char *pr_profile_name(void)
+{
+	return pr__profile.name;
+}
+
+size_t pr_profile_features(const char **out, size_t max)
+{
+	const struct {
+		const char *name;
+		int on;
+	} features[] = {
+		{ "Process.close", pr__profile.close_kill },
+		{ "Process.kill", pr__profile.close_kill },
+		{ "Process.sentinel", pr__profile.sentinel },
+		{ "parent_process", pr__profile.parent_process },
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof features / sizeof *features && n < max; i++)
+		if (features[i].on)
+			out[n++] = features[i].name;
+	return n;
+}

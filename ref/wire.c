@@ -1,0 +1,358 @@
+/*
+ * What spawn and forkserver send to a child over its data pipe, in place
+ * of CPython's pickles (spawn.get_preparation_data() and the process
+ * object, Lib/multiprocessing/popen_spawn_posix.py Popen._launch): a
+ * byte-exact encoding of the values a scenario can build, and of the
+ * process description built from them.
+ *
+ * A value is one tag byte and its payload; lengths and counts are
+ * uint64_t, integers and floats their native bytes (both ends are the
+ * same build of libprocref on the same machine).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void put_u64(struct sbuf *sb, uint64_t n)
+{
+	pr__sb_put(sb, &n, sizeof n);
+}
+
+static void put_blob(struct sbuf *sb, const void *data, size_t len)
+{
+	put_u64(sb, len);
+	pr__sb_put(sb, data, len);
+}
+
+int pr__wire_put(struct sbuf *sb, pr_value *v)
+{
+	const pr_func *f;
+	size_t i, n;
+	int r;
+
+	if (v == NULL) {
+		pr__sb_putc(sb, '-');
+		return 0;
+	}
+	switch (v->kind) {
+	case PR_NONE:
+		pr__sb_putc(sb, 'N');
+		return 0;
+	case PR_BOOL:
+		pr__sb_putc(sb, v->u.b ? 'T' : 'F');
+		return 0;
+	case PR_INT:
+		if (v->u.i.big != NULL) {
+			pr__sb_putc(sb, 'I');
+			put_blob(sb, v->u.i.big, strlen(v->u.i.big));
+		} else {
+			pr__sb_putc(sb, 'i');
+			put_u64(sb, (uint64_t)v->u.i.small);
+		}
+		return 0;
+	case PR_FLOAT:
+		pr__sb_putc(sb, 'f');
+		pr__sb_put(sb, &v->u.f, sizeof v->u.f);
+		return 0;
+	case PR_STR:
+	case PR_BYTES:
+	case PR_AUTHKEY:
+		pr__sb_putc(sb, v->kind == PR_STR ? 's' : v->kind == PR_BYTES
+				? 'y' : 'k');
+		put_blob(sb, v->u.s.data, v->u.s.len);
+		return 0;
+	case PR_TUPLE:
+	case PR_LIST:
+	case PR_DICT:
+		pr__sb_putc(sb, v->kind == PR_TUPLE ? '(' : v->kind == PR_LIST
+				? '[' : '{');
+		put_u64(sb, v->u.seq.len);
+		n = v->kind == PR_DICT ? 2 * v->u.seq.len : v->u.seq.len;
+		for (i = 0; i < n; i++)
+			if ((r = pr__wire_put(sb, v->u.seq.items[i])) < 0)
+				return r;
+		return 0;
+	case PR_FUNCTION:
+		/* pickled by reference: a behaviour or a module global */
+		f = v->u.fn.func;
+		pr__sb_putc(sb, v->u.fn.is_class ? 'P' : 'B');
+		if (!v->u.fn.is_class)
+			put_blob(sb, f->name, strlen(f->name));
+		return 0;
+	default:
+		return PR_EUNSUPPORTED;
+	}
+}
+
+struct rd {
+	const char *p, *end;
+};
+
+static int get_u64(struct rd *rd, uint64_t *n)
+{
+	if ((size_t)(rd->end - rd->p) < sizeof *n)
+		return PR_EVALUE;
+	memcpy(n, rd->p, sizeof *n);
+	rd->p += sizeof *n;
+	return 0;
+}
+
+static int get_blob(struct rd *rd, const char **data, size_t *len)
+{
+	uint64_t n;
+
+	if (get_u64(rd, &n) < 0 || n > (uint64_t)(rd->end - rd->p))
+		return PR_EVALUE;
+	*data = rd->p;
+	*len = (size_t)n;
+	rd->p += n;
+	return 0;
+}
+
+static int get_value(struct rd *rd, pr_value **out)
+{
+	const char *data;
+	char *text;
+	pr_value **items;
+	uint64_t n;
+	size_t len, i, k;
+	double f;
+	char tag;
+	int r;
+
+	*out = NULL;
+	if (rd->p >= rd->end)
+		return PR_EVALUE;
+	tag = *rd->p++;
+	switch (tag) {
+	case '-':
+		return 0;
+	case 'N':
+		*out = pr_none();
+		return 0;
+	case 'T':
+	case 'F':
+		*out = pr_bool(tag == 'T');
+		return 0;
+	case 'i':
+		if (get_u64(rd, &n) < 0)
+			return PR_EVALUE;
+		*out = pr_int((int64_t)n);
+		break;
+	case 'I':
+		if (get_blob(rd, &data, &len) < 0)
+			return PR_EVALUE;
+		if ((text = strndup(data, len)) == NULL)
+			return PR_EMEMORY;
+		r = pr_int_parse(text, out);
+		free(text);
+		return r;
+	case 'f':
+		if ((size_t)(rd->end - rd->p) < sizeof f)
+			return PR_EVALUE;
+		memcpy(&f, rd->p, sizeof f);
+		rd->p += sizeof f;
+		*out = pr_float(f);
+		break;
+	case 's':
+	case 'y':
+	case 'k':
+		if (get_blob(rd, &data, &len) < 0)
+			return PR_EVALUE;
+		*out = tag == 's' ? pr_str(data, len) : tag == 'y'
+			? pr_bytes(data, len) : pr__authkey(data, len);
+		break;
+	case '(':
+	case '[':
+	case '{':
+		if (get_u64(rd, &n) < 0 || n > (uint64_t)(rd->end - rd->p))
+			return PR_EVALUE;
+		k = tag == '{' ? 2 * (size_t)n : (size_t)n;
+		if ((items = calloc(k ? k : 1, sizeof *items)) == NULL)
+			return PR_EMEMORY;
+		for (i = 0; i < k; i++) {
+			if ((r = get_value(rd, &items[i])) < 0 ||
+			    (items[i] == NULL && (r = PR_EVALUE))) {
+				pr__items_free(items, i + 1);
+				return r;
+			}
+		}
+		if (tag == '{') {
+			r = pr_dict(items, (size_t)n, out, NULL);
+			free(items);
+			return r;
+		}
+		*out = tag == '(' ? pr_tuple(items, k) : pr_list(items, k);
+		free(items);
+		break;
+	case 'P':
+		*out = pr_global("Process");
+		break;
+	case 'B':
+		if (get_blob(rd, &data, &len) < 0)
+			return PR_EVALUE;
+		if ((text = strndup(data, len)) == NULL)
+			return PR_EMEMORY;
+		*out = pr_behaviour(text);
+		if (*out == NULL)
+			*out = pr_global(text);
+		free(text);
+		return *out == NULL ? PR_EVALUE : 0;
+	default:
+		return PR_EVALUE;
+	}
+	return *out == NULL ? PR_EMEMORY : 0;
+}
+
+/*
+ * The description: spawn.get_preparation_data() (name, the parent's
+ * authkey, start_method), then the process object's state, then the fd
+ * numbers the child finds its gate and stdio at (-1: none).
+ */
+int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3])
+{
+	struct pr_process *p = proc->u.proc;
+	struct pr_process *cur = pr__rt.current->u.proc;
+	size_t i;
+	int r;
+
+	/* prep: name, authkey=current_process().authkey, start_method */
+	if ((r = pr__wire_put(sb, p->name)) < 0 ||
+	    (r = pr__wire_put(sb, cur->authkey)) < 0)
+		return r;
+	put_blob(sb, pr__rt.method->name, strlen(pr__rt.method->name));
+	/* the process object's __dict__ */
+	put_u64(sb, p->nidentity);
+	for (i = 0; i < p->nidentity; i++)
+		put_u64(sb, (uint64_t)p->identity[i]);
+	put_u64(sb, (uint64_t)(int64_t)p->parent_pid);
+	if ((r = pr__wire_put(sb, p->name)) < 0 ||
+	    (r = pr__wire_put(sb, p->daemon)) < 0 ||
+	    (r = pr__wire_put(sb, p->authkey)) < 0 ||
+	    (r = pr__wire_put(sb, p->parent_name)) < 0 ||
+	    (r = pr__wire_put(sb, p->target)) < 0 ||
+	    (r = pr__wire_put(sb, p->args)) < 0 ||
+	    (r = pr__wire_put(sb, p->kwargs)) < 0)
+		return r;
+	put_u64(sb, p->nattrs);
+	for (i = 0; i < p->nattrs; i++) {
+		put_blob(sb, p->attrs[i].name, strlen(p->attrs[i].name));
+		if ((r = pr__wire_put(sb, p->attrs[i].value)) < 0)
+			return r;
+	}
+	for (i = 0; i < 3; i++)
+		put_u64(sb, (uint64_t)(int64_t)fds[i]);
+	return sb->oom ? PR_EMEMORY : 0;
+}
+
+/* spawn.prepare(data): the name through the setter (so that a name that
+ * is no str raises TypeError here, before the target runs), the authkey,
+ * the start method. */
+static int prepare(struct rd *rd, struct pr_diag *d)
+{
+	pr_value *name = NULL, *key = NULL;
+	const char *method;
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if ((r = get_value(rd, &name)) < 0 || (r = get_value(rd, &key)) < 0 ||
+	    (r = get_blob(rd, &method, &len)) < 0)
+		goto out;
+	if ((text = strndup(method, len)) == NULL) {
+		r = PR_EMEMORY;
+		goto out;
+	}
+	if (name != NULL &&
+	    (r = pr_setattr(pr__rt.current, "name", name, d)) < 0)
+		goto out;
+	if (key != NULL) {
+		pr_decref(pr__rt.current->u.proc->authkey);
+		pr__rt.current->u.proc->authkey = key;
+		key = NULL;
+	}
+	r = pr_set_start_method(text, d);
+out:
+	free(text);
+	pr_decref(name);
+	pr_decref(key);
+	if (r < 0 && d->code == 0)
+		pr_diag(d, r, r == PR_EVALUE ? "bad process description" : NULL);
+	return r;
+}
+
+int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
+		  struct pr_diag *d)
+{
+	struct rd rd = { data, data + len };
+	struct pr_process *p;
+	const char *name;
+	pr_value *v = NULL;
+	uint64_t n, i;
+	size_t nlen;
+	int r;
+
+	*out = NULL;
+	if ((r = prepare(&rd, d)) < 0)
+		return r;
+	if ((v = pr__process_new()) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	p = v->u.proc;
+	if ((r = get_u64(&rd, &n)) < 0 || n > len)
+		goto fail;
+	if ((p->identity = calloc(n ? n : 1, sizeof *p->identity)) == NULL) {
+		r = PR_EMEMORY;
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if ((r = get_u64(&rd, (uint64_t *)&p->identity[i])) < 0)
+			goto fail;
+	p->nidentity = n;
+	if ((r = get_u64(&rd, &n)) < 0)
+		goto fail;
+	p->parent_pid = (pid_t)(int64_t)n;
+	if ((r = get_value(&rd, &p->name)) < 0 ||
+	    (r = get_value(&rd, &p->daemon)) < 0 ||
+	    (r = get_value(&rd, &p->authkey)) < 0 ||
+	    (r = get_value(&rd, &p->parent_name)) < 0 ||
+	    (r = get_value(&rd, &p->target)) < 0 ||
+	    (r = get_value(&rd, &p->args)) < 0 ||
+	    (r = get_value(&rd, &p->kwargs)) < 0 ||
+	    (r = get_u64(&rd, &n)) < 0)
+		goto fail;
+	if (n > len) {
+		r = PR_EVALUE;
+		goto fail;
+	}
+	if ((p->attrs = calloc(n ? n : 1, sizeof *p->attrs)) == NULL) {
+		r = PR_EMEMORY;
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = get_blob(&rd, &name, &nlen)) < 0)
+			goto fail;
+		if ((p->attrs[i].name = strndup(name, nlen)) == NULL) {
+			r = PR_EMEMORY;
+			goto fail;
+		}
+		p->nattrs++;
+		if ((r = get_value(&rd, &p->attrs[i].value)) < 0)
+			goto fail;
+	}
+	for (i = 0; i < 3; i++) {
+		if ((r = get_u64(&rd, &n)) < 0)
+			goto fail;
+		fds[i] = (int)(int64_t)n;
+	}
+	/* start() had run `del self._target, ...` */
+	if (p->target == NULL || p->args == NULL || p->kwargs == NULL)
+		p->target_deleted = 1;
+	*out = v;
+	return 0;
+fail:
+	pr_decref(v);
+	return pr_diag(d, r, r == PR_EVALUE ? "bad process description" : NULL);
+}
