@@ -405,7 +405,6 @@ static int report_own_code(int status_w, int bootstrapped, int code)
 		"  File \"<procref>\", line 1, in _serve_one\n"
 		"struct.error: argument out of range\n";
 	uint64_t u = (uint64_t)code;
-	ssize_t n;
 
 	if (!bootstrapped)
 		return 1;
@@ -413,7 +412,7 @@ static int report_own_code(int status_w, int bootstrapped, int code)
 		pr__stream_write(PR_STDERR, err, sizeof(err) - 1);
 		return 1;
 	}
-	do n = write(status_w, &u, sizeof(u)); while (n == -1 && errno == EINTR);
+	pr__write_all(status_w, &u, sizeof(u));
 	return code;
 }
 
@@ -511,6 +510,10 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 			{
 				int ran = 0;
 
+				/* _serve_one before 3.7: write_unsigned(child_w, os.getpid())
+				 * first, so the pid always comes before the code */
+				if (!pr__profile.forkserver_waitpid)
+					write_signed(fds[1], getpid());
 				code = pr__spawn_child(fds[0], fds[0], &ran, fds + 3,
 						       (size_t)(nfds - 3));
 				if (!pr__profile.forkserver_waitpid)
@@ -522,9 +525,8 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 			_exit(code);
 		}
 		if (pid > 0 && !pr__profile.forkserver_waitpid) {
-			/* before 3.7 the child writes its own code; the server only
-			 * says the pid, and reaps it without a word */
-			write_signed(fds[1], pid);
+			/* before 3.7 the child writes its own pid and code; the
+			 * server reaps it without a word */
 			close(fds[1]);
 		} else if (pid > 0) {
 			write_signed(fds[1], pid);
