@@ -41,6 +41,22 @@ marked() {
 	grep -lsF -- "$1" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|'
 }
 
+# collect_leftovers TOKEN: what the harness killed is gone by the time it
+# exits; allow a moment for anything still dying, then every process still
+# marked with TOKEN is a leftover: added to $leftovers, and killed.
+collect_leftovers() {
+	local p procs=""
+	for _ in $(seq 10); do
+		procs=$(marked "$1")
+		[ -z "$procs" ] && break
+		sleep 0.1
+	done
+	for p in $procs; do
+		leftovers+="$p ($(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | sed 's/ $//')) "
+		kill -KILL "$p" 2>/dev/null
+	done
+}
+
 cleanup() {
 	local p
 	for p in $(marked "$mark"); do kill -KILL "$p" 2>/dev/null; done
@@ -121,17 +137,7 @@ run_driver() {
 	secs=$((secs / 1000)).$(printf '%03d' $((secs % 1000)))
 	rss_kb=$hwm_kb
 	[ -s "$tmp/rss" ] && rss_kb=$(tail -1 "$tmp/rss")
-	# What the harness killed is gone by the time it exits; allow a moment
-	# for anything still dying, then whatever is marked is a leftover.
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		procs=$(marked "$tok")
-		[ -z "$procs" ] && break
-		sleep 0.1
-	done
-	for p in $procs; do
-		leftovers+="$p ($(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | sed 's/ $//')) "
-		kill -KILL "$p" 2>/dev/null
-	done
+	collect_leftovers "$tok"
 	tmp_after=$(($(tmp_used) - tmp0))
 }
 
@@ -235,15 +241,7 @@ interrupted() {
 		fi
 		wait "$pid"
 	} 2>/dev/null
-	for _ in $(seq 10); do
-		procs=$(marked "$tok")
-		[ -z "$procs" ] && break
-		sleep 0.1
-	done
-	for p in $procs; do
-		leftovers+="$p ($(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | sed 's/ $//')) "
-		kill -KILL "$p" 2>/dev/null
-	done
+	collect_leftovers "$tok"
 	if [ -z "$daemon" ]; then
 		bad "$name, SIG$sig to the harness: the driver left no daemon to check (see below)" "$tmp/out"
 	elif [ -z "$leftovers" ]; then
