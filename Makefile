@@ -40,8 +40,9 @@ REFDRV   = $(B)/procref-driver
 REFCHILD = $(B)/procref-child
 LIBREF   = $(B)/libprocref.a
 CHECKBIN = $(B)/check_procspec
+FIULIB   = $(B)/libprocspec-fiu.so
 
-all: $(PROCSPEC) $(REFDRV) $(REFCHILD) $(LIBREF)
+all: $(PROCSPEC) $(REFDRV) $(REFCHILD) $(LIBREF) $(FIULIB)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -64,8 +65,16 @@ $(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
 $(REFCHILD): $(call obj,$(CHILD_SRC)) $(LIBREF)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now
 
-$(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF) | $(REFCHILD)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON) $(LDLIBS_CHECK)
+# The fault library is preloaded into every driver, CPython included, so it is
+# built without the sanitizers of an ASan build: their runtime must come
+# first in a process, and an uninstrumented interpreter has none.
+$(FIULIB): tools/fiu/preload.c tools/fiu/sites.def tools/fiu/psfiu.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden \
+	  -Itools/fiu -o $@ tools/fiu/preload.c -lfiu -ldl
+
+$(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF) | $(REFCHILD) $(FIULIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS_JSON) $(LDLIBS_CHECK) -ldl
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

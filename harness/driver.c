@@ -1,4 +1,5 @@
 #include "driver.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -313,6 +314,7 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 {
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
+	char **env;
 
 	if (!drv)
 		return ps_diag(d, -ENOMEM, "out of memory");
@@ -327,7 +329,9 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 		goto fail;
 	}
 	drv->log_fd = errp[0];
-	r = ps_proc_spawn(argv, in[0], outp[1], errp[1], &drv->pid, d);
+	env = ps_fault_env();
+	r = ps_proc_spawn(argv, env, in[0], outp[1], errp[1], &drv->pid, d);
+	ps_fault_env_free(env);
 	if (r)
 		goto fail;
 	ps_proc_guard_group(drv->pid, true);

@@ -64,8 +64,8 @@ double ps_scaled(double seconds)
 	return seconds * (k > 0 ? k : 1.0);
 }
 
-int ps_proc_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid,
-		  struct ps_diag *d)
+int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
+		  pid_t *pid, struct ps_diag *d)
 {
 	int errpipe[2] = { -1, -1 }, child_errno = 0, r;
 	ssize_t n;
@@ -95,7 +95,7 @@ int ps_proc_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 			goto fail;
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, envp ? envp : environ);
 fail:
 		child_errno = errno;
 		do n = write(errpipe[1], &child_errno, sizeof(child_errno));

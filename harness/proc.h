@@ -34,11 +34,12 @@ int ps_proc_subreaper(void);
 
 /*
  * Start argv[0] (searched in PATH) in a new process group with the given
- * fds as its 0, 1 and 2.  An exec failure travels back over a close-on-exec
+ * fds as its 0, 1 and 2, and envp as its environment (NULL: this one's).
+ * An exec failure travels back over a close-on-exec
  * pipe and is returned as -errno with d filled.  On success *pid is the child.
  */
-int ps_proc_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, pid_t *pid,
-		  struct ps_diag *d);
+int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
+		  pid_t *pid, struct ps_diag *d);
 
 /*
  * End process group pgid led by pid: SIGTERM to the group, up to grace

@@ -4,6 +4,7 @@
  * and is reported as "file:line:col: message", the line, and a caret.
  */
 #include "scenario.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,12 @@
 static const char *const globals[] = {
 	"Process",
 	"active_children",
+	"children_left",
 	"current_process",
+	"errno",
+	"fault",
+	"faults_clear",
+	"fds_leaked",
 	"parent_process",
 	"pickles",
 	"release",
@@ -1344,6 +1350,21 @@ static const char *invalid_utf8(const char *s, size_t len)
 	return NULL;
 }
 
+/* The fault verbs' arguments are checked here, so a bad site or errno is a
+ * parse error at its column rather than a driver error mid-run. */
+static bool check_verbs(struct parser *p, const struct ps_stmt *s)
+{
+	const struct ps_expr *bad;
+	char msg[400];
+
+	if ((bad = ps_fault_check(s->value, msg, sizeof(msg))) ||
+	    (bad = ps_fault_check(s->object, msg, sizeof(msg)))) {
+		fail_at(p, bad->line, bad->col, "%s", msg);
+		return false;
+	}
+	return true;
+}
+
 int ps_scenario_parse(const char *path, const char *src, size_t len,
 		      struct ps_scenario **out, struct ps_diag *d)
 {
@@ -1389,6 +1410,10 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 		s = parse_stmt(&p);
 		if (!s)
 			goto fail;
+		if (!check_verbs(&p, s)) {
+			ps_stmt_free(s);
+			goto fail;
+		}
 		steps = realloc(sc->steps, (sc->n_steps + 1) * sizeof(*steps));
 		if (!steps) {
 			ps_stmt_free(s);
@@ -1487,6 +1512,8 @@ static const struct {
 	const char *what;
 } features[] = {
 	{ "Process.close", PS_X_GETATTR, "close" },	/* CPython 3.7 */
+	{ "faults", PS_X_GLOBAL, "fault" },	/* a driver under procspec's preloads */
+	{ "faults", PS_X_GLOBAL, "faults_clear" },
 	{ "Process.kill", PS_X_GETATTR, "kill" },	/* CPython 3.7 */
 	{ "Process.sentinel", PS_X_GETATTR, "sentinel" },	/* CPython 3.3 */
 	{ "parent_process", PS_X_GLOBAL, "parent_process" },	/* CPython 3.8 */

@@ -7,6 +7,7 @@
 Suite *scenario_suite(void);	/* tests/check_scenario.c: the parser */
 Suite *normalize_suite(void);	/* tests/check_normalize.c */
 Suite *golden_suite(void);	/* tests/check_golden.c: the differ */
+Suite *fault_suite(void);	/* tests/check_fault.c: the fault library and verbs */
 Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
 
 #endif

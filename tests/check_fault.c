@@ -1,0 +1,161 @@
+/*
+ * The fault library (build/libprocspec-fiu.so) and the fault verbs' checks.
+ * The library is dlopen()ed rather than preloaded: its pipe2 is then called
+ * by name, and reaches libc's through RTLD_NEXT exactly as when preloaded.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "suites.h"
+
+struct fiu {
+	void *h;
+	int (*pipe2)(int *, int);
+	int (*begin)(void);
+	int (*arm)(const char *, int, long, long);
+	void (*clear)(void);
+	void (*active)(int);
+};
+
+static struct fiu fiu_open(void)
+{
+	char path[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	struct fiu f;
+
+	ck_assert_int_gt(n, 0);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	ck_assert_ptr_nonnull(slash);
+	strcpy(slash + 1, "libprocspec-fiu.so");
+	f.h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	ck_assert_msg(f.h != NULL, "dlopen %s: %s", path, dlerror());
+	*(void **)&f.pipe2 = dlsym(f.h, "pipe2");
+	*(void **)&f.begin = dlsym(f.h, "psfiu_begin");
+	*(void **)&f.arm = dlsym(f.h, "psfiu_arm");
+	*(void **)&f.clear = dlsym(f.h, "psfiu_clear");
+	*(void **)&f.active = dlsym(f.h, "psfiu_active");
+	ck_assert(f.pipe2 && f.begin && f.arm && f.clear && f.active);
+	ck_assert_int_eq(f.begin(), 0);
+	return f;
+}
+
+static void ok_pipe(struct fiu *f)
+{
+	int fds[2] = { -1, -1 };
+
+	ck_assert_int_eq(f->pipe2(fds, O_CLOEXEC), 0);
+	ck_assert_int_ge(fds[0], 0);
+	ck_assert_int_ge(fds[1], 0);
+	ck_assert_int_eq(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(write(fds[1], "x", 1), 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void failed_pipe(struct fiu *f, int err)
+{
+	int fds[2] = { -7, -7 };
+
+	errno = 0;
+	ck_assert_int_eq(f->pipe2(fds, O_CLOEXEC), -1);
+	ck_assert_msg(errno == err, "errno %d (%s), expected %d (%s)", errno, strerror(errno), err,
+		      strerror(err));
+	ck_assert_int_eq(fds[0], -7);	/* untouched */
+}
+
+START_TEST(test_pipe2_fails_with_given_errno)
+{
+	struct fiu f = fiu_open();
+
+	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, 1, 0), 0);
+	f.active(1);
+	failed_pipe(&f, EMFILE);
+	ok_pipe(&f);	/* count=1: the next call goes through */
+	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", ENFILE, 1, 0), 0);
+	failed_pipe(&f, ENFILE);
+	dlclose(f.h);
+}
+END_TEST
+
+START_TEST(test_pipe2_untouched_when_off)
+{
+	struct fiu f = fiu_open();
+
+	ok_pipe(&f);	/* nothing armed */
+	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, -1, 0), 0);
+	f.active(0);	/* armed but not in a step: the driver's own calls */
+	ok_pipe(&f);
+	f.active(1);
+	failed_pipe(&f, EMFILE);
+	failed_pipe(&f, EMFILE);	/* count < 0: every call */
+	f.clear();
+	ok_pipe(&f);
+	dlclose(f.h);
+}
+END_TEST
+
+START_TEST(test_after_and_count)
+{
+	struct fiu f = fiu_open();
+
+	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, 2, 1), 0);
+	f.active(1);
+	ok_pipe(&f);	/* after=1 lets one pass */
+	failed_pipe(&f, EMFILE);
+	failed_pipe(&f, EMFILE);
+	ok_pipe(&f);	/* count=2 spent */
+	dlclose(f.h);
+}
+END_TEST
+
+START_TEST(test_arm_checks_site_and_errno)
+{
+	struct fiu f = fiu_open();
+
+	ck_assert_int_eq(f.arm("posix/io/oc/nosuch", EMFILE, 1, 0), -ENOENT);
+	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", ESRCH, 1, 0), -EINVAL);
+	ck_assert_int_eq(f.arm("posix/proc/kill", ESRCH, 1, 0), 0);
+	dlclose(f.h);
+}
+END_TEST
+
+START_TEST(test_sites_table)
+{
+	const struct ps_fault_site *s, *prev = NULL;
+	size_t i;
+
+	for (i = 0; (s = ps_fault_site_at(i)); i++) {
+		ck_assert_int_ne(s->errnos[0], 0);
+		if (prev)
+			ck_assert_msg(strcmp(prev->name, s->name) < 0, "%s after %s", s->name, prev->name);
+		prev = s;
+	}
+	ck_assert_uint_ge(i, 20);
+	ck_assert_ptr_nonnull(ps_fault_site_find("posix/proc/fork"));
+	ck_assert_ptr_null(ps_fault_site_find("posix/proc/frok"));
+	ck_assert_int_eq(ps_fault_errno("EAGAIN"), EAGAIN);
+	ck_assert_int_eq(ps_fault_errno("EWHATEVER"), 0);
+	ck_assert_str_eq(ps_fault_errno_name(EMFILE), "EMFILE");
+}
+END_TEST
+
+Suite *fault_suite(void)
+{
+	Suite *s = suite_create("fault");
+	TCase *tc = tcase_create("preload");
+
+	tcase_add_test(tc, test_pipe2_fails_with_given_errno);
+	tcase_add_test(tc, test_pipe2_untouched_when_off);
+	tcase_add_test(tc, test_after_and_count);
+	tcase_add_test(tc, test_arm_checks_site_and_errno);
+	tcase_add_test(tc, test_sites_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
