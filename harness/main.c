@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
 	{ "capture", ps_cmd_capture, "capture golden transcripts from a real interpreter" },
 	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
+	{ "fuzz", ps_cmd_fuzz, "generated scenarios run on two implementations; findings shrunk" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 };
