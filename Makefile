@@ -109,6 +109,7 @@ test: all $(CHECKBIN)
 	$(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
 	tests/reports.sh $(PROCSPEC)
+	tests/fuzz-session.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has

@@ -1,0 +1,82 @@
+#!/bin/bash
+# procspec fuzz as a user sees it: a seed means the same scenarios byte for
+# byte, a planted divergence (tests/drivers/planted/exitcode3: the ref driver
+# reporting exit code 3 as 4) is found and shrunk to a few statements,
+# --replay reruns exactly one scenario, and Ctrl-C keeps the report.
+# usage: tests/fuzz-session.sh [build/procspec]
+set -u
+cd "$(dirname "$0")/.."
+PROCSPEC=${1:-build/procspec}
+REFDRV=$(dirname "$PROCSPEC")/procref-driver
+pass=0 fail=0
+tmp=$(mktemp -d /tmp/procspec-fuzz.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -30; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+PLANTED="cmd:tests/drivers/planted/exitcode3 $REFDRV"
+
+# 1. The same seed twice: the same scenarios, byte for byte; another seed: others.
+"$PROCSPEC" fuzz --dump 300 --seed 4242 >"$tmp/a" 2>"$tmp/out"
+"$PROCSPEC" fuzz --dump 300 --seed 4242 >"$tmp/b" 2>>"$tmp/out"
+"$PROCSPEC" fuzz --dump 300 --seed 4243 >"$tmp/c" 2>>"$tmp/out"
+check "--dump: the same seed gives byte-identical scenarios" cmp -s "$tmp/a" "$tmp/b"
+check "--dump: 300 scenarios were printed" test "$(grep -c '^# procspec fuzz: seed 4242 index' "$tmp/a")" -eq 300
+check "--dump: another seed gives other scenarios" test "$(cmp -s "$tmp/a" "$tmp/c"; echo $?)" -eq 1
+"$PROCSPEC" fuzz --dump 5 --seed 4242 --start 100 >"$tmp/d" 2>>"$tmp/out"
+check "--start: index 100 is the same scenario as the 101st of a full dump" \
+	cmp -s <(awk '/^# procspec fuzz: seed 4242 index 100$/,/^$/' "$tmp/a" | sed '/^$/d') \
+	<(awk '/^# procspec fuzz: seed 4242 index 100$/,/^$/' "$tmp/d" | sed '/^$/d')
+
+# Every generated scenario is valid scenario text: procspec list parses them all.
+mkdir -p "$tmp/scn"
+awk -v dir="$tmp/scn" '/^# procspec fuzz: seed/ { f = dir "/" $7 ".scn" } { print > f }' "$tmp/a"
+"$PROCSPEC" list "$tmp/scn" >"$tmp/out" 2>&1
+check "every generated scenario parses (procspec list)" test $? -eq 0 -a "$(wc -l <"$tmp/out")" -ge 300
+
+# 2. The planted divergence: found within 60 s with a fixed seed, shrunk to <= 5 statements.
+start=$(date +%s)
+"$PROCSPEC" fuzz --impl "$PLANTED" --against ref --seed 1 --seconds 60 --max-findings 1 -j 2 \
+	--found-dir "$tmp/found" --report "$tmp/rep" --known '' >"$tmp/out" 2>&1
+rc=$?
+took=$(($(date +%s) - start))
+check "a session that finds something exits 1" test $rc -eq 1
+found=$(ls "$tmp"/found/*.scn 2>/dev/null | head -1)
+check "the finding is written to --found-dir" test -n "$found"
+check "its signature is the planted one: exit code 3 reported as 4" \
+	grep -q '^# signature: DIFF [^:]*: 3 -> 4$' "${found:-/dev/null}"
+steps=$(grep -v '^#' "${found:-/dev/null}" | grep -v '^[a-z]*: ' | grep -c .)
+check "it is shrunk to at most 5 statements (has $steps)" test "$steps" -ge 1 -a "$steps" -le 5
+check "the session, shrinking included, took at most 60 s ($took s)" test "$took" -le 60
+check "the report names it with its seed:index" \
+	python3 -c "import json,sys; d=json.load(open('$tmp/rep/fuzz.json')); f=d['findings'][0]; sys.exit(not (d['seed']==1 and f['first'].startswith('1:') and f['file'].endswith('.scn') and f['count']>=1))"
+"$PROCSPEC" run "$found" --impl "$PLANTED" --report '' >"$tmp/out" 2>&1
+check "the shrunk file is a scenario procspec run accepts" test $? -eq 0
+
+# 3. --replay SEED:INDEX reruns exactly that scenario and shows the divergence.
+first=$(python3 -c "import json; print(json.load(open('$tmp/rep/fuzz.json'))['findings'][0]['first'])" 2>/dev/null)
+"$PROCSPEC" fuzz --impl "$PLANTED" --against ref --replay "${first:-1:0}" >"$tmp/out" 2>&1
+check "--replay of the finding exits 1" test $? -eq 1
+check "--replay shows the signature" grep -q '^signature: DIFF [^:]*: 3 -> 4$' "$tmp/out"
+"$PROCSPEC" fuzz --dump 1 --seed "${first%%:*}" --start "${first#*:}" >"$tmp/one" 2>/dev/null
+check "--replay runs exactly the scenario --dump prints for that index" \
+	cmp -s "$tmp/one" <(sed -n "1,$(wc -l <"$tmp/one")p" "$tmp/out")
+"$PROCSPEC" fuzz --against ref --replay 1:0 >"$tmp/out" 2>&1
+check "--replay of an agreeing scenario exits 0" test $? -eq 0
+"$PROCSPEC" fuzz --replay nonsense >"$tmp/out" 2>&1
+check "--replay with a bad argument is a usage error (exit 2)" test $? -eq 2
+
+# 4. Ctrl-C stops cleanly: exit 130, the report is written and says so.
+"$PROCSPEC" fuzz --impl ref --against ref --seconds 60 -j 2 --report "$tmp/int" \
+	--found-dir "$tmp/found-int" >"$tmp/out" 2>&1 &
+pid=$!
+sleep 3
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT ends the session with exit 130" test $rc -eq 130
+check "SIGINT keeps the report, marked interrupted, with the runs so far" \
+	python3 -c "import json,sys; d=json.load(open('$tmp/int/fuzz.json')); sys.exit(not (d['interrupted'] and d['runs'] > 0))"
+
+echo "fuzz-session: $pass passed, $fail failed"
+[ $fail -eq 0 ]
