@@ -113,6 +113,19 @@ static char *diff_signature(const char *tb, const char *ta)
 	}
 	if (!strncmp(e, ">>> ", 4) && !strncmp(a, ">>> ", 4))
 		stmt = e + 4;
+	if (!strncmp(e, ">>> ", 4) != !strncmp(a, ">>> ", 4) ||
+	    !strncmp(e, "--- end", 7) != !strncmp(a, "--- end", 7)) {
+		/* One side printed output where the other went on: that output is the difference. */
+		bool e_next = !strncmp(e, ">>> ", 4) || !strncmp(e, "--- end", 7);
+
+		verb = stmt ? ps_fuzz_stmt_verb(stmt) : strdup("?");
+		ps_buf_addf(&b, "DIFF %s: ", verb ? verb : "?");
+		add_span(&b, e_next ? "" : e, e_next ? 0 : le);
+		ps_buf_adds(&b, " -> ");
+		add_span(&b, e_next ? a : "", e_next ? la : 0);
+		free(verb);
+		return ps_buf_detach(&b);
+	}
 	while (p < le && p < la && e[p] == a[p])
 		p++;
 	while (s < le - p && s < la - p && e[le - 1 - s] == a[la - 1 - s])
