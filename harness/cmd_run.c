@@ -113,7 +113,8 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	res->detail = o.detail;
 	o.text = o.detail = NULL;
 	ps_outcome_release(&o);
-	if (s->golden_set && (res->verdict == PS_V_PASS || res->verdict == PS_V_LEAK)) {
+	if (s->golden_set && (res->verdict == PS_V_PASS || res->verdict == PS_V_LEAK ||
+				res->verdict == PS_V_ORPHAN)) {
 		gpath = ps_golden_path(s->golden_dir, s->golden_set, mname, sc->id);
 		r = gpath ? ps_golden_read(gpath, &expected, d) : ps_diag(d, -ENOMEM, "out of memory");
 		if (r == PS_ENOGOLD) {
@@ -135,7 +136,8 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 			return r;
 	}
 	x = ps_expect_match(&c->expect, sc->id, mname, s->golden_set);
-	if (x && (res->verdict == PS_V_FAIL || res->verdict == PS_V_LEAK)) {
+	if (x && (res->verdict == PS_V_FAIL || res->verdict == PS_V_LEAK ||
+	  res->verdict == PS_V_ORPHAN)) {
 		res->verdict = PS_V_XFAIL;
 		free(res->detail);
 		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, c->expect.path, x->line) < 0)
