@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -140,12 +141,12 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	  res->verdict == PS_V_ORPHAN)) {
 		res->verdict = PS_V_XFAIL;
 		free(res->detail);
-		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, c->expect.path, x->line) < 0)
+		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, x->path, x->line) < 0)
 			res->detail = NULL;
 	} else if (x && res->verdict == PS_V_PASS) {
 		res->verdict = PS_V_XPASS;
 		if (asprintf(&res->detail, "listed as an expected divergence at %s:%d (%s), but it "
-			     "matches: remove the entry", c->expect.path, x->line, x->reason) < 0)
+			     "matches: remove the entry", x->path, x->line, x->reason) < 0)
 			res->detail = NULL;
 	}
 	return 0;
@@ -197,7 +198,13 @@ int ps_cmd_run(int argc, char **argv)
 	if (s.expect_path) {
 		expect_path = strdup(s.expect_path);
 	} else {
+		/* ref@3.9 without a file of its own takes ref's */
 		ps_buf_addf(&b, "expectations/%s.txt", s.impl.label);
+		if (strchr(s.impl.label, '@') && access(b.data, F_OK) != 0) {
+			b.len = 0;
+			ps_buf_addf(&b, "expectations/%.*s.txt", (int)strcspn(s.impl.label, "@"),
+				    s.impl.label);
+		}
 		expect_path = ps_buf_detach(&b);
 	}
 	if (!expect_path || ps_expect_load(expect_path, &c.expect, &d)) {

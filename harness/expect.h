@@ -11,6 +11,9 @@
  * All three are globs (fnmatch): '*' for any method or set.  Example:
  *
  *   faults/fork-eagain fork cpython-3.11: CPython leaks the two pipes when fork() fails
+ *
+ * "include FILE" takes FILE's entries too (FILE relative to this one), so
+ * ref@3.9.txt can share what ref.txt says of every version.
  */
 #ifndef PS_EXPECT_H
 #define PS_EXPECT_H
@@ -21,6 +24,7 @@
 
 struct ps_expect_entry {
 	char *pattern, *method, *set, *reason;
+	char *path;		/* the file it is listed in */
 	int line;
 };
 
