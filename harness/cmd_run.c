@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -198,14 +197,7 @@ int ps_cmd_run(int argc, char **argv)
 	if (s.expect_path) {
 		expect_path = strdup(s.expect_path);
 	} else {
-		/* ref@3.9 without a file of its own takes ref's */
-		ps_buf_addf(&b, "expectations/%s.txt", s.impl.label);
-		if (strchr(s.impl.label, '@') && access(b.data, F_OK) != 0) {
-			b.len = 0;
-			ps_buf_addf(&b, "expectations/%.*s.txt", (int)strcspn(s.impl.label, "@"),
-				    s.impl.label);
-		}
-		expect_path = ps_buf_detach(&b);
+		expect_path = ps_expect_default_path(s.impl.label);
 	}
 	if (!expect_path || ps_expect_load(expect_path, &c.expect, &d)) {
 		fprintf(stderr, "procspec run: %s\n", d.msg);

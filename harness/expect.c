@@ -160,3 +160,17 @@ void ps_expect_release(struct ps_expect *x)
 	free(x->path);
 	memset(x, 0, sizeof(*x));
 }
+
+char *ps_expect_default_path(const char *label)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "expectations/%s.txt", label) < 0)
+		return NULL;
+	if (strchr(label, '@') && access(path, F_OK) != 0) {
+		free(path);
+		if (asprintf(&path, "expectations/%.*s.txt", (int)strcspn(label, "@"), label) < 0)
+			return NULL;
+	}
+	return path;
+}

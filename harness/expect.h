@@ -37,6 +37,10 @@ struct ps_expect {
 /* Load path; a missing file is an empty list.  Errors read file:line:col. */
 int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d);
 
+/* expectations/LABEL.txt, or for ref@3.9 without a file of its own,
+ * expectations/ref.txt.  malloc'd, NULL when out of memory. */
+char *ps_expect_default_path(const char *label);
+
 /* The entry that covers (id, method, set), or NULL. */
 const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const char *id,
 					      const char *method, const char *set);
