@@ -14,6 +14,7 @@ static const struct {
 	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
+	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
 };
 
 static int usage(FILE *out)
