@@ -49,6 +49,7 @@ static const char usage[] =
 	"  --site GLOB         fault sites to sweep; repeatable (default: all but\n"
 	"                      posix/io/oc/close, whose failpoint leaks the fd itself)\n"
 	"  --list-sites        list the fault sites with their errnos, and exit\n"
+	"  --count             only count each site's calls per start method, fault-free\n"
 	"  --max-n N           fail at most the first N calls of a site (64)\n"
 	"  --method M          fork, spawn or forkserver; repeatable\n"
 	"  -k PATTERN, --tag TAG, --shard K/N   choose scenarios, as for run\n"
@@ -401,7 +402,8 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 }
 
 /* Take out the sweep's own options; the rest go to ps_suite_options. */
-static int own_options(struct ctx *c, int *argc, char **argv, bool *list, struct ps_diag *d)
+static int own_options(struct ctx *c, int *argc, char **argv, bool *list, bool *count,
+		       struct ps_diag *d)
 {
 	int i, out = 1;
 	char *end;
@@ -411,6 +413,10 @@ static int own_options(struct ctx *c, int *argc, char **argv, bool *list, struct
 
 		if (!strcmp(a, "--list-sites")) {
 			*list = true;
+			continue;
+		}
+		if (!strcmp(a, "--count")) {
+			*count = true;
 			continue;
 		}
 		if (!strcmp(a, "--site") || !strcmp(a, "--max-n")) {
@@ -542,6 +548,47 @@ out:
 	return r;
 }
 
+/* --count: calls per site and method over the fault-free runs, and in how
+ * many scenarios each site is reached. */
+static int print_counts(struct ctx *c, const char *label, const char *implementation)
+{
+	unsigned m;
+	size_t i, k;
+	int mi, failed = 0;
+
+	printf("%s (%s): calls of each site in %zu fault-free run(s) (scenarios reaching it)\n%-26s",
+	       label, implementation, c->n_bases, "site");
+	for (m = PS_M_FORK; m <= PS_M_FORKSERVER; m <<= 1)
+		printf(" %16s", ps_method_name(m));
+	printf("\n");
+	for (k = 0; k < c->n_sites; k++) {
+		long calls[3] = { 0, 0, 0 }, where[3] = { 0, 0, 0 };
+
+		for (i = 0; i < c->n_bases; i++) {
+			json_t *x = json_object_get(c->bases[i].calls, c->sites[k]);
+			long n = x ? (long)json_integer_value(json_array_get(x, 0)) : 0;
+
+			mi = c->bases[i].method == PS_M_FORK ? 0 : c->bases[i].method == PS_M_SPAWN ? 1 : 2;
+			calls[mi] += n;
+			where[mi] += n > 0;
+		}
+		if (!calls[0] && !calls[1] && !calls[2])
+			continue;
+		printf("%-26s", c->sites[k]);
+		for (mi = 0; mi < 3; mi++)
+			printf(" %8ld (%5ld)", calls[mi], where[mi]);
+		printf("\n");
+	}
+	for (i = 0; i < c->n_bases; i++)
+		if (!c->bases[i].ok) {
+			printf("%-7s %s [%s] the fault-free run did not finish: %s\n", "skip",
+			       c->s->scenarios[c->bases[i].scenario]->id,
+			       ps_method_name(c->bases[i].method), c->bases[i].why);
+			failed = 1;
+		}
+	return failed ? PS_EXIT_FAIL : PS_EXIT_OK;
+}
+
 int ps_cmd_sweep(int argc, char **argv)
 {
 	struct ps_suite s;
@@ -551,14 +598,14 @@ int ps_cmd_sweep(int argc, char **argv)
 	char *expect_path = NULL, *report_dir = NULL, *repro = NULL, *implementation = NULL;
 	size_t i, k, n, cap;
 	unsigned m, methods;
-	bool list = false;
+	bool list = false, count_only = false;
 	int r, code = PS_EXIT_ERROR;
 	unsigned long broken = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&s, 0, sizeof(s));
 	c.max_n = 64;
-	if (own_options(&c, &argc, argv, &list, &d)) {
+	if (own_options(&c, &argc, argv, &list, &count_only, &d)) {
 		fprintf(stderr, "%s\n", d.msg);
 		free(c.sites);
 		return PS_EXIT_ERROR;
@@ -631,6 +678,11 @@ int ps_cmd_sweep(int argc, char **argv)
 	fflush(stdout);
 	if ((r = ps_pool_run(jobs, c.n_bases, s.jobs, &s.runner, job, base_done, &c, &d))) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
+		goto out;
+	}
+
+	if (count_only) {
+		code = print_counts(&c, s.impl.label, implementation);
 		goto out;
 	}
 
