@@ -58,7 +58,7 @@ $(PROCSPEC): $(call obj,$(HARNESS_SRC))
 # -z now: every child of the driver would otherwise redo the lazy binding of
 # each libc call the parent never made (a fifth of a child's cost, make bench).
 $(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now $(LDLIBS_JSON)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now $(LDLIBS_JSON) -ldl
 
 # what spawn and forkserver exec, found next to the program running
 # libprocref (or at $PROCREF_CHILD)
@@ -111,6 +111,7 @@ test: all $(CHECKBIN)
 	tests/reports.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
+	tests/faults.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \

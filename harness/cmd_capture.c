@@ -138,7 +138,7 @@ int ps_cmd_capture(int argc, char **argv)
 				fprintf(stderr, "procspec capture: %s\n", d.msg);
 				goto out;
 			}
-			if (o.verdict != PS_V_PASS && o.verdict != PS_V_LEAK) {
+			if (o.verdict != PS_V_PASS && o.verdict != PS_V_LEAK && o.verdict != PS_V_ORPHAN) {
 				/* A leak is the interpreter's behaviour and is recorded; anything else is not. */
 				printf("%-8s %s [%s]: not captured\n", ps_verdict_word(o.verdict), sc->id, mname);
 				if (o.detail)

@@ -113,7 +113,8 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	res->detail = o.detail;
 	o.text = o.detail = NULL;
 	ps_outcome_release(&o);
-	if (s->golden_set && (res->verdict == PS_V_PASS || res->verdict == PS_V_LEAK)) {
+	if (s->golden_set && (res->verdict == PS_V_PASS || res->verdict == PS_V_LEAK ||
+				res->verdict == PS_V_ORPHAN)) {
 		gpath = ps_golden_path(s->golden_dir, s->golden_set, mname, sc->id);
 		r = gpath ? ps_golden_read(gpath, &expected, d) : ps_diag(d, -ENOMEM, "out of memory");
 		if (r == PS_ENOGOLD) {
@@ -135,15 +136,16 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 			return r;
 	}
 	x = ps_expect_match(&c->expect, sc->id, mname, s->golden_set);
-	if (x && (res->verdict == PS_V_FAIL || res->verdict == PS_V_LEAK)) {
+	if (x && (res->verdict == PS_V_FAIL || res->verdict == PS_V_LEAK ||
+	  res->verdict == PS_V_ORPHAN)) {
 		res->verdict = PS_V_XFAIL;
 		free(res->detail);
-		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, c->expect.path, x->line) < 0)
+		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, x->path, x->line) < 0)
 			res->detail = NULL;
 	} else if (x && res->verdict == PS_V_PASS) {
 		res->verdict = PS_V_XPASS;
 		if (asprintf(&res->detail, "listed as an expected divergence at %s:%d (%s), but it "
-			     "matches: remove the entry", c->expect.path, x->line, x->reason) < 0)
+			     "matches: remove the entry", x->path, x->line, x->reason) < 0)
 			res->detail = NULL;
 	}
 	return 0;
@@ -195,8 +197,7 @@ int ps_cmd_run(int argc, char **argv)
 	if (s.expect_path) {
 		expect_path = strdup(s.expect_path);
 	} else {
-		ps_buf_addf(&b, "expectations/%s.txt", s.impl.label);
-		expect_path = ps_buf_detach(&b);
+		expect_path = ps_expect_default_path(s.impl.label);
 	}
 	if (!expect_path || ps_expect_load(expect_path, &c.expect, &d)) {
 		fprintf(stderr, "procspec run: %s\n", d.msg);

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "file.h"
 
@@ -19,20 +21,53 @@ static char *word(const char **s, const char *end)
 	return *s > b ? strndup(b, (size_t)(*s - b)) : NULL;
 }
 
+static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag *d);
+
+/* "include FILE": FILE's entries, FILE relative to the including file. */
+static int include(const char *path, int line, const char *p, const char *le,
+		   struct ps_expect *x, int depth, struct ps_diag *d)
+{
+	const char *slash = strrchr(path, '/');
+	char *name = strndup(p, (size_t)(le - p)), *full = NULL;
+	int r;
+
+	if (!name)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	if (depth > 8) {
+		r = ps_diag(d, PS_EPARSE, "%s:%d:1: includes nest too deep", path, line);
+	} else if (asprintf(&full, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, name) < 0) {
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		full = NULL;
+	} else if (access(full, F_OK) != 0) {
+		r = ps_diag(d, PS_EPARSE, "%s:%d:9: include %s: no such file", path, line, name);
+	} else {
+		r = load(full, x, depth + 1, d);
+	}
+	free(name);
+	free(full);
+	return r;
+}
+
 int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d)
+{
+	memset(x, 0, sizeof(*x));
+	return load(path, x, 0, d);
+}
+
+static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag *d)
 {
 	char *src = NULL;
 	const char *s, *ls, *le, *p;
 	size_t len;
 	int r, line = 0;
 
-	memset(x, 0, sizeof(*x));
 	r = ps_file_read(path, &src, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r)
 		return ps_diag(d, r, "%s: %s", path, strerror(-r));
-	x->path = strdup(path);
+	if (!x->path)
+		x->path = strdup(path);
 	for (s = src; *s; s = le + (*le == '\n')) {
 		struct ps_expect_entry e = { 0 }, *nv;
 
@@ -46,7 +81,13 @@ int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d)
 			p++;
 		if (p == le || *p == '#')
 			continue;
+		if (!strncmp(p, "include ", 8)) {
+			if ((r = include(path, line, p + 8, le, x, depth, d)))
+				goto bad;
+			continue;
+		}
 		e.line = line;
+		e.path = strdup(path);
 		e.pattern = word(&p, le);
 		e.method = word(&p, le);
 		e.set = word(&p, le);
@@ -67,7 +108,7 @@ int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d)
 		}
 		e.reason = strndup(p, (size_t)(le - p));
 		nv = realloc(x->v, (x->n + 1) * sizeof(*nv));
-		if (!nv || !e.reason) {
+		if (!nv || !e.reason || !e.path) {
 			r = ps_diag(d, -ENOMEM, "out of memory");
 			goto bad;
 		}
@@ -75,6 +116,7 @@ int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d)
 		x->v[x->n++] = e;
 		continue;
 bad:
+		free(e.path);
 		free(e.pattern);
 		free(e.method);
 		free(e.set);
@@ -108,6 +150,7 @@ void ps_expect_release(struct ps_expect *x)
 	size_t i;
 
 	for (i = 0; i < x->n; i++) {
+		free(x->v[i].path);
 		free(x->v[i].pattern);
 		free(x->v[i].method);
 		free(x->v[i].set);
@@ -116,4 +159,18 @@ void ps_expect_release(struct ps_expect *x)
 	free(x->v);
 	free(x->path);
 	memset(x, 0, sizeof(*x));
+}
+
+char *ps_expect_default_path(const char *label)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "expectations/%s.txt", label) < 0)
+		return NULL;
+	if (strchr(label, '@') && access(path, F_OK) != 0) {
+		free(path);
+		if (asprintf(&path, "expectations/%.*s.txt", (int)strcspn(label, "@"), label) < 0)
+			return NULL;
+	}
+	return path;
 }

@@ -11,6 +11,9 @@
  * All three are globs (fnmatch): '*' for any method or set.  Example:
  *
  *   faults/fork-eagain fork cpython-3.11: CPython leaks the two pipes when fork() fails
+ *
+ * "include FILE" takes FILE's entries too (FILE relative to this one), so
+ * ref@3.9.txt can share what ref.txt says of every version.
  */
 #ifndef PS_EXPECT_H
 #define PS_EXPECT_H
@@ -21,6 +24,7 @@
 
 struct ps_expect_entry {
 	char *pattern, *method, *set, *reason;
+	char *path;		/* the file it is listed in */
 	int line;
 };
 
@@ -32,6 +36,10 @@ struct ps_expect {
 
 /* Load path; a missing file is an empty list.  Errors read file:line:col. */
 int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d);
+
+/* expectations/LABEL.txt, or for ref@3.9 without a file of its own,
+ * expectations/ref.txt.  malloc'd, NULL when out of memory. */
+char *ps_expect_default_path(const char *label);
 
 /* The entry that covers (id, method, set), or NULL. */
 const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const char *id,

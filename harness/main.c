@@ -15,6 +15,7 @@ static const struct {
 	{ "fuzz", ps_cmd_fuzz, "generated scenarios run on two implementations; findings shrunk" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
+	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
 };
 
 static int usage(FILE *out)

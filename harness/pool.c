@@ -28,6 +28,7 @@ void ps_job_result_release(struct ps_job_result *r)
 {
 	free(r->text);
 	free(r->detail);
+	free(r->extra);
 	free(r->diff);
 	free(r->where);
 	memset(r, 0, sizeof(*r));
@@ -50,9 +51,10 @@ static int write_all(int fd, const void *p, size_t n)
 
 static json_t *result_json(uint64_t index, const struct ps_job_result *r)
 {
-	return json_pack("{s:I, s:i, s:s?, s:s?, s:s?, s:s?, s:f}", "job", (json_int_t)index,
+	return json_pack("{s:I, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:f}", "job", (json_int_t)index,
 			 "verdict", (int)r->verdict, "text", r->text, "detail", r->detail,
-			 "diff", r->diff, "where", r->where, "seconds", r->seconds);
+			 "diff", r->diff, "where", r->where, "extra", r->extra,
+			 "seconds", r->seconds);
 }
 
 static char *dup_field(json_t *o, const char *k)
@@ -142,6 +144,7 @@ static int worker_read(struct worker *w, struct ps_job_result *results, bool *ha
 		results[idx].verdict = (enum ps_verdict)json_integer_value(json_object_get(j, "verdict"));
 		results[idx].text = dup_field(j, "text");
 		results[idx].detail = dup_field(j, "detail");
+		results[idx].extra = dup_field(j, "extra");
 		results[idx].diff = dup_field(j, "diff");
 		results[idx].where = dup_field(j, "where");
 		results[idx].seconds = json_real_value(json_object_get(j, "seconds"));

@@ -27,6 +27,7 @@ struct ps_job_result {
 	char *detail;		/* why, for anything but a pass */
 	char *diff;		/* against golden, when it diverged */
 	char *where;		/* "diverges at step N (line L): ..." */
+	char *extra;		/* the command's own data, as JSON text */
 	double seconds;
 };
 

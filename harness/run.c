@@ -47,6 +47,7 @@ void ps_runner_release(struct ps_runner *rn)
 void ps_outcome_release(struct ps_outcome *o)
 {
 	ps_transcript_release(&o->t);
+	json_decref(o->faults);
 	free(o->text);
 	free(o->detail);
 	memset(o, 0, sizeof(*o));
@@ -230,8 +231,9 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	if (r)
 		return r;
 
-	if (!exchange(rn, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", sc->id,
-				    "method", ps_method_name(method)), "begin", &msg, o)) {
+	if (!exchange(rn, json_pack("{s:s, s:s, s:s, s:o*}", "op", "begin", "scenario", sc->id,
+				    "method", ps_method_name(method), "count_faults",
+				    rn->count_faults ? json_true() : NULL), "begin", &msg, o)) {
 		broken = true;
 		goto out;
 	}
@@ -298,6 +300,8 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	o->t.ended = true;
 	o->t.fds_leaked = (long)json_integer_value(json_object_get(msg, "fds_leaked"));
 	o->t.children_left = (long)json_integer_value(json_object_get(msg, "children_left"));
+	if (json_is_object(json_object_get(msg, "faults")))
+		o->faults = json_incref(json_object_get(msg, "faults"));
 	json_decref(msg);
 	msg = NULL;
 	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
@@ -314,9 +318,12 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	if (json_is_integer(json_object_get(msg, "signal")) ||
 	    json_integer_value(json_object_get(msg, "code")) != 0)
 		exited_early(o, msg, "exit of the scenario process");
-	if (o->t.fds_leaked || o->t.children_left)
-		set_verdict(o, PS_V_LEAK, "the scenario left %ld fd(s) open and %ld child(ren) behind",
-			    o->t.fds_leaked, o->t.children_left);
+	/* the invariants, each a failure of its own kind */
+	if (o->t.children_left)
+		set_verdict(o, PS_V_ORPHAN, "the scenario left %ld child(ren) running or unreaped%s",
+			    o->t.children_left, o->t.fds_leaked ? " (and fds open)" : "");
+	else if (o->t.fds_leaked)
+		set_verdict(o, PS_V_LEAK, "the scenario left %ld fd(s) open", o->t.fds_leaked);
 render:
 	o->text = ps_transcript_render(&o->t);
 	if (!o->text)

@@ -26,7 +26,8 @@
 	X(PS_V_FAIL,        "FAIL",        "diverges from golden")       \
 	X(PS_V_XPASS,       "XPASS",       "an expected divergence no longer diverges") \
 	X(PS_V_NOGOLDEN,    "NOGOLDEN",    "no golden file")             \
-	X(PS_V_LEAK,        "LEAK",        "left fds or children behind") \
+	X(PS_V_LEAK,        "LEAK",        "left fds open")               \
+	X(PS_V_ORPHAN,      "ORPHAN",      "left children running or unreaped") \
 	X(PS_V_DRIVER,      "ERROR",       "driver could not carry a step out") \
 	X(PS_V_PROTO,       "PROTO",       "driver broke the protocol")  \
 	X(PS_V_TIMEOUT,     "TIMEOUT",     "time limit exceeded")        \
@@ -46,15 +47,17 @@ struct ps_runner {
 	struct ps_driver *drv;	/* NULL until first use, and after a failure */
 	double step_timeout;	/* seconds per reply, already scaled */
 	double hello_timeout;
+	int count_faults;	/* ask for every fault site's call counts (sweep) */
 };
 
 struct ps_outcome {
-	enum ps_verdict verdict;	/* PASS, LEAK or one of the failures; FAIL and
+	enum ps_verdict verdict;	/* PASS, LEAK, ORPHAN or one of the failures; FAIL and
 					 * NOGOLDEN are the caller's to decide */
 	struct ps_transcript t;
 	char *text;		/* the rendered transcript, NULL if the run broke off early */
 	char *detail;		/* why, for anything but PASS; NULL otherwise */
 	double seconds;
+	json_t *faults;		/* ended.faults: {"site": [calls, fired]}, or NULL */
 };
 
 /*

@@ -550,3 +550,13 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 	remove_address(address);
 	return status;
 }
+
+pid_t pr_forkserver_pid(void)
+{
+	return fs.pid > 0 ? fs.pid : 0;
+}
+
+int pr_forkserver_alive_fd(void)
+{
+	return fs.pid > 0 ? fs.alive_w : -1;
+}

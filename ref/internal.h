@@ -30,6 +30,7 @@ struct pr_profile {
 	int repr_info;		/* <Process name=... pid=... parent=... status> */
 	int exit_code_attr;	/* _bootstrap reads SystemExit.code, not .args */
 	int forkserver_waitpid;	/* the forkserver reports its children's wait status */
+	int spawn_vfork;	/* spawnv_passfds goes through vfork, then fork */
 };
 extern struct pr_profile pr__profile;
 

@@ -43,57 +43,60 @@ int pr__child_path(char *buf, size_t size)
 	return 0;
 }
 
+/* The child side of spawnv_passfds: async-signal-safe calls only, and no
+ * writes to memory, since under vfork it is the parent's. */
+static void spawn_child(const char *path, char *const argv[], const int *fds, size_t nfds,
+			int errfd)
+{
+	unsigned fd;
+	size_t i;
+	int err;
+
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (fd = 3; fd < 4096; fd++)
+			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	for (i = 0; i < nfds; i++)
+		if (fcntl(fds[i], F_SETFD, 0) < 0)
+			break;
+	if (i == nfds)
+		execv(path, argv);
+	err = errno;
+	(void)!write(errfd, &err, sizeof err);
+	_exit(255);
+}
+
 /*
- * util.spawnv_passfds(path, argv, passfds): fork and exec with only fds
- * 0-2 and passfds open (_posixsubprocess with close_fds=True).  Between
- * fork and exec the child makes only async-signal-safe calls; an exec
- * failure comes back over a close-on-exec pipe and is raised here, as
- * _posixsubprocess raises the child's errno.  *out is the pid, or -1
- * when the child ran but its exec failed (OSError with the path).
+ * util.spawnv_passfds(path, argv, passfds): start a child with only fds
+ * 0-2 and passfds open (_posixsubprocess.fork_exec with close_fds=True),
+ * through vfork() from 3.10 on, falling back to fork() when vfork() fails
+ * (bpo-47151), fork() before.  As in CPython, the error pipe is made and
+ * closed unread: a failed exec is not raised, the child exits 255 and
+ * start() goes on.  *out is the pid.
  */
 int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 		       size_t nfds, pid_t *out)
 {
-	int errpipe[2], err = 0, st;
-	unsigned fd;
-	size_t i;
-	ssize_t n;
-	pid_t pid, r;
+	int errpipe[2], err;
+	pid_t pid = -1;
 
 	*out = 0;
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	if (pr__profile.spawn_vfork) {
+		pid = vfork();
+		if (pid == 0)
+			spawn_child(path, argv, fds, nfds, errpipe[1]);
+	}
 	if (pid < 0) {
-		err = errno;
-		close(errpipe[0]);
-		close(errpipe[1]);
-		return -err;
+		pid = fork();
+		if (pid == 0)
+			spawn_child(path, argv, fds, nfds, errpipe[1]);
 	}
-	if (pid == 0) {
-		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-			for (fd = 3; fd < 4096; fd++)
-				fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-		for (i = 0; i < nfds; i++)
-			if (fcntl(fds[i], F_SETFD, 0) < 0)
-				goto fail;
-		execv(path, argv);
-fail:
-		err = errno;
-		do n = write(errpipe[1], &err, sizeof err);
-		while (n == -1 && errno == EINTR);
-		_exit(127);
-	}
-	close(errpipe[1]);
-	do n = read(errpipe[0], &err, sizeof err);
-	while (n == -1 && errno == EINTR);
+	err = errno;
 	close(errpipe[0]);
-	if (n == (ssize_t)sizeof err) {
-		do r = waitpid(pid, &st, 0);
-		while (r == -1 && errno == EINTR);
-		*out = -1;
+	close(errpipe[1]);
+	if (pid < 0)
 		return -err;
-	}
 	*out = pid;
 	return 0;
 }

@@ -126,6 +126,13 @@ size_t pr_profile_features(const char **out, size_t max);
  */
 void pr_forkserver_stop(void);
 
+/* This process's fork server, if it runs one: its pid and the write end of
+ * its alive pipe (CPython's _forkserver._forkserver_pid and
+ * _forkserver_alive_fd); 0 and -1 otherwise.  Helpers live as long as the
+ * program: a driver leaves them out of fds_leaked() and children_left(). */
+pid_t pr_forkserver_pid(void);
+int pr_forkserver_alive_fd(void);
+
 /*
  * main() of procref-child, the program the spawn and forkserver start
  * methods run: [--profile X.Y] then "--multiprocessing-fork

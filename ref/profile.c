@@ -24,6 +24,7 @@ struct pr_profile pr__profile = {
 	.repr_info = 1,
 	.exit_code_attr = 1,
 	.forkserver_waitpid = 1,
+	.spawn_vfork = 1,
 };
 
 /*
@@ -72,6 +73,9 @@ static const struct change {
 	 * failure before _bootstrap all read 255, sys.exit(256) reads 256, and
 	 * sys.exit(-1) fails in struct.pack ('argument out of range'). */
 	{ offsetof(struct pr_profile, forkserver_waitpid), PY(3, 7) },
+	/* 3.10, _posixsubprocess.fork_exec: vfork() where it can (bpo-35823),
+	 * and fork() when vfork() fails (bpo-47151) */
+	{ offsetof(struct pr_profile, spawn_vfork), PY(3, 10) },
 };
 
 /* The releases there are golden sets for. */

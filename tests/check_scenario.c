@@ -172,6 +172,16 @@ static const struct {
 	  "t.scn:1:217: expression nested too deeply (more than 200 levels)" },
 	{ "p = Process(args=(12345678901234567890123456789012345678901234567890" "X,))",
 	  "t.scn:1:19: invalid decimal literal" },
+	{ "fault('posix/proc/frok')", "t.scn:1:7: unknown fault site 'posix/proc/frok' (procspec sweep --list-sites lists them)" },
+	{ "fault('posix/io/oc/pipe2', errno=errno.ESRCH)", "t.scn:1:34: posix/io/oc/pipe2 cannot fail with ESRCH (it can with EMFILE, EINVAL, ENFILE)" },
+	{ "fault('posix/proc/fork', errno=errno.EWHAT)", "t.scn:1:32: unknown errno 'errno.EWHAT'" },
+	{ "fault('posix/proc/fork', errno=11)", "t.scn:1:32: errno= takes errno.NAME" },
+	{ "fault('posix/proc/fork', count=0)", "t.scn:1:32: count= takes a number of calls from 1, or None for every call" },
+	{ "fault('posix/proc/fork', after=-1)", "t.scn:1:32: after= takes a number of calls from 0" },
+	{ "fault('posix/proc/fork', when=1)", "t.scn:1:31: fault() has no argument 'when' (errno=, count=, after=)" },
+	{ "fault()", "t.scn:1:1: fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)" },
+	{ "fds_leaked(1)", "t.scn:1:1: fds_leaked() takes no arguments" },
+	{ "x = errno", "t.scn:1:5: errno is only used as errno.NAME" },
 };
 
 START_TEST(test_errors)

@@ -80,6 +80,7 @@ _LIBC = None            # for prctl(PR_SET_PDEATHSIG), None without ctypes
 _SHARED = None          # 2 bytes shared by zygote and scenario process:
                         # [0] a request is being answered, [1] ended was sent
 _SCN = None             # the scenario, in the scenario process
+_FIU = None             # procspec's fault library (ctypes), when preloaded
 
 # Fds that a child of the scenario process must close first thing: the
 # protocol, the driver's saved stdio, every gate's write end, every capture
@@ -686,6 +687,7 @@ class _Scenario(object):
         self.records = {}           # id(process object) -> _Record
         self.begin_fds = set()
         self.capture_serial = 0
+        self.count_faults = False
 
     def record_of(self, obj):
         rec = self.records.get(id(obj))
@@ -837,7 +839,120 @@ def pickles(*args, **kwargs):
     return True
 
 
+# --- faults (PROTOCOL.md, Faults) ------------------------------------------
+
+def _fiu_api(lib):
+    """procspec's fault control (tools/fiu/psfiu.h), when the harness has
+    preloaded it; None otherwise (no "faults" feature then)."""
+    if lib is None:
+        return None
+    try:
+        import ctypes
+        for name, res, args in (
+                ('psfiu_begin', ctypes.c_int, []),
+                ('psfiu_arm', ctypes.c_int, [ctypes.c_char_p, ctypes.c_int,
+                                             ctypes.c_long, ctypes.c_long]),
+                ('psfiu_clear', None, []),
+                ('psfiu_active', None, [ctypes.c_int]),
+                ('psfiu_count_all', None, []),
+                ('psfiu_site', ctypes.c_char_p, [ctypes.c_uint]),
+                ('psfiu_calls', ctypes.c_long, [ctypes.c_uint]),
+                ('psfiu_fired', ctypes.c_long, [ctypes.c_uint])):
+            fn = getattr(lib, name)
+            fn.restype = res
+            fn.argtypes = args
+        return lib
+    except (AttributeError, ImportError, OSError):
+        return None
+
+
+def _faults_active(on):
+    """Armed faults fail calls only while on: during the implementation's
+    own work in a step, never the driver's."""
+    if _FIU is not None:
+        _FIU.psfiu_active(on)
+
+
+def _fault_counts():
+    counts = {}
+    i = 0
+    while True:
+        site = _FIU.psfiu_site(i)
+        if site is None:
+            return counts
+        calls = _FIU.psfiu_calls(i)
+        if calls > 0:
+            counts[site.decode('ascii')] = [calls, _FIU.psfiu_fired(i)]
+        i += 1
+
+
+def fault(*args, **kwargs):
+    """fault(NAME, errno=E, count=N, after=K): fail the next N calls of the
+    site after letting K pass (the harness has checked the arguments)."""
+    if _FIU is None:
+        raise DriverError("fault(): procspec's fault library is not preloaded")
+    if len(args) != 1 or not isinstance(args[0], _string_types):
+        raise DriverError('fault() takes the site name as a str')
+    err = kwargs.pop('errno', 0) or 0
+    count = kwargs.pop('count', 1)
+    after = kwargs.pop('after', 0)
+    if kwargs:
+        raise DriverError('fault(): unknown argument %s' % sorted(kwargs)[0])
+    r = _FIU.psfiu_arm(args[0].encode('ascii'), int(err),
+                       -1 if count is None else int(count), int(after))
+    if r != 0:
+        raise DriverError('fault(%s): %s' % (args[0], os.strerror(-r)))
+
+
+def faults_clear(*args, **kwargs):
+    if args or kwargs:
+        raise DriverError('faults_clear() takes no arguments')
+    if _FIU is not None:
+        _FIU.psfiu_clear()
+
+
+def _helper_fds():
+    """The fds of the helper servers (forkserver, resource tracker): they
+    live as long as the program, not leaks."""
+    fds = set()
+    for sub, attr, fd_attr in (
+            ('forkserver', '_forkserver', '_forkserver_alive_fd'),
+            ('resource_tracker', '_resource_tracker', '_fd'),
+            ('semaphore_tracker', '_semaphore_tracker', '_fd')):
+        obj = getattr(sys.modules.get('%s.%s' % (_MODNAME, sub)), attr, None)
+        fd = getattr(obj, fd_attr, None)
+        if isinstance(fd, _integer_types):
+            fds.add(fd)
+    return fds
+
+
+def fds_leaked(*args, **kwargs):
+    """The fds open beyond those at begin, not counting the driver's gates
+    and capture files nor the helper servers'."""
+    if args or kwargs:
+        raise DriverError('fds_leaked() takes no arguments')
+    mine = set()
+    for rec in _SCN.records.values():
+        mine.update((rec.gate_r, rec.gate_w, rec.out_fd, rec.err_fd))
+    return len(_open_fds() - _SCN.begin_fds - mine - _helper_fds())
+
+
+def children_left(*args, **kwargs):
+    """Children of the scenario process, running or unreaped, the helper
+    servers left out."""
+    if args or kwargs:
+        raise DriverError('children_left() takes no arguments')
+    helpers = set(_helper_pids('forkserver') +
+                  _helper_pids('resource_tracker') +
+                  _helper_pids('semaphore_tracker'))
+    return len([p for p in _child_pids(os.getpid()) if p not in helpers])
+
+
 _VERBS = {
+    'children_left': children_left,
+    'fault': fault,
+    'faults_clear': faults_clear,
+    'fds_leaked': fds_leaked,
     'pickles': pickles,
     'release': release,
     'stderr': stderr,
@@ -963,6 +1078,8 @@ def _ev_global(body):
             raise _Raised(e)
     if name in _VERBS:
         return _VERBS[name]
+    if name == 'errno':
+        return errno
     raise DriverError('unknown global %s' % _q(name))
 
 
@@ -977,10 +1094,13 @@ def _ev_getattr(body):
     obj = _eval(_field(body, 'object', 'getattr'))
     attr = _native_str(_need_string(_field(body, 'attr', 'getattr'),
                                     'getattr attr'))
+    _faults_active(1)       # a property may call in: exitcode polls
     try:
         return getattr(obj, attr)
     except BaseException as e:
         raise _Raised(e)
+    finally:
+        _faults_active(0)
 
 
 def _ev_call(body):
@@ -1028,12 +1148,19 @@ def _eval(node):
 
 
 def _invoke(func, args, kwargs):
+    # the verbs are the driver's own work: faults do not apply to them
+    live = not any(func is v for v in _VERBS.values())
+    if live:
+        _faults_active(1)
     try:
         return func(*args, **kwargs)
     except (DriverError, _Raised):
         raise
     except BaseException as e:
         raise _Raised(e)
+    finally:
+        if live:
+            _faults_active(0)
 
 
 def _set_stdio(out_fd, err_fd, what):
@@ -1115,10 +1242,13 @@ def _do_step(req):
         elif isinstance(value, _Text):
             res['value'] = {'text': _clean(value)}
         else:
+            _faults_active(1)       # repr() polls, as exitcode does
             try:
                 text = repr(value)
             except BaseException as e:
                 raise _Raised(e)
+            finally:
+                _faults_active(0)
             res['value'] = {'repr': _clean(text)}
     except _Raised as r:
         res['raised'] = _exception_fields(r.exc)
@@ -1263,6 +1393,13 @@ def _exit_path():
 def _end(send_reply):
     """PROTOCOL.md, end: release, exit path, drop, count, reply, exit."""
     scn = _SCN
+    counts = None
+    if _FIU is not None:
+        # faults apply to the steps, not to the exit path
+        _FIU.psfiu_active(0)
+        _FIU.psfiu_clear()
+        if scn.count_faults:
+            counts = _fault_counts()
     records = list(scn.records.values())
     for rec in records:
         _close(rec.gate_w)
@@ -1287,8 +1424,11 @@ def _end(send_reply):
     _flush_std()
     if send_reply:
         try:
-            _send({'op': 'ended', 'fds_leaked': leaked,
-                   'children_left': children})
+            ended = {'op': 'ended', 'fds_leaked': leaked,
+                     'children_left': children}
+            if counts is not None:
+                ended['faults'] = counts
+            _send(ended)
         except OSError:
             pass        # the harness is gone; exit all the same
     _shared_set(1, True)
@@ -1321,6 +1461,13 @@ def _scenario_main(req):
     # A fresh program gets a fresh random authkey (process.py, at import).
     cp.authkey = os.urandom(32)
     _SCN = _Scenario(method)
+    if _FIU is not None:
+        _SCN.count_faults = bool(req.get('count_faults'))
+        if _FIU.psfiu_begin() != 0:
+            _log('cannot start the fault library')
+            os._exit(SCENARIO_FAILED)
+        if _SCN.count_faults:
+            _FIU.psfiu_count_all()
     _SCN.begin_fds = _open_fds()
     _send({'op': 'begun', 'main_pid': os.getpid(),
            'authkey': _clean(repr(cp.authkey))})
@@ -1471,7 +1618,7 @@ def _implementation():
 
 def main(argv):
     global _MODNAME, _MOD, _UTIL, _BASE_PROCESS, _METHODS, _ZYGOTE_PID
-    global _TMPDIR, _LIBC, _SHARED
+    global _TMPDIR, _LIBC, _SHARED, _FIU
     args = list(argv[1:])
     while args:
         arg = args.pop(0)
@@ -1508,6 +1655,7 @@ def main(argv):
         _LIBC = ctypes.CDLL(None, use_errno=True)
     except Exception:
         _LIBC = None
+    _FIU = _fiu_api(_LIBC)
     _SHARED = mmap.mmap(-1, 2)
     _UTIL.register_after_fork(_AFTER_FORK_TOKEN, _after_fork)
     _publish_as_module()
@@ -1531,7 +1679,8 @@ def _features():
             ('Process.close', hasattr(_BASE_PROCESS, 'close')),        # 3.7
             ('Process.kill', hasattr(_BASE_PROCESS, 'kill')),          # 3.7
             ('Process.sentinel', hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
-            ('parent_process', hasattr(_MOD, 'parent_process'))):      # 3.8
+            ('parent_process', hasattr(_MOD, 'parent_process')),       # 3.8
+            ('faults', _FIU is not None)):
         if present:
             have.append(name)
     return have

@@ -59,6 +59,7 @@ int drv_scenario_main(json_t *begin);
 /* ---- eval.c ----------------------------------------------------------- */
 
 struct drv_scenario;
+struct fdset;
 
 /* Carry out one statement (PROTOCOL.md, Statements).  0 with *out (a new
  * reference, NULL for an assignment), or an error in d: PR_EUNSUPPORTED
@@ -92,6 +93,8 @@ struct drv_scenario {
 	size_t ntexts;
 	pr_value *current;	/* current_process() */
 	unsigned serial;	/* for capture file names */
+	const struct fdset *begin_fds;	/* open at begin (scenario.c) */
+	int count_faults;	/* begin asked for every site's call counts */
 };
 
 struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);
@@ -101,9 +104,39 @@ void drv_note_pid(struct drv_record *rec);
 /* The harness verbs: "release", "stdout", "stderr", "pickles"; NULL for
  * any other name. */
 pr_value *drv_verb(const char *name);
+/* Whether f is one of the verbs above. */
+int drv_is_harness_verb(const pr_func *f);
 /* Whether v was made by stdout() or stderr(). */
 int drv_is_text(struct drv_scenario *s, pr_value *v);
 /* The scenario that the verbs act on. */
 extern struct drv_scenario *drv_current_scenario;
+
+/* ---- faults.c --------------------------------------------------------- */
+
+/* Find procspec's fault library in this process: 1 if it is there. */
+int drv_faults_init(void);
+/* At begin, in the scenario process: faults apply to it from now on;
+ * count: count every site's calls for the ended reply.  0 or -errno. */
+int drv_faults_begin(int count);
+/* Armed faults fail calls only while on: during the implementation's own
+ * work in a step, never the driver's. */
+void drv_faults_active(int on);
+/* At end: disarm everything before the exit path. */
+void drv_faults_end(void);
+/* {"site": [calls, fired], ...} for the sites called, or NULL. */
+json_t *drv_faults_counts(void);
+/* fault, faults_clear, fds_leaked, children_left; NULL for other names. */
+pr_value *drv_fault_verb(const char *name);
+/* Whether func is a harness or fault verb: the driver's own work. */
+int drv_is_verb(pr_value *func);
+/* errno.NAME; 0 if unknown. */
+int drv_errno_value(const char *name);
+
+/* scenario.c: fds open beyond the baseline, not counting the records' gates
+ * and capture files nor the fork server's; -1 if /proc cannot be read. */
+long drv_fds_leaked(struct drv_scenario *s);
+/* Children of the scenario process, running or unreaped, the fork server
+ * left out. */
+long drv_children_left(void);
 
 #endif

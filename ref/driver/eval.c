@@ -293,6 +293,19 @@ static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
 
 	if ((obj_node = field(body, "object", "getattr", d)) == NULL)
 		return d->code;
+	/* errno.NAME: the number, as Python's errno module has it */
+	if (json_is_string(json_object_get(obj_node, "global")) &&
+	    strcmp(json_string_value(json_object_get(obj_node, "global")), "errno") == 0 &&
+	    (attr_node = field(body, "attr", "getattr", d)) != NULL &&
+	    (attr = need_string(attr_node, "getattr attr", d)) != NULL) {
+		int e = drv_errno_value(attr);
+
+		if (e == 0)
+			return pr_diag_raise(d, "AttributeError",
+					     "module 'errno' has no attribute '%s'", attr);
+		*out = pr_int(e);
+		return 0;
+	}
 	if ((r = eval(s, obj_node, &obj, d)) < 0)
 		return r;
 	if ((attr_node = field(body, "attr", "getattr", d)) == NULL ||
@@ -300,7 +313,10 @@ static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
 		pr_decref(obj);
 		return d->code;
 	}
+	/* a property may call into the implementation: exitcode polls */
+	drv_faults_active(1);
 	r = pr_getattr(obj, attr, out, d);
+	drv_faults_active(0);
 	pr_decref(obj);
 	return r;
 }
@@ -334,14 +350,22 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 		if (strcmp(dot ? dot + 1 : f->name, "start") == 0)
 			rec = drv_record_of(s, self);
 	}
-	if (rec == NULL)
+	if (rec == NULL && drv_is_verb(func))
 		return pr_call(func, args, nargs, names, kwargs, nkw, out, d);
+	if (rec == NULL) {
+		drv_faults_active(1);
+		r = pr_call(func, args, nargs, names, kwargs, nkw, out, d);
+		drv_faults_active(0);
+		return r;
+	}
 	if ((r = set_stdio(rec->out_fd, rec->err_fd, "at the capture files",
 			   d)) < 0) {
 		set_stdio(drv.saved_out, drv.saved_err, "back", NULL);
 		return r;
 	}
+	drv_faults_active(1);
 	r = pr_call(func, args, nargs, names, kwargs, nkw, out, d);
+	drv_faults_active(0);
 	drv_note_pid(rec);
 	if (set_stdio(drv.saved_out, drv.saved_err, "back after start()",
 		      r < 0 ? NULL : d) < 0 && r == 0) {
@@ -542,7 +566,9 @@ int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
 			r = d->code;
 			goto out;
 		}
+		drv_faults_active(1);
 		r = pr_setattr(obj, name, value, d);
+		drv_faults_active(0);
 out:
 		pr_decref(obj);
 		pr_decref(value);

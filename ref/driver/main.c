@@ -54,21 +54,23 @@ static int move_protocol_fds(void)
 	return 0;
 }
 
-/* The hello.  With --profile, it lists the optional features
- * (PROTOCOL.md, hello) that release has; without, it leaves features
- * out, which says "all of them", as 3.11 has them. */
-static int hello(int profiled)
+/* The hello: the optional features (PROTOCOL.md, hello) of the release
+ * the profile follows, and "faults" when procspec's fault library is
+ * preloaded. */
+static int hello(void)
 {
 	char exe[PATH_MAX], impl[64];
 	const char *feat[8];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	size_t i, nfeat = pr_profile_features(feat, 8);
-	json_t *features = profiled ? json_array() : NULL;
+	json_t *features = json_array();
 
 	exe[n > 0 ? n : 0] = '\0';
 	snprintf(impl, sizeof impl, IMPLEMENTATION, pr_profile_name());
 	for (i = 0; i < nfeat && features != NULL; i++)
 		json_array_append_new(features, json_string(feat[i]));
+	if (features != NULL && drv_faults_init())
+		json_array_append_new(features, json_string("faults"));
 	return drv_send(json_pack("{s:s, s:i, s:s, s:s, s:o, s:s, s:[sss], "
 				  "s:o*}", "op", "hello", "protocol", 1,
 				  "driver", "procref-driver", "implementation",
@@ -188,13 +190,12 @@ int main(int argc, char **argv)
 {
 	struct pr_diag d = PR_DIAG_INIT;
 	void *shared;
-	int status = 0, profiled = 0, r;
+	int status = 0, r;
 
 	/* --profile X.Y[-O]: libprocref as that CPython release behaves
 	 * (ref/profile.c); a usage error, before the hello, if there is no
 	 * such profile */
 	if (argc == 3 && strcmp(argv[1], "--profile") == 0) {
-		profiled = 1;
 		if (pr_set_profile(argv[2], &d) < 0) {
 			fprintf(stderr, "procref-driver: %s\n", d.message);
 			pr_diag_clear(&d);
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
 	}
 	drv.shared = shared;
 	drv.zygote_pid = getpid();
-	if (hello(profiled) == 0 && zygote_loop(&status) == 0)
+	if (hello() == 0 && zygote_loop(&status) == 0)
 		status = 0;
 	pr_fini();
 	munmap(shared, 2);

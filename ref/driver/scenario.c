@@ -152,6 +152,41 @@ static long sweep_children(void)
 	return count;
 }
 
+long drv_children_left(void)
+{
+	pid_t *pids = NULL, server = pr_forkserver_pid();
+	size_t n = child_pids(&pids), i;
+	long count = 0;
+
+	for (i = 0; i < n; i++)
+		count += pids[i] != server;
+	free(pids);
+	return count;
+}
+
+long drv_fds_leaked(struct drv_scenario *s)
+{
+	struct fdset now = { NULL, 0 };
+	long leaked = 0;
+	size_t i, k;
+	int fd, mine;
+
+	if (open_fds(&now) < 0)
+		return -1;
+	for (i = 0; i < now.n; i++) {
+		fd = now.fds[i];
+		if (s->begin_fds != NULL && fdset_has(s->begin_fds, fd))
+			continue;
+		mine = fd == pr_forkserver_alive_fd();
+		for (k = 0; k < s->nrecs && !mine; k++)
+			mine = fd == s->recs[k].gate_r || fd == s->recs[k].gate_w ||
+			       fd == s->recs[k].out_fd || fd == s->recs[k].err_fd;
+		leaked += !mine;
+	}
+	free(now.fds);
+	return leaked;
+}
+
 /* ---- the driver's fds in a child --------------------------------------- */
 
 static void close_fd(int *fd)
@@ -227,7 +262,10 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 		v = json_pack("{s:o}", "text",
 			      drv_json_text(pr_data(value, NULL), len));
 	} else if (r == 0) {
-		if ((r = pr_repr(value, &text, &len)) < 0)
+		drv_faults_active(1);	/* repr() polls, as exitcode does */
+		r = pr_repr(value, &text, &len);
+		drv_faults_active(0);
+		if (r < 0)
 			pr_diag(&d, r, NULL);
 		else
 			v = json_pack("{s:o}", "repr", drv_json_text(text, len));
@@ -288,6 +326,11 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	long leaked = 0, children;
 	size_t i;
 
+	json_t *counts;
+
+	/* faults apply to the steps, not to the exit path */
+	drv_faults_end();
+	counts = drv_faults_counts();
 	for (i = 0; i < s->nrecs; i++)
 		close_fd(&s->recs[i].gate_w);
 	if (pr_exit_function(&d) < 0)
@@ -310,9 +353,12 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 			leaked += !fdset_has(begin_fds, now.fds[i]);
 	free(now.fds);
 	if (reply)
-		drv_send(json_pack("{s:s, s:I, s:I}", "op", "ended",
+		drv_send(json_pack("{s:s, s:I, s:I, s:o*}", "op", "ended",
 				   "fds_leaked", (json_int_t)leaked,
-				   "children_left", (json_int_t)children));
+				   "children_left", (json_int_t)children,
+				   "faults", s->count_faults ? counts : NULL));
+	if (!reply || !s->count_faults)
+		json_decref(counts);
 	drv.shared[1] = 1;
 }
 
@@ -350,6 +396,10 @@ static int begin(struct drv_scenario *s, json_t *req, struct pr_diag *d)
 
 	if ((r = pr_set_start_method(method, d)) < 0)
 		return r;
+	s->count_faults = json_is_true(json_object_get(req, "count_faults"));
+	if ((r = drv_faults_begin(s->count_faults)) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "cannot start the fault library: %s",
+			       strerror(-r));
 	if ((fn = pr_global("current_process")) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	r = pr_call(fn, NULL, 0, NULL, NULL, 0, &s->current, d);
@@ -390,6 +440,7 @@ int drv_scenario_main(json_t *req)
 	if (getppid() != drv.zygote_pid)
 		return DRV_SCENARIO_FAILED;
 	drv_current_scenario = &s;
+	s.begin_fds = &begin_fds;
 	pr_set_after_fork(after_fork_child, &s);
 	if (open_fds(&begin_fds) < 0 || begin(&s, req, &d) < 0) {
 		drv_log("cannot begin: %s", d.message ? d.message : "?");

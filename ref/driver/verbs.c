@@ -261,7 +261,12 @@ pr_value *drv_verb(const char *name)
 	for (i = 0; i < sizeof verbs / sizeof *verbs; i++)
 		if (strcmp(verbs[i].name, name) == 0)
 			return pr_function(&verbs[i]);
-	return NULL;
+	return drv_fault_verb(name);
+}
+
+int drv_is_harness_verb(const pr_func *f)
+{
+	return f >= verbs && f < verbs + sizeof verbs / sizeof *verbs;
 }
 
 int drv_is_text(struct drv_scenario *s, pr_value *v)

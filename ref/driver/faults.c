@@ -1,0 +1,191 @@
+/*
+ * The fault verbs (docs/PROTOCOL.md, Faults): fault(), faults_clear(),
+ * fds_leaked(), children_left(), errno.NAME, over procspec's fault library
+ * (tools/fiu/psfiu.h) when the harness has preloaded it.  The library is
+ * found at run time, so the driver runs as well without it and then does
+ * not offer the "faults" feature.  libprocref itself knows nothing of
+ * faults: libfiu fails its system calls from outside.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+static struct {
+	int (*begin)(void);
+	int (*arm)(const char *, int, long, long);
+	void (*clear)(void);
+	void (*active)(int);
+	void (*count_all)(void);
+	const char *(*site)(unsigned);
+	long (*calls)(unsigned);
+	long (*fired)(unsigned);
+	int ok;
+} fiu;
+
+#define LOOKUP(field, name) (*(void **)&fiu.field = dlsym(RTLD_DEFAULT, name))
+
+int drv_faults_init(void)
+{
+	fiu.ok = LOOKUP(begin, "psfiu_begin") && LOOKUP(arm, "psfiu_arm") &&
+		 LOOKUP(clear, "psfiu_clear") && LOOKUP(active, "psfiu_active") &&
+		 LOOKUP(count_all, "psfiu_count_all") && LOOKUP(site, "psfiu_site") &&
+		 LOOKUP(calls, "psfiu_calls") && LOOKUP(fired, "psfiu_fired");
+	return fiu.ok;
+}
+
+int drv_faults_begin(int count)
+{
+	int r;
+
+	if (!fiu.ok)
+		return 0;
+	if ((r = fiu.begin()) < 0)
+		return r;
+	if (count)
+		fiu.count_all();
+	return 0;
+}
+
+void drv_faults_active(int on)
+{
+	if (fiu.ok)
+		fiu.active(on);
+}
+
+void drv_faults_end(void)
+{
+	if (fiu.ok) {
+		fiu.active(0);
+		fiu.clear();
+	}
+}
+
+json_t *drv_faults_counts(void)
+{
+	json_t *o;
+	unsigned i;
+
+	if (!fiu.ok || (o = json_object()) == NULL)
+		return NULL;
+	for (i = 0; fiu.site(i) != NULL; i++)
+		if (fiu.calls(i) > 0)
+			json_object_set_new(o, fiu.site(i),
+					    json_pack("[I, I]", (json_int_t)fiu.calls(i),
+						      (json_int_t)fiu.fired(i)));
+	return o;
+}
+
+/* An int argument as a C long: the harness has checked its range. */
+static long long_of(pr_value *v, long dflt)
+{
+	char *text = NULL;
+	long n = dflt;
+
+	if (v == NULL || pr_kind(v) == PR_NONE)
+		return dflt;
+	if (pr_repr(v, &text, NULL) == 0)
+		n = strtol(text, NULL, 10);
+	free(text);
+	return n;
+}
+
+/* fault(name, *, errno=0, count=1, after=0) */
+static int v_fault(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	const char *name;
+	size_t len;
+	long count;
+	int r;
+
+	(void)self;
+	if (!fiu.ok)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "fault(): procspec's fault library is not preloaded");
+	if ((name = pr_data(argv[0], &len)) == NULL || pr_kind(argv[0]) != PR_STR ||
+	    strlen(name) != len)
+		return pr_diag(d, PR_EUNSUPPORTED, "fault(): the site must be a str");
+	count = argv[2] == NULL ? 1 : pr_kind(argv[2]) == PR_NONE ? -1 : long_of(argv[2], 1);
+	r = fiu.arm(name, (int)long_of(argv[1], 0), count, long_of(argv[3], 0));
+	if (r < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "fault(%s): %s", name,
+			       r == -ENOENT ? "no such site" :
+			       r == -EINVAL ? "the call cannot fail with that errno" :
+			       strerror(-r));
+	*out = pr_none();
+	return 0;
+}
+
+static int v_faults_clear(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	(void)self;
+	(void)argv;
+	(void)d;
+	if (fiu.ok)
+		fiu.clear();
+	*out = pr_none();
+	return 0;
+}
+
+static int v_fds_leaked(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	long n;
+
+	(void)self;
+	(void)argv;
+	if ((n = drv_fds_leaked(drv_current_scenario)) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "fds_leaked(): cannot list /proc/self/fd");
+	*out = pr_int(n);
+	return 0;
+}
+
+static int v_children_left(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	(void)self;
+	(void)argv;
+	(void)d;
+	*out = pr_int(drv_children_left());
+	return 0;
+}
+
+static const char *const fault_params[] = { "name" };
+static const char *const fault_kwonly[] = { "errno", "count", "after" };
+
+static const pr_func fault_verbs[] = {
+	{ .name = "children_left", .fn = v_children_left },
+	{ .name = "fault", .params = fault_params, .nparams = 1, .nrequired = 1,
+	  .kwonly = fault_kwonly, .nkwonly = 3, .fn = v_fault },
+	{ .name = "faults_clear", .fn = v_faults_clear },
+	{ .name = "fds_leaked", .fn = v_fds_leaked },
+};
+
+pr_value *drv_fault_verb(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof fault_verbs / sizeof *fault_verbs; i++)
+		if (strcmp(fault_verbs[i].name, name) == 0)
+			return pr_function(&fault_verbs[i]);
+	return NULL;
+}
+
+int drv_is_verb(pr_value *func)
+{
+	const pr_func *f = pr_function_of(func);
+
+	return f != NULL && ((f >= fault_verbs && f < fault_verbs + sizeof fault_verbs / sizeof *fault_verbs) ||
+			     drv_is_harness_verb(f));
+}
+
+int drv_errno_value(const char *name)
+{
+	const char *n;
+	int e;
+
+	for (e = 1; e < 4096; e++)
+		if ((n = strerrorname_np(e)) != NULL && strcmp(n, name) == 0)
+			return e;
+	return 0;
+}
