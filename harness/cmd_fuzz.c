@@ -389,7 +389,8 @@ static int shrink_job(void *ctx, struct ps_runner *rn, const struct ps_job *job,
 	res->text = out;
 	res->diff = c.diff;
 	c.diff = NULL;
-	if (fz->rb.drv && c.text_b && (c.vb == PS_V_PASS || c.vb == PS_V_LEAK)) {
+	if (fz->rb.drv && c.text_b && (c.vb == PS_V_PASS || c.vb == PS_V_LEAK ||
+					      c.vb == PS_V_ORPHAN)) {
 		char *h = ps_golden_header(fz->rb.drv->implementation, fz->rb.drv->executable,
 					   fz->rb.drv->module, "found/NAME", ps_method_name(rp.method));
 
