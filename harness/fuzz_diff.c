@@ -58,7 +58,7 @@ char *ps_fuzz_stmt_verb(const char *s)
 	return ps_buf_detach(&b);
 }
 
-/* Append s[0..n), with "<x>" (a scenario variable's pid placeholder) as "<v>", cut at 60 bytes. */
+/* Append s[0..n), with "<x>" (a scenario variable's pid placeholder) as "<v>", cut at 100 bytes. */
 static void add_span(struct ps_buf *b, const char *s, size_t n)
 {
 	size_t i, out = 0;
@@ -67,7 +67,7 @@ static void add_span(struct ps_buf *b, const char *s, size_t n)
 		ps_buf_adds(b, "(nothing)");
 		return;
 	}
-	for (i = 0; i < n && out < 60; i++, out++) {
+	for (i = 0; i < n && out < 100; i++, out++) {
 		if (s[i] == '<' && i + 2 < n + 1 && islower((unsigned char)s[i + 1]) && s[i + 2] == '>') {
 			ps_buf_adds(b, "<v>");
 			i += 2;
@@ -152,7 +152,7 @@ static char *broken_at(const struct ps_scenario *sc, const struct ps_outcome *o)
 	size_t k = o->t.n_entries;
 	char *text, *verb;
 
-	if (o->verdict == PS_V_LEAK || k >= sc->n_steps)
+	if (o->verdict == PS_V_LEAK || o->verdict == PS_V_ORPHAN || k >= sc->n_steps)
 		return strdup("end");
 	text = ps_stmt_unparse(sc->steps[k]);
 	verb = text ? ps_fuzz_stmt_verb(text) : NULL;
@@ -167,9 +167,12 @@ static char *invariant_signature(const struct ps_scenario *sc, const struct ps_o
 	char *verb;
 
 	ps_buf_addf(&b, "%s on %s: ", ps_verdict_word(o->verdict), who);
-	if (o->verdict == PS_V_LEAK) {
-		ps_buf_adds(&b, o->t.fds_leaked && o->t.children_left ? "fds and children" :
-			    o->t.fds_leaked ? "fds" : "children");
+	if (o->verdict == PS_V_LEAK || o->verdict == PS_V_ORPHAN) {
+		/* The counts tell one leak from another (CPython's 4 fds of a failed fork, 2 of a failed pipe). */
+		if (o->t.fds_leaked)
+			ps_buf_addf(&b, "%ld fds", o->t.fds_leaked);
+		if (o->t.children_left)
+			ps_buf_addf(&b, "%s%ld children", o->t.fds_leaked ? " and " : "", o->t.children_left);
 		return ps_buf_detach(&b);
 	}
 	verb = broken_at(sc, o);

@@ -780,7 +780,7 @@ static const char *const exc_names[] = {
 
 /* "child.NAME" and its args tuple text (without parentheses) for a child behaviour. */
 static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_buf *args,
-			  bool leaf_only)
+			  struct ps_buf *kw, bool leaf_only)
 {
 	static const unsigned w[] = { 3, 4, 5, 2, 2, 2, 1, 3 };
 	unsigned k = weighted(r, w, leaf_only ? 7 : 8);
@@ -835,12 +835,14 @@ static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_b
 		if (chance(r, 45))
 			ps_buf_adds(&it, "child.blocks");
 		else
-			gen_behaviour(r, &it, &ia, true);
+			gen_behaviour(r, &it, &ia, NULL, true);
 		ps_buf_addf(args, "%s,", it.data);
 		if (ia.len || chance(r, 30)) {
 			ps_buf_addf(args, " (%s),", ia.data ? ia.data : "");
 			if (chance(r, 40))
 				ps_buf_adds(args, chance(r, 50) ? " True," : chance(r, 50) ? " False," : " None,");
+			else if (kw && chance(r, 30))
+				ps_buf_adds(kw, chance(r, 50) ? "{'daemon': True}" : "{'daemon': False}");
 		}
 		ps_buf_release(&it);
 		ps_buf_release(&ia);
@@ -858,7 +860,7 @@ static void gen_daemon_value(struct ps_fuzz_rng *r, struct ps_buf *b)
 
 static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var, bool raising)
 {
-	struct ps_buf tgt = PS_BUF_INIT, args = PS_BUF_INIT;
+	struct ps_buf tgt = PS_BUF_INIT, args = PS_BUF_INIT, kw = PS_BUF_INIT;
 
 	if (raising) {
 		ps_buf_addf(b, "%s = Process(group=%s, target=child.returns)", var,
@@ -869,10 +871,12 @@ static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
 	if (chance(r, 4)) {
 		ps_buf_adds(b, "target=None");
 	} else {
-		gen_behaviour(r, &tgt, &args, false);
+		gen_behaviour(r, &tgt, &args, &kw, false);
 		ps_buf_addf(b, "target=%s", tgt.data);
 		if (args.len)
 			ps_buf_addf(b, chance(r, 10) ? ", args=[%s]" : ", args=(%s)", args.data);
+		if (kw.len)
+			ps_buf_addf(b, ", kwargs=%s", kw.data);
 	}
 	if (chance(r, 20)) {
 		ps_buf_adds(b, ", name=");
@@ -888,6 +892,7 @@ static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
 	ps_buf_addc(b, ')');
 	ps_buf_release(&tgt);
 	ps_buf_release(&args);
+	ps_buf_release(&kw);
 }
 
 /* A statement on process variable var, drawn with weights that suit its state. */
