@@ -89,7 +89,7 @@ struct fuzz {
 	/* the session */
 	double t0, last_status;
 	bool tty, stopped_by_time;
-	unsigned long long ran, flaky;
+	unsigned long long ran, flaky, hits;	/* hits: runs that showed a finding */
 	struct finding *f;
 	size_t n_f, n_new;
 	struct known *known;
@@ -253,8 +253,9 @@ static void status(struct fuzz *fz, bool final)
 	if (!final && t - fz->last_status < 0.2)
 		return;
 	fz->last_status = t;
-	fprintf(stderr, "\r\033[Kfuzz: %llu runs, %.0f/s, %zu findings (%zu new), %llu flaky, %.0fs",
-		fz->ran, t > 0 ? (double)fz->ran / t : 0.0, fz->n_f, fz->n_new, fz->flaky, t);
+	fprintf(stderr, "\r\033[Kfuzz: %llu runs, %.0f/s, %llu findings, %zu signatures (%zu new), "
+		"%llu flaky, %.0fs", fz->ran, t > 0 ? (double)fz->ran / t : 0.0, fz->hits, fz->n_f,
+		fz->n_new, fz->flaky, t);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -278,6 +279,7 @@ static bool fuzz_done(void *ctx, size_t index, const struct ps_job *job, struct 
 		fflush(stdout);
 	}
 	if (res->verdict == PS_V_FAIL && res->text) {
+		fz->hits++;
 		for (i = 0; i < fz->n_f && strcmp(fz->f[i].signature, res->text); i++)
 			;
 		if (i == fz->n_f) {
@@ -560,8 +562,9 @@ out:
 static int write_report(struct fuzz *fz, double secs, const char *set)
 {
 	json_t *j, *fa = json_array(), *ka = json_array();
-	char *path = NULL, *s = NULL, first[64];
+	char *path = NULL, *s = NULL, first[64], methods[64];
 	size_t i;
+	unsigned m;
 	int r = 0;
 
 	if (!fz->report_dir || !*fz->report_dir)
@@ -580,13 +583,20 @@ static int write_report(struct fuzz *fz, double secs, const char *set)
 		json_array_append_new(ka, json_pack("{s:s?, s:s?, s:I}", "signature", fz->known[i].glob,
 						    "reason", fz->known[i].reason,
 						    "count", (json_int_t)fz->known[i].count));
-	j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o}",
+	methods[0] = '\0';
+	for (m = PS_M_FORK; m <= PS_M_FORKSERVER; m <<= 1)
+		if (fz->gen.methods & m)
+			snprintf(methods + strlen(methods), sizeof(methods) - strlen(methods), "%s%s",
+				 methods[0] ? " " : "", ps_method_name(m));
+	j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o,"
+		      " s:I, s:s}",
 		      "format", 1, "impl", fz->ia.spec, "against", fz->ib.spec,
 		      "seed", (json_int_t)fz->seed, "runs", (json_int_t)fz->ran, "seconds", secs,
 		      "runs_per_second", secs > 0 ? (double)fz->ran / secs : 0.0,
 		      "jobs", (int)fz->jobs, "faults", fz->gen.faults, "max_steps", (int)fz->gen.max_steps,
 		      "max_procs", (int)fz->gen.max_procs, "flaky", (json_int_t)fz->flaky,
-		      "interrupted", interrupted != 0, "golden_set", set, "findings", fa, "known", ka);
+		      "interrupted", interrupted != 0, "golden_set", set, "findings", fa, "known", ka,
+		      "hits", (json_int_t)fz->hits, "methods", methods);
 	s = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s || asprintf(&path, "%s/fuzz.json", fz->report_dir) < 0) {
