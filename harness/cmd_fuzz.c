@@ -561,7 +561,7 @@ out:
 
 static int write_report(struct fuzz *fz, double secs, const char *set)
 {
-	json_t *j, *fa = json_array(), *ka = json_array();
+	json_t *j, *fa, *ka;
 	char *path = NULL, *s = NULL, first[64], methods[64];
 	size_t i;
 	unsigned m;
@@ -569,6 +569,8 @@ static int write_report(struct fuzz *fz, double secs, const char *set)
 
 	if (!fz->report_dir || !*fz->report_dir)
 		return 0;
+	fa = json_array();
+	ka = json_array();
 	for (i = 0; i < fz->n_f; i++) {
 		struct finding *f = &fz->f[i];
 
