@@ -4,9 +4,11 @@
 #
 #   BENCH_REPEAT   rounds of every measurement (default 3)
 #   BENCH_PYTHON   the interpreter whose driver is measured (default /usr/bin/python3)
+#   BENCH_FUZZ_RUNS  scenarios of the ref-against-ref fuzz session, -j 2 (default 4000)
 
 BENCH_REPEAT ?= 3
 BENCH_PYTHON ?= /usr/bin/python3
+BENCH_FUZZ_RUNS ?= 4000
 BENCH_B = $(B)/bench
 BENCH_BINS = $(BENCH_B)/floor $(BENCH_B)/prstart $(BENCH_B)/prstart-lazy $(BENCH_B)/pyfresh
 
@@ -32,6 +34,6 @@ $(BENCH_B)/pyfresh: $(call obj,tests/bench/pyfresh.c)
 
 bench: all $(BENCH_BINS)
 	tests/bench/run --build $(B) --repeat $(BENCH_REPEAT) --python $(BENCH_PYTHON) \
-	  --golden $(GOLDEN_SET) --json reports/bench.json
+	  --golden $(GOLDEN_SET) --fuzz-runs $(BENCH_FUZZ_RUNS) --json reports/bench.json
 
 .PHONY: bench
