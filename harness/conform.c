@@ -52,6 +52,7 @@ struct ck {
 	ino_t in_ino, out_ino;	/* the two protocol pipes */
 	int timeouts;
 	int n;			/* checks reported so far */
+	double t0;		/* when the current check began */
 	const char *name;	/* the current check */
 	bool failed, skipped;
 	struct ps_buf detail;	/* why it failed or was skipped */
@@ -1806,8 +1807,10 @@ static void report(struct ck *c, const struct check *k)
 			k->level == MUST ? "MUST" : "SHOULD");
 	if (c->failed || c->skipped)
 		fputs(c->detail.data ? c->detail.data : "", out);
-	if (c->o->verbose && c->log.data)
-		fputs(c->log.data, out);
+	if (c->o->verbose) {
+		fprintf(out, "       (%.2f s)\n", ps_now() - c->t0);
+		fputs(c->log.data ? c->log.data : "", out);
+	}
 	fflush(out);
 }
 
@@ -1844,6 +1847,7 @@ int ps_conform_run(const struct ps_conform_opts *o, struct ps_conform_summary *s
 		ps_buf_release(&c.log);
 		if (!strncmp(k->name, "begin.", 6))
 			c.cur_method = k->name + 6;
+		c.t0 = ps_now();
 		if (k->fn)
 			k->fn(&c);
 		else
