@@ -75,8 +75,8 @@ struct ck {
 
 /* ---- reporting --------------------------------------------------------- */
 
-/* A line quoted for a message: at most 300 bytes, control bytes, backslash
- * and non-ASCII escaped, so a message is one readable ASCII line. */
+/* A line quoted for a message: at most 300 bytes, control bytes and
+ * non-ASCII escaped as \xNN, so a message is one readable ASCII line. */
 static void quote(struct ps_buf *b, const char *s)
 {
 	size_t i, n = s ? strlen(s) : 0, lim = n > 300 ? 300 : n;
@@ -372,9 +372,11 @@ static bool recv_msg(struct ck *c, double timeout, json_t **msg, const char *whe
 	return true;
 }
 
+/* Send line and its newline in one write where the pipe allows. */
 static bool send_line(struct ck *c, const char *line)
 {
 	size_t len = strlen(line), off = 0;
+	char *buf;
 	ssize_t n;
 
 	free(c->sent);
@@ -382,21 +384,24 @@ static bool send_line(struct ck *c, const char *line)
 	if (!c->drv)
 		return false;
 	logline(c, ">", line);
-	while (off <= len) {
-		const char *p = off < len ? line + off : "\n";
-		size_t k = off < len ? len - off : 1;
-
-		do n = write(c->drv->to_fd, p, k); while (n == -1 && errno == EINTR);
+	if (!(buf = malloc(len + 1))) {
+		bad(c, "out of memory in the checker");
+		return false;
+	}
+	memcpy(buf, line, len);
+	buf[len++] = '\n';
+	while (off < len) {
+		do n = write(c->drv->to_fd, buf + off, len - off); while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			bad(c, "could not write to the driver (%s): it closed its stdin or died",
 			    strerror(errno));
+			free(buf);
 			drop_driver(c);
 			return false;
 		}
 		off += (size_t)n;
-		if (p[0] == '\n' && k == 1)
-			break;
 	}
+	free(buf);
 	return true;
 }
 
