@@ -11,7 +11,7 @@
 #include "scenario.h"
 
 static const char usage[] =
-	"usage: procspec driver-check [--impl IMPL | -- PROGRAM [ARG...]] [options]\n"
+	"usage: procspec driver-check [options] (--impl IMPL | -- PROGRAM [ARG...])\n"
 	"  Runs a driver through every message of docs/PROTOCOL.md and its edge cases,\n"
 	"  one numbered check a line (ok, FAIL: a MUST broken, warn: a SHOULD broken,\n"
 	"  skip), with what it sent, what came back and what was expected.\n"
@@ -20,6 +20,7 @@ static const char usage[] =
 	"                      declared, else the first the driver declares)\n"
 	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)\n"
 	"  -v                  show every line sent and received, for every check\n"
+	"  Options go before --: everything after it is the driver's command line.\n"
 	"  Exit status: 0 every MUST check passes, 1 one fails, 2 usage error.\n"
 	"  docs/PORTING.md walks through writing a driver.";
 
