@@ -1,4 +1,5 @@
 #include "conform.h"
+#include "fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -227,6 +228,7 @@ static int spawn_driver(struct ck *c, struct ps_diag *d)
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
 	struct stat st;
+	char **env;
 
 	if (!drv)
 		return ps_diag(d, -ENOMEM, "out of memory");
@@ -239,7 +241,10 @@ static int spawn_driver(struct ck *c, struct ps_diag *d)
 	}
 	drv->log_fd = errp[0];
 	errp[0] = -1;
-	r = ps_proc_spawn(c->o->argv, in[0], outp[1], errp[1], &drv->pid, d);
+	/* the same environment as a run: under the fault preloads */
+	env = ps_fault_env();
+	r = ps_proc_spawn(c->o->argv, env, in[0], outp[1], errp[1], &drv->pid, d);
+	ps_fault_env_free(env);
 	if (r)
 		goto fail;
 	ps_proc_guard_group(drv->pid, true);
@@ -936,7 +941,7 @@ static void ck_hello_features(struct ck *c)
 static void ck_hello_features_known(struct ck *c)
 {
 	static const char *const known[] = { "Process.close", "Process.kill", "Process.sentinel",
-					     "parent_process" };
+					     "faults", "parent_process" };
 	json_t *f;
 	size_t i, k;
 
@@ -950,7 +955,7 @@ static void ck_hello_features_known(struct ck *c)
 			;
 		if (s && k == sizeof(known) / sizeof(known[0])) {
 			miss(c, "feature names from the table (Process.close, Process.kill, Process.sentinel, "
-			     "parent_process); \"%s\" is unknown to the harness, which ignores it", s);
+			     "faults, parent_process); \"%s\" is unknown to the harness, which ignores it", s);
 			return;
 		}
 	}
