@@ -80,8 +80,13 @@ static int ensure_running(struct pr_diag *d)
 	int st;
 
 	if (fs.pid > 0) {
+		/* pid, status = os.waitpid(self._forkserver_pid, os.WNOHANG):
+		 * an error propagates out of start() (ChildProcessError for
+		 * ECHILD), the server is kept */
 		do w = waitpid(fs.pid, &st, WNOHANG);
 		while (w == -1 && errno == EINTR);
+		if (w < 0)
+			return pr_diag(d, -errno, NULL);
 		if (w == 0)
 			return 0;
 		close(fs.alive_w);
