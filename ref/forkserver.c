@@ -314,7 +314,10 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc,
 		goto out;
 	po->sentinel = status_r;
 	po->finalized = 0;
-	if ((po->parent_w = fcntl(w, F_DUPFD_CLOEXEC, 0)) < 0) {
+	/* from 3.8 (bpo-36388) a duplicate of the data pipe is kept as the
+	 * child's parent sentinel */
+	po->parent_w = -1;
+	if (pr__profile.parent_process && (po->parent_w = fcntl(w, F_DUPFD_CLOEXEC, 0)) < 0) {
 		r = pr_diag(d, -errno, NULL);
 		pr__popen_close(po, NULL);
 		goto out;

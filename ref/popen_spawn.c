@@ -264,6 +264,12 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		r = pr_diag(d, r, NULL);
 		goto out;
 	}
+	/* before 3.8 (bpo-36388) the file closed parent_w (closefd=True) and
+	 * the finalizer closed only the sentinel */
+	if (!pr__profile.parent_process) {
+		close(po->parent_w);
+		po->parent_w = -1;
+	}
 	r = 0;
 out:
 	pr__sb_release(&sb);

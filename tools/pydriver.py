@@ -942,9 +942,19 @@ def children_left(*args, **kwargs):
     servers left out."""
     if args or kwargs:
         raise DriverError('children_left() takes no arguments')
+    # By the pid the module keeps, where it keeps one: a helper between
+    # its fork and its exec does not show its own command line yet.
     helpers = set(_helper_pids('forkserver') +
                   _helper_pids('resource_tracker') +
                   _helper_pids('semaphore_tracker'))
+    for sub, attr, pid_attr in (
+            ('forkserver', '_forkserver', '_forkserver_pid'),
+            ('resource_tracker', '_resource_tracker', '_pid'),
+            ('semaphore_tracker', '_semaphore_tracker', '_pid')):
+        obj = getattr(sys.modules.get('%s.%s' % (_MODNAME, sub)), attr, None)
+        pid = getattr(obj, pid_attr, None)
+        if isinstance(pid, _integer_types):
+            helpers.add(pid)
     return len([p for p in _child_pids(os.getpid()) if p not in helpers])
 
 
