@@ -142,7 +142,7 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 		free(res->detail);
 		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, x->path, x->line) < 0)
 			res->detail = NULL;
-	} else if (x && res->verdict == PS_V_PASS) {
+	} else if (x && res->verdict == PS_V_PASS && !x->racy) {
 		res->verdict = PS_V_XPASS;
 		if (asprintf(&res->detail, "listed as an expected divergence at %s:%d (%s), but it "
 			     "matches: remove the entry", x->path, x->line, x->reason) < 0)

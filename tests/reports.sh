@@ -82,6 +82,16 @@ printf 'lifecycle/join-twice fork cpython-3.11\n' >"$tmp/broken.txt"
 "$PROCSPEC" run --impl ref --expect "$tmp/broken.txt" --report "" >"$tmp/out" 2>&1
 check "an expectation without a reason is an input error with file:line:col" \
 	sh -c "[ $? -eq 2 ] && grep -q 'broken.txt:1:.*reason' '$tmp/out'"
+printf 'lifecycle/join-twice * * racy: pretend a race makes it diverge\n' >"$tmp/racy.txt"
+"$PROCSPEC" run scenarios/lifecycle/join-twice.scn --impl ref --golden cpython-3.11 \
+	--expect "$tmp/racy.txt" --report "" >"$tmp/out" 2>&1
+check "a racy expectation that matches golden is a pass, not an XPASS" \
+	sh -c "[ $? -eq 0 ] && grep -q '^pass     lifecycle/join-twice' '$tmp/out' && ! grep -q '^XPASS' '$tmp/out'"
+printf 'lifecycle/returns fork cpython-3.11 racy: planted by tests/reports.sh\n' >"$tmp/racy.txt"
+"$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --golden cpython-3.11 --golden-dir "$tmp/golden" \
+	--method fork --expect "$tmp/racy.txt" --report "" >"$tmp/out" 2>&1
+check "a racy expectation that diverges is an xfail" \
+	sh -c "[ $? -eq 0 ] && grep -q '^xfail    lifecycle/returns \[fork\]' '$tmp/out'"
 
 # 5. --max-failures stops handing out work.
 "$PROCSPEC" run --impl ref --golden cpython-3.11 --golden-dir "$tmp/golden" --method fork -j 1 \

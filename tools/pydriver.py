@@ -1621,9 +1621,16 @@ def _implementation():
     version = platform.python_version()
     pypy = getattr(sys, 'pypy_version_info', None)
     if pypy is not None:
-        return '%s %d.%d.%d (Python %s)' % (name, pypy[0], pypy[1], pypy[2],
+        text = '%s %d.%d.%d (Python %s)' % (name, pypy[0], pypy[1], pypy[2],
                                            version)
-    return '%s %s' % (name, version)
+    else:
+        text = '%s %s' % (name, version)
+    # billiard 4.1 and multiprocess 0.70 behave differently from their
+    # other releases on the same interpreter: name the one being driven.
+    modversion = getattr(_MOD, '__version__', None)
+    if _MODNAME != DEFAULT_MODULE and isinstance(modversion, _string_types):
+        text = '%s %s on %s' % (_MODNAME, modversion, text)
+    return text
 
 
 def main(argv):
