@@ -5,6 +5,7 @@
 int ps_cmd_capture(int argc, char **argv);
 int ps_cmd_drift(int argc, char **argv);
 int ps_cmd_list(int argc, char **argv);
+int ps_cmd_matrix(int argc, char **argv);
 int ps_cmd_run(int argc, char **argv);
 
 /* Exit codes: everything matched; something diverged or failed; usage, input or harness error. */

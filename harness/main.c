@@ -13,6 +13,7 @@ static const struct {
 	{ "capture", ps_cmd_capture, "capture golden transcripts from a real interpreter" },
 	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
+	{ "matrix", ps_cmd_matrix, "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 };
 
