@@ -222,14 +222,20 @@ static int play_column(struct ps_matrix *m, struct column *col, int argc, char *
 	struct ps_suite s;
 	struct ps_play p;
 	struct ctx c;
-	char *set = NULL;
+	char *set = NULL, **av;
 	double t0 = ps_now();
 	int r, ci = -1;
 
 	memset(&p, 0, sizeof(p));
 	memset(&c, 0, sizeof(c));
-	argv[2] = col->spec;
-	r = ps_suite_options(&s, argc, argv, usage, true, false, d);
+	memset(&s, 0, sizeof(s));
+	/* a copy per column: getopt permutes what it parses, and the suite keeps pointers into it */
+	av = calloc((size_t)argc + 1, sizeof(*av));
+	if (!av)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	memcpy(av, argv, (size_t)argc * sizeof(*av));
+	av[2] = col->spec;
+	r = ps_suite_options(&s, argc, av, usage, true, false, d);
 	if (!r)
 		r = ps_suite_load(&s, d);
 	if (r)
@@ -273,6 +279,7 @@ out:
 	ps_play_release(&p);
 	ps_suite_release(&s);
 	free(set);
+	free(av);
 	return r;
 }
 

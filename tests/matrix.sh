@@ -97,6 +97,13 @@ check "a matrix where every cell passes exits 0" test $? -eq 0
 check "without =SET each implementation gets the set it follows" \
 	json "$tmp/ok/matrix.json" "[i['golden'] for i in d['implementations']] == ['cpython-3.11', 'cpython-3.8'] and d['signatures'] == []"
 
+# An implementation whose driver never starts is a column of errors, not the end of the matrix.
+"$PROCSPEC" matrix --impl cmd:/bin/false --impl ref -k exitcode/sys-exit-none --report "$tmp/broken" >"$tmp/out" 2>&1
+check "a driver that never starts fails the matrix, the others still run" \
+	test $? -eq 1 -a -n "$(grep '^cmd:/bin/false: ERROR: driver ended' "$tmp/out")" -a -n "$(grep '^ref (.*3/3 pass' "$tmp/out")"
+check "its column says why in every cell" \
+	json "$tmp/broken/matrix.json" "d['implementations'][0]['error'] and all(r['cells'][0]['verdict'] == 'ERROR' and r['cells'][1]['verdict'] == 'pass' for r in d['rows'])"
+
 # 5. Without --impl: every local implementation, SKIP for what is missing.
 mkdir -p "$tmp/golden"
 for s in golden/cpython-*; do ln -s "$PWD/$s" "$tmp/golden/"; done
