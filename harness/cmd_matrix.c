@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -47,6 +48,9 @@ struct column {
 struct ctx {
 	struct ps_matrix *m;
 	int col;
+	const char *id;
+	size_t done, total;
+	bool tty;		/* a progress line, on a terminal only */
 	unsigned counts[PS_V_COUNT];
 	int err;
 };
@@ -180,6 +184,10 @@ static bool cell_done(void *vctx, const struct ps_scenario *sc, const char *meth
 	if (r && !c->err)
 		c->err = r;
 	c->counts[res->verdict]++;
+	if (c->tty) {
+		fprintf(stdout, "\r\033[K[%zu/%zu] %s: %s [%s]", ++c->done, c->total, c->id, sc->id, method);
+		fflush(stdout);
+	}
 	return true;
 }
 
@@ -264,7 +272,12 @@ static int play_column(struct ps_matrix *m, struct column *col, int argc, char *
 	}
 	c.m = m;
 	c.col = ci;
+	c.id = col->id;
+	c.total = p.n;
+	c.tty = isatty(STDOUT_FILENO);
 	r = ps_play_run(&p, cell_done, &c, d);
+	if (c.tty)
+		fputs("\r\033[K", stdout);
 	if (!r && c.err)
 		r = ps_diag(d, c.err, "out of memory");
 	if (r) {
