@@ -245,7 +245,26 @@ static void add_shared_as_n(struct ps_buf *b, const char *a, size_t alen, const 
 	}
 }
 
-char *ps_matrix_signature(const char *verdict, const char *diff, const char *detail)
+/* "step 3 (line 9): " or "step 3: " at the start of s: its length, or 0. */
+static size_t step_prefix(const char *s)
+{
+	const char *p = s;
+
+	if (strncmp(p, "step ", 5))
+		return 0;
+	for (p += 5; isdigit((unsigned char)*p); p++)
+		;
+	if (!strncmp(p, " (line ", 7)) {
+		for (p += 7; isdigit((unsigned char)*p); p++)
+			;
+		if (*p++ != ')')
+			return 0;
+	}
+	return !strncmp(p, ": ", 2) ? (size_t)(p + 2 - s) : 0;
+}
+
+char *ps_matrix_signature(const char *verdict, const char *diff, const char *detail,
+			  const char *where)
 {
 	const char *line, *nl, *stmt = NULL, *minus = NULL, *plus = NULL;
 	size_t stmt_len = 0, minus_len = 0, plus_len = 0, i;
@@ -293,6 +312,10 @@ char *ps_matrix_signature(const char *verdict, const char *diff, const char *det
 				plus = end_line(plus, &plus_len);
 		} else if (stmt) {
 			add_clipped(&b, stmt, stmt_len, 80);
+		} else if (where && strstr(where, "): ")) {
+			/* the statement is further up than the hunk's context reaches */
+			stmt = strstr(where, "): ") + 3;
+			add_clipped(&b, stmt, strcspn(stmt, "\n"), 80);
 		} else {
 			ps_buf_adds(&b, "at the start");
 		}
@@ -312,9 +335,14 @@ char *ps_matrix_signature(const char *verdict, const char *diff, const char *det
 		ps_buf_release(&rhs);
 		return ps_buf_detach(&b);
 	}
-	/* No diff: the verdict and the first line of why, long numbers (pids, times) as N. */
+	/*
+	 * No diff: the verdict and the first line of why, without the step it
+	 * happened at (the same failure at different steps of different
+	 * scenarios is one cause), long numbers (pids, times) as N.
+	 */
 	ps_buf_adds(&b, verdict);
 	if (detail && *detail) {
+		detail += step_prefix(detail);
 		size_t len = strcspn(detail, "\n"), run;
 
 		ps_buf_adds(&b, ": ");
@@ -383,7 +411,8 @@ int ps_matrix_finish(struct ps_matrix *m)
 			if (v == PS_V_PASS || v == PS_V_NOTRUN || v == PS_V_UNSUPPORTED)
 				continue;
 			sig = ps_matrix_signature(word, json_string_value(json_object_get(cell, "diff")),
-						  json_string_value(json_object_get(cell, "detail")));
+						  json_string_value(json_object_get(cell, "detail")),
+						  json_string_value(json_object_get(cell, "where")));
 			if (!sig)
 				goto out;
 			json_object_set_new(cell, "signature", jstr(sig));
@@ -489,6 +518,8 @@ static const char html_head[] =
 	"font-weight:normal;white-space:nowrap}\n"
 	"#matrix th.impl b{display:block}#matrix th.impl span{display:block;color:#666;font-size:12px}\n"
 	"#matrix td{white-space:nowrap}\n"
+	"#matrix tbody td:first-child{position:sticky;left:0;background:#fff}\n"
+	"#matrix thead th:first-child{left:0;z-index:2}\n"
 	"#matrix td.cell{cursor:pointer;text-align:center;font:12px ui-monospace,monospace}\n"
 	"#matrix td.cell:hover{filter:brightness(.93)}\n"
 	".v-pass{background:#e3f3e3;color:#1a5e1a}.v-xfail{background:#fff1c9;color:#6d5100}\n"

@@ -61,11 +61,15 @@ int ps_matrix_finish(struct ps_matrix *m);
 /*
  * The signature of a cell that is neither a pass nor a skip, malloc'd: from
  * a diff, "STATEMENT: EXPECTED → ACTUAL" at the first differing lines
- * ("p.exitcode: 0 → 1", "stderr(p): | (1, 2) → (nothing)"); otherwise the
- * verdict and the first line of its detail, long numbers as N.  Stable
- * across runs: nothing in it depends on timing, pids or paths.
+ * ("p.exitcode: 0 → 1", "stderr(p): | (1, 2) → (nothing)"), numbers that
+ * both sides hold written as N, the statement taken from where ("diverges
+ * at step N (line L): STMT") when the diff's context does not reach it;
+ * otherwise the verdict and the first line of its detail without its
+ * "step N (line L): " prefix, long numbers as N.  Stable across runs:
+ * nothing in it depends on timing, pids, paths or the step it happened at.
  */
-char *ps_matrix_signature(const char *verdict, const char *diff, const char *detail);
+char *ps_matrix_signature(const char *verdict, const char *diff, const char *detail,
+			  const char *where);
 
 /*
  * Write dir/matrix.json and dir/matrix.html, each atomically.  0, or a

@@ -242,7 +242,7 @@ def main(argv):
             r = int(wd.s('GET', '/element/%s/attribute/data-row' % fail))
             c = int(wd.s('GET', '/element/%s/attribute/data-col' % fail))
             wd.s('POST', '/element/%s/click' % fail, {})
-            wd.script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})",
+            wd.script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})",
                       {ELEMENT: fail})
             check('a click on a FAIL cell opens the panel',
                   wd.s('GET', '/element/%s/displayed' % panel))
