@@ -349,7 +349,7 @@ int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, cha
 	*set = NULL;
 	if (!python_version(follows ? follows : drv->implementation, xy, &opt))
 		return ps_diag(d, PS_EUSAGE, "--golden auto: cannot tell which CPython version %s '%s' "
-			       "follows (%s); name the set with --golden SET",
+			       "follows (%s); name the set (run --golden SET, matrix --impl ID=SET)",
 			       follows ? "the hello's \"follows\"" : "the implementation",
 			       follows ? follows : drv->implementation,
 			       follows ? "expected X.Y or X.Y-O" :
