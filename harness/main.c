@@ -14,6 +14,7 @@ static const struct {
 	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
 	{ "driver-check", ps_cmd_driver_check, "run a driver through the protocol and say what it gets wrong" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
+	{ "matrix", ps_cmd_matrix, "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
 };

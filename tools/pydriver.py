@@ -1633,6 +1633,13 @@ def _implementation():
     return text
 
 
+def _follows():
+    """The CPython version whose semantics this follows (hello.follows):
+    the language version (PyPy's too), with -O when asserts are off."""
+    return '%d.%d%s' % (sys.version_info[0], sys.version_info[1],
+                        '-O' if sys.flags.optimize else '')
+
+
 def main(argv):
     global _MODNAME, _MOD, _UTIL, _BASE_PROCESS, _METHODS, _ZYGOTE_PID
     global _TMPDIR, _LIBC, _SHARED, _FIU
@@ -1678,7 +1685,7 @@ def main(argv):
     _publish_as_module()
     try:
         _send({'op': 'hello', 'protocol': PROTOCOL, 'driver': DRIVER,
-               'implementation': _implementation(),
+               'implementation': _implementation(), 'follows': _follows(),
                'executable': _clean(sys.executable or ''),
                'module': _MODNAME, 'methods': _METHODS,
                'features': _features()})
