@@ -35,7 +35,8 @@ static int include(const char *path, int line, const char *p, const char *le,
 		return ps_diag(d, -ENOMEM, "out of memory");
 	if (depth > 8) {
 		r = ps_diag(d, PS_EPARSE, "%s:%d:1: includes nest too deep", path, line);
-	} else if (asprintf(&full, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, name) < 0) {
+	} else if (asprintf(&full, "%.*s%s", slash && name[0] != '/' ? (int)(slash - path + 1) : 0,
+			    path, name) < 0) {
 		r = ps_diag(d, -ENOMEM, "out of memory");
 		full = NULL;
 	} else if (access(full, F_OK) != 0) {
