@@ -62,6 +62,9 @@ static void spawn_child(const char *path, char *const argv[], const int *fds, si
 		execv(path, argv);
 	err = errno;
 	(void)!write(errfd, &err, sizeof err);
+	/* the exec failed: nothing this child holds is its own (the fd table
+	 * is the child's even under vfork) */
+	close_range(3, ~0U, 0);
 	_exit(255);
 }
 
