@@ -4,6 +4,8 @@
 #                  reference implementation and the local python3, write reports
 #   make check     unit and harness tests, the suite against golden (ref) and live
 #                  (python3); then the ref driver under memcheck, and all of it under ASan
+#   make matrix    every implementation on this machine side by side:
+#                  reports/matrix.json and reports/matrix.html
 #   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON), show what
 #                  changed; REPLACE=1 to accept it
 #   make replay    every golden set replayed live on its local interpreter
@@ -110,8 +112,10 @@ test: all $(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
 	tests/reports.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
+	tests/matrix.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
 	tests/faults.sh $(PROCSPEC)
+	tests/driver-check.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \
@@ -121,6 +125,11 @@ test: all $(CHECKBIN)
 	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \
 	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report $(B)/reports/python3; \
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi
+
+# Every implementation this machine has (procspec matrix without --impl).
+matrix: deps
+	@$(MAKE) --no-print-directory all
+	$(PROCSPEC) matrix --report reports
 
 golden: deps
 	@$(MAKE) --no-print-directory all
@@ -143,4 +152,4 @@ asan: deps
 clean:
 	rm -rf build
 
-.PHONY: all deps run check test golden replay valgrind asan clean
+.PHONY: all deps run check test matrix golden replay valgrind asan clean

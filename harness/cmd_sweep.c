@@ -21,7 +21,7 @@
  *
  * The last five break an invariant.  A break the implementation is known
  * to make on purpose is listed in its expectations file with the set
- * field "sweep:KIND:SITE" (globs), and reported as expected.
+ * field "sweep/KIND/SITE" (globs), and reported as expected.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -93,7 +93,7 @@ struct base {
 	unsigned method;
 	bool ok;		/* the fault-free run finished */
 	char *text;		/* its transcript, without the end line */
-	char *kinds;		/* per step: 'R' raised, '.' otherwise */
+	json_t *raised;		/* per step: what it raised, "" for nothing */
 	long fds, children;	/* what it left behind */
 	json_t *calls;		/* {"site": calls} */
 	char *why;		/* when !ok */
@@ -162,10 +162,10 @@ static char *variant_text(const struct ps_scenario *sc, const struct trial *t)
 	return ps_buf_detach(&b);
 }
 
-/* Transcript text without its "--- end" line, and the per-step kinds. */
-static void split_outcome(const struct ps_outcome *o, size_t skip, char **text, char **kinds)
+/* Transcript text without its "--- end" line, and per step what it raised
+ * ("" for nothing), as a JSON array. */
+static void split_outcome(const struct ps_outcome *o, size_t skip, char **text, json_t **raised)
 {
-	struct ps_buf k = PS_BUF_INIT;
 	const char *end;
 	size_t i;
 
@@ -183,11 +183,11 @@ static void split_outcome(const struct ps_outcome *o, size_t skip, char **text, 
 			*text = strndup(t, end ? (size_t)(end - t) : strlen(t));
 		}
 	}
+	*raised = json_array();
 	for (i = skip; i < o->t.n_entries; i++)
-		ps_buf_addf(&k, "%c", o->t.entries[i].kind == PS_R_RAISED ? 'R' : '.');
-	*kinds = ps_buf_detach(&k);
-	if (!*kinds)
-		*kinds = strdup("");
+		json_array_append_new(*raised, json_string(o->t.entries[i].kind == PS_R_RAISED &&
+							   o->t.entries[i].value ?
+							   o->t.entries[i].value : ""));
 }
 
 static bool broke_off(enum ps_verdict v)
@@ -201,8 +201,8 @@ static int base_job(struct ctx *c, struct ps_runner *rn, const struct base *b,
 {
 	const struct ps_scenario *sc = c->s->scenarios[b->scenario];
 	struct ps_outcome o;
-	char *text, *kinds;
-	json_t *x;
+	char *text;
+	json_t *x, *raised;
 	int r;
 
 	if ((r = ps_run_scenario(rn, sc, b->method, &o, d)))
@@ -210,14 +210,13 @@ static int base_job(struct ctx *c, struct ps_runner *rn, const struct base *b,
 	res->verdict = o.verdict;
 	res->detail = o.detail;
 	o.detail = NULL;
-	split_outcome(&o, 0, &text, &kinds);
-	x = json_pack("{s:s?, s:s?, s:I, s:I, s:O?}", "text", text, "kinds", kinds,
+	split_outcome(&o, 0, &text, &raised);
+	x = json_pack("{s:s?, s:o?, s:I, s:I, s:O?}", "text", text, "raised", raised,
 		      "fds", (json_int_t)o.t.fds_leaked, "children", (json_int_t)o.t.children_left,
 		      "calls", o.faults);
 	res->extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
 	json_decref(x);
 	free(text);
-	free(kinds);
 	ps_outcome_release(&o);
 	return 0;
 }
@@ -230,7 +229,8 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	struct ps_scenario *v = NULL;
 	struct ps_outcome o;
 	struct ps_diag pd = PS_DIAG_INIT;
-	char *src = variant_text(c->s->scenarios[b->scenario], t), *text = NULL, *kinds = NULL;
+	char *src = variant_text(c->s->scenarios[b->scenario], t), *text = NULL;
+	json_t *raised = NULL;
 	enum kind k;
 	long fired = 0;
 	size_t i;
@@ -254,7 +254,7 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	}
 	x = o.faults ? json_object_get(o.faults, t->site) : NULL;
 	fired = x ? (long)json_integer_value(json_array_get(x, 1)) : 0;
-	split_outcome(&o, 1, &text, &kinds);
+	split_outcome(&o, 1, &text, &raised);
 	if (o.verdict == PS_V_TIMEOUT) {
 		k = K_HANG;
 	} else if (broke_off(o.verdict)) {
@@ -268,10 +268,16 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	} else if (text && b->text && !strcmp(text, b->text)) {
 		k = K_ABSORBED;
 	} else {
+		/* surfaced: a step raised where the fault-free run did not, or
+		 * raised something else */
 		k = K_SILENT;
-		for (i = 0; kinds[i]; i++)
-			if (kinds[i] == 'R' && (i >= strlen(b->kinds) || b->kinds[i] != 'R'))
+		for (i = 0; i < json_array_size(raised); i++) {
+			const char *now = json_string_value(json_array_get(raised, i));
+			const char *before = json_string_value(json_array_get(b->raised, i));
+
+			if (now && *now && (!before || strcmp(now, before)))
 				k = K_RAISED;
+		}
 	}
 	res->verdict = o.verdict;
 	res->detail = o.detail;
@@ -287,7 +293,7 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 		src = NULL;
 	}
 	free(text);
-	free(kinds);
+	json_decref(raised);
 	free(src);
 	ps_outcome_release(&o);
 	ps_scenario_free(v);
@@ -321,8 +327,7 @@ static bool base_done(void *vctx, size_t index, const struct ps_job *j, struct p
 	if (x) {
 		b->text = json_string_value(json_object_get(x, "text")) ?
 			  strdup(json_string_value(json_object_get(x, "text"))) : NULL;
-		b->kinds = strdup(json_string_value(json_object_get(x, "kinds")) ?
-				  json_string_value(json_object_get(x, "kinds")) : "");
+		b->raised = json_incref(json_object_get(x, "raised"));
 		b->fds = (long)json_integer_value(json_object_get(x, "fds"));
 		b->children = (long)json_integer_value(json_object_get(x, "children"));
 		b->calls = json_incref(json_object_get(x, "calls"));
@@ -361,7 +366,7 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 	if (k >= K_COUNT)
 		k = K_CRASH;
 	if (kind_broken[k]) {
-		snprintf(set, sizeof(set), "sweep:%s:%s", kind_words[k], t->site);
+		snprintf(set, sizeof(set), "sweep/%s/%s", kind_words[k], t->site);
 		e = ps_expect_match(&c->expect, id, mname, set);
 	}
 	if (e) {
@@ -744,7 +749,7 @@ nomem:
 out:
 	for (i = 0; i < c.n_bases; i++) {
 		free(c.bases[i].text);
-		free(c.bases[i].kinds);
+		json_decref(c.bases[i].raised);
 		free(c.bases[i].why);
 		json_decref(c.bases[i].calls);
 	}

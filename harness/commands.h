@@ -4,8 +4,10 @@
 
 int ps_cmd_capture(int argc, char **argv);
 int ps_cmd_drift(int argc, char **argv);
+int ps_cmd_driver_check(int argc, char **argv);
 int ps_cmd_fuzz(int argc, char **argv);
 int ps_cmd_list(int argc, char **argv);
+int ps_cmd_matrix(int argc, char **argv);
 int ps_cmd_run(int argc, char **argv);
 int ps_cmd_sweep(int argc, char **argv);
 

@@ -35,7 +35,8 @@ static int include(const char *path, int line, const char *p, const char *le,
 		return ps_diag(d, -ENOMEM, "out of memory");
 	if (depth > 8) {
 		r = ps_diag(d, PS_EPARSE, "%s:%d:1: includes nest too deep", path, line);
-	} else if (asprintf(&full, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, name) < 0) {
+	} else if (asprintf(&full, "%.*s%s", slash && name[0] != '/' ? (int)(slash - path + 1) : 0,
+			    path, name) < 0) {
 		r = ps_diag(d, -ENOMEM, "out of memory");
 		full = NULL;
 	} else if (access(full, F_OK) != 0) {
@@ -93,8 +94,16 @@ static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag
 		e.set = word(&p, le);
 		while (p < le && (*p == ' ' || *p == '\t'))
 			p++;
+		if (p + 4 <= le && !strncmp(p, "racy", 4) &&
+		    (p + 4 == le || p[4] == ' ' || p[4] == '\t' || p[4] == ':')) {
+			e.racy = 1;
+			p += 4;
+			while (p < le && (*p == ' ' || *p == '\t'))
+				p++;
+		}
 		if (!e.pattern || !e.method || !e.set || p >= le || *p != ':') {
-			r = ps_diag(d, PS_EPARSE, "%s:%d:%d: expected 'SCENARIO METHOD SET: reason'",
+			r = ps_diag(d, PS_EPARSE,
+				    "%s:%d:%d: expected 'SCENARIO METHOD SET [racy]: reason'",
 				    path, line, (int)(p - ls) + 1);
 			goto bad;
 		}

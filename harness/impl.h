@@ -7,11 +7,26 @@
  *   python:INTERP[:MODULE]       INTERP tools/pydriver.py --module MODULE;
  *                                INTERP may carry flags: "python3 -O"
  *   cmd:PROGRAM [ARG...]         any driver, words split on spaces
+ *
+ * and short ids for the implementations a Debian machine has, each standing
+ * for one of the forms above and labelled as that form would be, so that
+ * expectations/<label>.txt is the same file whichever name is used:
+ *
+ *   pypy3          python:/usr/bin/pypy3                      label pypy3
+ *   billiard       python:/usr/bin/python3:billiard           label python3-billiard
+ *   multiprocess   python:/usr/bin/python3:multiprocess       label python3-multiprocess
+ *   cpython-X.Y    python:/usr/bin/pythonX.Y, or else the newest
+ *                  ~/.pyenv/versions/X.Y.Z/bin/python ($PYENV_ROOT)  label cpython-X.Y
+ *   cpython-X.Y-O  the same under python -O                   label cpython-X.Y-O
+ *
+ * A short id whose interpreter is missing is a usage error that names the
+ * path it looked for.
  */
 #ifndef PS_IMPL_H
 #define PS_IMPL_H
 
 #include "diag.h"
+#include "driver.h"
 
 struct ps_impl {
 	char *spec;		/* as given */
@@ -23,6 +38,25 @@ struct ps_impl {
 /* Parse spec. PS_EUSAGE with d filled when it is not one of the forms above. */
 int ps_impl_parse(const char *spec, struct ps_impl *impl, struct ps_diag *d);
 void ps_impl_release(struct ps_impl *impl);
+
+/*
+ * --golden auto: the golden set of the CPython version the driver says it
+ * follows, in *set (malloc'd).  The version is the hello's optional
+ * "follows" ("3.9", "3.11-O"; docs/PROTOCOL.md) or else the first "Python
+ * X.Y" in its "implementation" ("CPython 3.11.2", "PyPy 7.3.11 (Python
+ * 3.9.16)", "procref 0.1 (CPython 3.11-O semantics)").  -O picks
+ * cpython-X.Y-O when golden_dir has it, cpython-X.Y otherwise.  PS_EUSAGE
+ * when no version can be read or no such set exists.
+ */
+int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, char **set,
+			struct ps_diag *d);
+
+/*
+ * Whether impl can run here without starting its driver: its program
+ * exists and, for python: forms, the interpreter imports the module.
+ * 0, or a negative code with d saying what is missing.
+ */
+int ps_impl_present(const struct ps_impl *impl, struct ps_diag *d);
 
 /* The directory procspec's own files live in (the parent of build/), malloc'd. */
 char *ps_home(void);

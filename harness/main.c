@@ -12,8 +12,10 @@ static const struct {
 } commands[] = {
 	{ "capture", ps_cmd_capture, "capture golden transcripts from a real interpreter" },
 	{ "drift", ps_cmd_drift, "list where CPython's behaviour differs between golden sets" },
+	{ "driver-check", ps_cmd_driver_check, "run a driver through the protocol and say what it gets wrong" },
 	{ "fuzz", ps_cmd_fuzz, "generated scenarios run on two implementations; findings shrunk" },
 	{ "list", ps_cmd_list, "list scenarios with their methods, tags and summary" },
+	{ "matrix", ps_cmd_matrix, "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
 };
@@ -24,7 +26,7 @@ static int usage(FILE *out)
 
 	fprintf(out, "usage: procspec COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n'procspec COMMAND --help' shows a command's options.\n");
 	return out == stdout ? PS_EXIT_OK : PS_EXIT_ERROR;
 }

@@ -80,8 +80,13 @@ static int ensure_running(struct pr_diag *d)
 	int st;
 
 	if (fs.pid > 0) {
+		/* pid, status = os.waitpid(self._forkserver_pid, os.WNOHANG):
+		 * an error propagates out of start() (ChildProcessError for
+		 * ECHILD), the server is kept */
 		do w = waitpid(fs.pid, &st, WNOHANG);
 		while (w == -1 && errno == EINTR);
+		if (w < 0)
+			return pr_diag(d, -errno, NULL);
 		if (w == 0)
 			return 0;
 		close(fs.alive_w);
@@ -309,7 +314,10 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc,
 		goto out;
 	po->sentinel = status_r;
 	po->finalized = 0;
-	if ((po->parent_w = fcntl(w, F_DUPFD_CLOEXEC, 0)) < 0) {
+	/* from 3.8 (bpo-36388) a duplicate of the data pipe is kept as the
+	 * child's parent sentinel */
+	po->parent_w = -1;
+	if (pr__profile.parent_process && (po->parent_w = fcntl(w, F_DUPFD_CLOEXEC, 0)) < 0) {
 		r = pr_diag(d, -errno, NULL);
 		pr__popen_close(po, NULL);
 		goto out;

@@ -54,7 +54,10 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	if ((r = pr__flush_std_streams()) < 0)
 		return pr_diag(d, r, NULL);
 	po->has_returncode = 0;
-	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0) {
+	/* child_r, parent_w: the child's parent sentinel, from 3.8 (bpo-36388,
+	 * parent_process()); before, only the one pipe */
+	if (pipe2(p1, O_CLOEXEC) < 0 ||
+	    (pr__profile.parent_process && pipe2(p2, O_CLOEXEC) < 0)) {
 		r = -errno;
 		goto fail;
 	}
@@ -70,11 +73,13 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 			pr__rt.after_fork(pr__rt.after_fork_arg);
 		free(po);
 		close(p1[0]);
-		close(p2[1]);
+		if (p2[1] >= 0)
+			close(p2[1]);
 		_exit(pr__bootstrap(proc, p2[0]));
 	}
 	close(p1[1]);
-	close(p2[0]);
+	if (p2[0] >= 0)
+		close(p2[0]);
 	po->pid = pid;
 	po->sentinel = p1[0];
 	po->parent_w = p2[1];

@@ -62,6 +62,9 @@ static void spawn_child(const char *path, char *const argv[], const int *fds, si
 		execv(path, argv);
 	err = errno;
 	(void)!write(errfd, &err, sizeof err);
+	/* the exec failed: nothing this child holds is its own (the fd table
+	 * is the child's even under vfork) */
+	close_range(3, ~0U, 0);
 	_exit(255);
 }
 
@@ -263,6 +266,12 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		pr__popen_close(po, NULL);
 		r = pr_diag(d, r, NULL);
 		goto out;
+	}
+	/* before 3.8 (bpo-36388) the file closed parent_w (closefd=True) and
+	 * the finalizer closed only the sentinel */
+	if (!pr__profile.parent_process) {
+		close(po->parent_w);
+		po->parent_w = -1;
 	}
 	r = 0;
 out:

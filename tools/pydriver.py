@@ -942,9 +942,19 @@ def children_left(*args, **kwargs):
     servers left out."""
     if args or kwargs:
         raise DriverError('children_left() takes no arguments')
+    # By the pid the module keeps, where it keeps one: a helper between
+    # its fork and its exec does not show its own command line yet.
     helpers = set(_helper_pids('forkserver') +
                   _helper_pids('resource_tracker') +
                   _helper_pids('semaphore_tracker'))
+    for sub, attr, pid_attr in (
+            ('forkserver', '_forkserver', '_forkserver_pid'),
+            ('resource_tracker', '_resource_tracker', '_pid'),
+            ('semaphore_tracker', '_semaphore_tracker', '_pid')):
+        obj = getattr(sys.modules.get('%s.%s' % (_MODNAME, sub)), attr, None)
+        pid = getattr(obj, pid_attr, None)
+        if isinstance(pid, _integer_types):
+            helpers.add(pid)
     return len([p for p in _child_pids(os.getpid()) if p not in helpers])
 
 
@@ -1611,9 +1621,23 @@ def _implementation():
     version = platform.python_version()
     pypy = getattr(sys, 'pypy_version_info', None)
     if pypy is not None:
-        return '%s %d.%d.%d (Python %s)' % (name, pypy[0], pypy[1], pypy[2],
+        text = '%s %d.%d.%d (Python %s)' % (name, pypy[0], pypy[1], pypy[2],
                                            version)
-    return '%s %s' % (name, version)
+    else:
+        text = '%s %s' % (name, version)
+    # billiard 4.1 and multiprocess 0.70 behave differently from their
+    # other releases on the same interpreter: name the one being driven.
+    modversion = getattr(_MOD, '__version__', None)
+    if _MODNAME != DEFAULT_MODULE and isinstance(modversion, _string_types):
+        text = '%s %s on %s' % (_MODNAME, modversion, text)
+    return text
+
+
+def _follows():
+    """The CPython version whose semantics this follows (hello.follows):
+    the language version (PyPy's too), with -O when asserts are off."""
+    return '%d.%d%s' % (sys.version_info[0], sys.version_info[1],
+                        '-O' if sys.flags.optimize else '')
 
 
 def main(argv):
@@ -1661,7 +1685,7 @@ def main(argv):
     _publish_as_module()
     try:
         _send({'op': 'hello', 'protocol': PROTOCOL, 'driver': DRIVER,
-               'implementation': _implementation(),
+               'implementation': _implementation(), 'follows': _follows(),
                'executable': _clean(sys.executable or ''),
                'module': _MODNAME, 'methods': _METHODS,
                'features': _features()})

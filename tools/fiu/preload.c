@@ -48,9 +48,15 @@ struct slot {
 	long calls, fired;
 };
 
+/* Whether a step is running: process-local, so that a fork child keeps the
+ * value it was forked with while the parent goes on (a fork child's exec
+ * races the parent's return from start(); a vfork child shares it, and its
+ * parent waits). */
+static int active;
+
 struct state {
 	pid_t owner;		/* the scenario process; 0: nothing applies */
-	int active, counting;
+	int counting;
 	int enabled[N_SITES];	/* registered with libfiu in the owner */
 	struct slot slot[N_SITES];
 };
@@ -108,7 +114,7 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 
 	(void)failnum;
 	(void)flags;
-	if (i < 0 || !st || !__atomic_load_n(&st->active, __ATOMIC_SEQ_CST) || !st->owner)
+	if (i < 0 || !st || !__atomic_load_n(&active, __ATOMIC_SEQ_CST) || !st->owner)
 		return 0;
 	me = getpid();
 	if (me != st->owner && !(is_exec_site((unsigned)i) && getppid() == st->owner))
@@ -220,8 +226,7 @@ EXPORT void psfiu_clear(void)
 
 EXPORT void psfiu_active(int on)
 {
-	if (st)
-		__atomic_store_n(&st->active, on, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&active, on, __ATOMIC_SEQ_CST);
 }
 
 EXPORT void psfiu_count_all(void)

@@ -1,0 +1,1888 @@
+#include "conform.h"
+#include "fault.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "driver.h"
+#include "proc.h"
+#include "scenario.h"
+
+enum level { MUST, SHOULD };
+
+/*
+ * A rule that holds for every reply of a kind (every result echoes its id,
+ * every end gets ended...): observed throughout the run, reported once at
+ * the end with the first offence.
+ */
+struct tally {
+	unsigned seen, bad;
+	char *first;		/* the first offence, as detail lines */
+};
+
+enum { T_ID, T_RESULT, T_PIDS, T_ENDED, T_EXITED, T_COUNT };
+
+/* After this many time-outs the checks that need a driver are skipped:
+ * a driver that hangs would otherwise cost a time limit per check. */
+#define MAX_TIMEOUTS 2
+
+struct ck {
+	const struct ps_conform_opts *o;
+	struct ps_conform_summary *sum;
+	struct ps_driver *drv;	/* NULL between a breakage and the next check */
+	json_t *hello;		/* the current driver's hello */
+	unsigned methods;	/* the start methods it declared (enum ps_method) */
+	const char *method;	/* the one behaviours run under */
+	const char *cur_method;	/* of a per-method check */
+	bool py2;		/* a Python 2 implementation: its reprs differ */
+	bool parent_feature;	/* it has parent_process() */
+	ino_t in_ino, out_ino;	/* the two protocol pipes */
+	int timeouts;
+	bool no_hello;		/* the first driver said no hello: nothing to check */
+	int n;			/* checks reported so far */
+	int eof_status;		/* how session.eof's driver ended, -1 if it did not */
+	double t0;		/* when the current check began */
+	const char *name;	/* the current check */
+	bool failed, skipped;
+	struct ps_buf detail;	/* why it failed or was skipped */
+	struct ps_buf log;	/* every exchange of the check, for -v */
+	/* the scenario in progress */
+	bool in_scn;
+	long main_pid;
+	char *authkey;
+	long long next_id;
+	char *sent;		/* the last request line */
+	char *raw;		/* the last line received, as the driver sent it */
+	char *why;		/* why the last receive failed */
+	struct ps_buf src;	/* the scenario text so far: the parser needs its bindings */
+	bool quiet;		/* failures go to quiet_buf, not to the check (for tallies) */
+	struct ps_buf quiet_buf;
+	struct tally t[T_COUNT];
+};
+
+/* ---- reporting --------------------------------------------------------- */
+
+/* A line quoted for a message: at most 300 bytes, control bytes and
+ * non-ASCII escaped as \xNN, so a message is one readable ASCII line. */
+static void quote(struct ps_buf *b, const char *s)
+{
+	size_t i, n = s ? strlen(s) : 0, lim = n > 300 ? 300 : n;
+
+	if (!s) {
+		ps_buf_adds(b, "(nothing)");
+		return;
+	}
+	for (i = 0; i < lim; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch >= 0x7f)
+			ps_buf_addf(b, "\\x%02x", ch);
+		else
+			ps_buf_addc(b, (char)ch);
+	}
+	if (n > lim)
+		ps_buf_addf(b, "... (%zu bytes in all)", n);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void bad(struct ck *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	struct ps_buf *b = c->quiet ? &c->quiet_buf : &c->detail;
+
+	if (!c->quiet)
+		c->failed = true;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (c->quiet) {
+		ps_buf_adds(b, s ? s : "(out of memory)");
+		free(s);
+		return;
+	}
+	ps_buf_adds(b, "       ");
+	for (const char *p = s ? s : "(out of memory)"; *p; p++) {
+		ps_buf_addc(b, *p);
+		if (*p == '\n' && p[1])
+			ps_buf_adds(b, "         | ");
+	}
+	if (!s || !*s || s[strlen(s) - 1] != '\n')
+		ps_buf_addc(b, '\n');
+	free(s);
+}
+
+/* The failure of the last exchange: what was sent, what came, what should have. */
+__attribute__((format(printf, 2, 3)))
+static void miss(struct ck *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	c->failed = true;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	ps_buf_adds(&c->detail, "       sent:     ");
+	quote(&c->detail, c->sent);
+	ps_buf_adds(&c->detail, "\n       got:      ");
+	quote(&c->detail, c->raw);
+	ps_buf_addf(&c->detail, "\n       expected: %s\n", s ? s : "(out of memory)");
+	free(s);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void skip(struct ck *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	c->skipped = true;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	ps_buf_addf(&c->detail, "       %s\n", s ? s : "(out of memory)");
+	free(s);
+}
+
+static void logline(struct ck *c, const char *dir, const char *line)
+{
+	if (!c->o->verbose)
+		return;
+	ps_buf_addf(&c->log, "       %s ", dir);
+	quote(&c->log, line);
+	ps_buf_addc(&c->log, '\n');
+}
+
+/* Record one observation of a run-wide rule; detail (taken) describes an offence, NULL none. */
+static void tally(struct ck *c, int which, char *offence)
+{
+	struct tally *t = &c->t[which];
+
+	t->seen++;
+	if (!offence)
+		return;
+	t->bad++;
+	if (!t->first) {
+		struct ps_buf b = PS_BUF_INIT;
+
+		ps_buf_addf(&b, "       first in check %s: %s\n       sent:     ", c->name, offence);
+		quote(&b, c->sent);
+		ps_buf_adds(&b, "\n       got:      ");
+		quote(&b, c->raw);
+		ps_buf_addc(&b, '\n');
+		t->first = ps_buf_detach(&b);
+	}
+	free(offence);
+}
+
+__attribute__((format(printf, 1, 2)))
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = strdup("(out of memory)");
+	va_end(ap);
+	return s;
+}
+
+/* ---- the driver -------------------------------------------------------- */
+
+static void drop_driver(struct ck *c)
+{
+	if (!c->drv)
+		return;
+	ps_driver_stop(c->drv, 0);
+	c->drv = NULL;
+	c->in_scn = false;
+	ps_proc_sweep();
+}
+
+/*
+ * Start the driver without reading anything: unlike ps_driver_start, which
+ * refuses a bad hello, the checker wants the hello line as it was sent.
+ */
+static int spawn_driver(struct ck *c, struct ps_diag *d)
+{
+	struct ps_driver *drv = calloc(1, sizeof(*drv));
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
+	struct stat st;
+	char **env;
+
+	if (!drv)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	drv->pid = -1;
+	drv->to_fd = drv->from_fd = drv->pidfd = drv->log_fd = -1;
+	if (pipe2(in, O_CLOEXEC) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) ||
+	    fcntl(errp[0], F_SETFL, O_NONBLOCK)) {
+		r = ps_diag(d, -errno, "pipe2: %s", strerror(errno));
+		goto fail;
+	}
+	drv->log_fd = errp[0];
+	errp[0] = -1;
+	/* the same environment as a run: under the fault preloads */
+	env = ps_fault_env();
+	r = ps_proc_spawn(c->o->argv, env, in[0], outp[1], errp[1], &drv->pid, d);
+	ps_fault_env_free(env);
+	if (r)
+		goto fail;
+	ps_proc_guard_group(drv->pid, true);
+	drv->pidfd = (int)syscall(SYS_pidfd_open, drv->pid, 0);
+	if (drv->pidfd >= 0)
+		fcntl(drv->pidfd, F_SETFD, FD_CLOEXEC);
+	drv->to_fd = in[1];
+	drv->from_fd = outp[0];
+	in[1] = outp[0] = -1;
+	c->in_ino = fstat(drv->to_fd, &st) == 0 ? st.st_ino : 0;
+	c->out_ino = fstat(drv->from_fd, &st) == 0 ? st.st_ino : 0;
+	c->drv = drv;
+	drv = NULL;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (drv)
+		ps_driver_stop(drv, 0);
+	return r;
+}
+
+/*
+ * Wait until the driver's read buffer holds a whole line (1), the driver
+ * closed its stdout or died (0), or timeout passed (-1).  Then
+ * ps_driver_recv frames and parses exactly as a run does.
+ */
+static int fill_line(struct ps_driver *drv, double timeout)
+{
+	double deadline = ps_now() + timeout, left;
+	struct pollfd pfd[3];
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		if ((drv->rlen && memchr(drv->rbuf, '\n', drv->rlen)) || drv->rlen > PS_MAX_LINE)
+			return 1;
+		left = deadline - ps_now();
+		if (left <= 0)
+			return -1;
+		pfd[0] = (struct pollfd){ .fd = drv->from_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = drv->log_fd, .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = drv->pidfd, .events = POLLIN };
+		r = poll(pfd, 3, (int)(left * 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return 0;
+		if (pfd[1].revents)
+			free(ps_driver_stderr_tail(drv, 0));	/* drains it into the ring */
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (drv->rcap - drv->rlen < 65536) {
+				size_t cap = drv->rcap ? drv->rcap * 2 : 131072;
+				char *nb = realloc(drv->rbuf, cap);
+
+				if (!nb)
+					return 0;
+				drv->rbuf = nb;
+				drv->rcap = cap;
+			}
+			do n = read(drv->from_fd, drv->rbuf + drv->rlen, drv->rcap - drv->rlen);
+			while (n == -1 && errno == EINTR);
+			if (n <= 0)
+				return 0;
+			drv->rlen += (size_t)n;
+			continue;
+		}
+		if (pfd[2].revents & POLLIN)
+			return 0;
+	}
+}
+
+/*
+ * Read one message within timeout into *msg; c->raw keeps the line as sent.
+ * False when the driver did not answer properly: the check fails saying
+ * how, and the driver is dropped (a fresh one serves the next check).
+ */
+static bool recv_msg(struct ck *c, double timeout, json_t **msg, const char *when)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	char *nl;
+	int r;
+
+	*msg = NULL;
+	free(c->raw);
+	c->raw = NULL;
+	if (!c->drv)
+		return false;
+	r = fill_line(c->drv, timeout);
+	free(c->why);
+	c->why = NULL;
+	if (r < 0) {
+		c->timeouts++;
+		c->why = fmt("no %s within %.1f s", when, timeout);
+		if (!c->quiet) {
+			ps_buf_adds(&c->detail, "       sent:     ");
+			quote(&c->detail, c->sent);
+			ps_buf_addc(&c->detail, '\n');
+		}
+		bad(c, "got:      nothing: no %s within %.1f s (the time limit); "
+		    "the driver is killed", when, timeout);
+		drop_driver(c);
+		return false;
+	}
+	nl = c->drv->rlen ? memchr(c->drv->rbuf, '\n', c->drv->rlen) : NULL;
+	if (nl)
+		c->raw = strndup(c->drv->rbuf, (size_t)(nl - c->drv->rbuf));
+	logline(c, "<", c->raw);
+	r = ps_driver_recv(c->drv, 1.0, msg, &d);
+	if (r) {
+		if (!c->quiet) {
+			ps_buf_adds(&c->detail, "       sent:     ");
+			quote(&c->detail, c->sent);
+			if (c->raw) {
+				ps_buf_adds(&c->detail, "\n       got:      ");
+				quote(&c->detail, c->raw);
+			}
+			ps_buf_addc(&c->detail, '\n');
+		}
+		bad(c, "expected: %s; %s", when, d.msg);
+		c->why = fmt("%s: %s", when, d.code == PS_EDRIVER ? "the driver died" : "a broken line");
+		drop_driver(c);
+		return false;
+	}
+	return true;
+}
+
+/* Send line and its newline in one write where the pipe allows. */
+static bool send_line(struct ck *c, const char *line)
+{
+	size_t len = strlen(line), off = 0;
+	char *buf;
+	ssize_t n;
+
+	free(c->sent);
+	c->sent = strdup(line);
+	if (!c->drv)
+		return false;
+	logline(c, ">", line);
+	if (!(buf = malloc(len + 1))) {
+		bad(c, "out of memory in the checker");
+		return false;
+	}
+	memcpy(buf, line, len);
+	buf[len++] = '\n';
+	while (off < len) {
+		do n = write(c->drv->to_fd, buf + off, len - off); while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			bad(c, "could not write to the driver (%s): it closed its stdin or died",
+			    strerror(errno));
+			free(buf);
+			drop_driver(c);
+			return false;
+		}
+		off += (size_t)n;
+	}
+	free(buf);
+	return true;
+}
+
+/* Send msg (taken). */
+static bool send_msg(struct ck *c, json_t *msg)
+{
+	char *s = msg ? json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	bool ok;
+
+	json_decref(msg);
+	if (!s) {
+		bad(c, "out of memory in the checker");
+		return false;
+	}
+	ok = send_line(c, s);
+	free(s);
+	return ok;
+}
+
+static const char *op_of(json_t *msg)
+{
+	const char *op = json_string_value(json_object_get(msg, "op"));
+
+	return op ? op : "";
+}
+
+/* Take what the hello says that later checks need. */
+static void take_hello(struct ck *c, json_t *h)
+{
+	json_t *m = json_object_get(h, "methods"), *f = json_object_get(h, "features");
+	const char *impl = json_string_value(json_object_get(h, "implementation"));
+	size_t i;
+
+	json_decref(c->hello);
+	c->hello = json_incref(h);
+	c->methods = 0;
+	for (i = 0; i < json_array_size(m); i++)
+		c->methods |= json_string_value(json_array_get(m, i)) ?
+			ps_method_parse(json_string_value(json_array_get(m, i))) : 0;
+	c->py2 = impl && (!strncmp(impl, "CPython 2.", 10) || strstr(impl, "(Python 2."));
+	c->parent_feature = !json_is_array(f);
+	for (i = 0; i < json_array_size(f); i++)
+		if (json_string_value(json_array_get(f, i)) &&
+		    !strcmp(json_string_value(json_array_get(f, i)), "parent_process"))
+			c->parent_feature = true;
+	if (!c->o->method)
+		c->method = c->methods & PS_M_FORK || !c->methods ? "fork" :
+			ps_method_name(c->methods & -c->methods);
+}
+
+/* A driver for the next check: the one there is, or a fresh one after a breakage. */
+static bool need_driver(struct ck *c)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	json_t *h = NULL;
+
+	if (c->drv)
+		return true;
+	if (c->no_hello) {
+		skip(c, "the driver never said hello (check 1)");
+		return false;
+	}
+	if (c->timeouts >= MAX_TIMEOUTS) {
+		skip(c, "the driver missed the time limit %d times; not waiting for it again", c->timeouts);
+		return false;
+	}
+	if (spawn_driver(c, &d)) {
+		bad(c, "cannot start the driver: %s", d.msg);
+		return false;
+	}
+	free(c->sent);
+	c->sent = strdup("(nothing: a fresh driver was started)");
+	if (!recv_msg(c, c->o->hello_timeout, &h, "hello"))
+		return false;
+	if (strcmp(op_of(h), "hello")) {
+		miss(c, "a hello from the fresh driver");
+		json_decref(h);
+		drop_driver(c);
+		return false;
+	}
+	take_hello(c, h);
+	json_decref(h);
+	return true;
+}
+
+/* ---- scenarios --------------------------------------------------------- */
+
+static bool scn_begin(struct ck *c, const char *method)
+{
+	json_t *msg = NULL;
+	char id[128];
+	bool ok = false;
+
+	if (!need_driver(c))
+		return false;
+	snprintf(id, sizeof(id), "driver-check/%s", c->name);
+	if (!send_msg(c, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method", method)) ||
+	    !recv_msg(c, c->o->timeout, &msg, "begun"))
+		return false;
+	if (strcmp(op_of(msg), "begun") || !json_is_integer(json_object_get(msg, "main_pid")) ||
+	    json_integer_value(json_object_get(msg, "main_pid")) <= 0 ||
+	    !json_is_string(json_object_get(msg, "authkey"))) {
+		miss(c, "{\"op\":\"begun\",\"main_pid\":PID,\"authkey\":\"b'...'\"} (PID a positive integer)");
+		if (!strcmp(op_of(msg), "begun"))
+			drop_driver(c);	/* a scenario of unknown state */
+		goto out;
+	}
+	c->main_pid = (long)json_integer_value(json_object_get(msg, "main_pid"));
+	free(c->authkey);
+	c->authkey = strdup(json_string_value(json_object_get(msg, "authkey")));
+	c->in_scn = true;
+	c->next_id = 101;
+	ps_buf_release(&c->src);
+	ok = true;
+out:
+	json_decref(msg);
+	return ok;
+}
+
+/*
+ * The JSON of one statement: raw JSON when src starts with {", else a line
+ * of scenario text, parsed after the scenario's earlier lines (so that the
+ * names they bound are known) exactly as `procspec run` parses it.
+ */
+static json_t *stmt_json(struct ck *c, const char *src)
+{
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_scenario *sc = NULL;
+	json_error_t jerr;
+	json_t *j = NULL;
+
+	if (!strncmp(src, "{\"", 2)) {
+		j = json_loads(src, 0, &jerr);
+		if (!j)
+			bad(c, "checker bug: bad JSON %s: %s", src, jerr.text);
+		return j;
+	}
+	ps_buf_addf(&c->src, "%s\n", src);
+	if (ps_buf_oom(&c->src) ||
+	    ps_scenario_parse("driver-check", c->src.data, c->src.len, &sc, &d) || !sc->n_steps) {
+		bad(c, "checker bug: cannot parse %s: %s", src, d.msg);
+		ps_scenario_free(sc);
+		return NULL;
+	}
+	j = ps_stmt_to_json(sc->steps[sc->n_steps - 1]);
+	ps_scenario_free(sc);
+	return j;
+}
+
+/* The offence in a result's envelope and body, NULL if none. */
+static char *result_shape(json_t *msg)
+{
+	json_t *v = json_object_get(msg, "value"), *r = json_object_get(msg, "raised"),
+	       *e = json_object_get(msg, "error");
+	int n = (v != NULL) + (r != NULL) + (e != NULL);
+
+	if (n != 1)
+		return fmt("a result has exactly one of \"value\", \"raised\" and \"error\"; this one has %d", n);
+	if (v && !json_is_null(v) &&
+	    !(json_is_object(v) && json_object_size(v) == 1 &&
+	      (json_is_string(json_object_get(v, "repr")) || json_is_string(json_object_get(v, "text")))))
+		return fmt("\"value\" is null, {\"repr\": STRING} or {\"text\": STRING}");
+	if (r && !(json_is_string(json_object_get(r, "type")) && *json_string_value(json_object_get(r, "type")) &&
+		   json_is_string(json_object_get(r, "message"))))
+		return fmt("\"raised\" is {\"type\": NAME, \"message\": STRING}");
+	if (e && !json_is_string(e))
+		return fmt("\"error\" is a string");
+	return NULL;
+}
+
+static char *pids_shape(json_t *msg)
+{
+	json_t *pids = json_object_get(msg, "pids"), *pid;
+	const char *name;
+
+	if (!json_is_object(pids))
+		return fmt("every result carries \"pids\", an object (empty when no process is bound)");
+	json_object_foreach(pids, name, pid)
+		if (!json_is_integer(pid) || json_integer_value(pid) <= 0)
+			return fmt("\"pids\" maps variable names to positive integers; \"%s\" is not", name);
+	return NULL;
+}
+
+/*
+ * One step: the result (a new reference), or NULL when the step broke the
+ * scenario (the check has failed then).  The run-wide rules are tallied.
+ */
+static json_t *step(struct ck *c, const char *src)
+{
+	json_t *stmt, *msg = NULL;
+	long long id;
+
+	if (!c->in_scn || !c->drv)
+		return NULL;
+	if (!(stmt = stmt_json(c, src)))
+		return NULL;
+	id = c->next_id;
+	c->next_id += 7;	/* not 1, 2, 3: an id must be echoed, not counted */
+	if (!send_msg(c, json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)id, "stmt", stmt)) ||
+	    !recv_msg(c, c->o->timeout, &msg, "result"))
+		return NULL;
+	if (!strcmp(op_of(msg), "exited")) {
+		miss(c, "a result (the scenario process died in place of answering this step)");
+		c->in_scn = false;
+		json_decref(msg);
+		return NULL;
+	}
+	if (strcmp(op_of(msg), "result")) {
+		miss(c, "{\"op\":\"result\",\"id\":%lld,...}", id);
+		json_decref(msg);
+		return NULL;
+	}
+	tally(c, T_ID, json_is_integer(json_object_get(msg, "id")) &&
+	      json_integer_value(json_object_get(msg, "id")) == id ? NULL :
+	      fmt("the result of step id %lld does not carry \"id\":%lld", id, id));
+	tally(c, T_RESULT, result_shape(msg));
+	tally(c, T_PIDS, pids_shape(msg));
+	return msg;
+}
+
+/* What a result holds, as text for a message. */
+static const char *kind_of(json_t *msg)
+{
+	json_t *v = json_object_get(msg, "value");
+
+	if (json_object_get(msg, "error"))
+		return "error";
+	if (json_object_get(msg, "raised"))
+		return "raised";
+	if (json_is_null(v))
+		return "null";
+	if (json_object_get(v, "repr"))
+		return "repr";
+	if (json_object_get(v, "text"))
+		return "text";
+	return "?";
+}
+
+/*
+ * Step src and expect a value of kind ("null", "repr", "text"); *s gets
+ * the string (malloc'd) for repr and text.  False (the check failed) otherwise.
+ */
+static bool value(struct ck *c, const char *src, const char *kind, char **s)
+{
+	json_t *msg = step(c, src);
+	const char *v;
+
+	if (s)
+		*s = NULL;
+	if (!msg)
+		return false;
+	if (strcmp(kind_of(msg), kind)) {
+		miss(c, "%s", !strcmp(kind, "null") ? "\"value\":null" :
+		     !strcmp(kind, "repr") ? "\"value\":{\"repr\":...}" : "\"value\":{\"text\":...}");
+		json_decref(msg);
+		return false;
+	}
+	v = json_string_value(json_object_get(json_object_get(msg, "value"), kind));
+	if (s && v)
+		*s = strdup(v);
+	json_decref(msg);
+	return true;
+}
+
+static bool null(struct ck *c, const char *src)
+{
+	return value(c, src, "null", NULL);
+}
+
+/* s as a JSON string literal, malloc'd. */
+static char *jq(const char *s)
+{
+	json_t *j = json_string(s);
+	char *q = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+
+	json_decref(j);
+	return q ? q : strdup(s);
+}
+
+/* Step src and expect the repr want. */
+static bool repr(struct ck *c, const char *src, const char *want)
+{
+	char *s, *w;
+	bool ok;
+
+	if (!value(c, src, "repr", &s))
+		return false;
+	ok = s && !strcmp(s, want);
+	if (!ok) {
+		w = jq(want);
+		miss(c, "\"value\":{\"repr\":%s}", w);
+		free(w);
+	}
+	free(s);
+	return ok;
+}
+
+static bool text(struct ck *c, const char *src, const char *want)
+{
+	char *s, *q;
+	bool ok;
+
+	if (!value(c, src, "text", &s))
+		return false;
+	ok = s && !strcmp(s, want);
+	if (!ok) {
+		q = jq(want);
+		miss(c, "\"value\":{\"text\":%s}", q);
+		free(q);
+	}
+	free(s);
+	return ok;
+}
+
+/* Step src and expect "error" in the result. */
+static bool error_result(struct ck *c, const char *src)
+{
+	json_t *msg = step(c, src);
+	bool ok;
+
+	if (!msg)
+		return false;
+	ok = json_is_string(json_object_get(msg, "error"));
+	if (!ok)
+		miss(c, "a result with \"error\": MESSAGE (the driver cannot carry this step out)");
+	json_decref(msg);
+	return ok;
+}
+
+/* The driver is still usable: a plain step works. */
+static bool still_usable(struct ck *c)
+{
+	return repr(c, "1", "1");
+}
+
+/*
+ * End the scenario: ended, then exited.  *fds and *left get fds_leaked and
+ * children_left (-1 unknown) when not NULL.
+ */
+static bool scn_end2(struct ck *c, long *fds, long *left)
+{
+	json_t *msg = NULL;
+	bool ok = false;
+
+	if (fds)
+		*fds = -1;
+	if (left)
+		*left = -1;
+	if (!c->in_scn || !c->drv)
+		return false;
+	c->in_scn = false;
+	if (!send_msg(c, json_pack("{s:s}", "op", "end")))
+		return false;
+	/* What goes wrong from here on is the business of end.ended and
+	 * end.exited, not of the check that happened to end a scenario. */
+	c->quiet = true;
+	if (!recv_msg(c, c->o->timeout, &msg, "ended")) {
+		tally(c, T_ENDED, fmt("end got no ended: %s", c->why ? c->why : "?"));
+		goto out;
+	}
+	if (strcmp(op_of(msg), "ended")) {
+		tally(c, T_ENDED, fmt("end gets {\"op\":\"ended\",...}"));
+		if (strcmp(op_of(msg), "exited"))
+			drop_driver(c);	/* else it died at end: the driver goes on */
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(msg, "fds_leaked")) ||
+	    !json_is_integer(json_object_get(msg, "children_left"))) {
+		tally(c, T_ENDED, fmt("ended carries \"fds_leaked\" and \"children_left\", both integers"));
+	} else {
+		tally(c, T_ENDED, NULL);
+		if (fds)
+			*fds = (long)json_integer_value(json_object_get(msg, "fds_leaked"));
+		if (left)
+			*left = (long)json_integer_value(json_object_get(msg, "children_left"));
+	}
+	json_decref(msg);
+	msg = NULL;
+	free(c->sent);
+	c->sent = strdup("(nothing more: exited follows ended unasked)");
+	if (!recv_msg(c, c->o->timeout, &msg, "exited after ended")) {
+		tally(c, T_EXITED, fmt("ended was not followed by exited: %s", c->why ? c->why : "?"));
+		goto out;
+	}
+	if (strcmp(op_of(msg), "exited") || (!json_is_integer(json_object_get(msg, "code")) &&
+					       !json_is_integer(json_object_get(msg, "signal")))) {
+		tally(c, T_EXITED, fmt("{\"op\":\"exited\",\"code\":C} (or \"signal\":S) once the "
+				       "scenario process is gone"));
+		drop_driver(c);
+		goto out;
+	}
+	if (!json_is_integer(json_object_get(msg, "code")) || json_integer_value(json_object_get(msg, "code"))) {
+		tally(c, T_EXITED, fmt("{\"op\":\"exited\",\"code\":0}: the scenario process exits with "
+				       "code 0 after a clean end"));
+		goto out;
+	}
+	tally(c, T_EXITED, NULL);
+	ok = true;
+out:
+	c->quiet = false;
+	ps_buf_release(&c->quiet_buf);
+	json_decref(msg);
+	return ok;
+}
+
+static bool scn_end(struct ck *c, long *left)
+{
+	return scn_end2(c, NULL, left);
+}
+
+/* A line that arrives within seconds though nothing was asked: malloc'd, NULL if none. */
+static char *unasked(struct ck *c, double seconds)
+{
+	if (!c->drv)
+		return NULL;
+	if (fill_line(c->drv, seconds) == 1 || c->drv->rlen) {
+		char *nl = memchr(c->drv->rbuf, '\n', c->drv->rlen);
+
+		return strndup(c->drv->rbuf, nl ? (size_t)(nl - c->drv->rbuf) : c->drv->rlen);
+	}
+	return NULL;
+}
+
+/* Start p (bound by the caller), join it and check its exit code and captured streams. */
+static void run_child(struct ck *c, const char *assign, const char *code, const char *out,
+		      const char *err)
+{
+	if (!null(c, assign) || !null(c, "p.start()") || !null(c, "p.join()"))
+		return;
+	if (code && !repr(c, "p.exitcode", code))
+		return;
+	if (out && !text(c, "stdout(p)", out))
+		return;
+	if (err)
+		text(c, "stderr(p)", err);
+}
+
+/* ---- the checks: hello ------------------------------------------------- */
+
+/* The first driver is started by ps_conform_run: one that cannot be started is a usage error. */
+static void ck_hello(struct ck *c)
+{
+	json_t *h = NULL;
+
+	free(c->sent);
+	c->sent = strdup("(nothing: the driver speaks first)");
+	c->no_hello = true;
+	if (!recv_msg(c, c->o->hello_timeout, &h, "hello"))
+		return;
+	if (strcmp(op_of(h), "hello")) {
+		miss(c, "{\"op\":\"hello\",...} as the first line");
+	} else {
+		take_hello(c, h);
+		c->no_hello = false;
+	}
+	json_decref(h);
+}
+
+static bool have_hello(struct ck *c)
+{
+	if (!c->hello)
+		skip(c, "no hello to look at");
+	return c->hello != NULL;
+}
+
+static void ck_hello_protocol(struct ck *c)
+{
+	json_t *p;
+
+	if (!have_hello(c))
+		return;
+	p = json_object_get(c->hello, "protocol");
+	if (!json_is_integer(p) || json_integer_value(p) != PS_PROTOCOL_VERSION)
+		miss(c, "\"protocol\":%d (an integer); the harness refuses any other version",
+		     PS_PROTOCOL_VERSION);
+}
+
+static void ck_hello_implementation(struct ck *c)
+{
+	json_t *s;
+
+	if (!have_hello(c))
+		return;
+	s = json_object_get(c->hello, "implementation");
+	if (!json_is_string(s) || !*json_string_value(s))
+		miss(c, "\"implementation\": the exact name and version of what is driven, a non-empty string");
+}
+
+static void ck_hello_methods(struct ck *c)
+{
+	json_t *m;
+	size_t i;
+
+	if (!have_hello(c))
+		return;
+	m = json_object_get(c->hello, "methods");
+	if (!json_is_array(m) || !json_array_size(m)) {
+		miss(c, "\"methods\": a non-empty list of start methods, from \"fork\", \"spawn\", \"forkserver\"");
+		return;
+	}
+	for (i = 0; i < json_array_size(m); i++) {
+		const char *s = json_string_value(json_array_get(m, i));
+
+		if (!s || !ps_method_parse(s)) {
+			miss(c, "every entry of \"methods\" one of \"fork\", \"spawn\", \"forkserver\"; entry %zu is not", i);
+			return;
+		}
+	}
+}
+
+static void ck_hello_features(struct ck *c)
+{
+	json_t *f;
+	size_t i;
+
+	if (!have_hello(c))
+		return;
+	f = json_object_get(c->hello, "features");
+	if (!f)
+		return;
+	if (!json_is_array(f)) {
+		miss(c, "\"features\" absent (= all of them) or a list of strings; the harness refuses anything else");
+		return;
+	}
+	for (i = 0; i < json_array_size(f); i++)
+		if (!json_is_string(json_array_get(f, i))) {
+			miss(c, "every entry of \"features\" a string; entry %zu is not", i);
+			return;
+		}
+}
+
+static void ck_hello_features_known(struct ck *c)
+{
+	static const char *const known[] = { "Process.close", "Process.kill", "Process.sentinel",
+					     "faults", "parent_process" };
+	json_t *f;
+	size_t i, k;
+
+	if (!have_hello(c))
+		return;
+	f = json_object_get(c->hello, "features");
+	for (i = 0; i < json_array_size(f); i++) {
+		const char *s = json_string_value(json_array_get(f, i));
+
+		for (k = 0; s && k < sizeof(known) / sizeof(known[0]) && strcmp(s, known[k]); k++)
+			;
+		if (s && k == sizeof(known) / sizeof(known[0])) {
+			miss(c, "feature names from the table (Process.close, Process.kill, Process.sentinel, "
+			     "faults, parent_process); \"%s\" is unknown to the harness, which ignores it", s);
+			return;
+		}
+	}
+}
+
+static void ck_hello_fields(struct ck *c)
+{
+	static const char *const names[] = { "driver", "executable", "module" };
+	size_t i;
+
+	if (!have_hello(c))
+		return;
+	for (i = 0; i < 3; i++)
+		if (!json_is_string(json_object_get(c->hello, names[i]))) {
+			miss(c, "\"%s\": a string (it goes into the header of captured golden files)", names[i]);
+			return;
+		}
+}
+
+static void ck_hello_alone(struct ck *c)
+{
+	char *extra;
+
+	if (!c->drv) {
+		skip(c, "the driver is gone");
+		return;
+	}
+	free(c->sent);
+	c->sent = strdup("(nothing yet)");
+	extra = unasked(c, 0.3);
+	if (extra) {
+		free(c->raw);
+		c->raw = extra;
+		miss(c, "nothing: the driver writes nothing unasked except its hello");
+		drop_driver(c);
+	}
+}
+
+/* ---- the checks: fds --------------------------------------------------- */
+
+/* Whether fd of pid is one of the protocol pipes: "request"/"reply", or NULL. */
+static const char *protocol_fd(struct ck *c, long pid, const char *fd)
+{
+	char path[64], link[128];
+	ssize_t n;
+	unsigned long ino;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return NULL;
+	link[n] = '\0';
+	if (sscanf(link, "pipe:[%lu]", &ino) != 1)
+		return NULL;
+	return ino == c->in_ino ? "request" : ino == c->out_ino ? "reply" : NULL;
+}
+
+static void fds_0_1(struct ck *c, long pid, const char *who)
+{
+	const char *which;
+
+	if ((which = protocol_fd(c, pid, "0")))
+		bad(c, "fd 0 of %s (pid %ld) is still the %s pipe: a child that reads stdin would eat "
+		    "requests; expected /dev/null", who, pid, which);
+	if ((which = protocol_fd(c, pid, "1")))
+		bad(c, "fd 1 of %s (pid %ld) is still the %s pipe: a child that writes to stdout would "
+		    "corrupt the protocol stream; expected /dev/null", who, pid, which);
+}
+
+static void ck_fds_driver(struct ck *c)
+{
+	if (!need_driver(c))
+		return;
+	fds_0_1(c, c->drv->pid, "the driver");
+}
+
+static void ck_fds_scenario(struct ck *c)
+{
+	if (!scn_begin(c, c->method))
+		return;
+	fds_0_1(c, c->main_pid, "the scenario process");
+}
+
+/* The protocol fds pid holds, as "the request pipe as its fd 3, ...", NULL when none or gone. */
+static char *held_fds(struct ck *c, long pid)
+{
+	struct ps_buf b = PS_BUF_INIT;
+	char path[64];
+	struct dirent *e;
+	const char *which;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+	if (!(dir = opendir(path)))
+		return NULL;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.' && (which = protocol_fd(c, pid, e->d_name)))
+			ps_buf_addf(&b, "%sthe %s pipe as its fd %s", b.len ? ", " : "", which, e->d_name);
+	closedir(dir);
+	return ps_buf_detach(&b);
+}
+
+static void ck_fds_child(struct ck *c)
+{
+	char *pid = NULL, *held = NULL;
+	double until;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !null(c, "p.start()") || !value(c, "p.pid", "repr", &pid))
+		goto out;
+	/* A child may hold them for a moment after fork (CPython closes them in
+	 * an after-fork hook, in the child's _bootstrap): only a child that
+	 * still holds them once it has had time to reach its gate fails. */
+	until = ps_now() + ps_scaled(1.0);
+	while ((free(held), held = held_fds(c, atol(pid))) && *held && ps_now() < until)
+		usleep(5000);
+	if (held && *held)
+		bad(c, "the child (pid %s) still holds %s: a child must close the protocol fds right "
+		    "after fork", pid, held);
+	null(c, "release(p)");
+	null(c, "p.join()");
+out:
+	free(held);
+	free(pid);
+}
+
+static void ck_fds_stdout_stream(struct ck *c)
+{
+	char *extra;
+	json_t *msg;
+
+	if (!scn_begin(c, c->method))
+		return;
+	/* child.writes called in the scenario process itself: its fd 1 must
+	 * lead to the driver's own files, never to the reply pipe.  Whatever
+	 * the result (a driver may refuse to run a behaviour there), it must
+	 * be the next line. */
+	msg = step(c, "{\"expr\":{\"call\":{\"func\":{\"behaviour\":\"writes\"},\"args\":"
+		   "[{\"str\":\"PROCSPEC-STRAY-LINE\\n\"}],\"kwargs\":[]}}}");
+	json_decref(msg);
+	if (!c->in_scn)
+		return;
+	run_child(c, "p = Process(target=child.writes, args=('PROCSPEC-CHILD-LINE\\n',))", "0",
+		  "PROCSPEC-CHILD-LINE\n", NULL);
+	if (c->drv && (extra = unasked(c, 0.2))) {
+		free(c->raw);
+		c->raw = extra;
+		miss(c, "nothing more: output of the scenario process or of a child reached the protocol stream");
+		drop_driver(c);
+	}
+}
+
+/* ---- the checks: begin ------------------------------------------------- */
+
+static void ck_begin_method(struct ck *c)
+{
+	unsigned m = ps_method_parse(c->cur_method);
+
+	if (!c->hello || !(c->methods & m)) {
+		skip(c, "the driver does not declare %s", c->cur_method);
+		return;
+	}
+	if (!scn_begin(c, c->cur_method))
+		return;
+	run_child(c, "p = Process(target=child.returns)", "0", NULL, NULL);
+	scn_end(c, NULL);
+}
+
+static void ck_begin_undeclared(struct ck *c)
+{
+	const char *m = "no-such-method";
+	json_t *msg = NULL;
+	unsigned bit;
+
+	/* a real method the driver lacks; a name no driver has when it declared
+	 * none (hello.methods says so already) */
+	for (bit = PS_M_FORK; c->methods && bit <= PS_M_FORKSERVER; bit <<= 1)
+		if (!(c->methods & bit)) {
+			m = ps_method_name(bit);
+			break;
+		}
+	if (!need_driver(c) ||
+	    !send_msg(c, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario",
+				   "driver-check/begin.undeclared-method", "method", m)) ||
+	    !recv_msg(c, c->o->timeout, &msg, "reply to begin"))
+		return;
+	if (strcmp(op_of(msg), "error") || !json_is_string(json_object_get(msg, "message"))) {
+		miss(c, "{\"op\":\"error\",\"message\":...}: the driver did not declare \"%s\"", m);
+		if (!strcmp(op_of(msg), "begun")) {
+			c->in_scn = true;
+			scn_end(c, NULL);
+		} else if (strcmp(op_of(msg), "exited")) {
+			drop_driver(c);
+		}
+		json_decref(msg);
+		return;
+	}
+	json_decref(msg);
+	/* and the driver takes the next begin */
+	if (scn_begin(c, c->method) && still_usable(c))
+		scn_end(c, NULL);
+}
+
+/* ---- the checks: statements and expressions ---------------------------- */
+
+static void ck_stmt_assign(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "x = 5"))
+		null(c, "y = Process(target=child.returns)");
+}
+
+static void ck_stmt_setattr(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.returns)") &&
+	    null(c, "p.name = 'renamed'"))
+		repr(c, "p.name", "'renamed'");
+}
+
+static void ck_stmt_expr(struct ck *c)
+{
+	if (scn_begin(c, c->method) && repr(c, "256", "256"))
+		null(c, "None");
+}
+
+/* Step each src of pairs {src, repr} in turn, up to the first that fails. */
+static void reprs(struct ck *c, const char *const (*pairs)[2], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pairs[i][1] ? !repr(c, pairs[i][0], pairs[i][1]) : !null(c, pairs[i][0]))
+			return;
+}
+
+static void ck_expr_literals(struct ck *c)
+{
+	const char *const pairs[][2] = {
+		{ "None", NULL }, { "True", "True" }, { "False", "False" }, { "-7", "-7" },
+		{ "123456789012345678901234567890",
+		  c->py2 ? "123456789012345678901234567890L" : "123456789012345678901234567890" },
+		{ "3.5", "3.5" }, { "1e999", "inf" }, { "'msg'", "'msg'" }, { "\"it's\"", "\"it's\"" },
+		{ "''", "''" }, { "b'key'", c->py2 ? "'key'" : "b'key'" },
+	};
+
+	if (scn_begin(c, c->method))
+		reprs(c, pairs, sizeof(pairs) / sizeof(pairs[0]));
+}
+
+static void ck_expr_containers(struct ck *c)
+{
+	static const char *const pairs[][2] = {
+		{ "()", "()" }, { "(1,)", "(1,)" }, { "(1, 'a')", "(1, 'a')" }, { "[]", "[]" },
+		{ "[1, 'a']", "[1, 'a']" }, { "{}", "{}" }, { "{'a': 1}", "{'a': 1}" },
+		{ "([1], {'k': (2,)})", "([1], {'k': (2,)})" },
+	};
+
+	if (scn_begin(c, c->method))
+		reprs(c, pairs, sizeof(pairs) / sizeof(pairs[0]));
+}
+
+static void ck_expr_var(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "x = 'v'") && repr(c, "x", "'v'") &&
+	    null(c, "x = (x, 2)"))
+		repr(c, "x", "('v', 2)");
+}
+
+static void ck_expr_global(struct ck *c)
+{
+	char *s = NULL;
+
+	if (!scn_begin(c, c->method) || !value(c, "current_process()", "repr", &s))
+		goto out;
+	if (!s || !strstr(s, "MainProcess")) {
+		miss(c, "the repr of the scenario process's current_process(), naming 'MainProcess'");
+		goto out;
+	}
+	if (!value(c, "Process", "repr", NULL) || !repr(c, "active_children()", "[]"))
+		goto out;
+	if (c->parent_feature)
+		null(c, "parent_process()");
+out:
+	free(s);
+}
+
+static void ck_expr_behaviour(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		value(c, "child.returns", "repr", NULL);
+}
+
+static void ck_expr_getattr(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.returns)") &&
+	    null(c, "p.exitcode") && repr(c, "p.daemon", "False"))
+		repr(c, "p.name", "'Process-1'");
+}
+
+static void ck_expr_call(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    null(c, "p = Process(target=child.returns, name='custom', args=())") &&
+	    repr(c, "p.name", "'custom'") && null(c, "q = Process(None, child.returns, 'positional')"))
+		repr(c, "q.name", "'positional'");
+}
+
+/* ---- the checks: child behaviours -------------------------------------- */
+
+static void ck_child_returns(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.returns)", "0", "", "");
+}
+
+static void ck_child_blocks(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.blocks)") &&
+	    null(c, "p.start()") && null(c, "p.join(timeout=0.2)") && repr(c, "p.is_alive()", "True") &&
+	    null(c, "p.exitcode") && null(c, "release(p)") && null(c, "p.join()"))
+		repr(c, "p.exitcode", "0");
+}
+
+static void ck_child_exits_int(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.exits, args=(3,))", "3", NULL, "");
+}
+
+/* sys.exit() and sys.exit(None): 1 before CPython 3.9, 0 from 3.9 on (bpo-35244); the same for both. */
+static void ck_child_exits_none(struct ck *c)
+{
+	char *a = NULL, *b = NULL;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.exits)", NULL, NULL, "");
+	if (!value(c, "p.exitcode", "repr", &a))
+		goto out;
+	if (strcmp(a, "0") && strcmp(a, "1")) {
+		miss(c, "{\"repr\":\"0\"} (CPython 3.9 on) or {\"repr\":\"1\"} (before 3.9)");
+		goto out;
+	}
+	run_child(c, "p = Process(target=child.exits, args=(None,))", NULL, NULL, "");
+	if (value(c, "p.exitcode", "repr", &b) && strcmp(a, b))
+		miss(c, "{\"repr\":\"%s\"}, the same exit code as child.exits() gave", a);
+out:
+	free(a);
+	free(b);
+}
+
+static void ck_child_exits_str(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.exits, args=('msg',))", "1", NULL, "msg\n");
+}
+
+static void ck_child_exits_float(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.exits, args=(3.5,))", "1", NULL, "3.5\n");
+}
+
+static void ck_child_exits_bool(struct ck *c)
+{
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.exits, args=(True,))", "1", NULL, "");
+	run_child(c, "p = Process(target=child.exits, args=(False,))", "0", NULL, "");
+}
+
+static void ck_child_exits_tuple(struct ck *c)
+{
+	/* its stderr changed in 3.9 (nothing before, "(1, 2)" since): not compared */
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.exits, args=((1, 2),))", "1", NULL, NULL);
+}
+
+static void ck_child_os_exit(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.os_exit, args=(7,))", "7", "", "");
+}
+
+static void ck_child_raises(struct ck *c)
+{
+	char *err = NULL;
+	size_t n;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.raises, args=('ValueError', 'boom'))", "1", NULL, NULL);
+	if (!value(c, "stderr(p)", "text", &err))
+		return;
+	n = strlen(err);
+	if (!strstr(err, "Process Process-1:\n") || !strstr(err, "Traceback (most recent call last):\n") ||
+	    n < 17 || strcmp(err + n - 17, "ValueError: boom\n"))
+		miss(c, "the text BaseProcess._bootstrap prints: \"Process Process-1:\", "
+		     "\"Traceback (most recent call last):\", ..., ending \"ValueError: boom\\n\"");
+	free(err);
+}
+
+static void ck_child_starts_child(struct ck *c)
+{
+	char *out = NULL;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.starts_child, args=(child.returns,))", "0", NULL, "");
+	if (!value(c, "stdout(p)", "text", &out))
+		return;
+	if (strncmp(out, "<Process", 8) || !strstr(out, "Process-1:1") ||
+	    strchr(out, '\n') != out + strlen(out) - 1)
+		miss(c, "one line, repr(q) of the grandchild: \"<Process name='Process-1:1' ...>\\n\"");
+	free(out);
+}
+
+static void ck_child_reports(struct ck *c)
+{
+	static const char *const labels[] = { "current_process(): ", "parent_process(): ",
+		"parent_process().pid: ", "current_process().daemon: ", "current_process().authkey: " };
+	char *out = NULL, *line, *nl, want[64];
+	size_t i;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.reports)", "0", NULL, "");
+	if (!value(c, "stdout(p)", "text", &out))
+		return;
+	for (i = 0, line = out; i < 5; i++, line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl || strncmp(line, labels[i], strlen(labels[i]))) {
+			miss(c, "five lines; line %zu starts \"%s\"", i + 1, labels[i]);
+			goto out;
+		}
+		*nl = '\0';
+		line += strlen(labels[i]);
+		if (i == 0 && !strstr(line, "Process-1"))
+			miss(c, "line 1: the child's current_process(), naming 'Process-1'");
+		snprintf(want, sizeof(want), "%ld", c->main_pid);
+		if (i == 2 && c->parent_feature && strcmp(line, want))
+			miss(c, "line 3: parent_process().pid: %s, the main_pid of begun", want);
+		if (i == 3 && strcmp(line, "False"))
+			miss(c, "line 4: current_process().daemon: False");
+		if (i == 4 && c->authkey && strcmp(line, c->authkey))
+			miss(c, "line 5: the authkey begun gave (a child inherits it): %s", c->authkey);
+	}
+	if (*line)
+		miss(c, "exactly five lines");
+out:
+	free(out);
+}
+
+static void ck_child_writes(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.writes, args=('out line\\n', 'err text'))", "0",
+			  "out line\n", "err text");
+}
+
+/* ---- the checks: pids, raised, errors ---------------------------------- */
+
+static void ck_pids(struct ck *c)
+{
+	json_t *msg;
+	char *pid = NULL, want[32];
+	json_int_t got;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !(msg = step(c, "p.start()")))
+		goto out;
+	got = json_integer_value(json_object_get(json_object_get(msg, "pids"), "p"));
+	if (got <= 0)
+		miss(c, "\"pids\":{\"p\":PID}: p is bound to a started process");
+	json_decref(msg);
+	if (got <= 0 || !value(c, "p.pid", "repr", &pid))
+		goto out;
+	snprintf(want, sizeof(want), "%lld", (long long)got);
+	if (strcmp(pid, want)) {
+		miss(c, "p.pid == %s, the pid \"pids\" gave for p", want);
+		goto out;
+	}
+	if (!null(c, "release(p)") || !(msg = step(c, "p.join()")))
+		goto out;
+	if (json_integer_value(json_object_get(json_object_get(msg, "pids"), "p")) != got)
+		miss(c, "\"pids\":{\"p\":%s}: still reported once the process has ended", want);
+	json_decref(msg);
+out:
+	free(pid);
+}
+
+static void ck_raised(struct ck *c)
+{
+	json_t *msg;
+	const char *type, *m;
+
+	if (!scn_begin(c, c->method) || !(msg = step(c, "p = Process(target=child.returns, frobnicate=1)")))
+		return;
+	type = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
+	m = json_string_value(json_object_get(json_object_get(msg, "raised"), "message"));
+	if (!type || strcmp(type, "TypeError") || !m || !strstr(m, "frobnicate"))
+		miss(c, "\"raised\":{\"type\":\"TypeError\",\"message\":\"...unexpected keyword argument "
+		     "'frobnicate'\"}");
+	json_decref(msg);
+}
+
+static void ck_raised_start_twice(struct ck *c)
+{
+	json_t *msg;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !null(c, "p.start()") || !(msg = step(c, "p.start()")))
+		return;
+	if (!json_object_get(msg, "raised"))
+		miss(c, "\"raised\":{\"type\":...,\"message\":...} (CPython: AssertionError: cannot start "
+		     "a process twice)");
+	json_decref(msg);
+	if (repr(c, "p.is_alive()", "True") && null(c, "release(p)"))
+		null(c, "p.join()");
+}
+
+static void ck_error_unknown_global(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    error_result(c, "{\"expr\":{\"call\":{\"func\":{\"global\":\"frobnicate\"},\"args\":[],\"kwargs\":[]}}}"))
+		still_usable(c);
+}
+
+static void ck_error_unknown_behaviour(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    error_result(c, "{\"assign\":{\"target\":\"p\",\"value\":{\"call\":{\"func\":{\"global\":"
+			 "\"Process\"},\"args\":[],\"kwargs\":[[\"target\",{\"behaviour\":\"frobnicate\"}]]}}}}"))
+		still_usable(c);
+}
+
+static void ck_error_unknown_expr(struct ck *c)
+{
+	if (scn_begin(c, c->method) && error_result(c, "{\"expr\":{\"frobnicate\":1}}"))
+		still_usable(c);
+}
+
+static void ck_error_malformed(struct ck *c)
+{
+	json_t *msg = NULL;
+
+	if (!scn_begin(c, c->method) || !error_result(c, "{\"frobnicate\":{}}") ||
+	    !error_result(c, "{\"assign\":{\"target\":5}}") ||
+	    !error_result(c, "{\"expr\":{\"int\":\"not a number\"}}"))
+		return;
+	/* a step without "stmt" at all */
+	if (!send_line(c, "{\"op\":\"step\",\"id\":999}") ||
+	    !recv_msg(c, c->o->timeout, &msg, "result"))
+		return;
+	if (strcmp(op_of(msg), "result") || !json_is_string(json_object_get(msg, "error")))
+		miss(c, "{\"op\":\"result\",\"id\":999,\"error\":...,\"pids\":{}}");
+	if (!strcmp(op_of(msg), "exited"))
+		c->in_scn = false;
+	json_decref(msg);
+	still_usable(c);
+}
+
+/* Send line and expect {"op":"error","message":...}. */
+static bool op_error(struct ck *c, const char *line)
+{
+	json_t *msg = NULL;
+	bool ok;
+
+	if (!send_line(c, line) || !recv_msg(c, c->o->timeout, &msg, "error reply"))
+		return false;
+	ok = !strcmp(op_of(msg), "error") && json_is_string(json_object_get(msg, "message"));
+	if (!ok)
+		miss(c, "{\"op\":\"error\",\"message\":...}");
+	if (!strcmp(op_of(msg), "exited"))
+		c->in_scn = false;
+	json_decref(msg);
+	return ok;
+}
+
+static void ck_error_unknown_op(struct ck *c)
+{
+	if (!scn_begin(c, c->method) || !op_error(c, "{\"op\":\"frobnicate\",\"id\":7}") ||
+	    !still_usable(c) || !scn_end(c, NULL))
+		return;
+	/* between scenarios, the driver itself answers */
+	if (op_error(c, "{\"op\":\"frobnicate\"}") && scn_begin(c, c->method))
+		still_usable(c);
+}
+
+static void ck_error_not_json(struct ck *c)
+{
+	if (scn_begin(c, c->method) && op_error(c, "this is not JSON"))
+		still_usable(c);
+}
+
+static void ck_error_out_of_place(struct ck *c)
+{
+	json_t *msg = NULL;
+
+	if (!need_driver(c) || !send_line(c, "{\"op\":\"step\",\"id\":5,\"stmt\":{\"expr\":{\"int\":\"1\"}}}") ||
+	    !recv_msg(c, c->o->timeout, &msg, "error reply"))
+		return;
+	if (!(!strcmp(op_of(msg), "result") && json_is_string(json_object_get(msg, "error"))) &&
+	    !(!strcmp(op_of(msg), "error")))
+		miss(c, "an error reply: {\"op\":\"result\",\"id\":5,\"error\":...} or {\"op\":\"error\",...}");
+	json_decref(msg);
+	if (scn_begin(c, c->method))
+		still_usable(c);
+}
+
+/* ---- the checks: end and the session ----------------------------------- */
+
+static void ck_end_releases(struct ck *c)
+{
+	long left;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") || !null(c, "p.start()"))
+		return;
+	if (scn_end(c, &left) && left > 0)
+		bad(c, "ended says children_left=%ld: end releases every gate, so the blocked child "
+		    "returns and the exit path joins it", left);
+}
+
+static void ck_end_clean(struct ck *c)
+{
+	long fds, left;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.returns)") ||
+	    !null(c, "p.start()") || !null(c, "p.join()") || !scn_end2(c, &fds, &left))
+		return;
+	if (fds > 0 || left > 0)	/* -1: a malformed ended, end.ended's business */
+		bad(c, "ended says fds_leaked=%ld, children_left=%ld; a scenario whose child was joined "
+		    "leaves nothing (expected 0 and 0)", fds, left);
+}
+
+static void ck_second_scenario(struct ck *c)
+{
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.returns)") ||
+	    !repr(c, "p.name", "'Process-1'") || !scn_end(c, NULL))
+		return;
+	/* a fresh scenario process: the name counter starts again */
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.returns)"))
+		repr(c, "p.name", "'Process-1'");
+}
+
+static void ck_fresh_process(struct ck *c)
+{
+	long first;
+
+	if (!scn_begin(c, c->method))
+		return;
+	first = c->main_pid;
+	if (!scn_end(c, NULL) || !scn_begin(c, c->method))
+		return;
+	if (c->main_pid == first || c->main_pid == c->drv->pid)
+		bad(c, "main_pid %ld: each scenario runs in a fresh scenario process, neither the driver "
+		    "(pid %ld) nor the previous scenario's (pid %ld)", c->main_pid, (long)c->drv->pid, first);
+}
+
+/* Close the driver's stdin; wait up to seconds for it to exit.  1 exited (st set), 0 not. */
+static int eof_wait(struct ck *c, double seconds, int *st)
+{
+	double deadline = ps_now() + seconds;
+	pid_t r;
+
+	close(c->drv->to_fd);
+	c->drv->to_fd = -1;
+	free(c->sent);
+	c->sent = strdup("(EOF: the harness closed the driver's stdin)");
+	logline(c, ">", c->sent);
+	while (ps_now() < deadline) {
+		free(ps_driver_stderr_tail(c->drv, 0));
+		r = waitpid(c->drv->pid, st, WNOHANG);
+		if (r == c->drv->pid) {
+			ps_exit_from_status(*st, &c->drv->exit);
+			return 1;
+		}
+		usleep(2000);
+	}
+	return 0;
+}
+
+/* Whether pid runs (a zombie does not). */
+static bool alive(long pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool r = false;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+		r = p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return r;
+}
+
+static void ck_eof_in_scenario(struct ck *c)
+{
+	char *pid = NULL;
+	double limit = c->o->timeout, until;
+	int st;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !null(c, "p.start()") || !value(c, "p.pid", "repr", &pid))
+		goto out;
+	if (!eof_wait(c, limit, &st)) {
+		bad(c, "the driver was still running %.1f s (the time limit) after EOF in the middle of a scenario "
+		    "(expected: the scenario process cleans up as end does, and the driver exits)", limit);
+	} else {
+		until = ps_now() + ps_scaled(1.0);
+		while (alive(atol(pid)) && ps_now() < until)
+			usleep(5000);
+		if (alive(atol(pid)))
+			bad(c, "the blocked child (pid %s) outlived the driver: when the scenario process "
+			    "goes, its gates close and every blocked child returns", pid);
+	}
+out:
+	free(pid);
+	drop_driver(c);
+}
+
+static void ck_eof(struct ck *c)
+{
+	double limit = c->o->timeout;
+	char how[64];
+	int st;
+
+	c->eof_status = -1;
+	if (!need_driver(c))
+		return;
+	if (!eof_wait(c, limit, &st)) {
+		bad(c, "the driver was still running %.1f s (the time limit) after EOF on its stdin between scenarios "
+		    "(expected: it exits with code 0)", limit);
+		drop_driver(c);
+		return;
+	}
+	c->eof_status = st;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		bad(c, "after EOF the driver ended with %s; expected exit code 0",
+		    ps_exit_describe(&c->drv->exit, how, sizeof(how)));
+}
+
+static void ck_nothing_left(struct ck *c)
+{
+	int n;
+
+	if (!c->drv || c->eof_status < 0) {
+		skip(c, "the driver did not exit on EOF");
+		drop_driver(c);
+		return;
+	}
+	/* what the driver started and left running has been reparented to
+	 * this subreaper by now: the sweep counts it (zombies aside) */
+	usleep(50000);
+	n = ps_proc_sweep();
+	if (n)
+		bad(c, "%d process(es) the driver started were still running after it exited", n);
+	ps_driver_stop(c->drv, 0);
+	c->drv = NULL;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+struct check {
+	const char *name;
+	enum level level;
+	const char *section;	/* of docs/PROTOCOL.md */
+	const char *says;	/* what the protocol requires, in a line */
+	void (*fn)(struct ck *c);
+	int tally;		/* a run-wide rule (T_*), reported from the tally; -1 otherwise */
+};
+
+static const struct check checks[] = {
+	{ "hello", MUST, "Transport; hello", "the driver's first line, within the hello time limit, is {\"op\":\"hello\",...}", ck_hello, -1 },
+	{ "hello.protocol", MUST, "hello", "\"protocol\" is the integer 1", ck_hello_protocol, -1 },
+	{ "hello.implementation", MUST, "hello", "\"implementation\" names what is driven, with its version", ck_hello_implementation, -1 },
+	{ "hello.methods", MUST, "hello", "\"methods\" lists the start methods it supports, from fork, spawn, forkserver", ck_hello_methods, -1 },
+	{ "hello.features", MUST, "hello", "\"features\", if present, is a list of strings", ck_hello_features, -1 },
+	{ "hello.features-known", SHOULD, "hello", "every feature is one the harness knows", ck_hello_features_known, -1 },
+	{ "hello.fields", SHOULD, "hello", "\"driver\", \"executable\" and \"module\" are strings", ck_hello_fields, -1 },
+	{ "hello.alone", MUST, "Transport", "the driver writes nothing unasked except its hello", ck_hello_alone, -1 },
+	{ "fds.driver", SHOULD, "Transport", "the driver's fds 0 and 1 no longer carry the protocol", ck_fds_driver, -1 },
+	{ "fds.scenario", MUST, "Transport", "the scenario process's fds 0 and 1 are not the protocol pipes", ck_fds_scenario, -1 },
+	{ "fds.child", MUST, "Transport", "a child started by the implementation holds no protocol fd", ck_fds_child, -1 },
+	{ "fds.stdout-stream", MUST, "Transport; Output streams", "what the scenario process or a child writes to stdout never reaches the protocol stream", ck_fds_stdout_stream, -1 },
+	{ "begin.fork", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
+	{ "begin.spawn", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
+	{ "begin.forkserver", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
+	{ "begin.undeclared-method", MUST, "begin / begun; Errors and edge cases", "a begin with a method the driver did not declare gets {\"op\":\"error\"}, and the driver goes on", ck_begin_undeclared, -1 },
+	{ "stmt.assign", MUST, "Statements", "an assign binds a variable; its value is null", ck_stmt_assign, -1 },
+	{ "stmt.setattr", MUST, "Statements", "a setattr sets an attribute; its value is null", ck_stmt_setattr, -1 },
+	{ "stmt.expr", MUST, "Statements", "an expr statement gives the repr of its value (null for None)", ck_stmt_expr, -1 },
+	{ "expr.literals", MUST, "Statements", "none, bool, int (any size), float (inf too), str and bytes give Python's repr", ck_expr_literals, -1 },
+	{ "expr.containers", MUST, "Statements", "tuple, list and dict give Python's repr", ck_expr_containers, -1 },
+	{ "expr.var", MUST, "Statements", "var reads a variable bound by an earlier assign", ck_expr_var, -1 },
+	{ "expr.global", MUST, "Globals", "the scenario globals: Process, current_process, parent_process, active_children", ck_expr_global, -1 },
+	{ "expr.behaviour", MUST, "Child behaviours", "a behaviour is a value of its own", ck_expr_behaviour, -1 },
+	{ "expr.getattr", MUST, "Statements", "getattr reads an attribute", ck_expr_getattr, -1 },
+	{ "expr.call", MUST, "Statements", "call passes positional and keyword arguments", ck_expr_call, -1 },
+	{ "child.returns", MUST, "Child behaviours", "child.returns(): exitcode 0, nothing written", ck_child_returns, -1 },
+	{ "child.blocks", MUST, "Child behaviours; Gates", "child.blocks() waits until release(p), then exits 0", ck_child_blocks, -1 },
+	{ "child.exits-int", MUST, "Child behaviours", "child.exits(3): exitcode 3, nothing on stderr", ck_child_exits_int, -1 },
+	{ "child.exits-none", MUST, "Child behaviours", "child.exits() and child.exits(None): both 0 (CPython 3.9 on) or both 1 (before)", ck_child_exits_none, -1 },
+	{ "child.exits-str", MUST, "Child behaviours", "child.exits('msg'): exitcode 1, 'msg' and a newline on stderr", ck_child_exits_str, -1 },
+	{ "child.exits-float", MUST, "Child behaviours", "child.exits(3.5): exitcode 1, '3.5' on stderr", ck_child_exits_float, -1 },
+	{ "child.exits-bool", MUST, "Child behaviours", "child.exits(True): exitcode 1; child.exits(False): 0", ck_child_exits_bool, -1 },
+	{ "child.exits-tuple", MUST, "Child behaviours", "child.exits((1, 2)): exitcode 1", ck_child_exits_tuple, -1 },
+	{ "child.os_exit", MUST, "Child behaviours", "child.os_exit(7): exitcode 7, nothing written", ck_child_os_exit, -1 },
+	{ "child.raises", MUST, "Child behaviours", "child.raises('ValueError', 'boom'): exitcode 1, the traceback on stderr", ck_child_raises, -1 },
+	{ "child.starts_child", MUST, "Child behaviours", "child.starts_child(t): writes repr(q) and a newline, exits 0", ck_child_starts_child, -1 },
+	{ "child.reports", MUST, "Child behaviours", "child.reports(): the five labelled lines, the authkey inherited", ck_child_reports, -1 },
+	{ "child.writes", MUST, "Child behaviours; Output streams", "child.writes(out, err): stdout(p) and stderr(p) give them as text", ck_child_writes, -1 },
+	{ "pids.bound", MUST, "step / result", "\"pids\" maps a started process's variable to its pid, also after it ended", ck_pids, -1 },
+	{ "raised", MUST, "step / result", "an exception is \"raised\" with its type and str()", ck_raised, -1 },
+	{ "raised.start-twice", MUST, "step / result", "a second p.start() raises, and the running child is left alone", ck_raised_start_twice, -1 },
+	{ "error.unknown-global", MUST, "step / result; Errors and edge cases", "an unknown global gets a result with \"error\", and the driver goes on", ck_error_unknown_global, -1 },
+	{ "error.unknown-behaviour", MUST, "step / result; Errors and edge cases", "an unknown behaviour gets a result with \"error\", and the driver goes on", ck_error_unknown_behaviour, -1 },
+	{ "error.unknown-expression", MUST, "step / result; Errors and edge cases", "an unknown expression kind gets a result with \"error\"", ck_error_unknown_expr, -1 },
+	{ "error.malformed-statement", MUST, "step / result; Errors and edge cases", "a malformed or missing statement gets a result with \"error\"", ck_error_malformed, -1 },
+	{ "error.unknown-op", MUST, "Errors and edge cases", "an unknown op gets {\"op\":\"error\"}, in a scenario and between scenarios", ck_error_unknown_op, -1 },
+	{ "error.not-json", SHOULD, "Errors and edge cases", "a line that is not a JSON object gets {\"op\":\"error\"}", ck_error_not_json, -1 },
+	{ "error.out-of-place", SHOULD, "Errors and edge cases", "a step with no scenario in progress gets an error reply", ck_error_out_of_place, -1 },
+	{ "end.releases-gates", MUST, "end / ended / exited", "end releases every gate: a blocked child returns, children_left is 0", ck_end_releases, -1 },
+	{ "end.clean", SHOULD, "end / ended / exited", "a scenario whose child was joined ends with fds_leaked=0, children_left=0", ck_end_clean, -1 },
+	{ "session.second-scenario", MUST, "Session", "a second scenario in the same driver starts afresh (Process-1 again)", ck_second_scenario, -1 },
+	{ "session.fresh-process", SHOULD, "Session", "each scenario runs in a fresh scenario process", ck_fresh_process, -1 },
+	{ "session.eof-in-scenario", SHOULD, "Errors and edge cases; Gates", "EOF mid-scenario: the driver exits and no blocked child outlives it", ck_eof_in_scenario, -1 },
+	{ "session.eof", MUST, "Session; Errors and edge cases", "EOF on stdin between scenarios: the driver exits 0 promptly", ck_eof, -1 },
+	{ "session.nothing-left", SHOULD, "Session", "once the driver has exited, nothing it started is left running", ck_nothing_left, -1 },
+	{ "step.id", MUST, "Errors and edge cases", "every result echoes the id of its step", NULL, T_ID },
+	{ "step.result", MUST, "step / result", "every result has exactly one of value (null, repr, text), raised, error", NULL, T_RESULT },
+	{ "step.pids", MUST, "step / result; Errors and edge cases", "every result carries \"pids\", an object of integer pids", NULL, T_PIDS },
+	{ "end.ended", MUST, "end / ended / exited", "end gets ended with integer fds_leaked and children_left", NULL, T_ENDED },
+	{ "end.exited", MUST, "end / ended / exited; Errors and edge cases", "after ended, exited with code 0 follows unasked", NULL, T_EXITED },
+};
+
+/* ---- the run ----------------------------------------------------------- */
+
+static void report(struct ck *c, const struct check *k)
+{
+	FILE *out = c->o->out;
+	const char *word;
+
+	c->n++;
+	if (c->skipped && !c->failed) {
+		word = "skip";
+		c->sum->skip++;
+	} else if (c->failed) {
+		word = k->level == MUST ? "FAIL" : "warn";
+		if (k->level == MUST)
+			c->sum->fail++;
+		else
+			c->sum->warn++;
+	} else {
+		word = "ok";
+		c->sum->ok++;
+	}
+	fprintf(out, "%-4s %2d %-26s %s\n", word, c->n, k->name, k->says);
+	if (c->failed)
+		fprintf(out, "       requires: PROTOCOL.md, %s (%s)\n", k->section,
+			k->level == MUST ? "MUST" : "SHOULD");
+	if (c->failed || c->skipped)
+		fputs(c->detail.data ? c->detail.data : "", out);
+	if (c->o->verbose && !c->skipped) {
+		fprintf(out, "       (%.2f s)\n", ps_now() - c->t0);
+		fputs(c->log.data ? c->log.data : "", out);
+	}
+	fflush(out);
+}
+
+static void run_tally(struct ck *c, const struct check *k)
+{
+	struct tally *t = &c->t[k->tally];
+
+	if (!t->seen) {
+		skip(c, "no reply of this kind was seen");
+	} else if (t->bad) {
+		bad(c, "%u of %u replies break this rule", t->bad, t->seen);
+		ps_buf_adds(&c->detail, t->first);
+	}
+}
+
+int ps_conform_run(const struct ps_conform_opts *o, struct ps_conform_summary *s,
+		   struct ps_diag *d)
+{
+	struct ck c = { 0 };
+	double t0 = ps_now();
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	c.o = o;
+	c.sum = s;
+	c.method = o->method ? o->method : "fork";
+	if (spawn_driver(&c, d))
+		return d->code;
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct check *k = &checks[i];
+
+		c.name = k->name;
+		c.failed = c.skipped = false;
+		ps_buf_release(&c.detail);
+		ps_buf_release(&c.log);
+		if (!strncmp(k->name, "begin.", 6))
+			c.cur_method = k->name + 6;
+		c.t0 = ps_now();
+		if (k->fn)
+			k->fn(&c);
+		else
+			run_tally(&c, k);
+		if (c.in_scn)
+			scn_end(&c, NULL);
+		report(&c, k);
+	}
+	drop_driver(&c);
+	ps_proc_sweep();
+	for (i = 0; i < T_COUNT; i++)
+		free(c.t[i].first);
+	ps_buf_release(&c.detail);
+	ps_buf_release(&c.log);
+	ps_buf_release(&c.src);
+	ps_buf_release(&c.quiet_buf);
+	json_decref(c.hello);
+	free(c.authkey);
+	free(c.sent);
+	free(c.raw);
+	free(c.why);
+	s->seconds = ps_now() - t0;
+	return 0;
+}
