@@ -92,12 +92,21 @@ static int system_exit_status(const struct pr_diag *d)
 		return 0;
 	}
 	if (pr__is_int(code)) {
+		/* A spawn child ends in sys.exit(code): the interpreter takes
+		 * (int)PyLong_AsLong(code), and -1 (255) when it does not fit
+		 * a C long (Python/pythonrun.c, _Py_HandleSystemExit). */
+		if (pr__rt.exits_by_sys_exit && code->kind == PR_INT)
+			return code->u.i.big != NULL ? -1
+						     : (int)(uint32_t)(uint64_t)code->u.i.small;
 		/* os._exit(code) takes a C int; a larger code makes
-		 * os._exit() raise in CPython's child, outside any handler
-		 * of _bootstrap: that state is not modelled, the child
-		 * exits 1. */
-		if (pr__value_as_cint(code, &status, NULL) < 0)
+		 * os._exit() raise OverflowError in CPython's child, outside
+		 * any handler of _bootstrap: the fork start method raises it
+		 * out of start() in the child (popen_fork.c); elsewhere the
+		 * child exits 1. */
+		if (pr__value_as_cint(code, &status, NULL) < 0) {
+			pr__rt.exit_overflow = 1;
 			return 1;
+		}
 		return status;
 	}
 	/* sys.stderr.write(str(e.code) + '\n') */

@@ -31,6 +31,7 @@ struct pr_profile {
 	int exit_code_attr;	/* _bootstrap reads SystemExit.code, not .args */
 	int forkserver_waitpid;	/* the forkserver reports its children's wait status */
 	int spawn_vfork;	/* spawnv_passfds goes through vfork, then fork */
+	int c_int_message;	/* OverflowError reads "Python int too large to convert to C int" */
 };
 extern struct pr_profile pr__profile;
 
@@ -212,6 +213,8 @@ struct pr_runtime {
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
+	int exits_by_sys_exit;	/* a spawn child: spawn_main ends in sys.exit(code) */
+	int exit_overflow;	/* _bootstrap's code does not fit os._exit()'s C int */
 };
 extern struct pr_runtime pr__rt;
 

@@ -71,11 +71,21 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		 * os.fork(), before anything else */
 		if (pr__rt.after_fork != NULL)
 			pr__rt.after_fork(pr__rt.after_fork_arg);
-		free(po);
 		close(p1[0]);
 		if (p2[1] >= 0)
 			close(p2[1]);
-		_exit(pr__bootstrap(proc, p2[0]));
+		r = pr__bootstrap(proc, p2[0]);
+		if (pr__rt.exit_overflow) {
+			/* os._exit(code) raised OverflowError: it leaves _launch
+			 * and start() in this child, into whatever called start()
+			 * (a grandchild's copy of its parent's target) */
+			pr__rt.exit_overflow = 0;
+			return pr_diag(d, PR_EOVERFLOW, pr__profile.c_int_message ?
+				       "Python int too large to convert to C int" :
+				       "signed integer is greater than maximum");
+		}
+		free(po);
+		_exit(r);
 	}
 	close(p1[1]);
 	if (p2[0] >= 0)

@@ -25,6 +25,7 @@ struct pr_profile pr__profile = {
 	.exit_code_attr = 1,
 	.forkserver_waitpid = 1,
 	.spawn_vfork = 1,
+	.c_int_message = 1,
 };
 
 /*
@@ -76,6 +77,9 @@ static const struct change {
 	/* 3.10, _posixsubprocess.fork_exec: vfork() where it can (bpo-35823),
 	 * and fork() when vfork() fails (bpo-47151) */
 	{ offsetof(struct pr_profile, spawn_vfork), PY(3, 10) },
+	/* 3.8, _PyLong_AsInt: "Python int too large to convert to C int";
+	 * before, os._exit() said "signed integer is greater than maximum" */
+	{ offsetof(struct pr_profile, c_int_message), PY(3, 8) },
 };
 
 /* The releases there are golden sets for. */

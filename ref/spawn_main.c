@@ -112,6 +112,9 @@ int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *i
 	}
 	if (bootstrapped != NULL)
 		*bootstrapped = 1;
+	/* spawn_main() ends in sys.exit(exitcode); the fork server's child in
+	 * os._exit(code) */
+	pr__rt.exits_by_sys_exit = inherited == NULL;
 	status = pr__bootstrap(proc, parent_sentinel);
 	pr_decref(proc);
 	return status;
