@@ -7,29 +7,10 @@ set -u
 cd "$(dirname "$0")/.."
 PROCSPEC=${1:-build/procspec}
 PYTHON=${PYTHON:-/usr/bin/python3}
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-faults.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() {
-	fail=$((fail + 1)); echo "not ok - $1"
-	[ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -40
-}
-skip() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-run() {
-	local name=$1 want=$2 code
-	shift 2
-	"$@" >"$tmp/out" 2>&1
-	code=$?
-	if [ "$code" -ne "$want" ]; then
-		bad "$name (exit $code, want $want)"
-		return 1
-	fi
-	return 0
-}
-has() { grep -qF -- "$1" "$tmp/out"; }
-check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
+. tests/testlib.sh
 
 # 1. libprocref meets the fault and closes what CPython leaks.
 if run "ref: fork fails at start()" 0 "$PROCSPEC" run scenarios/faults/fork-leaks-pipes.scn \

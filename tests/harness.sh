@@ -7,31 +7,10 @@ cd "$(dirname "$0")/.."
 PROCSPEC=${1:-build/procspec}
 PYTHON=${PYTHON:-/usr/bin/python3}
 GOLDEN=cpython-3.11
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() {
-	fail=$((fail + 1)); echo "not ok - $1"
-	[ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -40
-}
-skip() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-
-# run NAME WANT_CODE CMD...: output (stdout and stderr) goes to $tmp/out
-run() {
-	local name=$1 want=$2 code
-	shift 2
-	"$@" >"$tmp/out" 2>&1
-	code=$?
-	if [ "$code" -ne "$want" ]; then
-		bad "$name (exit $code, want $want)"
-		return 1
-	fi
-	return 0
-}
-
-has() { grep -qF -- "$1" "$tmp/out"; }
+. tests/testlib.sh
 
 # 1. A golden set with one line changed: exit 1, a diff naming scenario and step.
 cp -r golden "$tmp/golden"
