@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,8 +98,28 @@ int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 			spawn_child(path, argv, fds, nfds, errpipe[1]);
 	}
 	err = errno;
-	close(errpipe[0]);
 	close(errpipe[1]);
+	/* vfork returns once the child has exec'd or died; a fork child
+	 * (the fallback, or vfork under valgrind, which makes it a fork) is
+	 * waited for the same way, on the close-on-exec pipe, so that
+	 * terminate() right after start() never meets a child between fork
+	 * and exec.  poll(), not read(): the read failpoint is the
+	 * implementation's, and CPython makes no such read. */
+	if (pid > 0) {
+		struct pollfd pfd = { .fd = errpipe[0], .events = POLLIN };
+		char buf[16];
+		int n;
+
+		for (;;) {
+			do n = poll(&pfd, 1, -1);
+			while (n < 0 && errno == EINTR);
+			if (n < 0 || (pfd.revents & POLLHUP) || (pfd.revents & (POLLERR | POLLNVAL)))
+				break;
+			if ((pfd.revents & POLLIN) && syscall(SYS_read, errpipe[0], buf, sizeof buf) <= 0)
+				break;
+		}
+	}
+	close(errpipe[0]);
 	if (pid < 0)
 		return -err;
 	*out = pid;
