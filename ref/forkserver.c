@@ -323,7 +323,7 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc,
 		goto out;
 	}
 	if ((r = pr__write_all(w, sb.p, sb.len)) < 0) {
-		r = pr_diag(d, r, NULL);
+		r = pr__diag_data_write(d, r);
 		pr__popen_close(po, NULL);
 		goto out;
 	}

@@ -260,6 +260,9 @@ pr_value *pr__process_new(void);
 int pr__child_path(char *buf, size_t size);
 int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 		       size_t nfds, pid_t *out);
+/* The exception a failed write of the process data raises (BufferedWriter's
+ * words for EAGAIN). */
+int pr__diag_data_write(struct pr_diag *d, int err);
 int pr__write_all(int fd, const void *buf, size_t len);
 int pr__diag_exec(struct pr_diag *d, int code, const char *path);
 int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d);

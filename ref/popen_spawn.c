@@ -145,6 +145,15 @@ int pr__diag_exec(struct pr_diag *d, int code, const char *path)
 	return r;
 }
 
+/* The exception of `with open(fd, 'wb') as f: f.write(data)` failing with
+ * -err: the BufferedWriter reports EAGAIN in words of its own. */
+int pr__diag_data_write(struct pr_diag *d, int err)
+{
+	if (err == -EAGAIN)
+		return pr_diag(d, err, "[Errno %d] write could not complete without blocking", EAGAIN);
+	return pr_diag(d, err, NULL);
+}
+
 /* All of buf to fd.  A reader that went away gives -EPIPE, not SIGPIPE:
  * CPython ignores SIGPIPE and raises BrokenPipeError. */
 int pr__write_all(int fd, const void *buf, size_t len)
@@ -286,7 +295,7 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		/* the exception leaves start() with the child started and
 		 * the finalizer registered: close what it would */
 		pr__popen_close(po, NULL);
-		r = pr_diag(d, r, NULL);
+		r = pr__diag_data_write(d, r);
 		goto out;
 	}
 	/* before 3.8 (bpo-36388) the file closed parent_w (closefd=True) and
