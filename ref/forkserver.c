@@ -125,17 +125,8 @@ static int ensure_running(struct pr_diag *d)
 	argv[7] = NULL;
 	pass[0] = listener;
 	pass[1] = alive[0];
-	if ((r = pr__spawnv_passfds(path, argv, pass, 2, &pid)) < 0) {
-		if (pid < 0) {
-			close(listener);
-			close(alive[0]);
-			close(alive[1]);
-			remove_address(fs.address);
-			fs.address[0] = '\0';
-			return pr__diag_exec(d, r, path);
-		}
+	if ((r = pr__spawnv_passfds(path, argv, pass, 2, &pid)) < 0)
 		goto fail;
-	}
 	close(listener);
 	close(alive[0]);
 	fs.alive_w = alive[1];

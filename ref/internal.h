@@ -264,7 +264,6 @@ int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
  * words for EAGAIN). */
 int pr__diag_data_write(struct pr_diag *d, int err);
 int pr__write_all(int fd, const void *buf, size_t len);
-int pr__diag_exec(struct pr_diag *d, int code, const char *path);
 int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d);
 int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
 		      struct pr_diag *d);

@@ -126,25 +126,6 @@ int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 	return 0;
 }
 
-/* OSError(errno, strerror, path) as _posixsubprocess raises an exec
- * failure: "[Errno 2] No such file or directory: '/path'" */
-int pr__diag_exec(struct pr_diag *d, int code, const char *path)
-{
-	pr_value *p = pr_str(path, strlen(path));
-	char *text = NULL;
-	int r;
-
-	if (p == NULL || pr_repr(p, &text, NULL) < 0) {
-		pr_decref(p);
-		return pr_diag(d, code, NULL);
-	}
-	r = pr_diag(d, code, "[Errno %d] %s: %s", -code, strerror(-code),
-		    text);
-	free(text);
-	pr_decref(p);
-	return r;
-}
-
 /* The exception of `with open(fd, 'wb') as f: f.write(data)` failing with
  * -err: the BufferedWriter reports EAGAIN in words of its own. */
 int pr__diag_data_write(struct pr_diag *d, int err)
@@ -282,7 +263,7 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	pass[2] = gate;
 	if ((r = pr__spawnv_passfds(path, argv, pass, gate >= 0 ? 3 : 2,
 				    &pid)) < 0) {
-		r = pid < 0 ? pr__diag_exec(d, r, path) : pr_diag(d, r, NULL);
+		r = pr_diag(d, r, NULL);
 		goto out;
 	}
 	po->pid = pid;
