@@ -30,10 +30,14 @@ extern struct drv_state drv;
 
 /* ---- proto.c ---------------------------------------------------------- */
 
+/* The read buffer, shared with the scenario processes forked after this
+ * (the zygote and a scenario process take turns on the protocol fd).
+ * 0 or -errno. */
+int drv_input_init(void);
+void drv_input_fini(void);
 /* One request line without its newline, malloc'ed and NUL-terminated.
  * 1: a line; 0: EOF; DRV_TOO_LONG: a line over DRV_MAX_LINE (consumed);
- * -errno.  Reads one byte at a time, so that nothing past the newline is
- * taken: the zygote and the scenario process take turns on the fd. */
+ * -errno. */
 #define DRV_TOO_LONG 2
 int drv_read_line(char **line, size_t *len);
 /* Send msg as one line and release it.  0 or -errno. */
@@ -53,6 +57,10 @@ void drv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- scenario.c ------------------------------------------------------- */
 
+/* In the zygote, before its first scenario process: list the fds every
+ * scenario process begins with.  0 or -errno. */
+int drv_scenario_prepare(void);
+void drv_scenario_fini(void);
 /* The scenario process, from begin to end: returns its exit status. */
 int drv_scenario_main(json_t *begin);
 

@@ -98,6 +98,10 @@ static int zygote_begin(json_t *req, enum after *after, int *status)
 			       method ? method : "None", method ? "'" : "");
 		return 0;
 	}
+	if ((st = drv_scenario_prepare()) < 0) {
+		drv_send_error("cannot list the driver's fds: %s", strerror(-st));
+		return 0;
+	}
 	drv.shared[0] = 1;	/* begin is being answered */
 	drv.shared[1] = 0;
 	fflush(stderr);
@@ -227,11 +231,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	drv.shared = shared;
+	if ((r = drv_input_init()) < 0) {
+		drv_log("mmap: %s", strerror(-r));
+		munmap(shared, 2);
+		pr_fini();
+		return 1;
+	}
 	drv.zygote_pid = getpid();
 	if (hello() == 0 && zygote_loop(&status) == 0)
 		status = 0;
 	pr_fini();
 	munmap(shared, 2);
+	drv_input_fini();
+	drv_scenario_fini();
 	if (drv.proto_in >= 0)
 		close(drv.proto_in);
 	if (drv.proto_out >= 0)
