@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -33,14 +34,25 @@ void drv_note_pid(struct drv_record *rec)
 		rec->pid = pid;
 }
 
-/* An unlinked temporary file, opened for appending: p and everything it
- * starts share it as fd 1 or fd 2. */
+/* An anonymous file, opened for appending: p and everything it starts
+ * share it as fd 1 or fd 2.  A memfd costs no directory entry to make and
+ * remove (a twentieth of the driver's time in a fuzz session, make bench);
+ * an unlinked file in $TMPDIR where there is no memfd_create. */
 static int capture_file(struct drv_scenario *s, const char *tag)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
-	int fd;
+	int fd, flags;
 
+	snprintf(path, sizeof path, "procspec-%s", tag);
+	if ((fd = memfd_create(path, MFD_CLOEXEC)) >= 0) {
+		if ((flags = fcntl(fd, F_GETFL)) >= 0 &&
+		    fcntl(fd, F_SETFL, flags | O_APPEND) == 0)
+			return fd;
+		flags = -errno;
+		close(fd);
+		return flags;
+	}
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
 	for (;;) {
