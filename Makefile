@@ -116,6 +116,7 @@ test: all $(CHECKBIN)
 	tests/hostile.sh $(PROCSPEC)
 	tests/faults.sh $(PROCSPEC)
 	tests/driver-check.sh $(PROCSPEC)
+	tests/pipelined.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \

@@ -1614,6 +1614,105 @@ static void ck_fresh_process(struct ck *c)
 		    "(pid %ld) nor the previous scenario's (pid %ld)", c->main_pid, (long)c->drv->pid, first);
 }
 
+/*
+ * A driver that declares "pipelined" is sent two whole scenarios in one
+ * write, the second begin among them, and must answer every request in
+ * order.  A scenario process that reads ahead through a buffer of its own
+ * takes the second begin with it when it exits, and the zygote never sees
+ * it.
+ */
+static void ck_pipelined(struct ck *c)
+{
+	static const char *const srcs[] = { "p = Process(target=child.returns)", "p.start()",
+					    "p.join()", "p.exitcode" };
+	static const char *const want[] = { NULL, NULL, NULL, "0" };
+	const size_t n = sizeof(srcs) / sizeof(srcs[0]);
+	json_t *pl, *stmt, *msg = NULL, *req;
+	struct ps_buf all = PS_BUF_INIT;
+	const char *v;
+	char *line, id[128];
+	size_t k, i;
+
+	if (!need_driver(c))
+		return;
+	pl = json_object_get(c->hello, "pipelined");
+	if (pl && !json_is_boolean(pl)) {
+		free(c->raw);
+		c->raw = json_dumps(c->hello, JSON_COMPACT | JSON_ENSURE_ASCII);
+		miss(c, "\"pipelined\": true or false");
+		return;
+	}
+	if (!json_is_true(pl)) {
+		skip(c, "the driver does not declare \"pipelined\"");
+		return;
+	}
+	for (k = 0; k < 2; k++) {
+		snprintf(id, sizeof(id), "driver-check/%s-%zu", c->name, k + 1);
+		req = json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method", c->method);
+		ps_buf_release(&c->src);
+		for (i = 0; i <= n + 1 && req; i++) {
+			line = json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII);
+			json_decref(req);
+			ps_buf_addf(&all, "%s%s", all.len ? "\n" : "", line ? line : "");
+			free(line);
+			req = i == n ? json_pack("{s:s}", "op", "end") : i > n ? NULL :
+				(stmt = stmt_json(c, srcs[i])) ?
+				json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(301 + 10 * k + i),
+					  "stmt", stmt) : NULL;
+			if (!req && i < n) {
+				ps_buf_release(&all);
+				return;		/* stmt_json said why */
+			}
+		}
+	}
+	ps_buf_release(&c->src);
+	if (ps_buf_oom(&all) || !send_line(c, all.data)) {
+		ps_buf_release(&all);
+		return;
+	}
+	ps_buf_release(&all);
+	for (k = 0; k < 2; k++) {
+		if (!recv_msg(c, c->o->timeout, &msg, k ? "the second scenario's begun" : "begun"))
+			return;
+		if (strcmp(op_of(msg), "begun")) {
+			miss(c, "{\"op\":\"begun\",...} for the %s scenario: every request of a whole "
+			     "scenario sent at once gets its reply, in order", k ? "second" : "first");
+			goto broken;
+		}
+		for (i = 0; i < n; i++) {
+			json_decref(msg);
+			if (!recv_msg(c, c->o->timeout, &msg, "result"))
+				return;
+			v = json_string_value(json_object_get(json_object_get(msg, "value"), "repr"));
+			if (strcmp(op_of(msg), "result") ||
+			    json_integer_value(json_object_get(msg, "id")) != (json_int_t)(301 + 10 * k + i) ||
+			    (want[i] ? !v || strcmp(v, want[i]) : !json_is_null(json_object_get(msg, "value")))) {
+				miss(c, "the result of step id %zu (%s): %s", 301 + 10 * k + i, srcs[i],
+				     want[i] ? "\"value\":{\"repr\":\"0\"}" : "\"value\":null");
+				goto broken;
+			}
+		}
+		json_decref(msg);
+		if (!recv_msg(c, c->o->timeout, &msg, "ended") || strcmp(op_of(msg), "ended")) {
+			if (msg)
+				miss(c, "{\"op\":\"ended\",...} for the %s scenario", k ? "second" : "first");
+			goto broken;
+		}
+		json_decref(msg);
+		if (!recv_msg(c, c->o->timeout, &msg, "exited") || strcmp(op_of(msg), "exited")) {
+			if (msg)
+				miss(c, "{\"op\":\"exited\",...} after ended");
+			goto broken;
+		}
+		json_decref(msg);
+		msg = NULL;
+	}
+	return;
+broken:
+	json_decref(msg);
+	drop_driver(c);		/* replies may still be on their way */
+}
+
 /* Close the driver's stdin; wait up to seconds for it to exit.  1 exited (st set), 0 not. */
 static int eof_wait(struct ck *c, double seconds, int *st)
 {
@@ -1783,6 +1882,7 @@ static const struct check checks[] = {
 	{ "end.clean", SHOULD, "end / ended / exited", "a scenario whose child was joined ends with fds_leaked=0, children_left=0", ck_end_clean, -1 },
 	{ "session.second-scenario", MUST, "Session", "a second scenario in the same driver starts afresh (Process-1 again)", ck_second_scenario, -1 },
 	{ "session.fresh-process", SHOULD, "Session", "each scenario runs in a fresh scenario process", ck_fresh_process, -1 },
+	{ "session.pipelined", MUST, "Transport; hello", "a driver that declares \"pipelined\" answers two whole scenarios sent in one write, in order", ck_pipelined, -1 },
 	{ "session.eof-in-scenario", SHOULD, "Errors and edge cases; Gates", "EOF mid-scenario: the driver exits and no blocked child outlives it", ck_eof_in_scenario, -1 },
 	{ "session.eof", MUST, "Session; Errors and edge cases", "EOF on stdin between scenarios: the driver exits 0 promptly", ck_eof, -1 },
 	{ "session.nothing-left", SHOULD, "Session", "once the driver has exited, nothing it started is left running", ck_nothing_left, -1 },

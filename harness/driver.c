@@ -126,13 +126,39 @@ static int driver_gone(struct ps_driver *drv, struct ps_diag *d)
 	return r;
 }
 
+/*
+ * Write what is queued for the driver, as far as the pipe takes it without
+ * waiting.  0, or -errno.  A driver that is gone (EPIPE) drops the queue:
+ * its end shows in what is read from it.
+ */
+static int flush_out(struct ps_driver *drv)
+{
+	ssize_t n;
+
+	while (drv->out_at < drv->out.len) {
+		do n = write(drv->to_fd, drv->out.data + drv->out_at, drv->out.len - drv->out_at);
+		while (n == -1 && errno == EINTR);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			n = -errno;
+			drv->out.len = drv->out_at = 0;
+			return (int)n;
+		}
+		drv->out_at += (size_t)n;
+	}
+	drv->out.len = drv->out_at = 0;
+	return 0;
+}
+
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d)
 {
 	double deadline = ps_now() + timeout;
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = drv->from_fd, .events = POLLIN },
 		{ .fd = -1, .events = POLLIN },
 		{ .fd = drv->pidfd, .events = POLLIN },
+		{ .fd = -1, .events = POLLOUT },
 	};
 	json_error_t jerr;
 	char *nl;
@@ -160,13 +186,16 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 		if (left <= 0)
 			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s", timeout);
 		pfd[1].fd = drv->log_fd;
-		r = poll(pfd, 3, (int)(left * 1000) + 1);
+		pfd[3].fd = drv->out_at < drv->out.len ? drv->to_fd : -1;
+		r = poll(pfd, 4, (int)(left * 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return ps_diag(d, -errno, "poll: %s", strerror(errno));
 		if (pfd[1].revents)
 			drain_stderr(drv);
+		if (pfd[3].revents)
+			flush_out(drv);	/* a driver gone shows on its stdout */
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* It died, but a child of its keeps its stdout open: no EOF
 			 * will come, so its exit is the answer. */
@@ -230,24 +259,19 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
 {
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-	size_t len, off = 0;
-	ssize_t n;
-	int r = 0;
+	int r;
 
 	if (!s)
 		return ps_diag(d, -ENOMEM, "out of memory");
-	len = strlen(s);
-	s[len++] = '\n';	/* json_dumps leaves room: we overwrite the NUL */
-	while (off < len) {
-		do n = write(drv->to_fd, s + off, len - off); while (n == -1 && errno == EINTR);
-		if (n < 0) {
-			r = ps_diag(d, -errno, "writing to the driver: %s", strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
+	ps_buf_adds(&drv->out, s);
+	ps_buf_addc(&drv->out, '\n');
 	free(s);
-	return r;
+	if (ps_buf_oom(&drv->out))
+		return ps_diag(d, -ENOMEM, "out of memory");
+	r = flush_out(drv);
+	if (r)
+		return ps_diag(d, r, "writing to the driver: %s", strerror(-r));
+	return 0;
 }
 
 static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)
@@ -293,6 +317,7 @@ static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)
 	drv->executable = json_string_value(json_object_get(drv->hello, "executable"));
 	drv->module = json_string_value(json_object_get(drv->hello, "module"));
 	drv->features = json_object_get(drv->hello, "features");
+	drv->pipelined = json_is_true(json_object_get(drv->hello, "pipelined"));
 	if (drv->features && !json_is_array(drv->features)) {
 		r = ps_diag(d, PS_EPROTO, "driver's hello has a \"features\" that is not a list");
 		json_decref(drv->hello);
@@ -329,6 +354,11 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 		goto fail;
 	}
 	drv->log_fd = errp[0];
+	/* Requests are written without waiting (ps_driver_send). */
+	if (fcntl(in[1], F_SETFL, O_NONBLOCK)) {
+		r = ps_diag(d, -errno, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
 	env = ps_fault_env();
 	r = ps_proc_spawn(argv, env, in[0], outp[1], errp[1], &drv->pid, d);
 	ps_fault_env_free(env);
@@ -402,5 +432,6 @@ void ps_driver_stop(struct ps_driver *drv, double grace)
 		close(drv->pidfd);
 	json_decref(drv->hello);
 	free(drv->rbuf);
+	ps_buf_release(&drv->out);
 	free(drv);
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "proc.h"
 
@@ -34,12 +35,15 @@ struct ps_driver {
 	unsigned long long log_total;	/* bytes it wrote to stderr in all */
 	char *rbuf;		/* bytes read but not yet consumed */
 	size_t rlen, rcap;
+	struct ps_buf out;	/* requests sent but not yet written (to_fd is non-blocking) */
+	size_t out_at;		/* how much of out was written */
 	json_t *hello;		/* the hello message */
 	const char *implementation;	/* hello.implementation, owned by hello */
 	const char *executable;	/* hello.executable, "" if absent */
 	const char *module;	/* hello.module, "" if absent */
 	unsigned methods;	/* hello.methods as enum ps_method bits */
 	json_t *features;	/* hello.features (borrowed from hello), NULL: has them all */
+	bool pipelined;		/* hello.pipelined: requests may go before the replies */
 	struct ps_exit exit;	/* how it ended, once stopped */
 };
 
@@ -51,7 +55,12 @@ struct ps_driver {
 int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 		    struct ps_diag *d);
 
-/* Send one message. 0, or -errno (-EPIPE when the driver is gone). */
+/*
+ * Send one message.  It is written at once as far as the pipe takes it;
+ * the rest goes while ps_driver_recv waits, so that a driver that is busy
+ * writing replies never deadlocks against a harness writing requests.
+ * 0, or -errno (-EPIPE when the driver is gone).
+ */
 int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d);
 
 /*

@@ -185,18 +185,12 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 				 !strcmp(st->value->text, "sentinel")) == 0;
 }
 
-/*
- * Send req (taking it; NULL means out of memory) and read the reply into
- * *reply.  False, with the verdict set, when the driver did not answer:
- * the caller then drops the driver.
- */
-static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t **reply,
-		     struct ps_outcome *o)
+/* Send req (taking it; NULL means out of memory).  False, with the verdict set, if it could not go. */
+static bool post(struct ps_runner *rn, json_t *req, const char *when, struct ps_outcome *o)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
 	int r;
 
-	*reply = NULL;
 	if (!req) {
 		set_verdict(o, PS_V_CRASH, "%s: out of memory in the harness", when);
 		return false;
@@ -207,6 +201,15 @@ static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t
 		set_verdict(o, PS_V_CRASH, "%s: %s", when, rd.msg);
 		return false;
 	}
+	return true;
+}
+
+/* Read the reply due for when into *reply.  False, with the verdict set, if none came. */
+static bool reply_to(struct ps_runner *rn, const char *when, json_t **reply, struct ps_outcome *o)
+{
+	struct ps_diag rd = PS_DIAG_INIT;
+	int r;
+
 	r = ps_driver_recv(rn->drv, rn->step_timeout, reply, &rd);
 	if (r) {
 		recv_failed(o, r, when, &rd);
@@ -215,14 +218,54 @@ static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t
 	return true;
 }
 
+/*
+ * Send req and read the reply into *reply.  False, with the verdict set,
+ * when the driver did not answer: the caller then drops the driver.
+ */
+static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t **reply,
+		     struct ps_outcome *o)
+{
+	*reply = NULL;
+	return post(rn, req, when, o) && reply_to(rn, when, reply, o);
+}
+
+/*
+ * A pipelined driver was sent every step and end at once: read and drop
+ * the replies to the n requests still unanswered when the scenario stopped
+ * early (a step the driver could not carry out, or the scenario process
+ * gone: then each later request has one reply, an error).  *gone: an
+ * "exited" was among them, so end has no ended to come.  False if the
+ * replies did not come.
+ */
+static bool drain(struct ps_runner *rn, size_t n, bool *gone, struct ps_outcome *o)
+{
+	json_t *msg;
+
+	for (; n > 0; n--) {
+		if (!reply_to(rn, "after the scenario stopped", &msg, o))
+			return false;
+		*gone = *gone || op_is(msg, "exited");
+		json_decref(msg);
+	}
+	return true;
+}
+
+static json_t *step_request(const struct ps_scenario *sc, size_t i)
+{
+	json_t *stmt = ps_stmt_to_json(sc->steps[i]);
+
+	return stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1),
+				"stmt", stmt) : NULL;
+}
+
 int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned method,
 		    struct ps_outcome *o, struct ps_diag *d)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
-	json_t *msg = NULL, *stmt;
+	json_t *msg = NULL;
 	char when[64];
 	double t0 = ps_now();
-	bool broken = false;
+	bool broken = false, pipelined, gone = false;
 	size_t i;
 	int r;
 
@@ -231,15 +274,31 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	if (r)
 		return r;
 
-	if (!exchange(rn, json_pack("{s:s, s:s, s:s, s:o*}", "op", "begin", "scenario", sc->id,
-				    "method", ps_method_name(method), "count_faults",
-				    rn->count_faults ? json_true() : NULL), "begin", &msg, o)) {
+	/* A pipelined driver gets the whole scenario at once: one wake-up
+	 * for it instead of one per request (PROTOCOL.md, hello). */
+	pipelined = rn->drv->pipelined;
+	if (!post(rn, json_pack("{s:s, s:s, s:s, s:o*}", "op", "begin", "scenario", sc->id, "method",
+				ps_method_name(method), "count_faults",
+				rn->count_faults ? json_true() : NULL), "begin", o)) {
+		broken = true;
+		goto out;
+	}
+	for (i = 0; pipelined && i <= sc->n_steps; i++)
+		if (!post(rn, i < sc->n_steps ? step_request(sc, i) : json_pack("{s:s}", "op", "end"),
+			  "sending the scenario", o)) {
+			broken = true;
+			goto out;
+		}
+	if (!reply_to(rn, "begin", &msg, o)) {
 		broken = true;
 		goto out;
 	}
 	if (op_is(msg, "error")) {
 		set_verdict(o, PS_V_DRIVER, "begin: %s", json_string_value(json_object_get(msg, "message")) ?
 			    json_string_value(json_object_get(msg, "message")) : "(no message)");
+		/* no scenario: every step and end has an error for reply */
+		if (pipelined && !drain(rn, sc->n_steps + 1, &gone, o))
+			broken = true;
 		goto out;
 	}
 	if (!op_is(msg, "begun") || !json_is_integer(json_object_get(msg, "main_pid"))) {
@@ -256,16 +315,17 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	msg = NULL;
 
 	for (i = 0; i < sc->n_steps; i++) {
-		stmt = ps_stmt_to_json(sc->steps[i]);
 		snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
-		if (!exchange(rn, stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id",
-						   (json_int_t)(i + 1), "stmt", stmt) : NULL,
-			      when, &msg, o)) {
+		if (!(pipelined ? reply_to(rn, when, &msg, o) :
+		      exchange(rn, step_request(sc, i), when, &msg, o))) {
 			broken = true;
 			goto out;
 		}
 		if (op_is(msg, "exited")) {
 			exited_early(o, msg, when);
+			/* each later step and end: one error reply */
+			if (pipelined && !drain(rn, sc->n_steps - i, &gone, o))
+				broken = true;
 			goto render;
 		}
 		if (!take_result(o, sc->steps[i], msg, i + 1)) {
@@ -275,7 +335,17 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 				broken = true;
 				goto out;
 			}
-			break;	/* a driver error: end the scenario properly */
+			/* a driver error: end the scenario properly */
+			if (pipelined && !drain(rn, sc->n_steps - i - 1, &gone, o)) {
+				broken = true;
+				goto out;
+			}
+			if (gone) {	/* end was answered by an error */
+				if (!drain(rn, 1, &gone, o))
+					broken = true;
+				goto render;
+			}
+			break;
 		}
 		json_decref(msg);
 		msg = NULL;
@@ -283,7 +353,8 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	json_decref(msg);
 	msg = NULL;
 
-	if (!exchange(rn, json_pack("{s:s}", "op", "end"), "end", &msg, o)) {
+	if (!(pipelined ? reply_to(rn, "end", &msg, o) :
+	      exchange(rn, json_pack("{s:s}", "op", "end"), "end", &msg, o))) {
 		broken = true;
 		goto out;
 	}

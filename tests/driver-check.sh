@@ -104,6 +104,7 @@ unknown-op-silent|error.unknown-op|got:      nothing: no error reply within
 wrong-exitcode-for-sys-exit-str|child.exits-str|expected: "value":{"repr":"1"}
 text-as-repr|child.writes|"value":{"repr":"'out line
 begin-undeclared-accepted|begin.undeclared-method|got:      {"op":"begun"
+pipelined-buffered|session.pipelined|for the second scenario: every request of a whole scenario
 EOF
 )
 

@@ -1688,7 +1688,10 @@ def main(argv):
                'implementation': _implementation(), 'follows': _follows(),
                'executable': _clean(sys.executable or ''),
                'module': _MODNAME, 'methods': _METHODS,
-               'features': _features()})
+               'features': _features(),
+               # _read_line takes nothing past a newline, so requests
+               # sent ahead wait in the pipe for whoever reads next
+               'pipelined': True})
         return _zygote_loop()
     except OSError as e:
         if e.errno == errno.EPIPE:

@@ -71,14 +71,16 @@ static int hello(void)
 		json_array_append_new(features, json_string(feat[i]));
 	if (features != NULL && drv_faults_init())
 		json_array_append_new(features, json_string("faults"));
+	/* pipelined: the read buffer is shared with the scenario
+	 * processes (proto.c), so requests sent ahead are never lost */
 	return drv_send(json_pack("{s:s, s:i, s:s, s:s, s:o, s:s, s:[sss], "
-				  "s:o*}", "op", "hello", "protocol", 1,
+				  "s:o*, s:b}", "op", "hello", "protocol", 1,
 				  "driver", "procref-driver", "implementation",
 				  impl, "executable",
 				  drv_json_text(exe, strlen(exe)), "module",
 				  "libprocref", "methods", "fork", "spawn",
 				  "forkserver", "features",
-				  features));
+				  features, "pipelined", 1));
 }
 
 /* One scenario: 1 and *status in the scenario process when it is done,

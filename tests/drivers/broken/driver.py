@@ -44,6 +44,10 @@ MISTAKES = {
     'begin-undeclared-accepted': ('begin with a method it did not declare '
                                   'starts a scenario that cannot work',
                                   'begin.undeclared-method'),
+    'pipelined-buffered': ('it declares "pipelined" but reads requests '
+                           'through a buffer of its own, so a scenario '
+                           'process takes what it read ahead with it',
+                           'session.pipelined'),
 }
 
 
@@ -171,6 +175,23 @@ def main(argv):
             finally:
                 d._METHODS = saved
         d._zygote_begin = zygote_begin
+
+    elif mistake == 'pipelined-buffered':
+        pending = bytearray()   # each process's own, copied at fork
+
+        def read_line(fd):
+            while b'\n' not in pending:
+                data = d._retry(os.read, fd, 65536)
+                if not data:
+                    line = bytes(pending) if pending else None
+                    del pending[:]
+                    return line
+                pending.extend(data)
+            i = pending.index(b'\n')
+            line = bytes(pending[:i])
+            del pending[:i + 1]
+            return line
+        d._read_line = read_line
 
     def fork_only(obj):
         # a fork-only implementation, so the checks stay quick; applied
