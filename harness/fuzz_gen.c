@@ -915,7 +915,11 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	case START: ps_buf_addf(b, "%s.start()", v); break;
 	case JOIN: ps_buf_addf(b, chance(r, 10) ? "%s.join(None)" : "%s.join()", v); break;
 	case JOIN_T: {
-		static const char *const t[] = { "0", "0.0", "-1", "0.01", "timeout=0", "timeout=0.02" };
+		/* A positive timeout is only drawn where the child cannot finish
+		 * meanwhile (see K_JOIN_T), so its length changes nothing but the
+		 * time spent waiting: a millisecond or two, not tens. */
+		static const char *const t[] = { "0", "0.0", "-1", "0.001", "timeout=0",
+						 "timeout=0.002" };
 
 		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, sizeof(t) / sizeof(t[0]))]);
 		break;
@@ -1117,10 +1121,15 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 		{
 			struct ps_buf prefix = PS_BUF_INIT;
 			const char *reason = NULL;
+			size_t i;
 			bool ok;
 
+			/* The parser needs only the names bound so far, not the
+			 * statements that bound them: parsing the whole prefix for
+			 * every candidate made generation quadratic. */
 			ps_buf_adds(&prefix, head.data);
-			ps_buf_adds(&prefix, body.data ? body.data : "");
+			for (i = 0; i < m.n; i++)
+				ps_buf_addf(&prefix, "%s = None\n", m.v[i].name);
 			ok = !ps_buf_oom(&prefix) && candidate_op(prefix.data, stmt.data, &trial, &op) &&
 				model_apply(&trial, &op, &reason);
 			ps_buf_release(&prefix);
