@@ -421,7 +421,7 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 
 	/* faults apply to the steps, not to the exit path */
 	drv_faults_end();
-	counts = drv_faults_counts();
+	counts = s->count_faults ? drv_faults_counts() : NULL;
 	for (i = 0; i < s->nrecs; i++)
 		close_fd(&s->recs[i].gate_w);
 	if (pr_exit_function(&d) < 0)
@@ -447,7 +447,7 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 				   "fds_leaked", (json_int_t)leaked,
 				   "children_left", (json_int_t)children,
 				   "faults", s->count_faults ? counts : NULL));
-	if (!reply || !s->count_faults)
+	if (!reply)
 		json_decref(counts);
 	drv.shared[1] = 1;
 }
