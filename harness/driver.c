@@ -166,6 +166,7 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 	int r;
 
 	*msg = NULL;
+	flush_out(drv);		/* what was queued; the rest goes as the pipe takes it */
 	for (;;) {
 		nl = drv->rlen ? memchr(drv->rbuf, '\n', drv->rlen) : NULL;
 		if (nl)
@@ -256,10 +257,9 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 	return r;
 }
 
-int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
+int ps_driver_queue(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
 {
 	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-	int r;
 
 	if (!s)
 		return ps_diag(d, -ENOMEM, "out of memory");
@@ -268,10 +268,23 @@ int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
 	free(s);
 	if (ps_buf_oom(&drv->out))
 		return ps_diag(d, -ENOMEM, "out of memory");
-	r = flush_out(drv);
-	if (r)
-		return ps_diag(d, r, "writing to the driver: %s", strerror(-r));
 	return 0;
+}
+
+int ps_driver_queue_line(struct ps_driver *drv, const char *line, struct ps_diag *d)
+{
+	if (ps_buf_adds(&drv->out, line) || ps_buf_oom(&drv->out))
+		return ps_diag(d, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d)
+{
+	int r = ps_driver_queue(drv, msg, d);
+
+	if (!r && (r = flush_out(drv)))
+		return ps_diag(d, r, "writing to the driver: %s", strerror(-r));
+	return r;
 }
 
 static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)

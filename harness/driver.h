@@ -62,6 +62,11 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
  * 0, or -errno (-EPIPE when the driver is gone).
  */
 int ps_driver_send(struct ps_driver *drv, json_t *msg, struct ps_diag *d);
+/* The same, but only queued: it goes with the next send or receive, so that
+ * requests sent together cost one write. */
+int ps_driver_queue(struct ps_driver *drv, json_t *msg, struct ps_diag *d);
+/* The same for a message already encoded: line is one protocol line with its newline. */
+int ps_driver_queue_line(struct ps_driver *drv, const char *line, struct ps_diag *d);
 
 /*
  * Read one message within timeout seconds into *msg (a new reference).

@@ -3,8 +3,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ast.h"
 #include "buf.h"
@@ -185,6 +188,7 @@ static char *invariant_signature(const struct ps_scenario *sc, const struct ps_o
 struct side {
 	struct ps_runner *rn;
 	const struct ps_scenario *sc;
+	const struct ps_wire *w;
 	unsigned method;
 	struct ps_outcome o;
 	struct ps_diag d;
@@ -195,8 +199,60 @@ static void *run_side(void *arg)
 {
 	struct side *s = arg;
 
-	s->r = ps_run_scenario(s->rn, s->sc, s->method, &s->o, &s->d);
+	s->r = ps_run_scenario_wire(s->rn, s->sc, s->w, s->method, &s->o, &s->d);
 	return NULL;
+}
+
+/*
+ * The thread that plays side A, made once per process and kept: a thread
+ * per scenario cost a clone, a stack and their teardown every time.  After
+ * a fork the child has no such thread, hence the owner's pid.
+ */
+static struct {
+	pid_t owner;
+	sem_t go, done;
+	struct side *job;
+} helper;
+
+static void *helper_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		while (sem_wait(&helper.go) && errno == EINTR)
+			;
+		run_side(helper.job);
+		sem_post(&helper.done);
+	}
+	return NULL;
+}
+
+static bool helper_ready(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+	int r;
+
+	if (helper.owner == getpid())
+		return true;
+	if (sem_init(&helper.go, 0, 0))
+		return false;
+	if (sem_init(&helper.done, 0, 0)) {
+		sem_destroy(&helper.go);
+		return false;
+	}
+	/* signals are the main thread's business (fuzz's Ctrl-C) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&t, NULL, helper_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		sem_destroy(&helper.go);
+		sem_destroy(&helper.done);
+		return false;
+	}
+	pthread_detach(t);
+	helper.owner = getpid();
+	return true;
 }
 
 /*
@@ -209,23 +265,31 @@ static void *run_side(void *arg)
 static int run_both(struct ps_runner *a, struct ps_runner *b, const struct ps_scenario *sc,
 		    unsigned method, struct ps_outcome *oa, struct ps_outcome *ob, struct ps_diag *d)
 {
-	struct side sa = { a, sc, method, { 0 }, PS_DIAG_INIT, 0 };
-	struct side sb = { b, sc, method, { 0 }, PS_DIAG_INIT, 0 };
-	pthread_t t;
+	struct ps_wire w = { NULL, 0 };
+	struct side sa = { a, sc, &w, method, { 0 }, PS_DIAG_INIT, 0 };
+	struct side sb = { b, sc, &w, method, { 0 }, PS_DIAG_INIT, 0 };
 	bool threaded;
 	int r;
 
 	r = ps_runner_ready(a, d);
 	if (!r)
 		r = ps_runner_ready(b, d);
+	if (!r)
+		r = ps_wire_encode(sc, &w, d);	/* once for both sides */
 	if (r)
 		return r;
-	threaded = pthread_create(&t, NULL, run_side, &sa) == 0;
-	if (!threaded)
+	threaded = helper_ready();
+	if (threaded) {
+		helper.job = &sa;
+		sem_post(&helper.go);
+	} else {
 		run_side(&sa);
+	}
 	run_side(&sb);
 	if (threaded)
-		pthread_join(t, NULL);
+		while (sem_wait(&helper.done) && errno == EINTR)
+			;
+	ps_wire_release(&w);
 	if (sa.r || sb.r) {
 		if (!sa.r)
 			ps_outcome_release(&sa.o);

@@ -185,8 +185,12 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 				 !strcmp(st->value->text, "sentinel")) == 0;
 }
 
-/* Send req (taking it; NULL means out of memory).  False, with the verdict set, if it could not go. */
-static bool post(struct ps_runner *rn, json_t *req, const char *when, struct ps_outcome *o)
+/*
+ * Send req (taking it; NULL means out of memory), or with queue only queue
+ * it to go with the next.  False, with the verdict set, if it could not go.
+ */
+static bool post(struct ps_runner *rn, json_t *req, bool queue, const char *when,
+		 struct ps_outcome *o)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
 	int r;
@@ -195,9 +199,21 @@ static bool post(struct ps_runner *rn, json_t *req, const char *when, struct ps_
 		set_verdict(o, PS_V_CRASH, "%s: out of memory in the harness", when);
 		return false;
 	}
-	r = ps_driver_send(rn->drv, req, &rd);
+	r = (queue ? ps_driver_queue : ps_driver_send)(rn->drv, req, &rd);
 	json_decref(req);
 	if (r) {
+		set_verdict(o, PS_V_CRASH, "%s: %s", when, rd.msg);
+		return false;
+	}
+	return true;
+}
+
+/* Queue a step already encoded.  False, with the verdict set, if it could not go. */
+static bool post_line(struct ps_runner *rn, const char *line, const char *when, struct ps_outcome *o)
+{
+	struct ps_diag rd = PS_DIAG_INIT;
+
+	if (ps_driver_queue_line(rn->drv, line, &rd)) {
 		set_verdict(o, PS_V_CRASH, "%s: %s", when, rd.msg);
 		return false;
 	}
@@ -226,7 +242,7 @@ static bool exchange(struct ps_runner *rn, json_t *req, const char *when, json_t
 		     struct ps_outcome *o)
 {
 	*reply = NULL;
-	return post(rn, req, when, o) && reply_to(rn, when, reply, o);
+	return post(rn, req, false, when, o) && reply_to(rn, when, reply, o);
 }
 
 /*
@@ -258,8 +274,52 @@ static json_t *step_request(const struct ps_scenario *sc, size_t i)
 				"stmt", stmt) : NULL;
 }
 
+void ps_wire_release(struct ps_wire *w)
+{
+	size_t i;
+
+	for (i = 0; w->lines && i < w->n; i++)
+		free(w->lines[i]);
+	free(w->lines);
+	w->lines = NULL;
+	w->n = 0;
+}
+
+int ps_wire_encode(const struct ps_scenario *sc, struct ps_wire *w, struct ps_diag *d)
+{
+	json_t *req;
+	char *s;
+	size_t i, len;
+
+	w->n = 0;
+	if (!(w->lines = calloc(sc->n_steps + 1, sizeof(*w->lines))))
+		return ps_diag(d, -ENOMEM, "out of memory");
+	for (i = 0; i < sc->n_steps; i++) {
+		req = step_request(sc, i);
+		s = req ? json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(req);
+		if (!s || !(w->lines[i] = malloc((len = strlen(s)) + 2))) {
+			free(s);
+			ps_wire_release(w);
+			return ps_diag(d, -ENOMEM, "out of memory");
+		}
+		memcpy(w->lines[i], s, len);
+		memcpy(w->lines[i] + len, "\n", 2);
+		free(s);
+		w->n++;
+	}
+	return 0;
+}
+
 int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned method,
 		    struct ps_outcome *o, struct ps_diag *d)
+{
+	return ps_run_scenario_wire(rn, sc, NULL, method, o, d);
+}
+
+int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
+			 const struct ps_wire *w, unsigned method, struct ps_outcome *o,
+			 struct ps_diag *d)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
 	json_t *msg = NULL;
@@ -279,13 +339,16 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	pipelined = rn->drv->pipelined;
 	if (!post(rn, json_pack("{s:s, s:s, s:s, s:o*}", "op", "begin", "scenario", sc->id, "method",
 				ps_method_name(method), "count_faults",
-				rn->count_faults ? json_true() : NULL), "begin", o)) {
+				rn->count_faults ? json_true() : NULL), pipelined, "begin", o)) {
 		broken = true;
 		goto out;
 	}
+	if (w && w->n != sc->n_steps)
+		w = NULL;
 	for (i = 0; pipelined && i <= sc->n_steps; i++)
-		if (!post(rn, i < sc->n_steps ? step_request(sc, i) : json_pack("{s:s}", "op", "end"),
-			  "sending the scenario", o)) {
+		if (!(w && i < sc->n_steps ? post_line(rn, w->lines[i], "sending the scenario", o) :
+		      post(rn, i < sc->n_steps ? step_request(sc, i) : json_pack("{s:s}", "op", "end"),
+			   true, "sending the scenario", o))) {
 			broken = true;
 			goto out;
 		}

@@ -68,6 +68,23 @@ struct ps_outcome {
 int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned method,
 		    struct ps_outcome *o, struct ps_diag *d);
 
+/*
+ * sc's step requests, encoded once for runs of the same scenario on several
+ * drivers at a time (fuzz plays each on two): lines[i] is step i + 1 as a
+ * protocol line, newline included.
+ */
+struct ps_wire {
+	char **lines;
+	size_t n;
+};
+
+int ps_wire_encode(const struct ps_scenario *sc, struct ps_wire *w, struct ps_diag *d);
+void ps_wire_release(struct ps_wire *w);
+/* ps_run_scenario with the steps already encoded (w from ps_wire_encode of sc, or NULL). */
+int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
+			 const struct ps_wire *w, unsigned method, struct ps_outcome *o,
+			 struct ps_diag *d);
+
 /* The driver's hello, starting it if needed (for headers and method lists). */
 int ps_runner_ready(struct ps_runner *rn, struct ps_diag *d);
 
