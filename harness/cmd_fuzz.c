@@ -40,7 +40,9 @@ static const char usage[] =
 	"  --seed S            the session's seed (default: from the clock, printed)\n"
 	"  --seconds N         run for N seconds (default 60 unless --runs is given)\n"
 	"  --runs N            run N scenarios, indices 0 .. N-1\n"
-	"  -j N                worker processes, each with both drivers warm (default: CPUs)\n"
+	"  -j N                worker processes, each with both drivers warm (default: CPUs);\n"
+	"                      each on a CPU of its own when there are as many CPUs\n"
+	"  --no-pin            let the scheduler place the workers\n"
 	"  --method M          fork, spawn or forkserver; repeatable (default fork)\n"
 	"  --faults            arm failpoints at random steps\n"
 	"  --max-steps N       statements per scenario, at most (12)\n"
@@ -84,6 +86,7 @@ struct fuzz {
 	unsigned long long runs;	/* 0: until --seconds */
 	double seconds;
 	unsigned jobs, max_findings;
+	unsigned pin;			/* PS_POOL_PIN, unless --no-pin */
 	double step_timeout, shrink_seconds;
 	const char *found_dir, *golden_dir, *golden_set, *report_dir, *known_path;
 	/* the session */
@@ -770,7 +773,7 @@ static int session(struct fuzz *fz)
 			jobs[i].scenario = (size_t)(base + i);
 			jobs[i].method = PS_M_FORK;
 		}
-		r = ps_pool_run(jobs, n, fz->jobs, &fz->ra, fuzz_job, fuzz_done, fz, &d);
+		r = ps_pool_run(jobs, n, fz->jobs, fz->pin, &fz->ra, fuzz_job, fuzz_done, fz, &d);
 		if (r) {
 			fprintf(stderr, "\nprocspec fuzz: %s\n", d.msg);
 			break;
@@ -789,7 +792,7 @@ static int session(struct fuzz *fz)
 		if (!interrupted && fz->shrink_seconds > 0)
 			printf("shrinking %zu finding(s)...\n", n_shrink);
 		fflush(stdout);
-		r = ps_pool_run(jobs, n_shrink, fz->jobs, &fz->ra, shrink_job, shrink_done, fz, &d);
+		r = ps_pool_run(jobs, n_shrink, fz->jobs, fz->pin, &fz->ra, shrink_job, shrink_done, fz, &d);
 		if (r)
 			fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		if (!strncmp(fz->ib.spec, "python:", 7) || fz->golden_set) {
@@ -874,6 +877,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 		{ "max-procs", required_argument, NULL, 'P' },
 		{ "max-steps", required_argument, NULL, 'S' },
 		{ "method", required_argument, NULL, 'm' },
+		{ "no-pin", no_argument, NULL, 'N' },
 		{ "replay", required_argument, NULL, 'R' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "runs", required_argument, NULL, 'n' },
@@ -897,6 +901,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 
 	memset(&fz, 0, sizeof(fz));
 	fz.jobs = nproc > 0 ? (unsigned)nproc : 1;
+	fz.pin = PS_POOL_PIN;
 	fz.step_timeout = 10.0;
 	fz.shrink_seconds = 60.0;
 	fz.found_dir = "scenarios/found";
@@ -912,6 +917,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 		case 'i': impl = optarg; break;
 		case 'b': against = optarg; break;
 		case 'F': gen.faults = true; break;
+		case 'N': fz.pin = 0; break;
 		case 'f': fz.found_dir = optarg; break;
 		case 'G': fz.golden_dir = optarg; break;
 		case 'g': fz.golden_set = optarg; break;

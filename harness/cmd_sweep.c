@@ -681,7 +681,7 @@ int ps_cmd_sweep(int argc, char **argv)
 	printf("procspec sweep: %s (%s): %zu scenario run(s), %zu site(s)\n", s.impl.label,
 	       implementation, c.n_bases, c.n_sites);
 	fflush(stdout);
-	if ((r = ps_pool_run(jobs, c.n_bases, s.jobs, &s.runner, job, base_done, &c, &d))) {
+	if ((r = ps_pool_run(jobs, c.n_bases, s.jobs, 0, &s.runner, job, base_done, &c, &d))) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
 		goto out;
 	}
@@ -728,7 +728,7 @@ int ps_cmd_sweep(int argc, char **argv)
 	fflush(stdout);
 	c.phase2 = true;
 	c.done = 0;
-	if ((r = ps_pool_run(jobs, c.n_trials, s.jobs, &s.runner, job, trial_done, &c, &d))) {
+	if ((r = ps_pool_run(jobs, c.n_trials, s.jobs, 0, &s.runner, job, trial_done, &c, &d))) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
 		goto out;
 	}

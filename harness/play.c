@@ -208,7 +208,7 @@ int ps_play_run(struct ps_play *p, ps_play_fn fn, void *ctx, struct ps_diag *d)
 	p->fn = fn;
 	p->ctx = ctx;
 	p->failures = 0;
-	return ps_pool_run(p->jobs, p->n, p->s->jobs, &p->s->runner, run_job, job_done, p, d);
+	return ps_pool_run(p->jobs, p->n, p->s->jobs, 0, &p->s->runner, run_job, job_done, p, d);
 }
 
 void ps_play_release(struct ps_play *p)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,15 +158,37 @@ static int worker_read(struct worker *w, struct ps_job_result *results, bool *ha
 	return 0;
 }
 
-int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, struct ps_runner *proto,
-		ps_job_fn fn, ps_done_fn done, void *ctx, struct ps_diag *d)
+/*
+ * The CPU worker i of workers is to run on, or -1 for none: the i-th CPU
+ * the harness may use, when there are at least as many as workers and at
+ * least two workers (one worker is left where the scheduler puts it, so
+ * that two single-worker runs side by side do not share a CPU).
+ */
+static int worker_cpu(size_t i, unsigned workers)
+{
+	cpu_set_t allowed;
+	size_t seen = 0;
+	int cpu;
+
+	if (workers < 2 || sched_getaffinity(0, sizeof(allowed), &allowed) ||
+	    (unsigned)CPU_COUNT(&allowed) < workers)
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed) && seen++ == i)
+			return cpu;
+	return -1;
+}
+
+int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned flags,
+		struct ps_runner *proto, ps_job_fn fn, ps_done_fn done, void *ctx,
+		struct ps_diag *d)
 {
 	struct ps_job_result *results = calloc(n + 1, sizeof(*results));
 	bool *have = calloc(n + 1, sizeof(*have)), stop = false;
 	struct worker *w = NULL;
 	struct pollfd *pfd = NULL;
 	size_t next = 0, reported = 0, i, alive;
-	int r = 0, st;
+	int r = 0, st, cpu;
 
 	if (workers == 0)
 		workers = 1;
@@ -198,6 +221,15 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, struct ps
 			goto out;
 		}
 		if (w[i].pid == 0) {
+			if ((flags & PS_POOL_PIN) && (cpu = worker_cpu(i, workers)) >= 0) {
+				cpu_set_t one;
+
+				CPU_ZERO(&one);
+				CPU_SET(cpu, &one);
+				/* hints both: failure is fine */
+				if (sched_setaffinity(0, sizeof(one), &one) == 0)
+					ps_proc_yield_on_wakeup();
+			}
 			close(jp[1]);
 			close(rp[0]);
 			for (k = 0; k < i; k++) {

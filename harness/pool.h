@@ -39,12 +39,25 @@ typedef bool (*ps_done_fn)(void *ctx, size_t index, const struct ps_job *job,
 			   struct ps_job_result *res);
 
 /*
- * Run jobs[0..n) on `workers` processes.  A job never handed out (because
+ * Each worker, and so its drivers and everything they start, on a CPU of
+ * its own (when there are at least as many CPUs as workers, and two
+ * workers or more).  A scenario is a chain of processes that wake one
+ * another (harness, driver, scenario process, children); on one CPU each
+ * wake-up is a switch, across CPUs an interprocessor interrupt, which on a
+ * virtual machine costs ten times as much (make bench).  A pinned worker
+ * also yields on wake-ups (proc.h, ps_proc_yield_on_wakeup), so that its
+ * drivers run until they block and it takes their replies in bulk.
+ */
+#define PS_POOL_PIN 1u
+
+/*
+ * Run jobs[0..n) on `workers` processes, with flags (PS_POOL_*).  A job never handed out (because
  * done returned false) is reported with verdict PS_V_NOTRUN and detail
  * "not run".  Returns 0, or a negative code (d filled) when a worker failed.
  */
-int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, struct ps_runner *proto,
-		ps_job_fn fn, ps_done_fn done, void *ctx, struct ps_diag *d);
+int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned flags,
+		struct ps_runner *proto, ps_job_fn fn, ps_done_fn done, void *ctx,
+		struct ps_diag *d);
 
 void ps_job_result_release(struct ps_job_result *r);
 

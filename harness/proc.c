@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,26 @@ double ps_scaled(double seconds)
 	return seconds * (k > 0 ? k : 1.0);
 }
 
+/* The scheduling policy spawned programs get back, once this process has
+ * changed its own (-1: unchanged). */
+static int spawn_policy = -1;
+static struct sched_param spawn_param;
+
+int ps_proc_yield_on_wakeup(void)
+{
+	struct sched_param batch = { 0 };
+	int policy = sched_getscheduler(0);
+
+	if (policy < 0 || sched_getparam(0, &spawn_param))
+		return -errno;
+	if (policy == SCHED_BATCH)
+		return 0;
+	if (sched_setscheduler(0, SCHED_BATCH, &batch))
+		return -errno;
+	spawn_policy = policy;
+	return 0;
+}
+
 int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
 		  pid_t *pid, struct ps_diag *d)
 {
@@ -87,6 +108,8 @@ int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd,
 		int s;
 
 		setpgid(0, 0);
+		if (spawn_policy >= 0)
+			sched_setscheduler(0, spawn_policy, &spawn_param);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		for (s = 1; s < NSIG; s++)

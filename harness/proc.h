@@ -38,6 +38,16 @@ int ps_proc_subreaper(void);
  * An exec failure travels back over a close-on-exec
  * pipe and is returned as -errno with d filled.  On success *pid is the child.
  */
+/*
+ * This process and the threads it makes from now on yield on wake-ups
+ * (SCHED_BATCH): woken by a reply, it does not preempt the driver that
+ * wrote it, and takes the replies in bulk when the driver blocks.  For a
+ * worker that shares its CPU with its drivers (pool.h, PS_POOL_PIN).  What
+ * ps_proc_spawn starts afterwards gets back the policy this process had.
+ * 0 or -errno.
+ */
+int ps_proc_yield_on_wakeup(void);
+
 int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
 		  pid_t *pid, struct ps_diag *d);
 
