@@ -59,8 +59,10 @@ $(PROCSPEC): $(call obj,$(HARNESS_SRC))
 
 # -z now: every child of the driver would otherwise redo the lazy binding of
 # each libc call the parent never made (a fifth of a child's cost, make bench).
+# jansson is linked in statically: five mappings fewer to copy at every fork
+# and tear down at every exit, and no lazy binding of its calls either.
 $(REFDRV): $(call obj,$(DRIVER_SRC)) $(LIBREF)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now $(LDLIBS_JSON) -ldl
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -Wl,-z,now -Wl,-Bstatic $(LDLIBS_JSON) -Wl,-Bdynamic -ldl
 
 # what spawn and forkserver exec, found next to the program running
 # libprocref (or at $PROCREF_CHILD)

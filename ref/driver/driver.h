@@ -30,11 +30,11 @@ extern struct drv_state drv;
 
 /* ---- proto.c ---------------------------------------------------------- */
 
-/* The read buffer, shared with the scenario processes forked after this
- * (the zygote and a scenario process take turns on the protocol fd).
- * 0 or -errno. */
-int drv_input_init(void);
-void drv_input_fini(void);
+/* The memory shared with the scenario processes forked after this:
+ * drv.shared and the read buffer (the zygote and a scenario process take
+ * turns on the protocol fd).  0 or -errno. */
+int drv_shared_init(void);
+void drv_shared_fini(void);
 /* One request line without its newline, malloc'ed and NUL-terminated.
  * 1: a line; 0: EOF; DRV_TOO_LONG: a line over DRV_MAX_LINE (consumed);
  * -errno. */

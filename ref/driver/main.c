@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,7 +194,6 @@ static int zygote_loop(int *status)
 int main(int argc, char **argv)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	void *shared;
 	int status = 0, r;
 
 	/* --profile X.Y[-O]: libprocref as that CPython release behaves
@@ -225,17 +223,8 @@ int main(int argc, char **argv)
 		pr_diag_clear(&d);
 		return 1;
 	}
-	shared = mmap(NULL, 2, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED) {
-		drv_log("mmap: %s", strerror(errno));
-		pr_fini();
-		return 1;
-	}
-	drv.shared = shared;
-	if ((r = drv_input_init()) < 0) {
+	if ((r = drv_shared_init()) < 0) {
 		drv_log("mmap: %s", strerror(-r));
-		munmap(shared, 2);
 		pr_fini();
 		return 1;
 	}
@@ -260,8 +249,7 @@ int main(int argc, char **argv)
 		fflush(NULL);
 		_exit(status);
 	}
-	munmap(shared, 2);
-	drv_input_fini();
+	drv_shared_fini();
 	drv_scenario_fini();
 	exit(status);
 }

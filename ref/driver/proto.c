@@ -26,21 +26,24 @@ void drv_log(const char *fmt, ...)
 }
 
 /*
- * The read buffer, in memory shared by the zygote and every scenario
- * process it forks: they take turns on the protocol fd (the zygote waits
- * while a scenario process answers), so whatever one of them read past
- * its last line is where the other looks next.  Reading a byte at a time
- * instead cost a system call per byte, the driver's largest cost in a
- * fuzz session (make bench).
+ * The memory the zygote shares with every scenario process it forks: the
+ * flags of drv.shared, and the read buffer.  They take turns on the
+ * protocol fd (the zygote waits while a scenario process answers), so
+ * whatever one of them read past its last line is where the other looks
+ * next.  Reading a byte at a time instead cost a system call per byte,
+ * the driver's largest cost in a fuzz session (make bench).  One mapping
+ * for both: every mapping is one more to copy at each fork and to tear
+ * down at each exit.
  */
 #define INBUF_CAP 65536
 struct inbuf {
+	unsigned char flags[2];	/* drv.shared */
 	size_t head, tail;	/* the unread bytes are data[head..tail) */
 	char data[INBUF_CAP];
 };
 static struct inbuf *in;
 
-int drv_input_init(void)
+int drv_shared_init(void)
 {
 	void *p = mmap(NULL, sizeof(*in), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		       -1, 0);
@@ -48,14 +51,16 @@ int drv_input_init(void)
 	if (p == MAP_FAILED)
 		return -errno;
 	in = p;
+	drv.shared = in->flags;
 	return 0;
 }
 
-void drv_input_fini(void)
+void drv_shared_fini(void)
 {
 	if (in != NULL)
 		munmap(in, sizeof(*in));
 	in = NULL;
+	drv.shared = NULL;
 }
 
 /* Refill an empty buffer: the byte count, 0 at EOF, or -errno. */
