@@ -2,7 +2,8 @@
 # procspec fuzz as a user sees it: a seed means the same scenarios byte for
 # byte, a planted divergence (tests/drivers/planted/exitcode3: the ref driver
 # reporting exit code 3 as 4) is found and shrunk to a few statements,
-# --replay reruns exactly one scenario, and Ctrl-C keeps the report.
+# --replay reruns exactly one scenario, Ctrl-C keeps the report, and -j N
+# puts each worker on a CPU of its own.
 # usage: tests/fuzz-session.sh [build/procspec]
 set -u
 cd "$(dirname "$0")/.."
@@ -77,6 +78,32 @@ rc=$?
 check "SIGINT ends the session with exit 130" test $rc -eq 130
 check "SIGINT keeps the report, marked interrupted, with the runs so far" \
 	python3 -c "import json,sys; d=json.load(open('$tmp/int/fuzz.json')); sys.exit(not (d['interrupted'] and d['runs'] > 0))"
+
+# 5. -j 2 on two CPUs or more: each worker, drivers included, on a CPU of its
+# own, and the drivers under the scheduling policy procspec itself had.
+cat >"$tmp/where" <<'EOF'
+#!/bin/sh
+# Say where this driver runs, then be the reference driver.
+echo "$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/$$/status) $(chrt -p $$ | head -n1 | sed 's/.*: //')" >>"$WHERE_LOG"
+exec "$@"
+EOF
+chmod +x "$tmp/where"
+allowed=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status)
+if [ "$(nproc)" -lt 2 ] || ! command -v chrt >/dev/null; then
+	echo "ok - pinned workers # SKIP fewer than 2 CPUs, or no chrt"
+else
+	mine=$(chrt -p $$ | head -n1 | sed 's/.*: //')
+	WHERE_LOG="$tmp/pinned" "$PROCSPEC" fuzz --impl "cmd:$tmp/where $REFDRV" --against ref \
+		--runs 40 -j 2 --seed 3 --known '' --report '' >"$tmp/out" 2>&1
+	check "-j 2: two drivers, on two different single CPUs" \
+		test "$(cut -d' ' -f1 "$tmp/pinned" | sort -u | grep -cE '^[0-9]+$')" -eq 2
+	check "-j 2: the drivers run under procspec's own policy ($mine), not the workers' SCHED_BATCH" \
+		test "$(cut -d' ' -f2- "$tmp/pinned" | sort -u)" = "$mine"
+	WHERE_LOG="$tmp/free" "$PROCSPEC" fuzz --impl "cmd:$tmp/where $REFDRV" --against ref \
+		--runs 40 -j 2 --seed 3 --known '' --report '' --no-pin >"$tmp/out" 2>&1
+	check "--no-pin: the drivers may run on every CPU procspec may ($allowed)" \
+		test "$(cut -d' ' -f1 "$tmp/free" | sort -u)" = "$allowed"
+fi
 
 echo "fuzz-session: $pass passed, $fail failed"
 [ $fail -eq 0 ]
