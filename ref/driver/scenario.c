@@ -85,24 +85,31 @@ static int fdset_add(struct fdset *set, size_t *cap, int fd)
 	return 0;
 }
 
+/* How many fds this process has open: the size of /proc/self/fd (Linux 6.2
+ * and later), -1 where the kernel does not give it. */
+static long fd_count(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/fd", &st) == 0 && st.st_size > 0 ? (long)st.st_size : -1;
+}
+
 /*
  * How many fds are open that are not in keep.  Where the kernel gives the
- * number of open fds as the size of /proc/self/fd (Linux 6.2 and later),
- * that number less those of keep that are open (one poll): listing
- * /proc/self/fd makes an inode per fd, and did so twice a scenario, a
- * seventh of the driver's time in a fuzz session (make bench).  Else the
- * listing.  -1 if neither works.
+ * number of open fds (fd_count), that number less those of keep that are
+ * open (one poll): listing /proc/self/fd makes an inode per fd, and did so
+ * twice a scenario, a seventh of the driver's time in a fuzz session (make
+ * bench).  Else the listing.  -1 if neither works.
  */
 static long fds_outside(const struct fdset *keep)
 {
 	struct fdset now = { NULL, 0 };
 	struct pollfd *pfd;
-	struct stat st;
-	long open = 0;
+	long open = 0, count = fd_count();
 	size_t i;
 	int r;
 
-	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0 &&
+	if (count > 0 &&
 	    (pfd = calloc(keep->n ? keep->n : 1, sizeof *pfd)) != NULL) {
 		for (i = 0; i < keep->n; i++)
 			pfd[i].fd = keep->fds[i];
@@ -112,7 +119,7 @@ static long fds_outside(const struct fdset *keep)
 			open += !(pfd[i].revents & POLLNVAL);
 		free(pfd);
 		if (r >= 0)
-			return (long)st.st_size - open;
+			return count - open;
 	}
 	if (open_fds(&now) < 0)
 		return -1;
@@ -123,8 +130,9 @@ static long fds_outside(const struct fdset *keep)
 }
 
 /* The zygote's fds, listed once before its first scenario process: every
- * scenario process begins with exactly these (the zygote opens nothing
- * between scenarios). */
+ * scenario process begins with these (the zygote opens nothing between
+ * scenarios), unless something outside the driver adds its own after the
+ * fork (valgrind opens a log per process): drv_scenario_main checks. */
 static struct fdset zygote_fds;
 static int zygote_fds_listed;
 
@@ -516,6 +524,7 @@ int drv_scenario_main(json_t *req)
 	struct drv_scenario s = { 0 };
 	struct pr_diag d = PR_DIAG_INIT;
 	const struct fdset *begin_fds = &zygote_fds;
+	struct fdset own = { NULL, 0 };
 	json_t *msg, *reply;
 	json_error_t jerr;
 	const char *op;
@@ -530,9 +539,16 @@ int drv_scenario_main(json_t *req)
 	if (getppid() != drv.zygote_pid)
 		return DRV_SCENARIO_FAILED;
 	drv_current_scenario = &s;
+	/* the zygote's fds, if they are all this process has; else its own list */
+	if (fd_count() != (long)zygote_fds.n) {
+		if (open_fds(&own) == 0)
+			begin_fds = &own;
+		else
+			begin_fds = NULL;
+	}
 	s.begin_fds = begin_fds;
 	pr_set_after_fork(after_fork_child, &s);
-	if (!zygote_fds_listed || begin(&s, req, &d) < 0) {
+	if (!zygote_fds_listed || begin_fds == NULL || begin(&s, req, &d) < 0) {
 		drv_log("cannot begin: %s", d.message ? d.message : "?");
 		status = DRV_SCENARIO_FAILED;
 		goto out;
@@ -597,6 +613,7 @@ int drv_scenario_main(json_t *req)
 out:
 	drop_scenario(&s);
 	free(s.recs);
+	free(own.fds);
 	pr_diag_clear(&d);
 	drv_current_scenario = NULL;
 	pr_set_after_fork(NULL, NULL);
