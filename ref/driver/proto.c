@@ -80,7 +80,7 @@ static ssize_t refill(void)
 int drv_read_line(char **line, size_t *len)
 {
 	size_t n = 0, cap = 256, take;
-	char *buf = malloc(cap), *p, *nl;
+	char *buf = malloc(cap), *p, *src, *nl;
 	int too_long = 0;
 	ssize_t r;
 
@@ -100,9 +100,9 @@ int drv_read_line(char **line, size_t *len)
 				break;
 			}
 		}
-		p = in->data + in->head;
-		nl = memchr(p, '\n', in->tail - in->head);
-		take = nl != NULL ? (size_t)(nl - p) : in->tail - in->head;
+		src = in->data + in->head;
+		nl = memchr(src, '\n', in->tail - in->head);
+		take = nl != NULL ? (size_t)(nl - src) : in->tail - in->head;
 		in->head += take + (nl != NULL);
 		if (!too_long && n + take > DRV_MAX_LINE) {
 			too_long = 1;
@@ -118,7 +118,7 @@ int drv_read_line(char **line, size_t *len)
 				}
 				buf = p;
 			}
-			memcpy(buf + n, in->data + in->head - take - (nl != NULL), take);
+			memcpy(buf + n, src, take);
 			n += take;
 		}
 		if (nl != NULL)
