@@ -13,27 +13,11 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 BROKEN=tests/drivers/broken/driver.py
 TIMEOUT=2	# --timeout for the broken driver: three mistakes are hangs
 JOBS=3		# broken-driver runs at once: most of a hang is waiting
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-dcheck.XXXXXX)
 mark=procspec-dcheck-$$-$RANDOM
 
-marked() {
-	grep -lsF -- "$1" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|'
-}
-
-cleanup() {
-	local p
-	for p in $(marked "$mark"); do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
+. tests/testlib.sh
 trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() {
-	fail=$((fail + 1)); echo "not ok - $1"
-	[ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/    | /' "$2" | cut -c1-240 | head -40
-}
-skip() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
 
 # check NAME ARGS...: run driver-check, output in $tmp/NAME.out, status in $tmp/NAME.rc
 check() {

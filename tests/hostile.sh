@@ -24,7 +24,6 @@ MAX_SECONDS=30			# timeout x runs + the SIGTERM grace, with room to spare
 HELLO_SECONDS=40		# the harness waits 30 s for a hello, whatever --timeout says
 MAX_RSS_KB=$((100 * 1024))	# the harness's own peak RSS
 MAX_FILE_BYTES=$((64 * 1048576))	# disk the run may hold at any moment (stderr logs)
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-hostile.XXXXXX)
 mark=procspec-hostile-$$-$RANDOM
 procspec_exe=$(readlink -f "$PROCSPEC")
@@ -36,10 +35,7 @@ method_leaks=""
 
 ulimit -c 0	# segv-mid-scenario must not drop a core file into the tree
 
-# Pids of live processes whose environment holds the string $1.
-marked() {
-	grep -lsF -- "$1" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|'
-}
+. tests/testlib.sh	# ok, bad, skip, has, marked, cleanup
 
 # collect_leftovers TOKEN: what the harness killed is gone by the time it
 # exits; allow a moment for anything still dying, then every process still
@@ -57,21 +53,7 @@ collect_leftovers() {
 	done
 }
 
-cleanup() {
-	local p
-	for p in $(marked "$mark"); do kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
 trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() {
-	fail=$((fail + 1)); echo "not ok - $1"
-	[ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/    | /' "$2" | cut -c1-240 | head -30
-}
-skip() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
-
-has() { grep -qF -- "$1" "$tmp/out"; }
 
 # Bytes of disk held by the regular files the processes $@ have open, each
 # file counted once: allocated blocks, so a sparse file counts what it uses.

@@ -1,14 +1,21 @@
 # The helpers every shell test shares; source it after setting $tmp.
-#   ok NAME / bad NAME / skip NAME WHY   count and print one TAP-like line
+#   ok NAME / skip NAME WHY              count and print one TAP-like line
+#   bad NAME [FILE]                      the same for a failure, showing FILE
+#                                        (default $tmp/out) if it exists
 #   run NAME WANT_CODE CMD...            run CMD, output in $tmp/out; 0 when it exits WANT_CODE
 #   has TEXT                             $tmp/out holds TEXT
 #   check NAME CMD...                    ok or bad as CMD succeeds
+#   marked MARK                          pids of live processes whose environment holds MARK
+#   cleanup                              kill what is marked with $mark, remove $tmp
+#                                        (for tests that mark their runs: trap cleanup EXIT)
 pass=0 fail=0 skip=0
 
 ok() { pass=$((pass + 1)); echo "ok - $1"; }
 bad() {
+	local f=${2:-$tmp/out}
+
 	fail=$((fail + 1)); echo "not ok - $1"
-	[ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -40
+	[ -f "$f" ] && sed 's/^/    | /' "$f" | cut -c1-240 | head -40
 }
 skip() { skip=$((skip + 1)); echo "ok - $1 # SKIP $2"; }
 
@@ -26,3 +33,14 @@ run() {
 
 has() { grep -qF -- "$1" "$tmp/out"; }
 check() { if "${@:2}"; then ok "$1"; else bad "$1"; fi; }
+
+marked() {
+	grep -lsF -- "$1" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/\([0-9]*\)/environ$|\1|'
+}
+
+cleanup() {
+	local p
+
+	for p in $(marked "$mark"); do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
