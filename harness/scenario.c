@@ -19,34 +19,19 @@
 
 #include "buf.h"
 #include "file.h"
+#include "util.h"
 
-/* The scenario namespace (docs/PROTOCOL.md, "Globals"), sorted for bsearch. */
+/* The scenario namespace (docs/PROTOCOL.md, "Globals"): harness verbs included. */
 static const char *const globals[] = {
-	"Process",
-	"active_children",
-	"children_left",
-	"current_process",
-	"errno",
-	"fault",
-	"faults_clear",
-	"fds_leaked",
-	"parent_process",
-	"pickles",
-	"release",
-	"stderr",
-	"stdout",
+#define GLOBAL(name, how) name,
+#define VERB(name, args, ref) name,
+#include "vocab.def"
 };
 
-/* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"), sorted. */
+/* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"). */
 static const char *const behaviours[] = {
-	"blocks",
-	"exits",
-	"os_exit",
-	"raises",
-	"reports",
-	"returns",
-	"starts_child",
-	"writes",
+#define CHILD(name, ref) name,
+#include "vocab.def"
 };
 
 static const char *const method_names[] = { "fork", "spawn", "forkserver" };
@@ -75,17 +60,17 @@ struct parser {
 	size_t n_vars;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static bool in_table(const char *const *table, size_t n, const char *name)
 {
-	return bsearch(&name, table, n, sizeof(*table), cmp_str) != NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(table[i], name))
+			return true;
+	return false;
 }
 
-#define IN_TABLE(t, name) in_table(t, sizeof(t) / sizeof(t[0]), name)
+#define IN_TABLE(t, name) in_table(t, ARRAY_SIZE(t), name)
 
 const char *ps_method_name(unsigned method)
 {
@@ -1506,19 +1491,44 @@ void ps_scenario_free(struct ps_scenario *sc)
 }
 
 /* Optional features, and what in a scenario uses each. */
+enum use { ATTR, GLOBAL, CHILD, KEYWORD };
+
 static const struct {
 	const char *name;
-	enum ps_expr_kind kind;	/* GETATTR (read or called), GLOBAL or BEHAVIOUR */
-	const char *what;
+	enum use use;
+	const char *what;	/* an attribute, a global or a behaviour */
+	const char *kw;		/* KEYWORD: the keyword argument of a call of global `what` */
 } features[] = {
-	{ "Process.close", PS_X_GETATTR, "close" },	/* CPython 3.7 */
-	{ "faults", PS_X_GLOBAL, "fault" },	/* a driver under procspec's preloads */
-	{ "faults", PS_X_GLOBAL, "faults_clear" },
-	{ "Process.kill", PS_X_GETATTR, "kill" },	/* CPython 3.7 */
-	{ "Process.sentinel", PS_X_GETATTR, "sentinel" },	/* CPython 3.3 */
-	{ "parent_process", PS_X_GLOBAL, "parent_process" },	/* CPython 3.8 */
-	{ "parent_process", PS_X_BEHAVIOUR, "reports" },	/* it prints parent_process() */
+#define FEATURE(name, since, use, what, kw) { name, use, what, kw },
+#include "vocab.def"
 };
+
+static bool is_global(const struct ps_expr *e, const char *name)
+{
+	return e && e->kind == PS_X_GLOBAL && e->text && !strcmp(e->text, name);
+}
+
+static bool uses(const struct ps_expr *e, size_t i)
+{
+	size_t k;
+
+	switch (features[i].use) {
+	case ATTR:
+		return e->kind == PS_X_GETATTR && e->text && !strcmp(e->text, features[i].what);
+	case GLOBAL:
+		return is_global(e, features[i].what);
+	case CHILD:
+		return e->kind == PS_X_BEHAVIOUR && e->text && !strcmp(e->text, features[i].what);
+	case KEYWORD:
+		if (e->kind != PS_X_CALL || !is_global(e->object, features[i].what))
+			return false;
+		for (k = 0; k < e->n_kw; k++)
+			if (!strcmp(e->kw[k].name, features[i].kw))
+				return true;
+		return false;
+	}
+	return false;
+}
 
 static void scan(const struct ps_expr *e, bool *used)
 {
@@ -1526,8 +1536,8 @@ static void scan(const struct ps_expr *e, bool *used)
 
 	if (!e)
 		return;
-	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-		if (e->kind == features[i].kind && e->text && !strcmp(e->text, features[i].what))
+	for (i = 0; i < ARRAY_SIZE(features); i++)
+		if (uses(e, i))
 			used[i] = true;
 	scan(e->object, used);
 	for (i = 0; i < e->n_items; i++)
@@ -1538,7 +1548,7 @@ static void scan(const struct ps_expr *e, bool *used)
 
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
 {
-	bool used[sizeof(features) / sizeof(features[0])] = { false };
+	bool used[ARRAY_SIZE(features)] = { false };
 	size_t i, j, n = 0;
 
 	for (i = 0; i < sc->n_steps; i++) {
@@ -1546,12 +1556,12 @@ size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX
 
 		scan(st->value, used);
 		scan(st->object, used);
-		for (j = 0; j < sizeof(features) / sizeof(features[0]); j++)
-			if (st->kind == PS_S_SETATTR && features[j].kind == PS_X_GETATTR &&
+		for (j = 0; j < ARRAY_SIZE(features); j++)
+			if (st->kind == PS_S_SETATTR && features[j].use == ATTR &&
 			    !strcmp(st->attr, features[j].what))
 				used[j] = true;
 	}
-	for (i = 0; i < sizeof(features) / sizeof(features[0]) && n < PS_MAX_FEATURES; i++) {
+	for (i = 0; i < ARRAY_SIZE(features) && n < PS_MAX_FEATURES; i++) {
 		bool dup = false;
 
 		for (j = 0; j < n; j++)
