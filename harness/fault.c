@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "util.h"
+#include "vocab.h"
 
 extern char **environ;
 
@@ -110,14 +111,12 @@ static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg
 }
 
 /* The globals only ever read as NAME.ATTR, and the verbs that take no arguments. */
-enum { MODULE, ATTRS, ARGS, NOARGS };
-
 static const struct {
 	const char *name;
-	int how;
+	bool attrs, noargs;
 } shapes[] = {
-#define GLOBAL(name, how) { name, how },
-#define VERB(name, args, ref) { name, args },
+#define GLOBAL(name, how) { name, how == ATTRS, false },
+#define VERB(name, args, ref) { name, false, args == NOARGS },
 #include "vocab.def"
 };
 
@@ -134,7 +133,7 @@ const struct ps_expr *ps_fault_check(const struct ps_expr *e, char *msg, size_t 
 		return NULL;
 	}
 	for (i = 0; i < ARRAY_SIZE(shapes); i++) {
-		if (shapes[i].how != ATTRS)
+		if (!shapes[i].attrs)
 			continue;
 		if (e->kind == PS_X_GETATTR && is_global(e->object, shapes[i].name))
 			return NULL;
@@ -146,7 +145,7 @@ const struct ps_expr *ps_fault_check(const struct ps_expr *e, char *msg, size_t 
 			return bad;
 	} else if (e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL) {
 		for (i = 0; i < ARRAY_SIZE(shapes); i++)
-			if (shapes[i].how == NOARGS && !strcmp(e->object->text, shapes[i].name) &&
+			if (shapes[i].noargs && !strcmp(e->object->text, shapes[i].name) &&
 			    (e->n_items || e->n_kw))
 				BAD(e, "%s() takes no arguments", shapes[i].name);
 	}

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "file.h"
 #include "util.h"
+#include "vocab.h"
 
 /* The scenario namespace (docs/PROTOCOL.md, "Globals"): harness verbs included. */
 static const char *const globals[] = {
@@ -1491,11 +1492,9 @@ void ps_scenario_free(struct ps_scenario *sc)
 }
 
 /* Optional features, and what in a scenario uses each. */
-enum use { ATTR, GLOBAL, CHILD, KEYWORD };
-
 static const struct {
 	const char *name;
-	enum use use;
+	enum ps_vocab_use use;
 	const char *what;	/* an attribute, a global or a behaviour */
 	const char *kw;		/* KEYWORD: the keyword argument of a call of global `what` */
 } features[] = {

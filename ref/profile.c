@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define PY(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))
+#include "vocab.h"
 
 /* The default: CPython 3.11, every switch on (the table below agrees). */
 struct pr_profile pr__profile = {

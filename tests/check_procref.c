@@ -15,6 +15,7 @@
 #include "procref.h"
 #include "suites.h"
 #include "util.h"
+#include "vocab.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1114,7 +1115,6 @@ END_TEST
  * release from that release on. */
 START_TEST(test_vocabulary)
 {
-	enum { MODULE, ATTRS };
 	static const char *const globals[] = {
 #define GLOBAL(name, how) how == MODULE ? name : NULL,
 #include "vocab.def"
@@ -1127,10 +1127,8 @@ START_TEST(test_vocabulary)
 		const char *name;
 		unsigned since;
 	} features[] = {
-#define PY(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))
 #define FEATURE(name, since, use, what, kw) { name, since },
 #include "vocab.def"
-#undef PY
 	};
 	static const int releases[][2] = {
 		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 }, { 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
