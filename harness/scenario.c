@@ -1496,7 +1496,7 @@ static const struct {
 	const char *name;
 	enum ps_vocab_use use;
 	const char *what;	/* an attribute, a global or a behaviour */
-	const char *kw;		/* KEYWORD: the keyword argument of a call of global `what` */
+	const char *kw;		/* KEYWORD: the keyword argument of a call of `what` */
 } features[] = {
 #define FEATURE(name, since, use, what, kw) { name, use, what, kw },
 #include "vocab.def"
@@ -1519,7 +1519,11 @@ static bool uses(const struct ps_expr *e, size_t i)
 	case CHILD:
 		return e->kind == PS_X_BEHAVIOUR && e->text && !strcmp(e->text, features[i].what);
 	case KEYWORD:
-		if (e->kind != PS_X_CALL || !is_global(e->object, features[i].what))
+		if (e->kind != PS_X_CALL)
+			return false;
+		if (!is_global(e->object, features[i].what) &&
+		    !(e->object->kind == PS_X_GETATTR && e->object->text &&
+		      !strcmp(e->object->text, features[i].what)))
 			return false;
 		for (k = 0; k < e->n_kw; k++)
 			if (!strcmp(e->kw[k].name, features[i].kw))
