@@ -962,8 +962,8 @@ static void ck_hello_features_known(struct ck *c)
 			for (k = 0; k < ARRAY_SIZE(known); k++)
 				if (!k || strcmp(known[k], known[k - 1]))
 					ps_buf_addf(&names, "%s%s", k ? ", " : "", known[k]);
-			miss(c, "feature names from the table (%s); \"%s\" is unknown to the harness, "
-			     "which ignores it", ps_buf_oom(&names) ? "?" : names.data, s);
+			miss(c, "feature names from the table (%s); \"%s\" is unknown to the "
+			     "harness, which ignores it", ps_buf_oom(&names) ? "?" : names.data, s);
 			break;
 		}
 	}

@@ -19,7 +19,7 @@ static const struct {
 	{ "matrix", ps_cmd_matrix, "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
-	{ "vocabulary", ps_cmd_vocabulary, "list the protocol's names: globals, verbs, behaviours, features" },
+	{ "vocabulary", ps_cmd_vocabulary, "list the protocol's names (harness/vocab.def)" },
 };
 
 static int usage(FILE *out)

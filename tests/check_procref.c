@@ -1131,7 +1131,8 @@ START_TEST(test_vocabulary)
 #include "vocab.def"
 	};
 	static const int releases[][2] = {
-		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 }, { 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
+		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 },
+		{ 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
 	};
 	const char *feat[8];
 	size_t i, k, n, r;
