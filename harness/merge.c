@@ -83,7 +83,7 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 			continue;
 		}
 		if (a[0] == '-' && a[1])
-			return ps_diag(d, PS_EUSAGE, "procspec %s merge: unknown option '%s'", p->cmd, a);
+			return ps_diag(d, PS_EUSAGE, "unknown option '%s' (--help)", a);
 		if (is_dir(a) ? asprintf(&p->paths[p->n], "%s/%s", a, name) < 0 :
 				!(p->paths[p->n] = strdup(a)))
 			return ps_diag(d, -ENOMEM, "out of memory");
@@ -99,7 +99,8 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 			return ps_diag(d, PS_EUSAGE, "%s: not a %s report", p->paths[p->n - 1], name);
 	}
 	if (!p->n)
-		return ps_diag(d, PS_EUSAGE, "usage: procspec %s merge [--report DIR] DIR...", p->cmd);
+		return ps_diag(d, PS_EUSAGE, "no parts to merge (usage: procspec %s merge [--report DIR] "
+			       "DIR...)", p->cmd);
 	return 0;
 }
 
