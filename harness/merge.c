@@ -745,7 +745,8 @@ static int sweep_summary(json_t *root, const char *dir, struct ps_diag *d)
 	size_t k;
 	int r;
 
-	ps_buf_addf(&txt, "procspec sweep: %s (%s)\n%-26s", json_string_value(json_object_get(root, "label")),
+	ps_buf_addf(&txt, "procspec sweep: %s (%s)\n%-26s",
+		    json_string_value(json_object_get(root, "label")),
 		    json_string_value(json_object_get(root, "implementation")), "site");
 	for (k = 0; k < sizeof(sweep_kinds) / sizeof(*sweep_kinds); k++)
 		ps_buf_addf(&txt, " %9s", sweep_kinds[k]);

@@ -77,11 +77,14 @@ run "fuzz merge: a shard twice is refused" 2 "$PROCSPEC" fuzz merge --report "$t
 run "fuzz merge: a shard against the whole is refused" 2 "$PROCSPEC" fuzz merge --report "$tmp/m2" \
 	"$tmp/whole" "$tmp/s3" && check "fuzz merge: says so" has "overlapping parts"
 run "fuzz: shard 1/4 of another seed" 1 "$PROCSPEC" fuzz --impl ref@3.6 --against ref --seed 8 \
-	-j 2 --runs 10 --shard 1/4 --shrink-seconds 0 --found-dir "$tmp/found-o" --report "$tmp/other"
+	-j 2 --runs 10 --shard 1/4 --shrink-seconds 0 --found-dir "$tmp/found-o" \
+	--report "$tmp/other"
 run "fuzz merge: another seed is refused" 2 "$PROCSPEC" fuzz merge --report "$tmp/m2" \
-	"$tmp/s2" "$tmp/other" && check "fuzz merge: says it is another campaign" has "not parts of one campaign"
+	"$tmp/s2" "$tmp/other" &&
+	check "fuzz merge: says it is another campaign" has "not parts of one campaign"
 check "fuzz merge: nothing written when refused" test ! -e "$tmp/m2/fuzz.json"
-run "fuzz: --shard 5/4 is a usage error" 2 "$PROCSPEC" fuzz --shard 5/4 --runs 1 --impl ref --against ref
+run "fuzz: --shard 5/4 is a usage error" 2 "$PROCSPEC" fuzz --shard 5/4 --runs 1 --impl ref \
+	--against ref
 if TEST_TOTAL_SHARDS=4 TEST_SHARD_INDEX=1 TEST_SHARD_STATUS_FILE="$tmp/status" \
 	run "fuzz: Bazel's TEST_SHARD_INDEX=1 of 4" 1 fuzz bazel --runs 50; then
 	check "fuzz: Bazel's shard is --shard 2/4" same fuzz "$tmp/bazel/fuzz.json" "$tmp/s2/fuzz.json"
@@ -112,7 +115,8 @@ run "matrix merge: a half twice is refused" 2 "$PROCSPEC" matrix merge --report 
 run "matrix: other columns" 0 "$PROCSPEC" matrix --impl ref -k 'exitcode/sys-exit-*' --shard 2/2 \
 	--report "$tmp/mo"
 run "matrix merge: other columns are refused" 2 "$PROCSPEC" matrix merge --report "$tmp/mm2" \
-	"$tmp/mh1" "$tmp/mo" && check "matrix merge: says it is another matrix" has "not parts of one matrix"
+	"$tmp/mh1" "$tmp/mo" &&
+	check "matrix merge: says it is another matrix" has "not parts of one matrix"
 
 # 3. Sweep: halves merged are the whole.
 sweep() {
