@@ -23,6 +23,13 @@ LDLIBS_CHECK = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 PYTHON   ?= /usr/bin/python3
 GOLDEN_PYTHON ?= /usr/bin/python3
 GOLDEN_SET ?= cpython-3.11
+# make bench-compare A=X B=Y names two builds to compare (tests/bench/bench.mk),
+# so there B is not the build directory.
+ifneq ($(filter bench-compare,$(MAKECMDGOALS)),)
+BENCH_CMP_A := $(A)
+BENCH_CMP_B := $(B)
+override B := build
+endif
 B        ?= build
 CHECK_FUZZ_SECONDS ?= 60
 
@@ -114,6 +121,7 @@ test: all $(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
 	tests/reports.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
+	tests/shard.sh $(PROCSPEC)
 	tests/matrix.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
 	tests/faults.sh $(PROCSPEC)

@@ -28,18 +28,24 @@
 #include "fuzz_gen.h"
 #include "fuzz_shrink.h"
 #include "golden.h"
+#include "merge.h"
 #include "pool.h"
 #include "proc.h"
+#include "select.h"
 
 static const char usage[] =
 	"usage: procspec fuzz [--impl A] [--against B] [--seed S] [--seconds N | --runs N] [options]\n"
 	"       procspec fuzz --dump N [--seed S] [--start I] [generator options]\n"
 	"       procspec fuzz --replay SEED:INDEX [--impl A] [--against B] [generator options]\n"
+	"       procspec fuzz merge [--report DIR] DIR...   (shards' reports into one)\n"
 	"  --impl A            the implementation under test (default ref)\n"
 	"  --against B         the one it is compared with (default python:/usr/bin/python3)\n"
 	"  --seed S            the session's seed (default: from the clock, printed)\n"
 	"  --seconds N         run for N seconds (default 60 unless --runs is given)\n"
 	"  --runs N            run N scenarios, indices 0 .. N-1\n"
+	"  --shard K/N         the K-th of N disjoint parts of the campaign: indices K-1, K-1+N,\n"
+	"                      K-1+2N, ... (--runs counts this shard's; also TEST_TOTAL_SHARDS,\n"
+	"                      TEST_SHARD_INDEX); 'procspec fuzz merge' combines the reports\n"
 	"  -j N                worker processes, each with both drivers warm (default: CPUs);\n"
 	"                      each on a CPU of its own when there are as many CPUs\n"
 	"  --no-pin            let the scheduler place the workers\n"
@@ -84,6 +90,7 @@ struct fuzz {
 	struct ps_fuzz_gen_opts gen;
 	uint64_t seed;
 	unsigned long long runs;	/* 0: until --seconds */
+	struct ps_select shard;		/* shard_total 0: the whole campaign */
 	double seconds;
 	unsigned jobs, max_findings;
 	unsigned pin;			/* PS_POOL_PIN, unless --no-pin */
@@ -245,6 +252,18 @@ out:
 	ps_fuzz_check_release(&c);
 	ps_fuzz_check_release(&c2);
 	return r;
+}
+
+/*
+ * The campaign index of this shard's jth scenario: shard K of N takes
+ * K-1, K-1+N, K-1+2N, ..., so that N shards of --runs R are the indices
+ * of one run of --runs N*R, whatever R.
+ */
+static size_t shard_index(const struct fuzz *fz, uint64_t j)
+{
+	if (fz->shard.shard_total < 2)
+		return (size_t)j;
+	return (size_t)(fz->shard.shard_index + j * fz->shard.shard_total);
 }
 
 static void status(struct fuzz *fz, bool final)
@@ -593,15 +612,23 @@ static int write_report(struct fuzz *fz, double secs, const char *set)
 		if (fz->gen.methods & m)
 			snprintf(methods + strlen(methods), sizeof(methods) - strlen(methods), "%s%s",
 				 methods[0] ? " " : "", ps_method_name(m));
+	/* What a merge needs: the indices run, start + stride * j for j < count (merge.h). */
 	j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o,"
-		      " s:I, s:s}",
+		      " s:I, s:s, s:[{s:I, s:I, s:I}]}",
 		      "format", 1, "impl", fz->ia.spec, "against", fz->ib.spec,
 		      "seed", (json_int_t)fz->seed, "runs", (json_int_t)fz->ran, "seconds", secs,
 		      "runs_per_second", secs > 0 ? (double)fz->ran / secs : 0.0,
 		      "jobs", (int)fz->jobs, "faults", fz->gen.faults, "max_steps", (int)fz->gen.max_steps,
 		      "max_procs", (int)fz->gen.max_procs, "flaky", (json_int_t)fz->flaky,
 		      "interrupted", interrupted != 0, "golden_set", set, "findings", fa, "known", ka,
-		      "hits", (json_int_t)fz->hits, "methods", methods);
+		      "hits", (json_int_t)fz->hits, "methods", methods, "ranges",
+		      "start", (json_int_t)shard_index(fz, 0), "stride",
+		      (json_int_t)(fz->shard.shard_total > 1 ? fz->shard.shard_total : 1),
+		      "count", (json_int_t)fz->ran);
+	if (j && fz->shard.shard_total > 1) {
+		snprintf(first, sizeof(first), "%u/%u", fz->shard.shard_index + 1, fz->shard.shard_total);
+		json_object_set_new(j, "shard", json_string(first));
+	}
 	s = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s || asprintf(&path, "%s/fuzz.json", fz->report_dir) < 0) {
@@ -755,9 +782,12 @@ static int session(struct fuzz *fz)
 	uint64_t base = 0;
 	int r = 0, code = PS_EXIT_ERROR;
 
-	printf("procspec fuzz: %s against %s, seed %" PRIu64 ", %s, -j %u%s\n", fz->ia.label,
+	printf("procspec fuzz: %s against %s, seed %" PRIu64 ", %s, -j %u%s", fz->ia.label,
 	       fz->ib.label, fz->seed, fz->runs ? "a number of runs" : "for a time", fz->jobs,
 	       fz->gen.faults ? ", with faults" : "");
+	if (fz->shard.shard_total > 1)
+		printf(", shard %u/%u", fz->shard.shard_index + 1, fz->shard.shard_total);
+	printf("\n");
 	fflush(stdout);
 	jobs = calloc(batch, sizeof(*jobs));
 	if (!jobs)
@@ -770,7 +800,7 @@ static int session(struct fuzz *fz)
 		if (!n)
 			break;
 		for (i = 0; i < n; i++) {
-			jobs[i].scenario = (size_t)(base + i);
+			jobs[i].scenario = shard_index(fz, base + i);
 			jobs[i].method = PS_M_FORK;
 		}
 		r = ps_pool_run(jobs, n, fz->jobs, fz->pin, &fz->ra, fuzz_job, fuzz_done, fz, &d);
@@ -883,6 +913,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'e' },
+		{ "shard", required_argument, NULL, 'K' },
 		{ "shrink-seconds", required_argument, NULL, 'H' },
 		{ "start", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -899,6 +930,8 @@ int ps_cmd_fuzz(int argc, char **argv)
 	int c, code = PS_EXIT_ERROR;
 	char *end, *tmpdir = NULL;
 
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return ps_merge_fuzz(argc - 1, argv + 1);
 	memset(&fz, 0, sizeof(fz));
 	fz.jobs = nproc > 0 ? (unsigned)nproc : 1;
 	fz.pin = PS_POOL_PIN;
@@ -924,6 +957,12 @@ int ps_cmd_fuzz(int argc, char **argv)
 		case 'k': fz.known_path = optarg; break;
 		case 'r': fz.report_dir = optarg; break;
 		case 'R': replay_arg = optarg; break;
+		case 'K':
+			if (ps_select_shard(&fz.shard, optarg, &d)) {
+				fprintf(stderr, "procspec fuzz: %s\n%s\n", d.msg, usage);
+				return PS_EXIT_ERROR;
+			}
+			break;
 		case 'm':
 			m = ps_method_parse(optarg);
 			if (!m)
@@ -1004,6 +1043,10 @@ int ps_cmd_fuzz(int argc, char **argv)
 	}
 	if (dumping)
 		return dump(&fz, start, dump_n);
+	if (!replay_arg && ps_select_bazel(&fz.shard, &d)) {
+		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
+		return PS_EXIT_ERROR;
+	}
 	if (!fz.runs && fz.seconds == 0)
 		fz.seconds = 60;
 	if (ps_impl_parse(impl, &fz.ia, &d) || ps_impl_parse(against, &fz.ib, &d)) {

@@ -12,12 +12,14 @@
 #include "buf.h"
 #include "commands.h"
 #include "matrix.h"
+#include "merge.h"
 #include "play.h"
 #include "proc.h"
 #include "report.h"
 
 static const char usage[] =
 	"usage: procspec matrix [PATH...] [--impl ID[=SET]]... [options]\n"
+	"       procspec matrix merge [--report DIR] DIR...   (the parts' reports into one)\n"
 	"Runs every implementation over the scenarios, each against the golden set of the\n"
 	"CPython version it follows (from its driver's hello, as --golden auto), applies\n"
 	"its expectations/<label>.txt, and writes DIR/matrix.json and DIR/matrix.html:\n"
@@ -306,6 +308,8 @@ int ps_cmd_matrix(int argc, char **argv)
 	size_t n_ids = 0, n_cols = 0, n_defaults = 0, i, nsig;
 	int nrest = 3, r, code = PS_EXIT_ERROR;
 
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return ps_merge_matrix(argc - 1, argv + 1);
 	/* Take --impl (repeatable) and --report; the rest is run's option syntax. */
 	rest = calloc((size_t)argc + 4, sizeof(*rest));
 	ids = calloc((size_t)argc + 1, sizeof(*ids));

@@ -38,12 +38,14 @@
 #include "expect.h"
 #include "fault.h"
 #include "file.h"
+#include "merge.h"
 #include "pool.h"
 #include "proc.h"
 #include "suite.h"
 
 static const char usage[] =
 	"usage: procspec sweep [PATH...] --impl IMPL [options]\n"
+	"       procspec sweep merge [--report DIR] DIR...   (the parts' reports into one)\n"
 	"  Fails each fault site's Nth call in every scenario, once and from then on,\n"
 	"  and checks that nothing hangs, crashes, leaks or fails silently.\n"
 	"  --site GLOB         fault sites to sweep; repeatable (default: all but\n"
@@ -529,8 +531,14 @@ static int write_reports(struct ctx *c, const char *dir, const char *implementat
 	printf("%s", txt.data ? txt.data : "");
 	if (!dir || !*dir)
 		goto out;
-	root = json_pack("{s:s, s:s, s:I, s:o, s:O}", "implementation", implementation, "label", label,
-			 "runs", (json_int_t)c->runs, "sites", sites, "findings", c->findings);
+	/* scenarios: what this sweep covered, so that 'sweep merge' can refuse overlapping parts */
+	root = json_pack("{s:s, s:s, s:I, s:o, s:O, s:o}", "implementation", implementation, "label", label,
+			 "runs", (json_int_t)c->runs, "sites", sites, "findings", c->findings,
+			 "scenarios", json_array());
+	for (i = 0; root && i < c->n_bases; i++)
+		json_array_append_new(json_object_get(root, "scenarios"), json_pack(
+			"{s:s, s:s}", "scenario", c->s->scenarios[c->bases[i].scenario]->id,
+			"method", ps_method_name(c->bases[i].method)));
 	sites = NULL;
 	s = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(root);
@@ -607,6 +615,8 @@ int ps_cmd_sweep(int argc, char **argv)
 	int r, code = PS_EXIT_ERROR;
 	unsigned long broken = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return ps_merge_sweep(argc - 1, argv + 1);
 	memset(&c, 0, sizeof(c));
 	memset(&s, 0, sizeof(s));
 	c.max_n = 64;
