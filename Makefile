@@ -153,6 +153,56 @@ $(CHECKBIN): $(call obj,$(TEST_SRC) $(HARNESS_LIB)) $(LIBREF) | $(REFCHILD) $(FI
 
 -include $(shell find $(B)/obj $(B)/pic -name '*.d' 2>/dev/null)
 
+# ---- installing ----------------------------------------------------------
+
+$(B)/procref.pc: ref/procref.pc.in ref/procref_version.h $(GEN)/install_paths.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' ref/procref.pc.in >$@.tmp && mv $@.tmp $@
+
+# Each man page from one markdown source, by a script of ours (no pandoc).
+MANPAGES = $(B)/man/procspec.1 $(B)/man/procref.3
+
+$(B)/man/%: docs/%.md tools/md2man ref/procref_version.h
+	@mkdir -p $(@D)
+	$(PYTHON) tools/md2man --version $(VERSION) $< >$@.tmp && mv $@.tmp $@
+
+man: $(MANPAGES)
+
+# procspec's data: what `procspec run` reads, found at DATADIR/procspec.
+DATA_DIRS = scenarios golden expectations
+
+install: all shared $(B)/procref.pc $(MANPAGES)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(LIBEXECDIR)/procref $(DESTDIR)$(LIBDIR)/procspec \
+	  $(DESTDIR)$(DATADIR)/procspec/tools $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 644 ref/procref.h ref/procref_version.h $(DESTDIR)$(INCLUDEDIR)
+	$(INSTALL) -m 644 $(LIBREF) $(DESTDIR)$(LIBDIR)/libprocref.a
+	$(INSTALL) -m 755 $(LIBREF_SO) $(DESTDIR)$(LIBDIR)
+	ln -sf $(notdir $(LIBREF_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libprocref.so
+	$(INSTALL) -m 644 $(B)/procref.pc $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 755 $(REFCHILD) $(REFDRV) $(DESTDIR)$(LIBEXECDIR)/procref
+	$(INSTALL) -m 755 $(PROCSPEC) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 644 $(FIULIB) $(DESTDIR)$(LIBDIR)/procspec
+	cd $(DESTDIR)$(DATADIR)/procspec && rm -rf $(DATA_DIRS)
+	cp -R $(DATA_DIRS) $(DESTDIR)$(DATADIR)/procspec
+	chmod -R u+w,go-w,a+rX $(addprefix $(DESTDIR)$(DATADIR)/procspec/,$(DATA_DIRS))
+	$(INSTALL) -m 644 tools/pydriver.py $(DESTDIR)$(DATADIR)/procspec/tools
+	$(INSTALL) -m 644 $(B)/man/procspec.1 $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 644 $(B)/man/procref.3 $(DESTDIR)$(MANDIR)/man3
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/procref.h $(DESTDIR)$(INCLUDEDIR)/procref_version.h \
+	  $(DESTDIR)$(LIBDIR)/libprocref.a $(DESTDIR)$(LIBDIR)/libprocref.so \
+	  $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(notdir $(LIBREF_SO)) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/procref.pc $(DESTDIR)$(BINDIR)/procspec \
+	  $(DESTDIR)$(LIBEXECDIR)/procref/procref-child $(DESTDIR)$(LIBEXECDIR)/procref/procref-driver \
+	  $(DESTDIR)$(LIBDIR)/procspec/libprocspec-fiu.so \
+	  $(DESTDIR)$(MANDIR)/man1/procspec.1 $(DESTDIR)$(MANDIR)/man3/procref.3
+	rm -rf $(DESTDIR)$(DATADIR)/procspec
+	rmdir $(DESTDIR)$(LIBEXECDIR)/procref $(DESTDIR)$(LIBDIR)/procspec 2>/dev/null || true
+
 include tests/bench/bench.mk
 include tests/fuzz.mk
 
@@ -190,6 +240,7 @@ test: all $(CHECKBIN)
 	tests/faults.sh $(PROCSPEC)
 	tests/driver-check.sh $(PROCSPEC)
 	tests/pipelined.sh $(PROCSPEC)
+	tests/install.sh $(B)/install-check
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \
@@ -228,5 +279,5 @@ clean:
 
 FORCE:
 
-.PHONY: all deps run check test matrix golden replay valgrind asan clean shared install \
+.PHONY: all deps run check test matrix golden replay valgrind asan clean shared man install \
 	uninstall FORCE
