@@ -22,11 +22,11 @@ trap cleanup EXIT
 # expect NAME CONDITION...: ok when the shell condition (one string) holds
 expect() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
-# A plain build whatever make runs this (make asan passes its compiler and
-# sanitizer flags down through MAKEFLAGS): the install is checked as users
-# get it.
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -j2 B="$build" PREFIX=/usr \
-	DESTDIR="$stage" "$@"; }
+# A plain build whatever make runs this (make asan hands its compiler and
+# sanitizer flags down, in MAKEFLAGS and the environment): the install is
+# checked as users get it.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC -u CFLAGS -u EXTRA_CFLAGS -u LDFLAGS \
+	make --no-print-directory -j2 B="$build" PREFIX=/usr DESTDIR="$stage" "$@"; }
 
 if ! run "make install DESTDIR=... PREFIX=/usr" 0 mk install; then
 	echo "install: $pass passed, $fail failed, $skip skipped"
