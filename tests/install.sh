@@ -49,11 +49,13 @@ check "every file is installed under PREFIX${missing:+ (missing:$missing)}" [ -z
 
 # --- pkg-config, soname, exported symbols --------------------------------
 export PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$u/lib/pkgconfig PKG_CONFIG_PATH=
-major=$(sed -n 's/^#define PR_VERSION_MAJOR //p' ref/procref_version.h)
-version=$major.$(sed -n 's/^#define PR_VERSION_MINOR //p' ref/procref_version.h).$(sed -n 's/^#define PR_VERSION_PATCH //p' ref/procref_version.h)
+part() { sed -n "s/^#define PR_VERSION_$1 //p" ref/procref_version.h; }
+major=$(part MAJOR)
+version=$major.$(part MINOR).$(part PATCH)
 flags=$(pkg-config --cflags --libs procref 2>"$tmp/out" | sed 's/ *$//')
 check "pkg-config --cflags --libs procref: $flags" [ "$flags" = "-I$u/include -L$u/lib -lprocref" ]
-check "pkg-config --modversion procref is $version" [ "$(pkg-config --modversion procref)" = "$version" ]
+check "pkg-config --modversion procref is $version" \
+	[ "$(pkg-config --modversion procref)" = "$version" ]
 cflags=$(pkg-config --cflags procref)
 libs=$(pkg-config --libs procref)
 
@@ -71,7 +73,9 @@ else
 fi
 
 # --- the programs of docs/LIBRARY.md -------------------------------------
-block() { awk -v fence="\`\`\`$1" '$0 == fence { on = 1; next } /^```/ { on = 0 } on' docs/LIBRARY.md; }
+block() {
+	awk -v fence="\`\`\`$1" '$0 == fence { on = 1; next } /^```/ { on = 0 } on' docs/LIBRARY.md
+}
 mkdir -p "$tmp/src" "$tmp/elsewhere"
 block c >"$tmp/src/example.c"
 block cpp >"$tmp/src/example.cpp"
@@ -123,7 +127,8 @@ else
 	(cd "$tmp/elsewhere" && env -u PROCREF_CHILD PROCSPEC_INSTALL_MARK="$mark" timeout 60 \
 		"$tmp/c-static") >"$tmp/out" 2>&1
 	code=$?
-	want="start: FileNotFoundError: [Errno 2] No such file or directory: '/usr/libexec/procref/procref-child'"
+	want="start: FileNotFoundError: [Errno 2] No such file or directory:"
+	want="$want '/usr/libexec/procref/procref-child'"
 	expect "a missing procref-child: start() raises FileNotFoundError naming it (exit $code)" \
 		'[ "$code" -eq 1 ] && has "hello from a fork child" && has "$want"'
 fi
