@@ -165,7 +165,7 @@ MANPAGES = $(B)/man/procspec.1 $(B)/man/procref.3
 
 $(B)/man/%: docs/%.md tools/md2man ref/procref_version.h
 	@mkdir -p $(@D)
-	$(PYTHON) tools/md2man --version $(VERSION) $< >$@.tmp && mv $@.tmp $@
+	tools/md2man --version $(VERSION) $< >$@.tmp && mv $@.tmp $@
 
 man: $(MANPAGES)
 
