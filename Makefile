@@ -93,8 +93,11 @@ $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) -Iref -c -o $@ $<
 
+# -z defs: every symbol it needs resolved at link time, except in a
+# sanitizer build, whose runtime only the program links.
 $(LIBREF_SO): $(call pic,$(REF_SRC))
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,defs -o $@ $^ $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
+	  $(if $(findstring -fsanitize,$(LDFLAGS)),,-Wl,-z,defs) -o $@ $^ $(LDFLAGS)
 
 $(B)/$(SONAME): $(LIBREF_SO)
 	ln -sf $(notdir $<) $@
