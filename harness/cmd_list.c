@@ -4,11 +4,12 @@
 
 #include "commands.h"
 #include "discover.h"
+#include "paths.h"
 #include "scenario.h"
 
 int ps_cmd_list(int argc, char **argv)
 {
-	static char *default_paths[] = { "scenarios" };
+	char *default_paths[] = { (char *)ps_data("scenarios") };
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_paths files = { 0 };
 	struct ps_scenario *sc;
@@ -26,7 +27,7 @@ int ps_cmd_list(int argc, char **argv)
 		return PS_EXIT_ERROR;
 	}
 	for (i = 0; i < files.n; i++) {
-		if (ps_scenario_load(files.v[i], "scenarios", &sc, &d)) {
+		if (ps_scenario_load(files.v[i], default_paths[0], &sc, &d)) {
 			fprintf(stderr, "%s\n", d.msg);
 			code = PS_EXIT_ERROR;
 			continue;

@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "matrix.h"
 #include "merge.h"
+#include "paths.h"
 #include "play.h"
 #include "proc.h"
 #include "report.h"
@@ -303,7 +304,7 @@ int ps_cmd_matrix(int argc, char **argv)
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_matrix m = PS_MATRIX_INIT;
 	struct column *cols = NULL;
-	const char **ids = NULL, *report = "reports", *golden_dir = "golden";
+	const char **ids = NULL, *report = "reports", *golden_dir = ps_data("golden");
 	char **rest = NULL, **defaults = NULL;
 	size_t n_ids = 0, n_cols = 0, n_defaults = 0, i, nsig;
 	int nrest = 3, r, code = PS_EXIT_ERROR;

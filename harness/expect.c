@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "paths.h"
 
 static char *word(const char **s, const char *end)
 {
@@ -174,11 +175,13 @@ char *ps_expect_default_path(const char *label)
 {
 	char *path = NULL;
 
-	if (asprintf(&path, "expectations/%s.txt", label) < 0)
+	const char *dir = ps_data("expectations");
+
+	if (asprintf(&path, "%s/%s.txt", dir, label) < 0)
 		return NULL;
 	if (strchr(label, '@') && access(path, F_OK) != 0) {
 		free(path);
-		if (asprintf(&path, "expectations/%.*s.txt", (int)strcspn(label, "@"), label) < 0)
+		if (asprintf(&path, "%s/%.*s.txt", dir, (int)strcspn(label, "@"), label) < 0)
 			return NULL;
 	}
 	return path;

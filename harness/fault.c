@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "util.h"
 #include "vocab.h"
+#include "paths.h"
 
 extern char **environ;
 
@@ -164,23 +165,18 @@ const struct ps_expr *ps_fault_check(const struct ps_expr *e, char *msg, size_t 
 char **ps_fault_env(void)
 {
 	const char *fiu = getenv("PROCSPEC_FIU_PRELOAD"), *old = getenv("LD_PRELOAD");
-	char exe[PATH_MAX], *slash, **env = NULL;
+	char *lib, **env = NULL;
 	struct ps_buf b = PS_BUF_INIT;
-	ssize_t len;
 	size_t n = 0, i, k = 0;
 
 	if (getenv("PROCSPEC_NO_FAULTS") && *getenv("PROCSPEC_NO_FAULTS"))
 		return NULL;
 	if (!fiu || !*fiu)
 		fiu = "/usr/lib/fiu/fiu_posix_preload.so";
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
+	if (!(lib = ps_helper("libprocspec-fiu.so")))
 		return NULL;
-	exe[len] = '\0';
-	if (!(slash = strrchr(exe, '/')))
-		return NULL;
-	*slash = '\0';
-	ps_buf_addf(&b, "LD_PRELOAD=%s/libprocspec-fiu.so", exe);
+	ps_buf_addf(&b, "LD_PRELOAD=%s", lib);
+	free(lib);
 	if (access(b.data + strlen("LD_PRELOAD="), R_OK) || access(fiu, R_OK)) {
 		ps_buf_release(&b);
 		return NULL;

@@ -36,9 +36,9 @@ const char *ps_fault_errno_name(int err);
 
 /*
  * The environment a driver runs in: this one, with LD_PRELOAD naming
- * procspec's fault library (beside this program) and libfiu's POSIX preload
- * (PROCSPEC_FIU_PRELOAD, default /usr/lib/fiu/fiu_posix_preload.so) ahead of
- * any LD_PRELOAD already set.  NULL when either library is missing or
+ * procspec's fault library (beside this program, or installed: ps_helper())
+ * and libfiu's POSIX preload (PROCSPEC_FIU_PRELOAD, default
+ * /usr/lib/fiu/fiu_posix_preload.so) ahead of any LD_PRELOAD already set.  NULL when either library is missing or
  * PROCSPEC_NO_FAULTS is set: the driver then runs without them and offers no
  * "faults" feature.  Free with ps_fault_env_free().
  */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +17,66 @@ char *ps_golden_path(const char *root, const char *set, const char *method, cons
 	return ps_buf_detach(&b);
 }
 
+char *ps_golden_origin(const char *implementation, const char *executable, const char *os_name)
+{
+	struct ps_buf b = PS_BUF_INIT;
+	const char *impl = implementation, *on, *ver, *end, *base, *pyenv;
+
+	if (!*executable) {
+		ps_buf_adds(&b, "?");
+		return ps_buf_detach(&b);
+	}
+	/* "CPython 3.11.2", "PyPy 7.3.11 (Python 3.9.16)", "billiard 4.1 on CPython 3.11.2":
+	 * the interpreter's version is the word after its name */
+	while ((on = strstr(impl, " on ")))
+		impl = on + 4;
+	ver = strchr(impl, ' ');
+	ver = ver ? ver + 1 : "?";
+	end = ver + strcspn(ver, " ");
+	base = strrchr(executable, '/');
+	base = base ? base + 1 : executable;
+	if ((pyenv = strstr(executable, "/.pyenv/versions/"))) {
+		pyenv += strlen("/.pyenv/versions/");
+		ps_buf_addf(&b, "pyenv %.*s", (int)strcspn(pyenv, "/"), pyenv);
+	} else if (!strncmp(executable, "/usr/bin/", 9) || !strncmp(executable, "/bin/", 5)) {
+		ps_buf_addf(&b, "%s %s %.*s", os_name && *os_name ? os_name : "system", base,
+			    (int)(end - ver), ver);
+	} else {
+		ps_buf_addf(&b, "%s %.*s", base, (int)(end - ver), ver);
+	}
+	return ps_buf_detach(&b);
+}
+
+/* The first word of /etc/os-release's NAME ("Debian" of "Debian GNU/Linux"), into out. */
+static void os_name(char *out, size_t size)
+{
+	char line[256], *v;
+	FILE *f = fopen("/etc/os-release", "re");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "NAME=", 5))
+			continue;
+		v = line + 5 + (line[5] == '"');
+		snprintf(out, size, "%.*s", (int)strcspn(v, " \"\n"), v);
+		break;
+	}
+	fclose(f);
+}
+
 char *ps_golden_header(const char *implementation, const char *executable, const char *module,
 		       const char *id, const char *method)
 {
 	struct ps_buf b = PS_BUF_INIT;
+	char os[64], *origin;
 
+	os_name(os, sizeof(os));
+	origin = ps_golden_origin(implementation, executable, os);
 	ps_buf_addf(&b, "# procspec golden transcript: captured from %s (%s, module %s)\n",
-		    implementation, *executable ? executable : "?", *module ? module : "?");
+		    implementation, origin ? origin : "?", *module ? module : "?");
+	free(origin);
 	ps_buf_addf(&b, "# scenario: %s  method: %s\n", id, method);
 	return ps_buf_detach(&b);
 }

@@ -11,11 +11,21 @@
 char *ps_golden_path(const char *root, const char *set, const char *method, const char *id);
 
 /*
- * The header of a captured file: two "# " lines naming the interpreter, the
- * module, the scenario and the method.  malloc'd.
+ * The header of a captured file: two "# " lines naming the interpreter (its
+ * version and origin, ps_golden_origin()), the module, the scenario and the
+ * method.  malloc'd.
  */
 char *ps_golden_header(const char *implementation, const char *executable, const char *module,
 		       const char *id, const char *method);
+
+/*
+ * Where an interpreter came from, without the capturing machine's paths:
+ * "pyenv 3.8.18" for a pyenv build, "Debian python3 3.11.2" for the
+ * system's (os_name, from /etc/os-release, "system" when empty), else the
+ * program's name and version ("pypy3 7.3.11"); "?" for no executable.
+ * implementation is the driver's hello ("CPython 3.11.2").  malloc'd.
+ */
+char *ps_golden_origin(const char *implementation, const char *executable, const char *os_name);
 
 /*
  * Read a golden file without its header (the leading "# " lines).

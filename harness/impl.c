@@ -14,35 +14,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "paths.h"
 #include "proc.h"
 
 static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d);
-
-char *ps_home(void)
-{
-	const char *env = getenv("PROCSPEC_HOME");
-	char exe[PATH_MAX], probe[PATH_MAX + 32], *slash;
-	ssize_t n;
-	int up;
-
-	if (env && *env)
-		return strdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return strdup(".");
-	exe[n] = '\0';
-	/* <home>/build/procspec, or <home>/build/<variant>/procspec for sanitizer builds */
-	for (up = 0; up < 3; up++) {
-		slash = strrchr(exe, '/');
-		if (!slash || slash == exe)
-			break;
-		*slash = '\0';
-		snprintf(probe, sizeof(probe), "%s/tools/pydriver.py", exe);
-		if (up >= 1 && access(probe, F_OK) == 0)
-			return strdup(exe);
-	}
-	return strdup(".");
-}
 
 static int push(struct ps_impl *impl, size_t *n, const char *s, size_t len)
 {
@@ -188,19 +163,12 @@ static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 	size_t n = 0;
 	int r = -ENOMEM;
 
-	if (!(home = ps_home()))
+	if (!(home = strdup(ps_datadir())))
 		goto fail;
 	if (!strcmp(spec, "ref") || !strncmp(spec, "ref@", 4)) {
-		/* The driver built beside this program (build/ or build/asan/). */
-		char exe[PATH_MAX], *slash;
-		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-		exe[len > 0 ? len : 0] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		ps_buf_addf(&b, "%s/procref-driver", slash ? exe : "build");
-		path = ps_buf_detach(&b);
+		/* The driver built beside this program (build/ or build/asan/),
+		 * or installed. */
+		path = ps_helper("procref-driver");
 		if (!path || push(impl, &n, path, strlen(path)))
 			goto fail;
 		/* ref@X.Y[-O]: libprocref behaving as CPython X.Y (with -O) does */

@@ -58,7 +58,4 @@ int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, cha
  */
 int ps_impl_present(const struct ps_impl *impl, struct ps_diag *d);
 
-/* The directory procspec's own files live in (the parent of build/), malloc'd. */
-char *ps_home(void);
-
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "discover.h"
+#include "paths.h"
 #include "proc.h"
 
 int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
@@ -31,7 +32,7 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char *default_paths[] = { "scenarios" };
+	static char *default_paths[1];
 	const char *impl = NULL;
 	unsigned m;
 	char *end, **v;
@@ -39,8 +40,9 @@ int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usag
 	int c, r;
 
 	memset(s, 0, sizeof(*s));
-	s->golden_dir = "golden";
-	s->root = "scenarios";
+	s->golden_dir = ps_data("golden");
+	s->root = ps_data("scenarios");
+	default_paths[0] = (char *)s->root;
 	s->step_timeout = 10.0;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	s->jobs = n > 0 ? (unsigned)n : 1;

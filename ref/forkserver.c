@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,8 +73,8 @@ static int ensure_running(struct pr_diag *d)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static unsigned serial;
 	int listener = -1, alive[2] = { -1, -1 }, pass[2], r;
-	char path[PATH_MAX], lfd[32], afd[32], profile[32];
-	char *argv[8];
+	char lfd[32], afd[32];
+	char *args[] = { "--forkserver", lfd, afd, fs.address, NULL };
 	pid_t pid, w;
 	int st;
 
@@ -95,8 +94,6 @@ static int ensure_running(struct pr_diag *d)
 		remove_address(fs.address);
 		fs.address[0] = '\0';
 	}
-	if ((r = pr__child_path(path, sizeof path)) < 0)
-		return pr_diag(d, r, NULL);
 	/* connection.arbitrary_address('AF_UNIX'): a name in a private
 	 * temp dir */
 	snprintf(fs.dir, sizeof fs.dir, "/tmp/pymp-XXXXXX");
@@ -109,23 +106,17 @@ static int ensure_running(struct pr_diag *d)
 	    bind(listener, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    chmod(fs.address, 0600) < 0 || listen(listener, 128) < 0 ||
 	    pipe2(alive, O_CLOEXEC) < 0) {
-		r = -errno;
+		r = pr_diag(d, -errno, NULL);
 		goto fail;
 	}
+	/* forkserver.py's cmd: main(listener_fd, alive_r, preload), with
+	 * the interpreter's flags first (spawn.get_executable() and
+	 * util._args_from_interpreter_flags()) */
 	snprintf(lfd, sizeof lfd, "listener=%d", listener);
 	snprintf(afd, sizeof afd, "alive=%d", alive[0]);
-	snprintf(profile, sizeof profile, "%s", pr_profile_name());
-	argv[0] = path;
-	argv[1] = "--profile";
-	argv[2] = profile;
-	argv[3] = "--forkserver";
-	argv[4] = lfd;
-	argv[5] = afd;
-	argv[6] = fs.address;
-	argv[7] = NULL;
 	pass[0] = listener;
 	pass[1] = alive[0];
-	if ((r = pr__spawnv_passfds(path, argv, pass, 2, &pid)) < 0)
+	if ((r = pr__child_start(args, pass, 2, &pid, d)) < 0)
 		goto fail;
 	close(listener);
 	close(alive[0]);
@@ -141,7 +132,7 @@ fail:
 	}
 	remove_address(fs.address);
 	fs.address[0] = '\0';
-	return pr_diag(d, r, NULL);
+	return r;
 }
 
 /* reduction.sendfds(sock, fds): one byte, the fds as SCM_RIGHTS */

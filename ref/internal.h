@@ -257,8 +257,18 @@ int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
 		  struct pr_diag *d);
 /* A bare Process object, for a description to fill. */
 pr_value *pr__process_new(void);
-/* Where procref-child is: $PROCREF_CHILD, else next to /proc/self/exe. */
-int pr__child_path(char *buf, size_t size);
+/* The most arguments pr__child_start() passes on. */
+#define PR__CHILD_MAX_ARGS 4
+/*
+ * spawn.get_command_line() run through util.spawnv_passfds(): procref-child
+ * (pr_get_executable()) with the profile's flag, then args (NULL-ended, at
+ * most PR__CHILD_MAX_ARGS), with only fds 0-2 and fds[0..nfds-1] open.
+ * *out is its pid.  Fails, d filled, when there is no program to run
+ * (FileNotFoundError naming it) or nothing could be started; a failed exec
+ * is not an error (CPython's way: the child exits 255).
+ */
+int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out,
+		    struct pr_diag *d);
 int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 		       size_t nfds, pid_t *out);
 /* The exception a failed write of the process data raises (BufferedWriter's

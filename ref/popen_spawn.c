@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,32 +17,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-int pr__child_path(char *buf, size_t size)
-{
-	const char *env = getenv("PROCREF_CHILD");
-	char *slash;
-	ssize_t n;
-
-	if (env != NULL && *env != '\0') {
-		if (strlen(env) >= size)
-			return -ENAMETOOLONG;
-		strcpy(buf, env);
-		return 0;
-	}
-	/* next to the program that runs libprocref: build/procref-driver,
-	 * build/procref-child, build/check_procspec */
-	n = readlink("/proc/self/exe", buf, size - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL)
-		return -ENOENT;
-	if ((size_t)(slash - buf) + sizeof "/procref-child" > size)
-		return -ENAMETOOLONG;
-	strcpy(slash, "/procref-child");
-	return 0;
-}
 
 /* The child side of spawnv_passfds: async-signal-safe calls only, and no
  * writes to memory, since under vfork it is the parent's. */
@@ -229,8 +202,8 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	int p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
 	int gate = proc->u.proc->gate, fds[3] = { gate, -1, -1 };
 	int pass[3], r;
-	char path[PATH_MAX], handle[32], profile[32];
-	char *argv[6];
+	char handle[32];
+	char *args[] = { "--multiprocessing-fork", handle, NULL };
 	pid_t pid;
 
 	if ((r = pr__flush_std_streams()) < 0)
@@ -240,32 +213,17 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		return r;
 	if ((r = pr__spawn_payload(proc, fds, &sb, d)) < 0)
 		return r;
-	if ((r = pr__child_path(path, sizeof path)) < 0) {
-		r = pr_diag(d, r, NULL);
-		goto out;
-	}
 	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0) {
 		r = pr_diag(d, -errno, NULL);
 		goto out;
 	}
-	/* spawn.get_command_line(tracker_fd=..., pipe_handle=child_r),
-	 * with the interpreter's flags (the profile) first */
+	/* spawn.get_command_line(tracker_fd=..., pipe_handle=child_r) */
 	snprintf(handle, sizeof handle, "pipe_handle=%d", p2[0]);
-	snprintf(profile, sizeof profile, "%s", pr_profile_name());
-	argv[0] = path;
-	argv[1] = "--profile";
-	argv[2] = profile;
-	argv[3] = "--multiprocessing-fork";
-	argv[4] = handle;
-	argv[5] = NULL;
 	pass[0] = p2[0];
 	pass[1] = p1[1];
 	pass[2] = gate;
-	if ((r = pr__spawnv_passfds(path, argv, pass, gate >= 0 ? 3 : 2,
-				    &pid)) < 0) {
-		r = pr_diag(d, r, NULL);
+	if ((r = pr__child_start(args, pass, gate >= 0 ? 3 : 2, &pid, d)) < 0)
 		goto out;
-	}
 	po->pid = pid;
 	po->sentinel = p1[0];
 	po->parent_w = p2[1];

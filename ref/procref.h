@@ -19,6 +19,12 @@
  *
  * Not thread-safe: like the interpreter it models, a process runs one
  * program.
+ *
+ * Installed, it is linked with `pkg-config --cflags --libs procref`, from C
+ * or C++; docs/LIBRARY.md has a complete program and man 3 procref the
+ * reference.  The shared library exports the PR_EXTERN declarations below
+ * and nothing else (ref/procref.sym lists them; tests/install.sh holds the
+ * library to it).
  */
 #ifndef PROCREF_H
 #define PROCREF_H
@@ -26,6 +32,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "procref_version.h"
+
+/* What the library exports: it is built with -fvisibility=hidden, so only
+ * these declarations are visible to a program (libuv's UV_EXTERN). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PR_EXTERN __attribute__((visibility("default")))
+#else
+#define PR_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* X(NAME, Python class): the codes that are not -errno. */
 #define PR_ERROR_MAP(X)                                                  \
@@ -71,19 +91,40 @@ struct pr_diag {
 /* Fill d for code (a PR_E* code or -errno) and return code.  fmt may be
  * NULL: -errno then gets CPython's "[Errno N] strerror", the others an
  * empty message.  A diag already set is replaced.  d may be NULL. */
-int pr_diag(struct pr_diag *d, int code, const char *fmt, ...)
+PR_EXTERN int pr_diag(struct pr_diag *d, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The same for a class outside PR_ERROR_MAP (code PR_EEXCEPTION). */
-int pr_diag_raise(struct pr_diag *d, const char *type, const char *fmt, ...)
+PR_EXTERN int pr_diag_raise(struct pr_diag *d, const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Release what d holds and make it PR_DIAG_INIT again. */
-void pr_diag_clear(struct pr_diag *d);
+PR_EXTERN void pr_diag_clear(struct pr_diag *d);
 /* CPython 3.11's class for code: "ValueError", "ProcessLookupError" for
  * -ESRCH, "OSError" for an errno it does not map; NULL for the codes whose
  * class the diag carries. */
-const char *pr_error_type(int code);
+PR_EXTERN const char *pr_error_type(int code);
 
 /* ---- library state ---------------------------------------------------- */
+
+/* The version of the library running (the program may have been built
+ * against another): PR_VERSION_HEX's value and "MAJOR.MINOR.PATCH". */
+PR_EXTERN unsigned pr_version(void);
+PR_EXTERN const char *pr_version_string(void);
+
+/*
+ * multiprocessing.set_executable(path): the program the spawn and
+ * forkserver start methods run, procref-child.  Without it, the library
+ * takes $PROCREF_CHILD, then procref-child beside the running program (a
+ * build tree), then the one `make install` put in LIBEXECDIR/procref/.
+ * NULL or "" goes back to that search.  Checked when a child starts, not
+ * here: start() fails with FileNotFoundError (-ENOENT) naming the path when
+ * there is no such program, or PermissionError (-EACCES) when it cannot be
+ * run.  -ENAMETOOLONG for a path of PATH_MAX bytes or more.
+ */
+PR_EXTERN int pr_set_executable(const char *path);
+/* The procref-child the next spawn or forkserver start would run, as
+ * pr_set_executable() describes, into buf; 0, or -ENOENT when no
+ * candidate exists (buf then holds the last one tried), -ENAMETOOLONG. */
+PR_EXTERN int pr_get_executable(char *buf, size_t size);
 
 /*
  * What importing multiprocessing does, once per program: the main process
@@ -91,17 +132,17 @@ const char *pr_error_type(int code);
  * Processes forked later share this state as they would share an imported
  * module.  Fails with -errno if no random bytes can be had.
  */
-int pr_init(struct pr_diag *d);
+PR_EXTERN int pr_init(struct pr_diag *d);
 /* Drop every reference the library holds and free what becomes garbage.
  * Children are not waited for: run pr_exit_function() first. */
-void pr_fini(void);
+PR_EXTERN void pr_fini(void);
 
 /*
  * multiprocessing.set_start_method(method): which Popen class Process
  * uses: "fork", "spawn" or "forkserver"; anything else fails with
  * CPython's ValueError.
  */
-int pr_set_start_method(const char *method, struct pr_diag *d);
+PR_EXTERN int pr_set_start_method(const char *method, struct pr_diag *d);
 
 /*
  * Behave as CPython release name does: "2.7", "3.6", "3.7" ... "3.13",
@@ -110,13 +151,13 @@ int pr_set_start_method(const char *method, struct pr_diag *d);
  * procref-driver does so before pr_init()).  PR_EVALUE for a release
  * there is no profile for; the profile in force is then unchanged.
  */
-int pr_set_profile(const char *name, struct pr_diag *d);
+PR_EXTERN int pr_set_profile(const char *name, struct pr_diag *d);
 /* The profile in force, as pr_set_profile() spells it: "3.11-O". */
-const char *pr_profile_name(void);
+PR_EXTERN const char *pr_profile_name(void);
 /* The optional features of the driver protocol's hello that the profile
  * has ("Process.close", "Process.kill", "Process.sentinel",
  * "parent_process"), at most max of them into out; returns how many. */
-size_t pr_profile_features(const char **out, size_t max);
+PR_EXTERN size_t pr_profile_features(const char **out, size_t max);
 
 /*
  * Stop this process's fork server, if it started one: close the alive
@@ -124,14 +165,14 @@ size_t pr_profile_features(const char **out, size_t max);
  * exit does (the fd closes), done early, as CPython's tests do with
  * forkserver._forkserver._stop().  Safe to call at any time.
  */
-void pr_forkserver_stop(void);
+PR_EXTERN void pr_forkserver_stop(void);
 
 /* This process's fork server, if it runs one: its pid and the write end of
  * its alive pipe (CPython's _forkserver._forkserver_pid and
  * _forkserver_alive_fd); 0 and -1 otherwise.  Helpers live as long as the
  * program: a driver leaves them out of fds_leaked() and children_left(). */
-pid_t pr_forkserver_pid(void);
-int pr_forkserver_alive_fd(void);
+PR_EXTERN pid_t pr_forkserver_pid(void);
+PR_EXTERN int pr_forkserver_alive_fd(void);
 
 /*
  * main() of procref-child, the program the spawn and forkserver start
@@ -140,27 +181,27 @@ int pr_forkserver_alive_fd(void);
  * ADDRESS" (forkserver.main).
  * Returns the exit status.
  */
-int pr_child_main(int argc, char **argv);
+PR_EXTERN int pr_child_main(int argc, char **argv);
 
 /*
  * util._exit_function, once per process: terminate the daemonic children
  * still alive, then join the others.  Later calls do nothing.
  */
-int pr_exit_function(struct pr_diag *d);
+PR_EXTERN int pr_exit_function(struct pr_diag *d);
 
 /*
  * Free the process objects that only reference cycles keep alive
  * (CPython's cyclic GC), so that their Popen finalizers close their
  * sentinels.  Safe at any time.
  */
-void pr_gc_collect(void);
+PR_EXTERN void pr_gc_collect(void);
 
 /*
  * os.register_at_fork(after_in_child=fn): fn(arg) runs first thing in
  * every child the library forks, before the child touches anything else.
  * NULL removes it.
  */
-void pr_set_after_fork(void (*fn)(void *arg), void *arg);
+PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
 
 /* ---- values ----------------------------------------------------------- */
 
@@ -178,39 +219,39 @@ enum pr_kind {
  * NULL when memory runs out; those taking items consume them, also when
  * they fail.
  */
-pr_value *pr_incref(pr_value *v);
-void pr_decref(pr_value *v);	/* NULL is ignored */
-enum pr_kind pr_kind(const pr_value *v);
+PR_EXTERN pr_value *pr_incref(pr_value *v);
+PR_EXTERN void pr_decref(pr_value *v);	/* NULL is ignored */
+PR_EXTERN enum pr_kind pr_kind(const pr_value *v);
 
-pr_value *pr_none(void);
-pr_value *pr_bool(int b);
-pr_value *pr_int(int64_t i);
+PR_EXTERN pr_value *pr_none(void);
+PR_EXTERN pr_value *pr_bool(int b);
+PR_EXTERN pr_value *pr_int(int64_t i);
 /* An int from decimal text of any size: 0, PR_EVALUE for text that is not
  * [+-]digits, or PR_EMEMORY. */
-int pr_int_parse(const char *text, pr_value **out);
-pr_value *pr_float(double f);
-pr_value *pr_str(const char *utf8, size_t len);	/* valid UTF-8 */
-pr_value *pr_bytes(const void *data, size_t len);
-pr_value *pr_tuple(pr_value **items, size_t n);
-pr_value *pr_list(pr_value **items, size_t n);
+PR_EXTERN int pr_int_parse(const char *text, pr_value **out);
+PR_EXTERN pr_value *pr_float(double f);
+PR_EXTERN pr_value *pr_str(const char *utf8, size_t len);	/* valid UTF-8 */
+PR_EXTERN pr_value *pr_bytes(const void *data, size_t len);
+PR_EXTERN pr_value *pr_tuple(pr_value **items, size_t n);
+PR_EXTERN pr_value *pr_list(pr_value **items, size_t n);
 /* A dict from n key/value pairs (kv[2i], kv[2i+1]) inserted in order, a
  * repeated key keeping its place and taking the later value; TypeError
  * "unhashable type: 'list'" as Python raises it. */
-int pr_dict(pr_value **kv, size_t n, pr_value **out, struct pr_diag *d);
+PR_EXTERN int pr_dict(pr_value **kv, size_t n, pr_value **out, struct pr_diag *d);
 
 /* The bytes of a str (UTF-8), bytes or authkey; NULL for other kinds. */
-const char *pr_data(const pr_value *v, size_t *len);
+PR_EXTERN const char *pr_data(const pr_value *v, size_t *len);
 /* bool(v) */
-int pr_truth(const pr_value *v);
+PR_EXTERN int pr_truth(const pr_value *v);
 /* The number of items of a tuple, list or dict, 0 for other kinds; item i
  * of a tuple or list (borrowed), NULL past the end or for other kinds. */
-size_t pr_len(const pr_value *v);
-pr_value *pr_item(const pr_value *v, size_t i);
+PR_EXTERN size_t pr_len(const pr_value *v);
+PR_EXTERN pr_value *pr_item(const pr_value *v, size_t i);
 
 /* repr(v) and str(v) as malloc'ed, NUL-terminated text; *len (if not NULL)
  * gets the length, which for str() may count NUL bytes.  0 or PR_EMEMORY. */
-int pr_repr(pr_value *v, char **out, size_t *len);
-int pr_str_of(pr_value *v, char **out, size_t *len);
+PR_EXTERN int pr_repr(pr_value *v, char **out, size_t *len);
+PR_EXTERN int pr_str_of(pr_value *v, char **out, size_t *len);
 
 /* ---- functions, attributes, calls ------------------------------------- */
 
@@ -238,40 +279,40 @@ typedef struct pr_func {
 		  struct pr_diag *d);
 } pr_func;
 /* A function value for f, which must outlive every value made from it. */
-pr_value *pr_function(const pr_func *f);
+PR_EXTERN pr_value *pr_function(const pr_func *f);
 /* The pr_func behind a function or bound method; NULL for other kinds. */
-const pr_func *pr_function_of(const pr_value *v);
+PR_EXTERN const pr_func *pr_function_of(const pr_value *v);
 /* The object a method is bound to (borrowed); NULL if v is no method. */
-pr_value *pr_method_self(const pr_value *v);
+PR_EXTERN pr_value *pr_method_self(const pr_value *v);
 
 /* The module-level names of multiprocessing a scenario sees: "Process",
  * "current_process", "parent_process", "active_children"; NULL for any
  * other name (or no memory). */
-pr_value *pr_global(const char *name);
+PR_EXTERN pr_value *pr_global(const char *name);
 /* A child behaviour, child.NAME in a scenario ("blocks", "exits", ...);
  * NULL when there is no such behaviour. */
-pr_value *pr_behaviour(const char *name);
+PR_EXTERN pr_value *pr_behaviour(const char *name);
 
 /* getattr(obj, name), setattr(obj, name, v), func(*args, **kwargs).
  * Arguments are borrowed; *out is a new reference. */
-int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);
-int pr_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d);
-int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
-	    const char *const *kwnames, pr_value *const *kwargs, size_t nkw,
-	    pr_value **out, struct pr_diag *d);
+PR_EXTERN int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);
+PR_EXTERN int pr_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d);
+PR_EXTERN int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
+		      const char *const *kwnames, pr_value *const *kwargs, size_t nkw,
+		      pr_value **out, struct pr_diag *d);
 
 /* Whether ForkingPickler.dumps(v) succeeds: 0, or its exception. */
-int pr_pickle_check(pr_value *v, struct pr_diag *d);
+PR_EXTERN int pr_pickle_check(pr_value *v, struct pr_diag *d);
 
 /* ---- process objects, for a driver ------------------------------------ */
 
 /* p.start(): BaseProcess.start, checks and all, as pr_call() on the bound
  * method runs it. */
-int pr_process_start(pr_value *p, struct pr_diag *d);
+PR_EXTERN int pr_process_start(pr_value *p, struct pr_diag *d);
 
 /* The pid of the child a process object started, 0 when it has none (not
  * a process object, never started, or closed). */
-pid_t pr_process_pid(const pr_value *v);
+PR_EXTERN pid_t pr_process_pid(const pr_value *v);
 
 /*
  * The read end of a pipe that child.blocks() reads in the child proc
@@ -279,6 +320,10 @@ pid_t pr_process_pid(const pr_value *v);
  * docs/PROTOCOL.md).  The fd stays the caller's.  -EINVAL if proc is not a
  * process object.
  */
-int pr_process_set_gate(pr_value *proc, int fd);
+PR_EXTERN int pr_process_set_gate(pr_value *proc, int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

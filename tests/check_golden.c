@@ -63,15 +63,41 @@ END_TEST
 START_TEST(test_paths_and_header)
 {
 	char *p = ps_golden_path("golden", "cpython-3.11", "fork", "lifecycle/start-twice");
-	char *h = ps_golden_header("CPython 3.11.2", "/usr/bin/python3", "multiprocessing",
-				   "lifecycle/start-twice", "fork");
+	char *h = ps_golden_header("CPython 3.8.18", "/home/someone/.pyenv/versions/3.8.18/bin/python",
+				   "multiprocessing", "lifecycle/start-twice", "fork");
 
 	ck_assert_str_eq(p, "golden/cpython-3.11/fork/lifecycle/start-twice.out");
-	ck_assert_str_eq(h, "# procspec golden transcript: captured from CPython 3.11.2 "
-			 "(/usr/bin/python3, module multiprocessing)\n"
+	ck_assert_str_eq(h, "# procspec golden transcript: captured from CPython 3.8.18 "
+			 "(pyenv 3.8.18, module multiprocessing)\n"
 			 "# scenario: lifecycle/start-twice  method: fork\n");
 	free(p);
 	free(h);
+}
+END_TEST
+
+/* The header names where the interpreter came from, never a home directory. */
+START_TEST(test_origin)
+{
+	static const struct {
+		const char *impl, *exe, *os, *want;
+	} cases[] = {
+		{ "CPython 3.11.2", "/usr/bin/python3", "Debian", "Debian python3 3.11.2" },
+		{ "CPython 3.11.2", "/usr/bin/python3", "", "system python3 3.11.2" },
+		{ "CPython 3.8.18", "/root/.pyenv/versions/3.8.18/bin/python", "Debian", "pyenv 3.8.18" },
+		{ "PyPy 7.3.11 (Python 3.9.16)", "/usr/bin/pypy3", "Debian", "Debian pypy3 7.3.11" },
+		{ "billiard 4.1.0 on CPython 3.11.2", "/usr/bin/python3", "Debian",
+		  "Debian python3 3.11.2" },
+		{ "CPython 3.12.1", "/opt/py/bin/python3.12", "Debian", "python3.12 3.12.1" },
+		{ "CPython 3.12.1", "", "Debian", "?" },
+	};
+	size_t i;
+	char *o;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = ps_golden_origin(cases[i].impl, cases[i].exe, cases[i].os);
+		ck_assert_str_eq(o, cases[i].want);
+		free(o);
+	}
 }
 END_TEST
 
@@ -105,6 +131,7 @@ Suite *golden_suite(void)
 	tcase_add_test(tc, test_hunks_and_context);
 	tcase_add_test(tc, test_missing_newline);
 	tcase_add_test(tc, test_paths_and_header);
+	tcase_add_test(tc, test_origin);
 	tcase_add_test(tc, test_read_strips_header);
 	suite_add_tcase(s, tc);
 	return s;

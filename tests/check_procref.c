@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -976,39 +978,124 @@ START_TEST(test_spawn_child_fds)
 }
 END_TEST
 
-/* util.spawnv_passfds raises the exec error of the child, and start()
- * leaves no fd and no child behind. */
+/* A procref-child that exists but cannot be exec'd (ENOEXEC): as in
+ * CPython, util.spawnv_passfds() never reads _posixsubprocess's error
+ * pipe, so the child exits 255 and start() succeeds; nothing is left
+ * behind. */
 START_TEST(test_spawn_exec_error)
 {
-	/* util.spawnv_passfds() never reads _posixsubprocess's error pipe: a
-	 * child whose exec fails exits 255, and start() succeeds */
 	unsigned char before[1024], after[1024];
+	char path[] = "/tmp/check-procref-XXXXXX";
 	pr_value *p = process("returns", NULL, NULL, NULL);
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *start = getattr_ok(p, "start"), *join = getattr_ok(p, "join");
-	pr_value *close_ = getattr_ok(p, "close"), *res = NULL;
+	int fd = mkostemp(path, O_CLOEXEC);
 
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "\x7f" "not an executable\n", 19), 19);
+	close(fd);
+	ck_assert_int_eq(chmod(path, 0700), 0);
 	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
-	ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child",
-				1), 0);
+	ck_assert_int_eq(setenv("PROCREF_CHILD", path, 1), 0);
 	open_fds(before);
-	ck_assert_int_eq(pr_call(start, NULL, 0, NULL, NULL, 0, &res, &d), 0);
-	pr_decref(res);
+	ok(p, "start");
 	ck_assert_int_gt(pr_process_pid(p), 0);
-	ck_assert_int_eq(pr_call(join, NULL, 0, NULL, NULL, 0, &res, &d), 0);
-	pr_decref(res);
+	ok(p, "join");
 	ck_assert_int_eq(exitcode(p), 255);
-	ck_assert_int_eq(pr_call(close_, NULL, 0, NULL, NULL, 0, &res, &d), 0);
-	pr_decref(res);
+	ok(p, "close");
 	open_fds(after);
 	unsetenv("PROCREF_CHILD");
+	unlink(path);
 	ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 	ck_assert_int_eq(errno, ECHILD);
-	pr_decref(start);
-	pr_decref(join);
-	pr_decref(close_);
 	pr_decref(p);
+}
+END_TEST
+
+/* No procref-child at all is libprocref's own failure, not CPython's: start()
+ * raises FileNotFoundError naming the path (spawn and forkserver alike),
+ * starts nothing, leaves no fd behind, and the process can start later. */
+START_TEST(test_missing_child)
+{
+	static const char *const methods[] = { "spawn", "forkserver" };
+	unsigned char before[1024], after[1024];
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		p = process("returns", NULL, NULL, NULL);
+		ck_assert_int_eq(pr_set_start_method(methods[i], &d), 0);
+		ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child", 1), 0);
+		open_fds(before);
+		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "FileNotFoundError",
+			  "[Errno 2] No such file or directory: '/nonexistent/procref-child' "
+			  "(libprocref's procref-child: install it, set PROCREF_CHILD or call "
+			  "pr_set_executable())");
+		open_fds(after);
+		ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
+		ck_assert_int_eq(pr_process_pid(p), 0);
+		ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+		/* a directory is no program either */
+		ck_assert_int_eq(setenv("PROCREF_CHILD", "/tmp", 1), 0);
+		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "PermissionError",
+			  "[Errno 13] Permission denied: '/tmp' (libprocref's procref-child: "
+			  "install it, set PROCREF_CHILD or call pr_set_executable())");
+		unsetenv("PROCREF_CHILD");
+		ok(p, "start");
+		ok(p, "join");
+		ck_assert_int_eq(exitcode(p), 0);
+		pr_decref(p);
+		pr_forkserver_stop();
+	}
+}
+END_TEST
+
+/* multiprocessing.set_executable(): pr_set_executable() wins over
+ * $PROCREF_CHILD, NULL goes back to the search, and the default is the
+ * procref-child beside this program (build/). */
+START_TEST(test_set_executable)
+{
+	char self[PATH_MAX], path[PATH_MAX], *slash;
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *p = process("returns", NULL, NULL, NULL);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	ck_assert_ptr_nonnull(slash);
+	strcpy(slash + 1, "procref-child");
+	ck_assert_int_eq(pr_get_executable(path, sizeof path), 0);
+	ck_assert_str_eq(path, self);
+	ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child", 1), 0);
+	ck_assert_int_eq(pr_get_executable(path, sizeof path), 0);
+	ck_assert_str_eq(path, "/nonexistent/procref-child");
+	ck_assert_int_eq(pr_set_executable(self), 0);
+	ck_assert_int_eq(pr_get_executable(path, sizeof path), 0);
+	ck_assert_str_eq(path, self);
+	ck_assert_int_eq(pr_get_executable(path, 4), -ENAMETOOLONG);
+	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
+	ok(p, "start");
+	ok(p, "join");
+	ck_assert_int_eq(exitcode(p), 0);
+	ck_assert_int_eq(pr_set_executable(NULL), 0);
+	ck_assert_int_eq(pr_get_executable(path, sizeof path), 0);
+	ck_assert_str_eq(path, "/nonexistent/procref-child");
+	unsetenv("PROCREF_CHILD");
+	pr_decref(p);
+}
+END_TEST
+
+START_TEST(test_version)
+{
+	char want[32];
+
+	snprintf(want, sizeof want, "%d.%d.%d", PR_VERSION_MAJOR, PR_VERSION_MINOR,
+		 PR_VERSION_PATCH);
+	ck_assert_str_eq(pr_version_string(), want);
+	ck_assert_uint_eq(pr_version(), PR_VERSION_HEX);
+	ck_assert_uint_eq(pr_version() >> 16, PR_VERSION_MAJOR);
 }
 END_TEST
 
@@ -1315,6 +1402,7 @@ Suite *procref_suite(void)
 	tcase_add_test(objects, test_unstarted_errors);
 	tcase_add_test(objects, test_main_process);
 	tcase_add_test(objects, test_start_method);
+	tcase_add_test(objects, test_version);
 	suite_add_tcase(s, objects);
 
 	tcase_add_checked_fixture(children, setup, teardown);
@@ -1328,6 +1416,8 @@ Suite *procref_suite(void)
 	tcase_add_test(children, test_child_fds);
 	tcase_add_test(children, test_spawn_child_fds);
 	tcase_add_test(children, test_spawn_exec_error);
+	tcase_add_test(children, test_missing_child);
+	tcase_add_test(children, test_set_executable);
 	tcase_add_test(children, test_forkserver_child);
 	tcase_add_test(children, test_gc_closes_sentinel);
 	tcase_add_test(children, test_exit_function);

@@ -9,12 +9,9 @@ set -u
 cd "$(dirname "$0")/.."
 PROCSPEC=${1:-build/procspec}
 REFDRV=$(dirname "$PROCSPEC")/procref-driver
-pass=0 fail=0
 tmp=$(mktemp -d /tmp/procspec-fuzz.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -30; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/testlib.sh
 PLANTED="cmd:tests/drivers/planted/exitcode3 $REFDRV"
 
 # 1. The same seed twice: the same scenarios, byte for byte; another seed: others.

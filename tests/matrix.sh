@@ -11,14 +11,10 @@ cd "$(dirname "$0")/.."
 PROCSPEC=${1:-build/procspec}
 PYTHON=${PYTHON:-/usr/bin/python3}
 export PROCSPEC_REF_DRIVER=$(dirname "$PROCSPEC")/procref-driver
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-matrix.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+. tests/testlib.sh
 out=$(dirname "$PROCSPEC")/reports/matrix
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -40; }
-skipped() { skip=$((skip + 1)); echo "SKIP: $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 # json FILE PYTHON-EXPRESSION: true when the expression over d (the parsed file) holds
 json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
 
@@ -53,12 +49,12 @@ if [ -x "$PYTHON" ]; then
 			grep -q "against golden set cpython-$v-O:" "$tmp/out"
 	fi
 else
-	skipped "--golden auto on python -O: no $PYTHON"
+	skip "--golden auto on python -O" "no $PYTHON"
 fi
 
 # 3. The reduced matrix: ref, the local python3, and ref@3.8 against 3.11's set.
 impls=(--impl ref)
-[ -x "$PYTHON" ] && impls+=(--impl "python:$PYTHON") || skipped "matrix column python:$PYTHON: no such interpreter"
+[ -x "$PYTHON" ] && impls+=(--impl "python:$PYTHON") || skip "matrix column python:$PYTHON" "no such interpreter"
 impls+=(--impl ref@3.8=cpython-3.11)
 rm -rf "$out"
 "$PROCSPEC" matrix "${impls[@]}" -k exitcode/sys-exit -k lifecycle/start-twice -k lifecycle/returns \
@@ -128,7 +124,7 @@ python3 tests/matrix_browser.py "$out/matrix.html" >"$tmp/out" 2>&1
 rc=$?
 sed 's/^/    /' "$tmp/out"
 if [ $rc -eq 77 ]; then
-	skipped "the page in headless Chromium: $(grep -m1 '^SKIP:' "$tmp/out" | sed 's/^SKIP: //')"
+	skip "the page in headless Chromium" "$(grep -m1 '^SKIP:' "$tmp/out" | sed 's/^SKIP: //')"
 else
 	check "the page in headless Chromium shows the matrix and a FAIL cell's diff" test $rc -eq 0
 	check "the screenshot is beside the page" test -s "$out/matrix.png"

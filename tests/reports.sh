@@ -7,12 +7,9 @@ set -u
 cd "$(dirname "$0")/.."
 PROCSPEC=${1:-build/procspec}
 export PROCSPEC_REF_DRIVER=$(dirname "$PROCSPEC")/procref-driver
-pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/procspec-reports.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; [ -f "$tmp/out" ] && sed 's/^/    | /' "$tmp/out" | head -30; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/testlib.sh
 strip_times() { sed -E 's/[0-9]+\.[0-9]+s?//g; s/(time|timestamp)="[^"]*"//g; s/duration_ms: [0-9]+//; s/"seconds": [0-9.e+-]+//; s/[0-9]+ worker\(s\)//'; }
 
 # 1. -j 1 and -j 2 give the same console output and reports, durations aside.
@@ -62,7 +59,7 @@ if command -v prove >/dev/null; then
 	check "prove reads the TAP without complaint" \
 		sh -c "! grep -qi 'parse error' '$tmp/out' && grep -q 'Failed 1/[0-9]' '$tmp/out'"
 else
-	skip=$((skip + 1)); echo "ok - prove reads the TAP # SKIP no prove"
+	skip "prove reads the TAP" "no prove"
 fi
 check "the TAP carries the diff in YAML" grep -q '^  diff: |$' "$tmp/mixed/results.tap"
 check "TAP 14 is the default" sh -c "head -1 '$tmp/j1/results.tap' | grep -qx 'TAP version 14'"
@@ -70,7 +67,7 @@ if command -v xmllint >/dev/null; then
 	check "JUnit XML validates against tests/junit.xsd" \
 		xmllint --noout --schema tests/junit.xsd "$tmp/mixed/junit.xml" "$tmp/j1/junit.xml" "$tmp/bazel1.xml"
 else
-	skip=$((skip + 1)); echo "ok - JUnit XML validates # SKIP no xmllint"
+	skip "JUnit XML validates" "no xmllint"
 fi
 check "JUnit has the diff in the failure body" grep -q -- '-AssertionError: changed' "$tmp/mixed/junit.xml"
 
