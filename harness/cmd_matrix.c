@@ -329,7 +329,8 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 			    "repeatable.\nWithout it: ref, every local CPython with a golden set\n"
 			    "(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
 			    "each missing one reported as 'SKIP: ID: why'\n"
-			    "ID=SET compares ID with golden set SET instead (ref@3.8=cpython-3.11)"),
+			    "--impl ID=SET compares ID with golden set SET instead\n"
+			    "(ref@3.8=cpython-3.11)"),
 		PS_OPT_REPORT(report, "where matrix.json and matrix.html go (reports; '' for none)"),
 		PS_OPT_GOLDEN_DIR(&tmpl->golden_dir),
 		PS_OPT_METHOD(&tmpl->methods, "fork, spawn or forkserver; repeatable "

@@ -57,7 +57,7 @@ static int parse_u64(const char *what, const char *text, double min, double max,
 	v = strtoull(text, &end, 10);
 	if (end == text || *end || errno || text[0] == '-' || text[0] == '+' || text[0] == ' ' ||
 	    (double)v < min || (double)v > max)
-		return ps_diag(d, PS_EUSAGE, "%s '%s': expected a whole number from %.0f to %.0f", what,
+		return ps_diag(d, PS_EUSAGE, "%s '%s': expected a number from %.0f to %.0f", what,
 			       text, min, max);
 	*out = v;
 	return 0;
