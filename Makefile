@@ -48,7 +48,16 @@ all: $(PROCSPEC) $(REFDRV) $(REFCHILD) $(LIBREF) $(FIULIB)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iref -Iharness -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Iref -Iharness -I$(B)/gen -c -o $@ $<
+
+# The matrix page (harness/matrix.html) as a C array, embedded in matrix.c.
+$(B)/gen/matrix_html.h: harness/matrix.html
+	@mkdir -p $(@D)
+	{ echo '/* generated from harness/matrix.html by the Makefile */'; \
+	  echo 'static const unsigned char matrix_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } >$@.tmp && mv $@.tmp $@
+$(B)/obj/harness/matrix.o: $(B)/gen/matrix_html.h
 
 $(LIBREF): $(call obj,$(REF_SRC))
 	@rm -f $@
