@@ -33,15 +33,11 @@ struct column {
 	char *set;	/* from ID=SET, or NULL for the set it follows */
 };
 
-/* What the console needs while a column plays. */
+/* A column as it plays: the matrix's sink first, so that rep->sink is both. */
 struct ctx {
-	struct ps_matrix *m;
-	int col;
+	struct ps_matrix_sink sink;
 	const char *id;
-	size_t done, total;
-	bool tty;		/* a progress line, on a terminal only */
-	unsigned counts[PS_V_COUNT];
-	int err;
+	const char *set;
 };
 
 static bool dir_exists(const char *path)
@@ -167,38 +163,40 @@ static int split_set(const char *id, const char *golden_dir, struct column *c, s
 static bool cell_done(void *vctx, const struct ps_scenario *sc, const char *method,
 		      struct ps_job_result *res)
 {
-	struct ctx *c = vctx;
-	int r = ps_matrix_add(c->m, c->col, sc->id, method, res);
-
-	if (r && !c->err)
-		c->err = r;
-	c->counts[res->verdict]++;
-	if (c->tty) {
-		fprintf(stdout, "\r\033[K[%zu/%zu] %s: %s [%s]", ++c->done, c->total, c->id, sc->id, method);
-		fflush(stdout);
-	}
+	ps_report_add(vctx, sc->id, method, res);
 	return true;
 }
 
-/* "ref (procref 0.1 ...) vs cpython-3.11: 213/213 pass (100.0%), 0 xfail, 0 failed, 0 skipped, 2.1s" */
-static void summary(const char *id, const char *implementation, const char *set,
-		    const unsigned counts[PS_V_COUNT], double seconds)
+/* The console of a column: a progress line on a terminal. */
+static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 {
-	unsigned v, failed = 0, skipped = counts[PS_V_NOTRUN] + counts[PS_V_UNSUPPORTED], all = 0;
-	unsigned applicable;
+	const struct ctx *c = rep->sink;
 
-	for (v = 0; v < PS_V_COUNT; v++) {
-		all += counts[v];
-		if (ps_verdict_failed((enum ps_verdict)v))
-			failed += counts[v];
+	if (rep->tty) {
+		fprintf(stdout, "\r\033[K[%zu/%zu] %s: %s [%s]", it->n, rep->total, c->id, it->id,
+			it->method);
+		fflush(stdout);
 	}
-	applicable = all - skipped;
-	printf("%s (%s) vs %s: %u/%u pass", id, implementation, set ? set : "no golden set",
-	       counts[PS_V_PASS], applicable);
+}
+
+/*
+ * Then one line: "ref (procref 0.1 ...) vs cpython-3.11: 213/213 pass
+ * (100.0%), 0 xfail, 0 failed, 0 skipped, 2.1s".
+ */
+static void console_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	const struct ctx *c = rep->sink;
+	const unsigned *counts = rep->counts;
+	unsigned v, applicable = (unsigned)rep->done - t->skipped;
+
+	if (rep->tty)
+		fputs("\r\033[K", stdout);
+	printf("%s (%s) vs %s: %u/%u pass", c->id, t->implementation, c->set ? c->set :
+	       "no golden set", counts[PS_V_PASS], applicable);
 	if (applicable)
 		printf(" (%.1f%%)", 100.0 * counts[PS_V_PASS] / applicable);
-	printf(", %u xfail, %u failed", counts[PS_V_XFAIL], failed);
-	if (failed) {
+	printf(", %u xfail, %u failed", counts[PS_V_XFAIL], t->failed);
+	if (t->failed) {
 		const char *sep = " (";
 
 		for (v = PS_V_FAIL; v < PS_V_COUNT; v++)
@@ -208,9 +206,18 @@ static void summary(const char *id, const char *implementation, const char *set,
 			}
 		printf(")");
 	}
-	printf(", %u skipped, %.1fs\n", skipped, seconds);
+	printf(", %u skipped, %.1fs\n", t->skipped, ps_now() - c->sink.t0);
 	fflush(stdout);
 }
+
+static const struct ps_reporter matrix_console = { "matrix-console", console_add, console_finish };
+
+/* A column's reporters: its cells into the matrix, then its line on the console. */
+static const struct ps_reporter *const column_reporters[] = {
+	&ps_reporter_matrix,
+	&matrix_console,
+	NULL,
+};
 
 /* A copy of the array of sv, its strings shared. */
 static int strv_dup(const struct ps_strv *sv, char ***v, size_t *n)
@@ -233,6 +240,7 @@ static int play_column(struct ps_matrix *m, struct column *col, const struct ps_
 {
 	struct ps_suite s;
 	struct ps_play p;
+	struct ps_report rep;
 	struct ctx c;
 	struct ps_strv pat = { tmpl->select.patterns, tmpl->select.n_patterns };
 	struct ps_strv tags = { tmpl->select.tags, tmpl->select.n_tags };
@@ -286,24 +294,27 @@ static int play_column(struct ps_matrix *m, struct column *col, const struct ps_
 		r = 0;
 		goto out;
 	}
-	c.m = m;
-	c.col = ci;
+	c.sink.m = m;
+	c.sink.col = ci;
+	c.sink.t0 = t0;
 	c.id = col->id;
-	c.total = p.n;
-	c.tty = isatty(STDOUT_FILENO);
-	r = ps_play_run(&p, cell_done, &c, d);
-	if (c.tty)
-		fputs("\r\033[K", stdout);
-	if (!r && c.err)
-		r = ps_diag(d, c.err, "out of memory");
+	c.set = set;
+	ps_report_init(&rep, s.impl.label, set, NULL, stdout, p.n, false);
+	rep.reporters = column_reporters;
+	rep.sink = &c;
+	r = ps_play_run(&p, cell_done, &rep, d);
+	if (!r && c.sink.err)
+		r = ps_diag(d, c.sink.err, "out of memory");
 	if (r) {
+		if (rep.tty)
+			fputs("\r\033[K", stdout);
 		printf("%s: ERROR: %s\n", col->id, d->msg);
 		ps_matrix_column_error(m, ci, d->msg, ps_now() - t0);
 		r = 0;
-		goto out;
+	} else {
+		ps_report_finish(&rep, p.implementation);
 	}
-	ps_matrix_column_seconds(m, ci, ps_now() - t0);
-	summary(col->id, p.implementation, set, c.counts, ps_now() - t0);
+	ps_report_release(&rep);
 out:
 	ps_play_release(&p);
 	ps_suite_release(&s);

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "file.h"
+#include "proc.h"
 #include "report.h"
 #include "run.h"
 
@@ -175,6 +176,25 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 	json_object_set_new(cell, "seconds", json_real((double)(long long)(res->seconds * 1000 + 0.5) / 1000));
 	return set_cell(row, (size_t)col, cell);
 }
+
+static void matrix_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	struct ps_matrix_sink *k = rep->sink;
+	int r = ps_matrix_add(k->m, k->col, it->id, it->method, it->res);
+
+	if (r && !k->err)
+		k->err = r;
+}
+
+static void matrix_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	struct ps_matrix_sink *k = rep->sink;
+
+	(void)t;
+	ps_matrix_column_seconds(k->m, k->col, ps_now() - k->t0);
+}
+
+const struct ps_reporter ps_reporter_matrix = { "matrix", matrix_add, matrix_finish };
 
 /* Copy at most max bytes of a line into b, on a UTF-8 boundary, with "…" when cut. */
 static void add_clipped(struct ps_buf *b, const char *s, size_t len, size_t max)
