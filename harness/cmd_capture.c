@@ -103,8 +103,8 @@ int ps_cmd_capture(int argc, char **argv)
 	}
 	if (!r && !s.out_set)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required");
-	if (!r && (strchr(s.out_set, '/') || s.out_set[0] == '.'))
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set %s: a plain name, like cpython-3.11",
+	if (!r && (!*s.out_set || strchr(s.out_set, '/') || s.out_set[0] == '.'))
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, like cpython-3.11",
 			    s.out_set);
 	if (!r && s.impl.is_ref)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "

@@ -83,6 +83,14 @@ for s in nan 0 inf 1e300; do
 		--seconds "$s" --report "" --found-dir "$tmp/found" &&
 		check "fuzz --seconds $s is refused, naming it" has "procspec fuzz: --seconds '$s'"
 done
+# (an interpreter that works: one that does not would fail the capture anyway)
+if [ -x /usr/bin/python3 ]; then
+	run "capture --set ''" 2 "$PROCSPEC" capture $one --impl python:/usr/bin/python3 -m fork \
+		--set "" --golden-dir "$tmp/g" && has "procspec capture: --set '': a plain name" &&
+		check "capture --set '' is refused, and writes nothing" test ! -e "$tmp/g"
+else
+	skip "capture --set ''" "no /usr/bin/python3"
+fi
 run "driver-check --timeout nan" 2 "$PROCSPEC" driver-check --impl ref --timeout nan &&
 	ok "driver-check --timeout nan is refused"
 
