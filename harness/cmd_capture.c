@@ -25,7 +25,8 @@
 
 static const struct ps_command_help help = {
 	"capture",
-	"usage: procspec capture [PATH...] --impl python:INTERPRETER[:MODULE] --set NAME [options]\n"
+	"usage: procspec capture [PATH...] --impl python:INTERPRETER[:MODULE] --set NAME\n"
+	"                        [options]\n"
 	"  captures into DIR/.NAME.new/, shows what changed against DIR/NAME/ (DIR: golden),\n"
 	"  and with --replace (or when DIR/NAME does not exist) moves the new files in",
 	NULL,
@@ -36,7 +37,8 @@ static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
 {
 	const struct ps_option opts[] = {
 		PS_OPT_IMPL(&s->impl_spec, "the interpreter to capture from"),
-		PS_OPT_STRING(0, "set", &s->out_set, "NAME", "the golden set to write (cpython-3.11)"),
+		PS_OPT_STRING(0, "set", &s->out_set, "NAME",
+			      "the golden set to write (cpython-3.11)"),
 		PS_OPT_FLAG(0, "replace", &s->replace, "accept the new set over the old one"),
 		PS_OPT_GOLDEN_DIR(&s->golden_dir),
 		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable "
@@ -104,8 +106,8 @@ int ps_cmd_capture(int argc, char **argv)
 	if (!r && !s.out_set)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required");
 	if (!r && (!*s.out_set || strchr(s.out_set, '/') || s.out_set[0] == '.'))
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, like cpython-3.11",
-			    s.out_set);
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, "
+			    "like cpython-3.11", s.out_set);
 	if (!r && s.impl.is_ref)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "
 			    "interpreters, never from the reference implementation");

@@ -199,7 +199,8 @@ int ps_cmd_drift(int argc, char **argv)
 	const char *root = "golden", *outpath = "reports/drift.md";
 	const struct ps_option opts[] = {
 		PS_OPT_GOLDEN_DIR(&root),
-		PS_OPT_STRING(0, "out", &outpath, "FILE", "where the Markdown goes (reports/drift.md)"),
+		PS_OPT_STRING(0, "out", &outpath, "FILE",
+			      "where the Markdown goes (reports/drift.md)"),
 		PS_OPT_END(),
 	};
 	struct items it = { 0 };

@@ -54,8 +54,8 @@ int ps_cmd_driver_check(int argc, char **argv)
 	if (methods)
 		o.method = ps_method_name(methods);
 	if (!!spec == !!(cmd && *cmd)) {
-		fprintf(stderr, "procspec driver-check: give the driver as --impl IMPL or as -- PROGRAM "
-			"[ARG...] ('procspec driver-check --help' describes them)\n");
+		fprintf(stderr, "procspec driver-check: give the driver as --impl IMPL or as "
+			"-- PROGRAM [ARG...] ('procspec driver-check --help' describes them)\n");
 		return PS_EXIT_ERROR;
 	}
 	if (spec) {

@@ -33,7 +33,8 @@
 
 static const struct ps_command_help help = {
 	"fuzz",
-	"usage: procspec fuzz [--impl A] [--against B] [--seed S] [--seconds N | --runs N] [options]\n"
+	"usage: procspec fuzz [--impl A] [--against B] [--seed S] [--seconds N | --runs N]\n"
+	"                     [options]\n"
 	"       procspec fuzz --dump N [--seed S] [--start I] [generator options]\n"
 	"       procspec fuzz --replay SEED:INDEX [--impl A] [--against B] [generator options]",
 	"  exit: 0 nothing new found, 1 new findings, 2 error; stopped by SIGINT, SIGTERM or\n"
@@ -863,11 +864,11 @@ int ps_cmd_fuzz(int argc, char **argv)
 		{ .type = PS_OPT_U64_, .long_name = "seed", .value = &fz.seed, .argh = "S",
 		  .min = 0, .max = (double)UINT64_MAX, .seen = &seed_set,
 		  .help = "the session's seed (default: from the clock, printed)" },
-		PS_OPT_DOUBLE(0, "seconds", &fz.seconds, "N", 0, PS_SESSION_SECONDS_MAX, PS_OPTF_GT_MIN,
-			      "run for N seconds (default 60 unless --runs is given)"),
+		PS_OPT_DOUBLE(0, "seconds", &fz.seconds, "N", 0, PS_SESSION_SECONDS_MAX,
+			      PS_OPTF_GT_MIN, "run for N seconds (default 60 unless --runs is given)"),
 		PS_OPT_U64(0, "runs", &fz.runs, "N", 1, 1e15, "run N scenarios, indices 0 .. N-1"),
-		PS_OPT_JOBS(&fz.jobs, "worker processes, each with both drivers warm (default: CPUs);\n"
-			    "each on a CPU of its own when there are as many CPUs"),
+		PS_OPT_JOBS(&fz.jobs, "worker processes, each with both drivers warm "
+			    "(default: CPUs);\neach on a CPU of its own when there are as many CPUs"),
 		PS_OPT_FLAG(0, "no-pin", &no_pin, "let the scheduler place the workers"),
 		PS_OPT_METHOD(&methods, "fork, spawn or forkserver; repeatable (default fork)"),
 		PS_OPT_FLAG(0, "faults", &gen.faults, "arm failpoints at random steps"),
@@ -886,8 +887,9 @@ int ps_cmd_fuzz(int argc, char **argv)
 		PS_OPT_STRING(0, "known", &fz.known_path, "FILE",
 			      "known signatures, 'GLOB | reason' a line (expectations/fuzz.txt)"),
 		PS_OPT_REPORT(&fz.report_dir, "where fuzz.json goes (reports/fuzz; '' for none)"),
-		PS_OPT_DOUBLE(0, "shrink-seconds", &fz.shrink_seconds, "N", 0, PS_SESSION_SECONDS_MAX,
-			      0, "time to shrink each finding (60); 0: no shrinking"),
+		PS_OPT_DOUBLE(0, "shrink-seconds", &fz.shrink_seconds, "N", 0,
+			      PS_SESSION_SECONDS_MAX, 0,
+			      "time to shrink each finding (60); 0: no shrinking"),
 		PS_OPT_TIMEOUT(&fz.step_timeout),
 		{ .type = PS_OPT_U64_, .long_name = "dump", .value = &dump_n, .argh = "N",
 		  .min = 0, .max = 1e15, .seen = &dumping,

@@ -335,14 +335,15 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 		   char **argv, struct ps_diag *d)
 {
 	const struct ps_option opts[] = {
-		PS_OPT_LIST('i', "impl", ids, "ID", "as for 'procspec run --impl': ref, ref@X.Y[-O], "
-			    "cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
+		PS_OPT_LIST('i', "impl", ids, "ID",
+			    "as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
 			    "repeatable.\nWithout it: ref, every local CPython with a golden set\n"
 			    "(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
 			    "each missing one reported as 'SKIP: ID: why'\n"
 			    "--impl ID=SET compares ID with golden set SET instead\n"
 			    "(ref@3.8=cpython-3.11)"),
-		PS_OPT_REPORT(report, "where matrix.json and matrix.html go (reports; '' for none)"),
+		PS_OPT_REPORT(report,
+			      "where matrix.json and matrix.html go (reports; '' for none)"),
 		PS_OPT_GOLDEN_DIR(&tmpl->golden_dir),
 		PS_OPT_METHOD(&tmpl->methods, "fork, spawn or forkserver; repeatable "
 			      "(default: all that apply)"),
@@ -352,7 +353,8 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 		PS_OPT_JOBS(&tmpl->jobs, "worker processes per implementation (default: CPUs)"),
 		PS_OPT_TIMEOUT(&tmpl->step_timeout),
 		PS_OPT_CALLBACK(0, "golden", NULL, "SET", per_column,
-				"not taken: each column has the set it follows (ID=SET forces one)"),
+				"not taken: each column has the set it follows "
+				"(ID=SET forces one)"),
 		PS_OPT_CALLBACK(0, "expect", NULL, "FILE", per_column,
 				"not taken: each column has its expectations/<label>.txt"),
 		PS_OPT_END(),

@@ -405,13 +405,15 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 	unsigned max_n = 64;
 	const struct ps_option opts[] = {
 		PS_OPT_IMPL(&s->impl_spec, "the implementation, as for run"),
-		PS_OPT_LIST(0, "site", &globs, "GLOB", "fault sites to sweep; repeatable (default: all "
-			    "but\nposix/io/oc/close, whose failpoint leaks the fd itself)"),
-		PS_OPT_FLAG(0, "list-sites", list, "list the fault sites with their errnos, and exit"),
+		PS_OPT_LIST(0, "site", &globs, "GLOB",
+			    "fault sites to sweep; repeatable (default: all but\n"
+			    "posix/io/oc/close, whose failpoint leaks the fd itself)"),
+		PS_OPT_FLAG(0, "list-sites", list,
+			    "list the fault sites with their errnos, and exit"),
 		PS_OPT_FLAG(0, "count", count, "only count each site's calls per start method, "
 			    "fault-free"),
-		PS_OPT_INT(0, "max-n", &max_n, "N", 1, 1e9, "fail at most the first N calls of a site "
-			   "(64)"),
+		PS_OPT_INT(0, "max-n", &max_n, "N", 1, 1e9,
+			   "fail at most the first N calls of a site (64)"),
 		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable"),
 		PS_OPT_PATTERN(&s->patterns),
 		PS_OPT_TAG(&s->tags),

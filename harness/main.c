@@ -98,7 +98,7 @@ static int drivers_setup(const char *name, unsigned flags)
 	const char *k = getenv("PROCSPEC_TIMEOUT_MULTIPLIER");
 	double x;
 
-	/* unset or empty: 1; anything else must be a multiplier, never a way to switch limits off */
+	/* unset or empty: 1; anything else must be a multiplier, never a way to turn limits off */
 	if (k && *k && ps_opt_parse_double("PROCSPEC_TIMEOUT_MULTIPLIER", k, 0, PS_MULTIPLIER_MAX,
 					   PS_OPTF_GT_MIN, &x, &d)) {
 		fprintf(stderr, "procspec %s: %s\n", name, d.msg);

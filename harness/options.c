@@ -41,8 +41,8 @@ int ps_opt_parse_double(const char *what, const char *text, double min, double m
 	/* strtod takes "nan", "inf" and rounds 1e999 to HUGE_VAL: none is a time. */
 	if (end == text || *end || errno == ERANGE || !isfinite(x) || (gt ? x <= min : x < min) ||
 	    x > max)
-		return ps_diag(d, PS_EUSAGE, "%s '%s': expected a number %s %g and at most %g", what, text,
-			       gt ? "above" : "from", min, max);
+		return ps_diag(d, PS_EUSAGE, "%s '%s': expected a number %s %g and at most %g",
+			       what, text, gt ? "above" : "from", min, max);
 	*out = x;
 	return 0;
 }
@@ -180,8 +180,9 @@ static int parse_long(const struct ps_command_help *cmd, const struct ps_option 
 
 	if (!o) {
 		char what[80];
+		int len = (int)(eq ? eq - a : (ptrdiff_t)strlen(a));
 
-		snprintf(what, sizeof(what), "--%.*s", (int)(eq ? eq - a : (ptrdiff_t)strlen(a)), a);
+		snprintf(what, sizeof(what), "--%.*s", len, a);
 		return unknown(cmd, what, d);
 	}
 	if (o->type == PS_OPT_FLAG_) {

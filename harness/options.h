@@ -78,8 +78,8 @@ struct ps_option {
 	{ .type = PS_OPT_LIST_, .short_name = (S), .long_name = (L), .value = (V), .argh = (A), \
 	  .help = (H) }
 #define PS_OPT_CALLBACK(S, L, V, A, CB, H) \
-	{ .type = PS_OPT_CALLBACK_, .short_name = (S), .long_name = (L), .value = (V), .argh = (A), \
-	  .help = (H), .cb = (CB) }
+	{ .type = PS_OPT_CALLBACK_, .short_name = (S), .long_name = (L), .value = (V), \
+	  .argh = (A), .help = (H), .cb = (CB) }
 
 /*
  * Limits on times, in seconds.  A driver reply is waited for in poll()'s

@@ -48,8 +48,8 @@ int ps_suite_finish(struct ps_suite *s, const struct ps_command_help *cmd, struc
 	static char *default_paths[] = { "scenarios" };
 
 	if (!s->impl_spec)
-		return ps_diag(d, PS_EUSAGE, "procspec %s: --impl is required ('procspec %s --help' "
-			       "describes it)", cmd->name, cmd->name);
+		return ps_diag(d, PS_EUSAGE, "procspec %s: --impl is required "
+			       "('procspec %s --help' describes it)", cmd->name, cmd->name);
 	if (s->args.n) {
 		s->paths = s->args.v;
 		s->n_paths = s->args.n;
