@@ -91,6 +91,15 @@ $(B)/obj/%.o: %.c
 # stay inside, also when the static library is linked into a shared one).
 $(call obj,$(REF_SRC)): ALL_CFLAGS += -fvisibility=hidden
 
+# The matrix page (harness/matrix.html) as a C array, embedded in matrix.c.
+$(B)/gen/matrix_html.h: harness/matrix.html
+	@mkdir -p $(@D)
+	{ echo '/* generated from harness/matrix.html by the Makefile */'; \
+	  echo 'static const unsigned char matrix_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } >$@.tmp && mv $@.tmp $@
+$(B)/obj/harness/matrix.o: $(B)/gen/matrix_html.h
+
 $(LIBREF): $(call obj,$(REF_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -253,6 +262,7 @@ test: all $(CHECKBIN)
 	tests/pipelined.sh $(PROCSPEC)
 	tests/vocab.sh $(PROCSPEC)
 	tests/install.sh $(B)/install-check
+	tests/help.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \

@@ -10,7 +10,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +23,35 @@
 #include "proc.h"
 #include "suite.h"
 
-static const char usage[] =
+static const struct ps_command_help help = {
+	"capture",
 	"usage: procspec capture [PATH...] --impl python:INTERPRETER[:MODULE] --set NAME\n"
-	"                        [--method M]... [--golden-dir DIR] [--replace] [-k PATTERN] [-v]\n"
+	"                        [options]\n"
 	"  captures into DIR/.NAME.new/, shows what changed against DIR/NAME/ (DIR: golden),\n"
-	"  and with --replace (or when DIR/NAME does not exist) moves the new files in";
+	"  and with --replace (or when DIR/NAME does not exist) moves the new files in",
+	NULL,
+};
+
+/* The options of capture, into s. */
+static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
+{
+	const struct ps_option opts[] = {
+		PS_OPT_IMPL(&s->impl_spec, "the interpreter to capture from"),
+		PS_OPT_STRING(0, "set", &s->out_set, "NAME",
+			      "the golden set to write (cpython-3.11)"),
+		PS_OPT_FLAG(0, "replace", &s->replace, "accept the new set over the old one"),
+		PS_OPT_GOLDEN_DIR(&s->golden_dir),
+		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable "
+			      "(default: all that apply)"),
+		PS_OPT_PATTERN(&s->patterns),
+		PS_OPT_TAG(&s->tags),
+		PS_OPT_TIMEOUT(&s->step_timeout),
+		PS_OPT_VERBOSE(&s->verbose, "print every transcript"),
+		PS_OPT_END(),
+	};
+
+	return ps_suite_options(s, &help, opts, argc, argv, d);
+}
 
 static int remove_tree(const char *path)
 {
@@ -74,12 +97,17 @@ int ps_cmd_capture(int argc, char **argv)
 	struct stat st;
 	int r, code = PS_EXIT_ERROR;
 
-	r = ps_suite_options(&s, argc, argv, usage, true, true, &d);
+	ps_suite_init(&s);
+	r = options(&s, argc, argv, &d);
+	if (r == PS_OPT_HELP_SHOWN) {
+		ps_suite_release(&s);
+		return PS_EXIT_OK;
+	}
 	if (!r && !s.out_set)
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required\n%s", usage);
-	if (!r && (strchr(s.out_set, '/') || s.out_set[0] == '.'))
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set %s: a plain name, like cpython-3.11",
-			    s.out_set);
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required");
+	if (!r && (!*s.out_set || strchr(s.out_set, '/') || s.out_set[0] == '.'))
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, "
+			    "like cpython-3.11", s.out_set);
 	if (!r && s.impl.is_ref)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "
 			    "interpreters, never from the reference implementation");
@@ -88,9 +116,6 @@ int ps_cmd_capture(int argc, char **argv)
 		ps_suite_release(&s);
 		return PS_EXIT_ERROR;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	ps_proc_subreaper();
-	ps_proc_guard();
 	r = ps_suite_load(&s, &d);
 	if (!r)
 		r = ps_runner_ready(&s.runner, &d);

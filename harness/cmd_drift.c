@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,16 @@
 #include "commands.h"
 #include "file.h"
 #include "golden.h"
+#include "options.h"
 #include "scenario.h"
+
+static const struct ps_command_help help = {
+	"drift",
+	"usage: procspec drift [--golden-dir DIR] [--out FILE]\n"
+	"  lists, as Markdown, the scenarios whose golden transcripts differ between\n"
+	"  golden sets or start methods",
+	NULL,
+};
 
 struct item {
 	char *id, *set, *method, *body;
@@ -188,27 +196,25 @@ static void who(struct ps_buf *o, const struct item *v, size_t a, size_t z, int 
 
 int ps_cmd_drift(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "golden-dir", required_argument, NULL, 'G' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *root = "golden", *outpath = "reports/drift.md";
+	const struct ps_option opts[] = {
+		PS_OPT_GOLDEN_DIR(&root),
+		PS_OPT_STRING(0, "out", &outpath, "FILE",
+			      "where the Markdown goes (reports/drift.md)"),
+		PS_OPT_END(),
+	};
 	struct items it = { 0 };
 	struct ps_buf o = PS_BUF_INIT;
 	size_t a, z, i, scenarios = 0, drifting = 0;
-	int c, r, code = PS_EXIT_ERROR;
+	struct ps_diag d = PS_DIAG_INIT;
+	int r, code = PS_EXIT_ERROR;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'G')
-			root = optarg;
-		else if (c == 'o')
-			outpath = optarg;
-		else {
-			fprintf(stderr, "usage: procspec drift [--golden-dir DIR] [--out FILE]\n");
-			return PS_EXIT_ERROR;
-		}
+	r = ps_options_parse(&help, opts, argc, argv, NULL, NULL, &d);
+	if (r == PS_OPT_HELP_SHOWN)
+		return PS_EXIT_OK;
+	if (r) {
+		fprintf(stderr, "%s\n", d.msg);
+		return PS_EXIT_ERROR;
 	}
 	r = load(root, &it);
 	if (r) {

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,39 +28,21 @@
 #include "fuzz_shrink.h"
 #include "golden.h"
 #include "merge.h"
+#include "options.h"
 #include "pool.h"
 #include "proc.h"
 #include "select.h"
 
-static const char usage[] =
-	"usage: procspec fuzz [--impl A] [--against B] [--seed S] [--seconds N | --runs N] [options]\n"
+static const struct ps_command_help help = {
+	"fuzz",
+	"usage: procspec fuzz [--impl A] [--against B] [--seed S] [--seconds N | --runs N]\n"
+	"                     [options]\n"
 	"       procspec fuzz --dump N [--seed S] [--start I] [generator options]\n"
 	"       procspec fuzz --replay SEED:INDEX [--impl A] [--against B] [generator options]\n"
-	"       procspec fuzz merge [--report DIR] DIR...   (shards' reports into one)\n"
-	"  --impl A            the implementation under test (default ref)\n"
-	"  --against B         the one it is compared with (default python:/usr/bin/python3)\n"
-	"  --seed S            the session's seed (default: from the clock, printed)\n"
-	"  --seconds N         run for N seconds (default 60 unless --runs is given)\n"
-	"  --runs N            run N scenarios, indices 0 .. N-1\n"
-	"  --shard K/N         the K-th of N disjoint parts of the campaign: indices K-1, K-1+N,\n"
-	"                      K-1+2N, ... (--runs counts this shard's; also TEST_TOTAL_SHARDS,\n"
-	"                      TEST_SHARD_INDEX); 'procspec fuzz merge' combines the reports\n"
-	"  -j N                worker processes, each with both drivers warm (default: CPUs);\n"
-	"                      each on a CPU of its own when there are as many CPUs\n"
-	"  --no-pin            let the scheduler place the workers\n"
-	"  --method M          fork, spawn or forkserver; repeatable (default fork)\n"
-	"  --faults            arm failpoints at random steps\n"
-	"  --max-steps N       statements per scenario, at most (12)\n"
-	"  --max-procs N       processes per scenario, at most (3, up to 5)\n"
-	"  --max-findings N    stop once N new signatures are found\n"
-	"  --found-dir DIR     where shrunk findings go (scenarios/found)\n"
-	"  --golden-dir DIR    where their golden files go (golden), when B is python:\n"
-	"  --golden-set SET    the golden set they go to (default: from B's version, cpython-X.Y)\n"
-	"  --known FILE        known signatures, 'GLOB | reason' a line (expectations/fuzz.txt)\n"
-	"  --report DIR        where fuzz.json goes (reports/fuzz; '' for none)\n"
-	"  --shrink-seconds N  time to shrink each finding (60); 0: no shrinking\n"
-	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)\n"
-	"  exit: 0 nothing new found, 1 new findings, 2 error, 130 interrupted (report kept)";
+	"       procspec fuzz merge [--report DIR] DIR...   (shards' reports into one)",
+	"  exit: 0 nothing new found, 1 new findings, 2 error; stopped by SIGINT, SIGTERM or\n"
+	"  SIGHUP: 128 + the signal (130, 143, 129), with the report kept",
+};
 
 struct finding {
 	char *signature;
@@ -847,7 +828,7 @@ static int session(struct fuzz *fz)
 		       f->path ? f->path : "", f->golden_path ? " (+ golden)" : "");
 	}
 	write_report(fz, secs, set);
-	code = interrupted ? 128 + SIGINT : r ? PS_EXIT_ERROR : fz->n_new ? PS_EXIT_FAIL : PS_EXIT_OK;
+	code = interrupted ? 128 + interrupted : r ? PS_EXIT_ERROR : fz->n_new ? PS_EXIT_FAIL : PS_EXIT_OK;
 	if (interrupted)
 		printf("fuzz: interrupted; what was found is kept\n");
 out:
@@ -892,43 +873,63 @@ static int probe_faults(struct fuzz *fz)
 
 int ps_cmd_fuzz(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "against", required_argument, NULL, 'b' },
-		{ "dump", required_argument, NULL, 'D' },
-		{ "faults", no_argument, NULL, 'F' },
-		{ "found-dir", required_argument, NULL, 'f' },
-		{ "golden-dir", required_argument, NULL, 'G' },
-		{ "golden-set", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "impl", required_argument, NULL, 'i' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "known", required_argument, NULL, 'k' },
-		{ "max-findings", required_argument, NULL, 'x' },
-		{ "max-procs", required_argument, NULL, 'P' },
-		{ "max-steps", required_argument, NULL, 'S' },
-		{ "method", required_argument, NULL, 'm' },
-		{ "no-pin", no_argument, NULL, 'N' },
-		{ "replay", required_argument, NULL, 'R' },
-		{ "report", required_argument, NULL, 'r' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "seed", required_argument, NULL, 'e' },
-		{ "shard", required_argument, NULL, 'K' },
-		{ "shrink-seconds", required_argument, NULL, 'H' },
-		{ "start", required_argument, NULL, 'a' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct fuzz fz;
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_fuzz_gen_opts gen = PS_FUZZ_GEN_OPTS_INIT;
 	const char *impl = "ref", *against = "python:/usr/bin/python3", *replay_arg = NULL;
-	uint64_t v, dump_n = 0, start = 0, replay_index = 0;
+	uint64_t dump_n = 0, start = 0, replay_index = 0;
 	bool seed_set = false, dumping = false;
-	unsigned methods = 0, m;
+	unsigned methods = 0;
 	long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, code = PS_EXIT_ERROR;
-	char *end, *tmpdir = NULL;
+	int r, code = PS_EXIT_ERROR;
+	char *tmpdir = NULL;
+	bool no_pin = false;
+	const struct ps_option opts[] = {
+		PS_OPT_IMPL(&impl, "the implementation under test (default ref)"),
+		PS_OPT_STRING(0, "against", &against, "B",
+			      "the one it is compared with (default python:/usr/bin/python3)"),
+		{ .type = PS_OPT_U64_, .long_name = "seed", .value = &fz.seed, .argh = "S",
+		  .min = 0, .max = (double)UINT64_MAX, .seen = &seed_set,
+		  .help = "the session's seed (default: from the clock, printed)" },
+		PS_OPT_DOUBLE(0, "seconds", &fz.seconds, "N", 0, PS_SESSION_SECONDS_MAX,
+			      PS_OPTF_GT_MIN, "run for N seconds (default 60 unless --runs is given)"),
+		PS_OPT_U64(0, "runs", &fz.runs, "N", 1, 1e15, "run N scenarios, indices 0 .. N-1"),
+		PS_OPT_CALLBACK(0, "shard", &fz.shard, "K/N", ps_opt_shard,
+				"the K-th of N disjoint parts of the campaign: indices K-1, K-1+N,\n"
+				"K-1+2N, ... (--runs counts this shard's; also TEST_TOTAL_SHARDS,\n"
+				"TEST_SHARD_INDEX); 'procspec fuzz merge' combines the reports"),
+		PS_OPT_JOBS(&fz.jobs, "worker processes, each with both drivers warm "
+			    "(default: CPUs);\neach on a CPU of its own when there are as many CPUs"),
+		PS_OPT_FLAG(0, "no-pin", &no_pin, "let the scheduler place the workers"),
+		PS_OPT_METHOD(&methods, "fork, spawn or forkserver; repeatable (default fork)"),
+		PS_OPT_FLAG(0, "faults", &gen.faults, "arm failpoints at random steps"),
+		PS_OPT_INT(0, "max-steps", &gen.max_steps, "N", 1, 200,
+			   "statements per scenario, at most (12)"),
+		PS_OPT_INT(0, "max-procs", &gen.max_procs, "N", 1, 5,
+			   "processes per scenario, at most (3, up to 5)"),
+		PS_OPT_INT(0, "max-findings", &fz.max_findings, "N", 0, 1e9,
+			   "stop once N new signatures are found"),
+		PS_OPT_STRING(0, "found-dir", &fz.found_dir, "DIR",
+			      "where shrunk findings go (scenarios/found)"),
+		PS_OPT_STRING(0, "golden-dir", &fz.golden_dir, "DIR",
+			      "where their golden files go (golden), when B is python:"),
+		PS_OPT_STRING(0, "golden-set", &fz.golden_set, "SET",
+			      "the golden set they go to (default: from B's version, cpython-X.Y)"),
+		PS_OPT_STRING(0, "known", &fz.known_path, "FILE",
+			      "known signatures, 'GLOB | reason' a line (expectations/fuzz.txt)"),
+		PS_OPT_REPORT(&fz.report_dir, "where fuzz.json goes (reports/fuzz; '' for none)"),
+		PS_OPT_DOUBLE(0, "shrink-seconds", &fz.shrink_seconds, "N", 0,
+			      PS_SESSION_SECONDS_MAX, 0,
+			      "time to shrink each finding (60); 0: no shrinking"),
+		PS_OPT_TIMEOUT(&fz.step_timeout),
+		{ .type = PS_OPT_U64_, .long_name = "dump", .value = &dump_n, .argh = "N",
+		  .min = 0, .max = 1e15, .seen = &dumping,
+		  .help = "print the scenarios of indices I .. I+N-1 and exit" },
+		PS_OPT_U64(0, "start", &start, "I", 0, 1e15, "the first index --dump prints (0)"),
+		PS_OPT_STRING(0, "replay", &replay_arg, "SEED:INDEX",
+			      "run one scenario of a session again, and show its diff"),
+		PS_OPT_END(),
+	};
 
 	if (argc > 1 && !strcmp(argv[1], "merge"))
 		return ps_merge_fuzz(argc - 1, argv + 1);
@@ -941,85 +942,15 @@ int ps_cmd_fuzz(int argc, char **argv)
 	fz.golden_dir = "golden";
 	fz.report_dir = "reports/fuzz";
 	fz.known_path = "expectations/fuzz.txt";
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			puts(usage);
-			return PS_EXIT_OK;
-		case 'i': impl = optarg; break;
-		case 'b': against = optarg; break;
-		case 'F': gen.faults = true; break;
-		case 'N': fz.pin = 0; break;
-		case 'f': fz.found_dir = optarg; break;
-		case 'G': fz.golden_dir = optarg; break;
-		case 'g': fz.golden_set = optarg; break;
-		case 'k': fz.known_path = optarg; break;
-		case 'r': fz.report_dir = optarg; break;
-		case 'R': replay_arg = optarg; break;
-		case 'K':
-			if (ps_select_shard(&fz.shard, optarg, &d)) {
-				fprintf(stderr, "procspec fuzz: %s\n%s\n", d.msg, usage);
-				return PS_EXIT_ERROR;
-			}
-			break;
-		case 'm':
-			m = ps_method_parse(optarg);
-			if (!m)
-				goto bad;
-			methods |= m;
-			break;
-		case 't':
-		case 's':
-		case 'H': {
-			double x = strtod(optarg, &end);
-
-			if (*end || end == optarg || x < 0 || (c == 't' && x == 0))
-				goto bad;
-			*(c == 't' ? &fz.step_timeout : c == 's' ? &fz.seconds : &fz.shrink_seconds) = x;
-			break;
-		}
-		case 'e':
-			if (parse_u64(optarg, &fz.seed))
-				goto bad;
-			seed_set = true;
-			break;
-		case 'D':
-		case 'a':
-		case 'n':
-		case 'j':
-		case 'x':
-		case 'P':
-		case 'S':
-			if (parse_u64(optarg, &v) || (c != 'a' && c != 'D' && c != 'x' && v == 0) ||
-			    (c == 'j' && v > 256) || (c == 'P' && v > 5) || (c == 'S' && v > 200))
-				goto bad;
-			if (c == 'D') {
-				dump_n = v;
-				dumping = true;
-			} else if (c == 'a') {
-				start = v;
-			} else if (c == 'n') {
-				fz.runs = v;
-			} else if (c == 'j') {
-				fz.jobs = (unsigned)v;
-			} else if (c == 'x') {
-				fz.max_findings = (unsigned)v;
-			} else if (c == 'P') {
-				gen.max_procs = (unsigned)v;
-			} else {
-				gen.max_steps = (unsigned)v;
-			}
-			break;
-		default:
-			fprintf(stderr, "%s\n", usage);
-			return PS_EXIT_ERROR;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "procspec fuzz: unexpected argument '%s'\n%s\n", argv[optind], usage);
+	r = ps_options_parse(&help, opts, argc, argv, NULL, NULL, &d);
+	if (r == PS_OPT_HELP_SHOWN)
+		return PS_EXIT_OK;
+	if (r) {
+		fprintf(stderr, "%s\n", d.msg);
 		return PS_EXIT_ERROR;
 	}
+	if (no_pin)
+		fz.pin = 0;
 	gen.methods = methods ? methods : PS_M_FORK;
 	fz.gen = gen;
 	if (replay_arg) {
@@ -1064,8 +995,6 @@ int ps_cmd_fuzz(int argc, char **argv)
 	fz.tty = isatty(STDERR_FILENO);
 	if (!gen.faults && !getenv("PROCSPEC_NO_FAULTS"))
 		setenv("PROCSPEC_NO_FAULTS", "1", 1);	/* the preloads cost 40% of a run (make bench) */
-	signal(SIGPIPE, SIG_IGN);
-	ps_proc_subreaper();
 	catch_interrupts();
 	if (gen.faults && probe_faults(&fz) != 0)
 		goto out;
@@ -1080,8 +1009,5 @@ out:
 	return code;
 bad_replay:
 	fprintf(stderr, "procspec fuzz: --replay %s: expected SEED:INDEX\n", replay_arg);
-	return PS_EXIT_ERROR;
-bad:
-	fprintf(stderr, "procspec fuzz: bad value '%s'\n%s\n", optarg, usage);
 	return PS_EXIT_ERROR;
 }

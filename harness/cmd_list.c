@@ -5,7 +5,15 @@
 #include "commands.h"
 #include "discover.h"
 #include "paths.h"
+#include "options.h"
 #include "scenario.h"
+
+static const struct ps_command_help help = {
+	"list",
+	"usage: procspec list [PATH...]\n"
+	"  every scenario under PATH (scenarios): id, start methods, [tags] and summary",
+	NULL,
+};
 
 int ps_cmd_list(int argc, char **argv)
 {
@@ -13,17 +21,22 @@ int ps_cmd_list(int argc, char **argv)
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_paths files = { 0 };
 	struct ps_scenario *sc;
-	int code = PS_EXIT_OK;
+	struct ps_strv args = PS_STRV_INIT;
+	const struct ps_option opts[] = { PS_OPT_END() };
+	int r, code = PS_EXIT_OK;
 	size_t i, j;
 	unsigned m;
 
-	if (argc > 1 && argv[1][0] == '-') {
-		fprintf(stderr, "usage: procspec list [PATH...]\n");
-		return PS_EXIT_ERROR;
+	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, &d);
+	if (r) {
+		if (r != PS_OPT_HELP_SHOWN)
+			fprintf(stderr, "%s\n", d.msg);
+		ps_strv_release(&args);
+		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
 	}
-	if (ps_discover(argc > 1 ? argv + 1 : default_paths, argc > 1 ? (size_t)argc - 1 : 1,
-			&files, &d)) {
+	if (ps_discover(args.n ? args.v : default_paths, args.n ? args.n : 1, &files, &d)) {
 		fprintf(stderr, "procspec list: %s\n", d.msg);
+		ps_strv_release(&args);
 		return PS_EXIT_ERROR;
 	}
 	for (i = 0; i < files.n; i++) {
@@ -42,5 +55,6 @@ int ps_cmd_list(int argc, char **argv)
 		ps_scenario_free(sc);
 	}
 	ps_paths_release(&files);
+	ps_strv_release(&args);
 	return code;
 }

@@ -2,7 +2,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +17,17 @@
 #include "proc.h"
 #include "report.h"
 
-static const char usage[] =
+static const struct ps_command_help help = {
+	"matrix",
 	"usage: procspec matrix [PATH...] [--impl ID[=SET]]... [options]\n"
 	"       procspec matrix merge [--report DIR] DIR...   (the parts' reports into one)\n"
 	"Runs every implementation over the scenarios, each against the golden set of the\n"
 	"CPython version it follows (from its driver's hello, as --golden auto), applies\n"
 	"its expectations/<label>.txt, and writes DIR/matrix.json and DIR/matrix.html:\n"
-	"one row per scenario and start method, one column per implementation.\n"
-	"  --impl ID           as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\n"
-	"                      pypy3, billiard, multiprocess, python:..., cmd:...; repeatable.\n"
-	"                      Without it: ref, every local CPython with a golden set\n"
-	"                      (cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
-	"                      each missing one reported as 'SKIP: ID: why'\n"
-	"  --impl ID=SET       compare ID with golden set SET instead (ref@3.8=cpython-3.11)\n"
-	"  --report DIR        where matrix.json and matrix.html go (reports; '' for none)\n"
-	"  --golden-dir DIR    where golden sets live (golden)\n"
-	"  --method M          fork, spawn or forkserver; repeatable (default: all that apply)\n"
-	"  -k PATTERN, --tag TAG, --shard K/N   select scenarios, as for run\n"
-	"  -j N                worker processes per implementation (default: CPUs)\n"
-	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)\n"
+	"one row per scenario and start method, one column per implementation.",
 	"Exit status: 0 when every cell passes, is an expected divergence or does not apply;\n"
-	"1 when any cell fails; 2 on usage errors.";
+	"1 when any cell fails; 2 on usage errors.",
+};
 
 /* One column to be: the id as given, the spec it names, and a forced golden set. */
 struct column {
@@ -47,15 +36,11 @@ struct column {
 	char *set;	/* from ID=SET, or NULL for the set it follows */
 };
 
-/* What the console needs while a column plays. */
+/* A column as it plays: the matrix's sink first, so that rep->sink is both. */
 struct ctx {
-	struct ps_matrix *m;
-	int col;
+	struct ps_matrix_sink sink;
 	const char *id;
-	size_t done, total;
-	bool tty;		/* a progress line, on a terminal only */
-	unsigned counts[PS_V_COUNT];
-	int err;
+	const char *set;
 };
 
 static bool dir_exists(const char *path)
@@ -181,38 +166,40 @@ static int split_set(const char *id, const char *golden_dir, struct column *c, s
 static bool cell_done(void *vctx, const struct ps_scenario *sc, const char *method,
 		      struct ps_job_result *res)
 {
-	struct ctx *c = vctx;
-	int r = ps_matrix_add(c->m, c->col, sc->id, method, res);
-
-	if (r && !c->err)
-		c->err = r;
-	c->counts[res->verdict]++;
-	if (c->tty) {
-		fprintf(stdout, "\r\033[K[%zu/%zu] %s: %s [%s]", ++c->done, c->total, c->id, sc->id, method);
-		fflush(stdout);
-	}
+	ps_report_add(vctx, sc->id, method, res);
 	return true;
 }
 
-/* "ref (procref 0.1 ...) vs cpython-3.11: 213/213 pass (100.0%), 0 xfail, 0 failed, 0 skipped, 2.1s" */
-static void summary(const char *id, const char *implementation, const char *set,
-		    const unsigned counts[PS_V_COUNT], double seconds)
+/* The console of a column: a progress line on a terminal. */
+static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 {
-	unsigned v, failed = 0, skipped = counts[PS_V_NOTRUN] + counts[PS_V_UNSUPPORTED], all = 0;
-	unsigned applicable;
+	const struct ctx *c = rep->sink;
 
-	for (v = 0; v < PS_V_COUNT; v++) {
-		all += counts[v];
-		if (ps_verdict_failed((enum ps_verdict)v))
-			failed += counts[v];
+	if (rep->tty) {
+		fprintf(stdout, "\r\033[K[%zu/%zu] %s: %s [%s]", it->n, rep->total, c->id, it->id,
+			it->method);
+		fflush(stdout);
 	}
-	applicable = all - skipped;
-	printf("%s (%s) vs %s: %u/%u pass", id, implementation, set ? set : "no golden set",
-	       counts[PS_V_PASS], applicable);
+}
+
+/*
+ * Then one line: "ref (procref 0.1 ...) vs cpython-3.11: 213/213 pass
+ * (100.0%), 0 xfail, 0 failed, 0 skipped, 2.1s".
+ */
+static void console_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	const struct ctx *c = rep->sink;
+	const unsigned *counts = rep->counts;
+	unsigned v, applicable = (unsigned)rep->done - t->skipped;
+
+	if (rep->tty)
+		fputs("\r\033[K", stdout);
+	printf("%s (%s) vs %s: %u/%u pass", c->id, t->implementation, c->set ? c->set :
+	       "no golden set", counts[PS_V_PASS], applicable);
 	if (applicable)
 		printf(" (%.1f%%)", 100.0 * counts[PS_V_PASS] / applicable);
-	printf(", %u xfail, %u failed", counts[PS_V_XFAIL], failed);
-	if (failed) {
+	printf(", %u xfail, %u failed", counts[PS_V_XFAIL], t->failed);
+	if (t->failed) {
 		const char *sep = " (";
 
 		for (v = PS_V_FAIL; v < PS_V_COUNT; v++)
@@ -222,31 +209,68 @@ static void summary(const char *id, const char *implementation, const char *set,
 			}
 		printf(")");
 	}
-	printf(", %u skipped, %.1fs\n", skipped, seconds);
+	printf(", %u skipped, %.1fs\n", t->skipped, ps_now() - c->sink.t0);
 	fflush(stdout);
 }
 
-/* Play one column; a column that cannot start is recorded, not fatal. */
-static int play_column(struct ps_matrix *m, struct column *col, int argc, char **argv,
+static const struct ps_reporter matrix_console = { "matrix-console", console_add, console_finish };
+
+/* A column's reporters: its cells into the matrix, then its line on the console. */
+static const struct ps_reporter *const column_reporters[] = {
+	&ps_reporter_matrix,
+	&matrix_console,
+	NULL,
+};
+
+/* A copy of the array of sv, its strings shared. */
+static int strv_dup(const struct ps_strv *sv, char ***v, size_t *n)
+{
+	*v = NULL;
+	*n = 0;
+	if (!sv->n)
+		return 0;
+	*v = malloc(sv->n * sizeof(**v));
+	if (!*v)
+		return -ENOMEM;
+	memcpy(*v, sv->v, sv->n * sizeof(**v));
+	*n = sv->n;
+	return 0;
+}
+
+/* Play one column, with the options of tmpl; a column that cannot start is recorded, not fatal. */
+static int play_column(struct ps_matrix *m, struct column *col, const struct ps_suite *tmpl,
 		       const char *golden_dir, struct ps_diag *d)
 {
 	struct ps_suite s;
 	struct ps_play p;
+	struct ps_report rep;
 	struct ctx c;
-	char *set = NULL, **av;
+	struct ps_strv pat = { tmpl->select.patterns, tmpl->select.n_patterns };
+	struct ps_strv tags = { tmpl->select.tags, tmpl->select.n_tags };
+	char *set = NULL;
 	double t0 = ps_now();
 	int r, ci = -1;
 
 	memset(&p, 0, sizeof(p));
 	memset(&c, 0, sizeof(c));
-	memset(&s, 0, sizeof(s));
-	/* a copy per column: getopt permutes what it parses, and the suite keeps pointers into it */
-	av = calloc((size_t)argc + 1, sizeof(*av));
-	if (!av)
-		return ps_diag(d, -ENOMEM, "out of memory");
-	memcpy(av, argv, (size_t)argc * sizeof(*av));
-	av[2] = col->spec;
-	r = ps_suite_options(&s, argc, av, usage, true, false, d);
+	ps_suite_init(&s);
+	s.impl_spec = col->spec;
+	s.methods = tmpl->methods;
+	s.step_timeout = tmpl->step_timeout;
+	s.jobs = tmpl->jobs;
+	s.select.shard_index = tmpl->select.shard_index;
+	s.select.shard_total = tmpl->select.shard_total;
+	/* each column's suite owns its arrays, as one parsed from a command line does */
+	r = strv_dup(&tmpl->args, &s.args.v, &s.args.n);
+	if (!r)
+		r = strv_dup(&pat, &s.select.patterns, &s.select.n_patterns);
+	if (!r)
+		r = strv_dup(&tags, &s.select.tags, &s.select.n_tags);
+	if (r) {
+		r = ps_diag(d, r, "out of memory");
+		goto out;
+	}
+	r = ps_suite_finish(&s, &help, d);
 	if (!r)
 		r = ps_suite_load(&s, d);
 	if (r)
@@ -273,30 +297,73 @@ static int play_column(struct ps_matrix *m, struct column *col, int argc, char *
 		r = 0;
 		goto out;
 	}
-	c.m = m;
-	c.col = ci;
+	c.sink.m = m;
+	c.sink.col = ci;
+	c.sink.t0 = t0;
 	c.id = col->id;
-	c.total = p.n;
-	c.tty = isatty(STDOUT_FILENO);
-	r = ps_play_run(&p, cell_done, &c, d);
-	if (c.tty)
-		fputs("\r\033[K", stdout);
-	if (!r && c.err)
-		r = ps_diag(d, c.err, "out of memory");
+	c.set = set;
+	ps_report_init(&rep, s.impl.label, set, NULL, stdout, p.n, false);
+	rep.reporters = column_reporters;
+	rep.sink = &c;
+	r = ps_play_run(&p, cell_done, &rep, d);
+	if (!r && c.sink.err)
+		r = ps_diag(d, c.sink.err, "out of memory");
 	if (r) {
+		if (rep.tty)
+			fputs("\r\033[K", stdout);
 		printf("%s: ERROR: %s\n", col->id, d->msg);
 		ps_matrix_column_error(m, ci, d->msg, ps_now() - t0);
 		r = 0;
-		goto out;
+	} else {
+		ps_report_finish(&rep, p.implementation);
 	}
-	ps_matrix_column_seconds(m, ci, ps_now() - t0);
-	summary(col->id, p.implementation, set, c.counts, ps_now() - t0);
+	ps_report_release(&rep);
 out:
 	ps_play_release(&p);
 	ps_suite_release(&s);
 	free(set);
-	free(av);
 	return r;
+}
+
+/* The golden set and expectations are each column's own. */
+static int per_column(const struct ps_option *opt, const char *arg, struct ps_diag *d)
+{
+	(void)arg;
+	return ps_diag(d, PS_EUSAGE, "--%s: each implementation has its own golden set and "
+		       "expectations (force a set with --impl ID=SET)", opt->long_name);
+}
+
+/* The options of matrix: the columns into ids, the rest into tmpl, each column's template. */
+static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **report, int argc,
+		   char **argv, struct ps_diag *d)
+{
+	const struct ps_option opts[] = {
+		PS_OPT_LIST('i', "impl", ids, "ID",
+			    "as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
+			    "repeatable.\nWithout it: ref, every local CPython with a golden set\n"
+			    "(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
+			    "each missing one reported as 'SKIP: ID: why'\n"
+			    "--impl ID=SET compares ID with golden set SET instead\n"
+			    "(ref@3.8=cpython-3.11)"),
+		PS_OPT_REPORT(report,
+			      "where matrix.json and matrix.html go (reports; '' for none)"),
+		PS_OPT_GOLDEN_DIR(&tmpl->golden_dir),
+		PS_OPT_METHOD(&tmpl->methods, "fork, spawn or forkserver; repeatable "
+			      "(default: all that apply)"),
+		PS_OPT_PATTERN(&tmpl->patterns),
+		PS_OPT_TAG(&tmpl->tags),
+		PS_OPT_SHARD(&tmpl->select),
+		PS_OPT_JOBS(&tmpl->jobs, "worker processes per implementation (default: CPUs)"),
+		PS_OPT_TIMEOUT(&tmpl->step_timeout),
+		PS_OPT_CALLBACK(0, "golden", NULL, "SET", per_column,
+				"not taken: each column has the set it follows "
+				"(ID=SET forces one)"),
+		PS_OPT_CALLBACK(0, "expect", NULL, "FILE", per_column,
+				"not taken: each column has its expectations/<label>.txt"),
+		PS_OPT_END(),
+	};
+
+	return ps_suite_parse(tmpl, &help, opts, argc, argv, d);
 }
 
 int ps_cmd_matrix(int argc, char **argv)
@@ -304,67 +371,27 @@ int ps_cmd_matrix(int argc, char **argv)
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_matrix m = PS_MATRIX_INIT;
 	struct column *cols = NULL;
-	const char **ids = NULL, *report = "reports", *golden_dir = ps_data("golden");
-	char **rest = NULL, **defaults = NULL;
+	struct ps_suite tmpl;
+	struct ps_strv ids = PS_STRV_INIT;
+	const char *report = "reports", *golden_dir;
+	char **defaults = NULL;
 	size_t n_ids = 0, n_cols = 0, n_defaults = 0, i, nsig;
-	int nrest = 3, r, code = PS_EXIT_ERROR;
+	int r, code = PS_EXIT_ERROR;
 
 	if (argc > 1 && !strcmp(argv[1], "merge"))
 		return ps_merge_matrix(argc - 1, argv + 1);
-	/* Take --impl (repeatable) and --report; the rest is run's option syntax. */
-	rest = calloc((size_t)argc + 4, sizeof(*rest));
-	ids = calloc((size_t)argc + 1, sizeof(*ids));
-	if (!rest || !ids) {
-		fprintf(stderr, "procspec matrix: out of memory\n");
+	ps_suite_init(&tmpl);
+	r = options(&tmpl, &ids, &report, argc, argv, &d);
+	if (r == PS_OPT_HELP_SHOWN) {
+		code = PS_EXIT_OK;
 		goto out;
 	}
-	rest[0] = argv[0];
-	rest[1] = "--impl";
-	for (i = 1; i < (size_t)argc; i++) {
-		const char *a = argv[i];
-		bool last = i + 1 == (size_t)argc;
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			puts(usage);
-			code = PS_EXIT_OK;
-			goto out;
-		} else if (!strcmp(a, "--impl") || !strcmp(a, "-i") || !strcmp(a, "--report")) {
-			if (last) {
-				fprintf(stderr, "procspec matrix: %s needs a value\n%s\n", a, usage);
-				goto out;
-			}
-			if (!strcmp(a, "--report"))
-				report = argv[++i];
-			else
-				ids[n_ids++] = argv[++i];
-		} else if (!strncmp(a, "--impl=", 7)) {
-			ids[n_ids++] = a + 7;
-		} else if (!strncmp(a, "--report=", 9)) {
-			report = a + 9;
-		} else if (!strcmp(a, "--golden") || !strncmp(a, "--golden=", 9) || !strcmp(a, "--expect") ||
-			   !strncmp(a, "--expect=", 9) || !strncmp(a, "--max-failures", 14)) {
-			fprintf(stderr, "procspec matrix: %s: each implementation has its own golden set and "
-				"expectations (force a set with --impl ID=SET)\n%s\n", a, usage);
-			goto out;
-		} else {
-			if (!strcmp(a, "--golden-dir") && !last)
-				golden_dir = argv[i + 1];
-			else if (!strncmp(a, "--golden-dir=", 13))
-				golden_dir = a + 13;
-			rest[nrest++] = argv[i];
-			/* an option's value is copied as it is, even when it looks like --impl */
-			if (!last && (!strcmp(a, "-k") || !strcmp(a, "--tag") || !strcmp(a, "--method") ||
-				      !strcmp(a, "-m") || !strcmp(a, "--timeout") || !strcmp(a, "-t") ||
-				      !strcmp(a, "-j") || !strcmp(a, "--jobs") || !strcmp(a, "--shard") ||
-				      !strcmp(a, "--golden-dir")))
-				rest[nrest++] = argv[++i];
-		}
+	if (r) {
+		fprintf(stderr, "%s\n", d.msg);
+		goto out;
 	}
-	rest[2] = "ref";	/* each column puts its own spec here */
-
-	signal(SIGPIPE, SIG_IGN);
-	ps_proc_subreaper();
-	ps_proc_guard();
+	golden_dir = tmpl.golden_dir;
+	n_ids = ids.n;
 
 	/* The columns: as given (a bad one is a usage error), or what this machine has. */
 	if (!n_ids) {
@@ -382,7 +409,7 @@ int ps_cmd_matrix(int argc, char **argv)
 		struct column *c = &cols[n_cols];
 		struct ps_impl impl;
 
-		r = split_set(n_ids ? ids[i] : defaults[i], golden_dir, c, &d);
+		r = split_set(n_ids ? ids.v[i] : defaults[i], golden_dir, c, &d);
 		if (!r) {
 			r = ps_impl_parse(c->spec, &impl, &d);
 			if (!r && !n_ids)
@@ -410,7 +437,7 @@ int ps_cmd_matrix(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n_cols; i++) {
-		r = play_column(&m, &cols[i], nrest, rest, golden_dir, &d);
+		r = play_column(&m, &cols[i], &tmpl, golden_dir, &d);
 		if (r) {
 			fprintf(stderr, "procspec matrix: %s\n", d.msg);
 			goto out;
@@ -455,8 +482,8 @@ out:
 		free(defaults[i]);
 	free(defaults);
 	free(cols);
-	free(rest);
-	free(ids);
+	ps_strv_release(&ids);
+	ps_suite_release(&tmpl);
 	ps_matrix_release(&m);
 	return code;
 }

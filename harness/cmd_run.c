@@ -1,5 +1,4 @@
 /* procspec run: play scenarios through an implementation and compare with golden. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,28 +10,44 @@
 #include "report.h"
 #include "suite.h"
 
-static const char usage[] =
+static const struct ps_command_help help = {
+	"run",
 	"usage: procspec run [PATH...] --impl IMPL [--golden SET] [options]\n"
 	"  IMPL: ref[@X.Y[-O]] | cpython-X.Y[-O] | pypy3 | billiard | multiprocess |\n"
-	"        python:INTERPRETER[:MODULE] | cmd:PROGRAM [ARG...]\n"
-	"  --golden SET        compare with golden/SET/<method>/ (without it, only crashes,\n"
-	"                      hangs and leaks fail); 'auto': the set of the CPython version\n"
-	"                      the implementation follows, from its driver's hello\n"
-	"  --golden-dir DIR    where golden sets live (golden)\n"
-	"  --method M          fork, spawn or forkserver; repeatable (default: all that apply)\n"
-	"  -k PATTERN          scenario ids matching a glob, or containing a text; repeatable\n"
-	"  --tag TAG           scenarios with this tag; repeatable\n"
-	"  --shard K/N         the K-th of N shards (also TEST_TOTAL_SHARDS/TEST_SHARD_INDEX)\n"
-	"  -j N                worker processes, each with its own driver (default: CPUs)\n"
-	"  --max-failures N    stop handing out scenarios after N failures\n"
-	"  --expect FILE       expected divergences (default: expectations/<impl>.txt)\n"
-	"  --report DIR        report directory (default: reports/<impl>; '' for none)\n"
-	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)\n"
-	"  -v                  print every transcript";
+	"        python:INTERPRETER[:MODULE] | cmd:PROGRAM [ARG...]",
+	NULL,
+};
 
 struct ctx {
 	struct ps_report rep;
 };
+
+/* The options of run, into s. */
+static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
+{
+	const struct ps_option opts[] = {
+		PS_OPT_IMPL(&s->impl_spec, "the implementation under test (IMPL above)"),
+		PS_OPT_GOLDEN(&s->golden_set),
+		PS_OPT_GOLDEN_DIR(&s->golden_dir),
+		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable "
+			      "(default: all that apply)"),
+		PS_OPT_PATTERN(&s->patterns),
+		PS_OPT_TAG(&s->tags),
+		PS_OPT_SHARD(&s->select),
+		PS_OPT_JOBS(&s->jobs, "worker processes, each with its own driver (default: CPUs)"),
+		PS_OPT_INT(0, "max-failures", &s->max_failures, "N", 0, 1e9,
+			   "stop handing out scenarios after N failures"),
+		PS_OPT_EXPECT(&s->expect_path,
+			      "expected divergences (default: expectations/<impl>.txt)"),
+		PS_OPT_REPORT(&s->report_dir,
+			      "report directory (default: reports/<impl>; '' for none)"),
+		PS_OPT_TIMEOUT(&s->step_timeout),
+		PS_OPT_VERBOSE(&s->verbose, "print every transcript"),
+		PS_OPT_END(),
+	};
+
+	return ps_suite_options(s, &help, opts, argc, argv, d);
+}
 
 /* In the parent, in order: report. */
 static bool job_done(void *vctx, const struct ps_scenario *sc, const char *method,
@@ -56,15 +71,14 @@ int ps_cmd_run(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	memset(&p, 0, sizeof(p));
-	r = ps_suite_options(&s, argc, argv, usage, true, false, &d);
+	ps_suite_init(&s);
+	r = options(&s, argc, argv, &d);
 	if (r) {
-		fprintf(stderr, "%s\n", d.msg);
+		if (r != PS_OPT_HELP_SHOWN)
+			fprintf(stderr, "%s\n", d.msg);
 		ps_suite_release(&s);
-		return PS_EXIT_ERROR;
+		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	ps_proc_subreaper();
-	ps_proc_guard();
 	r = ps_suite_load(&s, &d);
 	if (!r)
 		r = ps_runner_ready(&s.runner, &d);	/* the hello: methods, features, what it follows */

@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +42,14 @@
 #include "proc.h"
 #include "suite.h"
 
-static const char usage[] =
+static const struct ps_command_help help = {
+	"sweep",
 	"usage: procspec sweep [PATH...] --impl IMPL [options]\n"
 	"       procspec sweep merge [--report DIR] DIR...   (the parts' reports into one)\n"
 	"  Fails each fault site's Nth call in every scenario, once and from then on,\n"
-	"  and checks that nothing hangs, crashes, leaks or fails silently.\n"
-	"  --site GLOB         fault sites to sweep; repeatable (default: all but\n"
-	"                      posix/io/oc/close, whose failpoint leaks the fd itself)\n"
-	"  --list-sites        list the fault sites with their errnos, and exit\n"
-	"  --count             only count each site's calls per start method, fault-free\n"
-	"  --max-n N           fail at most the first N calls of a site (64)\n"
-	"  --method M          fork, spawn or forkserver; repeatable\n"
-	"  -k PATTERN, --tag TAG, --shard K/N   choose scenarios, as for run\n"
-	"  -j N                worker processes (default: CPUs)\n"
-	"  --expect FILE       known breaks (default: expectations/<impl>.txt)\n"
-	"  --report DIR        report directory (default: reports/sweep/<impl>; '' for none)\n"
-	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)";
+	"  and checks that nothing hangs, crashes, leaks or fails silently.",
+	NULL,
+};
 
 #define KIND_MAP(X)                                  \
 	X(K_UNREACHED, "unreached", false)           \
@@ -408,51 +399,43 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 	return true;
 }
 
-/* Take out the sweep's own options; the rest go to ps_suite_options. */
-static int own_options(struct ctx *c, int *argc, char **argv, bool *list, bool *count,
-		       struct ps_diag *d)
+/* The options of sweep, into s and c. */
+static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, bool *list,
+		   bool *count, struct ps_diag *d)
 {
-	int i, out = 1;
-	char *end;
+	struct ps_strv globs = PS_STRV_INIT;
+	unsigned max_n = 64;
+	const struct ps_option opts[] = {
+		PS_OPT_IMPL(&s->impl_spec, "the implementation, as for run"),
+		PS_OPT_LIST(0, "site", &globs, "GLOB",
+			    "fault sites to sweep; repeatable (default: all but\n"
+			    "posix/io/oc/close, whose failpoint leaks the fd itself)"),
+		PS_OPT_FLAG(0, "list-sites", list,
+			    "list the fault sites with their errnos, and exit"),
+		PS_OPT_FLAG(0, "count", count, "only count each site's calls per start method, "
+			    "fault-free"),
+		PS_OPT_INT(0, "max-n", &max_n, "N", 1, 1e9,
+			   "fail at most the first N calls of a site (64)"),
+		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable"),
+		PS_OPT_PATTERN(&s->patterns),
+		PS_OPT_TAG(&s->tags),
+		PS_OPT_SHARD(&s->select),
+		PS_OPT_JOBS(&s->jobs, "worker processes (default: CPUs)"),
+		PS_OPT_EXPECT(&s->expect_path, "known breaks (default: expectations/<impl>.txt)"),
+		PS_OPT_REPORT(&s->report_dir, "report directory (default: reports/sweep/<impl>; '' "
+			      "for none)"),
+		PS_OPT_TIMEOUT(&s->step_timeout),
+		PS_OPT_END(),
+	};
+	int r = ps_suite_parse(s, &help, opts, argc, argv, d);
 
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i], *val = NULL;
-
-		if (!strcmp(a, "--list-sites")) {
-			*list = true;
-			continue;
-		}
-		if (!strcmp(a, "--count")) {
-			*count = true;
-			continue;
-		}
-		if (!strcmp(a, "--site") || !strcmp(a, "--max-n")) {
-			if (i + 1 >= *argc)
-				return ps_diag(d, PS_EUSAGE, "procspec sweep: %s needs a value\n%s", a, usage);
-			val = argv[++i];
-		} else if (!strncmp(a, "--site=", 7) || !strncmp(a, "--max-n=", 8)) {
-			val = strchr(a, '=') + 1;
-		} else {
-			argv[out++] = argv[i];
-			continue;
-		}
-		if (!strncmp(a, "--site", 6)) {
-			const char **v = realloc(c->sites, (c->n_sites + 1) * sizeof(*v));
-
-			if (!v)
-				return ps_diag(d, -ENOMEM, "out of memory");
-			c->sites = v;
-			c->sites[c->n_sites++] = val;
-		} else {
-			c->max_n = strtol(val, &end, 10);
-			if (*end || c->max_n < 1)
-				return ps_diag(d, PS_EUSAGE, "procspec sweep: --max-n %s: expected a number from 1\n%s",
-					       val, usage);
-		}
-	}
-	*argc = out;
-	argv[out] = NULL;
-	return 0;
+	/* the sites the globs choose replace them (choose_sites) */
+	c->sites = (const char **)globs.v;
+	c->n_sites = globs.n;
+	c->max_n = max_n;
+	if (r || *list)
+		return r;
+	return ps_suite_finish(s, &help, d);
 }
 
 /* The sites the globs choose, in table order. */
@@ -618,19 +601,16 @@ int ps_cmd_sweep(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "merge"))
 		return ps_merge_sweep(argc - 1, argv + 1);
 	memset(&c, 0, sizeof(c));
-	memset(&s, 0, sizeof(s));
-	c.max_n = 64;
-	if (own_options(&c, &argc, argv, &list, &count_only, &d)) {
-		fprintf(stderr, "%s\n", d.msg);
+	ps_suite_init(&s);
+	r = options(&s, &c, argc, argv, &list, &count_only, &d);
+	if (r == PS_OPT_HELP_SHOWN || (!r && list)) {
+		if (list)
+			list_sites();
 		free(c.sites);
-		return PS_EXIT_ERROR;
-	}
-	if (list) {
-		list_sites();
-		free(c.sites);
+		ps_suite_release(&s);
 		return PS_EXIT_OK;
 	}
-	if (choose_sites(&c, &d) || ps_suite_options(&s, argc, argv, usage, true, false, &d)) {
+	if (r || choose_sites(&c, &d)) {
 		fprintf(stderr, "%s\n", d.msg);
 		free(c.sites);
 		ps_suite_release(&s);
@@ -639,9 +619,6 @@ int ps_cmd_sweep(int argc, char **argv)
 	c.s = &s;
 	c.tty = isatty(2);
 	c.findings = json_array();
-	signal(SIGPIPE, SIG_IGN);
-	ps_proc_subreaper();
-	ps_proc_guard();
 	if ((r = ps_suite_load(&s, &d)) || (r = ps_runner_ready(&s.runner, &d))) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
 		goto out;

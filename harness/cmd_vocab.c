@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "util.h"
 
 static const struct {
@@ -21,16 +22,30 @@ static const struct {
 #include "vocab.def"
 };
 
+static const struct ps_command_help help = {
+	"vocabulary",
+	"usage: procspec vocabulary\n"
+	"  the names of harness/vocab.def, one 'KIND NAME' a line (global, verb, child,\n"
+	"  task, feature); tools/pydriver.py --vocabulary prints the same",
+	NULL,
+};
+
 int ps_cmd_vocabulary(int argc, char **argv)
 {
+	const struct ps_option opts[] = { PS_OPT_END() };
+	struct ps_diag d = PS_DIAG_INIT;
+	struct ps_strv args = PS_STRV_INIT;
 	size_t i;
+	int r;
 
-	(void)argv;
-	if (argc > 1) {
-		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
-			"usage: procspec vocabulary\n\n"
-			"Lists the names of harness/vocab.def, one 'KIND NAME' a line.\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? PS_EXIT_OK : PS_EXIT_ERROR;
+	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, &d);
+	if (!r && args.n)
+		r = ps_diag(&d, PS_EUSAGE, "procspec vocabulary: unexpected argument '%s'", args.v[0]);
+	ps_strv_release(&args);
+	if (r) {
+		if (r != PS_OPT_HELP_SHOWN)
+			fprintf(stderr, "%s\n", d.msg);
+		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
 	}
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		/* a feature has a line per use, adjacent: name it once */

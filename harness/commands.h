@@ -12,7 +12,13 @@ int ps_cmd_run(int argc, char **argv);
 int ps_cmd_sweep(int argc, char **argv);
 int ps_cmd_vocabulary(int argc, char **argv);
 
-/* Exit codes: everything matched; something diverged or failed; usage, input or harness error. */
+/*
+ * Exit codes: everything matched; something diverged or failed; usage, input
+ * or harness error.  A command stopped by SIGINT, SIGTERM or SIGHUP ends with
+ * 128 + the signal, as a shell reports it: it dies of the signal once its
+ * drivers are killed (proc.h, ps_proc_guard), or returns 128 + the signal
+ * when it has a report to write first (fuzz).
+ */
 enum { PS_EXIT_OK = 0, PS_EXIT_FAIL = 1, PS_EXIT_ERROR = 2 };
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "file.h"
+#include "proc.h"
 #include "report.h"
 #include "run.h"
 
@@ -175,6 +176,25 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 	json_object_set_new(cell, "seconds", json_real((double)(long long)(res->seconds * 1000 + 0.5) / 1000));
 	return set_cell(row, (size_t)col, cell);
 }
+
+static void matrix_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	struct ps_matrix_sink *k = rep->sink;
+	int r = ps_matrix_add(k->m, k->col, it->id, it->method, it->res);
+
+	if (r && !k->err)
+		k->err = r;
+}
+
+static void matrix_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	struct ps_matrix_sink *k = rep->sink;
+
+	(void)t;
+	ps_matrix_column_seconds(k->m, k->col, ps_now() - k->t0);
+}
+
+const struct ps_reporter ps_reporter_matrix = { "matrix", matrix_add, matrix_finish };
 
 /* Copy at most max bytes of a line into b, on a UTF-8 boundary, with "…" when cut. */
 static void add_clipped(struct ps_buf *b, const char *s, size_t len, size_t max)
@@ -502,202 +522,14 @@ bool ps_matrix_failed(const struct ps_matrix *m)
 	return false;
 }
 
-/* The page: CSS and script inline, the data in a JSON script element between them. */
-static const char html_head[] =
-	"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>procspec conformance matrix</title>\n<style>\n"
-	"body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#fff}\n"
-	"header{padding:10px 16px;background:#f4f4f4;border-bottom:1px solid #ddd}\n"
-	"h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px}\n"
-	"main{padding:0 16px 45vh}\n"
-	"table{border-collapse:collapse}\n"
-	"th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}\n"
-	"#scores td,#scores th{white-space:nowrap}\n"
-	"#matrix thead th{position:sticky;top:0;background:#fafafa;z-index:1;vertical-align:bottom;"
-	"font-weight:normal;white-space:nowrap}\n"
-	"#matrix th.impl b{display:block}#matrix th.impl span{display:block;color:#666;font-size:12px}\n"
-	"#matrix td{white-space:nowrap}\n"
-	"#matrix tbody td:first-child{position:sticky;left:0;background:#fff}\n"
-	"#matrix thead th:first-child{left:0;z-index:2}\n"
-	"#matrix td.cell{cursor:pointer;text-align:center;font:12px ui-monospace,monospace}\n"
-	"#matrix td.cell:hover{filter:brightness(.93)}\n"
-	".v-pass{background:#e3f3e3;color:#1a5e1a}.v-xfail{background:#fff1c9;color:#6d5100}\n"
-	".v-skip,.v-unsupported{background:#f1f1f1;color:#888}\n"
-	".bad{background:#f9d6d6;color:#a00;font-weight:bold}\n"
-	"td.sel{outline:2px solid #05c;outline-offset:-2px}\n"
-	"#panel{position:fixed;z-index:10;left:0;right:0;bottom:0;max-height:42vh;overflow:auto;background:#fff;"
-	"border-top:2px solid #05c;padding:8px 16px;box-shadow:0 -2px 8px rgba(0,0,0,.15)}\n"
-	"#panel[hidden]{display:none}#panel h3{margin:4px 0;font-size:15px}\n"
-	"#panel dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:4px 0}\n"
-	"#panel dt{color:#666}#panel dd{margin:0}\n"
-	"pre{background:#f7f7f7;padding:6px;margin:4px 0;overflow:auto}\n"
-	"pre .add{color:#0a6e0a}pre .del{color:#b00}pre .hunk{color:#05c}\n"
-	"#signatures li{margin:3px 0}#signatures .count{font-weight:bold}\n"
-	"#signatures code{background:#f4f4f4;padding:0 3px}\n"
-	"#signatures a{font-size:12px;margin-right:8px;color:#05c;cursor:pointer;text-decoration:underline}\n"
-	".muted{color:#777}\n"
-	"</style>\n</head>\n<body>\n"
-	"<header><h1>procspec conformance matrix</h1><div id=\"meta\"></div></header>\n<main>\n"
-	"<h2>Scores</h2>\n<table id=\"scores\"><thead><tr><th>implementation</th><th>golden set</th>"
-	"<th>driver says</th><th>score</th><th>verdicts</th><th>seconds</th></tr></thead><tbody></tbody></table>\n"
-	"<p class=\"muted\">Score: cells that match golden over the cells that apply (all but skip and "
-	"unsupported); expected divergences (xfail) are listed, not counted as matches.</p>\n"
-	"<h2>Divergences by signature</h2>\n<ol id=\"signatures\"></ol>\n"
-	"<h2>Scenarios</h2>\n<p><label><input type=\"checkbox\" id=\"only-diff\"> only rows where "
-	"some implementation does not pass</label> <span class=\"muted\">Click a cell for its diff.</span></p>\n"
-	"<table id=\"matrix\"><thead></thead><tbody></tbody></table>\n</main>\n"
-	"<div id=\"panel\" hidden><button id=\"close\" style=\"float:right\">close</button>"
-	"<div id=\"panel-body\"></div></div>\n"
-	"<script id=\"data\" type=\"application/json\">";
+/*
+ * The page, harness/matrix.html: CSS and script inline, the data in a JSON
+ * script element where the template says @MATRIX_DATA@.  Embedded at build
+ * time as the array matrix_html (the Makefile's rule for matrix_html.h).
+ */
+#include "matrix_html.h"
 
-static const char html_tail[] =
-	"</script>\n<script>\n"
-	"(function () {\n"
-	"'use strict';\n"
-	"var D = JSON.parse(document.getElementById('data').textContent);\n"
-	"var V = {};\n"
-	"D.verdicts.forEach(function (v) { V[v.word] = v; });\n"
-	"function el(tag, cls, text) {\n"
-	"  var e = document.createElement(tag);\n"
-	"  if (cls) e.className = cls;\n"
-	"  if (text !== undefined && text !== null) e.textContent = text;\n"
-	"  return e;\n"
-	"}\n"
-	"function cls(word) {\n"
-	"  return V[word] && V[word].failure ? 'bad' : 'v-' + word;\n"
-	"}\n"
-	"var meta = document.getElementById('meta');\n"
-	"meta.textContent = D.rows.length + ' rows (one per scenario and start method) \\u00d7 ' +\n"
-	"  D.implementations.length + ' implementations, generated ' + D.generated + ' on ' + D.host +\n"
-	"  (D.failed ? ' \\u2014 some cells fail' : ' \\u2014 every cell passes or is expected');\n"
-	"var sb = document.querySelector('#scores tbody');\n"
-	"D.implementations.forEach(function (im) {\n"
-	"  var tr = el('tr'), s = im.score, parts = [];\n"
-	"  tr.appendChild(el('td', null, im.id + (im.label !== im.id ? ' (' + im.label + ')' : '')));\n"
-	"  tr.appendChild(el('td', null, im.golden || 'none'));\n"
-	"  tr.appendChild(el('td', null, im.error ? 'did not start: ' + im.error : im.implementation));\n"
-	"  tr.appendChild(el('td', null, s.pass + '/' + s.applicable +\n"
-	"    (s.percent === null ? '' : ' (' + s.percent + '%)')));\n"
-	"  Object.keys(im.counts).forEach(function (w) { if (im.counts[w]) parts.push(im.counts[w] + ' ' + w); });\n"
-	"  tr.appendChild(el('td', null, parts.join(', ')));\n"
-	"  tr.appendChild(el('td', null, im.seconds === undefined ? '' : String(im.seconds)));\n"
-	"  sb.appendChild(tr);\n"
-	"});\n"
-	"var head = document.querySelector('#matrix thead'), hr = el('tr');\n"
-	"hr.appendChild(el('th', null, 'scenario'));\n"
-	"hr.appendChild(el('th', null, 'method'));\n"
-	"D.implementations.forEach(function (im) {\n"
-	"  var th = el('th', 'impl');\n"
-	"  th.appendChild(el('b', null, im.id));\n"
-	"  th.appendChild(el('span', null, im.golden || 'no golden set'));\n"
-	"  th.appendChild(el('span', null, im.score.percent === null ? '\\u2014' : im.score.percent + '%'));\n"
-	"  th.title = im.error ? im.error : im.implementation;\n"
-	"  hr.appendChild(th);\n"
-	"});\n"
-	"head.appendChild(hr);\n"
-	"var body = document.querySelector('#matrix tbody'), cellAt = [];\n"
-	"D.rows.forEach(function (row, r) {\n"
-	"  var tr = el('tr');\n"
-	"  tr.dataset.row = r;\n"
-	"  tr.appendChild(el('td', null, row.scenario));\n"
-	"  tr.appendChild(el('td', null, row.method));\n"
-	"  cellAt.push([]);\n"
-	"  var allgood = true;\n"
-	"  row.cells.forEach(function (c, i) {\n"
-	"    var td = el('td', 'cell ' + cls(c.verdict), c.verdict);\n"
-	"    td.dataset.row = r;\n"
-	"    td.dataset.col = i;\n"
-	"    td.dataset.verdict = c.verdict;\n"
-	"    td.tabIndex = 0;\n"
-	"    td.title = D.implementations[i].id + ': ' + (c.signature || c.detail || V[c.verdict].meaning);\n"
-	"    if (c.verdict !== 'pass' && c.verdict !== 'skip') allgood = false;\n"
-	"    cellAt[r].push(td);\n"
-	"    tr.appendChild(td);\n"
-	"  });\n"
-	"  tr.dataset.allgood = allgood ? '1' : '0';\n"
-	"  body.appendChild(tr);\n"
-	"});\n"
-	"var panel = document.getElementById('panel'), pb = document.getElementById('panel-body'), sel = null;\n"
-	"function diffPre(text) {\n"
-	"  var pre = el('pre', 'diff');\n"
-	"  text.split('\\n').forEach(function (l) {\n"
-	"    var c = l.charAt(0) === '@' ? 'hunk' : (l.charAt(0) === '+' && l.slice(0, 3) !== '+++') ? 'add' :\n"
-	"      (l.charAt(0) === '-' && l.slice(0, 3) !== '---') ? 'del' : null;\n"
-	"    pre.appendChild(el('span', c, l + '\\n'));\n"
-	"  });\n"
-	"  return pre;\n"
-	"}\n"
-	"function show(r, i) {\n"
-	"  var row = D.rows[r], c = row.cells[i], im = D.implementations[i], dl = el('dl');\n"
-	"  function item(k, v) { if (v === undefined || v === null || v === '') return;\n"
-	"    dl.appendChild(el('dt', null, k)); dl.appendChild(el('dd', null, v)); }\n"
-	"  if (sel) sel.classList.remove('sel');\n"
-	"  sel = cellAt[r][i];\n"
-	"  sel.classList.add('sel');\n"
-	"  pb.textContent = '';\n"
-	"  pb.appendChild(el('h3', null, im.id + ' \\u2014 ' + row.scenario + ' [' + row.method + ']'));\n"
-	"  item('verdict', c.verdict + ': ' + (V[c.verdict] ? V[c.verdict].meaning : ''));\n"
-	"  item('golden set', im.golden);\n"
-	"  item('implementation', im.implementation);\n"
-	"  item(c.verdict === 'xfail' || c.verdict === 'XPASS' ? 'expectation' : 'detail', c.detail);\n"
-	"  item('where', c.where);\n"
-	"  item('signature', c.signature);\n"
-	"  pb.appendChild(dl);\n"
-	"  if (c.diff) pb.appendChild(diffPre(c.diff));\n"
-	"  if (c.transcript) { pb.appendChild(el('div', 'muted', 'transcript:'));\n"
-	"    pb.appendChild(el('pre', 'transcript', c.transcript)); }\n"
-	"  if (!c.diff && !c.transcript && c.verdict !== 'pass')\n"
-	"    pb.appendChild(el('p', 'muted', 'no transcript diff for this cell'));\n"
-	"  panel.hidden = false;\n"
-	"}\n"
-	"body.addEventListener('click', function (e) {\n"
-	"  var td = e.target.closest('td.cell');\n"
-	"  if (td) show(+td.dataset.row, +td.dataset.col);\n"
-	"});\n"
-	"body.addEventListener('keydown', function (e) {\n"
-	"  var td = e.target.closest('td.cell');\n"
-	"  if (td && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); show(+td.dataset.row, +td.dataset.col); }\n"
-	"});\n"
-	"document.getElementById('close').addEventListener('click', function () { panel.hidden = true; });\n"
-	"document.addEventListener('keydown', function (e) { if (e.key === 'Escape') panel.hidden = true; });\n"
-	"document.getElementById('only-diff').addEventListener('change', function (e) {\n"
-	"  var only = e.target.checked;\n"
-	"  Array.prototype.forEach.call(body.rows, function (tr) {\n"
-	"    tr.hidden = only && tr.dataset.allgood === '1';\n"
-	"  });\n"
-	"});\n"
-	"var sl = document.getElementById('signatures');\n"
-	"if (!D.signatures.length) sl.appendChild(el('li', 'muted', 'none: every cell passes or is skipped'));\n"
-	"D.signatures.forEach(function (s) {\n"
-	"  var li = el('li'), kinds = [];\n"
-	"  Object.keys(s.verdicts).forEach(function (w) { kinds.push(s.verdicts[w] + ' ' + w); });\n"
-	"  li.appendChild(el('span', 'count', s.count + '\\u00d7 '));\n"
-	"  li.appendChild(el('code', null, s.signature));\n"
-	"  li.appendChild(el('span', 'muted', ' ' + kinds.join(', ') + ' in ' + s.implementations.join(', ')));\n"
-	"  var where = el('div');\n"
-	"  s.cells.forEach(function (rc, k) {\n"
-	"    var a = el('a', null, D.implementations[rc[1]].id + ': ' + D.rows[rc[0]].scenario + ' [' +\n"
-	"      D.rows[rc[0]].method + ']');\n"
-	"    a.tabIndex = 0;\n"
-	"    if (k >= 8) a.hidden = true;\n"
-	"    a.addEventListener('click', function () { show(rc[0], rc[1]);\n"
-	"      cellAt[rc[0]][rc[1]].scrollIntoView({block: 'center', inline: 'center'}); });\n"
-	"    where.appendChild(a);\n"
-	"  });\n"
-	"  if (s.cells.length > 8) {\n"
-	"    var more = el('a', null, '\\u2026 ' + (s.cells.length - 8) + ' more');\n"
-	"    more.addEventListener('click', function () {\n"
-	"      Array.prototype.forEach.call(where.querySelectorAll('a[hidden]'), function (a) { a.hidden = false; });\n"
-	"      more.remove(); });\n"
-	"    where.appendChild(more);\n"
-	"  }\n"
-	"  li.appendChild(where);\n"
-	"  sl.appendChild(li);\n"
-	"});\n"
-	"document.body.dataset.ready = '1';\n"
-	"})();\n"
-	"</script>\n</body>\n</html>\n";
+#define DATA_MARK "@MATRIX_DATA@"
 
 /* json text safe inside a <script> element: no '<' at all, so no "</script" and no "<!--" */
 static void add_script_json(struct ps_buf *b, const char *s)
@@ -718,6 +550,7 @@ int ps_matrix_write(const struct ps_matrix *m, const char *dir, struct ps_diag *
 	char stamp[64], host[256] = "localhost";
 	json_t *root = NULL, *vs = json_array();
 	time_t now = time(NULL);
+	const unsigned char *mark;
 	char *text = NULL;
 	int r = -ENOMEM, v;
 
@@ -757,9 +590,15 @@ int ps_matrix_write(const struct ps_matrix *m, const char *dir, struct ps_diag *
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!text)
 		goto oom;
-	ps_buf_adds(&page, html_head);
+	mark = memmem(matrix_html, sizeof(matrix_html), DATA_MARK, strlen(DATA_MARK));
+	if (!mark) {
+		r = ps_diag(d, PS_EUSAGE, "the embedded matrix.html has no %s", DATA_MARK);
+		goto out;
+	}
+	ps_buf_add(&page, (const char *)matrix_html, (size_t)(mark - matrix_html));
 	add_script_json(&page, text);
-	ps_buf_adds(&page, html_tail);
+	mark += strlen(DATA_MARK);
+	ps_buf_add(&page, (const char *)mark, sizeof(matrix_html) - (size_t)(mark - matrix_html));
 	ps_buf_release(&path);
 	ps_buf_addf(&path, "%s/matrix.html", dir);
 	if (ps_buf_oom(&page) || ps_buf_oom(&path))

@@ -21,6 +21,7 @@
 
 #include "diag.h"
 #include "pool.h"
+#include "report.h"
 
 struct ps_matrix {
 	json_t *impls;		/* array of column objects */
@@ -51,6 +52,20 @@ void ps_matrix_column_seconds(struct ps_matrix *m, int col, double seconds);
 /* One cell: scenario id under method for column col. */
 int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *method,
 		  const struct ps_job_result *res);
+
+/*
+ * The matrix as a reporter of a run (report.h): each result a cell of one
+ * column, and at the run's end the column's seconds.  rep->sink points at a
+ * struct ps_matrix_sink (or a struct that begins with one).
+ */
+struct ps_matrix_sink {
+	struct ps_matrix *m;
+	int col;
+	double t0;		/* when the column started, ps_now() */
+	int err;		/* the first failure to add a cell, or 0 */
+};
+
+extern const struct ps_reporter ps_reporter_matrix;
 
 /*
  * After the last cell: fill cells no column reported, count verdicts and

@@ -1,4 +1,5 @@
 #include "merge.h"
+#include "options.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,56 +53,72 @@ static bool is_dir(const char *path)
 
 /*
  * argv: merge [--report DIR] DIR-OR-FILE...; each DIR stands for DIR/name.
- * Loads every part.  0, 1 for --help (printed), or PS_EUSAGE with d filled.
+ * Loads every part.  0; 1 for --help (printed); 2 for an option error (printed);
+ * or a negative code with d filled.
  */
 static int parts_load(struct parts *p, int argc, char **argv, const char *name, struct ps_diag *d)
 {
+	char cmd[32], usage[160], summary[400];
+	const struct ps_command_help help = { cmd, usage, summary };
+	const struct ps_option opts[] = {
+		PS_OPT_REPORT(&p->report, "where the merged report goes (the command's default)"),
+		PS_OPT_END(),
+	};
+	struct ps_strv args = PS_STRV_INIT;
 	json_error_t je;
-	int i, r = 0;
+	size_t i;
+	int r;
 
-	p->paths = calloc((size_t)argc + 1, sizeof(*p->paths));
-	p->docs = calloc((size_t)argc + 1, sizeof(*p->docs));
-	if (!p->paths || !p->docs)
-		return ps_diag(d, -ENOMEM, "out of memory");
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	snprintf(cmd, sizeof(cmd), "%s merge", p->cmd);
+	snprintf(usage, sizeof(usage), "usage: procspec %s merge [--report DIR] DIR...", p->cmd);
+	snprintf(summary, sizeof(summary),
+		 "  Combines the %s of the parts of one campaign (each DIR a report\n"
+		 "  directory, or the file itself) into DIR/%s under --report; parts of\n"
+		 "  different campaigns, or that overlap, are refused (exit 2).",
+		 name, name);
+	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, d);
+	if (r == PS_OPT_HELP_SHOWN) {
+		r = 1;
+	} else if (r) {
+		/* the parser's message names the command already */
+		fprintf(stderr, "%s\n", d->msg);
+		r = 2;
+	}
+	if (r)
+		goto out;
+	p->paths = calloc(args.n + 1, sizeof(*p->paths));
+	p->docs = calloc(args.n + 1, sizeof(*p->docs));
+	if (!p->paths || !p->docs) {
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < args.n; i++) {
+		const char *a = args.v[i];
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: procspec %s merge [--report DIR] DIR...\n"
-			       "Combines the %s of the parts of one campaign (each DIR a report\n"
-			       "directory, or the file itself) into DIR/%s under --report; parts of\n"
-			       "different campaigns, or that overlap, are refused (exit 2).\n",
-			       p->cmd, name, name);
-			return 1;
-		}
-		if (!strcmp(a, "--report") && i + 1 < argc) {
-			p->report = argv[++i];
-			continue;
-		}
-		if (!strncmp(a, "--report=", 9)) {
-			p->report = a + 9;
-			continue;
-		}
-		if (a[0] == '-' && a[1])
-			return ps_diag(d, PS_EUSAGE, "unknown option '%s' (--help)", a);
 		if (is_dir(a) ? asprintf(&p->paths[p->n], "%s/%s", a, name) < 0 :
-				!(p->paths[p->n] = strdup(a)))
-			return ps_diag(d, -ENOMEM, "out of memory");
+				!(p->paths[p->n] = strdup(a))) {
+			r = ps_diag(d, -ENOMEM, "out of memory");
+			goto out;
+		}
 		p->docs[p->n] = json_load_file(p->paths[p->n], 0, &je);
 		if (!p->docs[p->n]) {
 			r = ps_diag(d, PS_EUSAGE, "%s:%d:%d: %s", p->paths[p->n], je.line, je.column,
 				    je.text);
 			p->n++;
-			return r;
+			goto out;
 		}
 		p->n++;
-		if (!json_is_object(p->docs[p->n - 1]))
-			return ps_diag(d, PS_EUSAGE, "%s: not a %s report", p->paths[p->n - 1], name);
+		if (!json_is_object(p->docs[p->n - 1])) {
+			r = ps_diag(d, PS_EUSAGE, "%s: not a %s report", p->paths[p->n - 1], name);
+			goto out;
+		}
 	}
 	if (!p->n)
-		return ps_diag(d, PS_EUSAGE, "no parts to merge (usage: procspec %s merge [--report DIR] "
-			       "DIR...)", p->cmd);
-	return 0;
+		r = ps_diag(d, PS_EUSAGE, "no parts to merge (usage: procspec %s merge [--report DIR] "
+			    "DIR...)", p->cmd);
+out:
+	ps_strv_release(&args);
+	return r;
 }
 
 /* Write root as JSON to dir/name atomically, with a final newline.  0 or a code in d. */
@@ -500,7 +517,7 @@ int ps_merge_fuzz(int argc, char **argv)
 	if (!r)
 		code = n_new ? PS_EXIT_FAIL : PS_EXIT_OK;
 out:
-	if (r && r != 1)
+	if (r < 0)
 		fprintf(stderr, "procspec fuzz merge: %s\n", d.msg);
 	free(rg);
 	json_decref(root);
@@ -674,7 +691,7 @@ int ps_merge_matrix(int argc, char **argv)
 		code = ps_matrix_failed(&m) ? PS_EXIT_FAIL : PS_EXIT_OK;
 	}
 out:
-	if (r && r != 1)
+	if (r < 0)
 		fprintf(stderr, "procspec matrix merge: %s\n", d.msg);
 	for (i = 0; rows && i < nrows; i++)
 		json_decref(rows[i]);
@@ -879,7 +896,7 @@ int ps_merge_sweep(int argc, char **argv)
 	if (!r)
 		code = broken ? PS_EXIT_FAIL : PS_EXIT_OK;
 out:
-	if (r && r != 1)
+	if (r < 0)
 		fprintf(stderr, "procspec sweep merge: %s\n", d.msg);
 	ps_buf_release(&key);
 	ps_buf_release(&dir);

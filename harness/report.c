@@ -19,6 +19,7 @@ void ps_report_init(struct ps_report *rep, const char *label, const char *agains
 	const char *nc = getenv("NO_COLOR");
 
 	memset(rep, 0, sizeof(*rep));
+	rep->reporters = ps_report_run_reporters;
 	rep->label = label;
 	rep->against = against;
 	rep->dir = dir;
@@ -204,22 +205,15 @@ static void add_junit(struct ps_report *rep, const char *id, const char *method,
 	ps_buf_adds(b, "    </testcase>\n");
 }
 
-void ps_report_add(struct ps_report *rep, const char *id, const char *method,
-		   const struct ps_job_result *r)
+/* --- the console -------------------------------------------------------- */
+
+static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 {
+	const struct ps_job_result *r = it->res;
+	const char *id = it->id, *method = it->method;
 	bool bad = ps_verdict_failed(r->verdict);
 	FILE *out = rep->out;
 
-	rep->counts[r->verdict]++;
-	rep->done++;
-	rep->seconds += r->seconds;
-	add_tap(rep, rep->done, id, method, r);
-	add_junit(rep, id, method, r);
-	json_array_append_new(rep->results,
-			      json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario", id,
-					"method", method, "verdict", ps_verdict_word(r->verdict),
-					"seconds", r->seconds, "detail", r->detail, "where", r->where,
-					"diff", r->diff));
 	if (r->verdict == PS_V_NOTRUN || r->verdict == PS_V_UNSUPPORTED) {
 		/* One line per reason at the end, not one per scenario. */
 		char key[600];
@@ -235,9 +229,6 @@ void ps_report_add(struct ps_report *rep, const char *id, const char *method,
 				r->detail ? r->detail : "");
 		goto progress;
 	}
-	write_scenario_file(rep, method, id, "actual", r->text);
-	if (r->diff)
-		write_scenario_file(rep, method, id, "diff", r->diff);
 	if (rep->tty && !bad)
 		goto progress;
 	if (rep->tty)
@@ -259,20 +250,62 @@ progress:
 	fflush(out);
 }
 
-static void write_reports(struct ps_report *rep, const char *implementation, unsigned failed,
-			  unsigned errors, unsigned skipped)
+static void console_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	const char *why;
+	json_t *n;
+	unsigned v;
+
+	if (rep->tty)
+		fputs("\r\033[K", rep->out);
+	json_object_foreach(rep->skips, why, n)
+		fprintf(rep->out, "skipped  %lld scenario(s) under %s\n",
+			(long long)json_integer_value(n), why);
+	if (t->failed || rep->counts[PS_V_XFAIL]) {
+		fprintf(rep->out, "%s:", rep->label);
+		for (v = PS_V_XFAIL; v < PS_V_COUNT; v++)
+			if (rep->counts[v] && v != PS_V_NOTRUN && v != PS_V_UNSUPPORTED)
+				fprintf(rep->out, " %u %s", rep->counts[v], ps_verdict_word(v));
+		fprintf(rep->out, "\n");
+	}
+	fprintf(rep->out, "%s: %u passed, %u failed, %u skipped\n", rep->label,
+		rep->counts[PS_V_PASS] + rep->counts[PS_V_XFAIL], t->failed, t->skipped);
+}
+
+const struct ps_reporter ps_reporter_console = { "console", console_add, console_finish };
+
+/* --- every scenario's transcript and diff ----------------------------------- */
+
+static void transcripts_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	const struct ps_job_result *r = it->res;
+
+	if (r->verdict == PS_V_NOTRUN || r->verdict == PS_V_UNSUPPORTED)
+		return;
+	write_scenario_file(rep, it->method, it->id, "actual", r->text);
+	if (r->diff)
+		write_scenario_file(rep, it->method, it->id, "diff", r->diff);
+}
+
+const struct ps_reporter ps_reporter_transcripts = { "transcripts", transcripts_add, NULL };
+
+/* --- JUnit ------------------------------------------------------------------ */
+
+static void junit_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	add_junit(rep, it->id, it->method, it->res);
+}
+
+static void junit_finish(struct ps_report *rep, const struct ps_report_totals *t)
 {
 	struct ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT;
 	char stamp[64], host[256] = "localhost";
-	json_t *root, *counts;
+	unsigned failed = t->failed - t->errors, errors = t->errors, skipped = t->skipped;
+	const char *implementation = t->implementation;
 	time_t now = time(NULL);
-	unsigned v;
-	char *s;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
 	gethostname(host, sizeof(host) - 1);
-
-	/* JUnit */
 	ps_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	ps_buf_addf(&b, "<testsuites name=\"procspec\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" "
 		    "skipped=\"%u\" time=\"%.3f\">\n", rep->done, failed, errors, skipped, rep->seconds);
@@ -307,10 +340,24 @@ static void write_reports(struct ps_report *rep, const char *implementation, uns
 			write_file(rep, rep->junit_extra, b.data, b.len);
 	}
 	ps_buf_release(&b);
+}
+
+const struct ps_reporter ps_reporter_junit = { "junit", junit_add, junit_finish };
+
+/* --- TAP -------------------------------------------------------------------- */
+
+static void tap_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	add_tap(rep, it->n, it->id, it->method, it->res);
+}
+
+static void tap_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	struct ps_buf b = PS_BUF_INIT, path = PS_BUF_INIT;
+
+	(void)t;
 	if (!rep->dir)
 		return;
-
-	/* TAP */
 	/* TAP 14 by default; PROCSPEC_TAP_VERSION=13 for harnesses that refuse 14
 	 * (Perl's Test::Harness before 3.48).  What is written is valid in both. */
 	ps_buf_addf(&b, "TAP version %s\n1..%zu\n",
@@ -323,8 +370,33 @@ static void write_reports(struct ps_report *rep, const char *implementation, uns
 		write_file(rep, path.data, b.data, b.len);
 	ps_buf_release(&b);
 	ps_buf_release(&path);
+}
 
-	/* JSON */
+const struct ps_reporter ps_reporter_tap = { "tap", tap_add, tap_finish };
+
+/* --- JSON ------------------------------------------------------------------- */
+
+static void json_add(struct ps_report *rep, const struct ps_report_item *it)
+{
+	const struct ps_job_result *r = it->res;
+
+	json_array_append_new(rep->results,
+			      json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario", it->id,
+					"method", it->method, "verdict", ps_verdict_word(r->verdict),
+					"seconds", r->seconds, "detail", r->detail, "where", r->where,
+					"diff", r->diff));
+}
+
+static void json_finish(struct ps_report *rep, const struct ps_report_totals *t)
+{
+	struct ps_buf path = PS_BUF_INIT;
+	const char *implementation = t->implementation;
+	json_t *root, *counts;
+	unsigned v;
+	char *s;
+
+	if (!rep->dir)
+		return;
 	counts = json_object();
 	for (v = 0; v < PS_V_COUNT; v++)
 		json_object_set_new(counts, ps_verdict_word(v), json_integer(rep->counts[v]));
@@ -341,35 +413,54 @@ static void write_reports(struct ps_report *rep, const char *implementation, uns
 	json_decref(root);
 }
 
+const struct ps_reporter ps_reporter_json = { "json", json_add, json_finish };
+
+const struct ps_reporter *const ps_report_run_reporters[] = {
+	&ps_reporter_console,
+	&ps_reporter_transcripts,
+	&ps_reporter_junit,
+	&ps_reporter_tap,
+	&ps_reporter_json,
+	NULL,
+};
+
+/* --- every reporter in turn ------------------------------------------------- */
+
+void ps_report_add(struct ps_report *rep, const char *id, const char *method,
+		   const struct ps_job_result *r)
+{
+	const struct ps_reporter *const *p;
+	struct ps_report_item it;
+
+	rep->counts[r->verdict]++;
+	rep->done++;
+	rep->seconds += r->seconds;
+	it.n = rep->done;
+	it.id = id;
+	it.method = method;
+	it.res = r;
+	for (p = rep->reporters; *p; p++)
+		if ((*p)->add)
+			(*p)->add(rep, &it);
+}
+
 int ps_report_finish(struct ps_report *rep, const char *implementation)
 {
-	unsigned failed = 0, errors = 0, skipped, v;
-	const char *why;
-	json_t *n;
+	const struct ps_reporter *const *p;
+	struct ps_report_totals t = { implementation, 0, 0, 0 };
+	unsigned v;
 
-	if (rep->tty)
-		fputs("\r\033[K", rep->out);
 	for (v = PS_V_FAIL; v < PS_V_COUNT; v++) {
-		failed += rep->counts[v];
+		t.failed += rep->counts[v];
 		if (v >= PS_V_DRIVER)
-			errors += rep->counts[v];
+			t.errors += rep->counts[v];
 	}
-	skipped = rep->counts[PS_V_NOTRUN] + rep->counts[PS_V_UNSUPPORTED];
-	json_object_foreach(rep->skips, why, n)
-		fprintf(rep->out, "skipped  %lld scenario(s) under %s\n",
-			(long long)json_integer_value(n), why);
-	if (failed || rep->counts[PS_V_XFAIL]) {
-		fprintf(rep->out, "%s:", rep->label);
-		for (v = PS_V_XFAIL; v < PS_V_COUNT; v++)
-			if (rep->counts[v] && v != PS_V_NOTRUN && v != PS_V_UNSUPPORTED)
-				fprintf(rep->out, " %u %s", rep->counts[v], ps_verdict_word(v));
-		fprintf(rep->out, "\n");
-	}
-	fprintf(rep->out, "%s: %u passed, %u failed, %u skipped\n", rep->label,
-		rep->counts[PS_V_PASS] + rep->counts[PS_V_XFAIL], failed, skipped);
-	write_reports(rep, implementation, failed - errors, errors, skipped);
+	t.skipped = rep->counts[PS_V_NOTRUN] + rep->counts[PS_V_UNSUPPORTED];
+	for (p = rep->reporters; *p; p++)
+		if ((*p)->finish)
+			(*p)->finish(rep, &t);
 	fflush(rep->out);
-	return failed ? 1 : 0;
+	return t.failed ? 1 : 0;
 }
 
 void ps_report_release(struct ps_report *rep)

@@ -6,6 +6,12 @@
  * testcase per scenario and method, the diff in the failure body), and every
  * scenario's actual transcript and diff.  Every file is written atomically.
  * The console ends with "LABEL: N passed, N failed, N skipped".
+ *
+ * Each of these outputs is a reporter: one struct ps_reporter of output
+ * functions, as Check's srunner output functions (check_log.c), called in
+ * turn for every result and once at the end.  The conformance matrix is one
+ * too (matrix.h, ps_reporter_matrix).  Adding an output is one reporter and
+ * one line in a list.
  */
 #ifndef PS_REPORT_H
 #define PS_REPORT_H
@@ -18,7 +24,45 @@
 #include "buf.h"
 #include "pool.h"
 
+struct ps_report;
+
+/* One result, as every reporter sees it. */
+struct ps_report_item {
+	size_t n;		/* 1 for the first result of the run */
+	const char *id;		/* scenario id */
+	const char *method;
+	const struct ps_job_result *res;
+};
+
+/* The end of a run, as every reporter sees it. */
+struct ps_report_totals {
+	const char *implementation;	/* the driver's hello, or NULL */
+	unsigned failed;	/* failing results, errors included */
+	unsigned errors;	/* of those, the driver's (verdicts from PS_V_DRIVER on) */
+	unsigned skipped;	/* not applicable or unsupported */
+};
+
+struct ps_reporter {
+	const char *name;
+	/* a result, in the order of the scenarios; NULL: nothing to do */
+	void (*add)(struct ps_report *rep, const struct ps_report_item *it);
+	/* after the last result: the summary, the files; NULL: nothing to do */
+	void (*finish)(struct ps_report *rep, const struct ps_report_totals *t);
+};
+
+/* The reporters of a run, in the order they are called. */
+extern const struct ps_reporter ps_reporter_console;	/* rep->out */
+extern const struct ps_reporter ps_reporter_transcripts;	/* DIR/METHOD/ID.actual, .diff */
+extern const struct ps_reporter ps_reporter_junit;	/* DIR/junit.xml, $XML_OUTPUT_FILE */
+extern const struct ps_reporter ps_reporter_tap;	/* DIR/results.tap */
+extern const struct ps_reporter ps_reporter_json;	/* DIR/results.json */
+
+/* NULL-terminated: what ps_report_init() chooses, every reporter above. */
+extern const struct ps_reporter *const ps_report_run_reporters[];
+
 struct ps_report {
+	const struct ps_reporter *const *reporters;	/* NULL-terminated */
+	void *sink;		/* what a reporter writes into besides files (matrix.h) */
 	const char *label;	/* implementation label */
 	const char *against;	/* golden set, or NULL */
 	const char *dir;	/* report directory, or NULL for none */
@@ -34,7 +78,7 @@ struct ps_report {
 	int write_err;		/* first failure writing a report file, -errno */
 };
 
-/* out is the console; total the number of results to come. */
+/* out is the console; total the number of results to come.  Reporters: every one of a run. */
 void ps_report_init(struct ps_report *rep, const char *label, const char *against,
 		    const char *dir, FILE *out, size_t total, bool verbose);
 
@@ -42,7 +86,7 @@ void ps_report_init(struct ps_report *rep, const char *label, const char *agains
 void ps_report_add(struct ps_report *rep, const char *id, const char *method,
 		   const struct ps_job_result *res);
 
-/* Print the summary and write the report files.  Returns 0, or 1 when anything failed. */
+/* Every reporter's end: the summary, the report files.  Returns 0, or 1 when anything failed. */
 int ps_report_finish(struct ps_report *rep, const char *implementation);
 
 void ps_report_release(struct ps_report *rep);

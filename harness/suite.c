@@ -1,7 +1,6 @@
 #include "suite.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,128 +10,56 @@
 #include "paths.h"
 #include "proc.h"
 
-int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
-		     bool takes_golden, bool takes_set, struct ps_diag *d)
+void ps_suite_init(struct ps_suite *s)
 {
-	static const struct option longopts[] = {
-		{ "replace", no_argument, NULL, 'n' },
-		{ "expect", required_argument, NULL, 'e' },
-		{ "golden", required_argument, NULL, 'g' },
-		{ "golden-dir", required_argument, NULL, 'G' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "impl", required_argument, NULL, 'i' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "max-failures", required_argument, NULL, 'x' },
-		{ "method", required_argument, NULL, 'm' },
-		{ "report", required_argument, NULL, 'r' },
-		{ "set", required_argument, NULL, 's' },
-		{ "shard", required_argument, NULL, 'S' },
-		{ "tag", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static char *default_paths[1];
-	const char *impl = NULL;
-	unsigned m;
-	char *end, **v;
-	long n;
-	int c, r;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(s, 0, sizeof(*s));
 	s->golden_dir = ps_data("golden");
 	s->root = ps_data("scenarios");
-	default_paths[0] = (char *)s->root;
 	s->step_timeout = 10.0;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
 	s->jobs = n > 0 ? (unsigned)n : 1;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hvi:j:k:m:t:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			impl = optarg;
-			break;
-		case 'm':
-			m = ps_method_parse(optarg);
-			if (!m)
-				return ps_diag(d, PS_EUSAGE, "--method %s: unknown start method "
-					       "(fork, spawn or forkserver)\n%s", optarg, usage);
-			s->methods |= m;
-			break;
-		case 't':
-			s->step_timeout = strtod(optarg, &end);
-			if (*end || s->step_timeout <= 0)
-				return ps_diag(d, PS_EUSAGE, "--timeout %s: expected seconds > 0\n%s",
-					       optarg, usage);
-			break;
-		case 'v':
-			s->verbose = true;
-			break;
-		case 'j':
-		case 'x':
-			n = strtol(optarg, &end, 10);
-			if (*end || n < (c == 'j' ? 1 : 0) || n > 4096)
-				return ps_diag(d, PS_EUSAGE, "%s %s: expected a number%s\n%s",
-					       c == 'j' ? "-j" : "--max-failures", optarg,
-					       c == 'j' ? " from 1" : "", usage);
-			*(c == 'j' ? &s->jobs : &s->max_failures) = (unsigned)n;
-			break;
-		case 'k':
-		case 'T':
-			v = realloc(c == 'k' ? s->select.patterns : s->select.tags,
-				    ((c == 'k' ? s->select.n_patterns : s->select.n_tags) + 1) * sizeof(*v));
-			if (!v)
-				return ps_diag(d, -ENOMEM, "out of memory");
-			if (c == 'k') {
-				s->select.patterns = v;
-				v[s->select.n_patterns++] = optarg;
-			} else {
-				s->select.tags = v;
-				v[s->select.n_tags++] = optarg;
-			}
-			break;
-		case 'S':
-			r = ps_select_shard(&s->select, optarg, d);
-			if (r)
-				return r;
-			break;
-		case 'g':
-		case 'G':
-		case 'r':
-		case 'e':
-			if (!takes_golden)
-				goto bad;
-			*(c == 'g' ? &s->golden_set : c == 'G' ? &s->golden_dir : c == 'r' ? &s->report_dir :
-			  &s->expect_path) = optarg;
-			break;
-		case 's':
-		case 'n':
-			if (!takes_set)
-				goto bad;
-			if (c == 's')
-				s->out_set = optarg;
-			else
-				s->replace = true;
-			break;
-		case 'h':
-			return ps_diag(d, PS_EUSAGE, "%s", usage);
-		default:
-bad:
-			return ps_diag(d, PS_EUSAGE, "%s: unknown or incomplete option '%s'\n%s",
-				       argv[0], argv[optind - 1], usage);
-		}
-	}
-	if (!impl)
-		return ps_diag(d, PS_EUSAGE, "%s: --impl is required\n%s", argv[0], usage);
-	if (optind < argc) {
-		s->paths = argv + optind;
-		s->n_paths = (size_t)(argc - optind);
+}
+
+int ps_suite_parse(struct ps_suite *s, const struct ps_command_help *cmd,
+		   const struct ps_option *opts, int argc, char **argv, struct ps_diag *d)
+{
+	int r = ps_options_parse(cmd, opts, argc, argv, &s->args, NULL, d);
+
+	/* select owns the lists from here on */
+	s->select.patterns = s->patterns.v;
+	s->select.n_patterns = s->patterns.n;
+	s->select.tags = s->tags.v;
+	s->select.n_tags = s->tags.n;
+	s->patterns = (struct ps_strv)PS_STRV_INIT;
+	s->tags = (struct ps_strv)PS_STRV_INIT;
+	return r;
+}
+
+int ps_suite_options(struct ps_suite *s, const struct ps_command_help *cmd,
+		     const struct ps_option *opts, int argc, char **argv, struct ps_diag *d)
+{
+	int r = ps_suite_parse(s, cmd, opts, argc, argv, d);
+
+	return r ? r : ps_suite_finish(s, cmd, d);
+}
+
+int ps_suite_finish(struct ps_suite *s, const struct ps_command_help *cmd, struct ps_diag *d)
+{
+	static char *default_paths[1];
+
+	default_paths[0] = (char *)s->root;
+	if (!s->impl_spec)
+		return ps_diag(d, PS_EUSAGE, "procspec %s: --impl is required "
+			       "('procspec %s --help' describes it)", cmd->name, cmd->name);
+	if (s->args.n) {
+		s->paths = s->args.v;
+		s->n_paths = s->args.n;
 	} else {
 		s->paths = default_paths;
 		s->n_paths = 1;
 	}
-	return ps_impl_parse(impl, &s->impl, d);
+	return ps_impl_parse(s->impl_spec, &s->impl, d);
 }
 
 int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
@@ -198,6 +125,9 @@ void ps_suite_release(struct ps_suite *s)
 	free(s->scenarios);
 	ps_impl_release(&s->impl);
 	ps_select_release(&s->select);
+	ps_strv_release(&s->args);
+	ps_strv_release(&s->patterns);
+	ps_strv_release(&s->tags);
 	s->scenarios = NULL;
 	s->n_scenarios = 0;
 }

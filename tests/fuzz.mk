@@ -19,7 +19,8 @@ fuzz_obj     = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Iharness -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -Iharness -I$(B)/gen -c -o $@ $<
+$(FUZZ_DIR)/obj/harness/matrix.o: $(B)/gen/matrix_html.h
 
 $(FUZZ_LIB): $(call fuzz_obj,$(HARNESS_LIB))
 	@rm -f $@

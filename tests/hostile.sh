@@ -30,7 +30,7 @@ procspec_exe=$(readlink -f "$PROCSPEC")
 # One worker where the harness has several, so that the second scenario must
 # be played by a fresh driver after the first one's was dropped.
 JOBS=()
-"$PROCSPEC" run --help 2>&1 | grep -qE '^ +-j N' && JOBS=(-j 1)
+"$PROCSPEC" run --help 2>&1 | grep -qE '^ +-j(, --jobs)? N' && JOBS=(-j 1)
 method_leaks=""
 
 ulimit -c 0	# segv-mid-scenario must not drop a core file into the tree

@@ -9,5 +9,7 @@ Suite *normalize_suite(void);	/* tests/check_normalize.c */
 Suite *golden_suite(void);	/* tests/check_golden.c: the differ */
 Suite *fault_suite(void);	/* tests/check_fault.c: the fault library and verbs */
 Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
+Suite *options_suite(void);	/* tests/check_options.c: the option parser */
+Suite *report_suite(void);	/* tests/check_report.c: the reporter interface */
 
 #endif
