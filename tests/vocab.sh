@@ -37,7 +37,7 @@ if run "procspec vocabulary --help" 0 "$PROCSPEC" vocabulary --help; then
 	check "procspec vocabulary --help: usage, exit 0" has "usage: procspec vocabulary"
 fi
 if run "procspec vocabulary with an argument" 2 "$PROCSPEC" vocabulary extra; then
-	check "procspec vocabulary with an argument: usage, exit 2" has "usage: procspec vocabulary"
+	check "procspec vocabulary with an argument: names it, exit 2" has "unexpected argument 'extra'"
 fi
 
 if ! command -v "$PY" >/dev/null; then
