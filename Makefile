@@ -4,6 +4,7 @@
 #                  reference implementation and the local python3, write reports
 #   make check     unit and harness tests, the suite against golden (ref) and live
 #                  (python3); then the ref driver under memcheck, and all of it under ASan
+#   make check-full  the full matrix: exits non-zero on any unexplained divergence
 #   make matrix    every implementation on this machine side by side:
 #                  reports/matrix.json and reports/matrix.html
 #   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON), show what
@@ -132,6 +133,12 @@ test: all $(CHECKBIN)
 	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report $(B)/reports/python3; \
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi
 
+# The full matrix as a test: every implementation on this machine over every
+# scenario, each divergence explained in expectations/ (README.md, The
+# conformance matrix).  Slow: about 45 minutes on a loaded 2-core machine.
+check-full: all
+	$(PROCSPEC) matrix --report $(B)/reports/matrix-full
+
 # Every implementation this machine has (procspec matrix without --impl).
 matrix: deps
 	@$(MAKE) --no-print-directory all
@@ -158,4 +165,4 @@ asan: deps
 clean:
 	rm -rf build
 
-.PHONY: all deps run check test matrix golden replay valgrind asan clean
+.PHONY: all deps run check check-full test matrix golden replay valgrind asan clean
