@@ -135,7 +135,8 @@ test: all $(CHECKBIN)
 
 # The full matrix as a test: every implementation on this machine over every
 # scenario, each divergence explained in expectations/ (README.md, The
-# conformance matrix).  Slow: about 45 minutes on a loaded 2-core machine.
+# conformance matrix).  Slow: on a 2-core machine shared with other builds
+# (load 14) 8 of its 14 columns took 31 minutes, so about an hour in all.
 check-full: all
 	$(PROCSPEC) matrix --report $(B)/reports/matrix-full
 
