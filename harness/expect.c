@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,18 +172,50 @@ void ps_expect_release(struct ps_expect *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* expectations/ + n bytes of label + suffix + .txt, or NULL out of memory. */
+static char *expect_path(const char *label, int n, const char *suffix)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%.*s%s.txt", ps_data("expectations"), n, label, suffix) < 0)
+		return NULL;
+	return path;
+}
+
+/*
+ * A label that names a release (ref@3.8, ref@3.11-O, cpython-3.8,
+ * cpython-3.11-O) without a file of its own shares its family's: BASE-O.txt
+ * for an -O label, then BASE.txt, BASE being ref or cpython.  Every
+ * CPython leaks the same fds when fork() fails, so one file says it once.
+ */
 char *ps_expect_default_path(const char *label)
 {
-	char *path = NULL;
+	const char *at = strchr(label, '@');
+	size_t len = strlen(label);
+	bool opt = len > 2 && !strcmp(label + len - 2, "-O");
+	char *cand[3] = { NULL, NULL, NULL }, *path = NULL;
+	int base = 0;
+	size_t i;
 
-	const char *dir = ps_data("expectations");
-
-	if (asprintf(&path, "%s/%s.txt", dir, label) < 0)
-		return NULL;
-	if (strchr(label, '@') && access(path, F_OK) != 0) {
-		free(path);
-		if (asprintf(&path, "%s/%.*s.txt", dir, (int)strcspn(label, "@"), label) < 0)
-			return NULL;
-	}
+	if (at)
+		base = (int)(at - label);
+	else if (!strncmp(label, "cpython-", 8) && label[8] >= '0' && label[8] <= '9')
+		base = 7;
+	cand[0] = expect_path(label, (int)len, "");
+	if (base && opt)
+		cand[1] = expect_path(label, base, "-O");
+	if (base)
+		cand[2] = expect_path(label, base, "");
+	if (!cand[0] || (base && opt && !cand[1]) || (base && !cand[2]))
+		goto out;	/* out of memory */
+	for (i = 0; !path && i < 3; i++)
+		if (cand[i] && access(cand[i], F_OK) == 0)
+			path = cand[i];
+	if (!path)
+		path = cand[0];		/* none there: an empty list */
+out:
+	for (i = 0; i < 3; i++)
+		if (cand[i] != path)
+			free(cand[i]);
 	return path;
 }

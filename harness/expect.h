@@ -42,8 +42,10 @@ struct ps_expect {
 /* Load path; a missing file is an empty list.  Errors read file:line:col. */
 int ps_expect_load(const char *path, struct ps_expect *x, struct ps_diag *d);
 
-/* expectations/LABEL.txt, or for ref@3.9 without a file of its own,
- * expectations/ref.txt.  malloc'd, NULL when out of memory. */
+/* expectations/LABEL.txt; for a release's label without a file of its own
+ * (ref@3.9, cpython-3.9, and their -O forms), its family's: ref-O.txt or
+ * cpython-O.txt for -O, then ref.txt or cpython.txt.  malloc'd, NULL when
+ * out of memory. */
 char *ps_expect_default_path(const char *label);
 
 /* The entry that covers (id, method, set), or NULL. */

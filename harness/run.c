@@ -337,9 +337,13 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	/* A pipelined driver gets the whole scenario at once: one wake-up
 	 * for it instead of one per request (PROTOCOL.md, hello). */
 	pipelined = rn->drv->pipelined;
-	if (!post(rn, json_pack("{s:s, s:s, s:s, s:o*}", "op", "begin", "scenario", sc->id, "method",
-				ps_method_name(method), "count_faults",
-				rn->count_faults ? json_true() : NULL), pipelined, "begin", o)) {
+	/* stop_on_error: the steps sent behind one the driver could not carry
+	 * out must not run (PROTOCOL.md, begin): one of them may wait for ever
+	 * for a child the failed step should have let go */
+	if (!post(rn, json_pack("{s:s, s:s, s:s, s:o*, s:o*}", "op", "begin", "scenario", sc->id,
+				"method", ps_method_name(method), "count_faults",
+				rn->count_faults ? json_true() : NULL, "stop_on_error",
+				pipelined ? json_true() : NULL), pipelined, "begin", o)) {
 		broken = true;
 		goto out;
 	}

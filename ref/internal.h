@@ -33,6 +33,7 @@ struct pr_profile {
 	int forkserver_waitpid;	/* the forkserver reports its children's wait status */
 	int spawn_vfork;	/* spawnv_passfds goes through vfork, then fork */
 	int c_int_message;	/* OverflowError reads "Python int too large to convert to C int" */
+	int bytes_type;		/* bytes is a type of its own, not str (Python 3) */
 };
 extern struct pr_profile pr__profile;
 

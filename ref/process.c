@@ -865,7 +865,9 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
 	int r;
 
 	if (strcmp(name, "name") == 0) {
-		if (pr__profile.asserts && v->kind != PR_STR)
+		/* 2.7: isinstance(name, basestring), bytes among them */
+		if (pr__profile.asserts && v->kind != PR_STR &&
+		    (pr__profile.bytes_type || v->kind != PR_BYTES))
 			return pr_diag(d, PR_EASSERTION, "name must be a string");
 		pr_decref(p->name);
 		p->name = pr_incref(v);

@@ -25,6 +25,7 @@ struct pr_profile pr__profile = {
 	.forkserver_waitpid = 1,
 	.spawn_vfork = 1,
 	.c_int_message = 1,
+	.bytes_type = 1,
 };
 
 /*
@@ -79,6 +80,11 @@ static const struct change {
 	/* 3.8, _PyLong_AsInt: "Python int too large to convert to C int";
 	 * before, os._exit() said "signed integer is greater than maximum" */
 	{ offsetof(struct pr_profile, c_int_message), PY(3, 8) },
+	/* 3.0, PEP 3137: bytes a type of its own.  In 2.7 `bytes is str`:
+	 * b'x' is the native string '...' is, so the name setter's
+	 * isinstance(name, basestring) takes it, AuthenticationString(str)
+	 * takes a str, repr() has no b prefix and str() is the bytes. */
+	{ offsetof(struct pr_profile, bytes_type), PY(3, 0) },
 };
 
 /* The releases there are golden sets for. */

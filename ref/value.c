@@ -515,7 +515,8 @@ static void str_repr(const char *data, size_t len, struct sbuf *sb)
 	pr__sb_putc(sb, quote);
 }
 
-/* bytes.__repr__ (Objects/bytesobject.c, PyBytes_Repr) */
+/* bytes.__repr__ (Objects/bytesobject.c, PyBytes_Repr); in 2.7, where
+ * bytes is str, string_repr (Objects/stringobject.c): no b prefix */
 static void bytes_repr(const char *data, size_t len, struct sbuf *sb)
 {
 	const unsigned char *s = (const unsigned char *)data;
@@ -524,7 +525,8 @@ static void bytes_repr(const char *data, size_t len, struct sbuf *sb)
 
 	if (memchr(data, '\'', len) && !memchr(data, '"', len))
 		quote = '"';
-	pr__sb_putc(sb, 'b');
+	if (pr__profile.bytes_type)
+		pr__sb_putc(sb, 'b');
 	pr__sb_putc(sb, quote);
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
@@ -568,7 +570,11 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 		pr__float_repr(v->u.f, sb);
 		break;
 	case PR_STR:
-		str_repr(v->u.s.data, v->u.s.len, sb);
+		/* 2.7: a '...' literal is a byte string, repr()'d as one */
+		if (pr__profile.bytes_type)
+			str_repr(v->u.s.data, v->u.s.len, sb);
+		else
+			bytes_repr(v->u.s.data, v->u.s.len, sb);
 		break;
 	case PR_BYTES:
 	case PR_AUTHKEY:
@@ -619,7 +625,9 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 
 void pr__value_str(pr_value *v, struct sbuf *sb)
 {
-	if (v->kind == PR_STR)
+	/* 2.7: str() of a byte string is itself */
+	if (v->kind == PR_STR || (!pr__profile.bytes_type &&
+				  (v->kind == PR_BYTES || v->kind == PR_AUTHKEY)))
 		pr__sb_put(sb, v->u.s.data, v->u.s.len);
 	else
 		pr__value_repr(v, sb);
@@ -696,8 +704,10 @@ int pr__value_eq(const pr_value *a, const pr_value *b)
 		return 1;
 	if (is_number(a) && is_number(b))
 		return number_eq(a, b);
-	if ((a->kind == PR_BYTES || a->kind == PR_AUTHKEY) &&
-	    (b->kind == PR_BYTES || b->kind == PR_AUTHKEY))
+	if ((a->kind == PR_BYTES || a->kind == PR_AUTHKEY ||
+	     (!pr__profile.bytes_type && a->kind == PR_STR)) &&
+	    (b->kind == PR_BYTES || b->kind == PR_AUTHKEY ||
+	     (!pr__profile.bytes_type && b->kind == PR_STR)))
 		return a->u.s.len == b->u.s.len &&
 		       memcmp(a->u.s.data, b->u.s.data, a->u.s.len) == 0;
 	if (a->kind != b->kind)
@@ -939,6 +949,11 @@ int pr__value_to_authkey(pr_value *v, pr_value **out, struct pr_diag *d)
 
 	switch (v->kind) {
 	case PR_STR:
+		/* 2.7: a '...' literal is a byte string, bytes(s) is s */
+		if (!pr__profile.bytes_type) {
+			*out = pr__authkey(v->u.s.data, v->u.s.len);
+			return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+		}
 		return pr_diag(d, PR_ETYPE, "string argument without an encoding");
 	case PR_BOOL:
 	case PR_INT:

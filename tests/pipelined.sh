@@ -57,5 +57,35 @@ ops=$(grep -o '^{"op":"[a-z]*"' "$tmp/log" | cut -d'"' -f4 | tr '\n' ' ')
 want=$(for _ in 1 2 3 4 5 6; do printf 'begin step step step step end '; done)
 check "each scenario was sent whole, every request once" test "$ops" = "$want"
 
+# A step the driver cannot carry out ends the scenario at once.  A driver
+# carries on after an error (PROTOCOL.md), so without begin's stop_on_error
+# the steps sent behind it would run, and here the failed step is the
+# release() that the join() behind it waits for: join() would block until
+# the reply time limit (120 s here, times PROCSPEC_TIMEOUT_MULTIPLIER), the
+# drain would time out and the driver be replaced.  Both drivers pipeline.
+mkdir "$tmp/blk"
+printf '%s\n' "# release(1) cannot be carried out; p.join() would wait for ever" \
+	'methods: fork' '' 'p = Process(target=child.blocks)' 'p.start()' 'release(1)' \
+	'p.join()' 'p.exitcode' >"$tmp/blk/1-step-error-blocks.scn"
+printf '%s\n' '# the same driver runs the next scenario' 'methods: fork' '' \
+	'p = Process(target=child.returns)' 'p.start()' 'p.join()' 'p.exitcode' >"$tmp/blk/2-ok.scn"
+for impl in ref python:/usr/bin/python3; do
+	if [ "$impl" != ref ] && [ ! -x /usr/bin/python3 ]; then
+		skip "$impl: a step error ends the scenario at once" "no /usr/bin/python3"
+		continue
+	fi
+	t0=$(date +%s)
+	run "$impl: a step error ends the run with a failure" 1 timeout -s INT 60 \
+		"$PROCSPEC" run "$tmp"/blk/*.scn --impl "$impl" -j 1 --timeout 120 --report '' ||
+		continue
+	t1=$(date +%s)
+	check "$impl: a step error ends the scenario at once ($((t1 - t0)) s, under 60)" \
+		test $((t1 - t0)) -lt 60
+	verdict 1-step-error-blocks ERROR "step 3 (line 6): the driver could not carry it out"
+	check "$impl: the steps behind it were answered, then end (no TIMEOUT, ended)" \
+		eval '! grep -q TIMEOUT "$tmp/out" && has "--- end: fds_leaked=0 children_left=0"'
+	verdict 2-ok pass
+done
+
 echo "pipelined: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -689,6 +689,8 @@ class _Scenario(object):
         self.begin_fds = set()
         self.capture_serial = 0
         self.count_faults = False
+        self.stop_on_error = False  # begin asked: after an error, run no step
+        self.stopped = False
 
     def record_of(self, obj):
         rec = self.records.get(id(obj))
@@ -1256,6 +1258,12 @@ def _exception_fields(exc):
 
 def _do_step(req):
     res = {'op': 'result', 'id': req.get('id')}
+    if _SCN.stopped:
+        # PROTOCOL.md, begin: the steps pipelined behind a failed one are
+        # answered, never run (one may join() a child it should have released)
+        res['error'] = 'not carried out: an earlier step could not be'
+        res['pids'] = _SCN.pids()
+        return res
     try:
         value = _exec_stmt(req.get('stmt'))
         if value is None:
@@ -1288,6 +1296,8 @@ def _do_step(req):
     if len(_encode(res)) > MAX_LINE:
         res = {'op': 'result', 'id': req.get('id'), 'pids': res['pids'],
                'error': 'the result does not fit in a 1 MiB line'}
+    if 'error' in res and _SCN.stop_on_error:
+        _SCN.stopped = True
     return res
 
 
@@ -1482,6 +1492,7 @@ def _scenario_main(req):
     # A fresh program gets a fresh random authkey (process.py, at import).
     cp.authkey = os.urandom(32)
     _SCN = _Scenario(method)
+    _SCN.stop_on_error = req.get('stop_on_error') is True
     if _FIU is not None:
         _SCN.count_faults = bool(req.get('count_faults'))
         if _FIU.psfiu_begin() != 0:

@@ -104,6 +104,8 @@ struct drv_scenario {
 	unsigned serial;	/* for capture file names */
 	const struct fdset *begin_fds;	/* open at begin (scenario.c) */
 	int count_faults;	/* begin asked for every site's call counts */
+	int stop_on_error;	/* begin asked: after an error, carry no step out */
+	int stopped;		/* a step got an error reply, and stop_on_error */
 };
 
 struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);

@@ -349,6 +349,15 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 			id ? id : json_null());
 	if (res == NULL)
 		return NULL;
+	if (s->stopped) {
+		/* PROTOCOL.md, begin: the steps pipelined behind a failed one
+		 * are answered, never run (one may join() a child the failed
+		 * step should have released) */
+		json_object_set_new(res, "error", json_string(
+			"not carried out: an earlier step could not be"));
+		json_object_set_new(res, "pids", pids_of(s));
+		return res;
+	}
 	r = drv_exec(s, json_object_get(req, "stmt"), &value, &d);
 	/* a fork child whose os._exit() raised came back out of start()
 	 * into this copy of the driver: it has no protocol, it stops here
@@ -376,6 +385,7 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 	} else if (d.code == PR_EUNSUPPORTED) {
 		json_object_set_new(res, "error",
 				    drv_json_text(d.message, d.message_len));
+		s->stopped = s->stop_on_error;
 	} else {
 		json_object_set_new(res, "raised", json_pack(
 			"{s:s, s:o}", "type", d.type ? d.type : "?",
@@ -495,6 +505,7 @@ static int begin(struct drv_scenario *s, json_t *req, struct pr_diag *d)
 	if ((r = pr_set_start_method(method, d)) < 0)
 		return r;
 	s->count_faults = json_is_true(json_object_get(req, "count_faults"));
+	s->stop_on_error = json_is_true(json_object_get(req, "stop_on_error"));
 	if ((r = drv_faults_begin(s->count_faults)) < 0)
 		return pr_diag(d, PR_EUNSUPPORTED, "cannot start the fault library: %s",
 			       strerror(-r));
