@@ -46,26 +46,34 @@ static void drain_stderr(struct ps_driver *drv)
 
 char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
 {
+	struct ps_buf b = PS_BUF_INIT;
 	size_t have, start, i;
-	char *out, *cut = NULL;
+	char *raw;
 
 	drain_stderr(drv);
 	have = drv->log_wrapped ? sizeof(drv->log) : drv->log_at;
 	if (have > max)
 		have = max;
-	out = malloc(have + 1);
-	if (!out)
+	raw = malloc(have + 1);
+	if (!raw)
 		return NULL;
 	start = (drv->log_at + sizeof(drv->log) - have) % sizeof(drv->log);
 	for (i = 0; i < have; i++)
-		out[i] = drv->log[(start + i) % sizeof(drv->log)];
-	out[have] = '\0';
-	if (drv->log_total > have &&
-	    asprintf(&cut, "[... %llu earlier bytes not kept]\n%s", drv->log_total - have, out) >= 0) {
-		free(out);
-		out = cut;
-	}
-	return out;
+		raw[i] = drv->log[(start + i) % sizeof(drv->log)];
+	if (drv->log_total > have)
+		ps_buf_addf(&b, "[... %llu earlier bytes not kept]\n", drv->log_total - have);
+	/* Whatever the driver wrote: it goes into JSON reports and onto a
+	 * terminal, so invalid UTF-8 and control bytes are escaped. */
+	ps_buf_add_text(&b, raw, have);
+	free(raw);
+	return ps_buf_detach(&b);
+}
+
+bool ps_driver_pending(struct ps_driver *drv)
+{
+	struct pollfd pfd = { .fd = drv->from_fd, .events = POLLIN };
+
+	return drv->rlen > 0 || (poll(&pfd, 1, 0) == 1 && pfd.revents);
 }
 
 bool ps_driver_has(const struct ps_driver *drv, const char *name)

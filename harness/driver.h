@@ -22,6 +22,7 @@
 #define PS_PROTOCOL_VERSION 1
 #define PS_MAX_LINE (1u << 20)
 #define PS_STDERR_KEEP 65536
+#define PS_MAX_PIDS 4096	/* variables a result may bind ("pids") */
 
 struct ps_driver {
 	pid_t pid;		/* the driver, leader of its own process group */
@@ -75,6 +76,12 @@ int ps_driver_queue_line(struct ps_driver *drv, const char *line, struct ps_diag
  * exited; d says how, with the tail of its stderr).
  */
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d);
+
+/*
+ * Whether the driver sent something not read yet, or closed its stdout:
+ * a look without waiting, for a line nobody asked for.
+ */
+bool ps_driver_pending(struct ps_driver *drv);
 
 /* Whether the driver declared the optional feature name (or declared none at all). */
 bool ps_driver_has(const struct ps_driver *drv, const char *name);

@@ -252,6 +252,33 @@ hostile daemon-hang              1 TIMEOUT  "step 1 (line 6): no answer from the
 hostile daemon-behaves           0 pass     "0 failed"
 hostile setsid-chain             1 TIMEOUT  "step 1 (line 6): no answer from the driver"
 hostile ignore-term              1 TIMEOUT  "step 1 (line 6): no answer from the driver"
+hostile stderr-non-utf8-death    1 CRASH    'dying: \xff\xfe \x1b[31mred\x1b[0m'
+hostile huge-pids                1 PROTO    "step 1: \"pids\" binds 70000 names, more than 4096" 15
+hostile exited-string-code       1 PROTO    "exited needs an integer \"code\" or \"signal\""
+hostile exited-no-code           1 PROTO    "step 2 (line 7): exited needs an integer"
+
+# late_reply: the late-reply driver's unsolicited line after the first
+# scenario's exited is that scenario's protocol error; the second scenario,
+# innocent, passes on a fresh driver.
+late_reply() {
+	[ -n "${HOSTILE_DRIVERS:-}" ] && [[ " $HOSTILE_DRIVERS " != *" late-reply "* ]] && return
+	rm -f "$tmp/state.late"
+	run_driver late-reply "$MAX_SECONDS"
+	if [ "$code" -eq 1 ] && grep -qE '^PROTO +lifecycle/returns \[fork\]' "$tmp/out" &&
+	   has "after exited: driver sent a line nobody asked for" &&
+	   grep -qE '^pass +lifecycle/target-none \[fork\]' "$tmp/out"; then
+		ok "late-reply: PROTO for the scenario it belongs to, the next one passes"
+	else
+		bad "late-reply: exit $code; want PROTO for lifecycle/returns, pass for lifecycle/target-none"
+	fi
+	if [ -z "$leftovers" ]; then
+		ok "late-reply: nothing of the run is left alive"
+	else
+		bad "late-reply: left alive (now killed): $leftovers"
+	fi
+}
+
+late_reply
 
 # Not SIGINT: bash starts a background job with SIGINT ignored, and an
 # ignored signal stays ignored across exec, so a harness without a handler
