@@ -470,8 +470,16 @@ static int choose_sites(struct ctx *c, struct ps_diag *d)
 			take = fnmatch(globs[k], s->name, 0) == 0;
 		if (!take)
 			continue;
-		if (!(v = realloc(v, (n + 1) * sizeof(*v))))
+		const char **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			free(v);
+			free(globs);
+			c->sites = NULL;
+			c->n_sites = 0;
 			return ps_diag(d, -ENOMEM, "out of memory");
+		}
+		v = nv;
 		v[n++] = s->name;
 	}
 	free(globs);
