@@ -46,6 +46,7 @@ struct ps_driver {
 	json_t *features;	/* hello.features (borrowed from hello), NULL: has them all */
 	bool pipelined;		/* hello.pipelined: requests may go before the replies */
 	struct ps_exit exit;	/* how it ended, once stopped */
+	char *tmpdir;		/* its private TMPDIR (tmp.h), removed when it is stopped */
 };
 
 /*
@@ -91,7 +92,8 @@ char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max);
 
 /*
  * Stop the driver: close its stdin, give it grace seconds to exit, then
- * kill its process group; reap it; free everything.  NULL is allowed.
+ * kill its process group; reap it; remove its TMPDIR; free everything.
+ * NULL is allowed.
  */
 void ps_driver_stop(struct ps_driver *drv, double grace);
 

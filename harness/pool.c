@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "proc.h"
+#include "tmp.h"
 
 struct worker {
 	pid_t pid;
@@ -132,6 +133,7 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		free(s);
 	}
 	ps_runner_release(&rn);
+	ps_tmp_remove_own();	/* those of drivers the job function kept (fuzz's other side) */
 	_exit(code);
 }
 
@@ -227,6 +229,7 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 		w[i].pid = -1;
 		w[i].job_w = w[i].res_r = -1;
 	}
+	ps_tmp_init();	/* the workers' directories are named after this process */
 	fflush(NULL);	/* nothing buffered may be written twice */
 	for (i = 0; i < workers; i++) {
 		int jp[2] = { -1, -1 }, rp[2];

@@ -1,0 +1,98 @@
+#!/bin/bash
+# What procspec promises in docs/RELIABILITY.md, one check (or a few) per
+# promise: hostile scenario trees and files, runs that select nothing,
+# interrupted and concurrent writers of golden sets and reports, temporary
+# directories, limits.  Each names the item of issue 13 it holds to.
+# usage: tests/reliability.sh [build/procspec]
+set -u
+cd "$(dirname "$0")/.." || exit 2
+PROCSPEC=${1:-build/procspec}
+PYTHON=${PYTHON:-/usr/bin/python3}
+tmp=$(mktemp -d /tmp/procspec-reliability.XXXXXX)
+mark=procspec-reliability-$$-$RANDOM
+
+. tests/testlib.sh	# ok, bad, skip, run, has, check, marked, cleanup
+trap cleanup EXIT
+
+if [ ! -x "$PROCSPEC" ]; then
+	echo "reliability.sh: no $PROCSPEC (make all)" >&2
+	exit 2
+fi
+
+# bounded CMD...: CMD under timeout, so that a hang is a failure, not a hung test.
+bounded() { timeout -k 5 60 "$@"; }
+
+# wait_for TOKEN PATTERN: up to 20 s for a process marked TOKEN whose command
+# line matches PATTERN; its pid on stdout.
+wait_for() {
+	local p
+	for _ in $(seq 200); do
+		for p in $(marked "$1"); do
+			tr '\0' ' ' 2>/dev/null </proc/"$p"/cmdline | grep -q -- "$2" && { echo "$p"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_run PID TOKEN: SIGTERM to the harness PID, then up to 10 s for it and
+# every process marked TOKEN to be gone; what is left is killed.  0 if none was.
+stop_run() {
+	local p left
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 100); do
+		left=$(marked "$2")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for p in $left; do kill -KILL "$p" 2>/dev/null; done
+	wait "$1" 2>/dev/null
+	[ -z "$left" ]
+}
+
+# ---- item 16: each driver has a private TMPDIR, removed with it -------------
+mkdir -p "$tmp/scn16" "$tmp/t16"
+printf 'methods: forkserver\n\np = Process(target=child.blocks)\np.start()\np.join()\n' \
+	>"$tmp/scn16/blocks.scn"
+tmp16() {	# tmp16 LABEL IMPL FORKSERVER-PATTERN
+	local tok=$mark-16-$1 pid fs drvdir
+	rm -rf "$tmp/t16" && mkdir -p "$tmp/t16"
+	env TMPDIR="$tmp/t16" PROCSPEC_RELIABILITY_MARK="$tok" "$PROCSPEC" run "$tmp/scn16/blocks.scn" \
+		--impl "$2" --method forkserver --timeout 60 --report "" >"$tmp/out" 2>&1 &
+	pid=$!
+	fs=$(wait_for "$tok" "$3")
+	sleep 0.5	# the forkserver makes its pymp-* after it starts
+	drvdir=$(ls -d "$tmp"/t16/procspec-drv.* 2>/dev/null | head -1)
+	if [ -n "$fs" ] && [ -n "$drvdir" ] && [ -n "$(find "$drvdir" -name 'pymp-*')" ]; then
+		ok "$1: the forkserver's pymp-* is in the driver's private TMPDIR under \$TMPDIR"
+	else
+		bad "$1: no pymp-* in a private procspec-drv.* under \$TMPDIR ($(find "$tmp/t16" | tr '\n' ' '))"
+	fi
+	if stop_run "$pid" "$tok" && [ -z "$(ls -A "$tmp/t16")" ]; then
+		ok "$1: SIGTERM mid-scenario leaves nothing in \$TMPDIR, no process"
+	else
+		bad "$1: SIGTERM mid-scenario left: $(find "$tmp/t16" | tr '\n' ' ') $(marked "$tok")"
+	fi
+}
+tmp16 ref ref "--forkserver"
+if [ -x "$PYTHON" ]; then
+	tmp16 python3 "python:$PYTHON" "from multiprocessing.forkserver import main"
+else
+	skip "python3: a private TMPDIR for CPython" "no $PYTHON"
+fi
+
+# ---- item 17: leftovers of a harness killed by SIGKILL go at the next start --
+sh -c 'exit 0' & dead=$!
+wait "$dead"
+mkdir -p "$tmp/t17/procspec-drv.$dead.AbCdEf/pymp-x" "$tmp/t17/procspec-drv.$$.AbCdEf"
+: >"$tmp/t17/procspec-drv.$dead.AbCdEf/pymp-x/listener-1-0"
+bounded env TMPDIR="$tmp/t17" "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref \
+	--method fork --report "" >"$tmp/out" 2>&1
+if [ ! -e "$tmp/t17/procspec-drv.$dead.AbCdEf" ] && [ -d "$tmp/t17/procspec-drv.$$.AbCdEf" ]; then
+	ok "a start removes a dead harness's temporary directories, not a live one's"
+else
+	bad "stale temporary directories: $(ls "$tmp/t17" | tr '\n' ' ')"
+fi
+
+echo "reliability: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
