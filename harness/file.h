@@ -9,7 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno. */
+/* The largest file ps_file_read takes: scenarios, golden files and lists are a few kB. */
+#define PS_FILE_MAX (16u << 20)
+
+/*
+ * Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno:
+ * -EINVAL for what is not a regular file (a FIFO would block, /dev/zero
+ * never end), -EFBIG for one over PS_FILE_MAX bytes.
+ */
 int ps_file_read(const char *path, char **out, size_t *len);
 
 /*

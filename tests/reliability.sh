@@ -20,7 +20,7 @@ if [ ! -x "$PROCSPEC" ]; then
 fi
 
 # bounded CMD...: CMD under timeout, so that a hang is a failure, not a hung test.
-bounded() { timeout -k 5 60 "$@"; }
+bounded() { timeout -k 5 20 "$@"; }
 
 # wait_for TOKEN PATTERN: up to 20 s for a process marked TOKEN whose command
 # line matches PATTERN; its pid on stdout.
@@ -93,6 +93,24 @@ if [ ! -e "$tmp/t17/procspec-drv.$dead.AbCdEf" ] && [ -d "$tmp/t17/procspec-drv.
 else
 	bad "stale temporary directories: $(ls "$tmp/t17" | tr '\n' ' ')"
 fi
+
+# ---- item 3: symlink loops, FIFOs and devices in scenario trees ------------
+mkdir -p "$tmp/scn3/a/b"
+cp scenarios/lifecycle/returns.scn "$tmp/scn3/a/b/"
+ln -s .. "$tmp/scn3/a/b/up"		# one loop
+ln -s ../.. "$tmp/scn3/a/b/upup"	# two loops
+run "list with link loops" 0 bounded "$PROCSPEC" list "$tmp/scn3" &&
+	check "list with two link loops ends and lists the scenario once ($(grep -c returns "$tmp/out"))" \
+		test "$(grep -c returns "$tmp/out")" -eq 1
+run "run with link loops" 0 bounded "$PROCSPEC" run "$tmp/scn3" --impl ref --method fork --report "" &&
+	check "run with link loops plays the scenario once" test "$(grep -c '^pass ' "$tmp/out")" -eq 1
+mkfifo "$tmp/scn3/a/fifo.scn"
+run "a FIFO named *.scn in a tree" 0 bounded "$PROCSPEC" list "$tmp/scn3" &&
+	ok "a FIFO named *.scn in a tree is not read (list ends)"
+run "run FIFO" 2 bounded "$PROCSPEC" run "$tmp/scn3/a/fifo.scn" --impl ref --report "" &&
+	has "not a regular file" && ok "run FIFO.scn: exit 2, not a regular file"
+run "run /dev/zero" 2 bounded "$PROCSPEC" run /dev/zero --impl ref --report "" &&
+	has "not a regular file" && ok "run /dev/zero: exit 2 at once, not a regular file"
 
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
