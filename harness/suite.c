@@ -169,6 +169,10 @@ int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
 	if (r)
 		return r;
 	ps_select_apply(&s->select, s->scenarios, &s->n_scenarios);
+	/* -k or --tag that match nothing: a typo, not a passing run.  (An
+	 * empty shard is fine: CI may shard wider than the suite.) */
+	if (!s->n_scenarios && (s->select.n_patterns || s->select.n_tags))
+		return ps_diag(d, PS_EUSAGE, "no scenario matches -k/--tag");
 	s->runner.impl = &s->impl;
 	s->runner.step_timeout = ps_scaled(s->step_timeout);
 	s->runner.hello_timeout = ps_scaled(30.0);

@@ -112,5 +112,18 @@ run "run FIFO" 2 bounded "$PROCSPEC" run "$tmp/scn3/a/fifo.scn" --impl ref --rep
 run "run /dev/zero" 2 bounded "$PROCSPEC" run /dev/zero --impl ref --report "" &&
 	has "not a regular file" && ok "run /dev/zero: exit 2 at once, not a regular file"
 
+# ---- item 6: a run that selects nothing, or a golden set that is not there --
+run "--golden typo" 2 bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref \
+	--golden cpython-typo --report "" && has "no golden set golden/cpython-typo" &&
+	ok "--golden with a set that does not exist: exit 2, named"
+abs=$PWD exe=$(readlink -f "$PROCSPEC")
+(cd "$tmp" && bounded "$exe" run "$abs/scenarios/lifecycle/returns.scn" --impl ref \
+	--golden cpython-3.11 --report "" >"$tmp/out" 2>&1)
+check "a run from another directory (no ./golden): exit 2 ($?)" test $? -eq 2
+run "-k nothing" 2 bounded "$PROCSPEC" run --impl ref -k 'no-such-scenario*' --report "" &&
+	has "no scenario matches" && ok "-k matching nothing: exit 2"
+run "--tag nothing" 2 bounded "$PROCSPEC" run --impl ref --tag no-such-tag --report "" &&
+	ok "--tag matching nothing: exit 2"
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
