@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "outdir.h"
 
 static char *word(const char **s, const char *end)
 {
@@ -170,16 +171,20 @@ void ps_expect_release(struct ps_expect *x)
 	memset(x, 0, sizeof(*x));
 }
 
-char *ps_expect_default_path(const char *label)
+char *ps_expect_default_path(const char *impl_label)
 {
-	char *path = NULL;
+	/* the label is the user's text: one path component, never a path */
+	char *label = ps_outdir_component(impl_label), *path = NULL;
 
-	if (asprintf(&path, "expectations/%s.txt", label) < 0)
+	if (!label || asprintf(&path, "expectations/%s.txt", label) < 0) {
+		free(label);
 		return NULL;
+	}
 	if (strchr(label, '@') && access(path, F_OK) != 0) {
 		free(path);
 		if (asprintf(&path, "expectations/%.*s.txt", (int)strcspn(label, "@"), label) < 0)
-			return NULL;
+			path = NULL;
 	}
+	free(label);
 	return path;
 }

@@ -125,5 +125,47 @@ run "-k nothing" 2 bounded "$PROCSPEC" run --impl ref -k 'no-such-scenario*' --r
 run "--tag nothing" 2 bounded "$PROCSPEC" run --impl ref --tag no-such-tag --report "" &&
 	ok "--tag matching nothing: exit 2"
 
+# ---- items 12, 14, 15, 17: report directories ------------------------------
+rep=$tmp/rep
+cp -r golden "$tmp/golden14"
+sed -i 's/^AssertionError: cannot start a process twice$/AssertionError: changed/' \
+	"$tmp/golden14/cpython-3.11/fork/lifecycle/start-twice.out"
+bounded "$PROCSPEC" run scenarios/lifecycle/start-twice.scn --impl ref --method fork \
+	--golden cpython-3.11 --golden-dir "$tmp/golden14" --report "$rep" >"$tmp/out" 2>&1
+: >"$rep/results.json.AbCdEf.tmp"
+: >"$rep/fork/lifecycle/gone.actual.AbCdEf.tmp"
+: >"$rep/notes.txt"
+if [ -s "$rep/fork/lifecycle/start-twice.diff" ]; then
+	bounded "$PROCSPEC" run scenarios/lifecycle/start-twice.scn --impl ref --method fork \
+		--golden cpython-3.11 --report "$rep" >"$tmp/out" 2>&1
+	check "a passing run removes the .diff of an earlier failing one (item 14)" \
+		test ! -e "$rep/fork/lifecycle/start-twice.diff"
+	check "a run removes the *.tmp a killed run left in its report directory (item 17)" \
+		test -z "$(find "$rep" -name '*.tmp')"
+	check "a run leaves files of its own in the report directory alone" test -e "$rep/notes.txt"
+else
+	bad "a failing run wrote no .diff to clear"
+fi
+# a second run into a report directory in use: exit 2 (item 12)
+tok=$mark-12
+env PROCSPEC_RELIABILITY_MARK="$tok" "$PROCSPEC" run "$tmp/scn16/blocks.scn" --impl ref \
+	--method forkserver --timeout 60 --report "$tmp/rep12" >"$tmp/out12" 2>&1 &
+first=$!
+wait_for "$tok" "--forkserver" >/dev/null
+run "second run into one report directory" 2 bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn \
+	--impl ref --method fork --report "$tmp/rep12" && has "in use by another procspec run" &&
+	ok "a second run into a report directory in use: exit 2, nothing mixed (item 12)"
+stop_run "$first" "$tok"
+# the implementation's label is one path component (item 15)
+mkdir -p "$tmp/w15/a/b"
+if [ -x "$PYTHON" ]; then
+	(cd "$tmp/w15/a/b" && bounded "$exe" run "$abs/scenarios/lifecycle/returns.scn" \
+		--impl "python:$PYTHON -X/../../../escape" --method fork >"$tmp/out" 2>&1)
+	check "an --impl label with ../ writes its report under ./reports, nowhere else (item 15)" \
+		test -z "$(find "$tmp/w15" -name escape)" -a -n "$(ls "$tmp/w15/a/b/reports" 2>/dev/null)"
+else
+	skip "an --impl label with ../ (item 15)" "no $PYTHON"
+fi
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
