@@ -167,5 +167,87 @@ else
 	skip "an --impl label with ../ (item 15)" "no $PYTHON"
 fi
 
+# ---- items 12, 13, 15: golden sets -----------------------------------------
+# snapshot DIR: every file under DIR with its checksum
+snapshot() { (cd "$1" 2>/dev/null && find . -type f -print0 | sort -z | xargs -0r sha1sum); }
+OLD_IMPL="python:$PYTHON:multiprocess" NEW_IMPL="python:$PYTHON"
+OLD_SCN=(scenarios/lifecycle/returns.scn scenarios/lifecycle/target-none.scn scenarios/lifecycle/start-twice.scn)
+NEW_SCN=(scenarios/lifecycle/returns.scn scenarios/lifecycle/target-none.scn scenarios/exitcode/os-exit.scn
+	scenarios/exitcode/sys-exit-int.scn)
+if [ -x "$PYTHON" ] && "$PYTHON" -c 'import multiprocess' 2>/dev/null; then
+	g=$tmp/g13
+	mkdir -p "$g"
+	bounded "$PROCSPEC" capture "${OLD_SCN[@]}" --impl "$OLD_IMPL" --set s --method fork \
+		--golden-dir "$g" >"$tmp/out" 2>&1
+	snapshot "$g/s" >"$tmp/old.sum"
+	cp -a "$g" "$tmp/g13-old"
+	bounded "$PROCSPEC" capture "${NEW_SCN[@]}" --impl "$NEW_IMPL" --set s --method fork \
+		--golden-dir "$g" --replace >"$tmp/out" 2>&1
+	snapshot "$g/s" >"$tmp/new.sum"
+	if [ "$(wc -l <"$tmp/old.sum")" -eq 3 ] && [ "$(wc -l <"$tmp/new.sum")" -eq 5 ] &&
+	   ! cmp -s <(grep returns "$tmp/old.sum") <(grep returns "$tmp/new.sum"); then
+		ok "capture --replace: the old set's other files kept, the recaptured ones changed"
+	else
+		bad "capture --replace: old $(wc -l <"$tmp/old.sum") files, new $(wc -l <"$tmp/new.sum")"
+	fi
+	# Kill the capture at every rename and link it makes, one after the
+	# other (strace counts each system call on its own): the set is the old
+	# one or the new one, never a mix (item 13).
+	if command -v strace >/dev/null; then
+		mixed="" kills=0
+		for sc in rename link renameat2; do
+			k=0
+			while [ "$k" -lt 40 ]; do
+				k=$((k + 1))
+				rm -rf "$g" && cp -a "$tmp/g13-old" "$g"
+				{
+					env PROCSPEC_RELIABILITY_MARK="$mark-13" timeout -k 5 60 strace -o /dev/null \
+						-e trace=$sc -e inject=$sc:signal=KILL:when=$k \
+						"$PROCSPEC" capture "${NEW_SCN[@]}" --impl "$NEW_IMPL" --set s \
+						--method fork --golden-dir "$g" --replace >"$tmp/out" 2>&1
+				} 2>/dev/null
+				code=$?
+				for p in $(marked "$mark-13"); do kill -KILL "$p" 2>/dev/null; done
+				snapshot "$g/s" >"$tmp/now.sum"
+				if ! cmp -s "$tmp/now.sum" "$tmp/old.sum" && ! cmp -s "$tmp/now.sum" "$tmp/new.sum"; then
+					mixed+=" $sc#$k"
+				fi
+				[ "$code" -eq 0 ] && break	# no K-th call: the capture ran to its end
+				kills=$((kills + 1))
+			done
+		done
+		# and the next capture starts from what the killed one left
+		bounded "$PROCSPEC" capture "${NEW_SCN[@]}" --impl "$NEW_IMPL" --set s --method fork \
+			--golden-dir "$g" --replace >"$tmp/out" 2>&1
+		if [ -z "$mixed" ] && [ "$kills" -ge 3 ] && [ "$code" -eq 0 ] &&
+		   cmp -s <(snapshot "$g/s") "$tmp/new.sum" && [ -z "$(ls -A "$g" | grep -v '^s$')" ]; then
+			ok "capture --replace killed at each of its $kills renames and links: old set or new, never a mix"
+		else
+			bad "capture --replace killed at rename/link number(s)$mixed: a mixed set ($kills kills, last exit $code; $(ls -A "$g" | tr '\n' ' '))"
+		fi
+	else
+		skip "capture killed at every file (item 13)" "no strace"
+	fi
+	# two captures into one golden directory at once: the second exits 2 (item 12)
+	tok=$mark-12c
+	env PROCSPEC_RELIABILITY_MARK="$tok" "$PROCSPEC" capture "$tmp/scn16/blocks.scn" --impl "$NEW_IMPL" \
+		--set s2 --method forkserver --timeout 60 --golden-dir "$g" >"$tmp/out12" 2>&1 &
+	first=$!
+	wait_for "$tok" "from multiprocessing.forkserver import main" >/dev/null
+	run "second capture into one golden directory" 2 bounded "$PROCSPEC" capture "${NEW_SCN[@]}" \
+		--impl "$NEW_IMPL" --set s --method fork --golden-dir "$g" &&
+		has "in use by another procspec run" &&
+		ok "a second capture into a golden directory in use: exit 2 (item 12)"
+	stop_run "$first" "$tok"
+else
+	skip "capture: atomic swap, lock (items 12, 13)" "no $PYTHON with multiprocess"
+fi
+mkdir -p "$tmp/g15"
+run "--set ''" 2 bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" \
+	--set '' --golden-dir "$tmp/g15" && ok "capture --set '': exit 2 (item 15)"
+run "--golden-dir ''" 2 bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" \
+	--set x --golden-dir '' && ok "capture --golden-dir '': exit 2 (item 15)"
+check "nothing was written for them" test -z "$(ls -A "$tmp/g15")"
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
