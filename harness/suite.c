@@ -133,6 +133,52 @@ bad:
 	return ps_impl_parse(impl, &s->impl, d);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp((*(struct ps_scenario *const *)a)->id, (*(struct ps_scenario *const *)b)->id);
+}
+
+/*
+ * Ids name golden and report files: each must fit a file name with its
+ * longest suffix (".actual.XXXXXX.tmp"), and no two may be the same (two
+ * files outside scenarios/ with one base name would overwrite each other's
+ * golden files and reports).  Found before anything runs: exit 2.
+ */
+static int check_ids(const struct ps_suite *s, struct ps_diag *d)
+{
+	struct ps_scenario **v;
+	const char *c, *start;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < s->n_scenarios; i++) {
+		for (start = c = s->scenarios[i]->id; ; c++) {
+			if (*c && *c != '/')
+				continue;
+			if (c - start > PS_MAX_ID_NAME)
+				return ps_diag(d, PS_EUSAGE, "%s: a name of %zu bytes; its report files need "
+					       "it to be at most %d", s->scenarios[i]->path,
+					       (size_t)(c - start), PS_MAX_ID_NAME);
+			if (!*c)
+				break;
+			start = c + 1;
+		}
+	}
+	if (s->n_scenarios < 2)
+		return 0;
+	if (!(v = malloc(s->n_scenarios * sizeof(*v))))
+		return ps_diag(d, -ENOMEM, "out of memory");
+	memcpy(v, s->scenarios, s->n_scenarios * sizeof(*v));
+	qsort(v, s->n_scenarios, sizeof(*v), cmp_id);
+	for (i = 1; i < s->n_scenarios && !r; i++)
+		if (!strcmp(v[i - 1]->id, v[i]->id))
+			r = ps_diag(d, PS_EUSAGE, "%s and %s: both have the id %s (files outside "
+				    "scenarios/ are named by their base name); rename one",
+				    v[i - 1]->path, v[i]->path, v[i]->id);
+	free(v);
+	return r;
+}
+
 int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
 {
 	struct ps_paths files = { 0 };
@@ -165,6 +211,9 @@ int ps_suite_load(struct ps_suite *s, struct ps_diag *d)
 	ps_paths_release(&files);
 	if (bad)
 		return ps_diag(d, PS_EPARSE, "%zu scenario file(s) could not be parsed", bad);
+	r = check_ids(s, d);
+	if (r)
+		return r;
 	r = ps_select_bazel(&s->select, d);
 	if (r)
 		return r;

@@ -15,6 +15,9 @@
 #include "scenario.h"
 #include "select.h"
 
+/* The longest name in a scenario id: NAME_MAX with room for ".actual.XXXXXX.tmp" */
+#define PS_MAX_ID_NAME (255 - (int)sizeof(".actual.XXXXXX.tmp") + 1)
+
 struct ps_suite {
 	/* filled by ps_suite_options() */
 	struct ps_impl impl;

@@ -22,6 +22,20 @@ fi
 # bounded CMD...: CMD under timeout, so that a hang is a failure, not a hung test.
 bounded() { timeout -k 5 20 "$@"; }
 
+# exits NAME CODE TEXT CMD...: ok when CMD exits CODE and its output holds
+# TEXT (any output when TEXT is ""), else bad with the output.
+exits() {
+	local name=$1 want=$2 text=$3 code
+	shift 3
+	"$@" >"$tmp/out" 2>&1
+	code=$?
+	if [ "$code" -eq "$want" ] && { [ -z "$text" ] || has "$text"; }; then
+		ok "$name"
+	else
+		bad "$name (exit $code, want $want${text:+, saying \"$text\"})"
+	fi
+}
+
 # wait_for TOKEN PATTERN: up to 20 s for a process marked TOKEN whose command
 # line matches PATTERN; its pid on stdout.
 wait_for() {
@@ -99,31 +113,32 @@ mkdir -p "$tmp/scn3/a/b"
 cp scenarios/lifecycle/returns.scn "$tmp/scn3/a/b/"
 ln -s .. "$tmp/scn3/a/b/up"		# one loop
 ln -s ../.. "$tmp/scn3/a/b/upup"	# two loops
-run "list with link loops" 0 bounded "$PROCSPEC" list "$tmp/scn3" &&
-	check "list with two link loops ends and lists the scenario once ($(grep -c returns "$tmp/out"))" \
-		test "$(grep -c returns "$tmp/out")" -eq 1
-run "run with link loops" 0 bounded "$PROCSPEC" run "$tmp/scn3" --impl ref --method fork --report "" &&
-	check "run with link loops plays the scenario once" test "$(grep -c '^pass ' "$tmp/out")" -eq 1
+exits "list with two link loops ends" 0 "returns" bounded "$PROCSPEC" list "$tmp/scn3"
+check "list with link loops lists the scenario once ($(grep -c returns "$tmp/out"))" \
+	test "$(grep -c returns "$tmp/out")" -eq 1
+exits "run with link loops ends" 0 "" bounded "$PROCSPEC" run "$tmp/scn3" --impl ref --method fork \
+	--report ""
+check "run with link loops plays the scenario once" test "$(grep -c '^pass ' "$tmp/out")" -eq 1
 mkfifo "$tmp/scn3/a/fifo.scn"
-run "a FIFO named *.scn in a tree" 0 bounded "$PROCSPEC" list "$tmp/scn3" &&
-	ok "a FIFO named *.scn in a tree is not read (list ends)"
-run "run FIFO" 2 bounded "$PROCSPEC" run "$tmp/scn3/a/fifo.scn" --impl ref --report "" &&
-	has "not a regular file" && ok "run FIFO.scn: exit 2, not a regular file"
-run "run /dev/zero" 2 bounded "$PROCSPEC" run /dev/zero --impl ref --report "" &&
-	has "not a regular file" && ok "run /dev/zero: exit 2 at once, not a regular file"
+exits "a FIFO named *.scn in a tree is not read (list ends)" 0 "" \
+	bounded "$PROCSPEC" list "$tmp/scn3"
+exits "run FIFO.scn: exit 2, not a regular file" 2 "not a regular file" \
+	bounded "$PROCSPEC" run "$tmp/scn3/a/fifo.scn" --impl ref --report ""
+exits "run /dev/zero: exit 2 at once, not a regular file" 2 "not a regular file" \
+	bounded "$PROCSPEC" run /dev/zero --impl ref --report ""
 
 # ---- item 6: a run that selects nothing, or a golden set that is not there --
-run "--golden typo" 2 bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref \
-	--golden cpython-typo --report "" && has "no golden set golden/cpython-typo" &&
-	ok "--golden with a set that does not exist: exit 2, named"
+exits "--golden with a set that does not exist: exit 2, named" 2 "no golden set golden/cpython-typo" \
+	bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --golden cpython-typo \
+	--report ""
 abs=$PWD exe=$(readlink -f "$PROCSPEC")
 (cd "$tmp" && bounded "$exe" run "$abs/scenarios/lifecycle/returns.scn" --impl ref \
 	--golden cpython-3.11 --report "" >"$tmp/out" 2>&1)
 check "a run from another directory (no ./golden): exit 2 ($?)" test $? -eq 2
-run "-k nothing" 2 bounded "$PROCSPEC" run --impl ref -k 'no-such-scenario*' --report "" &&
-	has "no scenario matches" && ok "-k matching nothing: exit 2"
-run "--tag nothing" 2 bounded "$PROCSPEC" run --impl ref --tag no-such-tag --report "" &&
-	ok "--tag matching nothing: exit 2"
+exits "-k matching nothing: exit 2" 2 "no scenario matches" \
+	bounded "$PROCSPEC" run --impl ref -k 'no-such-scenario*' --report ""
+exits "--tag matching nothing: exit 2" 2 "no scenario matches" \
+	bounded "$PROCSPEC" run --impl ref --tag no-such-tag --report ""
 
 # ---- items 12, 14, 15, 17: report directories ------------------------------
 rep=$tmp/rep
@@ -152,9 +167,9 @@ env PROCSPEC_RELIABILITY_MARK="$tok" "$PROCSPEC" run "$tmp/scn16/blocks.scn" --i
 	--method forkserver --timeout 60 --report "$tmp/rep12" >"$tmp/out12" 2>&1 &
 first=$!
 wait_for "$tok" "--forkserver" >/dev/null
-run "second run into one report directory" 2 bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn \
-	--impl ref --method fork --report "$tmp/rep12" && has "in use by another procspec run" &&
-	ok "a second run into a report directory in use: exit 2, nothing mixed (item 12)"
+exits "a second run into a report directory in use: exit 2, nothing mixed (item 12)" 2 \
+	"in use by another procspec run" \
+	bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --method fork --report "$tmp/rep12"
 stop_run "$first" "$tok"
 # the implementation's label is one path component (item 15)
 mkdir -p "$tmp/w15/a/b"
@@ -234,20 +249,32 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import multiprocess' 2>/dev/null; then
 		--set s2 --method forkserver --timeout 60 --golden-dir "$g" >"$tmp/out12" 2>&1 &
 	first=$!
 	wait_for "$tok" "from multiprocessing.forkserver import main" >/dev/null
-	run "second capture into one golden directory" 2 bounded "$PROCSPEC" capture "${NEW_SCN[@]}" \
-		--impl "$NEW_IMPL" --set s --method fork --golden-dir "$g" &&
-		has "in use by another procspec run" &&
-		ok "a second capture into a golden directory in use: exit 2 (item 12)"
+	exits "a second capture into a golden directory in use: exit 2 (item 12)" 2 \
+		"in use by another procspec run" bounded "$PROCSPEC" capture "${NEW_SCN[@]}" \
+		--impl "$NEW_IMPL" --set s --method fork --golden-dir "$g"
 	stop_run "$first" "$tok"
 else
 	skip "capture: atomic swap, lock (items 12, 13)" "no $PYTHON with multiprocess"
 fi
 mkdir -p "$tmp/g15"
-run "--set ''" 2 bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" \
-	--set '' --golden-dir "$tmp/g15" && ok "capture --set '': exit 2 (item 15)"
-run "--golden-dir ''" 2 bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" \
-	--set x --golden-dir '' && ok "capture --golden-dir '': exit 2 (item 15)"
+exits "capture --set '': exit 2 (item 15)" 2 "" \
+	bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" --set '' \
+	--golden-dir "$tmp/g15"
+exits "capture --golden-dir '': exit 2 (item 15)" 2 "" \
+	bounded "$PROCSPEC" capture scenarios/lifecycle/returns.scn --impl "python:$PYTHON" --set x \
+	--golden-dir ''
 check "nothing was written for them" test -z "$(ls -A "$tmp/g15")"
+
+# ---- item 11: a name too long for its report files; item 15: one id, two files
+mkdir -p "$tmp/scn11" "$tmp/scn15/a" "$tmp/scn15/b"
+long=$(printf 'n%.0s' $(seq 251))
+cp scenarios/lifecycle/returns.scn "$tmp/scn11/$long.scn"
+exits "a 251-byte scenario name: exit 2 before anything runs (item 11)" 2 "a name of 251 bytes" \
+	bounded "$PROCSPEC" run "$tmp/scn11" --impl ref --method fork --report "$tmp/rep11"
+cp scenarios/lifecycle/returns.scn "$tmp/scn15/a/same.scn"
+cp scenarios/lifecycle/target-none.scn "$tmp/scn15/b/same.scn"
+exits "two files outside scenarios/ with one base name: exit 2 (item 15)" 2 "both have the id same" \
+	bounded "$PROCSPEC" run "$tmp/scn15" --impl ref --method fork --report ""
 
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
