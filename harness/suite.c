@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "discover.h"
 #include "proc.h"
 
@@ -152,6 +153,17 @@ static int check_ids(const struct ps_suite *s, struct ps_diag *d)
 	int r = 0;
 
 	for (i = 0; i < s->n_scenarios; i++) {
+		/* the id goes into JSON, XML and terminals: UTF-8 without controls */
+		char *e = ps_text_escape(s->scenarios[i]->id);
+
+		if (!e)
+			return ps_diag(d, -ENOMEM, "out of memory");
+		r = strcmp(e, s->scenarios[i]->id) ?
+		    ps_diag(d, PS_EUSAGE, "%s: the name is not UTF-8 text, which reports (JSON, "
+			    "XML) need; rename the file", e) : 0;
+		free(e);
+		if (r)
+			return r;
 		for (start = c = s->scenarios[i]->id; ; c++) {
 			if (*c && *c != '/')
 				continue;

@@ -276,5 +276,23 @@ cp scenarios/lifecycle/target-none.scn "$tmp/scn15/b/same.scn"
 exits "two files outside scenarios/ with one base name: exit 2 (item 15)" 2 "both have the id same" \
 	bounded "$PROCSPEC" run "$tmp/scn15" --impl ref --method fork --report ""
 
+# ---- item 8: hostile file names in reports -------------------------------
+mkdir -p "$tmp/scn8/x"
+cp scenarios/lifecycle/returns.scn "$tmp/scn8/x/fail # TODO.scn"
+bounded "$PROCSPEC" run "$tmp/scn8/x/fail # TODO.scn" --impl "cmd:tests/drivers/hostile/exit-mid-scenario" \
+	--report "$tmp/rep8" >"$tmp/out" 2>&1
+code=$?
+if [ "$code" -eq 1 ] && grep -q '^not ok 1 - fail \\# TODO \[fork\]$' "$tmp/rep8/results.tap" 2>/dev/null &&
+   ! grep -q '^not ok.* # TODO' "$tmp/rep8/results.tap"; then
+	ok "a failing 'fail # TODO.scn' is 'not ok' with '\\#' in TAP, no TODO (item 8)"
+else
+	bad "'fail # TODO.scn': exit $code, TAP: $(grep '^not ok\|^ok' "$tmp/rep8/results.tap" 2>/dev/null)"
+fi
+mkdir -p "$tmp/scn8b"
+cp scenarios/lifecycle/returns.scn "$tmp/scn8b/bad$(printf '\377')name.scn"
+exits "a file name with byte 0xff: exit 2 before anything runs, named escaped (item 8)" 2 'bad\xffname' \
+	bounded "$PROCSPEC" run "$tmp/scn8b" --impl ref --method fork --report "$tmp/rep8b"
+check "... and no report was written for it" test ! -e "$tmp/rep8b/junit.xml"
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
