@@ -294,5 +294,12 @@ exits "a file name with byte 0xff: exit 2 before anything runs, named escaped (i
 	bounded "$PROCSPEC" run "$tmp/scn8b" --impl ref --method fork --report "$tmp/rep8b"
 check "... and no report was written for it" test ! -e "$tmp/rep8b/junit.xml"
 
+# ---- item 18: the ref driver under a low ulimit -n ---------------------------
+for n in 103 64; do
+	exits "ulimit -n $n: the ref driver plays lifecycle/ and matches golden (item 18)" 0 "0 failed" \
+		bash -c "ulimit -n $n && exec timeout -k 5 120 $PROCSPEC run scenarios/lifecycle --impl ref \
+			--golden cpython-3.11 -j 1 --report ''"
+done
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
