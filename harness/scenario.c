@@ -719,9 +719,25 @@ static struct ps_expr *new_expr(struct parser *p, enum ps_expr_kind kind, int li
 	return e;
 }
 
+/*
+ * Arrays grow by doubling, their capacity implicit: the next power of two
+ * from 4 up, so that a 200,000-element list is not 200,000 reallocs (and
+ * as many copies under ASan).  Room is needed when n is 0 or a power of two >= 4.
+ */
+static bool full(size_t n)
+{
+	return n < 4 ? n == 0 : (n & (n - 1)) == 0;
+}
+
+static size_t grown(size_t n)
+{
+	return n < 4 ? 4 : 2 * n;
+}
+
 static bool push_item(struct parser *p, struct ps_expr *e, struct ps_expr *item)
 {
-	struct ps_expr **items = realloc(e->items, (e->n_items + 1) * sizeof(*items));
+	struct ps_expr **items = !full(e->n_items) ? e->items :
+				 realloc(e->items, grown(e->n_items) * sizeof(*items));
 
 	if (!items) {
 		ps_expr_free(item);
@@ -1414,7 +1430,8 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 			ps_stmt_free(s);
 			goto fail;
 		}
-		steps = realloc(sc->steps, (sc->n_steps + 1) * sizeof(*steps));
+		steps = !full(sc->n_steps) ? sc->steps :
+			realloc(sc->steps, grown(sc->n_steps) * sizeof(*steps));
 		if (!steps) {
 			ps_stmt_free(s);
 			fail_at(&p, p.line, p.col, "out of memory");

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "discover.h"
+#include "driver.h"
 #include "proc.h"
 
 int ps_suite_options(struct ps_suite *s, int argc, char **argv, const char *usage,
@@ -140,6 +141,41 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /*
+ * Every statement must fit one protocol line (PS_MAX_LINE) as a request: a
+ * 10 MB string or a 200,000-element list is the scenario's fault, reported
+ * as file:line:col before anything runs, not blamed on the driver.
+ */
+static int check_sizes(const struct ps_suite *s, struct ps_diag *d)
+{
+	size_t i, k, len;
+	int r = 0;
+
+	for (i = 0; i < s->n_scenarios && !r; i++) {
+		const struct ps_scenario *sc = s->scenarios[i];
+
+		for (k = 0; k < sc->n_steps && !r; k++) {
+			json_t *j = ps_stmt_to_json(sc->steps[k]);
+			char *line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+			char *text;
+
+			json_decref(j);
+			if (!line)
+				return ps_diag(d, -ENOMEM, "out of memory");
+			len = strlen(line);
+			free(line);
+			if (len < PS_MAX_LINE)
+				continue;
+			text = ps_stmt_unparse(sc->steps[k]);
+			r = ps_diag(d, PS_EPARSE, "%s:%d:1: statement too long: %zu bytes as a request, "
+				    "over the protocol's %u-byte line\n%.72s...", sc->path,
+				    sc->steps[k]->line, len, PS_MAX_LINE, text ? text : "");
+			free(text);
+		}
+	}
+	return r;
+}
+
+/*
  * Ids name golden and report files: each must fit a file name with its
  * longest suffix (".actual.XXXXXX.tmp"), and no two may be the same (two
  * files outside scenarios/ with one base name would overwrite each other's
@@ -176,8 +212,9 @@ static int check_ids(const struct ps_suite *s, struct ps_diag *d)
 			start = c + 1;
 		}
 	}
-	if (s->n_scenarios < 2)
-		return 0;
+	r = check_sizes(s, d);
+	if (r || s->n_scenarios < 2)
+		return r;
 	if (!(v = malloc(s->n_scenarios * sizeof(*v))))
 		return ps_diag(d, -ENOMEM, "out of memory");
 	memcpy(v, s->scenarios, s->n_scenarios * sizeof(*v));

@@ -301,5 +301,17 @@ for n in 103 64; do
 			--golden cpython-3.11 -j 1 --report ''"
 done
 
+# ---- item 7: statements over the protocol's line limit are input errors ------
+mkdir -p "$tmp/scn7"
+{ printf "methods: fork\n\nx = '"; head -c $((2 << 20)) /dev/zero | tr '\0' a; printf "'\n"; } \
+	>"$tmp/scn7/big-str.scn"
+{ printf "methods: fork\n\nx = ("; yes 0, | head -n 200000 | tr -d '\n'; printf "0)\n"; } \
+	>"$tmp/scn7/big-list.scn"
+for f in big-str big-list; do
+	exits "$f: a statement over 1 MiB as a request is file:line:col, exit 2 (item 7)" 2 \
+		"$tmp/scn7/$f.scn:3:1: statement too long" \
+		bounded "$PROCSPEC" run "$tmp/scn7/$f.scn" --impl ref --report ""
+done
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
