@@ -58,7 +58,12 @@ static void write_scenario_file(struct ps_report *rep, const char *method, const
 static void indent(FILE *out, const char *text)
 {
 	const char *s = text, *nl;
+	char *safe = NULL;
 
+	/* A child's output and a driver's stderr go to a terminal as text:
+	 * no escape sequences of theirs (ps_buf_add_text). */
+	if (isatty(fileno(out)) && (safe = ps_text_escape(text)))
+		s = safe;
 	while (*s) {
 		nl = strchr(s, '\n');
 		fprintf(out, "    %.*s\n", (int)(nl ? nl - s : (long)strlen(s)), s);
@@ -66,6 +71,7 @@ static void indent(FILE *out, const char *text)
 			break;
 		s = nl + 1;
 	}
+	free(safe);
 }
 
 static const char *paint(const struct ps_report *rep, enum ps_verdict v)

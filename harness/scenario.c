@@ -1488,13 +1488,16 @@ int ps_scenario_load(const char *path, const char *root, struct ps_scenario **ou
 		     struct ps_diag *d)
 {
 	char *src = NULL;
-	size_t len = 0;
+	size_t len = 0, bom;
 	int r;
 
 	r = ps_file_read(path, &src, &len);
 	if (r)
 		return ps_diag(d, r, "%s: cannot read: %s", path, strerror(-r));
-	r = ps_scenario_parse(path, src, len, out, d);
+	/* a UTF-8 byte order mark, as editors on Windows write it: Python's
+	 * tokenizer skips it, and so does this */
+	bom = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
+	r = ps_scenario_parse(path, src + bom, len - bom, out, d);
 	if (!r && !((*out)->id = scenario_id(path, root))) {
 		ps_scenario_free(*out);
 		*out = NULL;

@@ -313,5 +313,25 @@ for f in big-str big-list; do
 		bounded "$PROCSPEC" run "$tmp/scn7/$f.scn" --impl ref --report ""
 done
 
+# ---- item 20: terminal escapes from scenario files; a UTF-8 BOM -------------
+mkdir -p "$tmp/scn20"
+{ printf '# sets the title \033]0;pwned\007 and \033[2J clears\n'; cat scenarios/lifecycle/returns.scn; } \
+	>"$tmp/scn20/esc.scn"
+if command -v script >/dev/null; then
+	# script(1) gives list a terminal for its stdout
+	timeout -k 5 20 script -qec "$PROCSPEC list $tmp/scn20" /dev/null >"$tmp/out" 2>&1
+	if has 'sets the title \x1b]0;pwned\x07 and \x1b[2J clears' && ! grep -q "$(printf '\033]0;')" "$tmp/out"; then
+		ok "list on a terminal shows a comment's escape sequences escaped (item 20)"
+	else
+		bad "list on a terminal passed escape sequences through"
+	fi
+else
+	skip "list on a terminal (item 20)" "no script(1)"
+fi
+printf '\357\273\277' >"$tmp/scn20/bom.scn"
+cat scenarios/lifecycle/returns.scn >>"$tmp/scn20/bom.scn"
+exits "a scenario starting with a UTF-8 BOM is read as without it (item 20)" 0 "1 passed" \
+	bounded "$PROCSPEC" run "$tmp/scn20/bom.scn" --impl ref --method fork --report ""
+
 echo "reliability: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
