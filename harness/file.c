@@ -25,8 +25,8 @@ int ps_file_read(const char *path, char **out, size_t *len)
 		err = -errno;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
 		goto out;
 	}
 	for (;;) {

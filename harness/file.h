@@ -14,8 +14,9 @@
 
 /*
  * Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno:
- * -EINVAL for what is not a regular file (a FIFO would block, /dev/zero
- * never end), -EFBIG for one over PS_FILE_MAX bytes.
+ * -EFBIG past PS_FILE_MAX bytes (/dev/zero ends there), -EAGAIN for a FIFO
+ * with a writer that has not written (it is opened without blocking, and
+ * one without a writer reads as empty, as /dev/null does).
  */
 int ps_file_read(const char *path, char **out, size_t *len);
 

@@ -4,7 +4,8 @@
 # (SIGTERM to the harness and its process group, SIGKILL 30 s later), a
 # SIGINT or a SIGTERM to the harness alone, after 0.5 to 4 s.  Every time the
 # harness must finish within the grace period, by itself, and leave:
-#   - fuzz.json in its report directory, and no *.tmp beside it;
+#   - fuzz.json in its report directory, saying it was interrupted, and no
+#     *.tmp beside it;
 #   - none of its private temporary directories (procspec-drv.PID.*, the
 #     drivers' TMPDIRs, where pymp-* and capture files go) in /tmp or
 #     /dev/shm;
@@ -72,7 +73,8 @@ for round in $(seq "$N"); do
 	problems=""
 	[ -n "$pid" ] || problems+=" the harness never started;"
 	[ "$code" -eq 137 ] && problems+=" it had to be killed (exit $code after $took s);"
-	[ -s "$rep/fuzz.json" ] || problems+=" no $rep/fuzz.json;"
+	grep -q '"interrupted": *true' "$rep/fuzz.json" 2>/dev/null ||
+		problems+=" no $rep/fuzz.json saying it was interrupted;"
 	[ -z "$(find "$rep" -name '*.tmp' 2>/dev/null)" ] || problems+=" *.tmp left in the report directory;"
 	[ -z "$stray" ] || problems+=" temporary directories left: $stray;"
 	if [ -n "$left" ]; then
