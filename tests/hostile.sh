@@ -22,6 +22,12 @@ SCENARIOS=(scenarios/lifecycle/returns.scn scenarios/lifecycle/target-none.scn)
 STEP_TIMEOUT=2			# --timeout: two scenarios, each well under 30 s in all
 MAX_SECONDS=30			# timeout x runs + the SIGTERM grace, with room to spare
 HELLO_SECONDS=40		# the harness waits 30 s for a hello, whatever --timeout says
+# Every time limit of the harness is scaled by PROCSPEC_TIMEOUT_MULTIPLIER
+# (a whole number here); so are the bounds this script puts on it.
+MULT=${PROCSPEC_TIMEOUT_MULTIPLIER:-1}
+[[ $MULT =~ ^[1-9][0-9]*$ ]] || MULT=1
+MAX_SECONDS=$((MAX_SECONDS * MULT)) HELLO_SECONDS=$((HELLO_SECONDS * MULT))
+SCALED_STEP=$((STEP_TIMEOUT * MULT))	# as the harness reports it
 MAX_RSS_KB=$((100 * 1024))	# the harness's own peak RSS
 MAX_FILE_BYTES=$((64 * 1048576))	# disk the run may hold at any moment (stderr logs)
 tmp=$(mktemp -d /tmp/procspec-hostile.XXXXXX)
@@ -240,7 +246,7 @@ fi
 
 #       driver                   exit/word  what the report must say
 hostile hang-before-hello        2 ""       "driver sent no hello within" "$HELLO_SECONDS"
-hostile hang-mid-step            1 TIMEOUT  "step 1 (line 6): no answer from the driver within $STEP_TIMEOUT.0 s"
+hostile hang-mid-step            1 TIMEOUT  "step 1 (line 6): no answer from the driver within $SCALED_STEP.0 s"
 hostile segv-mid-scenario        1 CRASH    "step 2 (line 7): driver ended (signal 11 (SIGSEGV))"
 hostile exit-mid-scenario        1 CRASH    "step 2 (line 7): driver ended (exit code 0)"
 hostile segv-child-holds-stdout  1 CRASH    "SIGSEGV"
