@@ -19,7 +19,6 @@ static pid_t owner;
 static char guarded[GUARD_MAX][PATH_LEN];
 static pid_t guarded_by[GUARD_MAX];	/* the process that made each */
 static char bases[4][PATH_LEN];	/* where driver directories were made */
-static bool stale_done;
 
 struct dirent64_ {
 	unsigned long long d_ino;
@@ -170,23 +169,21 @@ int ps_tmp_driver_dir(char *out, size_t size)
 	if (!base || !*base)
 		base = "/tmp";
 	ps_tmp_init();
-	if (!stale_done) {
-		ps_tmp_remove_stale(base, PS_TMP_DRIVER_PREFIX);
-		stale_done = true;
+	/* A place new to this process: first what dead harnesses left there */
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		if (!strcmp(bases[i], base))
+			break;
+		if (!bases[i][0]) {
+			ps_tmp_remove_stale(base, PS_TMP_DRIVER_PREFIX);
+			copy(bases[i], PATH_LEN, base);
+			break;
+		}
 	}
 	if ((size_t)snprintf(out, size, "%s/%s.%ld.XXXXXX", base, PS_TMP_DRIVER_PREFIX,
 			     (long)owner) >= size)
 		return -ENAMETOOLONG;
 	if (!mkdtemp(out))
 		return -errno;
-	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		if (!strcmp(bases[i], base))
-			break;
-		if (!bases[i][0]) {
-			copy(bases[i], PATH_LEN, base);
-			break;
-		}
-	}
 	ps_tmp_guard(out);
 	return 0;
 }

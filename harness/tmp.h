@@ -23,7 +23,8 @@ void ps_tmp_init(void);
 /*
  * Make a private directory PS_TMP_DRIVER_PREFIX.<pid>.XXXXXX under $TMPDIR
  * (or /tmp) into out, and remember it for ps_tmp_remove_all.  Stale ones of
- * dead harnesses there are removed first, once per process.  0 or -errno.
+ * dead harnesses there are removed first, once per place and process.
+ * 0 or -errno.
  */
 int ps_tmp_driver_dir(char *out, size_t size);
 
