@@ -267,6 +267,8 @@ test: all $(CHECKBIN)
 	@# golden/DRIFT.md is generated: it must be what procspec drift writes now
 	@$(PROCSPEC) drift --out $(B)/DRIFT.md >/dev/null && cmp -s golden/DRIFT.md $(B)/DRIFT.md || \
 	  { echo "golden/DRIFT.md is stale: build/procspec drift --out golden/DRIFT.md"; exit 1; }
+	tests/reliability.sh $(PROCSPEC)
+	tests/soak.sh $(PROCSPEC) 5
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \

@@ -5,11 +5,15 @@
  * The new transcripts go to a staging set beside the old one
  * (DIR/.NAME.new/), each file atomically; then each is compared with the
  * old set and the differences shown.  The old set changes only with
- * --replace (or when it does not exist yet), file by file with rename(), so
- * an interrupted or failed capture leaves it as it was.
+ * --replace (or when it does not exist yet): the staging set is completed
+ * with the old set's other files (hard links) and the two directories are
+ * exchanged in one renameat2(RENAME_EXCHANGE), so that a reader, and an
+ * interrupted or failed capture, sees the old set or the new one, never a
+ * mix.  One capture at a time per golden directory (an flock on it).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 #include "commands.h"
 #include "file.h"
 #include "golden.h"
+#include "outdir.h"
 #include "proc.h"
 #include "suite.h"
 
@@ -84,18 +89,79 @@ struct captured {
 	char *staged, *final;
 };
 
+/*
+ * Give staging every file of set it does not have yet: a hard link (the
+ * same bytes, no copy), else a copy.  0 or -errno.
+ */
+static int complete_from(const char *set, const char *staging)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(set);
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	if (mkdir(staging, 0777) && errno != EEXIST)
+		r = -errno;
+	while (!r && (de = readdir(d))) {
+		struct ps_buf from = PS_BUF_INIT, to = PS_BUF_INIT;
+		char *data = NULL;
+		size_t len;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ps_buf_addf(&from, "%s/%s", set, de->d_name);
+		ps_buf_addf(&to, "%s/%s", staging, de->d_name);
+		if (ps_buf_oom(&from) || ps_buf_oom(&to))
+			r = -ENOMEM;
+		else if (lstat(from.data, &st))
+			r = -errno;
+		else if (S_ISDIR(st.st_mode))
+			r = complete_from(from.data, to.data);
+		else if (lstat(to.data, &st) == 0)
+			;	/* captured anew */
+		else if (link(from.data, to.data) &&
+			 (r = ps_file_read(from.data, &data, &len)) == 0)
+			r = ps_file_write_atomic(to.data, data, len, true);
+		free(data);
+		ps_buf_release(&from);
+		ps_buf_release(&to);
+	}
+	closedir(d);
+	return r;
+}
+
+/*
+ * Put the complete staging set in place of setdir in one step.  Where the
+ * file system has no RENAME_EXCHANGE, setdir goes aside to old first (the
+ * next capture puts it back if it is interrupted in between).  0 or -errno.
+ */
+static int swap_in(const char *staging, const char *setdir, const char *old, bool fresh)
+{
+	if (fresh)
+		return rename(staging, setdir) ? -errno : 0;
+	if (renameat2(AT_FDCWD, staging, AT_FDCWD, setdir, RENAME_EXCHANGE) == 0)
+		return remove_tree(staging);	/* the old set, now */
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (rename(setdir, old) || rename(staging, setdir))
+		return -errno;
+	return remove_tree(old);
+}
+
 int ps_cmd_capture(int argc, char **argv)
 {
 	struct ps_suite s;
 	struct ps_diag d = PS_DIAG_INIT;
 	struct captured *cap = NULL;
 	struct ps_buf b = PS_BUF_INIT;
-	char *staging = NULL, *setdir = NULL;
+	char *staging = NULL, *setdir = NULL, *old_aside = NULL;
 	size_t i, n = 0, created = 0, changed = 0, same = 0, failed = 0;
 	unsigned m, methods;
 	bool fresh;
 	struct stat st;
-	int r, code = PS_EXIT_ERROR;
+	int r, code = PS_EXIT_ERROR, lock_fd = -1;
 
 	ps_suite_init(&s);
 	r = options(&s, argc, argv, &d);
@@ -108,6 +174,8 @@ int ps_cmd_capture(int argc, char **argv)
 	if (!r && (!*s.out_set || strchr(s.out_set, '/') || s.out_set[0] == '.'))
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, "
 			    "like cpython-3.11", s.out_set);
+	if (!r && !*s.golden_dir)
+		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --golden-dir '': a directory, like golden");
 	if (!r && s.impl.is_ref)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "
 			    "interpreters, never from the reference implementation");
@@ -116,7 +184,9 @@ int ps_cmd_capture(int argc, char **argv)
 		ps_suite_release(&s);
 		return PS_EXIT_ERROR;
 	}
-	r = ps_suite_load(&s, &d);
+	r = ps_outdir_lock(s.golden_dir, true, &lock_fd, &d);
+	if (!r)
+		r = ps_suite_load(&s, &d);
 	if (!r)
 		r = ps_runner_ready(&s.runner, &d);
 	if (r) {
@@ -127,11 +197,17 @@ int ps_cmd_capture(int argc, char **argv)
 	staging = ps_buf_detach(&b);
 	ps_buf_addf(&b, "%s/%s", s.golden_dir, s.out_set);
 	setdir = ps_buf_detach(&b);
+	ps_buf_addf(&b, "%s/.%s.old", s.golden_dir, s.out_set);
+	old_aside = ps_buf_detach(&b);
 	cap = calloc(s.n_scenarios * 3 + 1, sizeof(*cap));
-	if (!staging || !setdir || !cap) {
+	if (!staging || !setdir || !old_aside || !cap) {
 		fprintf(stderr, "procspec capture: out of memory\n");
 		goto out;
 	}
+	/* a capture interrupted between the two renames of swap_in */
+	if (stat(setdir, &st) != 0 && stat(old_aside, &st) == 0)
+		rename(old_aside, setdir);
+	remove_tree(old_aside);
 	fresh = stat(setdir, &st) != 0;
 	r = remove_tree(staging);	/* what an earlier, interrupted capture left */
 	if (r) {
@@ -242,19 +318,14 @@ int ps_cmd_capture(int argc, char **argv)
 		code = PS_EXIT_OK;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		char *slash = strrchr(cap[i].final, '/');
-
-		*slash = '\0';
-		r = ps_mkdirs(cap[i].final);
-		*slash = '/';
-		if (r || rename(cap[i].staged, cap[i].final)) {
-			fprintf(stderr, "procspec capture: cannot move %s into place: %s\n", cap[i].staged,
-				strerror(r ? -r : errno));
-			goto out;
-		}
+	r = fresh ? 0 : complete_from(setdir, staging);
+	if (!r)
+		r = swap_in(staging, setdir, old_aside, fresh);
+	if (r) {
+		fprintf(stderr, "procspec capture: cannot put %s in place of %s: %s\n", staging, setdir,
+			strerror(-r));
+		goto out;
 	}
-	remove_tree(staging);
 	if (created || changed)
 		printf("capture: %s updated\n", setdir);
 	code = PS_EXIT_OK;
@@ -266,6 +337,9 @@ out:
 	free(cap);
 	free(staging);
 	free(setdir);
+	free(old_aside);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	ps_buf_release(&b);
 	ps_suite_release(&s);
 	return code;

@@ -1,7 +1,11 @@
 /* procspec list: the scenarios, their methods and tags, and what each shows. */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "commands.h"
 #include "discover.h"
 #include "paths.h"
@@ -23,6 +27,8 @@ int ps_cmd_list(int argc, char **argv)
 	struct ps_scenario *sc;
 	struct ps_strv args = PS_STRV_INIT;
 	const struct ps_option opts[] = { PS_OPT_END() };
+	char *id, *summary;
+	bool tty = isatty(STDOUT_FILENO);
 	int r, code = PS_EXIT_OK;
 	size_t i, j;
 	unsigned m;
@@ -45,13 +51,19 @@ int ps_cmd_list(int argc, char **argv)
 			code = PS_EXIT_ERROR;
 			continue;
 		}
-		printf("%-40s", sc->id);
+		/* a comment or file name holding escape sequences must not
+		 * drive the terminal */
+		id = tty ? ps_text_escape(sc->id) : NULL;
+		summary = tty ? ps_text_escape(sc->summary) : NULL;
+		printf("%-40s", id ? id : sc->id);
 		for (m = 1; m <= PS_M_FORKSERVER; m <<= 1)
 			printf(" %-10s", sc->methods & m ? ps_method_name(m) : "-");
 		printf(" [");
 		for (j = 0; j < sc->n_tags; j++)
 			printf("%s%s", j ? " " : "", sc->tags[j]);
-		printf("] %s\n", sc->summary);
+		printf("] %s\n", summary ? summary : sc->summary);
+		free(id);
+		free(summary);
 		ps_scenario_free(sc);
 	}
 	ps_paths_release(&files);

@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
+#include "outdir.h"
 #include "play.h"
 #include "proc.h"
 #include "report.h"
@@ -66,8 +68,8 @@ int ps_cmd_run(int argc, char **argv)
 	struct ps_play p;
 	struct ctx c;
 	struct ps_buf b = PS_BUF_INIT;
-	char *report_dir = NULL, *golden_auto = NULL;
-	int r, code = PS_EXIT_ERROR;
+	char *report_dir = NULL, *golden_auto = NULL, *label = NULL;
+	int r, code = PS_EXIT_ERROR, lock_fd = -1;
 
 	memset(&c, 0, sizeof(c));
 	memset(&p, 0, sizeof(p));
@@ -95,8 +97,18 @@ int ps_cmd_run(int argc, char **argv)
 
 	if (s.report_dir)
 		report_dir = *s.report_dir ? strdup(s.report_dir) : NULL;
-	else if (ps_buf_addf(&b, "reports/%s", s.impl.label) == 0)
+	else if ((label = ps_outdir_component(s.impl.label)) &&
+		 ps_buf_addf(&b, "reports/%s", label) == 0)
 		report_dir = ps_buf_detach(&b);
+	/* One run per report directory, and its files only (RELIABILITY.md) */
+	if (report_dir && (ps_outdir_lock(report_dir, true, &lock_fd, &d) ||
+			   (r = ps_outdir_clear_report(report_dir)))) {
+		if (r)
+			ps_diag(&d, r, "%s: clearing what an earlier run left: %s", report_dir,
+				strerror(-r));
+		fprintf(stderr, "procspec run: %s\n", d.msg);
+		goto out;
+	}
 	ps_report_init(&c.rep, s.impl.label, s.golden_set, report_dir, stdout, p.n, s.verbose);
 	printf("procspec: %s (%s) against %s%s: %zu scenario(s), %zu run(s), %u worker(s)\n",
 	       s.impl.label, p.implementation,
@@ -116,6 +128,9 @@ int ps_cmd_run(int argc, char **argv)
 out:
 	ps_play_release(&p);
 	free(report_dir);
+	free(label);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(golden_auto);
 	ps_suite_release(&s);
 	return code;

@@ -38,6 +38,7 @@
 #include "fault.h"
 #include "file.h"
 #include "merge.h"
+#include "outdir.h"
 #include "pool.h"
 #include "proc.h"
 #include "suite.h"
@@ -455,8 +456,16 @@ static int choose_sites(struct ctx *c, struct ps_diag *d)
 			take = fnmatch(globs[k], s->name, 0) == 0;
 		if (!take)
 			continue;
-		if (!(v = realloc(v, (n + 1) * sizeof(*v))))
+		const char **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			free(v);
+			free(globs);
+			c->sites = NULL;
+			c->n_sites = 0;
 			return ps_diag(d, -ENOMEM, "out of memory");
+		}
+		v = nv;
 		v[n++] = s->name;
 	}
 	free(globs);
@@ -592,6 +601,7 @@ int ps_cmd_sweep(int argc, char **argv)
 	struct ctx c;
 	struct ps_job *jobs = NULL;
 	char *expect_path = NULL, *report_dir = NULL, *repro = NULL, *implementation = NULL;
+	char *label = NULL;
 	size_t i, k, n, cap;
 	unsigned m, methods;
 	bool list = false, count_only = false;
@@ -636,7 +646,8 @@ int ps_cmd_sweep(int argc, char **argv)
 	}
 	if (s.report_dir)
 		report_dir = strdup(s.report_dir);
-	else if (asprintf(&report_dir, "reports/sweep/%s", s.impl.label) < 0)
+	else if (!(label = ps_outdir_component(s.impl.label)) ||
+		 asprintf(&report_dir, "reports/sweep/%s", label) < 0)
 		report_dir = NULL;
 	if (report_dir && *report_dir && asprintf(&repro, "%s/repro", report_dir) >= 0) {
 		ps_mkdirs(repro);
@@ -746,6 +757,7 @@ out:
 	free(jobs);
 	free(expect_path);
 	free(report_dir);
+	free(label);
 	free(repro);
 	free(implementation);
 	json_decref(c.findings);

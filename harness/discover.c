@@ -21,7 +21,35 @@ static int push(struct ps_paths *p, const char *s)
 	return 0;
 }
 
-static int walk(const char *dir, struct ps_paths *out, struct ps_diag *d)
+/* The directories a walk has entered, by device and inode. */
+struct seen {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t n;
+};
+
+/* 1 if st's directory was entered already, else 0 after noting it; -ENOMEM. */
+static int seen_before(struct seen *s, const struct stat *st)
+{
+	size_t i;
+	void *v;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
+			return 1;
+	if (!(v = realloc(s->v, (s->n + 1) * sizeof(*s->v))))
+		return -ENOMEM;
+	s->v = v;
+	s->v[s->n].dev = st->st_dev;
+	s->v[s->n++].ino = st->st_ino;
+	return 0;
+}
+
+/*
+ * Every *.scn regular file under dir.  Symbolic links are followed, but each
+ * real directory is entered once, so a link loop ends; a FIFO or a device
+ * named *.scn is not a scenario file and is left alone.
+ */
+static int walk(const char *dir, struct ps_paths *out, struct seen *seen, struct ps_diag *d)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *de;
@@ -43,10 +71,19 @@ static int walk(const char *dir, struct ps_paths *out, struct ps_diag *d)
 			r = ps_diag(d, -ENOMEM, "out of memory");
 			break;
 		}
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			r = walk(path, out, d);
-		else if (n > 4 && !strcmp(de->d_name + n - 4, ".scn"))
+		if (stat(path, &st))
+			st.st_mode = 0;	/* a dangling link: neither */
+		if (S_ISDIR(st.st_mode)) {
+			r = seen_before(seen, &st);
+			if (r == 0)
+				r = walk(path, out, seen, d);
+			else if (r == 1)
+				r = 0;
+			else
+				r = ps_diag(d, r, "out of memory");
+		} else if (n > 4 && !strcmp(de->d_name + n - 4, ".scn") && S_ISREG(st.st_mode)) {
 			r = push(out, path) ? ps_diag(d, -ENOMEM, "out of memory") : 0;
+		}
 		free(path);
 	}
 	closedir(dp);
@@ -60,6 +97,7 @@ static int cmp(const void *a, const void *b)
 
 int ps_discover(char *const *paths, size_t n, struct ps_paths *out, struct ps_diag *d)
 {
+	struct seen seen = { NULL, 0 };
 	struct stat st;
 	size_t i, j;
 	int r = 0;
@@ -70,10 +108,14 @@ int ps_discover(char *const *paths, size_t n, struct ps_paths *out, struct ps_di
 		if (stat(paths[i], &st))
 			r = ps_diag(d, -errno, "%s: %s", paths[i], strerror(errno));
 		else if (S_ISDIR(st.st_mode))
-			r = walk(paths[i], out, d);
+			r = seen_before(&seen, &st) < 0 ? ps_diag(d, -ENOMEM, "out of memory") :
+			    walk(paths[i], out, &seen, d);
+		else if (!S_ISREG(st.st_mode))
+			r = ps_diag(d, PS_EUSAGE, "%s: not a regular file", paths[i]);
 		else
 			r = push(out, paths[i]) ? ps_diag(d, -ENOMEM, "out of memory") : 0;
 	}
+	free(seen.v);
 	if (r) {
 		ps_paths_release(out);
 		return r;

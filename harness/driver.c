@@ -2,6 +2,7 @@
 #include "fault.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "buf.h"
 #include "scenario.h"
+#include "tmp.h"
 
 /* Read what the driver wrote to stderr so far into the ring. */
 static void drain_stderr(struct ps_driver *drv)
@@ -46,26 +48,34 @@ static void drain_stderr(struct ps_driver *drv)
 
 char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max)
 {
+	struct ps_buf b = PS_BUF_INIT;
 	size_t have, start, i;
-	char *out, *cut = NULL;
+	char *raw;
 
 	drain_stderr(drv);
 	have = drv->log_wrapped ? sizeof(drv->log) : drv->log_at;
 	if (have > max)
 		have = max;
-	out = malloc(have + 1);
-	if (!out)
+	raw = malloc(have + 1);
+	if (!raw)
 		return NULL;
 	start = (drv->log_at + sizeof(drv->log) - have) % sizeof(drv->log);
 	for (i = 0; i < have; i++)
-		out[i] = drv->log[(start + i) % sizeof(drv->log)];
-	out[have] = '\0';
-	if (drv->log_total > have &&
-	    asprintf(&cut, "[... %llu earlier bytes not kept]\n%s", drv->log_total - have, out) >= 0) {
-		free(out);
-		out = cut;
-	}
-	return out;
+		raw[i] = drv->log[(start + i) % sizeof(drv->log)];
+	if (drv->log_total > have)
+		ps_buf_addf(&b, "[... %llu earlier bytes not kept]\n", drv->log_total - have);
+	/* Whatever the driver wrote: it goes into JSON reports and onto a
+	 * terminal, so invalid UTF-8 and control bytes are escaped. */
+	ps_buf_add_text(&b, raw, have);
+	free(raw);
+	return ps_buf_detach(&b);
+}
+
+bool ps_driver_pending(struct ps_driver *drv)
+{
+	struct pollfd pfd = { .fd = drv->from_fd, .events = POLLIN };
+
+	return drv->rlen > 0 || (poll(&pfd, 1, 0) == 1 && pfd.revents);
 }
 
 bool ps_driver_has(const struct ps_driver *drv, const char *name)
@@ -372,7 +382,24 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 		r = ps_diag(d, -errno, "fcntl: %s", strerror(errno));
 		goto fail;
 	}
-	env = ps_fault_env();
+	/* A private TMPDIR: what the driver and its scenario processes leave
+	 * there (CPython's pymp-XXXXXX of a killed forkserver) goes with it. */
+	char dir[PATH_MAX], **fenv = ps_fault_env();
+
+	r = ps_tmp_driver_dir(dir, sizeof(dir));
+	if (r) {
+		ps_fault_env_free(fenv);
+		r = ps_diag(d, r, "a temporary directory for the driver: %s", strerror(-r));
+		goto fail;
+	}
+	env = ps_tmp_env(fenv, dir);
+	ps_fault_env_free(fenv);
+	if (!env || !(drv->tmpdir = strdup(dir))) {
+		ps_tmp_remove(dir);
+		ps_fault_env_free(env);
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	r = ps_proc_spawn(argv, env, in[0], outp[1], errp[1], &drv->pid, d);
 	ps_fault_env_free(env);
 	if (r)
@@ -443,6 +470,9 @@ void ps_driver_stop(struct ps_driver *drv, double grace)
 		close(drv->log_fd);
 	if (drv->pidfd >= 0)
 		close(drv->pidfd);
+	if (drv->tmpdir)
+		ps_tmp_remove(drv->tmpdir);
+	free(drv->tmpdir);
 	json_decref(drv->hello);
 	free(drv->rbuf);
 	ps_buf_release(&drv->out);

@@ -22,6 +22,7 @@
 #define PS_PROTOCOL_VERSION 1
 #define PS_MAX_LINE (1u << 20)
 #define PS_STDERR_KEEP 65536
+#define PS_MAX_PIDS 4096	/* variables a result may bind ("pids") */
 
 struct ps_driver {
 	pid_t pid;		/* the driver, leader of its own process group */
@@ -45,6 +46,7 @@ struct ps_driver {
 	json_t *features;	/* hello.features (borrowed from hello), NULL: has them all */
 	bool pipelined;		/* hello.pipelined: requests may go before the replies */
 	struct ps_exit exit;	/* how it ended, once stopped */
+	char *tmpdir;		/* its private TMPDIR (tmp.h), removed when it is stopped */
 };
 
 /*
@@ -76,6 +78,12 @@ int ps_driver_queue_line(struct ps_driver *drv, const char *line, struct ps_diag
  */
 int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct ps_diag *d);
 
+/*
+ * Whether the driver sent something not read yet, or closed its stdout:
+ * a look without waiting, for a line nobody asked for.
+ */
+bool ps_driver_pending(struct ps_driver *drv);
+
 /* Whether the driver declared the optional feature name (or declared none at all). */
 bool ps_driver_has(const struct ps_driver *drv, const char *name);
 
@@ -84,7 +92,8 @@ char *ps_driver_stderr_tail(struct ps_driver *drv, size_t max);
 
 /*
  * Stop the driver: close its stdin, give it grace seconds to exit, then
- * kill its process group; reap it; free everything.  NULL is allowed.
+ * kill its process group; reap it; remove its TMPDIR; free everything.
+ * NULL is allowed.
  */
 void ps_driver_stop(struct ps_driver *drv, double grace);
 

@@ -10,6 +10,7 @@
 
 #include "file.h"
 #include "paths.h"
+#include "outdir.h"
 
 static char *word(const char **s, const char *end)
 {
@@ -188,15 +189,22 @@ static char *expect_path(const char *label, int n, const char *suffix)
  * for an -O label, then BASE.txt, BASE being ref or cpython.  Every
  * CPython leaks the same fds when fork() fails, so one file says it once.
  */
-char *ps_expect_default_path(const char *label)
+char *ps_expect_default_path(const char *impl_label)
 {
-	const char *at = strchr(label, '@');
-	size_t len = strlen(label);
-	bool opt = len > 2 && !strcmp(label + len - 2, "-O");
+	/* the label is the user's text: one path component, never a path */
+	char *label = ps_outdir_component(impl_label);
+	const char *at;
+	size_t len;
+	bool opt;
 	char *cand[3] = { NULL, NULL, NULL }, *path = NULL;
 	int base = 0;
 	size_t i;
 
+	if (!label)
+		return NULL;
+	at = strchr(label, '@');
+	len = strlen(label);
+	opt = len > 2 && !strcmp(label + len - 2, "-O");
 	if (at)
 		base = (int)(at - label);
 	else if (!strncmp(label, "cpython-", 8) && label[8] >= '0' && label[8] <= '9')
@@ -217,5 +225,6 @@ out:
 	for (i = 0; i < 3; i++)
 		if (cand[i] != path)
 			free(cand[i]);
+	free(label);
 	return path;
 }

@@ -13,13 +13,27 @@ int ps_file_read(const char *path, char **out, size_t *len)
 {
 	char *buf = NULL, *nb;
 	size_t n = 0, cap = 0;
+	struct stat st;
 	ssize_t r;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto out;
+	}
 	for (;;) {
+		if (n > PS_FILE_MAX) {
+			err = -EFBIG;
+			goto out;
+		}
 		if (cap - n < 4096) {
 			cap = cap ? cap * 2 : 8192;
 			nb = realloc(buf, cap + 1);

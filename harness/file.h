@@ -9,7 +9,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno. */
+/* The largest file ps_file_read takes: scenarios, golden files and lists are a few kB. */
+#define PS_FILE_MAX (16u << 20)
+
+/*
+ * Read the whole file into a malloc'd, NUL-terminated buffer. 0 or -errno:
+ * -EFBIG past PS_FILE_MAX bytes (/dev/zero ends there), -EAGAIN for a FIFO
+ * with a writer that has not written (it is opened without blocking, and
+ * one without a writer reads as empty, as /dev/null does).
+ */
 int ps_file_read(const char *path, char **out, size_t *len);
 
 /*

@@ -153,6 +153,18 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 	if (s->expect_path && !p->expect.path)
 		return ps_diag(d, PS_EUSAGE, "--expect %s: no such file", s->expect_path);
 
+	/* A golden set that is not there (a typo, a run from another
+	 * directory) would skip everything and pass: an input error. */
+	if (s->golden_set) {
+		ps_buf_addf(&b, "%s/%s", s->golden_dir, s->golden_set);
+		r = ps_buf_oom(&b) ? -ENOMEM : dir_exists(b.data) ? 0 : PS_ENOGOLD;
+		if (r)
+			r = ps_diag(d, r, "no golden set %s (--golden-dir, --golden)", b.data);
+		ps_buf_release(&b);
+		if (r)
+			return r;
+	}
+
 	/* Every scenario under every method that applies, in a fixed order. */
 	cap = s->n_scenarios * 3 + 1;
 	p->entries = calloc(cap, sizeof(*p->entries));

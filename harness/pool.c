@@ -14,7 +14,9 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "proc.h"
+#include "tmp.h"
 
 struct worker {
 	pid_t pid;
@@ -58,6 +60,24 @@ static json_t *result_json(uint64_t index, const struct ps_job_result *r)
 			 "seconds", r->seconds);
 }
 
+/* Escape every string of r (ps_buf_add_text), so that JSON can carry it.  0 or -ENOMEM. */
+static int escape_result(struct ps_job_result *r)
+{
+	char **fields[] = { &r->text, &r->detail, &r->diff, &r->where, &r->extra };
+	size_t i;
+	char *e;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (!*fields[i])
+			continue;
+		if (!(e = ps_text_escape(*fields[i])))
+			return -ENOMEM;
+		free(*fields[i]);
+		*fields[i] = e;
+	}
+	return 0;
+}
+
 static char *dup_field(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -94,6 +114,8 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 			break;
 		}
 		j = result_json(index, &res);
+		if (!j && escape_result(&res) == 0)
+			j = result_json(index, &res);	/* it held bytes that are not UTF-8 */
 		s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 		ps_job_result_release(&res);
@@ -111,6 +133,7 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		free(s);
 	}
 	ps_runner_release(&rn);
+	ps_tmp_remove_own();	/* those of drivers the job function kept (fuzz's other side) */
 	_exit(code);
 }
 
@@ -200,15 +223,24 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 		r = ps_diag(d, -ENOMEM, "out of memory");
 		goto out;
 	}
-	fflush(NULL);	/* nothing buffered may be written twice */
+	/* Every slot empty before the first fork: a failure part-way must not
+	 * take calloc's zeros for fd 0 and pid 0. */
 	for (i = 0; i < workers; i++) {
-		int jp[2], rp[2];
-		size_t k;
-
 		w[i].pid = -1;
 		w[i].job_w = w[i].res_r = -1;
+	}
+	ps_tmp_init();	/* the workers' directories are named after this process */
+	fflush(NULL);	/* nothing buffered may be written twice */
+	for (i = 0; i < workers; i++) {
+		int jp[2] = { -1, -1 }, rp[2];
+		size_t k;
+
 		if (pipe2(jp, O_CLOEXEC) || pipe2(rp, O_CLOEXEC)) {
 			r = ps_diag(d, -errno, "pipe2: %s", strerror(errno));
+			if (jp[0] >= 0) {
+				close(jp[0]);
+				close(jp[1]);
+			}
 			goto out;
 		}
 		w[i].pid = fork();

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tmp.h"
+
 void ps_exit_from_status(int status, struct ps_exit *e)
 {
 	e->code = 0;
@@ -294,8 +296,9 @@ void ps_proc_guard_worker(pid_t pid, bool add)
  */
 static void on_signal(int sig)
 {
+	struct timespec pause = { 0, 10000000 };
 	size_t i;
-	int r;
+	int r, tick, left;
 
 	for (i = 0; i < GUARD_MAX; i++) {
 		if (guard_groups[i] > 0)
@@ -303,10 +306,33 @@ static void on_signal(int sig)
 		if (guard_workers[i] > 0)
 			kill(guard_workers[i], sig);
 	}
-	for (i = 0; i < GUARD_MAX; i++)
-		if (guard_workers[i] > 0)
+	/* A worker may take the signal for a first one (two signals pending at
+	 * once are one), set its flag and go on waiting for a job: 2 s to
+	 * finish, then SIGKILL; what it leaves comes back to this subreaper
+	 * and the sweep. */
+	for (tick = 0; tick < 200; tick++) {
+		left = 0;
+		for (i = 0; i < GUARD_MAX; i++) {
+			if (guard_workers[i] <= 0)
+				continue;
+			r = waitpid(guard_workers[i], NULL, WNOHANG);
+			if (r == 0 || (r == -1 && errno == EINTR))
+				left++;
+			else
+				guard_workers[i] = 0;
+		}
+		if (!left)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	for (i = 0; i < GUARD_MAX; i++) {
+		if (guard_workers[i] > 0) {
+			kill(guard_workers[i], SIGKILL);
 			do r = waitpid(guard_workers[i], NULL, 0); while (r == -1 && errno == EINTR);
+		}
+	}
 	ps_proc_sweep();
+	ps_tmp_remove_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -59,7 +59,12 @@ static void write_scenario_file(struct ps_report *rep, const char *method, const
 static void indent(FILE *out, const char *text)
 {
 	const char *s = text, *nl;
+	char *safe = NULL;
 
+	/* A child's output and a driver's stderr go to a terminal as text:
+	 * no escape sequences of theirs (ps_buf_add_text). */
+	if (isatty(fileno(out)) && (safe = ps_text_escape(text)))
+		s = safe;
 	while (*s) {
 		nl = strchr(s, '\n');
 		fprintf(out, "    %.*s\n", (int)(nl ? nl - s : (long)strlen(s)), s);
@@ -67,6 +72,7 @@ static void indent(FILE *out, const char *text)
 			break;
 		s = nl + 1;
 	}
+	free(safe);
 }
 
 static const char *paint(const struct ps_report *rep, enum ps_verdict v)
@@ -127,26 +133,47 @@ static void yaml_string(struct ps_buf *b, const char *key, const char *value)
 	json_decref(j);
 }
 
-static void add_tap(struct ps_report *rep, size_t n, const char *id, const char *method,
+/*
+ * Text for one TAP line: a newline would end it, so it becomes a space;
+ * in a description (desc) '#' starts a directive and '\\' escapes, so both
+ * are escaped (TAP 14, "Escaping"): a file "fail # TODO.scn" must not turn
+ * a failure into a TODO.  Returns a string owned by tmp.
+ */
+static const char *tap_text(struct ps_buf *tmp, const char *s, bool desc)
+{
+	ps_buf_release(tmp);
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r')
+			ps_buf_addc(tmp, ' ');
+		else if (desc && (*s == '#' || *s == '\\'))
+			ps_buf_addf(tmp, "\\%c", *s);
+		else
+			ps_buf_addc(tmp, *s);
+	}
+	return tmp->data && !ps_buf_oom(tmp) ? tmp->data : "";
+}
+
+static void add_tap(struct ps_report *rep, size_t n, const char *raw_id, const char *method,
 		    const struct ps_job_result *r)
 {
-	struct ps_buf *b = &rep->tap;
+	struct ps_buf *b = &rep->tap, idb = PS_BUF_INIT, why = PS_BUF_INIT;
 	const char *word = ps_verdict_word(r->verdict);
+	const char *id = tap_text(&idb, raw_id, true);
 
 	if (r->verdict == PS_V_NOTRUN || r->verdict == PS_V_UNSUPPORTED) {
 		ps_buf_addf(b, "ok %zu - %s [%s] # SKIP %s\n", n, id, method,
-			    r->detail ? r->detail : word);
-		return;
+			    tap_text(&why, r->detail ? r->detail : word, false));
+		goto out;
 	}
 	if (r->verdict == PS_V_XFAIL) {
 		ps_buf_addf(b, "not ok %zu - %s [%s] # TODO expected divergence: %s\n", n, id, method,
-			    r->detail ? r->detail : "");
-		return;
+			    tap_text(&why, r->detail ? r->detail : "", false));
+		goto out;
 	}
 	ps_buf_addf(b, "%s %zu - %s [%s]\n", ps_verdict_failed(r->verdict) ? "not ok" : "ok", n, id,
 		    method);
 	if (!ps_verdict_failed(r->verdict))
-		return;
+		goto out;
 	ps_buf_adds(b, "  ---\n");
 	ps_buf_addf(b, "  verdict: %s\n", word);
 	yaml_string(b, "message", r->where ? r->where : r->detail ? r->detail : word);
@@ -158,6 +185,9 @@ static void add_tap(struct ps_report *rep, size_t n, const char *id, const char 
 	else if (r->text && *r->text)
 		yaml_block(b, "transcript", r->text);
 	ps_buf_adds(b, "  ...\n");
+out:
+	ps_buf_release(&idb);
+	ps_buf_release(&why);
 }
 
 static void add_junit(struct ps_report *rep, const char *id, const char *method,

@@ -78,12 +78,28 @@ static void recv_failed(struct ps_outcome *o, int r, const char *when, const str
 		    "%s: %s", when, d->msg);
 }
 
+/*
+ * Whether an "exited" says how the scenario process ended: an integer
+ * "code" or an integer "signal" (PROTOCOL.md).  Anything else ("code":"139",
+ * neither) must not pass for exit code 0.
+ */
+static bool exited_well_formed(json_t *msg)
+{
+	return json_is_integer(json_object_get(msg, "code")) !=
+	       json_is_integer(json_object_get(msg, "signal"));
+}
+
+__attribute__((format(printf, 3, 4)))
+static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...);
+
 /* "exited" in place of a reply: the scenario process died. */
 static void exited_early(struct ps_outcome *o, json_t *msg, const char *when)
 {
 	json_t *sig = json_object_get(msg, "signal");
 
-	if (json_is_integer(sig))
+	if (!exited_well_formed(msg))
+		bad_message(o, msg, "%s: exited needs an integer \"code\" or \"signal\"", when);
+	else if (json_is_integer(sig))
 		set_verdict(o, PS_V_CRASH, "%s: the scenario process died by signal %lld (SIG%s)", when,
 			    json_integer_value(sig), sigabbrev_np((int)json_integer_value(sig)) ?
 			    sigabbrev_np((int)json_integer_value(sig)) : "?");
@@ -128,6 +144,13 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 
 	if (!op_is(msg, "result") || json_integer_value(json_object_get(msg, "id")) != (json_int_t)id) {
 		bad_message(o, msg, "step %zu: expected its result", id);
+		return false;
+	}
+	if (json_object_size(pids) > PS_MAX_PIDS) {
+		/* A scenario binds a handful of names; tens of thousands would
+		 * cost minutes of matching outside every time limit. */
+		set_verdict(o, PS_V_PROTO, "step %zu: \"pids\" binds %zu names, more than %d",
+			    id, json_object_size(pids), PS_MAX_PIDS);
 		return false;
 	}
 	if (json_is_object(pids)) {
@@ -330,6 +353,13 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	int r;
 
 	memset(o, 0, sizeof(*o));
+	if (rn->drv && ps_driver_pending(rn->drv)) {
+		/* A line that came after the last scenario ended: not this
+		 * scenario's business; it plays on a fresh driver. */
+		fprintf(stderr, "procspec: the driver sent a line nobody asked for after a scenario "
+			"had ended; starting it afresh\n");
+		drop_driver(rn);
+	}
 	r = ps_runner_ready(rn, d);
 	if (r)
 		return r;
@@ -390,6 +420,10 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 		}
 		if (op_is(msg, "exited")) {
 			exited_early(o, msg, when);
+			if (o->verdict == PS_V_PROTO) {
+				broken = true;
+				goto out;
+			}
 			/* each later step and end: one error reply */
 			if (pipelined && !drain(rn, sc->n_steps - i, &gone, o))
 				broken = true;
@@ -427,6 +461,8 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	}
 	if (op_is(msg, "exited")) {
 		exited_early(o, msg, "end");
+		if (o->verdict == PS_V_PROTO)
+			broken = true;
 		goto render;
 	}
 	if (!op_is(msg, "ended") || !json_is_integer(json_object_get(msg, "fds_leaked")) ||
@@ -453,9 +489,20 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 		broken = true;
 		goto out;
 	}
-	if (json_is_integer(json_object_get(msg, "signal")) ||
+	if (!exited_well_formed(msg) || json_is_integer(json_object_get(msg, "signal")) ||
 	    json_integer_value(json_object_get(msg, "code")) != 0)
 		exited_early(o, msg, "exit of the scenario process");
+	if (o->verdict == PS_V_PROTO) {
+		broken = true;
+		goto out;
+	}
+	/* Nothing may follow exited unasked: a line already here belongs to
+	 * this scenario, not to the next one's begin. */
+	if (ps_driver_pending(rn->drv)) {
+		set_verdict(o, PS_V_PROTO, "after exited: driver sent a line nobody asked for");
+		broken = true;
+		goto out;
+	}
 	/* the invariants, each a failure of its own kind */
 	if (o->t.children_left)
 		set_verdict(o, PS_V_ORPHAN, "the scenario left %ld child(ren) running or unreaped%s",

@@ -705,9 +705,25 @@ static struct ps_expr *new_expr(struct parser *p, enum ps_expr_kind kind, int li
 	return e;
 }
 
+/*
+ * Arrays grow by doubling, their capacity implicit: the next power of two
+ * from 4 up, so that a 200,000-element list is not 200,000 reallocs (and
+ * as many copies under ASan).  Room is needed when n is 0 or a power of two >= 4.
+ */
+static bool full(size_t n)
+{
+	return n < 4 ? n == 0 : (n & (n - 1)) == 0;
+}
+
+static size_t grown(size_t n)
+{
+	return n < 4 ? 4 : 2 * n;
+}
+
 static bool push_item(struct parser *p, struct ps_expr *e, struct ps_expr *item)
 {
-	struct ps_expr **items = realloc(e->items, (e->n_items + 1) * sizeof(*items));
+	struct ps_expr **items = !full(e->n_items) ? e->items :
+				 realloc(e->items, grown(e->n_items) * sizeof(*items));
 
 	if (!items) {
 		ps_expr_free(item);
@@ -1400,7 +1416,8 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 			ps_stmt_free(s);
 			goto fail;
 		}
-		steps = realloc(sc->steps, (sc->n_steps + 1) * sizeof(*steps));
+		steps = !full(sc->n_steps) ? sc->steps :
+			realloc(sc->steps, grown(sc->n_steps) * sizeof(*steps));
 		if (!steps) {
 			ps_stmt_free(s);
 			fail_at(&p, p.line, p.col, "out of memory");
@@ -1457,13 +1474,16 @@ int ps_scenario_load(const char *path, const char *root, struct ps_scenario **ou
 		     struct ps_diag *d)
 {
 	char *src = NULL;
-	size_t len = 0;
+	size_t len = 0, bom;
 	int r;
 
 	r = ps_file_read(path, &src, &len);
 	if (r)
 		return ps_diag(d, r, "%s: cannot read: %s", path, strerror(-r));
-	r = ps_scenario_parse(path, src, len, out, d);
+	/* a UTF-8 byte order mark, as editors on Windows write it: Python's
+	 * tokenizer skips it, and so does this */
+	bom = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
+	r = ps_scenario_parse(path, src + bom, len - bom, out, d);
 	if (!r && !((*out)->id = scenario_id(path, root))) {
 		ps_scenario_free(*out);
 		*out = NULL;

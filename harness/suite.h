@@ -16,6 +16,9 @@
 #include "scenario.h"
 #include "select.h"
 
+/* The longest name in a scenario id: NAME_MAX with room for ".actual.XXXXXX.tmp" */
+#define PS_MAX_ID_NAME (255 - (int)sizeof(".actual.XXXXXX.tmp") + 1)
+
 struct ps_suite {
 	/* set by ps_suite_init(), filled from the command's option table */
 	const char *impl_spec;	/* --impl */

@@ -32,7 +32,7 @@
 static struct {
 	pid_t pid;
 	int alive_w;
-	char dir[64];
+	char dir[80];
 	char address[108];
 } fs = { 0, -1, "", "" };
 
@@ -75,6 +75,7 @@ static int ensure_running(struct pr_diag *d)
 	int listener = -1, alive[2] = { -1, -1 }, pass[2], r;
 	char lfd[32], afd[32];
 	char *args[] = { "--forkserver", lfd, afd, fs.address, NULL };
+	const char *tmp;
 	pid_t pid, w;
 	int st;
 
@@ -95,12 +96,21 @@ static int ensure_running(struct pr_diag *d)
 		fs.address[0] = '\0';
 	}
 	/* connection.arbitrary_address('AF_UNIX'): a name in a private
-	 * temp dir */
-	snprintf(fs.dir, sizeof fs.dir, "/tmp/pymp-XXXXXX");
+	 * temp dir, made where util.get_temp_dir() makes it: tempfile's
+	 * $TMPDIR, else /tmp.  One too long for a socket address (CPython
+	 * fails there with "AF_UNIX path too long") falls back to /tmp. */
+	tmp = getenv("TMPDIR");
+	if (!tmp || *tmp != '/' ||
+	    strlen(tmp) + sizeof("/pymp-XXXXXX/listener-4194304-4294967295") > sizeof sa.sun_path)
+		tmp = "/tmp";
+	snprintf(fs.dir, sizeof fs.dir, "%s/pymp-XXXXXX", tmp);
 	if (mkdtemp(fs.dir) == NULL)
 		return pr_diag(d, -errno, NULL);
-	snprintf(fs.address, sizeof fs.address, "%s/listener-%ld-%u", fs.dir,
-		 (long)getpid(), serial++);
+	if ((size_t)snprintf(fs.address, sizeof fs.address, "%s/listener-%d-%u", fs.dir,
+			     (int)getpid(), serial++) >= sizeof sa.sun_path) {
+		r = pr_diag(d, -ENAMETOOLONG, NULL);
+		goto fail;
+	}
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fs.address);
 	if ((listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(listener, (struct sockaddr *)&sa, sizeof sa) < 0 ||

@@ -22,6 +22,12 @@ SCENARIOS=(scenarios/lifecycle/returns.scn scenarios/lifecycle/target-none.scn)
 STEP_TIMEOUT=2			# --timeout: two scenarios, each well under 30 s in all
 MAX_SECONDS=30			# timeout x runs + the SIGTERM grace, with room to spare
 HELLO_SECONDS=40		# the harness waits 30 s for a hello, whatever --timeout says
+# Every time limit of the harness is scaled by PROCSPEC_TIMEOUT_MULTIPLIER
+# (a whole number here); so are the bounds this script puts on it.
+MULT=${PROCSPEC_TIMEOUT_MULTIPLIER:-1}
+[[ $MULT =~ ^[1-9][0-9]*$ ]] || MULT=1
+MAX_SECONDS=$((MAX_SECONDS * MULT)) HELLO_SECONDS=$((HELLO_SECONDS * MULT))
+SCALED_STEP=$((STEP_TIMEOUT * MULT))	# as the harness reports it
 MAX_RSS_KB=$((100 * 1024))	# the harness's own peak RSS
 MAX_FILE_BYTES=$((64 * 1048576))	# disk the run may hold at any moment (stderr logs)
 tmp=$(mktemp -d /tmp/procspec-hostile.XXXXXX)
@@ -240,7 +246,7 @@ fi
 
 #       driver                   exit/word  what the report must say
 hostile hang-before-hello        2 ""       "driver sent no hello within" "$HELLO_SECONDS"
-hostile hang-mid-step            1 TIMEOUT  "step 1 (line 6): no answer from the driver within $STEP_TIMEOUT.0 s"
+hostile hang-mid-step            1 TIMEOUT  "step 1 (line 6): no answer from the driver within $SCALED_STEP.0 s"
 hostile segv-mid-scenario        1 CRASH    "step 2 (line 7): driver ended (signal 11 (SIGSEGV))"
 hostile exit-mid-scenario        1 CRASH    "step 2 (line 7): driver ended (exit code 0)"
 hostile segv-child-holds-stdout  1 CRASH    "SIGSEGV"
@@ -252,6 +258,33 @@ hostile daemon-hang              1 TIMEOUT  "step 1 (line 6): no answer from the
 hostile daemon-behaves           0 pass     "0 failed"
 hostile setsid-chain             1 TIMEOUT  "step 1 (line 6): no answer from the driver"
 hostile ignore-term              1 TIMEOUT  "step 1 (line 6): no answer from the driver"
+hostile stderr-non-utf8-death    1 CRASH    'dying: \xff\xfe \x1b[31mred\x1b[0m'
+hostile huge-pids                1 PROTO    "step 1: \"pids\" binds 70000 names, more than 4096" 15
+hostile exited-string-code       1 PROTO    "exited needs an integer \"code\" or \"signal\""
+hostile exited-no-code           1 PROTO    "step 2 (line 7): exited needs an integer"
+
+# late_reply: the late-reply driver's unsolicited line after the first
+# scenario's exited is that scenario's protocol error; the second scenario,
+# innocent, passes on a fresh driver.
+late_reply() {
+	[ -n "${HOSTILE_DRIVERS:-}" ] && [[ " $HOSTILE_DRIVERS " != *" late-reply "* ]] && return
+	rm -f "$tmp/state.late"
+	run_driver late-reply "$MAX_SECONDS"
+	if [ "$code" -eq 1 ] && grep -qE '^PROTO +lifecycle/returns \[fork\]' "$tmp/out" &&
+	   has "after exited: driver sent a line nobody asked for" &&
+	   grep -qE '^pass +lifecycle/target-none \[fork\]' "$tmp/out"; then
+		ok "late-reply: PROTO for the scenario it belongs to, the next one passes"
+	else
+		bad "late-reply: exit $code; want PROTO for lifecycle/returns, pass for lifecycle/target-none"
+	fi
+	if [ -z "$leftovers" ]; then
+		ok "late-reply: nothing of the run is left alive"
+	else
+		bad "late-reply: left alive (now killed): $leftovers"
+	fi
+}
+
+late_reply
 
 # Not SIGINT: bash starts a background job with SIGINT ignored, and an
 # ignored signal stays ignored across exec, so a harness without a handler

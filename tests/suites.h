@@ -11,5 +11,6 @@ Suite *fault_suite(void);	/* tests/check_fault.c: the fault library and verbs */
 Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
 Suite *options_suite(void);	/* tests/check_options.c: the option parser */
 Suite *report_suite(void);	/* tests/check_report.c: the reporter interface */
+Suite *reliability_suite(void);	/* tests/check_reliability.c: hostile input to the plumbing */
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,10 +36,17 @@ enum after {
  * copies of the driver's own 1 and 2 to restore after each start(). */
 static int move_protocol_fds(void)
 {
-	int null;
+	struct rlimit rl;
+	int null, base = DRV_HIGH_FD;
 
-	if ((drv.proto_in = fcntl(0, F_DUPFD_CLOEXEC, DRV_HIGH_FD)) < 0 ||
-	    (drv.proto_out = fcntl(1, F_DUPFD_CLOEXEC, DRV_HIGH_FD)) < 0)
+	/* Under a low RLIMIT_NOFILE (ulimit -n 64) there is no fd 100 to
+	 * move to: the lowest free one above the standard three does, as
+	 * tools/pydriver.py's _high_fd does. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)DRV_HIGH_FD + 16)
+		base = 3;
+	if ((drv.proto_in = fcntl(0, F_DUPFD_CLOEXEC, base)) < 0 ||
+	    (drv.proto_out = fcntl(1, F_DUPFD_CLOEXEC, base)) < 0)
 		return -errno;
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return -errno;
@@ -47,8 +55,8 @@ static int move_protocol_fds(void)
 		return -errno;
 	}
 	close(null);
-	if ((drv.saved_out = fcntl(1, F_DUPFD_CLOEXEC, DRV_HIGH_FD)) < 0 ||
-	    (drv.saved_err = fcntl(2, F_DUPFD_CLOEXEC, DRV_HIGH_FD)) < 0)
+	if ((drv.saved_out = fcntl(1, F_DUPFD_CLOEXEC, base)) < 0 ||
+	    (drv.saved_err = fcntl(2, F_DUPFD_CLOEXEC, base)) < 0)
 		return -errno;
 	return 0;
 }
