@@ -132,9 +132,16 @@ exits "--golden with a set that does not exist: exit 2, named" 2 "no golden set 
 	bounded "$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --golden cpython-typo \
 	--report ""
 abs=$PWD exe=$(readlink -f "$PROCSPEC")
+# From another directory procspec finds its data beside its program (or in
+# PROCSPEC_DATADIR); a data directory without the golden set is exit 2.
 (cd "$tmp" && bounded "$exe" run "$abs/scenarios/lifecycle/returns.scn" --impl ref \
 	--golden cpython-3.11 --report "" >"$tmp/out" 2>&1)
-check "a run from another directory (no ./golden): exit 2 ($?)" test $? -eq 2
+check "a run from another directory finds the tree's golden set ($?)" test $? -eq 0
+mkdir -p "$tmp/nodata"
+(cd "$tmp" && PROCSPEC_DATADIR="$tmp/nodata" bounded "$exe" run \
+	"$abs/scenarios/lifecycle/returns.scn" --impl ref --golden cpython-3.11 --report "" \
+	>"$tmp/out" 2>&1)
+check "a data directory without the golden set: exit 2 ($?)" test $? -eq 2
 exits "-k matching nothing: exit 2" 2 "no scenario matches" \
 	bounded "$PROCSPEC" run --impl ref -k 'no-such-scenario*' --report ""
 exits "--tag matching nothing: exit 2" 2 "no scenario matches" \
