@@ -170,7 +170,9 @@ enum pr_kind {
 	PR_PROCESS,	/* Process, _MainProcess, _ParentProcess */
 	PR_AUTHKEY,	/* process.AuthenticationString */
 	PR_FUNCTION,	/* a function, or the Process class */
-	PR_METHOD	/* a method bound to a process object */
+	PR_METHOD,	/* a method bound to a process object */
+	PR_OBJECT	/* any other object: executors, futures, exceptions,
+			 * gates, worker handles (executor.c, task.c) */
 };
 
 /*
