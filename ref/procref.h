@@ -283,4 +283,80 @@ pid_t pr_process_pid(const pr_value *v);
  */
 int pr_process_set_gate(pr_value *proc, int fd);
 
+/* ---- executors (executor.c, task.c) ----------------------------------- */
+
+/*
+ * concurrent.futures.ProcessPoolExecutor, with futures, map() iterators
+ * and exceptions as values.  The class is pr_global("ProcessPoolExecutor")
+ * (with "get_context", "list" and "next"); its methods and the futures'
+ * are reached with pr_getattr() and pr_call() as Python code reaches
+ * them.  Workers are process objects of the library, started with the
+ * executor's context (fork, spawn through procref-child, forkserver).
+ * The executor's manager runs inside the calls on the executor and its
+ * futures: nothing happens in the background between two calls.
+ */
+pr_value *pr_executor_class(void);
+int pr_is_executor(const pr_value *v);
+int pr_is_future(const pr_value *v);
+/* ex.submit(fn, *args): a future, or the exception submit() raises. */
+int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args,
+		       size_t nargs, pr_value **future, struct pr_diag *d);
+/* ex.shutdown(wait=, cancel_futures=) */
+int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures,
+			 struct pr_diag *d);
+/* f.result(timeout) and f.exception(timeout), timeout < 0 for None:
+ * what it returns (a new reference) or raises. */
+int pr_future_result(pr_value *f, double timeout, pr_value **out,
+		     struct pr_diag *d);
+int pr_future_exception(pr_value *f, double timeout, pr_value **out,
+			struct pr_diag *d);
+/* f.cancel(); "pending", "running", "cancelled" or "finished" (NULL for
+ * what is no future). */
+int pr_future_cancel(pr_value *f);
+const char *pr_future_state(pr_value *f);
+/*
+ * The harness's settles(ex) (spec: executor.md): shut ex down as
+ * shutdown(wait=True) would and wait at most timeout_ms for its manager
+ * and workers to finish: *settles 1 if they did.  If not, the executor
+ * is forgotten: its workers are killed and reaped, and the exit hook
+ * leaves it alone.
+ */
+int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles,
+			struct pr_diag *d);
+/* concurrent.futures.process._python_exit(): join every executor's
+ * manager, which finishes the pending work first.  Run it before
+ * pr_exit_function(), as interpreter exit does. */
+int pr_executor_exit_hook(struct pr_diag *d);
+/* Release every executor's state (after the exit hook). */
+void pr_executor_fini(void);
+/* cause(x): "TYPE: str(cause)" of an exception or a future's exception,
+ * or "None", as a str. */
+int pr_cause(pr_value *x, pr_value **out, struct pr_diag *d);
+
+/* task.NAME, a task behaviour; NULL when there is none. */
+pr_value *pr_task(const char *name);
+/* A threading.Lock() look-alike: pickling it fails as CPython's does. */
+pr_value *pr_unpicklable(void);
+/* The pid of a worker handle, 0 for any other value. */
+pid_t pr_worker_pid(const pr_value *v);
+
+/*
+ * Gates for executor tasks (spec: executor.md, Gates for executors): two
+ * FIFOs in a private directory of this process, held open O_RDWR by it.
+ * pr_gate_started() waits at most timeout_ms for a task to announce
+ * itself and gives a handle of its worker (TimeoutError "no task started
+ * on the gate" otherwise); pr_gate_release() lets one task go on;
+ * pr_gates_release_all() lets every task go, now and later;
+ * pr_gates_fini() closes and removes everything.  pr_gates_fd() tells
+ * whether fd is one of the gates' own.
+ */
+int pr_gate_new(pr_value **out, struct pr_diag *d);
+int pr_is_gate(const pr_value *v);
+int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
+		    struct pr_diag *d);
+int pr_gate_release(pr_value *gate, struct pr_diag *d);
+void pr_gates_release_all(void);
+void pr_gates_fini(void);
+int pr_gates_fd(int fd);
+
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "executor.h"
 
 #define put_u64 pr__wire_put_u64
 #define put_blob pr__wire_put_blob
