@@ -862,6 +862,15 @@ static void manager_pump(struct core *c)
 		;
 }
 
+void pr__executors_pump(void)
+{
+	struct core *c;
+
+	for (c = cores; c != NULL; c = c->next)
+		if (!c->forgotten)
+			manager_pump(c);
+}
+
 /* The manager until done(arg) or deadline (ms, -1 none); 1 if done. */
 static int manager_wait(struct core *c, int (*done)(void *), void *arg,
 			int64_t deadline)

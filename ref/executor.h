@@ -49,6 +49,9 @@ extern int pr__raised_unpicklable;
 /* "_process_worker" and "_process_chunk" by name, for the wire; NULL for
  * other names. */
 pr_value *pr__executor_function(const char *name);
+/* Let every executor's manager catch up, as their threads would while the
+ * caller waits for something else (a gate). */
+void pr__executors_pump(void);
 /* ProcessPoolExecutor, get_context, list, next; NULL for other names. */
 pr_value *pr__executor_global(const char *name);
 

@@ -491,16 +491,21 @@ int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
 	monotonic_ms(&now);
 	deadline = now + timeout_ms;
 	while (got < sizeof buf) {
+		/* the managers hand the task to a worker meanwhile */
+		pr__executors_pump();
 		pfd.fd = g->ready_fd;
 		pfd.events = POLLIN;
 		monotonic_ms(&now);
-		do r = poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0);
+		do r = poll(&pfd, 1, now >= deadline ? 0 : deadline - now > 10 ? 10
+			    : (int)(deadline - now));
 		while (r == -1 && errno == EINTR);
 		if (r < 0)
 			return pr_diag(d, -errno, NULL);
-		if (r == 0)
+		if (r == 0 && now >= deadline)
 			return pr_diag_raise(d, "TimeoutError",
 					     "no task started on the gate");
+		if (r == 0)
+			continue;
 		do n = read(g->ready_fd, buf + got, sizeof buf - got);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
