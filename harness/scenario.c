@@ -23,18 +23,29 @@
 /* The scenario namespace (docs/PROTOCOL.md, "Globals"), sorted for bsearch. */
 static const char *const globals[] = {
 	"Process",
+	"ProcessPoolExecutor",
 	"active_children",
+	"cause",
 	"children_left",
 	"current_process",
 	"errno",
 	"fault",
 	"faults_clear",
 	"fds_leaked",
+	"gate",
+	"get_context",
+	"kill",
+	"list",
+	"next",
 	"parent_process",
 	"pickles",
 	"release",
+	"settles",
+	"signal",
+	"started",
 	"stderr",
 	"stdout",
+	"unpicklable",
 };
 
 /* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"), sorted. */
@@ -46,6 +57,20 @@ static const char *const behaviours[] = {
 	"reports",
 	"returns",
 	"starts_child",
+	"writes",
+};
+
+/* The task.* behaviours for executors (docs/PROTOCOL.md, "Task behaviours"), sorted. */
+static const char *const tasks[] = {
+	"blocks",
+	"exits",
+	"kills_self",
+	"os_exit",
+	"pid",
+	"raises",
+	"raises_unpicklable",
+	"returns",
+	"returns_unpicklable",
 	"writes",
 };
 
@@ -787,6 +812,27 @@ static struct ps_expr *parse_name(struct parser *p)
 		next(p);
 		return e;
 	}
+	if (!strcmp(t->text, "task")) {
+		next(p);
+		if (!is_op(p, '.')) {
+			fail_at(p, line, col, "'task' needs a behaviour: task.NAME");
+			return NULL;
+		}
+		next(p);
+		if (p->tok.kind != T_NAME) {
+			FAIL_TOK(p, "expected a task behaviour name after 'task.'");
+			return NULL;
+		}
+		if (!IN_TABLE(tasks, p->tok.text)) {
+			FAIL_TOK(p, "unknown task behaviour 'task.%s'", p->tok.text);
+			return NULL;
+		}
+		e = new_expr(p, PS_X_TASK, line, col);
+		if (e)
+			take_text(p, e);
+		next(p);
+		return e;
+	}
 	if (is_var(p, t->text)) {
 		e = new_expr(p, PS_X_VAR, line, col);
 	} else if (IN_TABLE(globals, t->text)) {
@@ -1030,6 +1076,12 @@ static struct ps_expr *parse_trailers(struct parser *p)
 				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
 			break;
 		}
+		if (e->kind == PS_X_TASK && (is_op(p, '(') || is_op(p, '.'))) {
+			FAIL_TOK(p, "a task behaviour is a function to submit, not something to %s: "
+				 "write ex.submit(task.%s, ...)", is_op(p, '(') ? "call" : "read",
+				 e->text);
+			break;
+		}
 		if ((is_op(p, '.') || is_op(p, '(')) && !nest(p))
 			break;
 		if (is_op(p, '.')) {
@@ -1138,7 +1190,8 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
 			const char *n = p->tok.text;
 
-			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "None") ||
+			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
+			    !strcmp(n, "None") ||
 			    !strcmp(n, "True") || !strcmp(n, "False")) {
 				FAIL_TOK(p, "cannot assign to '%s'", n);
 				goto fail;
@@ -1350,15 +1403,94 @@ static const char *invalid_utf8(const char *s, size_t len)
 	return NULL;
 }
 
-/* The fault verbs' arguments are checked here, so a bad site or errno is a
- * parse error at its column rather than a driver error mid-run. */
+static bool is_global(const struct ps_expr *e, const char *name)
+{
+	return e && e->kind == PS_X_GLOBAL && !strcmp(e->text, name);
+}
+
+/* SIGNAME's number, 0 when Linux has no such signal (glibc 2.32 names them). */
+static int signal_number(const char *name)
+{
+	const char *abbrev;
+	int sig;
+
+	if (strncmp(name, "SIG", 3))
+		return 0;
+	for (sig = 1; sig < 65; sig++)
+		if ((abbrev = sigabbrev_np(sig)) && !strcmp(abbrev, name + 3))
+			return sig;
+	return 0;
+}
+
+/* How many positional arguments each executor verb takes (none by keyword). */
+static const struct {
+	const char *name;
+	size_t args;
+	const char *usage;
+} exec_verbs[] = {
+	{ "cause", 1, "cause(x) takes one argument, an exception or a future" },
+	{ "gate", 0, "gate() takes no arguments" },
+	{ "kill", 2, "kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
+	{ "settles", 1, "settles(ex) takes one argument, an executor" },
+	{ "started", 1, "started(g) takes one argument, a gate" },
+	{ "unpicklable", 0, "unpicklable() takes no arguments" },
+};
+
+/*
+ * signal.NAME must name a signal Linux has, `signal` is read only that way,
+ * and the executor verbs get their argument counts: a slip is a parse error
+ * at its column, not a driver error mid-run.
+ */
+static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	if (!e)
+		return NULL;
+	if (e->kind == PS_X_GETATTR && is_global(e->object, "signal")) {
+		if (!signal_number(e->text)) {
+			snprintf(msg, size, "unknown signal 'signal.%s'", e->text);
+			return e;
+		}
+		return NULL;
+	}
+	if (is_global(e, "signal")) {
+		snprintf(msg, size, "signal is only used as signal.NAME");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL) {
+		for (i = 0; i < sizeof(exec_verbs) / sizeof(exec_verbs[0]); i++) {
+			if (!strcmp(e->object->text, exec_verbs[i].name) &&
+			    (e->n_items != exec_verbs[i].args || e->n_kw)) {
+				snprintf(msg, size, "%s", exec_verbs[i].usage);
+				return e;
+			}
+		}
+	}
+	if ((bad = check_exec(e->object, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_exec(e->items[i], msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_exec(e->kw[i].value, msg, size)))
+			return bad;
+	return NULL;
+}
+
+/* The fault and executor verbs' arguments are checked here, so a bad site,
+ * errno or signal is a parse error at its column rather than a driver error
+ * mid-run. */
 static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 {
 	const struct ps_expr *bad;
 	char msg[400];
 
 	if ((bad = ps_fault_check(s->value, msg, sizeof(msg))) ||
-	    (bad = ps_fault_check(s->object, msg, sizeof(msg)))) {
+	    (bad = ps_fault_check(s->object, msg, sizeof(msg))) ||
+	    (bad = check_exec(s->value, msg, sizeof(msg))) ||
+	    (bad = check_exec(s->object, msg, sizeof(msg)))) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;
 	}
@@ -1505,20 +1637,55 @@ void ps_scenario_free(struct ps_scenario *sc)
 	free(sc);
 }
 
-/* Optional features, and what in a scenario uses each. */
+/*
+ * Optional features, and what in a scenario uses each: an attribute read or
+ * call (GETATTR), a global (GLOBAL), a child or task behaviour (BEHAVIOUR,
+ * TASK; what NULL: any of them), or a keyword argument (CALL: a keyword
+ * named what, in a call of the global `in`, or of anything when in is NULL).
+ */
 static const struct {
 	const char *name;
-	enum ps_expr_kind kind;	/* GETATTR (read or called), GLOBAL or BEHAVIOUR */
+	enum ps_expr_kind kind;
 	const char *what;
+	const char *in;
 } features[] = {
-	{ "Process.close", PS_X_GETATTR, "close" },	/* CPython 3.7 */
-	{ "faults", PS_X_GLOBAL, "fault" },	/* a driver under procspec's preloads */
-	{ "faults", PS_X_GLOBAL, "faults_clear" },
-	{ "Process.kill", PS_X_GETATTR, "kill" },	/* CPython 3.7 */
-	{ "Process.sentinel", PS_X_GETATTR, "sentinel" },	/* CPython 3.3 */
-	{ "parent_process", PS_X_GLOBAL, "parent_process" },	/* CPython 3.8 */
-	{ "parent_process", PS_X_BEHAVIOUR, "reports" },	/* it prints parent_process() */
+	{ "Process.close", PS_X_GETATTR, "close", NULL },	/* CPython 3.7 */
+	{ "faults", PS_X_GLOBAL, "fault", NULL },	/* a driver under procspec's preloads */
+	{ "faults", PS_X_GLOBAL, "faults_clear", NULL },
+	{ "Process.kill", PS_X_GETATTR, "kill", NULL },	/* CPython 3.7 */
+	{ "Process.sentinel", PS_X_GETATTR, "sentinel", NULL },	/* CPython 3.3 */
+	{ "parent_process", PS_X_GLOBAL, "parent_process", NULL },	/* CPython 3.8 */
+	{ "parent_process", PS_X_BEHAVIOUR, "reports", NULL },	/* it prints parent_process() */
+	/* concurrent.futures.ProcessPoolExecutor, CPython 3.2 */
+	{ "ProcessPoolExecutor", PS_X_GLOBAL, "ProcessPoolExecutor", NULL },
+	{ "ProcessPoolExecutor", PS_X_TASK, NULL, NULL },
+	/* ProcessPoolExecutor.__init__'s keywords: 3.7, 3.7, 3.11 */
+	{ "Executor.mp_context", PS_X_CALL, "mp_context", "ProcessPoolExecutor" },
+	{ "Executor.initializer", PS_X_CALL, "initializer", "ProcessPoolExecutor" },
+	{ "Executor.initializer", PS_X_CALL, "initargs", "ProcessPoolExecutor" },
+	{ "Executor.max_tasks_per_child", PS_X_CALL, "max_tasks_per_child",
+	  "ProcessPoolExecutor" },
+	/* Executor.shutdown(cancel_futures=), 3.9 */
+	{ "Executor.cancel_futures", PS_X_CALL, "cancel_futures", NULL },
 };
+
+#define N_FEATURES (sizeof(features) / sizeof(features[0]))
+
+static bool uses(const struct ps_expr *e, size_t f)
+{
+	size_t i;
+
+	if (e->kind != features[f].kind)
+		return false;
+	if (e->kind != PS_X_CALL)
+		return !features[f].what || (e->text && !strcmp(e->text, features[f].what));
+	if (features[f].in && !is_global(e->object, features[f].in))
+		return false;
+	for (i = 0; i < e->n_kw; i++)
+		if (!strcmp(e->kw[i].name, features[f].what))
+			return true;
+	return false;
+}
 
 static void scan(const struct ps_expr *e, bool *used)
 {
@@ -1526,8 +1693,8 @@ static void scan(const struct ps_expr *e, bool *used)
 
 	if (!e)
 		return;
-	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-		if (e->kind == features[i].kind && e->text && !strcmp(e->text, features[i].what))
+	for (i = 0; i < N_FEATURES; i++)
+		if (uses(e, i))
 			used[i] = true;
 	scan(e->object, used);
 	for (i = 0; i < e->n_items; i++)
@@ -1538,7 +1705,7 @@ static void scan(const struct ps_expr *e, bool *used)
 
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
 {
-	bool used[sizeof(features) / sizeof(features[0])] = { false };
+	bool used[N_FEATURES] = { false };
 	size_t i, j, n = 0;
 
 	for (i = 0; i < sc->n_steps; i++) {
@@ -1546,12 +1713,12 @@ size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX
 
 		scan(st->value, used);
 		scan(st->object, used);
-		for (j = 0; j < sizeof(features) / sizeof(features[0]); j++)
+		for (j = 0; j < N_FEATURES; j++)
 			if (st->kind == PS_S_SETATTR && features[j].kind == PS_X_GETATTR &&
 			    !strcmp(st->attr, features[j].what))
 				used[j] = true;
 	}
-	for (i = 0; i < sizeof(features) / sizeof(features[0]) && n < PS_MAX_FEATURES; i++) {
+	for (i = 0; i < N_FEATURES && n < PS_MAX_FEATURES; i++) {
 		bool dup = false;
 
 		for (j = 0; j < n; j++)
