@@ -8,7 +8,7 @@
 #include "internal.h"
 
 /* The class task.raises_unpicklable() raises (tools/pydriver.py's). */
-#define PR__UNPICKLABLE_CLASS "UnpicklableError"
+#define PR__UNPICKLABLE_CLASS "TwoArgError"
 
 /* ---- exceptions as values (task.c) ------------------------------------- */
 

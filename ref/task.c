@@ -716,7 +716,7 @@ static int t_returns_unpicklable(pr_value *self, pr_value **argv,
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
 
-/* task.raises_unpicklable(): raise UnpicklableError('a', 'b'), whose
+/* task.raises_unpicklable(): raise TwoArgError('unpicklable', 2), whose
  * __init__(self, a, b) makes pickle's cls(*args) fail in the parent;
  * the worker marks the exception it sends (executor.c) */
 static int t_raises_unpicklable(pr_value *self, pr_value **argv,
@@ -726,7 +726,7 @@ static int t_raises_unpicklable(pr_value *self, pr_value **argv,
 	(void)argv;
 	(void)out;
 	pr__raised_unpicklable = 1;
-	return pr_diag_raise(d, PR__UNPICKLABLE_CLASS, "a");
+	return pr_diag_raise(d, PR__UNPICKLABLE_CLASS, "unpicklable");
 }
 
 /* task.writes(out='', err='') */

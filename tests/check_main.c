@@ -12,6 +12,7 @@ int main(void)
 	srunner_add_suite(sr, golden_suite());
 	srunner_add_suite(sr, fault_suite());
 	srunner_add_suite(sr, procref_suite());
+	srunner_add_suite(sr, executor_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -9,5 +9,6 @@ Suite *normalize_suite(void);	/* tests/check_normalize.c */
 Suite *golden_suite(void);	/* tests/check_golden.c: the differ */
 Suite *fault_suite(void);	/* tests/check_fault.c: the fault library and verbs */
 Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
+Suite *executor_suite(void);	/* tests/check_executor.c: its executor */
 
 #endif
