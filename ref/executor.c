@@ -1207,6 +1207,21 @@ static const struct pr_objtype context_type = {
 
 static const char *const name_params[] = { "method" };
 
+/* ValueError('cannot find context for %r' % method) */
+static int bad_context(pr_value *method, struct pr_diag *d)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *text = NULL;
+	int r;
+
+	pr__value_repr(method, &sb);
+	if ((r = pr__sb_finish(&sb, &text, NULL)) < 0)
+		return pr_diag(d, r, NULL);
+	r = pr_diag(d, PR_EVALUE, "cannot find context for %s", text);
+	free(text);
+	return r;
+}
+
 /* multiprocessing.get_context(method=None) */
 static int g_get_context(pr_value *self, pr_value **argv, pr_value **out,
 			 struct pr_diag *d)
@@ -1224,12 +1239,7 @@ static int g_get_context(pr_value *self, pr_value **argv, pr_value **out,
 		else if (strcmp(name, "forkserver") == 0)
 			m = &pr__forkserver_method;
 		else
-			return pr_diag(d, PR_EVALUE, "cannot find context for %s",
-				       argv[0]->kind == PR_STR ? "" : "?") < 0 &&
-			       argv[0]->kind == PR_STR
-				       ? pr_diag(d, PR_EVALUE, "cannot find context "
-						 "for '%s'", name)
-				       : d->code;
+			return bad_context(argv[0], d);
 	}
 	*out = pr__object_new(&context_type, (void *)m);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
