@@ -1545,49 +1545,77 @@ static const char *meth_name(const char *name)
 	return pr__profile.qualname_errors ? name : strchr(name, '.') + 1;
 }
 
-/* submit(fn, /, *args, **kwargs) */
+/* A new dict of kwargs without the key "fn" (3.6-3.8's kwargs.pop('fn')). */
+static int without_fn(pr_value *kwargs, pr_value **out, struct pr_diag *d)
+{
+	pr_value **kv;
+	size_t i, n = 0, len = pr_len(kwargs);
+
+	if ((kv = calloc(2 * len + 1, sizeof *kv)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (i = 0; i < len; i++) {
+		pr_value *k = kwargs->u.seq.items[2 * i];
+
+		if (k->kind == PR_STR && strcmp(k->u.s.data, "fn") == 0)
+			continue;
+		kv[2 * n] = pr_incref(k);
+		kv[2 * n + 1] = pr_incref(kwargs->u.seq.items[2 * i + 1]);
+		n++;
+	}
+	i = (size_t)pr_dict(kv, n, out, d);
+	free(kv);
+	return (int)i;
+}
+
+/*
+ * submit(fn, /, *args, **kwargs).  3.6-3.8 also take submit(fn=f) (3.8
+ * warns), and 3.7-3.8 word a missing fn their own way
+ * (ProcessPoolExecutor.submit(*args, **kwargs)).
+ */
 static int ex_submit(pr_value *self, pr_value **argv, pr_value **out,
 		     struct pr_diag *d)
 {
 	struct core *c = core_of(self);
-	pr_value *args = argv[0], *kwargs = argv[1], *fn = NULL, *rest = NULL;
-	pr_value *key = NULL;
+	pr_value *args = argv[0], *kwargs = argv[1], *fn = NULL;
+	pr_value *rest = NULL, *kw = NULL, **items = NULL;
+	size_t i, n = pr_len(args);
 	int r;
 
-	if (pr_len(args) == 0) {
-		size_t i;
+	for (i = 0; n == 0 && !pr__profile.ex_posonly_fn && i < pr_len(kwargs); i++) {
+		pr_value *k = kwargs->u.seq.items[2 * i];
 
-		/* submit(fn=f): 3.6-3.8 take fn as a keyword */
-		for (i = 0; !pr__profile.ex_posonly_fn && i < pr_len(kwargs); i++) {
-			pr_value *k = kwargs->u.seq.items[2 * i];
-
-			if (k->kind == PR_STR && strcmp(k->u.s.data, "fn") == 0)
-				fn = kwargs->u.seq.items[2 * i + 1];
-		}
-		if (fn == NULL) {
-			if (pr__profile.version == 0x0307 || pr__profile.version == 0x0308)
-				return pr_diag(d, PR_ETYPE, "submit expected at "
-					       "least 1 positional argument, "
-					       "got 0");
-			return pr_diag(d, PR_ETYPE, "%s() missing 1 required "
-				       "positional argument: 'fn'",
-				       meth_name("ProcessPoolExecutor.submit"));
-		}
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "libprocref does not model submit(fn=...)");
+		if (k->kind == PR_STR && strcmp(k->u.s.data, "fn") == 0)
+			fn = kwargs->u.seq.items[2 * i + 1];
 	}
-	(void)key;
-	fn = pr_item(args, 0);
-	if ((rest = pr_tuple(args->u.seq.items + 1, pr_len(args) - 1)) == NULL)
-		return pr_diag(d, PR_EMEMORY, NULL);
-	{
-		size_t i;
-
-		for (i = 1; i < pr_len(args); i++)
-			pr_incref(pr_item(args, i));
+	if (n == 0 && fn == NULL) {
+		if (pr__profile.version == 0x0307 || pr__profile.version == 0x0308)
+			return pr_diag(d, PR_ETYPE, "submit expected at least 1 "
+				       "positional argument, got 0");
+		return pr_diag(d, PR_ETYPE, "%s() missing 1 required positional "
+			       "argument: 'fn'",
+			       meth_name("ProcessPoolExecutor.submit"));
 	}
-	r = do_submit(c, fn, rest, kwargs, 0, out, d);
+	if (fn == NULL) {
+		fn = pr_item(args, 0);
+		kw = pr_incref(kwargs);
+	} else if ((r = without_fn(kwargs, &kw, d)) < 0) {
+		return r;
+	}
+	if ((items = calloc(n + 1, sizeof *items)) == NULL) {
+		r = pr_diag(d, PR_EMEMORY, NULL);
+		goto out;
+	}
+	for (i = n ? 1 : 0; i < n; i++)
+		items[i - 1] = pr_incref(pr_item(args, i));
+	if ((rest = pr_tuple(items, n ? n - 1 : 0)) == NULL) {
+		r = pr_diag(d, PR_EMEMORY, NULL);
+		goto out;
+	}
+	r = do_submit(c, fn, rest, kw, 0, out, d);
+out:
+	free(items);
 	pr_decref(rest);
+	pr_decref(kw);
 	return r;
 }
 
