@@ -1079,10 +1079,12 @@ static void teardown_profile(void)
 START_TEST(test_profile_names)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	const char *feat[8];
+	const char *feat[16];
 
 	ck_assert_str_eq(pr_profile_name(), "3.11");
-	ck_assert_int_eq(pr_profile_features(feat, 8), 4);
+	/* with the executor's: every one of them in 3.11 */
+	ck_assert_int_eq(pr_profile_features(feat, 16), 9);
+	ck_assert_str_eq(feat[8], "Executor.max_tasks_per_child");
 	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError", "unknown "
 		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
 		  "3.11-O)");
@@ -1094,17 +1096,25 @@ START_TEST(test_profile_names)
 	ck_assert_int_eq(pr_set_profile("3.13-O", &d), 0);
 	ck_assert_str_eq(pr_profile_name(), "3.13-O");
 	/* the hello's features: close and kill from 3.7, parent_process
-	 * from 3.8, sentinel from 3.3 */
+	 * from 3.8, sentinel from 3.3; the executor from 3.2, mp_context and
+	 * initializer from 3.7, cancel_futures from 3.9 (spec: executor.md) */
 	ck_assert_int_eq(pr_set_profile("3.7", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 3);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 6);
 	ck_assert_str_eq(feat[0], "Process.close");
 	ck_assert_str_eq(feat[1], "Process.kill");
 	ck_assert_str_eq(feat[2], "Process.sentinel");
+	ck_assert_str_eq(feat[3], "ProcessPoolExecutor");
+	ck_assert_str_eq(feat[4], "Executor.mp_context");
+	ck_assert_str_eq(feat[5], "Executor.initializer");
+	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 8);
+	ck_assert_str_eq(feat[7], "Executor.cancel_futures");
 	ck_assert_int_eq(pr_set_profile("3.6", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 1);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 2);
 	ck_assert_str_eq(feat[0], "Process.sentinel");
+	ck_assert_str_eq(feat[1], "ProcessPoolExecutor");
 	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 0);
 }
 END_TEST
 
