@@ -762,26 +762,44 @@ static const char *const n_params[] = { "n" };
 static const char *const sig_params[] = { "sig" };
 static const char *const writes_params[] = { "out", "err" };
 
-static const pr_func tasks[] = {
-	{ .name = "task.blocks", .params = blocks_params, .nparams = 2,
-	  .nrequired = 1, .fn = t_blocks },
-	{ .name = "task.exits", .params = no_params, .varargs = 1,
-	  .fn = t_exits },
-	{ .name = "task.kills_self", .params = sig_params, .nparams = 1,
-	  .nrequired = 1, .fn = t_kills_self },
-	{ .name = "task.os_exit", .params = n_params, .nparams = 1,
-	  .nrequired = 1, .fn = t_os_exit },
-	{ .name = "task.pid", .params = no_params, .fn = t_pid },
-	{ .name = "task.raises", .params = raises_params, .nparams = 2,
-	  .nrequired = 1, .fn = t_raises },
-	{ .name = "task.raises_unpicklable", .params = no_params,
-	  .fn = t_raises_unpicklable },
-	{ .name = "task.returns", .params = v_params, .nparams = 1,
-	  .fn = t_returns },
-	{ .name = "task.returns_unpicklable", .params = no_params,
-	  .fn = t_returns_unpicklable },
-	{ .name = "task.writes", .params = writes_params, .nparams = 2,
-	  .fn = t_writes },
+static const pr_func task_blocks = { .name = "task.blocks",
+	.params = blocks_params, .nparams = 2, .nrequired = 1, .fn = t_blocks };
+static const pr_func task_exits = { .name = "task.exits", .params = no_params,
+	.varargs = 1, .fn = t_exits };
+static const pr_func task_kills_self = { .name = "task.kills_self",
+	.params = sig_params, .nparams = 1, .nrequired = 1, .fn = t_kills_self };
+static const pr_func task_os_exit = { .name = "task.os_exit",
+	.params = n_params, .nparams = 1, .nrequired = 1, .fn = t_os_exit };
+static const pr_func task_pid = { .name = "task.pid", .params = no_params,
+	.fn = t_pid };
+static const pr_func task_raises = { .name = "task.raises",
+	.params = raises_params, .nparams = 2, .nrequired = 1, .fn = t_raises };
+static const pr_func task_raises_unpicklable = {
+	.name = "task.raises_unpicklable", .params = no_params,
+	.fn = t_raises_unpicklable };
+static const pr_func task_returns = { .name = "task.returns",
+	.params = v_params, .nparams = 1, .fn = t_returns };
+static const pr_func task_returns_unpicklable = {
+	.name = "task.returns_unpicklable", .params = no_params,
+	.fn = t_returns_unpicklable };
+static const pr_func task_writes = { .name = "task.writes",
+	.params = writes_params, .nparams = 2, .fn = t_writes };
+
+/* task.NAME, sorted by name */
+static const struct {
+	const char *name;
+	const pr_func *func;
+} tasks[] = {
+	{ "blocks", &task_blocks },
+	{ "exits", &task_exits },
+	{ "kills_self", &task_kills_self },
+	{ "os_exit", &task_os_exit },
+	{ "pid", &task_pid },
+	{ "raises", &task_raises },
+	{ "raises_unpicklable", &task_raises_unpicklable },
+	{ "returns", &task_returns },
+	{ "returns_unpicklable", &task_returns_unpicklable },
+	{ "writes", &task_writes },
 };
 
 pr_value *pr_task(const char *name)
@@ -789,8 +807,8 @@ pr_value *pr_task(const char *name)
 	size_t i;
 
 	for (i = 0; i < sizeof tasks / sizeof *tasks; i++)
-		if (strcmp(tasks[i].name + 5, name) == 0)
-			return pr_function(&tasks[i]);
+		if (strcmp(tasks[i].name, name) == 0)
+			return pr_function(tasks[i].func);
 	return NULL;
 }
 
