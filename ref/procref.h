@@ -117,6 +117,9 @@ const char *pr_profile_name(void);
  * has ("Process.close", "Process.kill", "Process.sentinel",
  * "parent_process"), at most max of them into out; returns how many. */
 size_t pr_profile_features(const char **out, size_t max);
+/* Whether libprocref implements feature name of harness/vocab.def at all
+ * (not ProcessPoolExecutor and its Executor.* keywords, yet). */
+int pr_profile_has_feature_impl(const char *name);
 
 /*
  * Stop this process's fork server, if it started one: close the alive

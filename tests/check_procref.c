@@ -14,6 +14,8 @@
 
 #include "procref.h"
 #include "suites.h"
+#include "util.h"
+#include "vocab.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1108,6 +1110,66 @@ START_TEST(test_profile_names)
 }
 END_TEST
 
+/* libprocref has every module global and child behaviour of
+ * harness/vocab.def, under the table's name, and each feature of a CPython
+ * release from that release on. */
+START_TEST(test_vocabulary)
+{
+	static const char *const globals[] = {
+#define GLOBAL(name, how) how == MODULE ? name : NULL,
+#include "vocab.def"
+	};
+	static const char *const behaviours[] = {
+#define CHILD(name, ref) name,
+#include "vocab.def"
+	};
+	static const struct {
+		const char *name;
+		unsigned since;
+	} features[] = {
+#define FEATURE(name, since, use, what, kw) { name, since },
+#include "vocab.def"
+	};
+	static const int releases[][2] = {
+		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 },
+		{ 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
+	};
+	const char *feat[8];
+	size_t i, k, n, r;
+	pr_value *v;
+
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		if (!globals[i])
+			continue;
+		v = pr_global(globals[i]);
+		ck_assert_msg(v != NULL, "no global %s", globals[i]);
+		pr_decref(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(behaviours); i++) {
+		v = pr_behaviour(behaviours[i]);
+		ck_assert_msg(v != NULL, "no behaviour child.%s", behaviours[i]);
+		ck_assert_str_eq(pr_function_of(v)->name, behaviours[i]);
+		pr_decref(v);
+	}
+	for (r = 0; r < ARRAY_SIZE(releases); r++) {
+		unsigned version = (unsigned)releases[r][0] << 8 | (unsigned)releases[r][1];
+		char profile[16];
+
+		snprintf(profile, sizeof(profile), "%d.%d", releases[r][0], releases[r][1]);
+		ck_assert_int_eq(pr_set_profile(profile, NULL), 0);
+		n = pr_profile_features(feat, ARRAY_SIZE(feat));
+		for (i = 0; i < ARRAY_SIZE(features); i++) {
+			for (k = 0; k < n && strcmp(feat[k], features[i].name); k++)
+				;
+			ck_assert_msg((k < n) == (features[i].since && features[i].since <= version &&
+						  pr_profile_has_feature_impl(features[i].name)),
+				      "%s %s in profile %s", features[i].name,
+				      k < n ? "listed" : "not listed", profile);
+		}
+	}
+}
+END_TEST
+
 /* 3.7's BaseProcess.__repr__: '<Process(name, status daemon)>' */
 START_TEST(test_profile_repr_37)
 {
@@ -1275,6 +1337,7 @@ Suite *procref_suite(void)
 	tcase_add_checked_fixture(profiles, setup, teardown_profile);
 	tcase_set_timeout(profiles, 20);
 	tcase_add_test(profiles, test_profile_names);
+	tcase_add_test(profiles, test_vocabulary);
 	tcase_add_test(profiles, test_profile_repr_37);
 	tcase_add_test(profiles, test_profile_old_releases);
 	tcase_add_test(profiles, test_profile_optimized);
