@@ -119,6 +119,7 @@ test: all $(CHECKBIN)
 	tests/faults.sh $(PROCSPEC)
 	tests/driver-check.sh $(PROCSPEC)
 	tests/pipelined.sh $(PROCSPEC)
+	tests/vocab.sh $(PROCSPEC)
 	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
 	@# libprocref as every captured CPython, under every method the set has
 	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \

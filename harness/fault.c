@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "util.h"
+#include "vocab.h"
 
 extern char **environ;
 
@@ -20,7 +22,7 @@ static const struct ps_fault_site sites[] = {
 };
 #undef SITE
 
-#define N_SITES (sizeof(sites) / sizeof(sites[0]))
+#define N_SITES ARRAY_SIZE(sites)
 
 const struct ps_fault_site *ps_fault_site_at(size_t i)
 {
@@ -108,9 +110,18 @@ static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg
 	return NULL;
 }
 
+/* The globals only ever read as NAME.ATTR, and the verbs that take no arguments. */
+static const struct {
+	const char *name;
+	bool attrs, noargs;
+} shapes[] = {
+#define GLOBAL(name, how) { name, how == ATTRS, false },
+#define VERB(name, args, ref) { name, false, args == NOARGS },
+#include "vocab.def"
+};
+
 const struct ps_expr *ps_fault_check(const struct ps_expr *e, char *msg, size_t size)
 {
-	static const char *const no_args[] = { "children_left", "faults_clear", "fds_leaked" };
 	const struct ps_expr *bad;
 	size_t i;
 
@@ -121,15 +132,22 @@ const struct ps_expr *ps_fault_check(const struct ps_expr *e, char *msg, size_t 
 			BAD(e, "unknown errno 'errno.%s'", e->text);
 		return NULL;
 	}
-	if (is_global(e, "errno"))
-		BAD(e, "errno is only used as errno.NAME");
+	for (i = 0; i < ARRAY_SIZE(shapes); i++) {
+		if (!shapes[i].attrs)
+			continue;
+		if (e->kind == PS_X_GETATTR && is_global(e->object, shapes[i].name))
+			return NULL;
+		if (is_global(e, shapes[i].name))
+			BAD(e, "%s is only used as %s.NAME", shapes[i].name, shapes[i].name);
+	}
 	if (e->kind == PS_X_CALL && is_global(e->object, "fault")) {
 		if ((bad = check_fault_call(e, msg, size)))
 			return bad;
 	} else if (e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL) {
-		for (i = 0; i < sizeof(no_args) / sizeof(no_args[0]); i++)
-			if (!strcmp(e->object->text, no_args[i]) && (e->n_items || e->n_kw))
-				BAD(e, "%s() takes no arguments", no_args[i]);
+		for (i = 0; i < ARRAY_SIZE(shapes); i++)
+			if (shapes[i].noargs && !strcmp(e->object->text, shapes[i].name) &&
+			    (e->n_items || e->n_kw))
+				BAD(e, "%s() takes no arguments", shapes[i].name);
 	}
 	if (e->kind != PS_X_CALL || !is_global(e->object, "fault"))
 		if ((bad = ps_fault_check(e->object, msg, size)))

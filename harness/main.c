@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 
 static const struct {
 	const char *name;
@@ -18,6 +19,7 @@ static const struct {
 	{ "matrix", ps_cmd_matrix, "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, "run scenarios through an implementation, compare with golden" },
 	{ "sweep", ps_cmd_sweep, "fail every fault site's Nth call in turn, check the invariants" },
+	{ "vocabulary", ps_cmd_vocabulary, "list the protocol's names (harness/vocab.def)" },
 };
 
 static int usage(FILE *out)
@@ -25,7 +27,7 @@ static int usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: procspec COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n'procspec COMMAND --help' shows a command's options.\n");
 	return out == stdout ? PS_EXIT_OK : PS_EXIT_ERROR;
@@ -39,7 +41,7 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(stdout);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			exit(commands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "procspec: unknown command '%s'\n", argv[1]);

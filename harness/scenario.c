@@ -19,59 +19,26 @@
 
 #include "buf.h"
 #include "file.h"
+#include "util.h"
+#include "vocab.h"
 
-/* The scenario namespace (docs/PROTOCOL.md, "Globals"), sorted for bsearch. */
+/* The scenario namespace (docs/PROTOCOL.md, "Globals"): harness verbs included. */
 static const char *const globals[] = {
-	"Process",
-	"ProcessPoolExecutor",
-	"active_children",
-	"cause",
-	"children_left",
-	"current_process",
-	"errno",
-	"fault",
-	"faults_clear",
-	"fds_leaked",
-	"gate",
-	"get_context",
-	"kill",
-	"list",
-	"next",
-	"parent_process",
-	"pickles",
-	"release",
-	"settles",
-	"signal",
-	"started",
-	"stderr",
-	"stdout",
-	"unpicklable",
+#define GLOBAL(name, how) name,
+#define VERB(name, args, ref) name,
+#include "vocab.def"
 };
 
-/* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"), sorted. */
+/* The child.* behaviours (docs/PROTOCOL.md, "Child behaviours"). */
 static const char *const behaviours[] = {
-	"blocks",
-	"exits",
-	"os_exit",
-	"raises",
-	"reports",
-	"returns",
-	"starts_child",
-	"writes",
+#define CHILD(name, ref) name,
+#include "vocab.def"
 };
 
-/* The task.* behaviours for executors (docs/PROTOCOL.md, "Task behaviours"), sorted. */
+/* The task.* behaviours for executors (docs/PROTOCOL.md, "Task behaviours"). */
 static const char *const tasks[] = {
-	"blocks",
-	"exits",
-	"kills_self",
-	"os_exit",
-	"pid",
-	"raises",
-	"raises_unpicklable",
-	"returns",
-	"returns_unpicklable",
-	"writes",
+#define TASK(name, ref) name,
+#include "vocab.def"
 };
 
 static const char *const method_names[] = { "fork", "spawn", "forkserver" };
@@ -100,17 +67,17 @@ struct parser {
 	size_t n_vars;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static bool in_table(const char *const *table, size_t n, const char *name)
 {
-	return bsearch(&name, table, n, sizeof(*table), cmp_str) != NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(table[i], name))
+			return true;
+	return false;
 }
 
-#define IN_TABLE(t, name) in_table(t, sizeof(t) / sizeof(t[0]), name)
+#define IN_TABLE(t, name) in_table(t, ARRAY_SIZE(t), name)
 
 const char *ps_method_name(unsigned method)
 {
@@ -1422,18 +1389,17 @@ static int signal_number(const char *name)
 	return 0;
 }
 
-/* How many positional arguments each executor verb takes (none by keyword). */
+/* How many positional arguments the executor verbs with arguments take, none
+ * by keyword (vocab.def's NOARGS verbs are checked by ps_fault_check). */
 static const struct {
 	const char *name;
 	size_t args;
 	const char *usage;
 } exec_verbs[] = {
 	{ "cause", 1, "cause(x) takes one argument, an exception or a future" },
-	{ "gate", 0, "gate() takes no arguments" },
 	{ "kill", 2, "kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
 	{ "settles", 1, "settles(ex) takes one argument, an executor" },
 	{ "started", 1, "started(g) takes one argument, a gate" },
-	{ "unpicklable", 0, "unpicklable() takes no arguments" },
 };
 
 /*
@@ -1638,52 +1604,46 @@ void ps_scenario_free(struct ps_scenario *sc)
 }
 
 /*
- * Optional features, and what in a scenario uses each: an attribute read or
- * call (GETATTR), a global (GLOBAL), a child or task behaviour (BEHAVIOUR,
- * TASK; what NULL: any of them), or a keyword argument (CALL: a keyword
- * named what, in a call of the global `in`, or of anything when in is NULL).
+ * Optional features, and what in a scenario uses each (harness/vocab.def,
+ * FEATURE): an attribute, a global, a child or task behaviour, or a keyword
+ * argument of a call.
  */
 static const struct {
 	const char *name;
-	enum ps_expr_kind kind;
-	const char *what;
-	const char *in;
+	enum ps_vocab_use use;
+	const char *what;	/* an attribute, a global or a behaviour */
+	const char *kw;		/* KEYWORD: the keyword argument of a call of `what` */
 } features[] = {
-	{ "Process.close", PS_X_GETATTR, "close", NULL },	/* CPython 3.7 */
-	{ "faults", PS_X_GLOBAL, "fault", NULL },	/* a driver under procspec's preloads */
-	{ "faults", PS_X_GLOBAL, "faults_clear", NULL },
-	{ "Process.kill", PS_X_GETATTR, "kill", NULL },	/* CPython 3.7 */
-	{ "Process.sentinel", PS_X_GETATTR, "sentinel", NULL },	/* CPython 3.3 */
-	{ "parent_process", PS_X_GLOBAL, "parent_process", NULL },	/* CPython 3.8 */
-	{ "parent_process", PS_X_BEHAVIOUR, "reports", NULL },	/* it prints parent_process() */
-	/* concurrent.futures.ProcessPoolExecutor, CPython 3.2 */
-	{ "ProcessPoolExecutor", PS_X_GLOBAL, "ProcessPoolExecutor", NULL },
-	{ "ProcessPoolExecutor", PS_X_TASK, NULL, NULL },
-	/* ProcessPoolExecutor.__init__'s keywords: 3.7, 3.7, 3.11 */
-	{ "Executor.mp_context", PS_X_CALL, "mp_context", "ProcessPoolExecutor" },
-	{ "Executor.initializer", PS_X_CALL, "initializer", "ProcessPoolExecutor" },
-	{ "Executor.initializer", PS_X_CALL, "initargs", "ProcessPoolExecutor" },
-	{ "Executor.max_tasks_per_child", PS_X_CALL, "max_tasks_per_child",
-	  "ProcessPoolExecutor" },
-	/* Executor.shutdown(cancel_futures=), 3.9 */
-	{ "Executor.cancel_futures", PS_X_CALL, "cancel_futures", NULL },
+#define FEATURE(name, since, use, what, kw) { name, use, what, kw },
+#include "vocab.def"
 };
 
-#define N_FEATURES (sizeof(features) / sizeof(features[0]))
-
-static bool uses(const struct ps_expr *e, size_t f)
+static bool uses(const struct ps_expr *e, size_t i)
 {
-	size_t i;
+	size_t k;
 
-	if (e->kind != features[f].kind)
+	switch (features[i].use) {
+	case ATTR:
+		return e->kind == PS_X_GETATTR && e->text && !strcmp(e->text, features[i].what);
+	case GLOBAL:
+		return is_global(e, features[i].what);
+	case CHILD:
+		return e->kind == PS_X_BEHAVIOUR && e->text && !strcmp(e->text, features[i].what);
+	case TASK:	/* what NULL: any task behaviour */
+		return e->kind == PS_X_TASK && e->text &&
+		       (!features[i].what || !strcmp(e->text, features[i].what));
+	case KEYWORD:
+		if (e->kind != PS_X_CALL)
+			return false;
+		if (!is_global(e->object, features[i].what) &&
+		    !(e->object->kind == PS_X_GETATTR && e->object->text &&
+		      !strcmp(e->object->text, features[i].what)))
+			return false;
+		for (k = 0; k < e->n_kw; k++)
+			if (!strcmp(e->kw[k].name, features[i].kw))
+				return true;
 		return false;
-	if (e->kind != PS_X_CALL)
-		return !features[f].what || (e->text && !strcmp(e->text, features[f].what));
-	if (features[f].in && !is_global(e->object, features[f].in))
-		return false;
-	for (i = 0; i < e->n_kw; i++)
-		if (!strcmp(e->kw[i].name, features[f].what))
-			return true;
+	}
 	return false;
 }
 
@@ -1693,7 +1653,7 @@ static void scan(const struct ps_expr *e, bool *used)
 
 	if (!e)
 		return;
-	for (i = 0; i < N_FEATURES; i++)
+	for (i = 0; i < ARRAY_SIZE(features); i++)
 		if (uses(e, i))
 			used[i] = true;
 	scan(e->object, used);
@@ -1705,7 +1665,7 @@ static void scan(const struct ps_expr *e, bool *used)
 
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
 {
-	bool used[N_FEATURES] = { false };
+	bool used[ARRAY_SIZE(features)] = { false };
 	size_t i, j, n = 0;
 
 	for (i = 0; i < sc->n_steps; i++) {
@@ -1713,12 +1673,12 @@ size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX
 
 		scan(st->value, used);
 		scan(st->object, used);
-		for (j = 0; j < N_FEATURES; j++)
-			if (st->kind == PS_S_SETATTR && features[j].kind == PS_X_GETATTR &&
+		for (j = 0; j < ARRAY_SIZE(features); j++)
+			if (st->kind == PS_S_SETATTR && features[j].use == ATTR &&
 			    !strcmp(st->attr, features[j].what))
 				used[j] = true;
 	}
-	for (i = 0; i < N_FEATURES && n < PS_MAX_FEATURES; i++) {
+	for (i = 0; i < ARRAY_SIZE(features) && n < PS_MAX_FEATURES; i++) {
 		bool dup = false;
 
 		for (j = 0; j < n; j++)

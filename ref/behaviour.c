@@ -123,7 +123,7 @@ static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
 
 	(void)self;
 	(void)out;
-	for (i = 0; i < sizeof raisable / sizeof *raisable && !cls; i++)
+	for (i = 0; i < ARRAY_SIZE(raisable) && !cls; i++)
 		if (name->kind == PR_STR && strlen(raisable[i]) ==
 		    name->u.s.len && strcmp(raisable[i], name->u.s.data) == 0)
 			cls = raisable[i];
@@ -292,28 +292,42 @@ static const char *const starts_child_params[] = {
 };
 static const char *const writes_params[] = { "out", "err" };
 
-static const pr_func behaviours[] = {
-	{ .name = "blocks", .params = no_params, .fn = b_blocks },
-	{ .name = "exits", .params = no_params, .varargs = 1,
-	  .fn = b_exits },
-	{ .name = "os_exit", .params = os_exit_params, .nparams = 1,
-	  .nrequired = 1, .fn = b_os_exit },
-	{ .name = "raises", .params = raises_params, .nparams = 2,
-	  .nrequired = 1, .fn = b_raises },
-	{ .name = "reports", .params = no_params, .fn = b_reports },
-	{ .name = "returns", .params = no_params, .fn = b_returns },
-	{ .name = "starts_child", .params = starts_child_params,
-	  .nparams = 3, .nrequired = 1, .fn = b_starts_child },
-	{ .name = "writes", .params = writes_params, .nparams = 2,
-	  .fn = b_writes },
+static const pr_func child_blocks = { .name = "blocks", .params = no_params,
+				     .fn = b_blocks };
+static const pr_func child_exits = { .name = "exits", .params = no_params,
+				    .varargs = 1, .fn = b_exits };
+static const pr_func child_os_exit = { .name = "os_exit",
+				      .params = os_exit_params, .nparams = 1,
+				      .nrequired = 1, .fn = b_os_exit };
+static const pr_func child_raises = { .name = "raises",
+				     .params = raises_params, .nparams = 2,
+				     .nrequired = 1, .fn = b_raises };
+static const pr_func child_reports = { .name = "reports", .params = no_params,
+				      .fn = b_reports };
+static const pr_func child_returns = { .name = "returns", .params = no_params,
+				      .fn = b_returns };
+static const pr_func child_starts_child = {
+	.name = "starts_child", .params = starts_child_params, .nparams = 3,
+	.nrequired = 1, .fn = b_starts_child
+};
+static const pr_func child_writes = { .name = "writes", .params = writes_params,
+				     .nparams = 2, .fn = b_writes };
+
+/* child.NAME: the names are harness/vocab.def's, the functions above */
+static const struct {
+	const char *name;
+	const pr_func *f;
+} behaviours[] = {
+#define CHILD(name, ref) { name, &ref },
+#include "vocab.def"
 };
 
 pr_value *pr_behaviour(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof behaviours / sizeof *behaviours; i++)
+	for (i = 0; i < ARRAY_SIZE(behaviours); i++)
 		if (strcmp(behaviours[i].name, name) == 0)
-			return pr_function(&behaviours[i]);
+			return pr_function(behaviours[i].f);
 	return NULL;
 }

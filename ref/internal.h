@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "procref.h"
+#include "util.h"
 
 /* ---- version profiles (profile.c) -------------------------------------- */
 

@@ -114,8 +114,9 @@ int pr_set_profile(const char *name, struct pr_diag *d);
 /* The profile in force, as pr_set_profile() spells it: "3.11-O". */
 const char *pr_profile_name(void);
 /* The optional features of the driver protocol's hello that the profile
- * has ("Process.close", "Process.kill", "Process.sentinel",
- * "parent_process"), at most max of them into out; returns how many. */
+ * has ("Process.close", ..., "ProcessPoolExecutor", "Executor.mp_context",
+ * ...: harness/vocab.def's, by the release that brought each), at most max
+ * of them into out; returns how many. */
 size_t pr_profile_features(const char **out, size_t max);
 
 /*

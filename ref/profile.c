@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define PY(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))
+#include "vocab.h"
 
 /* The default: CPython 3.11, every switch on (the table below agrees). */
 struct pr_profile pr__profile = {
@@ -171,7 +170,7 @@ static int parse_name(const char *name, unsigned *version, int *optimize)
 	*optimize = strcmp(s, "-O") == 0;
 	if (*s != '\0' && !*optimize)
 		return -1;
-	for (i = 0; i < sizeof releases / sizeof *releases; i++)
+	for (i = 0; i < ARRAY_SIZE(releases); i++)
 		if (releases[i] == PY(major, minor)) {
 			*version = releases[i];
 			return 0;
@@ -193,7 +192,7 @@ int pr_set_profile(const char *name, struct pr_diag *d)
 	snprintf(canonical, sizeof canonical, "%u.%u%s", p.version >> 8,
 		 p.version & 0xff, p.asserts ? "" : "-O");
 	p.name = canonical;
-	for (i = 0; i < sizeof changes / sizeof *changes; i++)
+	for (i = 0; i < ARRAY_SIZE(changes); i++)
 		*(int *)((char *)&p + changes[i].field) =
 			p.version >= changes[i].since;
 	for (i = 0; i < sizeof bugs / sizeof *bugs; i++)
@@ -210,25 +209,20 @@ const char *pr_profile_name(void)
 
 size_t pr_profile_features(const char **out, size_t max)
 {
-	const struct {
+	/* the features of harness/vocab.def that came with a CPython release;
+	 * a feature's lines are adjacent there */
+	static const struct {
 		const char *name;
-		int on;
+		unsigned since;
 	} features[] = {
-		{ "Process.close", pr__profile.close_kill },
-		{ "Process.kill", pr__profile.close_kill },
-		{ "Process.sentinel", pr__profile.sentinel },
-		{ "parent_process", pr__profile.parent_process },
-		/* docs/PROTOCOL.md, Features: the executor's */
-		{ "ProcessPoolExecutor", pr__profile.version >= PY(3, 2) },
-		{ "Executor.mp_context", pr__profile.ex_initializer },
-		{ "Executor.initializer", pr__profile.ex_initializer },
-		{ "Executor.cancel_futures", pr__profile.ex_cancel_futures },
-		{ "Executor.max_tasks_per_child", pr__profile.ex_mtpc },
+#define FEATURE(name, since, use, what, kw) { name, since },
+#include "vocab.def"
 	};
 	size_t i, n = 0;
 
-	for (i = 0; i < sizeof features / sizeof *features && n < max; i++)
-		if (features[i].on)
+	for (i = 0; i < ARRAY_SIZE(features) && n < max; i++)
+		if (features[i].since != 0 && pr__profile.version >= features[i].since &&
+		    (n == 0 || strcmp(out[n - 1], features[i].name) != 0))
 			out[n++] = features[i].name;
 	return n;
 }

@@ -785,28 +785,20 @@ static const pr_func task_returns_unpicklable = {
 static const pr_func task_writes = { .name = "task.writes",
 	.params = writes_params, .nparams = 2, .fn = t_writes };
 
-/* task.NAME, sorted by name */
+/* task.NAME: the names are harness/vocab.def's, the functions above */
 static const struct {
 	const char *name;
 	const pr_func *func;
 } tasks[] = {
-	{ "blocks", &task_blocks },
-	{ "exits", &task_exits },
-	{ "kills_self", &task_kills_self },
-	{ "os_exit", &task_os_exit },
-	{ "pid", &task_pid },
-	{ "raises", &task_raises },
-	{ "raises_unpicklable", &task_raises_unpicklable },
-	{ "returns", &task_returns },
-	{ "returns_unpicklable", &task_returns_unpicklable },
-	{ "writes", &task_writes },
+#define TASK(name, ref) { name, &ref },
+#include "vocab.def"
 };
 
 pr_value *pr_task(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof tasks / sizeof *tasks; i++)
+	for (i = 0; i < ARRAY_SIZE(tasks); i++)
 		if (strcmp(tasks[i].name, name) == 0)
 			return pr_function(tasks[i].func);
 	return NULL;

@@ -14,6 +14,8 @@
 
 #include "procref.h"
 #include "suites.h"
+#include "util.h"
+#include "vocab.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1084,7 +1086,6 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.11");
 	/* with the executor's: every one of them in 3.11 */
 	ck_assert_int_eq(pr_profile_features(feat, 16), 9);
-	ck_assert_str_eq(feat[8], "Executor.max_tasks_per_child");
 	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError", "unknown "
 		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
 		  "3.11-O)");
@@ -1095,26 +1096,94 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.11");
 	ck_assert_int_eq(pr_set_profile("3.13-O", &d), 0);
 	ck_assert_str_eq(pr_profile_name(), "3.13-O");
-	/* the hello's features: close and kill from 3.7, parent_process
-	 * from 3.8, sentinel from 3.3; the executor from 3.2, mp_context and
-	 * initializer from 3.7, cancel_futures from 3.9 (spec: executor.md) */
+	/* the hello's features (vocab.def's order): close and kill from 3.7,
+	 * parent_process from 3.8, sentinel from 3.3; the executor from 3.2,
+	 * mp_context and initializer from 3.7, cancel_futures from 3.9 */
 	ck_assert_int_eq(pr_set_profile("3.7", &d), 0);
 	ck_assert_int_eq(pr_profile_features(feat, 16), 6);
-	ck_assert_str_eq(feat[0], "Process.close");
-	ck_assert_str_eq(feat[1], "Process.kill");
-	ck_assert_str_eq(feat[2], "Process.sentinel");
-	ck_assert_str_eq(feat[3], "ProcessPoolExecutor");
-	ck_assert_str_eq(feat[4], "Executor.mp_context");
-	ck_assert_str_eq(feat[5], "Executor.initializer");
+	ck_assert_str_eq(feat[0], "Executor.initializer");
+	ck_assert_str_eq(feat[1], "Executor.mp_context");
+	ck_assert_str_eq(feat[2], "Process.close");
+	ck_assert_str_eq(feat[3], "Process.kill");
+	ck_assert_str_eq(feat[4], "Process.sentinel");
+	ck_assert_str_eq(feat[5], "ProcessPoolExecutor");
 	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
 	ck_assert_int_eq(pr_profile_features(feat, 16), 8);
-	ck_assert_str_eq(feat[7], "Executor.cancel_futures");
+	ck_assert_str_eq(feat[0], "Executor.cancel_futures");
 	ck_assert_int_eq(pr_set_profile("3.6", &d), 0);
 	ck_assert_int_eq(pr_profile_features(feat, 16), 2);
 	ck_assert_str_eq(feat[0], "Process.sentinel");
 	ck_assert_str_eq(feat[1], "ProcessPoolExecutor");
 	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
 	ck_assert_int_eq(pr_profile_features(feat, 16), 0);
+}
+END_TEST
+
+/* libprocref has every module global and child behaviour of
+ * harness/vocab.def, under the table's name, and each feature of a CPython
+ * release from that release on. */
+START_TEST(test_vocabulary)
+{
+	static const char *const globals[] = {
+#define GLOBAL(name, how) how == MODULE || how == EXECUTOR ? name : NULL,
+#include "vocab.def"
+	};
+	static const char *const behaviours[] = {
+#define CHILD(name, ref) name,
+#include "vocab.def"
+	};
+	static const char *const tasks[] = {
+#define TASK(name, ref) name,
+#include "vocab.def"
+	};
+	static const struct {
+		const char *name;
+		unsigned since;
+	} features[] = {
+#define FEATURE(name, since, use, what, kw) { name, since },
+#include "vocab.def"
+	};
+	static const int releases[][2] = {
+		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 },
+		{ 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
+	};
+	const char *feat[16];
+	size_t i, k, n, r;
+	pr_value *v;
+
+	for (i = 0; i < ARRAY_SIZE(globals); i++) {
+		if (!globals[i])
+			continue;
+		v = pr_global(globals[i]);
+		ck_assert_msg(v != NULL, "no global %s", globals[i]);
+		pr_decref(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(behaviours); i++) {
+		v = pr_behaviour(behaviours[i]);
+		ck_assert_msg(v != NULL, "no behaviour child.%s", behaviours[i]);
+		ck_assert_str_eq(pr_function_of(v)->name, behaviours[i]);
+		pr_decref(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(tasks); i++) {
+		v = pr_task(tasks[i]);
+		ck_assert_msg(v != NULL, "no behaviour task.%s", tasks[i]);
+		pr_decref(v);
+	}
+	for (r = 0; r < ARRAY_SIZE(releases); r++) {
+		unsigned version = (unsigned)releases[r][0] << 8 | (unsigned)releases[r][1];
+		char profile[16];
+
+		snprintf(profile, sizeof(profile), "%d.%d", releases[r][0], releases[r][1]);
+		ck_assert_int_eq(pr_set_profile(profile, NULL), 0);
+		n = pr_profile_features(feat, ARRAY_SIZE(feat));
+		for (i = 0; i < ARRAY_SIZE(features); i++) {
+			for (k = 0; k < n && strcmp(feat[k], features[i].name); k++)
+				;
+			ck_assert_msg((k < n) == (features[i].since && features[i].since <= version),
+				      "%s %s in profile %s", features[i].name,
+				      k < n ? "listed" : "not listed", profile);
+		}
+	}
 }
 END_TEST
 
@@ -1285,6 +1354,7 @@ Suite *procref_suite(void)
 	tcase_add_checked_fixture(profiles, setup, teardown_profile);
 	tcase_set_timeout(profiles, 20);
 	tcase_add_test(profiles, test_profile_names);
+	tcase_add_test(profiles, test_vocabulary);
 	tcase_add_test(profiles, test_profile_repr_37);
 	tcase_add_test(profiles, test_profile_old_releases);
 	tcase_add_test(profiles, test_profile_optimized);

@@ -3,6 +3,7 @@
 """pydriver: the procspec driver for CPython-compatible implementations.
 
 Usage: INTERPRETER tools/pydriver.py [--module multiprocessing]
+       INTERPRETER tools/pydriver.py --vocabulary    (the names it knows)
 
 Speaks driver protocol 1 (docs/PROTOCOL.md) on its stdin and stdout for the
 module named by --module (multiprocessing, billiard, multiprocess, ...), which
@@ -1505,21 +1506,27 @@ def _ev_var(body):
     return _SCN.vars[name]
 
 
+# The globals that are no harness verb (harness/vocab.def, GLOBAL): the
+# module's own, the modules only read as NAME.ATTR, and the executor's.
+_MODULE_GLOBALS = ('Process', 'active_children', 'current_process',
+                   'parent_process')
+_ATTR_GLOBALS = {'errno': errno, 'signal': signal}
+_EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
+
+
 def _ev_global(body):
     name = _need_string(body, 'global')
     if name == 'Process':
         return _MOD.Process
-    if name in ('current_process', 'parent_process', 'active_children'):
+    if name in _MODULE_GLOBALS:
         try:
             return getattr(_MOD, name)
         except AttributeError as e:     # parent_process before 3.8
             raise _Raised(e)
     if name in _VERBS:
         return _VERBS[name]
-    if name == 'errno':
-        return errno
-    if name == 'signal':
-        return signal
+    if name in _ATTR_GLOBALS:
+        return _ATTR_GLOBALS[name]
     if name == 'ProcessPoolExecutor':
         if _CF is None:
             raise DriverError('%s has no ProcessPoolExecutor' % _MODNAME)
@@ -2126,8 +2133,10 @@ def main(argv):
             args.pop(0)
         elif arg.startswith('--module='):
             pass
+        elif arg == '--vocabulary' and not args:
+            return _vocabulary()
         else:
-            sys.stderr.write('usage: %s [--module NAME]\n' % argv[0])
+            sys.stderr.write('usage: %s [--module NAME] | --vocabulary\n' % argv[0])
             return 2
     _move_protocol_fds()
     _MODNAME = _module_name_from_argv(argv)
@@ -2190,28 +2199,43 @@ def _executor_module():
         return None
 
 
+def _executor_since(major, minor):
+    # concurrent.futures.ProcessPoolExecutor and its keywords, by version
+    return lambda: _CF is not None and sys.version_info[:2] >= (major, minor)
+
+
+# The optional features of docs/PROTOCOL.md, each with how to tell that the
+# module has it.
+_FEATURES = (
+    ('Process.close', lambda: hasattr(_BASE_PROCESS, 'close')),        # 3.7
+    ('Process.kill', lambda: hasattr(_BASE_PROCESS, 'kill')),          # 3.7
+    ('Process.sentinel', lambda: hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
+    ('parent_process', lambda: hasattr(_MOD, 'parent_process')),       # 3.8
+    ('faults', lambda: _FIU is not None),
+    ('ProcessPoolExecutor', _executor_since(3, 2)),
+    ('Executor.mp_context', _executor_since(3, 7)),
+    ('Executor.initializer', _executor_since(3, 7)),
+    ('Executor.cancel_futures', _executor_since(3, 9)),
+    ('Executor.max_tasks_per_child', _executor_since(3, 11)),
+)
+
+
 def _features():
     """The optional features of docs/PROTOCOL.md this module has."""
-    have = []
-    for name, present in (
-            ('Process.close', hasattr(_BASE_PROCESS, 'close')),        # 3.7
-            ('Process.kill', hasattr(_BASE_PROCESS, 'kill')),          # 3.7
-            ('Process.sentinel', hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
-            ('parent_process', hasattr(_MOD, 'parent_process')),       # 3.8
-            ('faults', _FIU is not None)):
-        if present:
-            have.append(name)
-    if _CF is not None:
-        # concurrent.futures.ProcessPoolExecutor's keywords, by version
-        v = sys.version_info[:2]
-        have.append('ProcessPoolExecutor')
-        for name, since in (('Executor.mp_context', (3, 7)),
-                            ('Executor.initializer', (3, 7)),
-                            ('Executor.cancel_futures', (3, 9)),
-                            ('Executor.max_tasks_per_child', (3, 11))):
-            if v >= since:
-                have.append(name)
-    return have
+    return [name for name, present in _FEATURES if present()]
+
+
+def _vocabulary():
+    """Every name this driver knows, one 'KIND NAME' a line, as
+    `procspec vocabulary` lists harness/vocab.def (tests/vocab.sh)."""
+    lines = (['global %s' % n for n in _MODULE_GLOBALS + tuple(_ATTR_GLOBALS) +
+              _EXECUTOR_GLOBALS] +
+             ['verb %s' % n for n in _VERBS] +
+             ['child %s' % n for n in _BEHAVIOURS] +
+             ['task %s' % n for n in _TASKS] +
+             ['feature %s' % n for n, _ in _FEATURES])
+    sys.stdout.write(''.join(line + '\n' for line in sorted(lines)))
+    return 0
 
 
 if __name__ == '__main__':

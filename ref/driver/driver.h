@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "procref.h"
+#include "util.h"
 
 #define DRV_MAX_LINE (1u << 20)	/* PROTOCOL.md: no longer line */
 #define DRV_HIGH_FD 100		/* where the protocol fds are moved to */
@@ -109,11 +110,15 @@ struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);
 /* Give obj a gate and capture files: PR_EUNSUPPORTED on failure. */
 int drv_register(struct drv_scenario *s, pr_value *obj, struct pr_diag *d);
 void drv_note_pid(struct drv_record *rec);
-/* The harness verbs: "release", "stdout", "stderr", "pickles"; NULL for
- * any other name. */
+/* The harness verbs of harness/vocab.def, each defined beside its C
+ * function (verbs.c, faults.c) under the name the table gives it. */
+#define VERB(name, args, ref) extern const pr_func ref;
+#include "vocab.def"
+/* A harness verb (vocab.def); NULL for any other name. */
 pr_value *drv_verb(const char *name);
-/* Whether f is one of the verbs above. */
-int drv_is_harness_verb(const pr_func *f);
+/* Whether func is a harness verb: the driver's own work, run with faults
+ * inactive. */
+int drv_is_verb(pr_value *func);
 /* Whether v was made by stdout() or stderr(). */
 int drv_is_text(struct drv_scenario *s, pr_value *v);
 /* The scenario that the verbs act on. */
@@ -133,10 +138,6 @@ void drv_faults_active(int on);
 void drv_faults_end(void);
 /* {"site": [calls, fired], ...} for the sites called, or NULL. */
 json_t *drv_faults_counts(void);
-/* fault, faults_clear, fds_leaked, children_left; NULL for other names. */
-pr_value *drv_fault_verb(const char *name);
-/* Whether func is a harness or fault verb: the driver's own work. */
-int drv_is_verb(pr_value *func);
 /* errno.NAME; 0 if unknown. */
 int drv_errno_value(const char *name);
 

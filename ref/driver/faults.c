@@ -153,31 +153,12 @@ static int v_children_left(pr_value *self, pr_value **argv, pr_value **out, stru
 static const char *const fault_params[] = { "name" };
 static const char *const fault_kwonly[] = { "errno", "count", "after" };
 
-static const pr_func fault_verbs[] = {
-	{ .name = "children_left", .fn = v_children_left },
-	{ .name = "fault", .params = fault_params, .nparams = 1, .nrequired = 1,
-	  .kwonly = fault_kwonly, .nkwonly = 3, .fn = v_fault },
-	{ .name = "faults_clear", .fn = v_faults_clear },
-	{ .name = "fds_leaked", .fn = v_fds_leaked },
-};
-
-pr_value *drv_fault_verb(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof fault_verbs / sizeof *fault_verbs; i++)
-		if (strcmp(fault_verbs[i].name, name) == 0)
-			return pr_function(&fault_verbs[i]);
-	return NULL;
-}
-
-int drv_is_verb(pr_value *func)
-{
-	const pr_func *f = pr_function_of(func);
-
-	return f != NULL && ((f >= fault_verbs && f < fault_verbs + sizeof fault_verbs / sizeof *fault_verbs) ||
-			     drv_is_harness_verb(f));
-}
+const pr_func drv_verb_children_left = { .name = "children_left", .fn = v_children_left };
+const pr_func drv_verb_fault = { .name = "fault", .params = fault_params, .nparams = 1,
+			    .nrequired = 1, .kwonly = fault_kwonly, .nkwonly = 3,
+			    .fn = v_fault };
+const pr_func drv_verb_faults_clear = { .name = "faults_clear", .fn = v_faults_clear };
+const pr_func drv_verb_fds_leaked = { .name = "fds_leaked", .fn = v_fds_leaked };
 
 int drv_errno_value(const char *name)
 {

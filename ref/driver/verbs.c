@@ -388,35 +388,49 @@ static int v_settles(pr_value *self, pr_value **argv, pr_value **out,
 static const char *const no_params[] = { NULL };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
-#define VERB(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
-			.varkw = 1, .fn = f }
+#define VARIADIC(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
+			    .varkw = 1, .fn = f }
 
-static const pr_func verbs[] = {
-	VERB("cause", v_cause),
-	VERB("gate", v_gate),
-	VERB("kill", v_kill),
-	VERB("pickles", v_pickles),
-	VERB("release", v_release),
-	VERB("settles", v_settles),
-	VERB("started", v_started),
-	VERB("stderr", v_stderr),
-	VERB("stdout", v_stdout),
-	VERB("unpicklable", v_unpicklable),
+const pr_func drv_verb_cause = VARIADIC("cause", v_cause);
+const pr_func drv_verb_gate = VARIADIC("gate", v_gate);
+const pr_func drv_verb_kill = VARIADIC("kill", v_kill);
+const pr_func drv_verb_settles = VARIADIC("settles", v_settles);
+const pr_func drv_verb_started = VARIADIC("started", v_started);
+const pr_func drv_verb_unpicklable = VARIADIC("unpicklable", v_unpicklable);
+const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
+const pr_func drv_verb_release = VARIADIC("release", v_release);
+const pr_func drv_verb_stderr = VARIADIC("stderr", v_stderr);
+const pr_func drv_verb_stdout = VARIADIC("stdout", v_stdout);
+
+/* The dispatch table: the names are the table's, the functions the
+ * driver's (here and in faults.c). */
+static const struct {
+	const char *name;
+	const pr_func *f;
+} verbs[] = {
+#define VERB(name, args, ref) { name, &ref },
+#include "vocab.def"
 };
 
 pr_value *drv_verb(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof verbs / sizeof *verbs; i++)
+	for (i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (strcmp(verbs[i].name, name) == 0)
-			return pr_function(&verbs[i]);
-	return drv_fault_verb(name);
+			return pr_function(verbs[i].f);
+	return NULL;
 }
 
-int drv_is_harness_verb(const pr_func *f)
+int drv_is_verb(pr_value *func)
 {
-	return f >= verbs && f < verbs + sizeof verbs / sizeof *verbs;
+	const pr_func *f = pr_function_of(func);
+	size_t i;
+
+	for (i = 0; f != NULL && i < ARRAY_SIZE(verbs); i++)
+		if (verbs[i].f == f)
+			return 1;
+	return 0;
 }
 
 int drv_is_text(struct drv_scenario *s, pr_value *v)
