@@ -246,7 +246,8 @@ START_TEST(test_task_json)
 }
 END_TEST
 
-/* The features a scenario needs, inferred from what it uses (docs/PROTOCOL.md, hello). */
+/* The features a scenario needs, inferred from what it uses (docs/PROTOCOL.md,
+ * hello), in the order of harness/vocab.def. */
 static const struct {
 	const char *src, *want;
 } feature_cases[] = {
@@ -255,12 +256,12 @@ static const struct {
 	{ "ex = ProcessPoolExecutor()", "ProcessPoolExecutor" },
 	{ "x = task.returns", "ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))",
-	  "ProcessPoolExecutor Executor.mp_context" },
-	{ "ex = ProcessPoolExecutor(initargs=(1,))", "ProcessPoolExecutor Executor.initializer" },
+	  "Executor.mp_context ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor(initargs=(1,))", "Executor.initializer ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor(max_tasks_per_child=1)",
-	  "ProcessPoolExecutor Executor.max_tasks_per_child" },
+	  "Executor.max_tasks_per_child ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor()\nex.shutdown(cancel_futures=True)",
-	  "ProcessPoolExecutor Executor.cancel_futures" },
+	  "Executor.cancel_futures ProcessPoolExecutor" },
 	/* a keyword of another call is not the constructor's */
 	{ "p = Process(kwargs={'mp_context': 1})", "" },
 	{ "ex = ProcessPoolExecutor()\nex.submit(task.returns, max_tasks_per_child=1)",
