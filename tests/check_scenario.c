@@ -246,7 +246,8 @@ START_TEST(test_task_json)
 }
 END_TEST
 
-/* The features a scenario needs, inferred from what it uses (docs/PROTOCOL.md, hello). */
+/* The features a scenario needs, inferred from what it uses (docs/PROTOCOL.md,
+ * hello), in the order of harness/vocab.def. */
 static const struct {
 	const char *src, *want;
 } feature_cases[] = {
