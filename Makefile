@@ -108,7 +108,7 @@ $(LIBREF): $(call obj,$(REF_SRC))
 # The shared library, from position-independent objects of its own.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) -Iref -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -I$(GEN) -Iref -Iharness -c -o $@ $<
 
 # -z defs: every symbol it needs resolved at link time, except in a
 # sanitizer build, whose runtime only the program links.

@@ -194,6 +194,9 @@ static void unparse(struct ps_buf *b, const struct ps_expr *e)
 	case PS_X_BEHAVIOUR:
 		ps_buf_addf(b, "child.%s", e->text);
 		break;
+	case PS_X_TASK:
+		ps_buf_addf(b, "task.%s", e->text);
+		break;
 	case PS_X_GETATTR:
 		unparse_object(b, e->object);
 		ps_buf_addf(b, ".%s", e->text);
@@ -315,6 +318,8 @@ static json_t *expr_json(const struct ps_expr *e)
 		return tagged("global", json_string(e->text));
 	case PS_X_BEHAVIOUR:
 		return tagged("behaviour", json_string(e->text));
+	case PS_X_TASK:
+		return tagged("task", json_string(e->text));
 	case PS_X_GETATTR:
 		return tagged("getattr", json_pack("{s:o, s:s}", "object", expr_json(e->object),
 						   "attr", e->text));

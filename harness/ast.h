@@ -24,6 +24,7 @@ enum ps_expr_kind {
 	PS_X_VAR,	/* text: variable name */
 	PS_X_GLOBAL,	/* text: one of the scenario globals */
 	PS_X_BEHAVIOUR,	/* text: the NAME of child.NAME */
+	PS_X_TASK,	/* text: the NAME of task.NAME (executor tasks) */
 	PS_X_GETATTR,	/* object, text: attribute name */
 	PS_X_CALL,	/* object: the callee; items: positional args; kw */
 };

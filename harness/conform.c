@@ -51,6 +51,7 @@ struct ck {
 	const char *cur_method;	/* of a per-method check */
 	bool py2;		/* a Python 2 implementation: its reprs differ */
 	bool parent_feature;	/* it has parent_process() */
+	bool executor_feature;	/* it has ProcessPoolExecutor */
 	ino_t in_ino, out_ino;	/* the two protocol pipes */
 	int timeouts;
 	bool no_hello;		/* the first driver said no hello: nothing to check */
@@ -449,10 +450,15 @@ static void take_hello(struct ck *c, json_t *h)
 			ps_method_parse(json_string_value(json_array_get(m, i))) : 0;
 	c->py2 = impl && (!strncmp(impl, "CPython 2.", 10) || strstr(impl, "(Python 2."));
 	c->parent_feature = !json_is_array(f);
-	for (i = 0; i < json_array_size(f); i++)
-		if (json_string_value(json_array_get(f, i)) &&
-		    !strcmp(json_string_value(json_array_get(f, i)), "parent_process"))
+	c->executor_feature = !json_is_array(f);
+	for (i = 0; i < json_array_size(f); i++) {
+		const char *name = json_string_value(json_array_get(f, i));
+
+		if (name && !strcmp(name, "parent_process"))
 			c->parent_feature = true;
+		if (name && !strcmp(name, "ProcessPoolExecutor"))
+			c->executor_feature = true;
+	}
 	if (!c->o->method)
 		c->method = c->methods & PS_M_FORK || !c->methods ? "fork" :
 			ps_method_name(c->methods & -c->methods);
@@ -1826,6 +1832,105 @@ static void ck_nothing_left(struct ck *c)
 	c->drv = NULL;
 }
 
+/* ---- the checks: executors ---------------------------------------------- */
+
+/* An executor scenario under the check's method, or a skip for a driver without one. */
+static bool exec_begin(struct ck *c)
+{
+	if (have_hello(c) && !c->executor_feature) {
+		skip(c, "the driver does not declare the ProcessPoolExecutor feature");
+		return false;
+	}
+	return scn_begin(c, c->method) && null(c, "ex = ProcessPoolExecutor(max_workers=1)");
+}
+
+static void ck_exec_returns(struct ck *c)
+{
+	if (exec_begin(c) && repr(c, "ex.submit(task.returns, 42).result()", "42") &&
+	    repr(c, "ex.submit(task.returns, v='kw').result()", "'kw'"))
+		null(c, "ex.shutdown()");
+}
+
+/* started(g) gives the handle of the worker that announced itself: a live
+ * process other than the scenario's, listed in "pids" under its variable. */
+static void ck_exec_gate(struct ck *c)
+{
+	json_t *msg, *pid;
+	char want[64];
+	long w;
+
+	if (!exec_begin(c) || !null(c, "g = gate()") || !null(c, "f = ex.submit(task.blocks, g, 'done')") ||
+	    !(msg = step(c, "w = started(g)")))
+		return;
+	pid = json_object_get(json_object_get(msg, "pids"), "w");
+	if (strcmp(kind_of(msg), "null") || !json_is_integer(pid) || json_integer_value(pid) <= 0 ||
+	    json_integer_value(pid) == c->main_pid) {
+		miss(c, "\"value\":null and \"pids\":{\"w\":PID,...}, PID the worker's (not main_pid %ld)",
+		     c->main_pid);
+		json_decref(msg);
+		return;
+	}
+	w = (long)json_integer_value(pid);
+	json_decref(msg);
+	if (kill((pid_t)w, 0) && errno == ESRCH) {
+		bad(c, "started(g) named pid %ld, which is not a running process", w);
+		return;
+	}
+	snprintf(want, sizeof(want), "<worker pid=%ld>", w);
+	if (repr(c, "w", want) && repr(c, "f.running()", "True") && repr(c, "f.done()", "False") &&
+	    null(c, "release(g)") && repr(c, "f.result()", "'done'") &&
+	    repr(c, "ex.submit(task.pid).result()", want))
+		null(c, "ex.shutdown()");
+}
+
+static void ck_exec_raises(struct ck *c)
+{
+	static const char head[] = "_RemoteTraceback: \n\"\"\"\nTraceback (most recent call last):\n";
+	static const char tail[] = "\nValueError: boom\n\"\"\"";
+	json_t *msg;
+	const char *type, *m;
+	char *t = NULL;
+
+	if (!exec_begin(c) || !null(c, "f = ex.submit(task.raises, 'ValueError', 'boom')") ||
+	    !(msg = step(c, "f.result()")))
+		return;
+	type = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
+	m = json_string_value(json_object_get(json_object_get(msg, "raised"), "message"));
+	if (!type || strcmp(type, "ValueError") || !m || strcmp(m, "boom")) {
+		miss(c, "\"raised\":{\"type\":\"ValueError\",\"message\":\"boom\"}");
+		json_decref(msg);
+		return;
+	}
+	json_decref(msg);
+	if (!value(c, "cause(f)", "text", &t))
+		return;
+	if (!t || strncmp(t, head, strlen(head)) || strlen(t) < strlen(tail) ||
+	    strcmp(t + strlen(t) - strlen(tail), tail))
+		miss(c, "\"value\":{\"text\":\"_RemoteTraceback: \\n\\\"\\\"\\\"\\nTraceback (most recent "
+		     "call last):\\n...\\nValueError: boom\\n\\\"\\\"\\\"\"}");
+	else if (repr(c, "ex.submit(task.returns, 1).result()", "1"))
+		null(c, "ex.shutdown()");
+	free(t);
+}
+
+static void ck_exec_settles(struct ck *c)
+{
+	if (exec_begin(c) && repr(c, "ex.submit(task.returns, 1).result()", "1"))
+		repr(c, "settles(ex)", "True");
+}
+
+static void ck_exec_end(struct ck *c)
+{
+	long left;
+
+	if (!exec_begin(c) || !null(c, "g = gate()") || !null(c, "f = ex.submit(task.blocks, g)") ||
+	    !null(c, "f2 = ex.submit(task.returns, 2)") || !null(c, "w = started(g)"))
+		return;
+	if (scn_end(c, &left) && left > 0)
+		bad(c, "ended says children_left=%ld: end releases every executor gate and runs the "
+		    "executor exit hook, which drains the pool and joins its workers", left);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 struct check {
@@ -1877,6 +1982,11 @@ static const struct check checks[] = {
 	{ "child.starts_child", MUST, "Child behaviours", "child.starts_child(t): writes repr(q) and a newline, exits 0", ck_child_starts_child, -1 },
 	{ "child.reports", MUST, "Child behaviours", "child.reports(): the five labelled lines, the authkey inherited", ck_child_reports, -1 },
 	{ "child.writes", MUST, "Child behaviours; Output streams", "child.writes(out, err): stdout(p) and stderr(p) give them as text", ck_child_writes, -1 },
+	{ "executor.returns", MUST, "Executors; Task behaviours", "a task's value comes back through the pool: ex.submit(task.returns, 42).result() is 42", ck_exec_returns, -1 },
+	{ "executor.gate", MUST, "Executors; Gates for executors", "started(g) waits for a blocked task and names its worker (in pids); release(g) lets it return", ck_exec_gate, -1 },
+	{ "executor.raises", MUST, "Executors; Verbs", "a task that raises gives the exception, and cause(f) its _RemoteTraceback", ck_exec_raises, -1 },
+	{ "executor.settles", MUST, "Executors; settles", "settles(ex) is True on a healthy pool", ck_exec_settles, -1 },
+	{ "executor.end", MUST, "end / ended / exited; Executors", "end releases executor gates and drains the pool: children_left is 0", ck_exec_end, -1 },
 	{ "pids.bound", MUST, "step / result", "\"pids\" maps a started process's variable to its pid, also after it ended", ck_pids, -1 },
 	{ "raised", MUST, "step / result", "an exception is \"raised\" with its type and str()", ck_raised, -1 },
 	{ "raised.start-twice", MUST, "step / result", "a second p.start() raises, and the running child is left alone", ck_raised_start_twice, -1 },

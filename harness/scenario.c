@@ -35,6 +35,12 @@ static const char *const behaviours[] = {
 #include "vocab.def"
 };
 
+/* The task.* behaviours for executors (docs/PROTOCOL.md, "Task behaviours"). */
+static const char *const tasks[] = {
+#define TASK(name, ref) name,
+#include "vocab.def"
+};
+
 static const char *const method_names[] = { "fork", "spawn", "forkserver" };
 
 enum tok_kind { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_BYTES, T_OP };
@@ -789,6 +795,27 @@ static struct ps_expr *parse_name(struct parser *p)
 		next(p);
 		return e;
 	}
+	if (!strcmp(t->text, "task")) {
+		next(p);
+		if (!is_op(p, '.')) {
+			fail_at(p, line, col, "'task' needs a behaviour: task.NAME");
+			return NULL;
+		}
+		next(p);
+		if (p->tok.kind != T_NAME) {
+			FAIL_TOK(p, "expected a task behaviour name after 'task.'");
+			return NULL;
+		}
+		if (!IN_TABLE(tasks, p->tok.text)) {
+			FAIL_TOK(p, "unknown task behaviour 'task.%s'", p->tok.text);
+			return NULL;
+		}
+		e = new_expr(p, PS_X_TASK, line, col);
+		if (e)
+			take_text(p, e);
+		next(p);
+		return e;
+	}
 	if (is_var(p, t->text)) {
 		e = new_expr(p, PS_X_VAR, line, col);
 	} else if (IN_TABLE(globals, t->text)) {
@@ -1032,6 +1059,12 @@ static struct ps_expr *parse_trailers(struct parser *p)
 				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
 			break;
 		}
+		if (e->kind == PS_X_TASK && (is_op(p, '(') || is_op(p, '.'))) {
+			FAIL_TOK(p, "a task behaviour is a function to submit, not something to %s: "
+				 "write ex.submit(task.%s, ...)", is_op(p, '(') ? "call" : "read",
+				 e->text);
+			break;
+		}
 		if ((is_op(p, '.') || is_op(p, '(')) && !nest(p))
 			break;
 		if (is_op(p, '.')) {
@@ -1140,7 +1173,8 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
 			const char *n = p->tok.text;
 
-			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "None") ||
+			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
+			    !strcmp(n, "None") ||
 			    !strcmp(n, "True") || !strcmp(n, "False")) {
 				FAIL_TOK(p, "cannot assign to '%s'", n);
 				goto fail;
@@ -1352,15 +1386,93 @@ static const char *invalid_utf8(const char *s, size_t len)
 	return NULL;
 }
 
-/* The fault verbs' arguments are checked here, so a bad site or errno is a
- * parse error at its column rather than a driver error mid-run. */
+static bool is_global(const struct ps_expr *e, const char *name)
+{
+	return e && e->kind == PS_X_GLOBAL && !strcmp(e->text, name);
+}
+
+/* SIGNAME's number, 0 when Linux has no such signal (glibc 2.32 names them). */
+static int signal_number(const char *name)
+{
+	const char *abbrev;
+	int sig;
+
+	if (strncmp(name, "SIG", 3))
+		return 0;
+	for (sig = 1; sig < 65; sig++)
+		if ((abbrev = sigabbrev_np(sig)) && !strcmp(abbrev, name + 3))
+			return sig;
+	return 0;
+}
+
+/* How many positional arguments the executor verbs with arguments take, none
+ * by keyword (vocab.def's NOARGS verbs are checked by ps_fault_check). */
+static const struct {
+	const char *name;
+	size_t args;
+	const char *usage;
+} exec_verbs[] = {
+	{ "cause", 1, "cause(x) takes one argument, an exception or a future" },
+	{ "kill", 2, "kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
+	{ "settles", 1, "settles(ex) takes one argument, an executor" },
+	{ "started", 1, "started(g) takes one argument, a gate" },
+};
+
+/*
+ * signal.NAME must name a signal Linux has, `signal` is read only that way,
+ * and the executor verbs get their argument counts: a slip is a parse error
+ * at its column, not a driver error mid-run.
+ */
+static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	if (!e)
+		return NULL;
+	if (e->kind == PS_X_GETATTR && is_global(e->object, "signal")) {
+		if (!signal_number(e->text)) {
+			snprintf(msg, size, "unknown signal 'signal.%s'", e->text);
+			return e;
+		}
+		return NULL;
+	}
+	if (is_global(e, "signal")) {
+		snprintf(msg, size, "signal is only used as signal.NAME");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL) {
+		for (i = 0; i < sizeof(exec_verbs) / sizeof(exec_verbs[0]); i++) {
+			if (!strcmp(e->object->text, exec_verbs[i].name) &&
+			    (e->n_items != exec_verbs[i].args || e->n_kw)) {
+				snprintf(msg, size, "%s", exec_verbs[i].usage);
+				return e;
+			}
+		}
+	}
+	if ((bad = check_exec(e->object, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_exec(e->items[i], msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_exec(e->kw[i].value, msg, size)))
+			return bad;
+	return NULL;
+}
+
+/* The fault and executor verbs' arguments are checked here, so a bad site,
+ * errno or signal is a parse error at its column rather than a driver error
+ * mid-run. */
 static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 {
 	const struct ps_expr *bad;
 	char msg[400];
 
 	if ((bad = ps_fault_check(s->value, msg, sizeof(msg))) ||
-	    (bad = ps_fault_check(s->object, msg, sizeof(msg)))) {
+	    (bad = ps_fault_check(s->object, msg, sizeof(msg))) ||
+	    (bad = check_exec(s->value, msg, sizeof(msg))) ||
+	    (bad = check_exec(s->object, msg, sizeof(msg)))) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;
 	}
@@ -1511,7 +1623,11 @@ void ps_scenario_free(struct ps_scenario *sc)
 	free(sc);
 }
 
-/* Optional features, and what in a scenario uses each. */
+/*
+ * Optional features, and what in a scenario uses each (harness/vocab.def,
+ * FEATURE): an attribute, a global, a child or task behaviour, or a keyword
+ * argument of a call.
+ */
 static const struct {
 	const char *name;
 	enum ps_vocab_use use;
@@ -1521,11 +1637,6 @@ static const struct {
 #define FEATURE(name, since, use, what, kw) { name, use, what, kw },
 #include "vocab.def"
 };
-
-static bool is_global(const struct ps_expr *e, const char *name)
-{
-	return e && e->kind == PS_X_GLOBAL && e->text && !strcmp(e->text, name);
-}
 
 static bool uses(const struct ps_expr *e, size_t i)
 {
@@ -1538,6 +1649,9 @@ static bool uses(const struct ps_expr *e, size_t i)
 		return is_global(e, features[i].what);
 	case CHILD:
 		return e->kind == PS_X_BEHAVIOUR && e->text && !strcmp(e->text, features[i].what);
+	case TASK:	/* what NULL: any task behaviour */
+		return e->kind == PS_X_TASK && e->text &&
+		       (!features[i].what || !strcmp(e->text, features[i].what));
 	case KEYWORD:
 		if (e->kind != PS_X_CALL)
 			return false;

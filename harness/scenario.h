@@ -47,10 +47,11 @@ void ps_scenario_free(struct ps_scenario *sc);
 /*
  * The optional features a scenario uses: API that not every implementation
  * or CPython version has ("Process.close", "Process.kill", "parent_process",
- * "Process.sentinel"; docs/PROTOCOL.md, hello).  Sets out[i] to static
+ * "Process.sentinel", "ProcessPoolExecutor", "Executor.mp_context", ...;
+ * docs/PROTOCOL.md, hello).  Sets out[i] to static
  * names and returns how many (at most PS_MAX_FEATURES).
  */
-#define PS_MAX_FEATURES 8
+#define PS_MAX_FEATURES 16
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES]);
 
 /* "fork", "spawn", "forkserver" for one method bit; NULL otherwise. */

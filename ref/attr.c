@@ -111,6 +111,8 @@ int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *
 	*out = NULL;
 	if (obj->kind == PR_PROCESS)
 		return pr__process_getattr(obj, name, out, d);
+	if (obj->kind == PR_OBJECT && obj->u.obj.type->getattr != NULL)
+		return obj->u.obj.type->getattr(obj, name, out, d);
 	if (has_attr(obj, name))
 		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
 			       "%s.%s", pr__type_name(obj), name);
@@ -147,6 +149,9 @@ int pr_pickle_check(pr_value *v, struct pr_diag *d)
 			       "object is disallowed for security reasons");
 	case PR_PROCESS:
 		return pr__process_pickle_check(v, d);
+	case PR_OBJECT:
+		return v->u.obj.type->pickle != NULL ? v->u.obj.type->pickle(v, d)
+						      : 0;
 	case PR_METHOD:
 		/* a bound method reduces to getattr(self, name) */
 		return pr_pickle_check(v->u.fn.self, d);

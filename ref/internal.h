@@ -34,6 +34,23 @@ struct pr_profile {
 	int spawn_vfork;	/* spawnv_passfds goes through vfork, then fork */
 	int c_int_message;	/* OverflowError reads "Python int too large to convert to C int" */
 	int bytes_type;		/* bytes is a type of its own, not str (Python 3) */
+	/* concurrent.futures (executor.c, task.c) */
+	int ex_initializer;	/* mp_context=, initializer=, initargs= */
+	int ex_cancel_futures;	/* shutdown(cancel_futures=) */
+	int ex_mtpc;		/* max_tasks_per_child= */
+	int ex_on_demand;	/* spawn/forkserver workers start one per submit */
+	int ex_safe_queue;	/* pickling errors fail the future, not the pool */
+	int ex_invalid_state;	/* set_exception() on a cancelled future raises */
+	int ex_result_or_cancel;	/* map()'s iterator cancels what timed out */
+	int ex_posonly_fn;	/* submit(fn, /, ...) */
+	int pickle_quoted;	/* "cannot pickle '_thread.lock' object" */
+	int exc_repr_compact;	/* ValueError('x'), not ValueError('x',) */
+	int qualname_errors;	/* "ProcessPoolExecutor.submit() missing ..." */
+	int float_index_message;	/* "'float' object cannot be interpreted as an integer" */
+	/* CPython bugs the release has (profile.c, bugs[]) */
+	int bug_wakeup_closed;	/* bpo-39098: shutdown(wait=False) kills the manager */
+	int bug_107219;		/* gh-107219: a cancelled future kills a breaking manager */
+	int bug_132969;		/* gh-132969: a worker exit after shutdown(wait=False) */
 };
 extern struct pr_profile pr__profile;
 
@@ -60,6 +77,7 @@ void pr__sb_release(struct sbuf *sb);
 /* ---- values (value.c) -------------------------------------------------- */
 
 struct pr_process;
+struct pr_objtype;
 
 struct pr_value {
 	long refcnt;		/* < 0: immortal (None, True, False) */
@@ -82,6 +100,10 @@ struct pr_value {
 			size_t len;	/* dict: the number of pairs */
 		} seq;
 		struct pr_process *proc;
+		struct {
+			const struct pr_objtype *type;
+			void *data;
+		} obj;		/* PR_OBJECT */
 		struct {
 			const pr_func *func;
 			pr_value *self;	/* PR_METHOD: the bound object */
@@ -116,6 +138,27 @@ int pr__is_int(const pr_value *v);	/* int or bool */
 pr_value *pr__method(const pr_func *func, pr_value *self);
 pr_value *pr__class(const pr_func *init);
 void pr__float_repr(double x, struct sbuf *sb);
+
+/*
+ * The class of a PR_OBJECT: what value.c, attr.c and wire.c ask of it.
+ * Every hook but name and repr may be NULL: no such behaviour (free: the
+ * data is not freed; getattr: no attributes; pickle: picklable; wire:
+ * cannot cross to a child).
+ */
+struct pr_objtype {
+	const char *name;	/* type(v).__name__ */
+	void (*free)(void *data);
+	void (*repr)(pr_value *v, struct sbuf *sb);
+	void (*str)(pr_value *v, struct sbuf *sb);	/* NULL: repr */
+	int (*getattr)(pr_value *v, const char *name, pr_value **out,
+		       struct pr_diag *d);
+	int (*pickle)(pr_value *v, struct pr_diag *d);
+	int (*wire)(struct sbuf *sb, pr_value *v);
+};
+/* A new object of type t owning data (freed with t->free if this fails). */
+pr_value *pr__object_new(const struct pr_objtype *t, void *data);
+/* v's data if v is an object of type t, else NULL. */
+void *pr__object_data(const pr_value *v, const struct pr_objtype *t);
 
 /* str.isprintable() for one code point (unicode.c) */
 int pr__unicode_printable(uint32_t c);
@@ -256,6 +299,21 @@ int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3]);
  * process object in *out and the three fds. */
 int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
 		  struct pr_diag *d);
+/* The pieces of the format, for the executor's call and result items
+ * (executor.c): get functions advance *p, fail with PR_EVALUE past end. */
+void pr__wire_put_u64(struct sbuf *sb, uint64_t n);
+void pr__wire_put_blob(struct sbuf *sb, const void *data, size_t len);
+int pr__wire_get(const char **p, const char *end, pr_value **out);
+int pr__wire_get_u64(const char **p, const char *end, uint64_t *n);
+int pr__wire_get_blob(const char **p, const char *end, const char **data,
+		      size_t *len);
+/* The objects the executor sends (tag 'G' gate, 'W' worker handle, 'E'
+ * exception, task.c), after their tag. */
+int pr__wire_get_object(char tag, const char **p, const char *end,
+			pr_value **out);
+/* A task behaviour or the executor's worker function by its __qualname__
+ * ("task.returns", "_process_worker"); NULL for any other name. */
+pr_value *pr__task_by_name(const char *name);
 /* A bare Process object, for a description to fill. */
 pr_value *pr__process_new(void);
 /* The most arguments pr__child_start() passes on. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "executor.h"
 
 /* type(self).__name__ for what multiprocessing.Process creates; the
  * default name is built from it ('Process-1'). */
@@ -1091,7 +1092,7 @@ pr_value *pr_global(const char *name)
 	     i++)
 		if (strcmp(module_functions[i].name, name) == 0)
 			return pr_function(&module_functions[i]);
-	return NULL;
+	return pr__executor_global(name);
 }
 
 /* ---- util._exit_function ---------------------------------------------- */

@@ -155,8 +155,9 @@ PR_EXTERN int pr_set_profile(const char *name, struct pr_diag *d);
 /* The profile in force, as pr_set_profile() spells it: "3.11-O". */
 PR_EXTERN const char *pr_profile_name(void);
 /* The optional features of the driver protocol's hello that the profile
- * has ("Process.close", "Process.kill", "Process.sentinel",
- * "parent_process"), at most max of them into out; returns how many. */
+ * has ("Process.close", ..., "ProcessPoolExecutor", "Executor.mp_context",
+ * ...: harness/vocab.def's, by the release that brought each), at most max
+ * of them into out; returns how many. */
 PR_EXTERN size_t pr_profile_features(const char **out, size_t max);
 
 /*
@@ -211,7 +212,9 @@ enum pr_kind {
 	PR_PROCESS,	/* Process, _MainProcess, _ParentProcess */
 	PR_AUTHKEY,	/* process.AuthenticationString */
 	PR_FUNCTION,	/* a function, or the Process class */
-	PR_METHOD	/* a method bound to a process object */
+	PR_METHOD,	/* a method bound to a process object */
+	PR_OBJECT	/* any other object: executors, futures, exceptions,
+			 * gates, worker handles (executor.c, task.c) */
 };
 
 /*
@@ -321,6 +324,82 @@ PR_EXTERN pid_t pr_process_pid(const pr_value *v);
  * process object.
  */
 PR_EXTERN int pr_process_set_gate(pr_value *proc, int fd);
+
+/* ---- executors (executor.c, task.c) ----------------------------------- */
+
+/*
+ * concurrent.futures.ProcessPoolExecutor, with futures, map() iterators
+ * and exceptions as values.  The class is pr_global("ProcessPoolExecutor")
+ * (with "get_context", "list" and "next"); its methods and the futures'
+ * are reached with pr_getattr() and pr_call() as Python code reaches
+ * them.  Workers are process objects of the library, started with the
+ * executor's context (fork, spawn through procref-child, forkserver).
+ * The executor's manager runs inside the calls on the executor and its
+ * futures: nothing happens in the background between two calls.
+ */
+PR_EXTERN pr_value *pr_executor_class(void);
+PR_EXTERN int pr_is_executor(const pr_value *v);
+PR_EXTERN int pr_is_future(const pr_value *v);
+/* ex.submit(fn, *args): a future, or the exception submit() raises. */
+PR_EXTERN int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args,
+		       size_t nargs, pr_value **future, struct pr_diag *d);
+/* ex.shutdown(wait=, cancel_futures=) */
+PR_EXTERN int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures,
+			 struct pr_diag *d);
+/* f.result(timeout) and f.exception(timeout), timeout < 0 for None:
+ * what it returns (a new reference) or raises. */
+PR_EXTERN int pr_future_result(pr_value *f, double timeout, pr_value **out,
+		     struct pr_diag *d);
+PR_EXTERN int pr_future_exception(pr_value *f, double timeout, pr_value **out,
+			struct pr_diag *d);
+/* f.cancel(); "pending", "running", "cancelled" or "finished" (NULL for
+ * what is no future). */
+PR_EXTERN int pr_future_cancel(pr_value *f);
+PR_EXTERN const char *pr_future_state(pr_value *f);
+/*
+ * The harness's settles(ex) (spec: executor.md): shut ex down as
+ * shutdown(wait=True) would and wait at most timeout_ms for its manager
+ * and workers to finish: *settles 1 if they did.  If not, the executor
+ * is forgotten: its workers are killed and reaped, and the exit hook
+ * leaves it alone.
+ */
+PR_EXTERN int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles,
+			struct pr_diag *d);
+/* concurrent.futures.process._python_exit(): join every executor's
+ * manager, which finishes the pending work first.  Run it before
+ * pr_exit_function(), as interpreter exit does. */
+PR_EXTERN int pr_executor_exit_hook(struct pr_diag *d);
+/* Release every executor's state (after the exit hook). */
+PR_EXTERN void pr_executor_fini(void);
+/* cause(x): "TYPE: str(cause)" of an exception or a future's exception,
+ * or "None", as a str. */
+PR_EXTERN int pr_cause(pr_value *x, pr_value **out, struct pr_diag *d);
+
+/* task.NAME, a task behaviour; NULL when there is none. */
+PR_EXTERN pr_value *pr_task(const char *name);
+/* A threading.Lock() look-alike: pickling it fails as CPython's does. */
+PR_EXTERN pr_value *pr_unpicklable(void);
+/* The pid of a worker handle, 0 for any other value. */
+PR_EXTERN pid_t pr_worker_pid(const pr_value *v);
+
+/*
+ * Gates for executor tasks (spec: executor.md, Gates for executors): two
+ * FIFOs in a private directory of this process, held open O_RDWR by it.
+ * pr_gate_started() waits at most timeout_ms for a task to announce
+ * itself and gives a handle of its worker (TimeoutError "no task started
+ * on the gate" otherwise); pr_gate_release() lets one task go on;
+ * pr_gates_release_all() lets every task go, now and later;
+ * pr_gates_fini() closes and removes everything.  pr_gates_fd() tells
+ * whether fd is one of the gates' own.
+ */
+PR_EXTERN int pr_gate_new(pr_value **out, struct pr_diag *d);
+PR_EXTERN int pr_is_gate(const pr_value *v);
+PR_EXTERN int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
+		    struct pr_diag *d);
+PR_EXTERN int pr_gate_release(pr_value *gate, struct pr_diag *d);
+PR_EXTERN void pr_gates_release_all(void);
+PR_EXTERN void pr_gates_fini(void);
+PR_EXTERN int pr_gates_fd(int fd);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,20 @@ struct pr_profile pr__profile = {
 	.spawn_vfork = 1,
 	.c_int_message = 1,
 	.bytes_type = 1,
+	.ex_initializer = 1,
+	.ex_cancel_futures = 1,
+	.ex_mtpc = 1,
+	.ex_on_demand = 1,
+	.ex_safe_queue = 1,
+	.ex_invalid_state = 1,
+	.ex_result_or_cancel = 1,
+	.ex_posonly_fn = 1,
+	.pickle_quoted = 1,
+	.exc_repr_compact = 1,
+	.qualname_errors = 1,
+	.float_index_message = 1,
+	.bug_107219 = 1,
+	.bug_132969 = 1,
 };
 
 /*
@@ -85,6 +99,57 @@ static const struct change {
 	 * isinstance(name, basestring) takes it, AuthenticationString(str)
 	 * takes a str, repr() has no b prefix and str() is the bytes. */
 	{ offsetof(struct pr_profile, bytes_type), PY(3, 0) },
+	/* 3.7, bpo-21423 (concurrent/futures/process.py
+	 * ProcessPoolExecutor.__init__): mp_context, initializer, initargs */
+	{ offsetof(struct pr_profile, ex_initializer), PY(3, 7) },
+	/* 3.9, bpo-39349 (Executor.shutdown): cancel_futures */
+	{ offsetof(struct pr_profile, ex_cancel_futures), PY(3, 9) },
+	/* 3.11, bpo-44733: max_tasks_per_child */
+	{ offsetof(struct pr_profile, ex_mtpc), PY(3, 11) },
+	/* 3.9, bpo-39207 (_adjust_process_count): workers start on demand;
+	 * with fork all at the first submit again from 3.9.13 (gh-90622),
+	 * which every local 3.9 build has */
+	{ offsetof(struct pr_profile, ex_on_demand), PY(3, 9) },
+	/* 3.7, bpo-31699 (_SafeQueue._on_queue_feeder_error, _sendback_result,
+	 * the manager's recv() in try): pickling errors fail the future */
+	{ offsetof(struct pr_profile, ex_safe_queue), PY(3, 7) },
+	/* 3.8, bpo-33238 (_base.Future.set_exception): InvalidStateError */
+	{ offsetof(struct pr_profile, ex_invalid_state), PY(3, 8) },
+	/* 3.10.9, gh-95166 (_base._result_or_cancel) */
+	{ offsetof(struct pr_profile, ex_result_or_cancel), PY(3, 10) },
+	/* 3.9, bpo-39413 (Executor.submit(fn, /, *args, **kwargs)) */
+	{ offsetof(struct pr_profile, ex_posonly_fn), PY(3, 9) },
+	/* 3.8, bpo-32892 (Objects/typeobject.c object___reduce_ex__):
+	 * "cannot pickle 'X' object"; before, "can't pickle X objects" */
+	{ offsetof(struct pr_profile, pickle_quoted), PY(3, 8) },
+	/* 3.7, bpo-30399 (BaseException.__repr__): no comma after one arg */
+	{ offsetof(struct pr_profile, exc_repr_compact), PY(3, 7) },
+	/* 3.10, bpo-20291 and friends (Python/ceval.c): the qualified name in
+	 * argument errors */
+	{ offsetof(struct pr_profile, qualname_errors), PY(3, 10) },
+	/* 3.10, bpo-37999 (no __int__ fallback): "'float' object cannot be
+	 * interpreted as an integer" */
+	{ offsetof(struct pr_profile, float_index_message), PY(3, 10) },
+};
+
+/*
+ * CPython bugs the executor profiles reproduce: the switch is on for the
+ * releases from `from` up to, not including, `fixed`.
+ */
+static const struct bug {
+	size_t field;
+	unsigned from, fixed;
+} bugs[] = {
+	/* bpo-39098 / gh-83279: shutdown(wait=False) closes the manager's
+	 * wakeup pipe; with work pending the manager dies with "OSError:
+	 * handle is closed" (3.7 added the _ThreadWakeup, 3.9 fixed it) */
+	{ offsetof(struct pr_profile, bug_wakeup_closed), PY(3, 7), PY(3, 9) },
+	/* gh-107219, PR #108974: _terminate_broken's set_exception() on a
+	 * cancelled future raises InvalidStateError and kills the manager */
+	{ offsetof(struct pr_profile, bug_107219), PY(3, 8), PY(3, 12) },
+	/* gh-132969, PR #133222: a worker leaving after max_tasks_per_child
+	 * once shutdown(wait=False) set _processes = None: len(None) */
+	{ offsetof(struct pr_profile, bug_132969), PY(3, 11), PY(3, 14) },
 };
 
 /* The releases there are golden sets for. */
@@ -136,6 +201,9 @@ int pr_set_profile(const char *name, struct pr_diag *d)
 	for (i = 0; i < ARRAY_SIZE(changes); i++)
 		*(int *)((char *)&p + changes[i].field) =
 			p.version >= changes[i].since;
+	for (i = 0; i < sizeof bugs / sizeof *bugs; i++)
+		*(int *)((char *)&p + bugs[i].field) =
+			p.version >= bugs[i].from && p.version < bugs[i].fixed;
 	pr__profile = p;
 	return 0;
 }

@@ -84,6 +84,10 @@ static void value_free(pr_value *v)
 		pr__gc_untrack(v);
 		pr_decref(v->u.fn.self);
 		break;
+	case PR_OBJECT:
+		if (v->u.obj.type->free != NULL)
+			v->u.obj.type->free(v->u.obj.data);
+		break;
 	default:
 		break;
 	}
@@ -369,6 +373,8 @@ const char *pr__type_name(const pr_value *v)
 		return v->u.fn.is_class ? "type" : "function";
 	case PR_METHOD:
 		return "method";
+	case PR_OBJECT:
+		return v->u.obj.type->name;
 	}
 	return "object";
 }
@@ -620,6 +626,9 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 		pr__value_repr(v->u.fn.self, sb);
 		pr__sb_putc(sb, '>');
 		break;
+	case PR_OBJECT:
+		v->u.obj.type->repr(v, sb);
+		break;
 	}
 }
 
@@ -629,6 +638,8 @@ void pr__value_str(pr_value *v, struct sbuf *sb)
 	if (v->kind == PR_STR || (!pr__profile.bytes_type &&
 				  (v->kind == PR_BYTES || v->kind == PR_AUTHKEY)))
 		pr__sb_put(sb, v->u.s.data, v->u.s.len);
+	else if (v->kind == PR_OBJECT && v->u.obj.type->str != NULL)
+		v->u.obj.type->str(v, sb);
 	else
 		pr__value_repr(v, sb);
 }
@@ -1046,6 +1057,26 @@ const pr_func *pr_function_of(const pr_value *v)
 pr_value *pr_method_self(const pr_value *v)
 {
 	return v->kind == PR_METHOD ? v->u.fn.self : NULL;
+}
+
+pr_value *pr__object_new(const struct pr_objtype *t, void *data)
+{
+	pr_value *v = value_new(PR_OBJECT);
+
+	if (v == NULL) {
+		if (t->free != NULL && data != NULL)
+			t->free(data);
+		return NULL;
+	}
+	v->u.obj.type = t;
+	v->u.obj.data = data;
+	return v;
+}
+
+void *pr__object_data(const pr_value *v, const struct pr_objtype *t)
+{
+	return v != NULL && v->kind == PR_OBJECT && v->u.obj.type == t
+		       ? v->u.obj.data : NULL;
 }
 
 pr_value *pr__method(const pr_func *func, pr_value *self)

@@ -15,13 +15,17 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "executor.h"
 
-static void put_u64(struct sbuf *sb, uint64_t n)
+#define put_u64 pr__wire_put_u64
+#define put_blob pr__wire_put_blob
+
+void put_u64(struct sbuf *sb, uint64_t n)
 {
 	pr__sb_put(sb, &n, sizeof n);
 }
 
-static void put_blob(struct sbuf *sb, const void *data, size_t len)
+void put_blob(struct sbuf *sb, const void *data, size_t len)
 {
 	put_u64(sb, len);
 	pr__sb_put(sb, data, len);
@@ -82,6 +86,9 @@ int pr__wire_put(struct sbuf *sb, pr_value *v)
 		if (!v->u.fn.is_class)
 			put_blob(sb, f->name, strlen(f->name));
 		return 0;
+	case PR_OBJECT:
+		return v->u.obj.type->wire != NULL ? v->u.obj.type->wire(sb, v)
+						    : PR_EUNSUPPORTED;
 	default:
 		return PR_EUNSUPPORTED;
 	}
@@ -110,6 +117,36 @@ static int get_blob(struct rd *rd, const char **data, size_t *len)
 	*len = (size_t)n;
 	rd->p += n;
 	return 0;
+}
+
+static int get_value(struct rd *rd, pr_value **out);
+
+int pr__wire_get(const char **p, const char *end, pr_value **out)
+{
+	struct rd rd = { *p, end };
+	int r = get_value(&rd, out);
+
+	*p = rd.p;
+	return r;
+}
+
+int pr__wire_get_u64(const char **p, const char *end, uint64_t *n)
+{
+	struct rd rd = { *p, end };
+	int r = get_u64(&rd, n);
+
+	*p = rd.p;
+	return r;
+}
+
+int pr__wire_get_blob(const char **p, const char *end, const char **data,
+		      size_t *len)
+{
+	struct rd rd = { *p, end };
+	int r = get_blob(&rd, data, len);
+
+	*p = rd.p;
+	return r;
 }
 
 static int get_value(struct rd *rd, pr_value **out)
@@ -198,9 +235,15 @@ static int get_value(struct rd *rd, pr_value **out)
 			return PR_EMEMORY;
 		*out = pr_behaviour(text);
 		if (*out == NULL)
+			*out = pr__task_by_name(text);
+		if (*out == NULL)
 			*out = pr_global(text);
 		free(text);
 		return *out == NULL ? PR_EVALUE : 0;
+	case 'G':
+	case 'W':
+	case 'E':
+		return pr__wire_get_object(tag, &rd->p, rd->end, out);
 	default:
 		return PR_EVALUE;
 	}

@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, options_suite());
 	srunner_add_suite(sr, report_suite());
 	srunner_add_suite(sr, reliability_suite());
+	srunner_add_suite(sr, executor_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -50,6 +50,19 @@ START_TEST(test_variable_name_wins_over_main)
 }
 END_TEST
 
+/* Worker handles: two variables holding one reused worker's pid print the
+ * name bound first, whatever the order the driver lists them in later. */
+START_TEST(test_worker_first_bound_name_wins)
+{
+	ck_assert_int_eq(ps_transcript_pid(&t, "w1", 5000), 0);
+	ck_assert_int_eq(ps_transcript_pid(&t, "w2", 5000), 0);
+	ck_assert_int_eq(ps_transcript_pid(&t, "w1", 5000), 0);
+	ck_assert_int_eq(ps_transcript_pid(&t, "w3", 5001), 0);
+	norm_is("<worker pid=5000>", "<worker pid=<w1>>");
+	norm_is("<worker pid=5001>", "<worker pid=<w3>>");
+}
+END_TEST
+
 START_TEST(test_authkey_and_addresses)
 {
 	norm_is("b'\\x8f\\x01secret'", "<authkey>");
@@ -109,6 +122,7 @@ Suite *normalize_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_pids);
 	tcase_add_test(tc, test_variable_name_wins_over_main);
+	tcase_add_test(tc, test_worker_first_bound_name_wins);
 	tcase_add_test(tc, test_authkey_and_addresses);
 	tcase_add_test(tc, test_render);
 	suite_add_tcase(s, tc);

@@ -1168,10 +1168,11 @@ static void teardown_profile(void)
 START_TEST(test_profile_names)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	const char *feat[8];
+	const char *feat[16];
 
 	ck_assert_str_eq(pr_profile_name(), "3.11");
-	ck_assert_int_eq(pr_profile_features(feat, 8), 4);
+	/* with the executor's: every one of them in 3.11 */
+	ck_assert_int_eq(pr_profile_features(feat, 16), 9);
 	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError", "unknown "
 		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
 		  "3.11-O)");
@@ -1182,18 +1183,26 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.11");
 	ck_assert_int_eq(pr_set_profile("3.13-O", &d), 0);
 	ck_assert_str_eq(pr_profile_name(), "3.13-O");
-	/* the hello's features: close and kill from 3.7, parent_process
-	 * from 3.8, sentinel from 3.3 */
+	/* the hello's features (vocab.def's order): close and kill from 3.7,
+	 * parent_process from 3.8, sentinel from 3.3; the executor from 3.2,
+	 * mp_context and initializer from 3.7, cancel_futures from 3.9 */
 	ck_assert_int_eq(pr_set_profile("3.7", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 3);
-	ck_assert_str_eq(feat[0], "Process.close");
-	ck_assert_str_eq(feat[1], "Process.kill");
-	ck_assert_str_eq(feat[2], "Process.sentinel");
+	ck_assert_int_eq(pr_profile_features(feat, 16), 6);
+	ck_assert_str_eq(feat[0], "Executor.initializer");
+	ck_assert_str_eq(feat[1], "Executor.mp_context");
+	ck_assert_str_eq(feat[2], "Process.close");
+	ck_assert_str_eq(feat[3], "Process.kill");
+	ck_assert_str_eq(feat[4], "Process.sentinel");
+	ck_assert_str_eq(feat[5], "ProcessPoolExecutor");
+	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 8);
+	ck_assert_str_eq(feat[0], "Executor.cancel_futures");
 	ck_assert_int_eq(pr_set_profile("3.6", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 1);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 2);
 	ck_assert_str_eq(feat[0], "Process.sentinel");
+	ck_assert_str_eq(feat[1], "ProcessPoolExecutor");
 	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 8), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 16), 0);
 }
 END_TEST
 
@@ -1203,11 +1212,15 @@ END_TEST
 START_TEST(test_vocabulary)
 {
 	static const char *const globals[] = {
-#define GLOBAL(name, how) how == MODULE ? name : NULL,
+#define GLOBAL(name, how) how == MODULE || how == EXECUTOR ? name : NULL,
 #include "vocab.def"
 	};
 	static const char *const behaviours[] = {
 #define CHILD(name, ref) name,
+#include "vocab.def"
+	};
+	static const char *const tasks[] = {
+#define TASK(name, ref) name,
 #include "vocab.def"
 	};
 	static const struct {
@@ -1221,7 +1234,7 @@ START_TEST(test_vocabulary)
 		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 },
 		{ 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
 	};
-	const char *feat[8];
+	const char *feat[16];
 	size_t i, k, n, r;
 	pr_value *v;
 
@@ -1236,6 +1249,11 @@ START_TEST(test_vocabulary)
 		v = pr_behaviour(behaviours[i]);
 		ck_assert_msg(v != NULL, "no behaviour child.%s", behaviours[i]);
 		ck_assert_str_eq(pr_function_of(v)->name, behaviours[i]);
+		pr_decref(v);
+	}
+	for (i = 0; i < ARRAY_SIZE(tasks); i++) {
+		v = pr_task(tasks[i]);
+		ck_assert_msg(v != NULL, "no behaviour task.%s", tasks[i]);
 		pr_decref(v);
 	}
 	for (r = 0; r < ARRAY_SIZE(releases); r++) {

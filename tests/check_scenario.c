@@ -54,6 +54,12 @@ static const struct {
 	{ "p = Process()\r\np.start() \\\r\n", "p.start()" },
 	{ "p = Process(args=(1e999, -1e999))", "p = Process(args=(1e309, -1e309))" },
 	{ "p = Process()\np.name = 1 .real", "p.name = 1 .real" },
+	{ "ex = ProcessPoolExecutor(max_workers = 1)", "ex = ProcessPoolExecutor(max_workers=1)" },
+	{ "ex = ProcessPoolExecutor()\nex.submit( task.blocks , gate() )", "ex.submit(task.blocks, gate())" },
+	{ "g = gate()\nw = started(g)\nkill(w, signal.SIGKILL)", "kill(w, signal.SIGKILL)" },
+	{ "ex = ProcessPoolExecutor()\nnext(ex.map(task.returns, [1], timeout=0))",
+	  "next(ex.map(task.returns, [1], timeout=0))" },
+	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))\nsettles(ex)", "settles(ex)" },
 };
 
 START_TEST(test_valid_forms)
@@ -182,6 +188,18 @@ static const struct {
 	{ "fault()", "t.scn:1:1: fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)" },
 	{ "fds_leaked(1)", "t.scn:1:1: fds_leaked() takes no arguments" },
 	{ "x = errno", "t.scn:1:5: errno is only used as errno.NAME" },
+	{ "x = task.frob", "t.scn:1:10: unknown task behaviour 'task.frob'" },
+	{ "x = task", "t.scn:1:5: 'task' needs a behaviour: task.NAME" },
+	{ "task.returns(1)", "t.scn:1:13: a task behaviour is a function to submit, not something to call: "
+	  "write ex.submit(task.returns, ...)" },
+	{ "task = 1", "t.scn:1:1: cannot assign to 'task'" },
+	{ "x = signal.SIGFOO", "t.scn:1:5: unknown signal 'signal.SIGFOO'" },
+	{ "x = signal", "t.scn:1:5: signal is only used as signal.NAME" },
+	{ "g = gate(1)", "t.scn:1:5: gate() takes no arguments" },
+	{ "started()", "t.scn:1:1: started(g) takes one argument, a gate" },
+	{ "g = gate()\nkill(g)", "t.scn:2:1: kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
+	{ "settles(x=1)", "t.scn:1:1: settles(ex) takes one argument, an executor" },
+	{ "list = 1", "t.scn:1:1: cannot assign to 'list'" },
 };
 
 START_TEST(test_errors)
@@ -210,6 +228,60 @@ START_TEST(test_error_shows_line_and_caret)
 	ck_assert_str_eq(d.msg, "x/y.scn:2:5: unknown name 'Proces'\nq = Proces()\n    ^");
 	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), PS_EPARSE);
 	ck_assert_str_eq(d.msg, "t.scn:4:1: expected an expression, found end of file\n\n^");
+}
+END_TEST
+
+START_TEST(test_task_json)
+{
+	struct ps_scenario *sc = parse_ok("ex = ProcessPoolExecutor()\nex.submit(task.pid)\n");
+	json_t *j = ps_stmt_to_json(sc->steps[1]);
+	char *s = json_dumps(j, JSON_SORT_KEYS);
+
+	ck_assert_str_eq(s, "{\"expr\": {\"call\": {\"args\": [{\"task\": \"pid\"}], \"func\": "
+			 "{\"getattr\": {\"attr\": \"submit\", \"object\": {\"var\": \"ex\"}}}, "
+			 "\"kwargs\": []}}}");
+	free(s);
+	json_decref(j);
+	ps_scenario_free(sc);
+}
+END_TEST
+
+/* The features a scenario needs, inferred from what it uses (docs/PROTOCOL.md,
+ * hello), in the order of harness/vocab.def. */
+static const struct {
+	const char *src, *want;
+} feature_cases[] = {
+	{ "p = Process()\np.start()", "" },
+	{ "p = Process()\np.close()", "Process.close" },
+	{ "ex = ProcessPoolExecutor()", "ProcessPoolExecutor" },
+	{ "x = task.returns", "ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))",
+	  "Executor.mp_context ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor(initargs=(1,))", "Executor.initializer ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor(max_tasks_per_child=1)",
+	  "Executor.max_tasks_per_child ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor()\nex.shutdown(cancel_futures=True)",
+	  "Executor.cancel_futures ProcessPoolExecutor" },
+	/* a keyword of another call is not the constructor's */
+	{ "p = Process(kwargs={'mp_context': 1})", "" },
+	{ "ex = ProcessPoolExecutor()\nex.submit(task.returns, max_tasks_per_child=1)",
+	  "ProcessPoolExecutor" },
+	/* kill(w, sig) is a harness verb, not Process.kill */
+	{ "g = gate()\nw = started(g)\nkill(w, signal.SIGTERM)", "" },
+};
+
+START_TEST(test_features)
+{
+	struct ps_scenario *sc = parse_ok(feature_cases[_i].src);
+	const char *feat[PS_MAX_FEATURES];
+	size_t n = ps_scenario_features(sc, feat), i;
+	char got[256] = "";
+
+	for (i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "", feat[i]);
+	ck_assert_msg(!strcmp(got, feature_cases[_i].want), "source %s\nwant: %s\ngot:  %s",
+		      feature_cases[_i].src, feature_cases[_i].want, got);
+	ps_scenario_free(sc);
 }
 END_TEST
 
@@ -254,6 +326,8 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, test_error_shows_line_and_caret);
 	tcase_add_test(tc, test_method_names);
 	tcase_add_test(tc, test_int_literal_limit);
+	tcase_add_test(tc, test_task_json);
+	tcase_add_loop_test(tc, test_features, 0, sizeof(feature_cases) / sizeof(feature_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

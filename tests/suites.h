@@ -12,5 +12,6 @@ Suite *procref_suite(void);	/* tests/check_procref.c: libprocref */
 Suite *options_suite(void);	/* tests/check_options.c: the option parser */
 Suite *report_suite(void);	/* tests/check_report.c: the reporter interface */
 Suite *reliability_suite(void);	/* tests/check_reliability.c: hostile input to the plumbing */
+Suite *executor_suite(void);	/* tests/check_executor.c: its executor */
 
 #endif

@@ -82,6 +82,8 @@ _SHARED = None          # 2 bytes shared by zygote and scenario process:
                         # [0] a request is being answered, [1] ended was sent
 _SCN = None             # the scenario, in the scenario process
 _FIU = None             # procspec's fault library (ctypes), when preloaded
+_CF = None              # concurrent.futures.process, when the module is the
+                        # standard multiprocessing (the executor it drives)
 
 # Fds that a child of the scenario process must close first thing: the
 # protocol, the driver's saved stdio, every gate's write end, every capture
@@ -641,6 +643,11 @@ _BEHAVIOURS = {
 _PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd]
 
 
+def _publish_tasks():
+    # Defined further down; listed here so that _publish_as_module sees them.
+    _PICKLED.extend(list(_TASKS.values()) + [_Worker, _Gate, TwoArgError])
+
+
 def _publish_as_module():
     """Make what children unpickle importable as the module `pydriver`.
 
@@ -655,6 +662,7 @@ def _publish_as_module():
     if here not in [os.path.abspath(p) for p in sys.path if p]:
         sys.path.insert(0, here)
     sys.modules.setdefault('pydriver', sys.modules[__name__])
+    _publish_tasks()
     for obj in _PICKLED:
         obj.__module__ = 'pydriver'
 
@@ -691,6 +699,33 @@ class _Scenario(object):
         self.count_faults = False
         self.stop_on_error = False  # begin asked: after an error, run no step
         self.stopped = False
+        self.exec_records = {}      # id(executor) -> _ExecRecord
+        self.gates = []             # executor gates, in creation order
+        self.gate_dir = None
+
+    def exec_record_of(self, obj):
+        rec = self.exec_records.get(id(obj))
+        if rec is not None and rec.obj is obj:
+            return rec
+        return None
+
+    def is_new_executor(self, value):
+        return (_CF is not None and isinstance(value, _CF.ProcessPoolExecutor)
+                and self.exec_record_of(value) is None)
+
+    def register_executor(self, obj):
+        rec = _ExecRecord(obj)
+        try:
+            rec.out_fd = self.capture_file('out')
+            rec.err_fd = self.capture_file('err')
+        except Exception as e:
+            for fd in (rec.out_fd, rec.err_fd):
+                _close(fd)
+            raise DriverError('cannot create the capture files: %s' % e)
+        _DRIVER_FDS.extend([rec.out_fd, rec.err_fd])
+        _SCN_FDS.extend([rec.out_fd, rec.err_fd])
+        rec.note()
+        self.exec_records[id(obj)] = rec
 
     def record_of(self, obj):
         rec = self.records.get(id(obj))
@@ -742,6 +777,9 @@ class _Scenario(object):
     def pids(self):
         pids = {}
         for name, value in self.vars.items():
+            if isinstance(value, _Worker):
+                pids[name] = value.pid
+                continue
             rec = self.record_of(value)
             if rec is None:
                 continue
@@ -755,6 +793,8 @@ def _need_record(verb, args, kwargs):
     if len(args) != 1 or kwargs:
         raise DriverError('%s() takes exactly one argument, a process' % verb)
     rec = _SCN.record_of(args[0])
+    if rec is None and verb in ('stdout', 'stderr'):
+        rec = _SCN.exec_record_of(args[0])
     if rec is None:
         raise DriverError('%s(): the argument is not a process object bound '
                           'to a scenario variable' % verb)
@@ -762,7 +802,15 @@ def _need_record(verb, args, kwargs):
 
 
 def release(*args, **kwargs):
-    """release(p): let one blocked behaviour in p's tree go on."""
+    """release(p): let one blocked behaviour in p's tree go on;
+    release(g): let one task blocked on gate g go on."""
+    if len(args) == 1 and not kwargs and isinstance(args[0], _Gate):
+        g = _need_gate('release', args, kwargs)
+        try:
+            _write_all(g.go_fd, b'r')
+        except OSError as e:
+            raise DriverError('release(): cannot write the gate: %s' % e)
+        return
     rec = _need_record('release', args, kwargs)
     if rec.gate_w is None:
         raise DriverError('release(): the gate is already closed')
@@ -937,6 +985,10 @@ def fds_leaked(*args, **kwargs):
     mine = set()
     for rec in _SCN.records.values():
         mine.update((rec.gate_r, rec.gate_w, rec.out_fd, rec.err_fd))
+    for rec in _SCN.exec_records.values():
+        mine.update((rec.out_fd, rec.err_fd))
+    for g in _SCN.gates:
+        mine.update((g.go_fd, g.ready_fd))
     return len(_open_fds() - _SCN.begin_fds - mine - _helper_fds())
 
 
@@ -961,15 +1013,391 @@ def children_left(*args, **kwargs):
     return len([p for p in _child_pids(os.getpid()) if p not in helpers])
 
 
+# --- executors (PROTOCOL.md, Executors) -----------------------------------
+#
+# ProcessPoolExecutor workers are reused, started lazily or replaced, and a
+# task's arguments travel through the call queue: a gate cannot be an
+# inherited pipe. It travels by path instead, two FIFOs in the scenario's
+# private directory (PROTOCOL.md, Gates for executors).
+
+def _timeout(seconds):
+    try:
+        mult = float(os.environ.get('PROCSPEC_TIMEOUT_MULTIPLIER') or 1)
+    except ValueError:
+        mult = 1.0
+    return seconds * max(mult, 1.0)
+
+
+class _Worker(object):
+    """A worker handle: the pid of the process that runs a task."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __reduce__(self):
+        return (_Worker, (self.pid,))
+
+    def __repr__(self):
+        return '<worker pid=%d>' % self.pid
+
+
+class _Gate(object):
+    """gate(): two FIFOs, N.go and N.ready; pickles as their paths.
+
+    The scenario process holds both open O_RDWR (fds that are not pickled):
+    a task never blocks opening them, and once the scenario process is gone
+    a blocked task reads EOF from go.
+    """
+
+    def __init__(self, go, ready):
+        self.go = go
+        self.ready = ready
+        self.go_fd = self.ready_fd = None
+
+    def __reduce__(self):
+        return (_Gate, (self.go, self.ready))
+
+    def __repr__(self):
+        return '<gate %s>' % os.path.basename(self.go)[:-len('.go')]
+
+
+class _ExecRecord(object):
+    """An executor bound to a scenario variable: its capture files, and the
+    manager threads and workers seen after each call on it (settles() and
+    end wait for them, or forget them)."""
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.out_fd = self.err_fd = None
+        self.threads = []
+        self.procs = {}
+        self.forgotten = False
+
+    def note(self):
+        for attr in ('_executor_manager_thread',        # 3.9+
+                     '_queue_management_thread'):       # 3.6-3.8
+            t = getattr(self.obj, attr, None)
+            if t is not None and all(t is not x for x in self.threads):
+                self.threads.append(t)
+        procs = getattr(self.obj, '_processes', None)
+        if isinstance(procs, dict):
+            for pid, proc in list(procs.items()):
+                self.procs.setdefault(pid, proc)
+
+
+def _task_setup():
+    # A forked worker closes the driver's fds in the after-fork hook
+    # (util._run_after_forkers in BaseProcess._bootstrap); a task run in the
+    # scenario process itself (initializer under a thread pool) does not.
+    if not _in_driver():
+        _close_driver_fds()
+
+
+def task_returns(v=None):
+    """task.returns(v=None): return v."""
+    return v
+
+
+def task_pid():
+    """task.pid(): the handle of the worker running it."""
+    return _Worker(os.getpid())
+
+
+def task_blocks(g, v=None):
+    """task.blocks(g, v=None): announce this worker on g, wait for
+    release(g) or for the scenario process to be gone, return v."""
+    _task_setup()
+    try:
+        fd = os.open(g.ready, os.O_WRONLY | os.O_NONBLOCK | _O_CLOEXEC)
+    except OSError:
+        fd = None       # ENXIO: no reader, the scenario is gone
+    if fd is not None:
+        try:
+            import struct
+            _write_all(fd, struct.pack('<I', os.getpid()))
+        except OSError:
+            pass
+        finally:
+            _close(fd)
+    try:
+        # O_NONBLOCK, so that a FIFO with no writer left opens at once; a
+        # read on it then sees EOF.
+        fd = os.open(g.go, os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC)
+    except OSError:
+        return v
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+        _retry(os.read, fd, 1)
+    finally:
+        _close(fd)
+    return v
+
+
+def task_raises(name, message=''):
+    """task.raises(name, message=''): raise the built-in class name."""
+    raises(name, message)
+
+
+def task_exits(*code):
+    """task.exits(*code): sys.exit(*code)."""
+    sys.exit(*code)
+
+
+def task_os_exit(n):
+    """task.os_exit(n): os._exit(n)."""
+    _flush_std()
+    os._exit(n)
+
+
+def task_kills_self(sig):
+    """task.kills_self(sig): os.kill(os.getpid(), sig)."""
+    os.kill(os.getpid(), sig)
+
+
+def task_returns_unpicklable():
+    """task.returns_unpicklable(): a lock, which pickle refuses."""
+    import threading
+    return threading.Lock()
+
+
+class TwoArgError(Exception):
+    """Pickles as TwoArgError(a) (BaseException.__reduce__ keeps args), then
+    fails to unpickle: __init__ wants two arguments."""
+
+    def __init__(self, a, b):
+        Exception.__init__(self, a)
+
+
+def task_raises_unpicklable():
+    """task.raises_unpicklable(): an exception the parent cannot unpickle."""
+    raise TwoArgError('unpicklable', 2)
+
+
+def task_writes(out='', err=''):
+    """task.writes(out='', err=''): out to stdout, err to stderr, flushed."""
+    writes(out, err)
+
+
+_TASKS = {
+    'blocks': task_blocks,
+    'exits': task_exits,
+    'kills_self': task_kills_self,
+    'os_exit': task_os_exit,
+    'pid': task_pid,
+    'raises': task_raises,
+    'raises_unpicklable': task_raises_unpicklable,
+    'returns': task_returns,
+    'returns_unpicklable': task_returns_unpicklable,
+    'writes': task_writes,
+}
+
+
+def gate(*args, **kwargs):
+    """gate(): a new executor gate (FIFOs in the scenario's directory)."""
+    if args or kwargs:
+        raise DriverError('gate() takes no arguments')
+    try:
+        if _SCN.gate_dir is None:
+            import tempfile
+            _SCN.gate_dir = tempfile.mkdtemp(prefix='procspec-gates-',
+                                             dir=_TMPDIR)
+        n = len(_SCN.gates) + 1
+        base = os.path.join(_SCN.gate_dir, str(n))
+        g = _Gate(base + '.go', base + '.ready')
+        os.mkfifo(g.go, 0o600)
+        os.mkfifo(g.ready, 0o600)
+        g.go_fd = os.open(g.go, os.O_RDWR | _O_CLOEXEC)
+        g.ready_fd = os.open(g.ready, os.O_RDWR | _O_CLOEXEC)
+    except OSError as e:
+        raise DriverError('gate(): cannot make the FIFOs: %s' % e)
+    # A forked worker closes them first thing (_after_fork), or a dead
+    # scenario would never give its blocked tasks EOF.
+    _DRIVER_FDS.extend([g.go_fd, g.ready_fd])
+    _SCN_FDS.extend([g.go_fd, g.ready_fd])
+    _SCN.gates.append(g)
+    return g
+
+
+def _need_gate(verb, args, kwargs):
+    if len(args) != 1 or kwargs or not isinstance(args[0], _Gate):
+        raise DriverError('%s() takes exactly one argument, a gate' % verb)
+    if args[0].go_fd is None:
+        raise DriverError('%s(): the gate is already closed' % verb)
+    return args[0]
+
+
+def started(*args, **kwargs):
+    """started(g): wait (bounded) until a task announces itself on g; the
+    handle of the worker running it."""
+    g = _need_gate('started', args, kwargs)
+    import struct
+    deadline = _monotonic() + _timeout(5.0)
+    data = b''
+    while len(data) < 4:
+        left = deadline - _monotonic()
+        if left <= 0 or not _retry(select.select, [g.ready_fd], [], [],
+                                   left)[0]:
+            raise _Raised(_timeout_error('no task started on the gate'))
+        data += _retry(os.read, g.ready_fd, 4 - len(data))
+    return _Worker(struct.unpack('<I', data)[0])
+
+
+def _monotonic():
+    import time
+    return getattr(time, 'monotonic', time.time)()
+
+
+def _timeout_error(message):
+    try:
+        cls = TimeoutError
+    except NameError:       # Python 2.7
+        cls = OSError
+    return cls(message)
+
+
+def kill(*args, **kwargs):
+    """kill(w, sig): os.kill(w.pid, sig), as an outside actor."""
+    if len(args) != 2 or kwargs or not isinstance(args[0], _Worker):
+        raise DriverError('kill() takes a worker handle and a signal')
+    try:
+        os.kill(args[0].pid, args[1])
+    except OSError as e:
+        raise _Raised(e)
+
+
+def unpicklable(*args, **kwargs):
+    """unpicklable(): an object pickle refuses (a lock)."""
+    if args or kwargs:
+        raise DriverError('unpicklable() takes no arguments')
+    import threading
+    return threading.Lock()
+
+
+def cause(*args, **kwargs):
+    """cause(x): 'TYPE: str(cause)' of x's __cause__ (x an exception, or
+    a future and its exception()), 'None' when there is none."""
+    if len(args) != 1 or kwargs:
+        raise DriverError('cause() takes exactly one argument')
+    x = args[0]
+    if isinstance(x, BaseException):
+        exc = x
+    elif _CF is not None and isinstance(x, _CF._base.Future):
+        try:
+            exc = x.exception()
+        except BaseException as e:
+            raise _Raised(e)
+    else:
+        raise DriverError('cause(): the argument is neither an exception '
+                          'nor a future')
+    c = getattr(exc, '__cause__', None)
+    if c is None:
+        return _Text('None')
+    return _Text('%s: %s' % (type(c).__name__, _exception_fields(c)['message']))
+
+
+def settles(*args, **kwargs):
+    """settles(ex): does what exit waits for on ex end within the bound?
+
+    A thread runs ex.shutdown(wait=True), then waits for every manager
+    thread and worker seen on ex (shutdown() forgets them once it has been
+    called with wait=False). False: the scenario process forgets ex at end.
+    """
+    rec = _need_exec('settles', args, kwargs)
+    rec.note()
+    import threading
+    done = []
+
+    def wait_all():
+        try:
+            rec.obj.shutdown(wait=True)
+        except BaseException:
+            pass
+        for t in list(rec.threads):
+            t.join()
+        for proc in list(rec.procs.values()):
+            _wait_exit(proc)
+        done.append(True)
+
+    waiter = threading.Thread(target=wait_all, name='procspec-settles')
+    waiter.daemon = True
+    waiter.start()
+    waiter.join(_timeout(3.0))
+    if done:
+        return True
+    rec.forgotten = True
+    return False
+
+
+def _wait_exit(proc):
+    """Wait until a worker has exited without reaping it (the manager
+    thread reaps its workers; a second waitpid would race it)."""
+    popen = getattr(proc, '_popen', None)
+    if popen is None or getattr(popen, 'returncode', None) is not None:
+        return
+    try:
+        fd = proc.sentinel
+    except Exception:
+        return
+    try:
+        _retry(select.select, [fd], [], [])
+    except (OSError, ValueError, select.error):
+        pass
+
+
+def _need_exec(verb, args, kwargs):
+    if len(args) != 1 or kwargs:
+        raise DriverError('%s() takes exactly one argument, an executor'
+                          % verb)
+    rec = _SCN.exec_record_of(args[0])
+    if rec is None:
+        raise DriverError('%s(): the argument is not an executor bound to '
+                          'a scenario variable' % verb)
+    return rec
+
+
+def _exec_exit_hook():
+    """concurrent.futures.process._python_exit(), for the executors not
+    forgotten by settles(): 3.9+ register it with threading._register_atexit,
+    3.6-3.8 with atexit; either way it runs before multiprocessing's
+    _exit_function."""
+    if _CF is None or not _SCN.exec_records:
+        return
+    forgotten = [r for r in _SCN.exec_records.values() if r.forgotten]
+    for rec in forgotten:
+        for table in ('_threads_wakeups', '_threads_queues'):
+            d = getattr(_CF, table, None)
+            for t in rec.threads:
+                try:
+                    del d[t]
+                except (KeyError, TypeError):
+                    pass
+        for pid in rec.procs:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    try:
+        _CF._python_exit()
+    except BaseException:
+        _log('executor exit hook raised:\n%s' % traceback.format_exc())
+
+
 _VERBS = {
+    'cause': cause,
     'children_left': children_left,
     'fault': fault,
     'faults_clear': faults_clear,
     'fds_leaked': fds_leaked,
+    'gate': gate,
+    'kill': kill,
     'pickles': pickles,
     'release': release,
+    'settles': settles,
+    'started': started,
     'stderr': stderr,
     'stdout': stdout,
+    'unpicklable': unpicklable,
 }
 
 
@@ -1081,13 +1509,11 @@ def _ev_var(body):
 
 
 # The globals that are no harness verb (harness/vocab.def, GLOBAL): the
-# module's own, and the modules only read as NAME.ATTR.
+# module's own, the modules only read as NAME.ATTR, and the executor's.
 _MODULE_GLOBALS = ('Process', 'active_children', 'current_process',
                    'parent_process')
-_ATTR_GLOBALS = {'errno': errno}
-
-# The task.NAME behaviours of executor scenarios (none yet).
-_TASKS = {}
+_ATTR_GLOBALS = {'errno': errno, 'signal': signal}
+_EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
 
 
 def _ev_global(body):
@@ -1103,7 +1529,27 @@ def _ev_global(body):
         return _VERBS[name]
     if name in _ATTR_GLOBALS:
         return _ATTR_GLOBALS[name]
+    if name == 'ProcessPoolExecutor':
+        if _CF is None:
+            raise DriverError('%s has no ProcessPoolExecutor' % _MODNAME)
+        return _CF.ProcessPoolExecutor
+    if name == 'get_context':
+        try:
+            return _MOD.get_context
+        except AttributeError as e:
+            raise _Raised(e)
+    if name == 'list':
+        return list
+    if name == 'next':
+        return next
     raise DriverError('unknown global %s' % _q(name))
+
+
+def _ev_task(body):
+    name = _need_string(body, 'task')
+    if name not in _TASKS:
+        raise DriverError('unknown task behaviour task.%s' % name)
+    return _TASKS[name]
 
 
 def _ev_behaviour(body):
@@ -1155,6 +1601,7 @@ _EVALUATORS = {
     'list': _ev_list,
     'none': _ev_none,
     'str': _ev_str,
+    'task': _ev_task,
     'tuple': _ev_tuple,
     'var': _ev_var,
 }
@@ -1199,6 +1646,10 @@ def _call(func, args, kwargs):
     if getattr(func, '__name__', None) == 'start':
         rec = _SCN.record_of(getattr(func, '__self__', None))
     if rec is None:
+        # A call on an executor: the workers it starts inherit fds 1 and 2
+        # (PROTOCOL.md, Executors).
+        rec = _SCN.exec_record_of(getattr(func, '__self__', None))
+    if rec is None:
         return _invoke(func, args, kwargs)
     # p.start(): the child inherits fds 1 and 2, so point them at p's
     # capture files for the duration of the call (PROTOCOL.md, Output
@@ -1216,8 +1667,11 @@ def _call(func, args, kwargs):
         return _invoke(func, args, kwargs)
     finally:
         _flush_std()
-        rec.note_pid()
-        _set_stdio(_SAVED_OUT, _SAVED_ERR, "back after start()")
+        if isinstance(rec, _ExecRecord):
+            rec.note()
+        else:
+            rec.note_pid()
+        _set_stdio(_SAVED_OUT, _SAVED_ERR, "back after the call")
 
 
 def _exec_stmt(stmt):
@@ -1232,6 +1686,8 @@ def _exec_stmt(stmt):
         value = _eval(_field(body, 'value', 'assign'))
         if _SCN.is_new_process(value):
             _SCN.register(value)
+        elif _SCN.is_new_executor(value):
+            _SCN.register_executor(value)
         _SCN.vars[target] = value
         return None
     if kind == 'setattr':
@@ -1435,12 +1891,28 @@ def _end(send_reply):
     for rec in records:
         _close(rec.gate_w)
         rec.gate_w = None
+    # Executor gates: with go's only writer closed, every task blocked on
+    # it reads EOF, and one that starts later finds no writer at all.
+    for g in scn.gates:
+        _close(g.go_fd)
+        _close(g.ready_fd)
+        g.go_fd = g.ready_fd = None
+    _exec_exit_hook()
     _exit_path()
     _stop_helpers()
     scn.vars.clear()
     scn.records.clear()
     for rec in records:
         rec.obj = None
+    for rec in scn.exec_records.values():
+        rec.obj = None
+        rec.threads = []
+        rec.procs = {}
+    scn.exec_records.clear()
+    del scn.gates[:]
+    if scn.gate_dir is not None:
+        import shutil
+        shutil.rmtree(scn.gate_dir, ignore_errors=True)
     del records[:]
     if _PY2:
         sys.exc_clear()
@@ -1664,7 +2136,7 @@ def _follows():
 
 def main(argv):
     global _MODNAME, _MOD, _UTIL, _BASE_PROCESS, _METHODS, _ZYGOTE_PID
-    global _TMPDIR, _LIBC, _SHARED, _FIU
+    global _TMPDIR, _LIBC, _SHARED, _FIU, _CF
     args = list(argv[1:])
     while args:
         arg = args.pop(0)
@@ -1704,6 +2176,7 @@ def main(argv):
     except Exception:
         _LIBC = None
     _FIU = _fiu_api(_LIBC)
+    _CF = _executor_module()
     _SHARED = mmap.mmap(-1, 2)
     _UTIL.register_after_fork(_AFTER_FORK_TOKEN, _after_fork)
     _publish_as_module()
@@ -1723,6 +2196,25 @@ def main(argv):
         raise
 
 
+def _executor_module():
+    """concurrent.futures.process when the module is the standard
+    multiprocessing it is built on; None otherwise (billiard and
+    multiprocess have no executor of their own: no executor features)."""
+    if _MODNAME != DEFAULT_MODULE:
+        return None
+    try:
+        import concurrent.futures.process
+        import concurrent.futures._base     # noqa: F401 (Future, for cause)
+        return sys.modules['concurrent.futures.process']
+    except Exception:
+        return None
+
+
+def _executor_since(major, minor):
+    # concurrent.futures.ProcessPoolExecutor and its keywords, by version
+    return lambda: _CF is not None and sys.version_info[:2] >= (major, minor)
+
+
 # The optional features of docs/PROTOCOL.md, each with how to tell that the
 # module has it.
 _FEATURES = (
@@ -1731,6 +2223,11 @@ _FEATURES = (
     ('Process.sentinel', lambda: hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
     ('parent_process', lambda: hasattr(_MOD, 'parent_process')),       # 3.8
     ('faults', lambda: _FIU is not None),
+    ('ProcessPoolExecutor', _executor_since(3, 2)),
+    ('Executor.mp_context', _executor_since(3, 7)),
+    ('Executor.initializer', _executor_since(3, 7)),
+    ('Executor.cancel_futures', _executor_since(3, 9)),
+    ('Executor.max_tasks_per_child', _executor_since(3, 11)),
 )
 
 
@@ -1742,7 +2239,8 @@ def _features():
 def _vocabulary():
     """Every name this driver knows, one 'KIND NAME' a line, as
     `procspec vocabulary` lists harness/vocab.def (tests/vocab.sh)."""
-    lines = (['global %s' % n for n in _MODULE_GLOBALS + tuple(_ATTR_GLOBALS)] +
+    lines = (['global %s' % n for n in _MODULE_GLOBALS + tuple(_ATTR_GLOBALS) +
+              _EXECUTOR_GLOBALS] +
              ['verb %s' % n for n in _VERBS] +
              ['child %s' % n for n in _BEHAVIOURS] +
              ['task %s' % n for n in _TASKS] +

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,32 @@ static int ev_behaviour(json_t *body, pr_value **out, struct pr_diag *d)
 	return 0;
 }
 
+static int ev_task(json_t *body, pr_value **out, struct pr_diag *d)
+{
+	const char *name;
+
+	if ((name = need_string(body, "task", d)) == NULL)
+		return d->code;
+	if ((*out = pr_task(name)) == NULL)
+		return pr_diag(d, PR_EUNSUPPORTED, "unknown task task.%s", name);
+	return 0;
+}
+
+/* signal.NAME: the number, as Python's signal module has it */
+static int signal_value(const char *name)
+{
+	const char *abbrev;
+	int sig;
+
+	if (strncmp(name, "SIG", 3) != 0)
+		return 0;
+	for (sig = 1; sig < NSIG; sig++)
+		if ((abbrev = sigabbrev_np(sig)) != NULL &&
+		    strcmp(abbrev, name + 3) == 0)
+			return sig;
+	return 0;
+}
+
 static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
 		      struct pr_diag *d)
 {
@@ -304,6 +331,18 @@ static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
 			return pr_diag_raise(d, "AttributeError",
 					     "module 'errno' has no attribute '%s'", attr);
 		*out = pr_int(e);
+		return 0;
+	}
+	if (json_is_string(json_object_get(obj_node, "global")) &&
+	    strcmp(json_string_value(json_object_get(obj_node, "global")), "signal") == 0 &&
+	    (attr_node = field(body, "attr", "getattr", d)) != NULL &&
+	    (attr = need_string(attr_node, "getattr attr", d)) != NULL) {
+		int sig = signal_value(attr);
+
+		if (sig == 0)
+			return pr_diag_raise(d, "AttributeError",
+					     "module 'signal' has no attribute '%s'", attr);
+		*out = pr_int(sig);
 		return 0;
 	}
 	if ((r = eval(s, obj_node, &obj, d)) < 0)
@@ -347,7 +386,10 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 
 	if (f != NULL && self != NULL) {
 		dot = strrchr(f->name, '.');
-		if (strcmp(dot ? dot + 1 : f->name, "start") == 0)
+		/* p.start(), and every method of an executor (its workers
+		 * start inside submit, map or __init__) */
+		if (strcmp(dot ? dot + 1 : f->name, "start") == 0 ||
+		    pr_is_executor(self))
 			rec = drv_record_of(s, self);
 	}
 	if (rec == NULL && drv_is_verb(func))
@@ -482,6 +524,8 @@ static int eval(struct drv_scenario *s, json_t *node, pr_value **out,
 		return ev_global(body, out, d);
 	if (strcmp(kind, "behaviour") == 0)
 		return ev_behaviour(body, out, d);
+	if (strcmp(kind, "task") == 0)
+		return ev_task(body, out, d);
 	if (strcmp(kind, "getattr") == 0)
 		return ev_getattr(s, body, out, d);
 	if (strcmp(kind, "call") == 0)
@@ -493,8 +537,8 @@ static int eval(struct drv_scenario *s, json_t *node, pr_value **out,
  * the parent process, gets its records when first bound. */
 static int is_new_process(struct drv_scenario *s, pr_value *v)
 {
-	return pr_kind(v) == PR_PROCESS && v != s->current &&
-	       drv_record_of(s, v) == NULL;
+	return ((pr_kind(v) == PR_PROCESS && v != s->current) ||
+		pr_is_executor(v)) && drv_record_of(s, v) == NULL;
 }
 
 static int bind(struct drv_scenario *s, const char *name, pr_value *v,

@@ -272,6 +272,9 @@ long drv_fds_leaked(struct drv_scenario *s)
 		r = fdset_add(&keep, &cap, s->begin_fds->fds[i]);
 	if (!r)
 		r = fdset_add(&keep, &cap, pr_forkserver_alive_fd());
+	for (i = 0; i < 1024 && !r; i++)
+		if (pr_gates_fd((int)i))
+			r = fdset_add(&keep, &cap, (int)i);
 	for (i = 0; i < s->nrecs && !r; i++)
 		if ((r = fdset_add(&keep, &cap, s->recs[i].gate_r)) == 0 &&
 		    (r = fdset_add(&keep, &cap, s->recs[i].gate_w)) == 0 &&
@@ -326,6 +329,12 @@ static json_t *pids_of(struct drv_scenario *s)
 	if (pids == NULL)
 		return NULL;
 	for (i = 0; i < s->nvars; i++) {
+		/* a worker handle's pid normalises like a process's */
+		if (pr_worker_pid(s->vars[i].value) > 0) {
+			json_object_set_new(pids, s->vars[i].name, json_integer(
+				pr_worker_pid(s->vars[i].value)));
+			continue;
+		}
 		if ((rec = drv_record_of(s, s->vars[i].value)) == NULL)
 			continue;
 		drv_note_pid(rec);
@@ -442,6 +451,13 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	counts = s->count_faults ? drv_faults_counts() : NULL;
 	for (i = 0; i < s->nrecs; i++)
 		close_fd(&s->recs[i].gate_w);
+	pr_gates_release_all();
+	/* concurrent.futures' exit hook runs before multiprocessing's, in
+	 * every release (spec: executor.md, end) */
+	if (pr_executor_exit_hook(&d) < 0)
+		drv_log("executor exit hook raised %s: %s",
+			d.type ? d.type : "?", d.message);
+	pr_diag_clear(&d);
 	if (pr_exit_function(&d) < 0)
 		drv_log("exit function raised %s: %s",
 			d.type ? d.type : "?", d.message);
@@ -451,6 +467,8 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	/* the helper server goes as at interpreter exit, before counting
 	 * (tools/pydriver.py stops it the same way) */
 	pr_forkserver_stop();
+	pr_gates_fini();
+	pr_executor_fini();
 	for (i = 0; i < s->nrecs; i++) {
 		close_fd(&s->recs[i].gate_r);
 		close_fd(&s->recs[i].out_fd);

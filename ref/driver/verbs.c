@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,10 @@ static int v_release(pr_value *self, pr_value **argv, pr_value **out,
 
 	(void)self;
 	(void)out;
+	/* an executor gate (spec: executor.md): one byte on its go FIFO */
+	if (pr_len(argv[0]) == 1 && pr_len(argv[1]) == 0 &&
+	    pr_is_gate(pr_item(argv[0], 0)))
+		return pr_gate_release(pr_item(argv[0], 0), d);
 	if ((r = need_record("release", argv, &rec, d)) < 0)
 		return r;
 	if (rec->gate_w < 0)
@@ -253,12 +258,145 @@ static int v_pickles(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
+static int remember_text(pr_value *v, struct pr_diag *d);
+
+/* ---- executor verbs (spec: executor.md, Globals) ---------------------- */
+
+/* What a bound of seconds comes to here: PROCSPEC_TIMEOUT_MULTIPLIER
+ * scales it, as everywhere in the harness. */
+static int scaled_ms(int seconds)
+{
+	const char *m = getenv("PROCSPEC_TIMEOUT_MULTIPLIER");
+	double f = m != NULL ? atof(m) : 1.0;
+
+	if (f < 1.0)
+		f = 1.0;
+	return (int)(seconds * 1000 * f);
+}
+
+static int one_arg(const char *verb, pr_value **argv, pr_value **arg,
+		   struct pr_diag *d)
+{
+	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "%s() takes exactly one "
+			       "argument", verb);
+	*arg = pr_item(argv[0], 0);
+	return 0;
+}
+
+/* gate(): a new executor gate */
+static int v_gate(pr_value *self, pr_value **argv, pr_value **out,
+		  struct pr_diag *d)
+{
+	struct pr_diag e = PR_DIAG_INIT;
+	int r;
+
+	(void)self;
+	if (pr_len(argv[0]) != 0 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "gate() takes no arguments");
+	if ((r = pr_gate_new(out, &e)) < 0)
+		r = pr_diag(d, PR_EUNSUPPORTED, "cannot create a gate: %s",
+			    e.message ? e.message : "?");
+	pr_diag_clear(&e);
+	return r;
+}
+
+/* started(g): the worker that runs the task blocked on g, within 5 s */
+static int v_started(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	pr_value *g;
+	int r;
+
+	(void)self;
+	if ((r = one_arg("started", argv, &g, d)) < 0)
+		return r;
+	if (!pr_is_gate(g))
+		return pr_diag(d, PR_EUNSUPPORTED, "started(): the argument is "
+			       "not a gate");
+	return pr_gate_started(g, scaled_ms(5), out, d);
+}
+
+/* kill(w, sig): os.kill(w.pid, sig), as an outside actor */
+static int v_kill(pr_value *self, pr_value **argv, pr_value **out,
+		  struct pr_diag *d)
+{
+	pr_value *w = pr_item(argv[0], 0), *sig = pr_item(argv[0], 1);
+	char *text = NULL;
+	long n;
+
+	(void)self;
+	(void)out;
+	if (pr_len(argv[0]) != 2 || pr_len(argv[1]) != 0 ||
+	    pr_worker_pid(w) <= 0 || pr_kind(sig) != PR_INT ||
+	    pr_str_of(sig, &text, NULL) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "kill() takes a worker "
+			       "handle and a signal number");
+	n = atol(text);
+	free(text);
+	if (kill(pr_worker_pid(w), (int)n) < 0)
+		return pr_diag(d, -errno, NULL);
+	return 0;
+}
+
+/* unpicklable(): a threading.Lock() */
+static int v_unpicklable(pr_value *self, pr_value **argv, pr_value **out,
+			 struct pr_diag *d)
+{
+	(void)self;
+	if (pr_len(argv[0]) != 0 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "unpicklable() takes no arguments");
+	*out = pr_unpicklable();
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* cause(x): text, "TYPE: str(x.__cause__)" or "None" */
+static int v_cause(pr_value *self, pr_value **argv, pr_value **out,
+		   struct pr_diag *d)
+{
+	pr_value *x;
+	int r;
+
+	(void)self;
+	if ((r = one_arg("cause", argv, &x, d)) < 0)
+		return r;
+	if ((r = pr_cause(x, out, d)) < 0)
+		return r;
+	return remember_text(*out, d);
+}
+
+/* settles(ex): True if what exit would wait for on ex ends within 3 s */
+static int v_settles(pr_value *self, pr_value **argv, pr_value **out,
+		     struct pr_diag *d)
+{
+	pr_value *ex;
+	int r, ok;
+
+	(void)self;
+	if ((r = one_arg("settles", argv, &ex, d)) < 0)
+		return r;
+	if (!pr_is_executor(ex))
+		return pr_diag(d, PR_EUNSUPPORTED, "settles(): the argument is "
+			       "not an executor");
+	if ((r = pr_executor_settles(ex, scaled_ms(3), &ok, d)) < 0)
+		return r;
+	*out = pr_bool(ok);
+	return 0;
+}
+
 static const char *const no_params[] = { NULL };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
 #define VARIADIC(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
 			    .varkw = 1, .fn = f }
 
+const pr_func drv_verb_cause = VARIADIC("cause", v_cause);
+const pr_func drv_verb_gate = VARIADIC("gate", v_gate);
+const pr_func drv_verb_kill = VARIADIC("kill", v_kill);
+const pr_func drv_verb_settles = VARIADIC("settles", v_settles);
+const pr_func drv_verb_started = VARIADIC("started", v_started);
+const pr_func drv_verb_unpicklable = VARIADIC("unpicklable", v_unpicklable);
 const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
 const pr_func drv_verb_release = VARIADIC("release", v_release);
 const pr_func drv_verb_stderr = VARIADIC("stderr", v_stderr);
