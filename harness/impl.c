@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "proc.h"
+#include "util.h"
 
 static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d);
 
@@ -112,7 +113,7 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 	int r;
 
 	*canon = *label = NULL;
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (strcmp(spec, fixed[i].id))
 			continue;
 		if (access(fixed[i].interp, X_OK))

@@ -16,6 +16,7 @@
 #include "file.h"
 #include "matrix.h"
 #include "scenario.h"
+#include "util.h"
 
 /* What the three merges share: where the merged report goes, and the parts. */
 struct parts {
@@ -433,7 +434,7 @@ int ps_merge_fuzz(int argc, char **argv)
 		code = PS_EXIT_OK;
 	if (r)
 		goto out;
-	if ((r = same_campaign(&p, campaign_keys, sizeof(campaign_keys) / sizeof(*campaign_keys), &d)))
+	if ((r = same_campaign(&p, campaign_keys, ARRAY_SIZE(campaign_keys), &d)))
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		first_of_part = n_rg;
@@ -529,7 +530,7 @@ static int same_column(const struct parts *p, size_t i, size_t c, struct ps_diag
 	json_t *b = json_array_get(json_object_get(p->docs[i], "implementations"), c);
 	size_t k;
 
-	for (k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
 		json_t *x = json_object_get(a, keys[k]), *y = json_object_get(b, keys[k]);
 
 		/* a column whose driver never started has no implementation to compare */
@@ -748,14 +749,14 @@ static int sweep_summary(json_t *root, const char *dir, struct ps_diag *d)
 	ps_buf_addf(&txt, "procspec sweep: %s (%s)\n%-26s",
 		    json_string_value(json_object_get(root, "label")),
 		    json_string_value(json_object_get(root, "implementation")), "site");
-	for (k = 0; k < sizeof(sweep_kinds) / sizeof(*sweep_kinds); k++)
+	for (k = 0; k < ARRAY_SIZE(sweep_kinds); k++)
 		ps_buf_addf(&txt, " %9s", sweep_kinds[k]);
 	ps_buf_addf(&txt, " %9s\n", "expected");
 	json_object_foreach(json_object_get(root, "sites"), site, o) {
 		if (!int_of(o, "runs"))
 			continue;
 		ps_buf_addf(&txt, "%-26s", site);
-		for (k = 0; k < sizeof(sweep_kinds) / sizeof(*sweep_kinds); k++)
+		for (k = 0; k < ARRAY_SIZE(sweep_kinds); k++)
 			ps_buf_addf(&txt, " %9" JSON_INTEGER_FORMAT, int_of(o, sweep_kinds[k]));
 		ps_buf_addf(&txt, " %9" JSON_INTEGER_FORMAT "\n", int_of(o, "expected"));
 	}

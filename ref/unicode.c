@@ -258,7 +258,7 @@ static const uint32_t nonprintable[][2] = {
 
 int pr__unicode_printable(uint32_t c)
 {
-	size_t lo = 0, hi = sizeof nonprintable / sizeof *nonprintable;
+	size_t lo = 0, hi = ARRAY_SIZE(nonprintable);
 
 	if (c < 0x80)
 		return c >= 0x20 && c < 0x7f;
