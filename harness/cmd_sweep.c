@@ -642,7 +642,10 @@ int ps_cmd_sweep(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ps_proc_subreaper();
 	ps_proc_guard();
-	if ((r = ps_suite_load(&s, &d)) || (r = ps_runner_ready(&s.runner, &d))) {
+	r = ps_suite_load(&s, &d);
+	if (!r)
+		r = ps_runner_ready(&s.runner, &d);
+	if (r) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
 		goto out;
 	}

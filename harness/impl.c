@@ -146,7 +146,9 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 			       "~/.pyenv/versions/%s.*/bin/python)", spec, xy, path, xy);
 	r = interp && asprintf(canon, "python:%s%s", interp, opt ? " -O" : "") >= 0 ? 0 : -ENOMEM;
 	free(interp);
-	if (r || !(*label = strdup(spec))) {
+	if (!r)
+		*label = strdup(spec);
+	if (r || !*label) {
 		free(*canon);
 		*canon = NULL;
 		return ps_diag(d, -ENOMEM, "out of memory");

@@ -386,9 +386,11 @@ static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struc
 				continue;
 			if (have) {
 				add_int(have, f, "count");
-			} else if (!(have = json_deep_copy(f)) || json_object_set(byglob, glob, have) ||
-				   json_array_append_new(known, have)) {
-				goto out;
+			} else {
+				have = json_deep_copy(f);
+				if (!have || json_object_set(byglob, glob, have) ||
+				    json_array_append_new(known, have))
+					goto out;
 			}
 		}
 	}
@@ -560,7 +562,10 @@ int ps_merge_matrix(int argc, char **argv)
 		goto out;
 	impls = json_object_get(p.docs[0], "implementations");
 	ncol = json_array_size(impls);
-	if ((r = ps_matrix_init(&m)) || !(seen = json_object())) {
+	r = ps_matrix_init(&m);
+	if (!r)
+		seen = json_object();
+	if (r || !seen) {
 		r = ps_diag(&d, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -792,7 +797,9 @@ int ps_merge_sweep(int argc, char **argv)
 	r = parts_load(&p, argc, argv, "sweep.json", &d);
 	if (r == 1)
 		code = PS_EXIT_OK;
-	if (r || (r = same_campaign(&p, keys, 2, &d)))
+	if (!r)
+		r = same_campaign(&p, keys, 2, &d);
+	if (r)
 		goto out;
 	root = json_deep_copy(p.docs[0]);
 	seen = json_object();

@@ -298,7 +298,10 @@ int ps_wire_encode(const struct ps_scenario *sc, struct ps_wire *w, struct ps_di
 		req = step_request(sc, i);
 		s = req ? json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 		json_decref(req);
-		if (!s || !(w->lines[i] = malloc((len = strlen(s)) + 2))) {
+		len = s ? strlen(s) : 0;
+		if (s)
+			w->lines[i] = malloc(len + 2);
+		if (!w->lines[i]) {
 			free(s);
 			ps_wire_release(w);
 			return ps_diag(d, -ENOMEM, "out of memory");
