@@ -60,6 +60,7 @@ static const char usage[] =
 	"  --report DIR        report directory (default: reports/sweep/<impl>; '' for none)\n"
 	"  --timeout S         seconds per driver reply (10, times PROCSPEC_TIMEOUT_MULTIPLIER)";
 
+/* clang-format off */
 #define KIND_MAP(X)                                  \
 	X(K_UNREACHED, "unreached", false)           \
 	X(K_ABSORBED,  "absorbed",  false)           \
@@ -76,6 +77,7 @@ enum kind {
 #undef K_ENUM_
 	K_COUNT
 };
+/* clang-format on */
 
 static const char *const kind_words[] = {
 #define K_WORD_(k, word, broken) word,

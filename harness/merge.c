@@ -27,7 +27,9 @@ struct parts {
 	size_t n;
 };
 
+/* clang-format off */
 #define PARTS_INIT(cmd) { cmd, NULL, NULL, NULL, 0 }
+/* clang-format on */
 
 static void parts_release(struct parts *p)
 {

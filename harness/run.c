@@ -53,7 +53,9 @@ void ps_outcome_release(struct ps_outcome *o)
 	memset(o, 0, sizeof(*o));
 }
 
-__attribute__((format(printf, 3, 4)))
+static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt, ...)
 {
 	va_list ap;
@@ -102,7 +104,9 @@ static char *line_of(json_t *msg)
 	return json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 }
 
-__attribute__((format(printf, 3, 4)))
+static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
 {
 	char *why = NULL, *line = line_of(msg);

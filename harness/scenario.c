@@ -103,7 +103,9 @@ unsigned ps_method_parse(const char *name)
 #define QUOTE_MAX 256	/* bytes of a long line quoted around an error */
 
 /* Report an error at line:col (the first one wins). */
-__attribute__((format(printf, 4, 5)))
+static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
 {
 	char msg[512];

@@ -689,9 +689,11 @@ static int parent_join(pr_value *self, pr_value **argv, pr_value **out,
 static const char *const no_params[] = { NULL };
 static const char *const join_params[] = { "timeout" };
 
+/* clang-format off */
 #define METHOD(qualname, f) { .name = qualname, .params = no_params, .fn = f }
 #define JOIN(qualname, f) \
 	{ .name = qualname, .params = join_params, .nparams = 1, .fn = f }
+/* clang-format on */
 
 static const pr_func base_methods[] = {
 	METHOD("BaseProcess.close", m_close),

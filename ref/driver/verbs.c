@@ -256,8 +256,10 @@ static int v_pickles(pr_value *self, pr_value **argv, pr_value **out,
 static const char *const no_params[] = { NULL };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
+/* clang-format off */
 #define VARIADIC(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
 			    .varkw = 1, .fn = f }
+/* clang-format on */
 
 const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
 const pr_func drv_verb_release = VARIADIC("release", v_release);
