@@ -18,6 +18,8 @@
 #                  procref-child, procspec with its drivers and data, the man
 #                  pages, under PREFIX (/usr/local); DESTDIR stages it.
 #                  make uninstall removes the same.
+#   make format    clang-format every C source and header in place (.clang-format);
+#                  make format-check (run first by make check) fails on any difference
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -242,9 +244,10 @@ run: deps
 	else echo "SKIP: live run on $(PYTHON): no such interpreter"; fi; \
 	exit $$rc
 
-# make check: the tests, then the same under memcheck and under ASan+UBSan,
-# then a minute of the parser under libFuzzer.
+# make check: the formatting, the tests, then the same under memcheck and
+# under ASan+UBSan, then a minute of the parser under libFuzzer.
 check: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory asan
@@ -308,6 +311,19 @@ asan: deps
 	$(MAKE) --no-print-directory B=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" test
+
+# Every C source and header of the tree, found without git so that a tarball
+# can be checked too (STYLE.md 17).
+FORMAT_SRC = $(sort $(wildcard harness/*.[ch] ref/*.[ch] ref/*/*.[ch] tests/*.[ch] \
+	       tests/*/*.[ch] tools/*/*.[ch]))
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+.PHONY: format format-check
 
 clean:
 	rm -rf build

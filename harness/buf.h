@@ -15,7 +15,9 @@ struct ps_buf {
 	bool oom;
 };
 
+/* clang-format off */
 #define PS_BUF_INIT { NULL, 0, 0, false }
+/* clang-format on */
 
 int ps_buf_add(struct ps_buf *b, const void *p, size_t n);
 int ps_buf_adds(struct ps_buf *b, const char *s);

@@ -16,6 +16,7 @@
 #include "play.h"
 #include "proc.h"
 #include "report.h"
+#include "util.h"
 
 static const struct ps_command_help help = {
 	"matrix",
@@ -105,7 +106,7 @@ static int default_ids(const char *golden_dir, char ***out, size_t *n)
 		nsets++;
 	}
 	qsort(v + 1, nsets, sizeof(*v), by_rank);
-	for (i = 0; i < sizeof(fixed_tail) / sizeof(fixed_tail[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fixed_tail); i++) {
 		nv = realloc(v, (k + 1) * sizeof(*v));
 		if (!nv)
 			goto oom;

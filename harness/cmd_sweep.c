@@ -52,6 +52,7 @@ static const struct ps_command_help help = {
 	NULL,
 };
 
+/* clang-format off */
 #define KIND_MAP(X)                                  \
 	X(K_UNREACHED, "unreached", false)           \
 	X(K_ABSORBED,  "absorbed",  false)           \
@@ -68,6 +69,7 @@ enum kind {
 #undef K_ENUM_
 	K_COUNT
 };
+/* clang-format on */
 
 static const char *const kind_words[] = {
 #define K_WORD_(k, word, broken) word,
@@ -629,7 +631,10 @@ int ps_cmd_sweep(int argc, char **argv)
 	c.s = &s;
 	c.tty = isatty(2);
 	c.findings = json_array();
-	if ((r = ps_suite_load(&s, &d)) || (r = ps_runner_ready(&s.runner, &d))) {
+	r = ps_suite_load(&s, &d);
+	if (!r)
+		r = ps_runner_ready(&s.runner, &d);
+	if (r) {
 		fprintf(stderr, "procspec sweep: %s\n", d.msg);
 		goto out;
 	}

@@ -100,7 +100,8 @@ static void quote(struct ps_buf *b, const char *s)
 		ps_buf_addf(b, "... (%zu bytes in all)", n);
 }
 
-__attribute__((format(printf, 2, 3)))
+static void bad(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void bad(struct ck *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -131,7 +132,8 @@ static void bad(struct ck *c, const char *fmt, ...)
 }
 
 /* The failure of the last exchange: what was sent, what came, what should have. */
-__attribute__((format(printf, 2, 3)))
+static void miss(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void miss(struct ck *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -150,7 +152,8 @@ static void miss(struct ck *c, const char *fmt, ...)
 	free(s);
 }
 
-__attribute__((format(printf, 2, 3)))
+static void skip(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void skip(struct ck *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -196,7 +199,8 @@ static void tally(struct ck *c, int which, char *offence)
 	free(offence);
 }
 
-__attribute__((format(printf, 1, 2)))
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 static char *fmt(const char *f, ...)
 {
 	va_list ap;

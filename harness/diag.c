@@ -20,9 +20,11 @@ int ps_diag(struct ps_diag *d, int code, const char *fmt, ...)
 const char *ps_strerror(int code)
 {
 	switch (code) {
+/* clang-format off */
 #define PS_CASE_(name, val, msg) case name: return msg;
 	PS_ERRNO_MAP(PS_CASE_)
 #undef PS_CASE_
+/* clang-format on */
 	}
 	if (code < 0 && code > -1000)
 		return strerror(-code);

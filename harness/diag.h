@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 /* X(NAME, value, message).  Values sit far below -errno's range. */
+/* clang-format off */
 #define PS_ERRNO_MAP(X)                                                  \
 	X(PS_EUSAGE,   -1001, "usage error")                             \
 	X(PS_EPARSE,   -1002, "scenario parse error")                    \
@@ -20,6 +21,7 @@
 	X(PS_EDRIVER,  -1005, "driver failed")                           \
 	X(PS_ENOGOLD,  -1006, "no golden file")                          \
 	X(PS_ETOOLONG, -1007, "line too long")
+/* clang-format on */
 
 enum ps_errno {
 #define PS_ENUM_(name, val, msg) name = val,
@@ -32,7 +34,9 @@ struct ps_diag {
 	char msg[4096];		/* human detail, one or more lines */
 };
 
+/* clang-format off */
 #define PS_DIAG_INIT { 0, "" }
+/* clang-format on */
 
 /* Fill d with code and a printf-style message; return code.  A NULL d is allowed. */
 int ps_diag(struct ps_diag *d, int code, const char *fmt, ...)

@@ -443,7 +443,7 @@ void ps_driver_stop(struct ps_driver *drv, double grace)
 		return;
 	if (drv->to_fd >= 0)
 		close(drv->to_fd);
-	if (drv->pid > 0 && drv->exit.kind == PS_EXIT_RUNNING) {
+	if (drv->pid > 0 && drv->exit.kind == PS_CHILD_RUNNING) {
 		/* EOF on stdin asks a well-behaved driver to exit by itself. */
 		deadline = ps_now() + grace;
 		for (;;) {

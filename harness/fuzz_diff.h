@@ -18,7 +18,9 @@ struct ps_fuzz_check {
 	enum ps_verdict va, vb;
 };
 
+/* clang-format off */
 #define PS_FUZZ_CHECK_INIT { NULL, NULL, NULL, NULL, PS_V_PASS, PS_V_PASS }
+/* clang-format on */
 
 /*
  * Play sc under method on a, then on b; fill *c.  la and lb label the two

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "util.h"
 
 
 /*
@@ -22,13 +23,13 @@ void ps_fuzz_fault_gen(struct ps_fuzz_rng *r, struct ps_buf *b)
 	uint64_t x;
 	const char *err;
 
-	for (i = 0; (site = ps_fault_site_at(i)) && n < sizeof(sites) / sizeof(sites[0]); i++)
+	for (i = 0; (site = ps_fault_site_at(i)) && n < ARRAY_SIZE(sites); i++)
 		if (!skipped(site->name))
 			sites[n++] = site;
 	if (!n)
 		return;
 	site = sites[ps_fuzz_rng_next(r) % n];
-	while (n_err < sizeof(site->errnos) / sizeof(site->errnos[0]) && site->errnos[n_err])
+	while (n_err < ARRAY_SIZE(site->errnos) && site->errnos[n_err])
 		n_err++;
 	err = ps_fault_errno_name(site->errnos[ps_fuzz_rng_next(r) % (n_err ? n_err : 1)]);
 	x = ps_fuzz_rng_next(r);

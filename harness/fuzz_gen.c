@@ -9,6 +9,7 @@
 #include "ast.h"
 #include "buf.h"
 #include "fuzz_fault.h"
+#include "util.h"
 
 /* --- the random stream ------------------------------------------------- */
 
@@ -190,7 +191,7 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		static const enum opk hit[] = { K_START, K_JOIN, K_JOIN_T, K_TERM, K_CLOSE, K_EXITCODE };
 		bool ok = false;
 
-		for (i = 0; i < sizeof(hit) / sizeof(hit[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(hit); i++)
 			ok = ok || op->k == hit[i];
 		if (!ok || !p || m->fault_used)
 			REFUSE("only one statement on a process while a fault is armed");
@@ -463,7 +464,7 @@ static bool decode_create(const struct ps_expr *call, struct op *op)
 	for (i = 0; i < call->n_kw; i++) {
 		bool ok = false;
 
-		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(known); k++)
 			ok = ok || !strcmp(call->kw[i].name, known[k]);
 		if (!ok)
 			return false;
@@ -554,7 +555,7 @@ static bool decode_method(const struct ps_expr *call, int var, struct op *op)
 		static const char *const m0[] = { "start", "terminate", "kill", "close", "is_alive" };
 		size_t i;
 
-		for (i = 0; i < sizeof(m0) / sizeof(m0[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(m0); i++)
 			if (!strcmp(mname, m0[i])) {
 				op->k = K_STABLE;
 				return true;
@@ -619,12 +620,12 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 				op->k = K_EXITCODE;
 				return true;
 			}
-			for (i = 0; i < sizeof(stable) / sizeof(stable[0]); i++)
+			for (i = 0; i < ARRAY_SIZE(stable); i++)
 				if (!strcmp(e->text, stable[i])) {
 					op->k = K_STABLE;
 					return true;
 				}
-			for (i = 0; i < sizeof(started) / sizeof(started[0]); i++)
+			for (i = 0; i < ARRAY_SIZE(started); i++)
 				if (!strcmp(e->text, started[i])) {
 					op->k = K_STABLE_STARTED;
 					return true;
@@ -725,7 +726,7 @@ static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
 	unsigned n = below(r, maxlen + 1), i;
 
 	for (i = 0; i < n; i++)
-		ps_buf_adds(&s, alpha[below(r, sizeof(alpha) / sizeof(alpha[0]))]);
+		ps_buf_adds(&s, alpha[below(r, ARRAY_SIZE(alpha))]);
 	ps_pyrepr_append(b, s.data ? s.data : "", s.len, false);
 	ps_buf_release(&s);
 }
@@ -746,7 +747,7 @@ static void gen_int(struct ps_fuzz_rng *r, struct ps_buf *b)
 	} else if (k < 6) {
 		ps_buf_addf(b, "%u", below(r, 300));
 	} else if (k < 9) {
-		ps_buf_adds(b, edges[below(r, sizeof(edges) / sizeof(edges[0]))]);
+		ps_buf_adds(b, edges[below(r, ARRAY_SIZE(edges))]);
 	} else {
 		n = 10 + below(r, 30);
 		if (chance(r, 30))
@@ -766,7 +767,7 @@ static void gen_exit_value(struct ps_fuzz_rng *r, struct ps_buf *b)
 	case 0: ps_buf_adds(b, "None"); break;
 	case 1: ps_buf_adds(b, chance(r, 50) ? "True" : "False"); break;
 	case 2: gen_text(r, b, 6); break;
-	case 3: ps_buf_adds(b, floats[below(r, sizeof(floats) / sizeof(floats[0]))]); break;
+	case 3: ps_buf_adds(b, floats[below(r, ARRAY_SIZE(floats))]); break;
 	case 4: ps_buf_adds(b, chance(r, 50) ? "(1, 2)" : chance(r, 50) ? "()" : "(3,)"); break;
 	case 5: ps_buf_adds(b, chance(r, 50) ? "[1]" : "b'x'"); break;
 	default: gen_int(r, b); break;
@@ -806,7 +807,7 @@ static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_b
 		break;
 	case 4:
 		ps_buf_adds(tgt, "child.raises");
-		ps_buf_addf(args, "'%s',", exc_names[below(r, sizeof(exc_names) / sizeof(exc_names[0]))]);
+		ps_buf_addf(args, "'%s',", exc_names[below(r, ARRAY_SIZE(exc_names))]);
 		if (chance(r, 60)) {
 			gen_text(r, args, 6);
 			ps_buf_addc(args, ',');
@@ -921,7 +922,7 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		static const char *const t[] = { "0", "0.0", "-1", "0.001", "timeout=0",
 						 "timeout=0.002" };
 
-		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, sizeof(t) / sizeof(t[0]))]);
+		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, ARRAY_SIZE(t))]);
 		break;
 	}
 	case RELEASE: ps_buf_addf(b, "release(%s)", v); break;
@@ -932,7 +933,7 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	case REPR: ps_buf_adds(b, v); break;
 	case OUT: ps_buf_addf(b, "stdout(%s)", v); break;
 	case ERR: ps_buf_addf(b, "stderr(%s)", v); break;
-	case ATTR: ps_buf_addf(b, "%s.%s", v, attrs[below(r, sizeof(attrs) / sizeof(attrs[0]))]); break;
+	case ATTR: ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]); break;
 	case SET_DAEMON:
 		ps_buf_addf(b, "%s.daemon = ", v);
 		gen_daemon_value(r, b);
@@ -952,7 +953,7 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		static const char *const m[] = { "start(1)", "is_alive(0)", "join(1, 2)", "close(None)",
 						 "terminate(1)" };
 
-		ps_buf_addf(b, "%s.%s", v, m[below(r, sizeof(m) / sizeof(m[0]))]);
+		ps_buf_addf(b, "%s.%s", v, m[below(r, ARRAY_SIZE(m))]);
 		break;
 	}
 	}

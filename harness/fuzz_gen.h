@@ -39,7 +39,9 @@ struct ps_fuzz_gen_opts {
 	bool faults;		/* arm failpoints at random steps (fault(), faults_clear()) */
 };
 
+/* clang-format off */
 #define PS_FUZZ_GEN_OPTS_INIT { PS_M_FORK, 12, 3, false }
+/* clang-format on */
 
 /*
  * The scenario (seed, index): its canonical text (header comment, methods

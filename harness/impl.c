@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "paths.h"
 #include "proc.h"
+#include "util.h"
 
 static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d);
 
@@ -87,7 +88,7 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 	int r;
 
 	*canon = *label = NULL;
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (strcmp(spec, fixed[i].id))
 			continue;
 		if (access(fixed[i].interp, X_OK))
@@ -120,7 +121,9 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 			       "~/.pyenv/versions/%s.*/bin/python)", spec, xy, path, xy);
 	r = interp && asprintf(canon, "python:%s%s", interp, opt ? " -O" : "") >= 0 ? 0 : -ENOMEM;
 	free(interp);
-	if (r || !(*label = strdup(spec))) {
+	if (!r)
+		*label = strdup(spec);
+	if (r || !*label) {
 		free(*canon);
 		*canon = NULL;
 		return ps_diag(d, -ENOMEM, "out of memory");

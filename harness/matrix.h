@@ -30,7 +30,9 @@ struct ps_matrix {
 	json_t *signatures;	/* filled by ps_matrix_finish() */
 };
 
+/* clang-format off */
 #define PS_MATRIX_INIT { NULL, NULL, NULL, NULL }
+/* clang-format on */
 
 int ps_matrix_init(struct ps_matrix *m);
 

@@ -17,6 +17,7 @@
 #include "file.h"
 #include "matrix.h"
 #include "scenario.h"
+#include "util.h"
 
 /* What the three merges share: where the merged report goes, and the parts. */
 struct parts {
@@ -27,7 +28,9 @@ struct parts {
 	size_t n;
 };
 
+/* clang-format off */
 #define PARTS_INIT(cmd) { cmd, NULL, NULL, NULL, 0 }
+/* clang-format on */
 
 static void parts_release(struct parts *p)
 {
@@ -402,9 +405,11 @@ static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struc
 				continue;
 			if (have) {
 				add_int(have, f, "count");
-			} else if (!(have = json_deep_copy(f)) || json_object_set(byglob, glob, have) ||
-				   json_array_append_new(known, have)) {
-				goto out;
+			} else {
+				have = json_deep_copy(f);
+				if (!have || json_object_set(byglob, glob, have) ||
+				    json_array_append_new(known, have))
+					goto out;
 			}
 		}
 	}
@@ -450,7 +455,7 @@ int ps_merge_fuzz(int argc, char **argv)
 		code = PS_EXIT_OK;
 	if (r)
 		goto out;
-	if ((r = same_campaign(&p, campaign_keys, sizeof(campaign_keys) / sizeof(*campaign_keys), &d)))
+	if ((r = same_campaign(&p, campaign_keys, ARRAY_SIZE(campaign_keys), &d)))
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		first_of_part = n_rg;
@@ -546,7 +551,7 @@ static int same_column(const struct parts *p, size_t i, size_t c, struct ps_diag
 	json_t *b = json_array_get(json_object_get(p->docs[i], "implementations"), c);
 	size_t k;
 
-	for (k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
 		json_t *x = json_object_get(a, keys[k]), *y = json_object_get(b, keys[k]);
 
 		/* a column whose driver never started has no implementation to compare */
@@ -576,7 +581,10 @@ int ps_merge_matrix(int argc, char **argv)
 		goto out;
 	impls = json_object_get(p.docs[0], "implementations");
 	ncol = json_array_size(impls);
-	if ((r = ps_matrix_init(&m)) || !(seen = json_object())) {
+	r = ps_matrix_init(&m);
+	if (!r)
+		seen = json_object();
+	if (r || !seen) {
 		r = ps_diag(&d, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -765,14 +773,14 @@ static int sweep_summary(json_t *root, const char *dir, struct ps_diag *d)
 	ps_buf_addf(&txt, "procspec sweep: %s (%s)\n%-26s",
 		    json_string_value(json_object_get(root, "label")),
 		    json_string_value(json_object_get(root, "implementation")), "site");
-	for (k = 0; k < sizeof(sweep_kinds) / sizeof(*sweep_kinds); k++)
+	for (k = 0; k < ARRAY_SIZE(sweep_kinds); k++)
 		ps_buf_addf(&txt, " %9s", sweep_kinds[k]);
 	ps_buf_addf(&txt, " %9s\n", "expected");
 	json_object_foreach(json_object_get(root, "sites"), site, o) {
 		if (!int_of(o, "runs"))
 			continue;
 		ps_buf_addf(&txt, "%-26s", site);
-		for (k = 0; k < sizeof(sweep_kinds) / sizeof(*sweep_kinds); k++)
+		for (k = 0; k < ARRAY_SIZE(sweep_kinds); k++)
 			ps_buf_addf(&txt, " %9" JSON_INTEGER_FORMAT, int_of(o, sweep_kinds[k]));
 		ps_buf_addf(&txt, " %9" JSON_INTEGER_FORMAT "\n", int_of(o, "expected"));
 	}
@@ -808,7 +816,9 @@ int ps_merge_sweep(int argc, char **argv)
 	r = parts_load(&p, argc, argv, "sweep.json", &d);
 	if (r == 1)
 		code = PS_EXIT_OK;
-	if (r || (r = same_campaign(&p, keys, 2, &d)))
+	if (!r)
+		r = same_campaign(&p, keys, 2, &d);
+	if (r)
 		goto out;
 	root = json_deep_copy(p.docs[0]);
 	seen = json_object();

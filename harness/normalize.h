@@ -37,7 +37,9 @@ struct ps_transcript {
 	long fds_leaked, children_left;
 };
 
+/* clang-format off */
 #define PS_TRANSCRIPT_INIT { NULL, 0, NULL, 0, NULL, false, 0, 0 }
+/* clang-format on */
 
 /* Append an entry (taking stmt and value). 0 or -ENOMEM (then both are freed). */
 int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind kind,

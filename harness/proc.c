@@ -20,26 +20,26 @@ void ps_exit_from_status(int status, struct ps_exit *e)
 	e->code = 0;
 	e->sig = 0;
 	if (WIFEXITED(status)) {
-		e->kind = PS_EXIT_CODE;
+		e->kind = PS_CHILD_EXITED;
 		e->code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
-		e->kind = PS_EXIT_SIGNAL;
+		e->kind = PS_CHILD_SIGNALLED;
 		e->sig = WTERMSIG(status);
 	} else {
-		e->kind = PS_EXIT_RUNNING;
+		e->kind = PS_CHILD_RUNNING;
 	}
 }
 
 const char *ps_exit_describe(const struct ps_exit *e, char *buf, size_t size)
 {
 	switch (e->kind) {
-	case PS_EXIT_CODE:
+	case PS_CHILD_EXITED:
 		snprintf(buf, size, "exit code %d", e->code);
 		break;
-	case PS_EXIT_SIGNAL:
+	case PS_CHILD_SIGNALLED:
 		snprintf(buf, size, "signal %d (SIG%s)", e->sig, sigabbrev_np(e->sig) ? sigabbrev_np(e->sig) : "?");
 		break;
-	case PS_EXIT_RUNNING:
+	case PS_CHILD_RUNNING:
 		snprintf(buf, size, "still running");
 		break;
 	}
@@ -146,7 +146,7 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
 	double deadline = ps_now() + grace;
 	int status, r;
 
-	e->kind = PS_EXIT_RUNNING;
+	e->kind = PS_CHILD_RUNNING;
 	r = waitpid(pid, &status, WNOHANG);
 	if (r == pid) {
 		ps_exit_from_status(status, e);
@@ -165,7 +165,7 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
 		usleep(2000);
 	}
 	killpg(pid, SIGKILL);
-	if (e->kind == PS_EXIT_RUNNING) {
+	if (e->kind == PS_CHILD_RUNNING) {
 		do r = waitpid(pid, &status, 0); while (r == -1 && errno == EINTR);
 		if (r == pid)
 			ps_exit_from_status(status, e);

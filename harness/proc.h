@@ -13,9 +13,9 @@
 #include "diag.h"
 
 enum ps_exit_kind {
-	PS_EXIT_RUNNING,	/* not reaped yet */
-	PS_EXIT_CODE,		/* exited with code */
-	PS_EXIT_SIGNAL,		/* killed by signal sig */
+	PS_CHILD_RUNNING,	/* not reaped yet */
+	PS_CHILD_EXITED,	/* exited with code */
+	PS_CHILD_SIGNALLED,	/* killed by signal sig */
 };
 
 struct ps_exit {
@@ -33,12 +33,6 @@ const char *ps_exit_describe(const struct ps_exit *e, char *buf, size_t size);
 int ps_proc_subreaper(void);
 
 /*
- * Start argv[0] (searched in PATH) in a new process group with the given
- * fds as its 0, 1 and 2, and envp as its environment (NULL: this one's).
- * An exec failure travels back over a close-on-exec
- * pipe and is returned as -errno with d filled.  On success *pid is the child.
- */
-/*
  * This process and the threads it makes from now on yield on wake-ups
  * (SCHED_BATCH): woken by a reply, it does not preempt the driver that
  * wrote it, and takes the replies in bulk when the driver blocks.  For a
@@ -48,6 +42,12 @@ int ps_proc_subreaper(void);
  */
 int ps_proc_yield_on_wakeup(void);
 
+/*
+ * Start argv[0] (searched in PATH) in a new process group with the given
+ * fds as its 0, 1 and 2, and envp as its environment (NULL: this one's).
+ * An exec failure travels back over a close-on-exec
+ * pipe and is returned as -errno with d filled.  On success *pid is the child.
+ */
 int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
 		  pid_t *pid, struct ps_diag *d);
 

@@ -53,7 +53,9 @@ void ps_outcome_release(struct ps_outcome *o)
 	memset(o, 0, sizeof(*o));
 }
 
-__attribute__((format(printf, 3, 4)))
+static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt, ...)
 {
 	va_list ap;
@@ -118,7 +120,9 @@ static char *line_of(json_t *msg)
 	return json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 }
 
-__attribute__((format(printf, 3, 4)))
+static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
 {
 	char *why = NULL, *line = line_of(msg);
@@ -321,7 +325,10 @@ int ps_wire_encode(const struct ps_scenario *sc, struct ps_wire *w, struct ps_di
 		req = step_request(sc, i);
 		s = req ? json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 		json_decref(req);
-		if (!s || !(w->lines[i] = malloc((len = strlen(s)) + 2))) {
+		len = s ? strlen(s) : 0;
+		if (s)
+			w->lines[i] = malloc(len + 2);
+		if (!w->lines[i]) {
 			free(s);
 			ps_wire_release(w);
 			return ps_diag(d, -ENOMEM, "out of memory");
@@ -340,135 +347,159 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 	return ps_run_scenario_wire(rn, sc, NULL, method, o, d);
 }
 
-int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
-			 const struct ps_wire *w, unsigned method, struct ps_outcome *o,
-			 struct ps_diag *d)
+/* How a phase of a scenario left it (play() below). */
+enum phase {
+	PH_NEXT,	/* go on with the next phase */
+	PH_DONE,	/* the scenario is over: render its transcript */
+	PH_STOP,	/* stopped, with the verdict set; the driver is in step */
+	PH_BROKEN,	/* stopped, with the verdict set; the driver is out of step */
+	PH_NOMEM,	/* the harness ran out of memory */
+};
+
+/*
+ * begin, and for a pipelined driver every step and end with it: one
+ * wake-up for the driver instead of one per request (PROTOCOL.md, hello).
+ */
+static enum phase play_begin(struct ps_runner *rn, const struct ps_scenario *sc,
+			     const struct ps_wire *w, unsigned method, struct ps_outcome *o)
 {
-	struct ps_diag rd = PS_DIAG_INIT;
-	json_t *msg = NULL;
-	char when[64];
-	double t0 = ps_now();
-	bool broken = false, pipelined, gone = false;
+	static const char sending[] = "sending the scenario";
+	bool pipelined = rn->drv->pipelined, gone = false, sent;
+	long pid;
+	json_t *req, *msg = NULL;
+	enum phase ph = PH_BROKEN;
 	size_t i;
-	int r;
 
-	memset(o, 0, sizeof(*o));
-	if (rn->drv && ps_driver_pending(rn->drv)) {
-		/* A line that came after the last scenario ended: not this
-		 * scenario's business; it plays on a fresh driver. */
-		fprintf(stderr, "procspec: the driver sent a line nobody asked for after a scenario "
-			"had ended; starting it afresh\n");
-		drop_driver(rn);
-	}
-	r = ps_runner_ready(rn, d);
-	if (r)
-		return r;
-
-	/* A pipelined driver gets the whole scenario at once: one wake-up
-	 * for it instead of one per request (PROTOCOL.md, hello). */
-	pipelined = rn->drv->pipelined;
 	/* stop_on_error: the steps sent behind one the driver could not carry
 	 * out must not run (PROTOCOL.md, begin): one of them may wait for ever
 	 * for a child the failed step should have let go */
-	if (!post(rn, json_pack("{s:s, s:s, s:s, s:o*, s:o*}", "op", "begin", "scenario", sc->id,
-				"method", ps_method_name(method), "count_faults",
-				rn->count_faults ? json_true() : NULL, "stop_on_error",
-				pipelined ? json_true() : NULL), pipelined, "begin", o)) {
-		broken = true;
+	req = json_pack("{s:s, s:s, s:s, s:o*, s:o*}", "op", "begin", "scenario", sc->id, "method",
+			ps_method_name(method), "count_faults",
+			rn->count_faults ? json_true() : NULL, "stop_on_error",
+			pipelined ? json_true() : NULL);
+	if (!post(rn, req, pipelined, "begin", o))
 		goto out;
-	}
 	if (w && w->n != sc->n_steps)
 		w = NULL;
-	for (i = 0; pipelined && i <= sc->n_steps; i++)
-		if (!(w && i < sc->n_steps ? post_line(rn, w->lines[i], "sending the scenario", o) :
-		      post(rn, i < sc->n_steps ? step_request(sc, i) : json_pack("{s:s}", "op", "end"),
-			   true, "sending the scenario", o))) {
-			broken = true;
+	for (i = 0; pipelined && i <= sc->n_steps; i++) {
+		if (w && i < sc->n_steps)
+			sent = post_line(rn, w->lines[i], sending, o);
+		else if (i < sc->n_steps)
+			sent = post(rn, step_request(sc, i), true, sending, o);
+		else
+			sent = post(rn, json_pack("{s:s}", "op", "end"), true, sending, o);
+		if (!sent)
 			goto out;
-		}
-	if (!reply_to(rn, "begin", &msg, o)) {
-		broken = true;
-		goto out;
 	}
+	if (!reply_to(rn, "begin", &msg, o))
+		goto out;
 	if (op_is(msg, "error")) {
-		set_verdict(o, PS_V_DRIVER, "begin: %s", json_string_value(json_object_get(msg, "message")) ?
-			    json_string_value(json_object_get(msg, "message")) : "(no message)");
+		const char *m = json_string_value(json_object_get(msg, "message"));
+
+		set_verdict(o, PS_V_DRIVER, "begin: %s", m ? m : "(no message)");
 		/* no scenario: every step and end has an error for reply */
-		if (pipelined && !drain(rn, sc->n_steps + 1, &gone, o))
-			broken = true;
+		if (!pipelined || drain(rn, sc->n_steps + 1, &gone, o))
+			ph = PH_STOP;
 		goto out;
 	}
 	if (!op_is(msg, "begun") || !json_is_integer(json_object_get(msg, "main_pid"))) {
 		bad_message(o, msg, "begin: expected begun with an integer main_pid");
-		broken = true;
 		goto out;
 	}
-	if (ps_transcript_pid(&o->t, "main", (long)json_integer_value(json_object_get(msg, "main_pid"))))
-		goto nomem;
-	if (json_string_value(json_object_get(msg, "authkey")) &&
-	    !(o->t.authkey = strdup(json_string_value(json_object_get(msg, "authkey")))))
-		goto nomem;
+	ph = PH_NOMEM;
+	pid = (long)json_integer_value(json_object_get(msg, "main_pid"));
+	if (ps_transcript_pid(&o->t, "main", pid))
+		goto out;
+	if (json_string_value(json_object_get(msg, "authkey"))) {
+		o->t.authkey = strdup(json_string_value(json_object_get(msg, "authkey")));
+		if (!o->t.authkey)
+			goto out;
+	}
+	ph = PH_NEXT;
+out:
 	json_decref(msg);
-	msg = NULL;
+	return ph;
+}
+
+/* Every step's result into the transcript. */
+static enum phase play_steps(struct ps_runner *rn, const struct ps_scenario *sc,
+			     struct ps_outcome *o)
+{
+	bool pipelined = rn->drv->pipelined, gone = false, got;
+	json_t *msg = NULL;
+	enum phase ph = PH_BROKEN;
+	char when[64];
+	size_t i;
 
 	for (i = 0; i < sc->n_steps; i++) {
 		snprintf(when, sizeof(when), "step %zu (line %d)", i + 1, sc->steps[i]->line);
-		if (!(pipelined ? reply_to(rn, when, &msg, o) :
-		      exchange(rn, step_request(sc, i), when, &msg, o))) {
-			broken = true;
+		if (pipelined)
+			got = reply_to(rn, when, &msg, o);
+		else
+			got = exchange(rn, step_request(sc, i), when, &msg, o);
+		if (!got)
 			goto out;
-		}
 		if (op_is(msg, "exited")) {
 			exited_early(o, msg, when);
-			if (o->verdict == PS_V_PROTO) {
-				broken = true;
-				goto out;
-			}
+			if (o->verdict == PS_V_PROTO)
+				goto out;	/* the driver is out of step */
 			/* each later step and end: one error reply */
-			if (pipelined && !drain(rn, sc->n_steps - i, &gone, o))
-				broken = true;
-			goto render;
+			if (!pipelined || drain(rn, sc->n_steps - i, &gone, o))
+				ph = PH_DONE;
+			goto out;
 		}
 		if (!take_result(o, sc->steps[i], msg, i + 1)) {
-			if (o->verdict == PS_V_PASS)
-				goto nomem;
-			if (o->verdict == PS_V_PROTO) {
-				broken = true;
+			if (o->verdict == PS_V_PASS) {
+				ph = PH_NOMEM;
 				goto out;
 			}
+			if (o->verdict == PS_V_PROTO)
+				goto out;
 			/* a driver error: end the scenario properly */
-			if (pipelined && !drain(rn, sc->n_steps - i - 1, &gone, o)) {
-				broken = true;
+			if (pipelined && !drain(rn, sc->n_steps - i - 1, &gone, o))
 				goto out;
-			}
 			if (gone) {	/* end was answered by an error */
-				if (!drain(rn, 1, &gone, o))
-					broken = true;
-				goto render;
+				if (drain(rn, 1, &gone, o))
+					ph = PH_DONE;
+				goto out;
 			}
 			break;
 		}
 		json_decref(msg);
 		msg = NULL;
 	}
+	ph = PH_NEXT;
+out:
 	json_decref(msg);
-	msg = NULL;
+	return ph;
+}
 
-	if (!(pipelined ? reply_to(rn, "end", &msg, o) :
-	      exchange(rn, json_pack("{s:s}", "op", "end"), "end", &msg, o))) {
-		broken = true;
+/* end, its ended, and the exit of the scenario process; then the invariants. */
+static enum phase play_end(struct ps_runner *rn, struct ps_outcome *o)
+{
+	struct ps_diag rd = PS_DIAG_INIT;
+	json_t *msg = NULL;
+	enum phase ph = PH_BROKEN;
+	bool got;
+	int r;
+
+	if (rn->drv->pipelined)
+		got = reply_to(rn, "end", &msg, o);
+	else
+		got = exchange(rn, json_pack("{s:s}", "op", "end"), "end", &msg, o);
+	if (!got)
 		goto out;
-	}
 	if (op_is(msg, "exited")) {
 		exited_early(o, msg, "end");
+		ph = PH_DONE;
 		if (o->verdict == PS_V_PROTO)
-			broken = true;
-		goto render;
+			ph = PH_BROKEN;
+		goto out;
 	}
 	if (!op_is(msg, "ended") || !json_is_integer(json_object_get(msg, "fds_leaked")) ||
 	    !json_is_integer(json_object_get(msg, "children_left"))) {
-		bad_message(o, msg, "end: expected ended with integer fds_leaked and children_left");
-		broken = true;
+		bad_message(o, msg,
+			    "end: expected ended with integer fds_leaked and children_left");
 		goto out;
 	}
 	o->t.ended = true;
@@ -481,48 +512,79 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	r = ps_driver_recv(rn->drv, rn->step_timeout, &msg, &rd);
 	if (r) {
 		recv_failed(o, r, "after end", &rd);
-		broken = true;
 		goto out;
 	}
 	if (!op_is(msg, "exited")) {
 		bad_message(o, msg, "after end: expected exited");
-		broken = true;
 		goto out;
 	}
 	if (!exited_well_formed(msg) || json_is_integer(json_object_get(msg, "signal")) ||
 	    json_integer_value(json_object_get(msg, "code")) != 0)
 		exited_early(o, msg, "exit of the scenario process");
-	if (o->verdict == PS_V_PROTO) {
-		broken = true;
+	if (o->verdict == PS_V_PROTO)
 		goto out;
-	}
 	/* Nothing may follow exited unasked: a line already here belongs to
 	 * this scenario, not to the next one's begin. */
 	if (ps_driver_pending(rn->drv)) {
 		set_verdict(o, PS_V_PROTO, "after exited: driver sent a line nobody asked for");
-		broken = true;
 		goto out;
 	}
 	/* the invariants, each a failure of its own kind */
 	if (o->t.children_left)
-		set_verdict(o, PS_V_ORPHAN, "the scenario left %ld child(ren) running or unreaped%s",
+		set_verdict(o, PS_V_ORPHAN,
+			    "the scenario left %ld child(ren) running or unreaped%s",
 			    o->t.children_left, o->t.fds_leaked ? " (and fds open)" : "");
 	else if (o->t.fds_leaked)
 		set_verdict(o, PS_V_LEAK, "the scenario left %ld fd(s) open", o->t.fds_leaked);
-render:
-	o->text = ps_transcript_render(&o->t);
-	if (!o->text)
-		goto nomem;
+	ph = PH_DONE;
 out:
+	json_decref(msg);
+	return ph;
+}
+
+/* One scenario on a ready driver, into o; the driver dropped if it broke. */
+static void play(struct ps_runner *rn, const struct ps_scenario *sc, const struct ps_wire *w,
+		 unsigned method, struct ps_outcome *o)
+{
+	enum phase ph;
+
+	ph = play_begin(rn, sc, w, method, o);
+	if (ph == PH_NEXT)
+		ph = play_steps(rn, sc, o);
+	if (ph == PH_NEXT)
+		ph = play_end(rn, o);
+	if (ph == PH_DONE) {
+		o->text = ps_transcript_render(&o->t);
+		if (!o->text)
+			ph = PH_NOMEM;
+	}
+	if (ph == PH_NOMEM)
+		set_verdict(o, PS_V_CRASH, "out of memory in the harness");
 	if (!o->text)
 		o->text = ps_transcript_render(&o->t);	/* what there is, for the diff */
-	if (broken)
+	if (ph == PH_BROKEN || ph == PH_NOMEM)
 		drop_driver(rn);
-	json_decref(msg);
-	o->seconds = ps_now() - t0;
-	return 0;
-nomem:
-	set_verdict(o, PS_V_CRASH, "out of memory in the harness");
-	broken = true;
-	goto out;
+}
+
+int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
+			 const struct ps_wire *w, unsigned method, struct ps_outcome *o,
+			 struct ps_diag *d)
+{
+	double t0 = ps_now();
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	if (rn->drv && ps_driver_pending(rn->drv)) {
+		/* A line that came after the last scenario ended: not this
+		 * scenario's business; it plays on a fresh driver. */
+		fprintf(stderr, "procspec: the driver sent a line nobody asked for after a scenario "
+			"had ended; starting it afresh\n");
+		drop_driver(rn);
+	}
+	r = ps_runner_ready(rn, d);
+	if (!r) {
+		play(rn, sc, w, method, o);
+		o->seconds = ps_now() - t0;
+	}
+	return r;
 }

@@ -18,6 +18,7 @@
  * What happened to one scenario under one start method.  Everything from
  * PS_V_FAIL on is a failure: it makes the run exit 1.
  */
+/* clang-format off */
 #define PS_VERDICT_MAP(X)                                               \
 	X(PS_V_PASS,        "pass",        "matches golden")             \
 	X(PS_V_XFAIL,       "xfail",       "an expected divergence")     \
@@ -39,6 +40,7 @@ enum ps_verdict {
 #undef PS_V_ENUM_
 	PS_V_COUNT
 };
+/* clang-format on */
 
 const char *ps_verdict_word(enum ps_verdict v);
 

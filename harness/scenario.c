@@ -109,7 +109,9 @@ unsigned ps_method_parse(const char *name)
 #define QUOTE_MAX 256	/* bytes of a long line quoted around an error */
 
 /* Report an error at line:col (the first one wins). */
-__attribute__((format(printf, 4, 5)))
+static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
 {
 	char msg[512];
@@ -324,7 +326,7 @@ static void lex_number(struct parser *p, bool neg)
 	int base = 10, c;
 	bool is_float = false, last_digit = false;
 	size_t start = p->pos;
-	char *text;
+	char *text = NULL;
 
 	if (peekc(p, 0) == '0' && strchr("xXoObB", peekc(p, 1) > 0 ? peekc(p, 1) : ' ')) {
 		c = peekc(p, 1);
@@ -410,9 +412,10 @@ static void lex_number(struct parser *p, bool neg)
 		 * int() of text stops at 4300 digits; the first check also keeps
 		 * the quadratic conversion cheap.
 		 */
-		if (clean.len > 4300 * 4 ||
-		    ((text = digits_to_decimal(clean.data, base, neg)) && strlen(text) - neg > 4300)) {
-			free(clean.len > 4300 * 4 ? NULL : text);
+		if (clean.len <= 4300 * 4)
+			text = digits_to_decimal(clean.data, base, neg);
+		if (clean.len > 4300 * 4 || (text && strlen(text) - neg > 4300)) {
+			free(text);
 			fail_at(p, t->line, t->col, "integer literal too large: more than %d decimal "
 				"digits, the most CPython's int() reads from text", 4300);
 			goto out;
@@ -1120,13 +1123,14 @@ static bool add_var(struct parser *p, const char *name)
 	if (is_var(p, name))
 		return true;
 	v = realloc(p->vars, (p->n_vars + 1) * sizeof(*v));
-	if (!v || !(v[p->n_vars] = strdup(name))) {
-		if (v)
-			p->vars = v;
+	if (v) {
+		p->vars = v;
+		v[p->n_vars] = strdup(name);
+	}
+	if (!v || !v[p->n_vars]) {
 		FAIL_TOK(p, "out of memory");
 		return false;
 	}
-	p->vars = v;
 	p->n_vars++;
 	return true;
 }
@@ -1292,15 +1296,16 @@ static bool parse_header(struct parser *p, struct ps_scenario *sc)
 		colon = s + n;
 		if (s != ls || n == 0 || colon >= le || *colon != ':')
 			return true;	/* the first statement */
-		if ((n == 4 && !strncmp(s, "tags", 4) && (seen_tags = !seen_tags, true)) ||
-		    (n == 7 && !strncmp(s, "methods", 7) && (seen_methods = !seen_methods, true))) {
+		if ((n == 4 && !strncmp(s, "tags", 4)) || (n == 7 && !strncmp(s, "methods", 7))) {
 			bool methods = n == 7;
+			bool *seen = methods ? &seen_methods : &seen_tags;
 			const char *w = colon + 1, *we;
 
-			if ((methods && !seen_methods) || (!methods && !seen_tags)) {
+			if (*seen) {
 				fail_at(p, p->line, 1, "'%.*s:' given twice", (int)n, s);
 				return false;
 			}
+			*seen = true;
 			if (methods)
 				sc->methods = 0;
 			for (;;) {
@@ -1469,10 +1474,14 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 	const struct ps_expr *bad;
 	char msg[400];
 
-	if ((bad = ps_fault_check(s->value, msg, sizeof(msg))) ||
-	    (bad = ps_fault_check(s->object, msg, sizeof(msg))) ||
-	    (bad = check_exec(s->value, msg, sizeof(msg))) ||
-	    (bad = check_exec(s->object, msg, sizeof(msg)))) {
+	bad = ps_fault_check(s->value, msg, sizeof(msg));
+	if (!bad)
+		bad = ps_fault_check(s->object, msg, sizeof(msg));
+	if (!bad)
+		bad = check_exec(s->value, msg, sizeof(msg));
+	if (!bad)
+		bad = check_exec(s->object, msg, sizeof(msg));
+	if (bad) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;
 	}
@@ -1495,7 +1504,9 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 	p.line = 1;
 	p.col = 1;
 	p.d = d;
-	if (!sc || !(sc->path = strdup(path))) {
+	if (sc)
+		sc->path = strdup(path);
+	if (!sc || !sc->path) {
 		r = ps_diag(d, -ENOMEM, "%s: out of memory", path);
 		goto out;
 	}

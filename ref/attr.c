@@ -10,6 +10,7 @@
 #include "internal.h"
 
 /* The public attributes of the built-in types, from dir() in 3.11. */
+/* clang-format off */
 static const char *const int_attrs[] = {
 	"as_integer_ratio", "bit_count", "bit_length", "conjugate",
 	"denominator", "from_bytes", "imag", "numerator", "real", "to_bytes",
@@ -54,6 +55,7 @@ static const char *const class_attrs[] = {
 	"kill", "name", "pid", "run", "sentinel", "start", "terminate", NULL
 };
 static const char *const no_attrs[] = { NULL };
+/* clang-format on */
 
 static const char *const *attrs_of(const pr_value *v)
 {

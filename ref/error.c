@@ -53,12 +53,12 @@ const char *pr_error_type(int code)
 	size_t i;
 
 	if (code >= PR_ERRNO_MIN && code < 0) {
-		for (i = 0; i < sizeof errno_types / sizeof *errno_types; i++)
+		for (i = 0; i < ARRAY_SIZE(errno_types); i++)
 			if (errno_types[i].err == -code)
 				return errno_types[i].type;
 		return "OSError";
 	}
-	for (i = 0; i < sizeof error_types / sizeof *error_types; i++)
+	for (i = 0; i < ARRAY_SIZE(error_types); i++)
 		if (error_types[i].code == code)
 			return error_types[i].type;
 	return NULL;

@@ -63,7 +63,9 @@ struct sbuf {
 	size_t len, cap;
 	int oom;
 };
+/* clang-format off */
 #define SBUF_INIT { NULL, 0, 0, 0 }
+/* clang-format on */
 void pr__sb_put(struct sbuf *sb, const void *data, size_t len);
 void pr__sb_puts(struct sbuf *sb, const char *s);
 void pr__sb_putc(struct sbuf *sb, char c);

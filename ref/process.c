@@ -78,7 +78,7 @@ void pr__process_clear(pr_value *v)
 	p->name = p->daemon = p->authkey = p->parent_name = NULL;
 	p->target = p->args = p->kwargs = NULL;
 	attrs_free(p);
-	for (i = 0; i < sizeof drop / sizeof *drop; i++)
+	for (i = 0; i < ARRAY_SIZE(drop); i++)
 		pr_decref(drop[i]);
 }
 
@@ -113,7 +113,7 @@ void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *),
 	refs[4] = p->target;
 	refs[5] = p->args;
 	refs[6] = p->kwargs;
-	for (i = 0; i < sizeof refs / sizeof *refs; i++)
+	for (i = 0; i < ARRAY_SIZE(refs); i++)
 		if (refs[i] != NULL)
 			fn(refs[i], arg);
 	for (i = 0; i < p->nattrs; i++)
@@ -690,9 +690,11 @@ static int parent_join(pr_value *self, pr_value **argv, pr_value **out,
 static const char *const no_params[] = { NULL };
 static const char *const join_params[] = { "timeout" };
 
+/* clang-format off */
 #define METHOD(qualname, f) { .name = qualname, .params = no_params, .fn = f }
 #define JOIN(qualname, f) \
 	{ .name = qualname, .params = join_params, .nparams = 1, .fn = f }
+/* clang-format on */
 
 static const pr_func base_methods[] = {
 	METHOD("BaseProcess.close", m_close),
@@ -726,7 +728,7 @@ static const pr_func *find_method(const struct pr_process *p,
 	if (!pr__profile.close_kill &&
 	    (strcmp(name, "close") == 0 || strcmp(name, "kill") == 0))
 		return NULL;
-	for (i = 0; i < sizeof base_methods / sizeof *base_methods; i++) {
+	for (i = 0; i < ARRAY_SIZE(base_methods); i++) {
 		dot = strchr(base_methods[i].name, '.');
 		if (strcmp(dot + 1, name) == 0)
 			return &base_methods[i];
@@ -750,7 +752,7 @@ static int is_private_attr(const char *name)
 	if (n >= 4 && strncmp(name, "__", 2) == 0 &&
 	    strcmp(name + n - 2, "__") == 0)
 		return 1;
-	for (i = 0; i < sizeof names / sizeof *names; i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(names[i], name) == 0)
 			return 1;
 	return 0;
@@ -945,7 +947,7 @@ static const char *exitcode_name(int code)
 
 	if (code >= 0)
 		return NULL;
-	for (i = 0; i < sizeof names / sizeof *names; i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i].sig == -code)
 			return names[i].name;
 	if (-code == SIGRTMIN)
@@ -1088,8 +1090,7 @@ pr_value *pr_global(const char *name)
 		return pr__class(pr__process_init());
 	if (!pr__profile.parent_process && strcmp(name, "parent_process") == 0)
 		return NULL;
-	for (i = 0; i < sizeof module_functions / sizeof *module_functions;
-	     i++)
+	for (i = 0; i < ARRAY_SIZE(module_functions); i++)
 		if (strcmp(module_functions[i].name, name) == 0)
 			return pr_function(&module_functions[i]);
 	return pr__executor_global(name);

@@ -64,10 +64,12 @@ extern "C" {
 enum {
 	PR_ERRNO_MIN = -4095,	/* codes in [PR_ERRNO_MIN, -1] are -errno */
 	PR__ECODE_BASE = -5000,
+/* clang-format off */
 #define PR_X_ENUM(name, type) PR_E##name,
 	PR_ERROR_MAP(PR_X_ENUM)
 #undef PR_X_ENUM
 	PR__ECODE_END
+/* clang-format on */
 };
 
 typedef struct pr_value pr_value;
@@ -86,7 +88,9 @@ struct pr_diag {
 	size_t message_len;
 	pr_value *exit_code;
 };
+/* clang-format off */
 #define PR_DIAG_INIT { 0, NULL, NULL, 0, NULL }
+/* clang-format on */
 
 /* Fill d for code (a PR_E* code or -errno) and return code.  fmt may be
  * NULL: -errno then gets CPython's "[Errno N] strerror", the others an

@@ -20,6 +20,7 @@
 #include "internal.h"
 
 /* Sorted, disjoint, inclusive ranges of non-printable code points. */
+/* clang-format off */
 static const uint32_t nonprintable[][2] = {
 	{ 0x80, 0xa0 }, { 0xad, 0xad }, { 0x378, 0x379 }, { 0x380, 0x383 },
 	{ 0x38b, 0x38b }, { 0x38d, 0x38d }, { 0x3a2, 0x3a2 },
@@ -255,10 +256,11 @@ static const uint32_t nonprintable[][2] = {
 	{ 0x2b81e, 0x2b81f }, { 0x2cea2, 0x2ceaf }, { 0x2ebe1, 0x2f7ff },
 	{ 0x2fa1e, 0x2ffff }, { 0x3134b, 0xe00ff }, { 0xe01f0, 0x10ffff },
 };
+/* clang-format on */
 
 int pr__unicode_printable(uint32_t c)
 {
-	size_t lo = 0, hi = sizeof nonprintable / sizeof *nonprintable;
+	size_t lo = 0, hi = ARRAY_SIZE(nonprintable);
 
 	if (c < 0x80)
 		return c >= 0x20 && c < 0x7f;

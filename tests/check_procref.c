@@ -251,7 +251,7 @@ START_TEST(test_float_repr)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof cases / sizeof *cases; i++)
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		ck_assert_repr(pr_float(cases[i].f), cases[i].repr);
 	ck_assert_repr(pr_float(0.0 / 0.0), "nan");
 }
@@ -342,7 +342,7 @@ START_TEST(test_errno_types)
 	char want[128];
 	size_t i;
 
-	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		snprintf(want, sizeof want, "[Errno %d] %s", cases[i].err,
 			 strerror(cases[i].err));
 		ck_raised(pr_diag(&d, -cases[i].err, NULL), &d, cases[i].type,

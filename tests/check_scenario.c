@@ -4,6 +4,7 @@
 
 #include "scenario.h"
 #include "suites.h"
+#include "util.h"
 
 static struct ps_scenario *parse_ok(const char *src)
 {
@@ -319,10 +320,10 @@ Suite *scenario_suite(void)
 	Suite *s = suite_create("scenario");
 	TCase *tc = tcase_create("parse");
 
-	tcase_add_loop_test(tc, test_valid_forms, 0, sizeof(valid) / sizeof(valid[0]));
+	tcase_add_loop_test(tc, test_valid_forms, 0, ARRAY_SIZE(valid));
 	tcase_add_test(tc, test_header_and_summary);
 	tcase_add_test(tc, test_json);
-	tcase_add_loop_test(tc, test_errors, 0, sizeof(errors) / sizeof(errors[0]));
+	tcase_add_loop_test(tc, test_errors, 0, ARRAY_SIZE(errors));
 	tcase_add_test(tc, test_error_shows_line_and_caret);
 	tcase_add_test(tc, test_method_names);
 	tcase_add_test(tc, test_int_literal_limit);

@@ -28,7 +28,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-__attribute__((noreturn, format(printf, 1, 2)))
+static void broken(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
 static void broken(const char *fmt, ...)
 {
 	va_list ap;

@@ -388,8 +388,10 @@ static int v_settles(pr_value *self, pr_value **argv, pr_value **out,
 static const char *const no_params[] = { NULL };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
+/* clang-format off */
 #define VARIADIC(verb, f) { .name = verb, .params = no_params, .varargs = 1, \
 			    .varkw = 1, .fn = f }
+/* clang-format on */
 
 const pr_func drv_verb_cause = VARIADIC("cause", v_cause);
 const pr_func drv_verb_gate = VARIADIC("gate", v_gate);

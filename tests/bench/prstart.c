@@ -27,7 +27,9 @@ struct bench {
 	pr_value *target;	/* child.returns */
 	struct pr_diag d;
 };
+/* clang-format off */
 #define BENCH_INIT { NULL, NULL, PR_DIAG_INIT }
+/* clang-format on */
 
 static int bench_init(struct bench *b)
 {

@@ -39,7 +39,9 @@ struct linebuf {
 	char *buf;
 	size_t len, cap;
 };
+/* clang-format off */
 #define LINEBUF_INIT { NULL, 0, 0 }
+/* clang-format on */
 
 struct inner {
 	pid_t pid;		/* 0 when there is none */
@@ -47,7 +49,9 @@ struct inner {
 	int out_r;		/* its stdout */
 	struct linebuf rb;
 };
+/* clang-format off */
 #define INNER_INIT { 0, -1, -1, LINEBUF_INIT }
+/* clang-format on */
 
 static char **inner_argv;
 static bool fresh;
