@@ -108,7 +108,11 @@ int ps_pyrepr_append(struct ps_buf *b, const char *str, size_t len, bool is_byte
 		else if (c == '\t')
 			ps_buf_adds(b, "\\t");
 		else if (is_bytes ? (c < 0x20 || c >= 0x7f) : !printable(c))
-			ps_buf_addf(b, c < 0x100 ? "\\x%02x" : c < 0x10000 ? "\\u%04x" : "\\U%08x", c);
+			ps_buf_addf(b,
+				    c < 0x100   ? "\\x%02x" :
+				    c < 0x10000 ? "\\u%04x" :
+						  "\\U%08x",
+				    c);
 		else
 			ps_buf_add(b, s + i, n);
 		i += n;
@@ -305,7 +309,8 @@ static json_t *expr_json(const struct ps_expr *e)
 	case PS_X_DICT:
 		o = json_array();
 		for (i = 0; o && i + 1 < e->n_items; i += 2) {
-			pair = json_pack("[oo]", expr_json(e->items[i]), expr_json(e->items[i + 1]));
+			pair = json_pack("[oo]", expr_json(e->items[i]),
+					 expr_json(e->items[i + 1]));
 			if (json_array_append_new(o, pair)) {
 				json_decref(o);
 				o = NULL;
@@ -332,9 +337,9 @@ static json_t *expr_json(const struct ps_expr *e)
 				kw = NULL;
 			}
 		}
-		return tagged("call", json_pack("{s:o, s:o, s:o}", "func", expr_json(e->object),
-						"args", seq_json(e->items, e->n_items),
-						"kwargs", kw));
+		return tagged("call",
+			      json_pack("{s:o, s:o, s:o}", "func", expr_json(e->object), "args",
+					seq_json(e->items, e->n_items), "kwargs", kw));
 	}
 	return NULL;
 }
@@ -343,11 +348,12 @@ json_t *ps_stmt_to_json(const struct ps_stmt *s)
 {
 	switch (s->kind) {
 	case PS_S_ASSIGN:
-		return tagged("assign", json_pack("{s:s, s:o}", "target", s->target,
-						  "value", expr_json(s->value)));
+		return tagged("assign", json_pack("{s:s, s:o}", "target", s->target, "value",
+						  expr_json(s->value)));
 	case PS_S_SETATTR:
-		return tagged("setattr", json_pack("{s:o, s:s, s:o}", "object", expr_json(s->object),
-						   "attr", s->attr, "value", expr_json(s->value)));
+		return tagged("setattr",
+			      json_pack("{s:o, s:s, s:o}", "object", expr_json(s->object), "attr",
+					s->attr, "value", expr_json(s->value)));
 	case PS_S_EXPR:
 		return tagged("expr", expr_json(s->value));
 	}

@@ -14,19 +14,19 @@
 enum ps_expr_kind {
 	PS_X_NONE,
 	PS_X_BOOL,
-	PS_X_INT,	/* text: canonical decimal, maybe with '-' */
-	PS_X_FLOAT,	/* text: Python repr() of the value */
-	PS_X_STR,	/* text/len: the UTF-8 bytes of the string */
-	PS_X_BYTES,	/* text/len: the raw bytes */
-	PS_X_TUPLE,	/* items */
-	PS_X_LIST,	/* items */
-	PS_X_DICT,	/* items: key, value, key, value, ... */
-	PS_X_VAR,	/* text: variable name */
-	PS_X_GLOBAL,	/* text: one of the scenario globals */
-	PS_X_BEHAVIOUR,	/* text: the NAME of child.NAME */
-	PS_X_TASK,	/* text: the NAME of task.NAME (executor tasks) */
-	PS_X_GETATTR,	/* object, text: attribute name */
-	PS_X_CALL,	/* object: the callee; items: positional args; kw */
+	PS_X_INT,       /* text: canonical decimal, maybe with '-' */
+	PS_X_FLOAT,     /* text: Python repr() of the value */
+	PS_X_STR,       /* text/len: the UTF-8 bytes of the string */
+	PS_X_BYTES,     /* text/len: the raw bytes */
+	PS_X_TUPLE,     /* items */
+	PS_X_LIST,      /* items */
+	PS_X_DICT,      /* items: key, value, key, value, ... */
+	PS_X_VAR,       /* text: variable name */
+	PS_X_GLOBAL,    /* text: one of the scenario globals */
+	PS_X_BEHAVIOUR, /* text: the NAME of child.NAME */
+	PS_X_TASK,      /* text: the NAME of task.NAME (executor tasks) */
+	PS_X_GETATTR,   /* object, text: attribute name */
+	PS_X_CALL,      /* object: the callee; items: positional args; kw */
 };
 
 struct ps_kwarg {
@@ -36,10 +36,10 @@ struct ps_kwarg {
 
 struct ps_expr {
 	enum ps_expr_kind kind;
-	int line, col;		/* where it starts in the scenario file, 1-based */
-	bool b;			/* PS_X_BOOL */
-	char *text;		/* see enum; NUL-terminated, may hold NULs for STR/BYTES */
-	size_t len;		/* length of text */
+	int line, col; /* where it starts in the scenario file, 1-based */
+	bool b;        /* PS_X_BOOL */
+	char *text;    /* see enum; NUL-terminated, may hold NULs for STR/BYTES */
+	size_t len;    /* length of text */
 	struct ps_expr *object;
 	struct ps_expr **items;
 	size_t n_items;
@@ -48,17 +48,17 @@ struct ps_expr {
 };
 
 enum ps_stmt_kind {
-	PS_S_EXPR,	/* value */
-	PS_S_ASSIGN,	/* target = value */
-	PS_S_SETATTR,	/* object.attr = value (object and attr from a GETATTR) */
+	PS_S_EXPR,    /* value */
+	PS_S_ASSIGN,  /* target = value */
+	PS_S_SETATTR, /* object.attr = value (object and attr from a GETATTR) */
 };
 
 struct ps_stmt {
 	enum ps_stmt_kind kind;
-	int line;		/* first line of the statement */
-	char *target;		/* PS_S_ASSIGN */
-	struct ps_expr *object;	/* PS_S_SETATTR */
-	char *attr;		/* PS_S_SETATTR */
+	int line;               /* first line of the statement */
+	char *target;           /* PS_S_ASSIGN */
+	struct ps_expr *object; /* PS_S_SETATTR */
+	char *attr;             /* PS_S_SETATTR */
 	struct ps_expr *value;
 };
 

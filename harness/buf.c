@@ -114,7 +114,7 @@ int ps_buf_add_text(struct ps_buf *b, const char *s, size_t n)
 	while (i < n) {
 		k = utf8_len(u + i, n - i);
 		if (k == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)
-			k = 0;	/* U+0080..U+009F: C1 controls, CSI among them */
+			k = 0; /* U+0080..U+009F: C1 controls, CSI among them */
 		if (k == 1 && (u[i] >= 0x20 || u[i] == '\n' || u[i] == '\t') && u[i] != 0x7f)
 			ps_buf_addc(b, (char)u[i]);
 		else if (k > 1)

@@ -47,7 +47,7 @@ static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
 		PS_OPT_FLAG(0, "replace", &s->replace, "accept the new set over the old one"),
 		PS_OPT_GOLDEN_DIR(&s->golden_dir),
 		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable "
-			      "(default: all that apply)"),
+					   "(default: all that apply)"),
 		PS_OPT_PATTERN(&s->patterns),
 		PS_OPT_TAG(&s->tags),
 		PS_OPT_TIMEOUT(&s->step_timeout),
@@ -120,7 +120,7 @@ static int complete_from(const char *set, const char *staging)
 		else if (S_ISDIR(st.st_mode))
 			r = complete_from(from.data, to.data);
 		else if (lstat(to.data, &st) == 0)
-			;	/* captured anew */
+			; /* captured anew */
 		else if (link(from.data, to.data) &&
 			 (r = ps_file_read(from.data, &data, &len)) == 0)
 			r = ps_file_write_atomic(to.data, data, len, true);
@@ -142,7 +142,7 @@ static int swap_in(const char *staging, const char *setdir, const char *old, boo
 	if (fresh)
 		return rename(staging, setdir) ? -errno : 0;
 	if (renameat2(AT_FDCWD, staging, AT_FDCWD, setdir, RENAME_EXCHANGE) == 0)
-		return remove_tree(staging);	/* the old set, now */
+		return remove_tree(staging); /* the old set, now */
 	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
 	if (rename(setdir, old) || rename(staging, setdir))
@@ -172,12 +172,16 @@ int ps_cmd_capture(int argc, char **argv)
 	if (!r && !s.out_set)
 		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set is required");
 	if (!r && (!*s.out_set || strchr(s.out_set, '/') || s.out_set[0] == '.'))
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --set '%s': a plain name, "
-			    "like cpython-3.11", s.out_set);
+		r = ps_diag(&d, PS_EUSAGE,
+			    "procspec capture: --set '%s': a plain name, "
+			    "like cpython-3.11",
+			    s.out_set);
 	if (!r && !*s.golden_dir)
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: --golden-dir '': a directory, like golden");
+		r = ps_diag(&d, PS_EUSAGE,
+			    "procspec capture: --golden-dir '': a directory, like golden");
 	if (!r && s.impl.is_ref)
-		r = ps_diag(&d, PS_EUSAGE, "procspec capture: golden files come from real "
+		r = ps_diag(&d, PS_EUSAGE,
+			    "procspec capture: golden files come from real "
 			    "interpreters, never from the reference implementation");
 	if (r) {
 		fprintf(stderr, "%s\n", d.msg);
@@ -209,7 +213,7 @@ int ps_cmd_capture(int argc, char **argv)
 		rename(old_aside, setdir);
 	remove_tree(old_aside);
 	fresh = stat(setdir, &st) != 0;
-	r = remove_tree(staging);	/* what an earlier, interrupted capture left */
+	r = remove_tree(staging); /* what an earlier, interrupted capture left */
 	if (r) {
 		fprintf(stderr, "procspec capture: cannot clear %s: %s\n", staging, strerror(-r));
 		goto out;
@@ -231,25 +235,29 @@ int ps_cmd_capture(int argc, char **argv)
 			if (!(methods & m))
 				continue;
 			for (k = 0; k < nf; k++)
-				lacks = lacks || (s.runner.drv && !ps_driver_has(s.runner.drv, feat[k]));
+				lacks = lacks ||
+					(s.runner.drv && !ps_driver_has(s.runner.drv, feat[k]));
 			if (lacks)
-				continue;	/* not applicable to this interpreter: no golden file */
+				continue; /* not applicable to this interpreter: no golden file */
 			r = ps_run_scenario(&s.runner, sc, m, &o, &d);
 			if (r) {
 				fprintf(stderr, "procspec capture: %s\n", d.msg);
 				goto out;
 			}
-			if (o.verdict != PS_V_PASS && o.verdict != PS_V_LEAK && o.verdict != PS_V_ORPHAN) {
+			if (o.verdict != PS_V_PASS && o.verdict != PS_V_LEAK &&
+			    o.verdict != PS_V_ORPHAN) {
 				/* A leak is the interpreter's behaviour and is recorded; anything else is not. */
-				printf("%-8s %s [%s]: not captured\n", ps_verdict_word(o.verdict), sc->id, mname);
+				printf("%-8s %s [%s]: not captured\n", ps_verdict_word(o.verdict),
+				       sc->id, mname);
 				if (o.detail)
 					printf("    %s\n", o.detail);
 				failed++;
 				ps_outcome_release(&o);
 				continue;
 			}
-			header = ps_golden_header(s.runner.drv->implementation, s.runner.drv->executable,
-						  s.runner.drv->module, sc->id, mname);
+			header = ps_golden_header(s.runner.drv->implementation,
+						  s.runner.drv->executable, s.runner.drv->module,
+						  sc->id, mname);
 			ps_buf_adds(&b, header ? header : "");
 			ps_buf_adds(&b, o.text ? o.text : "");
 			if (asprintf(&cap[n].staged, "%s/%s/%s.out", staging, mname, sc->id) < 0)
@@ -263,8 +271,8 @@ int ps_cmd_capture(int argc, char **argv)
 			}
 			r = ps_file_write_atomic(cap[n].staged, b.data, b.len, true);
 			if (r) {
-				fprintf(stderr, "procspec capture: cannot write %s: %s\n", cap[n].staged,
-					strerror(-r));
+				fprintf(stderr, "procspec capture: cannot write %s: %s\n",
+					cap[n].staged, strerror(-r));
 				free(header);
 				ps_outcome_release(&o);
 				goto out;
@@ -308,13 +316,15 @@ int ps_cmd_capture(int argc, char **argv)
 	       same, failed);
 	if (failed) {
 		printf("capture: nothing replaced, since not every scenario could be captured; "
-		       "the new files are in %s\n", staging);
+		       "the new files are in %s\n",
+		       staging);
 		code = PS_EXIT_FAIL;
 		goto out;
 	}
 	if (!s.replace && !fresh && (created || changed)) {
 		printf("capture: %s left as it was; run again with --replace (make golden REPLACE=1) "
-		       "to accept, or look at %s\n", setdir, staging);
+		       "to accept, or look at %s\n",
+		       setdir, staging);
 		code = PS_EXIT_OK;
 		goto out;
 	}
@@ -322,8 +332,8 @@ int ps_cmd_capture(int argc, char **argv)
 	if (!r)
 		r = swap_in(staging, setdir, old_aside, fresh);
 	if (r) {
-		fprintf(stderr, "procspec capture: cannot put %s in place of %s: %s\n", staging, setdir,
-			strerror(-r));
+		fprintf(stderr, "procspec capture: cannot put %s in place of %s: %s\n", staging,
+			setdir, strerror(-r));
 		goto out;
 	}
 	if (created || changed)

@@ -133,7 +133,7 @@ static int walk(const char *dir, const char *set, const char *method, const char
 			}
 			out->v[out->n++] = it;
 		}
-next:
+	next:
 		ps_buf_release(&path);
 		ps_buf_release(&sub);
 	}
@@ -163,7 +163,8 @@ static int load(const char *root, struct items *out)
 			if (!ps_method_parse(m->d_name))
 				continue;
 			ps_buf_addf(&md, "%s/%s", b.data, m->d_name);
-			r = ps_buf_oom(&md) ? -ENOMEM : walk(md.data, set->d_name, m->d_name, "", out);
+			r = ps_buf_oom(&md) ? -ENOMEM :
+					      walk(md.data, set->d_name, m->d_name, "", out);
 			ps_buf_release(&md);
 		}
 		if (sd)
@@ -223,11 +224,15 @@ int ps_cmd_drift(int argc, char **argv)
 	}
 	if (it.n)
 		qsort(it.v, it.n, sizeof(*it.v), item_cmp);
-	ps_buf_adds(&o, "# Where CPython's behaviour differs between versions and start methods\n\n");
-	ps_buf_addf(&o, "Made by `procspec drift` from the golden sets in `%s/`. A scenario is listed "
-		    "when its transcript is not the same in every set and start method that has it; "
-		    "a set without the scenario (an interpreter that lacks what it needs) is not a "
-		    "difference. Transcripts are normalised, so only behaviour counts.\n", root);
+	ps_buf_adds(&o,
+		    "# Where CPython's behaviour differs between versions and start methods\n\n");
+	ps_buf_addf(
+		&o,
+		"Made by `procspec drift` from the golden sets in `%s/`. A scenario is listed "
+		"when its transcript is not the same in every set and start method that has it; "
+		"a set without the scenario (an interpreter that lacks what it needs) is not a "
+		"difference. Transcripts are normalised, so only behaviour counts.\n",
+		root);
 	for (a = 0; a < it.n; a = z) {
 		int groups = 0, g;
 

@@ -36,7 +36,7 @@ int ps_cmd_driver_check(int argc, char **argv)
 	const struct ps_option opts[] = {
 		PS_OPT_IMPL(&spec, "the driver, as for run (IMPL above)"),
 		PS_OPT_METHOD(&methods, "the start method the behaviours run under (default: fork\n"
-			      "if declared, else the first the driver declares)"),
+					"if declared, else the first the driver declares)"),
 		PS_OPT_TIMEOUT(&timeout),
 		PS_OPT_VERBOSE(&o.verbose, "show every line sent and received, for every check"),
 		PS_OPT_END(),
@@ -54,7 +54,8 @@ int ps_cmd_driver_check(int argc, char **argv)
 	if (methods)
 		o.method = ps_method_name(methods);
 	if (!!spec == !!(cmd && *cmd)) {
-		fprintf(stderr, "procspec driver-check: give the driver as --impl IMPL or as "
+		fprintf(stderr,
+			"procspec driver-check: give the driver as --impl IMPL or as "
 			"-- PROGRAM [ARG...] ('procspec driver-check --help' describes them)\n");
 		return PS_EXIT_ERROR;
 	}
@@ -79,7 +80,8 @@ int ps_cmd_driver_check(int argc, char **argv)
 		goto out;
 	}
 	printf("driver-check: %d checks: %d ok, %d FAIL, %d warn, %d skipped in %.1f s\n",
-	       sum.ok + sum.fail + sum.warn + sum.skip, sum.ok, sum.fail, sum.warn, sum.skip, sum.seconds);
+	       sum.ok + sum.fail + sum.warn + sum.skip, sum.ok, sum.fail, sum.warn, sum.skip,
+	       sum.seconds);
 	if (sum.fail)
 		printf("driver-check: FAIL: %d MUST check(s) of docs/PROTOCOL.md fail\n", sum.fail);
 	else

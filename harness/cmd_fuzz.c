@@ -46,13 +46,13 @@ static const struct ps_command_help help = {
 struct finding {
 	char *signature;
 	unsigned long long count;
-	uint64_t index;		/* of the first scenario that showed it */
-	char *text;		/* that scenario */
+	uint64_t index; /* of the first scenario that showed it */
+	char *text;     /* that scenario */
 	char *diff;
 	bool known;
 	/* after shrinking */
 	char *shrunk;
-	char *golden;		/* B's transcript of the shrunk scenario, with its header */
+	char *golden; /* B's transcript of the shrunk scenario, with its header */
 	char *shrunk_diff;
 	unsigned long tries;
 	char *path, *golden_path;
@@ -69,17 +69,17 @@ struct fuzz {
 	struct ps_runner ra, rb;
 	struct ps_fuzz_gen_opts gen;
 	uint64_t seed;
-	unsigned long long runs;	/* 0: until --seconds */
-	struct ps_select shard;		/* shard_total 0: the whole campaign */
+	unsigned long long runs; /* 0: until --seconds */
+	struct ps_select shard;  /* shard_total 0: the whole campaign */
 	double seconds;
 	unsigned jobs, max_findings;
-	unsigned pin;			/* PS_POOL_PIN, unless --no-pin */
+	unsigned pin; /* PS_POOL_PIN, unless --no-pin */
 	double step_timeout, shrink_seconds;
 	const char *found_dir, *golden_dir, *golden_set, *report_dir, *known_path;
 	/* the session */
 	double t0, last_status;
 	bool tty, stopped_by_time;
-	unsigned long long ran, flaky, hits;	/* hits: runs that showed a finding */
+	unsigned long long ran, flaky, hits; /* hits: runs that showed a finding */
 	struct finding *f;
 	size_t n_f, n_new;
 	struct known *known;
@@ -101,7 +101,8 @@ static void on_interrupt(int sig)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (interrupted) {
 		if (now.tv_sec - interrupted_at.tv_sec < 1 ||
-		    (now.tv_sec - interrupted_at.tv_sec == 1 && now.tv_nsec < interrupted_at.tv_nsec))
+		    (now.tv_sec - interrupted_at.tv_sec == 1 &&
+		     now.tv_nsec < interrupted_at.tv_nsec))
 			return;
 		ps_proc_guard();
 		raise(sig);
@@ -199,7 +200,8 @@ static int run_text(struct fuzz *fz, struct ps_runner *ra, const char *text, con
 
 	if (r)
 		return r;
-	r = ps_fuzz_check_run(ra, &fz->rb, side_label(&fz->ia), side_label(&fz->ib), sc, method, c, d);
+	r = ps_fuzz_check_run(ra, &fz->rb, side_label(&fz->ia), side_label(&fz->ib), sc, method, c,
+			      d);
 	ps_scenario_free(sc);
 	return r;
 }
@@ -231,7 +233,8 @@ static int fuzz_job(void *ctx, struct ps_runner *rn, const struct ps_job *job,
 		goto out;
 	res->verdict = PS_V_PASS;
 	if (c.signature) {
-		res->verdict = c2.signature && !strcmp(c.signature, c2.signature) ? PS_V_FAIL : PS_V_XFAIL;
+		res->verdict = c2.signature && !strcmp(c.signature, c2.signature) ? PS_V_FAIL :
+										    PS_V_XFAIL;
 		res->text = c.signature;
 		res->diff = c.diff;
 		res->where = text;
@@ -267,9 +270,11 @@ static void status(struct fuzz *fz, bool final)
 	if (!final && t - fz->last_status < 0.2)
 		return;
 	fz->last_status = t;
-	fprintf(stderr, "\r\033[Kfuzz: %llu runs, %.0f/s, %llu findings, %zu signatures (%zu new), "
-		"%llu flaky, %.0fs", fz->ran, t > 0 ? (double)fz->ran / t : 0.0, fz->hits, fz->n_f,
-		fz->n_new, fz->flaky, t);
+	fprintf(stderr,
+		"\r\033[Kfuzz: %llu runs, %.0f/s, %llu findings, %zu signatures (%zu new), "
+		"%llu flaky, %.0fs",
+		fz->ran, t > 0 ? (double)fz->ran / t : 0.0, fz->hits, fz->n_f, fz->n_new, fz->flaky,
+		t);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -288,8 +293,8 @@ static bool fuzz_done(void *ctx, size_t index, const struct ps_job *job, struct 
 		/* Not a finding, but a race in the model or an implementation: say which. */
 		if (fz->tty)
 			fprintf(stderr, "\r\033[K");
-		printf("flaky (did not reproduce): %s (%" PRIu64 ":%zu)\n", res->text ? res->text : "?",
-		       fz->seed, job->scenario);
+		printf("flaky (did not reproduce): %s (%" PRIu64 ":%zu)\n",
+		       res->text ? res->text : "?", fz->seed, job->scenario);
 		fflush(stdout);
 	}
 	if (res->verdict == PS_V_FAIL && res->text) {
@@ -314,8 +319,8 @@ static bool fuzz_done(void *ctx, size_t index, const struct ps_job *job, struct 
 					fz->n_new++;
 					if (fz->tty)
 						fprintf(stderr, "\r\033[K");
-					printf("new: %s (%" PRIu64 ":%zu)\n", nf[i].signature, fz->seed,
-					       job->scenario);
+					printf("new: %s (%" PRIu64 ":%zu)\n", nf[i].signature,
+					       fz->seed, job->scenario);
 					fflush(stdout);
 				}
 			}
@@ -367,8 +372,9 @@ static unsigned text_method(const char *text)
 	if (!m)
 		return PS_M_FORK;
 	m += strlen("\nmethods: ");
-	return !strncmp(m, "spawn", 5) ? PS_M_SPAWN : !strncmp(m, "forkserver", 10) ? PS_M_FORKSERVER :
-		PS_M_FORK;
+	return !strncmp(m, "spawn", 5)       ? PS_M_SPAWN :
+	       !strncmp(m, "forkserver", 10) ? PS_M_FORKSERVER :
+					       PS_M_FORK;
 }
 
 /*
@@ -405,10 +411,11 @@ static int shrink_job(void *ctx, struct ps_runner *rn, const struct ps_job *job,
 	res->text = out;
 	res->diff = c.diff;
 	c.diff = NULL;
-	if (fz->rb.drv && c.text_b && (c.vb == PS_V_PASS || c.vb == PS_V_LEAK ||
-					      c.vb == PS_V_ORPHAN)) {
+	if (fz->rb.drv && c.text_b &&
+	    (c.vb == PS_V_PASS || c.vb == PS_V_LEAK || c.vb == PS_V_ORPHAN)) {
 		char *h = ps_golden_header(fz->rb.drv->implementation, fz->rb.drv->executable,
-					   fz->rb.drv->module, "found/NAME", ps_method_name(rp.method));
+					   fz->rb.drv->module, "found/NAME",
+					   ps_method_name(rp.method));
 
 		if (h && asprintf(&res->where, "%s%s", h, c.text_b) < 0)
 			res->where = NULL;
@@ -421,7 +428,8 @@ static int shrink_job(void *ctx, struct ps_runner *rn, const struct ps_job *job,
 	return 0;
 }
 
-static bool shrink_done(void *ctx, size_t index, const struct ps_job *job, struct ps_job_result *res)
+static bool shrink_done(void *ctx, size_t index, const struct ps_job *job,
+			struct ps_job_result *res)
 {
 	struct fuzz *fz = ctx;
 	struct finding *f = &fz->f[job->scenario];
@@ -430,8 +438,10 @@ static bool shrink_done(void *ctx, size_t index, const struct ps_job *job, struc
 	if (res->verdict == PS_V_NOTRUN)
 		return true;
 	if (res->verdict == PS_V_XFAIL)
-		fprintf(stderr, "procspec fuzz: %s: the shrunk scenario no longer shows it; keeping "
-			"the first one\n", f->signature);
+		fprintf(stderr,
+			"procspec fuzz: %s: the shrunk scenario no longer shows it; keeping "
+			"the first one\n",
+			f->signature);
 	f->shrunk = res->verdict == PS_V_FAIL ? res->text : strdup(f->text);
 	if (res->verdict == PS_V_FAIL)
 		res->text = NULL;
@@ -528,13 +538,16 @@ static int write_finding(struct fuzz *fz, struct finding *f, size_t nth, const c
 		}
 	}
 	while (!strncmp(body, "# ", 2) && (at = strchr(body, '\n')))
-		body = at + 1;	/* the generator's own comment: ours replaces it */
+		body = at + 1; /* the generator's own comment: ours replaces it */
 	ps_buf_addf(&b, "# %s and %s differ: %s\n", side_label(&fz->ia), side_label(&fz->ib),
 		    f->signature);
-	ps_buf_addf(&b, "# Found by procspec fuzz --impl %s --against %s, seed %" PRIu64
-		    " index %" PRIu64 " (--replay %" PRIu64 ":%" PRIu64 "), %llu hit(s); shrunk from "
-		    "%zu to %zu statements.\n", fz->ia.spec, fz->ib.spec, fz->seed, f->index, fz->seed,
-		    f->index, f->count, count_steps(f->text), count_steps(body));
+	ps_buf_addf(&b,
+		    "# Found by procspec fuzz --impl %s --against %s, seed %" PRIu64
+		    " index %" PRIu64 " (--replay %" PRIu64 ":%" PRIu64
+		    "), %llu hit(s); shrunk from "
+		    "%zu to %zu statements.\n",
+		    fz->ia.spec, fz->ib.spec, fz->seed, f->index, fz->seed, f->index, f->count,
+		    count_steps(f->text), count_steps(body));
 	ps_buf_addf(&b, "# signature: %s\n", f->signature);
 	ps_buf_adds(&b, "tags: found\n");
 	ps_buf_adds(&b, body);
@@ -556,14 +569,16 @@ static int write_finding(struct fuzz *fz, struct finding *f, size_t nth, const c
 			r = -ENOMEM;
 			goto out;
 		}
-		f->golden_path = ps_golden_path(fz->golden_dir, set, ps_method_name(text_method(body)), id);
+		f->golden_path = ps_golden_path(fz->golden_dir, set,
+						ps_method_name(text_method(body)), id);
 		if (!f->golden_path) {
 			r = -ENOMEM;
 			goto out;
 		}
 		r = ps_file_write_atomic(f->golden_path, golden, strlen(golden), true);
 		if (r)
-			fprintf(stderr, "procspec fuzz: cannot write %s: %s\n", f->golden_path, strerror(-r));
+			fprintf(stderr, "procspec fuzz: cannot write %s: %s\n", f->golden_path,
+				strerror(-r));
 	}
 out:
 	free(slug);
@@ -589,36 +604,40 @@ static int write_report(struct fuzz *fz, double secs, const char *set)
 		struct finding *f = &fz->f[i];
 
 		snprintf(first, sizeof(first), "%" PRIu64 ":%" PRIu64, fz->seed, f->index);
-		json_array_append_new(fa, json_pack("{s:s, s:I, s:s, s:b, s:s?, s:s?, s:I, s:s?}",
-						    "signature", f->signature, "count", (json_int_t)f->count,
-						    "first", first, "known", f->known, "file", f->path,
-						    "golden", f->golden_path, "steps", (json_int_t)f->steps,
-						    "diff", f->shrunk_diff ? f->shrunk_diff : f->diff));
+		json_array_append_new(
+			fa, json_pack("{s:s, s:I, s:s, s:b, s:s?, s:s?, s:I, s:s?}", "signature",
+				      f->signature, "count", (json_int_t)f->count, "first", first,
+				      "known", f->known, "file", f->path, "golden", f->golden_path,
+				      "steps", (json_int_t)f->steps, "diff",
+				      f->shrunk_diff ? f->shrunk_diff : f->diff));
 	}
 	for (i = 0; i < fz->n_known; i++)
-		json_array_append_new(ka, json_pack("{s:s?, s:s?, s:I}", "signature", fz->known[i].glob,
-						    "reason", fz->known[i].reason,
-						    "count", (json_int_t)fz->known[i].count));
+		json_array_append_new(ka,
+				      json_pack("{s:s?, s:s?, s:I}", "signature", fz->known[i].glob,
+						"reason", fz->known[i].reason, "count",
+						(json_int_t)fz->known[i].count));
 	methods[0] = '\0';
 	for (m = PS_M_FORK; m <= PS_M_FORKSERVER; m <<= 1)
 		if (fz->gen.methods & m)
-			snprintf(methods + strlen(methods), sizeof(methods) - strlen(methods), "%s%s",
-				 methods[0] ? " " : "", ps_method_name(m));
+			snprintf(methods + strlen(methods), sizeof(methods) - strlen(methods),
+				 "%s%s", methods[0] ? " " : "", ps_method_name(m));
 	/* What a merge needs: the indices run, start + stride * j for j < count (merge.h). */
-	j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o,"
-		      " s:I, s:s, s:[{s:I, s:I, s:I}]}",
-		      "format", 1, "impl", fz->ia.spec, "against", fz->ib.spec,
-		      "seed", (json_int_t)fz->seed, "runs", (json_int_t)fz->ran, "seconds", secs,
-		      "runs_per_second", secs > 0 ? (double)fz->ran / secs : 0.0,
-		      "jobs", (int)fz->jobs, "faults", fz->gen.faults, "max_steps", (int)fz->gen.max_steps,
-		      "max_procs", (int)fz->gen.max_procs, "flaky", (json_int_t)fz->flaky,
-		      "interrupted", interrupted != 0, "golden_set", set, "findings", fa, "known", ka,
-		      "hits", (json_int_t)fz->hits, "methods", methods, "ranges",
-		      "start", (json_int_t)shard_index(fz, 0), "stride",
-		      (json_int_t)(fz->shard.shard_total > 1 ? fz->shard.shard_total : 1),
-		      "count", (json_int_t)fz->ran);
+	j = json_pack(
+		"{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o,"
+		" s:I, s:s, s:[{s:I, s:I, s:I}]}",
+		"format", 1, "impl", fz->ia.spec, "against", fz->ib.spec, "seed",
+		(json_int_t)fz->seed, "runs", (json_int_t)fz->ran, "seconds", secs,
+		"runs_per_second", secs > 0 ? (double)fz->ran / secs : 0.0, "jobs", (int)fz->jobs,
+		"faults", fz->gen.faults, "max_steps", (int)fz->gen.max_steps, "max_procs",
+		(int)fz->gen.max_procs, "flaky", (json_int_t)fz->flaky, "interrupted",
+		interrupted != 0, "golden_set", set, "findings", fa, "known", ka, "hits",
+		(json_int_t)fz->hits, "methods", methods, "ranges", "start",
+		(json_int_t)shard_index(fz, 0), "stride",
+		(json_int_t)(fz->shard.shard_total > 1 ? fz->shard.shard_total : 1), "count",
+		(json_int_t)fz->ran);
 	if (j && fz->shard.shard_total > 1) {
-		snprintf(first, sizeof(first), "%u/%u", fz->shard.shard_index + 1, fz->shard.shard_total);
+		snprintf(first, sizeof(first), "%u/%u", fz->shard.shard_index + 1,
+			 fz->shard.shard_total);
 		json_object_set_new(j, "shard", json_string(first));
 	}
 	s = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
@@ -699,7 +718,8 @@ static int replay(struct fuzz *fz, uint64_t index)
 		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		goto out;
 	}
-	printf("\n--- %s (%s)\n%s", side_label(&fz->ia), ps_verdict_word(c.va), c.text_a ? c.text_a : "");
+	printf("\n--- %s (%s)\n%s", side_label(&fz->ia), ps_verdict_word(c.va),
+	       c.text_a ? c.text_a : "");
 	if (c.signature) {
 		printf("\n--- %s (%s)\n%s", side_label(&fz->ib), ps_verdict_word(c.vb),
 		       c.text_b ? c.text_b : "");
@@ -795,7 +815,8 @@ static int session(struct fuzz *fz)
 		if (!interrupted && fz->shrink_seconds > 0)
 			printf("shrinking %zu finding(s)...\n", n_shrink);
 		fflush(stdout);
-		r = ps_pool_run(jobs, n_shrink, fz->jobs, fz->pin, &fz->ra, shrink_job, shrink_done, fz, &d);
+		r = ps_pool_run(jobs, n_shrink, fz->jobs, fz->pin, &fz->ra, shrink_job, shrink_done,
+				fz, &d);
 		if (r)
 			fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		if (!strncmp(fz->ib.spec, "python:", 7) || fz->golden_set) {
@@ -809,18 +830,24 @@ static int session(struct fuzz *fz)
 			if (!fz->f[i].known)
 				write_finding(fz, &fz->f[i], i, set);
 	}
-	printf("fuzz: %llu runs in %.1f s (%.1f/s), seed %" PRIu64 ": %zu new finding(s), %zu known, "
-	       "%llu flaky\n", fz->ran, secs, secs > 0 ? (double)fz->ran / secs : 0.0, fz->seed,
-	       fz->n_new, fz->n_f - fz->n_new, fz->flaky);
+	printf("fuzz: %llu runs in %.1f s (%.1f/s), seed %" PRIu64
+	       ": %zu new finding(s), %zu known, "
+	       "%llu flaky\n",
+	       fz->ran, secs, secs > 0 ? (double)fz->ran / secs : 0.0, fz->seed, fz->n_new,
+	       fz->n_f - fz->n_new, fz->flaky);
 	for (i = 0; i < fz->n_f; i++) {
 		struct finding *f = &fz->f[i];
 
-		printf("  %-5s %s  x%llu  first %" PRIu64 ":%" PRIu64 "%s%s%s\n", f->known ? "known" : "NEW",
-		       f->signature, f->count, fz->seed, f->index, f->path ? "  -> " : "",
-		       f->path ? f->path : "", f->golden_path ? " (+ golden)" : "");
+		printf("  %-5s %s  x%llu  first %" PRIu64 ":%" PRIu64 "%s%s%s\n",
+		       f->known ? "known" : "NEW", f->signature, f->count, fz->seed, f->index,
+		       f->path ? "  -> " : "", f->path ? f->path : "",
+		       f->golden_path ? " (+ golden)" : "");
 	}
 	write_report(fz, secs, set);
-	code = interrupted ? 128 + interrupted : r ? PS_EXIT_ERROR : fz->n_new ? PS_EXIT_FAIL : PS_EXIT_OK;
+	code = interrupted ? 128 + interrupted :
+	       r           ? PS_EXIT_ERROR :
+	       fz->n_new   ? PS_EXIT_FAIL :
+			     PS_EXIT_OK;
 	if (interrupted)
 		printf("fuzz: interrupted; what was found is kept\n");
 out:
@@ -836,7 +863,8 @@ out:
  */
 static int probe_faults(struct fuzz *fz)
 {
-	static const char probe[] = "methods: fork\n\n"
+	static const char probe[] =
+		"methods: fork\n\n"
 		"fault('posix/proc/fork', errno=errno.EAGAIN, count=1, after=0)\nfaults_clear()\n";
 	struct ps_runner *sides[2] = { &fz->ra, &fz->rb };
 	struct ps_diag d = PS_DIAG_INIT;
@@ -852,7 +880,8 @@ static int probe_faults(struct fuzz *fz)
 		if (!r) {
 			if (o.verdict != PS_V_PASS)
 				r = ps_diag(&d, PS_EDRIVER, "--faults: %s cannot arm a fault: %s",
-					    rn.impl->label, o.detail ? o.detail : ps_verdict_word(o.verdict));
+					    rn.impl->label,
+					    o.detail ? o.detail : ps_verdict_word(o.verdict));
 			ps_outcome_release(&o);
 		}
 		ps_runner_release(&rn);
@@ -879,18 +908,27 @@ int ps_cmd_fuzz(int argc, char **argv)
 		PS_OPT_IMPL(&impl, "the implementation under test (default ref)"),
 		PS_OPT_STRING(0, "against", &against, "B",
 			      "the one it is compared with (default python:/usr/bin/python3)"),
-		{ .type = PS_OPT_U64_, .long_name = "seed", .value = &fz.seed, .argh = "S",
-		  .min = 0, .max = (double)UINT64_MAX, .seen = &seed_set,
+		{ .type = PS_OPT_U64_,
+		  .long_name = "seed",
+		  .value = &fz.seed,
+		  .argh = "S",
+		  .min = 0,
+		  .max = (double)UINT64_MAX,
+		  .seen = &seed_set,
 		  .help = "the session's seed (default: from the clock, printed)" },
 		PS_OPT_DOUBLE(0, "seconds", &fz.seconds, "N", 0, PS_SESSION_SECONDS_MAX,
-			      PS_OPTF_GT_MIN, "run for N seconds (default 60 unless --runs is given)"),
+			      PS_OPTF_GT_MIN,
+			      "run for N seconds (default 60 unless --runs is given)"),
 		PS_OPT_U64(0, "runs", &fz.runs, "N", 1, 1e15, "run N scenarios, indices 0 .. N-1"),
-		PS_OPT_CALLBACK(0, "shard", &fz.shard, "K/N", ps_opt_shard,
-				"the K-th of N disjoint parts of the campaign: indices K-1, K-1+N,\n"
-				"K-1+2N, ... (--runs counts this shard's; also TEST_TOTAL_SHARDS,\n"
-				"TEST_SHARD_INDEX); 'procspec fuzz merge' combines the reports"),
-		PS_OPT_JOBS(&fz.jobs, "worker processes, each with both drivers warm "
-			    "(default: CPUs);\neach on a CPU of its own when there are as many CPUs"),
+		PS_OPT_CALLBACK(
+			0, "shard", &fz.shard, "K/N", ps_opt_shard,
+			"the K-th of N disjoint parts of the campaign: indices K-1, K-1+N,\n"
+			"K-1+2N, ... (--runs counts this shard's; also TEST_TOTAL_SHARDS,\n"
+			"TEST_SHARD_INDEX); 'procspec fuzz merge' combines the reports"),
+		PS_OPT_JOBS(
+			&fz.jobs,
+			"worker processes, each with both drivers warm "
+			"(default: CPUs);\neach on a CPU of its own when there are as many CPUs"),
 		PS_OPT_FLAG(0, "no-pin", &no_pin, "let the scheduler place the workers"),
 		PS_OPT_METHOD(&methods, "fork, spawn or forkserver; repeatable (default fork)"),
 		PS_OPT_FLAG(0, "faults", &gen.faults, "arm failpoints at random steps"),
@@ -913,8 +951,13 @@ int ps_cmd_fuzz(int argc, char **argv)
 			      PS_SESSION_SECONDS_MAX, 0,
 			      "time to shrink each finding (60); 0: no shrinking"),
 		PS_OPT_TIMEOUT(&fz.step_timeout),
-		{ .type = PS_OPT_U64_, .long_name = "dump", .value = &dump_n, .argh = "N",
-		  .min = 0, .max = 1e15, .seen = &dumping,
+		{ .type = PS_OPT_U64_,
+		  .long_name = "dump",
+		  .value = &dump_n,
+		  .argh = "N",
+		  .min = 0,
+		  .max = 1e15,
+		  .seen = &dumping,
 		  .help = "print the scenarios of indices I .. I+N-1 and exit" },
 		PS_OPT_U64(0, "start", &start, "I", 0, 1e15, "the first index --dump prints (0)"),
 		PS_OPT_STRING(0, "replay", &replay_arg, "SEED:INDEX",
@@ -960,8 +1003,9 @@ int ps_cmd_fuzz(int argc, char **argv)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		fz.seed = ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-		fz.seed %= 1000000000000ull;	/* short enough to type again */
+		fz.seed = ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^
+			  ((uint64_t)getpid() << 32);
+		fz.seed %= 1000000000000ull; /* short enough to type again */
 	}
 	if (dumping)
 		return dump(&fz, start, dump_n);
@@ -985,7 +1029,8 @@ int ps_cmd_fuzz(int argc, char **argv)
 	fz.ra.hello_timeout = fz.rb.hello_timeout = ps_scaled(30.0);
 	fz.tty = isatty(STDERR_FILENO);
 	if (!gen.faults && !getenv("PROCSPEC_NO_FAULTS"))
-		setenv("PROCSPEC_NO_FAULTS", "1", 1);	/* the preloads cost 40% of a run (make bench) */
+		setenv("PROCSPEC_NO_FAULTS", "1",
+		       1); /* the preloads cost 40% of a run (make bench) */
 	catch_interrupts();
 	if (gen.faults && probe_faults(&fz) != 0)
 		goto out;

@@ -34,7 +34,7 @@ static const struct ps_command_help help = {
 struct column {
 	const char *id;
 	char *spec;
-	char *set;	/* from ID=SET, or NULL for the set it follows */
+	char *set; /* from ID=SET, or NULL for the set it follows */
 };
 
 /* A column as it plays: the matrix's sink first, so that rep->sink is both. */
@@ -195,8 +195,8 @@ static void console_finish(struct ps_report *rep, const struct ps_report_totals 
 
 	if (rep->tty)
 		fputs("\r\033[K", stdout);
-	printf("%s (%s) vs %s: %u/%u pass", c->id, t->implementation, c->set ? c->set :
-	       "no golden set", counts[PS_V_PASS], applicable);
+	printf("%s (%s) vs %s: %u/%u pass", c->id, t->implementation,
+	       c->set ? c->set : "no golden set", counts[PS_V_PASS], applicable);
 	if (applicable)
 		printf(" (%.1f%%)", 100.0 * counts[PS_V_PASS] / applicable);
 	printf(", %u xfail, %u failed", counts[PS_V_XFAIL], t->failed);
@@ -205,7 +205,8 @@ static void console_finish(struct ps_report *rep, const struct ps_report_totals 
 
 		for (v = PS_V_FAIL; v < PS_V_COUNT; v++)
 			if (counts[v]) {
-				printf("%s%u %s", sep, counts[v], ps_verdict_word((enum ps_verdict)v));
+				printf("%s%u %s", sep, counts[v],
+				       ps_verdict_word((enum ps_verdict)v));
 				sep = ", ";
 			}
 		printf(")");
@@ -275,7 +276,7 @@ static int play_column(struct ps_matrix *m, struct column *col, const struct ps_
 	if (!r)
 		r = ps_suite_load(&s, d);
 	if (r)
-		goto out;	/* the same for every column: the caller stops */
+		goto out; /* the same for every column: the caller stops */
 	s.golden_dir = golden_dir;
 	r = ps_runner_ready(&s.runner, d);
 	if (!r && col->set)
@@ -285,8 +286,9 @@ static int play_column(struct ps_matrix *m, struct column *col, const struct ps_
 	s.golden_set = set;
 	if (!r)
 		r = ps_play_init(&p, &s, d);
-	ci = ps_matrix_column(m, col->id, s.impl.label, s.runner.drv ? s.runner.drv->implementation :
-			      p.implementation, set, p.expect.path);
+	ci = ps_matrix_column(m, col->id, s.impl.label,
+			      s.runner.drv ? s.runner.drv->implementation : p.implementation, set,
+			      p.expect.path);
 	if (ci < 0) {
 		r = ps_diag(d, -ENOMEM, "out of memory");
 		goto out;
@@ -330,8 +332,10 @@ out:
 static int per_column(const struct ps_option *opt, const char *arg, struct ps_diag *d)
 {
 	(void)arg;
-	return ps_diag(d, PS_EUSAGE, "--%s: each implementation has its own golden set and "
-		       "expectations (force a set with --impl ID=SET)", opt->long_name);
+	return ps_diag(d, PS_EUSAGE,
+		       "--%s: each implementation has its own golden set and "
+		       "expectations (force a set with --impl ID=SET)",
+		       opt->long_name);
 }
 
 /* The options of matrix: the columns into ids, the rest into tmpl, each column's template. */
@@ -339,18 +343,19 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 		   char **argv, struct ps_diag *d)
 {
 	const struct ps_option opts[] = {
-		PS_OPT_LIST('i', "impl", ids, "ID",
-			    "as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
-			    "repeatable.\nWithout it: ref, every local CPython with a golden set\n"
-			    "(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
-			    "each missing one reported as 'SKIP: ID: why'\n"
-			    "--impl ID=SET compares ID with golden set SET instead\n"
-			    "(ref@3.8=cpython-3.11)"),
+		PS_OPT_LIST(
+			'i', "impl", ids, "ID",
+			"as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
+			"repeatable.\nWithout it: ref, every local CPython with a golden set\n"
+			"(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
+			"each missing one reported as 'SKIP: ID: why'\n"
+			"--impl ID=SET compares ID with golden set SET instead\n"
+			"(ref@3.8=cpython-3.11)"),
 		PS_OPT_REPORT(report,
 			      "where matrix.json and matrix.html go (reports; '' for none)"),
 		PS_OPT_GOLDEN_DIR(&tmpl->golden_dir),
 		PS_OPT_METHOD(&tmpl->methods, "fork, spawn or forkserver; repeatable "
-			      "(default: all that apply)"),
+					      "(default: all that apply)"),
 		PS_OPT_PATTERN(&tmpl->patterns),
 		PS_OPT_TAG(&tmpl->tags),
 		PS_OPT_SHARD(&tmpl->select),
@@ -452,10 +457,12 @@ int ps_cmd_matrix(int argc, char **argv)
 	if (nsig)
 		printf("divergences by signature (%zu):\n", nsig);
 	for (i = 0; i < nsig && i < 15; i++) {
-		json_t *g = json_array_get(m.signatures, i), *impls = json_object_get(g, "implementations");
+		json_t *g = json_array_get(m.signatures, i),
+		       *impls = json_object_get(g, "implementations");
 		size_t k;
 
-		printf("  %4lld x %s  [", (long long)json_integer_value(json_object_get(g, "count")),
+		printf("  %4lld x %s  [",
+		       (long long)json_integer_value(json_object_get(g, "count")),
 		       json_string_value(json_object_get(g, "signature")));
 		for (k = 0; k < json_array_size(impls); k++)
 			printf("%s%s", k ? " " : "", json_string_value(json_array_get(impls, k)));

@@ -32,7 +32,7 @@ static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
 		PS_OPT_GOLDEN(&s->golden_set),
 		PS_OPT_GOLDEN_DIR(&s->golden_dir),
 		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable "
-			      "(default: all that apply)"),
+					   "(default: all that apply)"),
 		PS_OPT_PATTERN(&s->patterns),
 		PS_OPT_TAG(&s->tags),
 		PS_OPT_SHARD(&s->select),
@@ -83,7 +83,8 @@ int ps_cmd_run(int argc, char **argv)
 	}
 	r = ps_suite_load(&s, &d);
 	if (!r)
-		r = ps_runner_ready(&s.runner, &d);	/* the hello: methods, features, what it follows */
+		r = ps_runner_ready(&s.runner,
+				    &d); /* the hello: methods, features, what it follows */
 	if (!r && s.golden_set && !strcmp(s.golden_set, "auto")) {
 		r = ps_impl_golden_auto(s.runner.drv, s.golden_dir, &golden_auto, &d);
 		s.golden_set = golden_auto;
@@ -111,9 +112,9 @@ int ps_cmd_run(int argc, char **argv)
 	}
 	ps_report_init(&c.rep, s.impl.label, s.golden_set, report_dir, stdout, p.n, s.verbose);
 	printf("procspec: %s (%s) against %s%s: %zu scenario(s), %zu run(s), %u worker(s)\n",
-	       s.impl.label, p.implementation,
-	       s.golden_set ? "golden set " : "invariants only", s.golden_set ? s.golden_set : "",
-	       s.n_scenarios, p.n, s.jobs < p.n ? s.jobs : (unsigned)(p.n ? p.n : 1));
+	       s.impl.label, p.implementation, s.golden_set ? "golden set " : "invariants only",
+	       s.golden_set ? s.golden_set : "", s.n_scenarios, p.n,
+	       s.jobs < p.n ? s.jobs : (unsigned)(p.n ? p.n : 1));
 	fflush(stdout);
 	r = ps_play_run(&p, job_done, &c, &d);
 	if (r) {

@@ -87,12 +87,12 @@ static const bool kind_broken[] = {
 struct base {
 	size_t scenario;
 	unsigned method;
-	bool ok;		/* the fault-free run finished */
-	char *text;		/* its transcript, without the end line */
-	json_t *raised;		/* per step: what it raised, "" for nothing */
-	long fds, children;	/* what it left behind */
-	json_t *calls;		/* {"site": calls} */
-	char *why;		/* when !ok */
+	bool ok;            /* the fault-free run finished */
+	char *text;         /* its transcript, without the end line */
+	json_t *raised;     /* per step: what it raised, "" for nothing */
+	long fds, children; /* what it left behind */
+	json_t *calls;      /* {"site": calls} */
+	char *why;          /* when !ok */
 };
 
 /* One faulted run. */
@@ -142,8 +142,11 @@ static char *variant_text(const struct ps_scenario *sc, const struct trial *t)
 	char *st;
 
 	ps_buf_addf(&b, "# %s, with the %ld%s call of %s failing%s\n", sc->id, t->n,
-		    t->n == 1 ? "st" : t->n == 2 ? "nd" : t->n == 3 ? "rd" : "th", t->site,
-		    t->persistent ? ", and every later one" : "");
+		    t->n == 1 ? "st" :
+		    t->n == 2 ? "nd" :
+		    t->n == 3 ? "rd" :
+				"th",
+		    t->site, t->persistent ? ", and every later one" : "");
 	ps_buf_addf(&b, "methods: %s\n\n", "fork spawn forkserver");
 	ps_buf_addf(&b, "fault(\"%s\", errno=errno.%s, count=%s, after=%ld)\n", t->site,
 		    ps_fault_errno_name(site->errnos[0]), t->persistent ? "None" : "1", t->n - 1);
@@ -182,8 +185,9 @@ static void split_outcome(const struct ps_outcome *o, size_t skip, char **text, 
 	*raised = json_array();
 	for (i = skip; i < o->t.n_entries; i++)
 		json_array_append_new(*raised, json_string(o->t.entries[i].kind == PS_R_RAISED &&
-							   o->t.entries[i].value ?
-							   o->t.entries[i].value : ""));
+									   o->t.entries[i].value ?
+								   o->t.entries[i].value :
+								   ""));
 }
 
 static bool broke_off(enum ps_verdict v)
@@ -207,8 +211,8 @@ static int base_job(struct ctx *c, struct ps_runner *rn, const struct base *b,
 	res->detail = o.detail;
 	o.detail = NULL;
 	split_outcome(&o, 0, &text, &raised);
-	x = json_pack("{s:s?, s:o?, s:I, s:I, s:O?}", "text", text, "raised", raised,
-		      "fds", (json_int_t)o.t.fds_leaked, "children", (json_int_t)o.t.children_left,
+	x = json_pack("{s:s?, s:o?, s:I, s:I, s:O?}", "text", text, "raised", raised, "fds",
+		      (json_int_t)o.t.fds_leaked, "children", (json_int_t)o.t.children_left,
 		      "calls", o.faults);
 	res->extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
 	json_decref(x);
@@ -278,14 +282,14 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	res->verdict = o.verdict;
 	res->detail = o.detail;
 	o.detail = NULL;
-	x = json_pack("{s:i, s:I, s:I, s:I}", "kind", (int)k, "fired", (json_int_t)fired,
-		      "fds", (json_int_t)o.t.fds_leaked, "children", (json_int_t)o.t.children_left);
+	x = json_pack("{s:i, s:I, s:I, s:I}", "kind", (int)k, "fired", (json_int_t)fired, "fds",
+		      (json_int_t)o.t.fds_leaked, "children", (json_int_t)o.t.children_left);
 	res->extra = x ? json_dumps(x, JSON_COMPACT) : NULL;
 	json_decref(x);
 	if (kind_broken[k]) {
-		res->text = o.text;	/* for the report */
+		res->text = o.text; /* for the report */
 		o.text = NULL;
-		res->diff = src;	/* the reproducer */
+		res->diff = src; /* the reproducer */
 		src = NULL;
 	}
 	free(text);
@@ -296,13 +300,13 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	return 0;
 }
 
-static int job(void *vctx, struct ps_runner *rn, const struct ps_job *j,
-	       struct ps_job_result *res, struct ps_diag *d)
+static int job(void *vctx, struct ps_runner *rn, const struct ps_job *j, struct ps_job_result *res,
+	       struct ps_diag *d)
 {
 	struct ctx *c = vctx;
 
-	return c->phase2 ? trial_job(c, rn, &c->trials[j->scenario], res, d)
-			 : base_job(c, rn, &c->bases[j->scenario], res, d);
+	return c->phase2 ? trial_job(c, rn, &c->trials[j->scenario], res, d) :
+			   base_job(c, rn, &c->bases[j->scenario], res, d);
 }
 
 static void progress(struct ctx *c, size_t total)
@@ -322,7 +326,8 @@ static bool base_done(void *vctx, size_t index, const struct ps_job *j, struct p
 	b->ok = x && !broke_off(res->verdict);
 	if (x) {
 		b->text = json_string_value(json_object_get(x, "text")) ?
-			  strdup(json_string_value(json_object_get(x, "text"))) : NULL;
+				  strdup(json_string_value(json_object_get(x, "text"))) :
+				  NULL;
 		b->raised = json_incref(json_object_get(x, "raised"));
 		b->fds = (long)json_integer_value(json_object_get(x, "fds"));
 		b->children = (long)json_integer_value(json_object_get(x, "children"));
@@ -376,23 +381,27 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 		char *sid = slug(id), *ssite = slug(t->site);
 
 		if (c->repro_dir && sid && ssite && res->diff &&
-		    asprintf(&repro, "%s/%s--%s--%s-%ld%s.scn", c->repro_dir, sid, mname, ssite, t->n,
-			     t->persistent ? "-on" : "") >= 0)
+		    asprintf(&repro, "%s/%s--%s--%s-%ld%s.scn", c->repro_dir, sid, mname, ssite,
+			     t->n, t->persistent ? "-on" : "") >= 0)
 			ps_file_write_atomic(repro, res->diff, strlen(res->diff), false);
-		json_array_append_new(c->findings, json_pack(
-			"{s:s, s:s, s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:I}",
-			"scenario", id, "method", mname, "site", t->site, "n", (json_int_t)t->n,
-			"mode", t->persistent ? "from-n-on" : "once", "kind", kind_words[k],
-			"expected", e ? e->reason : NULL, "detail", res->detail,
-			"transcript", res->text, "reproducer", repro,
-			"fds_leaked", (json_int_t)json_integer_value(json_object_get(x, "fds")),
-			"children_left", (json_int_t)json_integer_value(json_object_get(x, "children"))));
+		json_array_append_new(
+			c->findings,
+			json_pack(
+				"{s:s, s:s, s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:I}",
+				"scenario", id, "method", mname, "site", t->site, "n",
+				(json_int_t)t->n, "mode", t->persistent ? "from-n-on" : "once",
+				"kind", kind_words[k], "expected", e ? e->reason : NULL, "detail",
+				res->detail, "transcript", res->text, "reproducer", repro,
+				"fds_leaked",
+				(json_int_t)json_integer_value(json_object_get(x, "fds")),
+				"children_left",
+				(json_int_t)json_integer_value(json_object_get(x, "children"))));
 		if (!e) {
 			if (c->tty)
 				fprintf(stderr, "\r\033[K");
-			printf("%-7s %s [%s] %s call %ld%s%s%s\n", kind_words[k], id, mname, t->site,
-			       t->n, t->persistent ? " and later" : "", res->detail ? ": " : "",
-			       res->detail ? res->detail : "");
+			printf("%-7s %s [%s] %s call %ld%s%s%s\n", kind_words[k], id, mname,
+			       t->site, t->n, t->persistent ? " and later" : "",
+			       res->detail ? ": " : "", res->detail ? res->detail : "");
 		}
 		free(sid);
 		free(ssite);
@@ -415,7 +424,8 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 			    "posix/io/oc/close, whose failpoint leaks the fd itself)"),
 		PS_OPT_FLAG(0, "list-sites", list,
 			    "list the fault sites with their errnos, and exit"),
-		PS_OPT_FLAG(0, "count", count, "only count each site's calls per start method, "
+		PS_OPT_FLAG(0, "count", count,
+			    "only count each site's calls per start method, "
 			    "fault-free"),
 		PS_OPT_INT(0, "max-n", &max_n, "N", 1, 1e9,
 			   "fail at most the first N calls of a site (64)"),
@@ -426,7 +436,7 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 		PS_OPT_JOBS(&s->jobs, "worker processes (default: CPUs)"),
 		PS_OPT_EXPECT(&s->expect_path, "known breaks (default: expectations/<impl>.txt)"),
 		PS_OPT_REPORT(&s->report_dir, "report directory (default: reports/sweep/<impl>; '' "
-			      "for none)"),
+					      "for none)"),
 		PS_OPT_TIMEOUT(&s->step_timeout),
 		PS_OPT_END(),
 	};
@@ -474,7 +484,9 @@ static int choose_sites(struct ctx *c, struct ps_diag *d)
 	c->sites = v;
 	c->n_sites = n;
 	if (!n)
-		return ps_diag(d, PS_EUSAGE, "procspec sweep: no fault site matches --site (--list-sites lists them)");
+		return ps_diag(
+			d, PS_EUSAGE,
+			"procspec sweep: no fault site matches --site (--list-sites lists them)");
 	return 0;
 }
 
@@ -509,7 +521,8 @@ static int write_reports(struct ctx *c, const char *dir, const char *implementat
 		unsigned long runs = c->expected[i];
 
 		for (k = 0; k < K_COUNT; k++) {
-			json_object_set_new(o, kind_words[k], json_integer((json_int_t)c->per_site[i][k]));
+			json_object_set_new(o, kind_words[k],
+					    json_integer((json_int_t)c->per_site[i][k]));
 			runs += c->per_site[i][k];
 		}
 		json_object_set_new(o, "expected", json_integer((json_int_t)c->expected[i]));
@@ -526,13 +539,14 @@ static int write_reports(struct ctx *c, const char *dir, const char *implementat
 	if (!dir || !*dir)
 		goto out;
 	/* scenarios: what this sweep covered, so that 'sweep merge' can refuse overlapping parts */
-	root = json_pack("{s:s, s:s, s:I, s:o, s:O, s:o}", "implementation", implementation, "label", label,
-			 "runs", (json_int_t)c->runs, "sites", sites, "findings", c->findings,
-			 "scenarios", json_array());
+	root = json_pack("{s:s, s:s, s:I, s:o, s:O, s:o}", "implementation", implementation,
+			 "label", label, "runs", (json_int_t)c->runs, "sites", sites, "findings",
+			 c->findings, "scenarios", json_array());
 	for (i = 0; root && i < c->n_bases; i++)
-		json_array_append_new(json_object_get(root, "scenarios"), json_pack(
-			"{s:s, s:s}", "scenario", c->s->scenarios[c->bases[i].scenario]->id,
-			"method", ps_method_name(c->bases[i].method)));
+		json_array_append_new(json_object_get(root, "scenarios"),
+				      json_pack("{s:s, s:s}", "scenario",
+						c->s->scenarios[c->bases[i].scenario]->id, "method",
+						ps_method_name(c->bases[i].method)));
 	sites = NULL;
 	s = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(root);
@@ -575,7 +589,9 @@ static int print_counts(struct ctx *c, const char *label, const char *implementa
 			json_t *x = json_object_get(c->bases[i].calls, c->sites[k]);
 			long n = x ? (long)json_integer_value(json_array_get(x, 0)) : 0;
 
-			mi = c->bases[i].method == PS_M_FORK ? 0 : c->bases[i].method == PS_M_SPAWN ? 1 : 2;
+			mi = c->bases[i].method == PS_M_FORK  ? 0 :
+			     c->bases[i].method == PS_M_SPAWN ? 1 :
+								2;
 			calls[mi] += n;
 			where[mi] += n > 0;
 		}
@@ -639,8 +655,10 @@ int ps_cmd_sweep(int argc, char **argv)
 		goto out;
 	}
 	if (!ps_driver_has(s.runner.drv, "faults")) {
-		fprintf(stderr, "procspec sweep: %s offers no \"faults\" feature: it is not running under "
-			"procspec's fault library (docs/PROTOCOL.md, Faults)\n", s.impl.label);
+		fprintf(stderr,
+			"procspec sweep: %s offers no \"faults\" feature: it is not running under "
+			"procspec's fault library (docs/PROTOCOL.md, Faults)\n",
+			s.impl.label);
 		goto out;
 	}
 	implementation = strdup(s.runner.drv->implementation);
@@ -699,13 +717,14 @@ int ps_cmd_sweep(int argc, char **argv)
 	for (i = 0; i < c.n_bases; i++) {
 		if (!c.bases[i].ok) {
 			printf("%-7s %s [%s] the fault-free run did not finish: %s\n", "skip",
-			       s.scenarios[c.bases[i].scenario]->id, ps_method_name(c.bases[i].method),
-			       c.bases[i].why);
+			       s.scenarios[c.bases[i].scenario]->id,
+			       ps_method_name(c.bases[i].method), c.bases[i].why);
 			continue;
 		}
 		for (k = 0; k < c.n_sites; k++) {
 			json_t *calls = json_object_get(c.bases[i].calls, c.sites[k]);
-			long ncalls = calls ? (long)json_integer_value(json_array_get(calls, 0)) : 0;
+			long ncalls = calls ? (long)json_integer_value(json_array_get(calls, 0)) :
+					      0;
 
 			for (n = 1; (long)n <= ncalls && (long)n <= c.max_n; n++) {
 				for (int pers = 0; pers < 2; pers++) {
@@ -717,7 +736,8 @@ int ps_cmd_sweep(int argc, char **argv)
 							goto nomem;
 						c.trials = v;
 					}
-					c.trials[c.n_trials++] = (struct trial){ i, c.sites[k], (long)n, pers };
+					c.trials[c.n_trials++] = (struct trial){ i, c.sites[k],
+										 (long)n, pers };
 				}
 			}
 		}
@@ -742,9 +762,9 @@ int ps_cmd_sweep(int argc, char **argv)
 		if (kind_broken[k])
 			broken += c.total[k];
 	printf("%s: %lu faulted run(s): %lu raised, %lu absorbed, %lu unreached; "
-	       "%lu broke an invariant, %lu of them expected\n", s.impl.label, c.runs,
-	       c.total[K_RAISED], c.total[K_ABSORBED], c.total[K_UNREACHED], broken + c.expected_total,
-	       c.expected_total);
+	       "%lu broke an invariant, %lu of them expected\n",
+	       s.impl.label, c.runs, c.total[K_RAISED], c.total[K_ABSORBED], c.total[K_UNREACHED],
+	       broken + c.expected_total, c.expected_total);
 	code = broken ? PS_EXIT_FAIL : PS_EXIT_OK;
 	goto out;
 nomem:

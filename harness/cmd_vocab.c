@@ -14,10 +14,10 @@
 static const struct {
 	const char *kind, *name;
 } names[] = {
-#define GLOBAL(name, how) { "global", name },
-#define VERB(name, args, ref) { "verb", name },
-#define CHILD(name, ref) { "child", name },
-#define TASK(name, ref) { "task", name },
+#define GLOBAL(name, how)                   { "global", name },
+#define VERB(name, args, ref)               { "verb", name },
+#define CHILD(name, ref)                    { "child", name },
+#define TASK(name, ref)                     { "task", name },
 #define FEATURE(name, since, use, what, kw) { "feature", name },
 #include "vocab.def"
 };
@@ -40,7 +40,8 @@ int ps_cmd_vocabulary(int argc, char **argv)
 
 	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, &d);
 	if (!r && args.n)
-		r = ps_diag(&d, PS_EUSAGE, "procspec vocabulary: unexpected argument '%s'", args.v[0]);
+		r = ps_diag(&d, PS_EUSAGE, "procspec vocabulary: unexpected argument '%s'",
+			    args.v[0]);
 	ps_strv_release(&args);
 	if (r) {
 		if (r != PS_OPT_HELP_SHOWN)

@@ -32,7 +32,7 @@ enum level { MUST, SHOULD };
  */
 struct tally {
 	unsigned seen, bad;
-	char *first;		/* the first offence, as detail lines */
+	char *first; /* the first offence, as detail lines */
 };
 
 enum { T_ID, T_RESULT, T_PIDS, T_ENDED, T_EXITED, T_COUNT };
@@ -44,34 +44,34 @@ enum { T_ID, T_RESULT, T_PIDS, T_ENDED, T_EXITED, T_COUNT };
 struct ck {
 	const struct ps_conform_opts *o;
 	struct ps_conform_summary *sum;
-	struct ps_driver *drv;	/* NULL between a breakage and the next check */
-	json_t *hello;		/* the current driver's hello */
-	unsigned methods;	/* the start methods it declared (enum ps_method) */
-	const char *method;	/* the one behaviours run under */
-	const char *cur_method;	/* of a per-method check */
-	bool py2;		/* a Python 2 implementation: its reprs differ */
-	bool parent_feature;	/* it has parent_process() */
-	bool executor_feature;	/* it has ProcessPoolExecutor */
-	ino_t in_ino, out_ino;	/* the two protocol pipes */
+	struct ps_driver *drv;  /* NULL between a breakage and the next check */
+	json_t *hello;          /* the current driver's hello */
+	unsigned methods;       /* the start methods it declared (enum ps_method) */
+	const char *method;     /* the one behaviours run under */
+	const char *cur_method; /* of a per-method check */
+	bool py2;               /* a Python 2 implementation: its reprs differ */
+	bool parent_feature;    /* it has parent_process() */
+	bool executor_feature;  /* it has ProcessPoolExecutor */
+	ino_t in_ino, out_ino;  /* the two protocol pipes */
 	int timeouts;
-	bool no_hello;		/* the first driver said no hello: nothing to check */
-	int n;			/* checks reported so far */
-	int eof_status;		/* how session.eof's driver ended, -1 if it did not */
-	double t0;		/* when the current check began */
-	const char *name;	/* the current check */
+	bool no_hello;    /* the first driver said no hello: nothing to check */
+	int n;            /* checks reported so far */
+	int eof_status;   /* how session.eof's driver ended, -1 if it did not */
+	double t0;        /* when the current check began */
+	const char *name; /* the current check */
 	bool failed, skipped;
-	struct ps_buf detail;	/* why it failed or was skipped */
-	struct ps_buf log;	/* every exchange of the check, for -v */
+	struct ps_buf detail; /* why it failed or was skipped */
+	struct ps_buf log;    /* every exchange of the check, for -v */
 	/* the scenario in progress */
 	bool in_scn;
 	long main_pid;
 	char *authkey;
 	long long next_id;
-	char *sent;		/* the last request line */
-	char *raw;		/* the last line received, as the driver sent it */
-	char *why;		/* why the last receive failed */
-	struct ps_buf src;	/* the scenario text so far: the parser needs its bindings */
-	bool quiet;		/* failures go to quiet_buf, not to the check (for tallies) */
+	char *sent;        /* the last request line */
+	char *raw;         /* the last line received, as the driver sent it */
+	char *why;         /* why the last receive failed */
+	struct ps_buf src; /* the scenario text so far: the parser needs its bindings */
+	bool quiet;        /* failures go to quiet_buf, not to the check (for tallies) */
 	struct ps_buf quiet_buf;
 	struct tally t[T_COUNT];
 };
@@ -189,7 +189,8 @@ static void tally(struct ck *c, int which, char *offence)
 	if (!t->first) {
 		struct ps_buf b = PS_BUF_INIT;
 
-		ps_buf_addf(&b, "       first in check %s: %s\n       sent:     ", c->name, offence);
+		ps_buf_addf(&b, "       first in check %s: %s\n       sent:     ", c->name,
+			    offence);
 		quote(&b, c->sent);
 		ps_buf_adds(&b, "\n       got:      ");
 		quote(&b, c->raw);
@@ -305,7 +306,7 @@ static int fill_line(struct ps_driver *drv, double timeout)
 		if (r < 0)
 			return 0;
 		if (pfd[1].revents)
-			free(ps_driver_stderr_tail(drv, 0));	/* drains it into the ring */
+			free(ps_driver_stderr_tail(drv, 0)); /* drains it into the ring */
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (drv->rcap - drv->rlen < 65536) {
 				size_t cap = drv->rcap ? drv->rcap * 2 : 131072;
@@ -316,7 +317,9 @@ static int fill_line(struct ps_driver *drv, double timeout)
 				drv->rbuf = nb;
 				drv->rcap = cap;
 			}
-			do n = read(drv->from_fd, drv->rbuf + drv->rlen, drv->rcap - drv->rlen);
+			do
+				n = read(drv->from_fd, drv->rbuf + drv->rlen,
+					 drv->rcap - drv->rlen);
 			while (n == -1 && errno == EINTR);
 			if (n <= 0)
 				return 0;
@@ -355,8 +358,10 @@ static bool recv_msg(struct ck *c, double timeout, json_t **msg, const char *whe
 			quote(&c->detail, c->sent);
 			ps_buf_addc(&c->detail, '\n');
 		}
-		bad(c, "got:      nothing: no %s within %.1f s (the time limit); "
-		    "the driver is killed", when, timeout);
+		bad(c,
+		    "got:      nothing: no %s within %.1f s (the time limit); "
+		    "the driver is killed",
+		    when, timeout);
 		drop_driver(c);
 		return false;
 	}
@@ -376,7 +381,8 @@ static bool recv_msg(struct ck *c, double timeout, json_t **msg, const char *whe
 			ps_buf_addc(&c->detail, '\n');
 		}
 		bad(c, "expected: %s; %s", when, d.msg);
-		c->why = fmt("%s: %s", when, d.code == PS_EDRIVER ? "the driver died" : "a broken line");
+		c->why = fmt("%s: %s", when,
+			     d.code == PS_EDRIVER ? "the driver died" : "a broken line");
 		drop_driver(c);
 		return false;
 	}
@@ -402,7 +408,9 @@ static bool send_line(struct ck *c, const char *line)
 	memcpy(buf, line, len);
 	buf[len++] = '\n';
 	while (off < len) {
-		do n = write(c->drv->to_fd, buf + off, len - off); while (n == -1 && errno == EINTR);
+		do
+			n = write(c->drv->to_fd, buf + off, len - off);
+		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			bad(c, "could not write to the driver (%s): it closed its stdin or died",
 			    strerror(errno));
@@ -451,7 +459,8 @@ static void take_hello(struct ck *c, json_t *h)
 	c->methods = 0;
 	for (i = 0; i < json_array_size(m); i++)
 		c->methods |= json_string_value(json_array_get(m, i)) ?
-			ps_method_parse(json_string_value(json_array_get(m, i))) : 0;
+				      ps_method_parse(json_string_value(json_array_get(m, i))) :
+				      0;
 	c->py2 = impl && (!strncmp(impl, "CPython 2.", 10) || strstr(impl, "(Python 2."));
 	c->parent_feature = !json_is_array(f);
 	c->executor_feature = !json_is_array(f);
@@ -464,8 +473,9 @@ static void take_hello(struct ck *c, json_t *h)
 			c->executor_feature = true;
 	}
 	if (!c->o->method)
-		c->method = c->methods & PS_M_FORK || !c->methods ? "fork" :
-			ps_method_name(c->methods & -c->methods);
+		c->method = c->methods & PS_M_FORK || !c->methods ?
+				    "fork" :
+				    ps_method_name(c->methods & -c->methods);
 }
 
 /* A driver for the next check: the one there is, or a fresh one after a breakage. */
@@ -481,7 +491,8 @@ static bool need_driver(struct ck *c)
 		return false;
 	}
 	if (c->timeouts >= MAX_TIMEOUTS) {
-		skip(c, "the driver missed the time limit %d times; not waiting for it again", c->timeouts);
+		skip(c, "the driver missed the time limit %d times; not waiting for it again",
+		     c->timeouts);
 		return false;
 	}
 	if (spawn_driver(c, &d)) {
@@ -514,15 +525,17 @@ static bool scn_begin(struct ck *c, const char *method)
 	if (!need_driver(c))
 		return false;
 	snprintf(id, sizeof(id), "driver-check/%s", c->name);
-	if (!send_msg(c, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method", method)) ||
+	if (!send_msg(c, json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method",
+				   method)) ||
 	    !recv_msg(c, c->o->timeout, &msg, "begun"))
 		return false;
 	if (strcmp(op_of(msg), "begun") || !json_is_integer(json_object_get(msg, "main_pid")) ||
 	    json_integer_value(json_object_get(msg, "main_pid")) <= 0 ||
 	    !json_is_string(json_object_get(msg, "authkey"))) {
-		miss(c, "{\"op\":\"begun\",\"main_pid\":PID,\"authkey\":\"b'...'\"} (PID a positive integer)");
+		miss(c,
+		     "{\"op\":\"begun\",\"main_pid\":PID,\"authkey\":\"b'...'\"} (PID a positive integer)");
 		if (!strcmp(op_of(msg), "begun"))
-			drop_driver(c);	/* a scenario of unknown state */
+			drop_driver(c); /* a scenario of unknown state */
 		goto out;
 	}
 	c->main_pid = (long)json_integer_value(json_object_get(msg, "main_pid"));
@@ -575,12 +588,16 @@ static char *result_shape(json_t *msg)
 	int n = (v != NULL) + (r != NULL) + (e != NULL);
 
 	if (n != 1)
-		return fmt("a result has exactly one of \"value\", \"raised\" and \"error\"; this one has %d", n);
+		return fmt(
+			"a result has exactly one of \"value\", \"raised\" and \"error\"; this one has %d",
+			n);
 	if (v && !json_is_null(v) &&
 	    !(json_is_object(v) && json_object_size(v) == 1 &&
-	      (json_is_string(json_object_get(v, "repr")) || json_is_string(json_object_get(v, "text")))))
+	      (json_is_string(json_object_get(v, "repr")) ||
+	       json_is_string(json_object_get(v, "text")))))
 		return fmt("\"value\" is null, {\"repr\": STRING} or {\"text\": STRING}");
-	if (r && !(json_is_string(json_object_get(r, "type")) && *json_string_value(json_object_get(r, "type")) &&
+	if (r && !(json_is_string(json_object_get(r, "type")) &&
+		   *json_string_value(json_object_get(r, "type")) &&
 		   json_is_string(json_object_get(r, "message"))))
 		return fmt("\"raised\" is {\"type\": NAME, \"message\": STRING}");
 	if (e && !json_is_string(e))
@@ -594,10 +611,13 @@ static char *pids_shape(json_t *msg)
 	const char *name;
 
 	if (!json_is_object(pids))
-		return fmt("every result carries \"pids\", an object (empty when no process is bound)");
+		return fmt(
+			"every result carries \"pids\", an object (empty when no process is bound)");
 	json_object_foreach(pids, name, pid)
 		if (!json_is_integer(pid) || json_integer_value(pid) <= 0)
-			return fmt("\"pids\" maps variable names to positive integers; \"%s\" is not", name);
+			return fmt(
+				"\"pids\" maps variable names to positive integers; \"%s\" is not",
+				name);
 	return NULL;
 }
 
@@ -615,8 +635,9 @@ static json_t *step(struct ck *c, const char *src)
 	if (!(stmt = stmt_json(c, src)))
 		return NULL;
 	id = c->next_id;
-	c->next_id += 7;	/* not 1, 2, 3: an id must be echoed, not counted */
-	if (!send_msg(c, json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)id, "stmt", stmt)) ||
+	c->next_id += 7; /* not 1, 2, 3: an id must be echoed, not counted */
+	if (!send_msg(c, json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)id, "stmt",
+				   stmt)) ||
 	    !recv_msg(c, c->o->timeout, &msg, "result"))
 		return NULL;
 	if (!strcmp(op_of(msg), "exited")) {
@@ -630,9 +651,11 @@ static json_t *step(struct ck *c, const char *src)
 		json_decref(msg);
 		return NULL;
 	}
-	tally(c, T_ID, json_is_integer(json_object_get(msg, "id")) &&
-	      json_integer_value(json_object_get(msg, "id")) == id ? NULL :
-	      fmt("the result of step id %lld does not carry \"id\":%lld", id, id));
+	tally(c, T_ID,
+	      json_is_integer(json_object_get(msg, "id")) &&
+			      json_integer_value(json_object_get(msg, "id")) == id ?
+		      NULL :
+		      fmt("the result of step id %lld does not carry \"id\":%lld", id, id));
 	tally(c, T_RESULT, result_shape(msg));
 	tally(c, T_PIDS, pids_shape(msg));
 	return msg;
@@ -670,8 +693,10 @@ static bool value(struct ck *c, const char *src, const char *kind, char **s)
 	if (!msg)
 		return false;
 	if (strcmp(kind_of(msg), kind)) {
-		miss(c, "%s", !strcmp(kind, "null") ? "\"value\":null" :
-		     !strcmp(kind, "repr") ? "\"value\":{\"repr\":...}" : "\"value\":{\"text\":...}");
+		miss(c, "%s",
+		     !strcmp(kind, "null") ? "\"value\":null" :
+		     !strcmp(kind, "repr") ? "\"value\":{\"repr\":...}" :
+					     "\"value\":{\"text\":...}");
 		json_decref(msg);
 		return false;
 	}
@@ -781,12 +806,13 @@ static bool scn_end2(struct ck *c, long *fds, long *left)
 	if (strcmp(op_of(msg), "ended")) {
 		tally(c, T_ENDED, fmt("end gets {\"op\":\"ended\",...}"));
 		if (strcmp(op_of(msg), "exited"))
-			drop_driver(c);	/* else it died at end: the driver goes on */
+			drop_driver(c); /* else it died at end: the driver goes on */
 		goto out;
 	}
 	if (!json_is_integer(json_object_get(msg, "fds_leaked")) ||
 	    !json_is_integer(json_object_get(msg, "children_left"))) {
-		tally(c, T_ENDED, fmt("ended carries \"fds_leaked\" and \"children_left\", both integers"));
+		tally(c, T_ENDED,
+		      fmt("ended carries \"fds_leaked\" and \"children_left\", both integers"));
 	} else {
 		tally(c, T_ENDED, NULL);
 		if (fds)
@@ -799,19 +825,23 @@ static bool scn_end2(struct ck *c, long *fds, long *left)
 	free(c->sent);
 	c->sent = strdup("(nothing more: exited follows ended unasked)");
 	if (!recv_msg(c, c->o->timeout, &msg, "exited after ended")) {
-		tally(c, T_EXITED, fmt("ended was not followed by exited: %s", c->why ? c->why : "?"));
+		tally(c, T_EXITED,
+		      fmt("ended was not followed by exited: %s", c->why ? c->why : "?"));
 		goto out;
 	}
 	if (strcmp(op_of(msg), "exited") || (!json_is_integer(json_object_get(msg, "code")) &&
-					       !json_is_integer(json_object_get(msg, "signal")))) {
-		tally(c, T_EXITED, fmt("{\"op\":\"exited\",\"code\":C} (or \"signal\":S) once the "
-				       "scenario process is gone"));
+					     !json_is_integer(json_object_get(msg, "signal")))) {
+		tally(c, T_EXITED,
+		      fmt("{\"op\":\"exited\",\"code\":C} (or \"signal\":S) once the "
+			  "scenario process is gone"));
 		drop_driver(c);
 		goto out;
 	}
-	if (!json_is_integer(json_object_get(msg, "code")) || json_integer_value(json_object_get(msg, "code"))) {
-		tally(c, T_EXITED, fmt("{\"op\":\"exited\",\"code\":0}: the scenario process exits with "
-				       "code 0 after a clean end"));
+	if (!json_is_integer(json_object_get(msg, "code")) ||
+	    json_integer_value(json_object_get(msg, "code"))) {
+		tally(c, T_EXITED,
+		      fmt("{\"op\":\"exited\",\"code\":0}: the scenario process exits with "
+			  "code 0 after a clean end"));
 		goto out;
 	}
 	tally(c, T_EXITED, NULL);
@@ -903,7 +933,8 @@ static void ck_hello_implementation(struct ck *c)
 		return;
 	s = json_object_get(c->hello, "implementation");
 	if (!json_is_string(s) || !*json_string_value(s))
-		miss(c, "\"implementation\": the exact name and version of what is driven, a non-empty string");
+		miss(c,
+		     "\"implementation\": the exact name and version of what is driven, a non-empty string");
 }
 
 static void ck_hello_methods(struct ck *c)
@@ -915,14 +946,17 @@ static void ck_hello_methods(struct ck *c)
 		return;
 	m = json_object_get(c->hello, "methods");
 	if (!json_is_array(m) || !json_array_size(m)) {
-		miss(c, "\"methods\": a non-empty list of start methods, from \"fork\", \"spawn\", \"forkserver\"");
+		miss(c,
+		     "\"methods\": a non-empty list of start methods, from \"fork\", \"spawn\", \"forkserver\"");
 		return;
 	}
 	for (i = 0; i < json_array_size(m); i++) {
 		const char *s = json_string_value(json_array_get(m, i));
 
 		if (!s || !ps_method_parse(s)) {
-			miss(c, "every entry of \"methods\" one of \"fork\", \"spawn\", \"forkserver\"; entry %zu is not", i);
+			miss(c,
+			     "every entry of \"methods\" one of \"fork\", \"spawn\", \"forkserver\"; entry %zu is not",
+			     i);
 			return;
 		}
 	}
@@ -939,7 +973,8 @@ static void ck_hello_features(struct ck *c)
 	if (!f)
 		return;
 	if (!json_is_array(f)) {
-		miss(c, "\"features\" absent (= all of them) or a list of strings; the harness refuses anything else");
+		miss(c,
+		     "\"features\" absent (= all of them) or a list of strings; the harness refuses anything else");
 		return;
 	}
 	for (i = 0; i < json_array_size(f); i++)
@@ -972,8 +1007,10 @@ static void ck_hello_features_known(struct ck *c)
 			for (k = 0; k < ARRAY_SIZE(known); k++)
 				if (!k || strcmp(known[k], known[k - 1]))
 					ps_buf_addf(&names, "%s%s", k ? ", " : "", known[k]);
-			miss(c, "feature names from the table (%s); \"%s\" is unknown to the "
-			     "harness, which ignores it", ps_buf_oom(&names) ? "?" : names.data, s);
+			miss(c,
+			     "feature names from the table (%s); \"%s\" is unknown to the "
+			     "harness, which ignores it",
+			     ps_buf_oom(&names) ? "?" : names.data, s);
 			break;
 		}
 	}
@@ -989,7 +1026,9 @@ static void ck_hello_fields(struct ck *c)
 		return;
 	for (i = 0; i < 3; i++)
 		if (!json_is_string(json_object_get(c->hello, names[i]))) {
-			miss(c, "\"%s\": a string (it goes into the header of captured golden files)", names[i]);
+			miss(c,
+			     "\"%s\": a string (it goes into the header of captured golden files)",
+			     names[i]);
 			return;
 		}
 }
@@ -1037,11 +1076,15 @@ static void fds_0_1(struct ck *c, long pid, const char *who)
 	const char *which;
 
 	if ((which = protocol_fd(c, pid, "0")))
-		bad(c, "fd 0 of %s (pid %ld) is still the %s pipe: a child that reads stdin would eat "
-		    "requests; expected /dev/null", who, pid, which);
+		bad(c,
+		    "fd 0 of %s (pid %ld) is still the %s pipe: a child that reads stdin would eat "
+		    "requests; expected /dev/null",
+		    who, pid, which);
 	if ((which = protocol_fd(c, pid, "1")))
-		bad(c, "fd 1 of %s (pid %ld) is still the %s pipe: a child that writes to stdout would "
-		    "corrupt the protocol stream; expected /dev/null", who, pid, which);
+		bad(c,
+		    "fd 1 of %s (pid %ld) is still the %s pipe: a child that writes to stdout would "
+		    "corrupt the protocol stream; expected /dev/null",
+		    who, pid, which);
 }
 
 static void ck_fds_driver(struct ck *c)
@@ -1072,7 +1115,8 @@ static char *held_fds(struct ck *c, long pid)
 		return NULL;
 	while ((e = readdir(dir)))
 		if (e->d_name[0] != '.' && (which = protocol_fd(c, pid, e->d_name)))
-			ps_buf_addf(&b, "%sthe %s pipe as its fd %s", b.len ? ", " : "", which, e->d_name);
+			ps_buf_addf(&b, "%sthe %s pipe as its fd %s", b.len ? ", " : "", which,
+				    e->d_name);
 	closedir(dir);
 	return ps_buf_detach(&b);
 }
@@ -1092,8 +1136,10 @@ static void ck_fds_child(struct ck *c)
 	while ((free(held), held = held_fds(c, atol(pid))) && *held && ps_now() < until)
 		usleep(5000);
 	if (held && *held)
-		bad(c, "the child (pid %s) still holds %s: a child must close the protocol fds right "
-		    "after fork", pid, held);
+		bad(c,
+		    "the child (pid %s) still holds %s: a child must close the protocol fds right "
+		    "after fork",
+		    pid, held);
 	null(c, "release(p)");
 	null(c, "p.join()");
 out:
@@ -1113,7 +1159,7 @@ static void ck_fds_stdout_stream(struct ck *c)
 	 * the result (a driver may refuse to run a behaviour there), it must
 	 * be the next line. */
 	msg = step(c, "{\"expr\":{\"call\":{\"func\":{\"behaviour\":\"writes\"},\"args\":"
-		   "[{\"str\":\"PROCSPEC-STRAY-LINE\\n\"}],\"kwargs\":[]}}}");
+		      "[{\"str\":\"PROCSPEC-STRAY-LINE\\n\"}],\"kwargs\":[]}}}");
 	json_decref(msg);
 	if (!c->in_scn)
 		return;
@@ -1122,7 +1168,8 @@ static void ck_fds_stdout_stream(struct ck *c)
 	if (c->drv && (extra = unasked(c, 0.2))) {
 		free(c->raw);
 		c->raw = extra;
-		miss(c, "nothing more: output of the scenario process or of a child reached the protocol stream");
+		miss(c,
+		     "nothing more: output of the scenario process or of a child reached the protocol stream");
 		drop_driver(c);
 	}
 }
@@ -1212,11 +1259,18 @@ static void reprs(struct ck *c, const char *const (*pairs)[2], size_t n)
 static void ck_expr_literals(struct ck *c)
 {
 	const char *const pairs[][2] = {
-		{ "None", NULL }, { "True", "True" }, { "False", "False" }, { "-7", "-7" },
+		{ "None", NULL },
+		{ "True", "True" },
+		{ "False", "False" },
+		{ "-7", "-7" },
 		{ "123456789012345678901234567890",
 		  c->py2 ? "123456789012345678901234567890L" : "123456789012345678901234567890" },
-		{ "3.5", "3.5" }, { "1e999", "inf" }, { "'msg'", "'msg'" }, { "\"it's\"", "\"it's\"" },
-		{ "''", "''" }, { "b'key'", c->py2 ? "'key'" : "b'key'" },
+		{ "3.5", "3.5" },
+		{ "1e999", "inf" },
+		{ "'msg'", "'msg'" },
+		{ "\"it's\"", "\"it's\"" },
+		{ "''", "''" },
+		{ "b'key'", c->py2 ? "'key'" : "b'key'" },
 	};
 
 	if (scn_begin(c, c->method))
@@ -1226,8 +1280,13 @@ static void ck_expr_literals(struct ck *c)
 static void ck_expr_containers(struct ck *c)
 {
 	static const char *const pairs[][2] = {
-		{ "()", "()" }, { "(1,)", "(1,)" }, { "(1, 'a')", "(1, 'a')" }, { "[]", "[]" },
-		{ "[1, 'a']", "[1, 'a']" }, { "{}", "{}" }, { "{'a': 1}", "{'a': 1}" },
+		{ "()", "()" },
+		{ "(1,)", "(1,)" },
+		{ "(1, 'a')", "(1, 'a')" },
+		{ "[]", "[]" },
+		{ "[1, 'a']", "[1, 'a']" },
+		{ "{}", "{}" },
+		{ "{'a': 1}", "{'a': 1}" },
 		{ "([1], {'k': (2,)})", "([1], {'k': (2,)})" },
 	};
 
@@ -1249,7 +1308,8 @@ static void ck_expr_global(struct ck *c)
 	if (!scn_begin(c, c->method) || !value(c, "current_process()", "repr", &s))
 		goto out;
 	if (!s || !strstr(s, "MainProcess")) {
-		miss(c, "the repr of the scenario process's current_process(), naming 'MainProcess'");
+		miss(c,
+		     "the repr of the scenario process's current_process(), naming 'MainProcess'");
 		goto out;
 	}
 	if (!value(c, "Process", "repr", NULL) || !repr(c, "active_children()", "[]"))
@@ -1277,7 +1337,8 @@ static void ck_expr_call(struct ck *c)
 {
 	if (scn_begin(c, c->method) &&
 	    null(c, "p = Process(target=child.returns, name='custom', args=())") &&
-	    repr(c, "p.name", "'custom'") && null(c, "q = Process(None, child.returns, 'positional')"))
+	    repr(c, "p.name", "'custom'") &&
+	    null(c, "q = Process(None, child.returns, 'positional')"))
 		repr(c, "q.name", "'positional'");
 }
 
@@ -1292,8 +1353,9 @@ static void ck_child_returns(struct ck *c)
 static void ck_child_blocks(struct ck *c)
 {
 	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.blocks)") &&
-	    null(c, "p.start()") && null(c, "p.join(timeout=0.2)") && repr(c, "p.is_alive()", "True") &&
-	    null(c, "p.exitcode") && null(c, "release(p)") && null(c, "p.join()"))
+	    null(c, "p.start()") && null(c, "p.join(timeout=0.2)") &&
+	    repr(c, "p.is_alive()", "True") && null(c, "p.exitcode") && null(c, "release(p)") &&
+	    null(c, "p.join()"))
 		repr(c, "p.exitcode", "0");
 }
 
@@ -1365,13 +1427,16 @@ static void ck_child_raises(struct ck *c)
 
 	if (!scn_begin(c, c->method))
 		return;
-	run_child(c, "p = Process(target=child.raises, args=('ValueError', 'boom'))", "1", NULL, NULL);
+	run_child(c, "p = Process(target=child.raises, args=('ValueError', 'boom'))", "1", NULL,
+		  NULL);
 	if (!value(c, "stderr(p)", "text", &err))
 		return;
 	n = strlen(err);
-	if (!strstr(err, "Process Process-1:\n") || !strstr(err, "Traceback (most recent call last):\n") ||
-	    n < 17 || strcmp(err + n - 17, "ValueError: boom\n"))
-		miss(c, "the text BaseProcess._bootstrap prints: \"Process Process-1:\", "
+	if (!strstr(err, "Process Process-1:\n") ||
+	    !strstr(err, "Traceback (most recent call last):\n") || n < 17 ||
+	    strcmp(err + n - 17, "ValueError: boom\n"))
+		miss(c,
+		     "the text BaseProcess._bootstrap prints: \"Process Process-1:\", "
 		     "\"Traceback (most recent call last):\", ..., ending \"ValueError: boom\\n\"");
 	free(err);
 }
@@ -1382,19 +1447,23 @@ static void ck_child_starts_child(struct ck *c)
 
 	if (!scn_begin(c, c->method))
 		return;
-	run_child(c, "p = Process(target=child.starts_child, args=(child.returns,))", "0", NULL, "");
+	run_child(c, "p = Process(target=child.starts_child, args=(child.returns,))", "0", NULL,
+		  "");
 	if (!value(c, "stdout(p)", "text", &out))
 		return;
 	if (strncmp(out, "<Process", 8) || !strstr(out, "Process-1:1") ||
 	    strchr(out, '\n') != out + strlen(out) - 1)
-		miss(c, "one line, repr(q) of the grandchild: \"<Process name='Process-1:1' ...>\\n\"");
+		miss(c,
+		     "one line, repr(q) of the grandchild: \"<Process name='Process-1:1' ...>\\n\"");
 	free(out);
 }
 
 static void ck_child_reports(struct ck *c)
 {
-	static const char *const labels[] = { "current_process(): ", "parent_process(): ",
-		"parent_process().pid: ", "current_process().daemon: ", "current_process().authkey: " };
+	static const char *const labels[] = {
+		"current_process(): ", "parent_process(): ", "parent_process().pid: ",
+		"current_process().daemon: ", "current_process().authkey: "
+	};
 	char *out = NULL, *line, *nl, want[64];
 	size_t i;
 
@@ -1419,7 +1488,8 @@ static void ck_child_reports(struct ck *c)
 		if (i == 3 && strcmp(line, "False"))
 			miss(c, "line 4: current_process().daemon: False");
 		if (i == 4 && c->authkey && strcmp(line, c->authkey))
-			miss(c, "line 5: the authkey begun gave (a child inherits it): %s", c->authkey);
+			miss(c, "line 5: the authkey begun gave (a child inherits it): %s",
+			     c->authkey);
 	}
 	if (*line)
 		miss(c, "exactly five lines");
@@ -1430,8 +1500,8 @@ out:
 static void ck_child_writes(struct ck *c)
 {
 	if (scn_begin(c, c->method))
-		run_child(c, "p = Process(target=child.writes, args=('out line\\n', 'err text'))", "0",
-			  "out line\n", "err text");
+		run_child(c, "p = Process(target=child.writes, args=('out line\\n', 'err text'))",
+			  "0", "out line\n", "err text");
 }
 
 /* ---- the checks: pids, raised, errors ---------------------------------- */
@@ -1470,12 +1540,14 @@ static void ck_raised(struct ck *c)
 	json_t *msg;
 	const char *type, *m;
 
-	if (!scn_begin(c, c->method) || !(msg = step(c, "p = Process(target=child.returns, frobnicate=1)")))
+	if (!scn_begin(c, c->method) ||
+	    !(msg = step(c, "p = Process(target=child.returns, frobnicate=1)")))
 		return;
 	type = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
 	m = json_string_value(json_object_get(json_object_get(msg, "raised"), "message"));
 	if (!type || strcmp(type, "TypeError") || !m || !strstr(m, "frobnicate"))
-		miss(c, "\"raised\":{\"type\":\"TypeError\",\"message\":\"...unexpected keyword argument "
+		miss(c,
+		     "\"raised\":{\"type\":\"TypeError\",\"message\":\"...unexpected keyword argument "
 		     "'frobnicate'\"}");
 	json_decref(msg);
 }
@@ -1488,7 +1560,8 @@ static void ck_raised_start_twice(struct ck *c)
 	    !null(c, "p.start()") || !(msg = step(c, "p.start()")))
 		return;
 	if (!json_object_get(msg, "raised"))
-		miss(c, "\"raised\":{\"type\":...,\"message\":...} (CPython: AssertionError: cannot start "
+		miss(c,
+		     "\"raised\":{\"type\":...,\"message\":...} (CPython: AssertionError: cannot start "
 		     "a process twice)");
 	json_decref(msg);
 	if (repr(c, "p.is_alive()", "True") && null(c, "release(p)"))
@@ -1498,15 +1571,19 @@ static void ck_raised_start_twice(struct ck *c)
 static void ck_error_unknown_global(struct ck *c)
 {
 	if (scn_begin(c, c->method) &&
-	    error_result(c, "{\"expr\":{\"call\":{\"func\":{\"global\":\"frobnicate\"},\"args\":[],\"kwargs\":[]}}}"))
+	    error_result(
+		    c,
+		    "{\"expr\":{\"call\":{\"func\":{\"global\":\"frobnicate\"},\"args\":[],\"kwargs\":[]}}}"))
 		still_usable(c);
 }
 
 static void ck_error_unknown_behaviour(struct ck *c)
 {
 	if (scn_begin(c, c->method) &&
-	    error_result(c, "{\"assign\":{\"target\":\"p\",\"value\":{\"call\":{\"func\":{\"global\":"
-			 "\"Process\"},\"args\":[],\"kwargs\":[[\"target\",{\"behaviour\":\"frobnicate\"}]]}}}}"))
+	    error_result(
+		    c,
+		    "{\"assign\":{\"target\":\"p\",\"value\":{\"call\":{\"func\":{\"global\":"
+		    "\"Process\"},\"args\":[],\"kwargs\":[[\"target\",{\"behaviour\":\"frobnicate\"}]]}}}}"))
 		still_usable(c);
 }
 
@@ -1573,12 +1650,14 @@ static void ck_error_out_of_place(struct ck *c)
 {
 	json_t *msg = NULL;
 
-	if (!need_driver(c) || !send_line(c, "{\"op\":\"step\",\"id\":5,\"stmt\":{\"expr\":{\"int\":\"1\"}}}") ||
+	if (!need_driver(c) ||
+	    !send_line(c, "{\"op\":\"step\",\"id\":5,\"stmt\":{\"expr\":{\"int\":\"1\"}}}") ||
 	    !recv_msg(c, c->o->timeout, &msg, "error reply"))
 		return;
 	if (!(!strcmp(op_of(msg), "result") && json_is_string(json_object_get(msg, "error"))) &&
 	    !(!strcmp(op_of(msg), "error")))
-		miss(c, "an error reply: {\"op\":\"result\",\"id\":5,\"error\":...} or {\"op\":\"error\",...}");
+		miss(c,
+		     "an error reply: {\"op\":\"result\",\"id\":5,\"error\":...} or {\"op\":\"error\",...}");
 	json_decref(msg);
 	if (scn_begin(c, c->method))
 		still_usable(c);
@@ -1590,11 +1669,14 @@ static void ck_end_releases(struct ck *c)
 {
 	long left;
 
-	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") || !null(c, "p.start()"))
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !null(c, "p.start()"))
 		return;
 	if (scn_end(c, &left) && left > 0)
-		bad(c, "ended says children_left=%ld: end releases every gate, so the blocked child "
-		    "returns and the exit path joins it", left);
+		bad(c,
+		    "ended says children_left=%ld: end releases every gate, so the blocked child "
+		    "returns and the exit path joins it",
+		    left);
 }
 
 static void ck_end_clean(struct ck *c)
@@ -1604,9 +1686,11 @@ static void ck_end_clean(struct ck *c)
 	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.returns)") ||
 	    !null(c, "p.start()") || !null(c, "p.join()") || !scn_end2(c, &fds, &left))
 		return;
-	if (fds > 0 || left > 0)	/* -1: a malformed ended, end.ended's business */
-		bad(c, "ended says fds_leaked=%ld, children_left=%ld; a scenario whose child was joined "
-		    "leaves nothing (expected 0 and 0)", fds, left);
+	if (fds > 0 || left > 0) /* -1: a malformed ended, end.ended's business */
+		bad(c,
+		    "ended says fds_leaked=%ld, children_left=%ld; a scenario whose child was joined "
+		    "leaves nothing (expected 0 and 0)",
+		    fds, left);
 }
 
 static void ck_second_scenario(struct ck *c)
@@ -1629,8 +1713,10 @@ static void ck_fresh_process(struct ck *c)
 	if (!scn_end(c, NULL) || !scn_begin(c, c->method))
 		return;
 	if (c->main_pid == first || c->main_pid == c->drv->pid)
-		bad(c, "main_pid %ld: each scenario runs in a fresh scenario process, neither the driver "
-		    "(pid %ld) nor the previous scenario's (pid %ld)", c->main_pid, (long)c->drv->pid, first);
+		bad(c,
+		    "main_pid %ld: each scenario runs in a fresh scenario process, neither the driver "
+		    "(pid %ld) nor the previous scenario's (pid %ld)",
+		    c->main_pid, (long)c->drv->pid, first);
 }
 
 /*
@@ -1667,20 +1753,23 @@ static void ck_pipelined(struct ck *c)
 	}
 	for (k = 0; k < 2; k++) {
 		snprintf(id, sizeof(id), "driver-check/%s-%zu", c->name, k + 1);
-		req = json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method", c->method);
+		req = json_pack("{s:s, s:s, s:s}", "op", "begin", "scenario", id, "method",
+				c->method);
 		ps_buf_release(&c->src);
 		for (i = 0; i <= n + 1 && req; i++) {
 			line = json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII);
 			json_decref(req);
 			ps_buf_addf(&all, "%s%s", all.len ? "\n" : "", line ? line : "");
 			free(line);
-			req = i == n ? json_pack("{s:s}", "op", "end") : i > n ? NULL :
-				(stmt = stmt_json(c, srcs[i])) ?
-				json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(301 + 10 * k + i),
-					  "stmt", stmt) : NULL;
+			req = i == n ? json_pack("{s:s}", "op", "end") :
+			      i > n  ? NULL :
+			      (stmt = stmt_json(c, srcs[i])) ?
+				      json_pack("{s:s, s:I, s:o}", "op", "step", "id",
+						(json_int_t)(301 + 10 * k + i), "stmt", stmt) :
+				      NULL;
 			if (!req && i < n) {
 				ps_buf_release(&all);
-				return;		/* stmt_json said why */
+				return; /* stmt_json said why */
 			}
 		}
 	}
@@ -1694,19 +1783,25 @@ static void ck_pipelined(struct ck *c)
 		if (!recv_msg(c, c->o->timeout, &msg, k ? "the second scenario's begun" : "begun"))
 			return;
 		if (strcmp(op_of(msg), "begun")) {
-			miss(c, "{\"op\":\"begun\",...} for the %s scenario: every request of a whole "
-			     "scenario sent at once gets its reply, in order", k ? "second" : "first");
+			miss(c,
+			     "{\"op\":\"begun\",...} for the %s scenario: every request of a whole "
+			     "scenario sent at once gets its reply, in order",
+			     k ? "second" : "first");
 			goto broken;
 		}
 		for (i = 0; i < n; i++) {
 			json_decref(msg);
 			if (!recv_msg(c, c->o->timeout, &msg, "result"))
 				return;
-			v = json_string_value(json_object_get(json_object_get(msg, "value"), "repr"));
+			v = json_string_value(
+				json_object_get(json_object_get(msg, "value"), "repr"));
 			if (strcmp(op_of(msg), "result") ||
-			    json_integer_value(json_object_get(msg, "id")) != (json_int_t)(301 + 10 * k + i) ||
-			    (want[i] ? !v || strcmp(v, want[i]) : !json_is_null(json_object_get(msg, "value")))) {
-				miss(c, "the result of step id %zu (%s): %s", 301 + 10 * k + i, srcs[i],
+			    json_integer_value(json_object_get(msg, "id")) !=
+				    (json_int_t)(301 + 10 * k + i) ||
+			    (want[i] ? !v || strcmp(v, want[i]) :
+				       !json_is_null(json_object_get(msg, "value")))) {
+				miss(c, "the result of step id %zu (%s): %s", 301 + 10 * k + i,
+				     srcs[i],
 				     want[i] ? "\"value\":{\"repr\":\"0\"}" : "\"value\":null");
 				goto broken;
 			}
@@ -1714,7 +1809,8 @@ static void ck_pipelined(struct ck *c)
 		json_decref(msg);
 		if (!recv_msg(c, c->o->timeout, &msg, "ended") || strcmp(op_of(msg), "ended")) {
 			if (msg)
-				miss(c, "{\"op\":\"ended\",...} for the %s scenario", k ? "second" : "first");
+				miss(c, "{\"op\":\"ended\",...} for the %s scenario",
+				     k ? "second" : "first");
 			goto broken;
 		}
 		json_decref(msg);
@@ -1729,7 +1825,7 @@ static void ck_pipelined(struct ck *c)
 	return;
 broken:
 	json_decref(msg);
-	drop_driver(c);		/* replies may still be on their way */
+	drop_driver(c); /* replies may still be on their way */
 }
 
 /* Close the driver's stdin; wait up to seconds for it to exit.  1 exited (st set), 0 not. */
@@ -1781,15 +1877,19 @@ static void ck_eof_in_scenario(struct ck *c)
 	    !null(c, "p.start()") || !value(c, "p.pid", "repr", &pid))
 		goto out;
 	if (!eof_wait(c, limit, &st)) {
-		bad(c, "the driver was still running %.1f s (the time limit) after EOF in the middle of a scenario "
-		    "(expected: the scenario process cleans up as end does, and the driver exits)", limit);
+		bad(c,
+		    "the driver was still running %.1f s (the time limit) after EOF in the middle of a scenario "
+		    "(expected: the scenario process cleans up as end does, and the driver exits)",
+		    limit);
 	} else {
 		until = ps_now() + ps_scaled(1.0);
 		while (alive(atol(pid)) && ps_now() < until)
 			usleep(5000);
 		if (alive(atol(pid)))
-			bad(c, "the blocked child (pid %s) outlived the driver: when the scenario process "
-			    "goes, its gates close and every blocked child returns", pid);
+			bad(c,
+			    "the blocked child (pid %s) outlived the driver: when the scenario process "
+			    "goes, its gates close and every blocked child returns",
+			    pid);
 	}
 out:
 	free(pid);
@@ -1806,8 +1906,10 @@ static void ck_eof(struct ck *c)
 	if (!need_driver(c))
 		return;
 	if (!eof_wait(c, limit, &st)) {
-		bad(c, "the driver was still running %.1f s (the time limit) after EOF on its stdin between scenarios "
-		    "(expected: it exits with code 0)", limit);
+		bad(c,
+		    "the driver was still running %.1f s (the time limit) after EOF on its stdin between scenarios "
+		    "(expected: it exits with code 0)",
+		    limit);
 		drop_driver(c);
 		return;
 	}
@@ -1863,13 +1965,14 @@ static void ck_exec_gate(struct ck *c)
 	char want[64];
 	long w;
 
-	if (!exec_begin(c) || !null(c, "g = gate()") || !null(c, "f = ex.submit(task.blocks, g, 'done')") ||
-	    !(msg = step(c, "w = started(g)")))
+	if (!exec_begin(c) || !null(c, "g = gate()") ||
+	    !null(c, "f = ex.submit(task.blocks, g, 'done')") || !(msg = step(c, "w = started(g)")))
 		return;
 	pid = json_object_get(json_object_get(msg, "pids"), "w");
 	if (strcmp(kind_of(msg), "null") || !json_is_integer(pid) || json_integer_value(pid) <= 0 ||
 	    json_integer_value(pid) == c->main_pid) {
-		miss(c, "\"value\":null and \"pids\":{\"w\":PID,...}, PID the worker's (not main_pid %ld)",
+		miss(c,
+		     "\"value\":null and \"pids\":{\"w\":PID,...}, PID the worker's (not main_pid %ld)",
 		     c->main_pid);
 		json_decref(msg);
 		return;
@@ -1889,7 +1992,8 @@ static void ck_exec_gate(struct ck *c)
 
 static void ck_exec_raises(struct ck *c)
 {
-	static const char head[] = "_RemoteTraceback: \n\"\"\"\nTraceback (most recent call last):\n";
+	static const char head[] =
+		"_RemoteTraceback: \n\"\"\"\nTraceback (most recent call last):\n";
 	static const char tail[] = "\nValueError: boom\n\"\"\"";
 	json_t *msg;
 	const char *type, *m;
@@ -1910,7 +2014,8 @@ static void ck_exec_raises(struct ck *c)
 		return;
 	if (!t || strncmp(t, head, strlen(head)) || strlen(t) < strlen(tail) ||
 	    strcmp(t + strlen(t) - strlen(tail), tail))
-		miss(c, "\"value\":{\"text\":\"_RemoteTraceback: \\n\\\"\\\"\\\"\\nTraceback (most recent "
+		miss(c,
+		     "\"value\":{\"text\":\"_RemoteTraceback: \\n\\\"\\\"\\\"\\nTraceback (most recent "
 		     "call last):\\n...\\nValueError: boom\\n\\\"\\\"\\\"\"}");
 	else if (repr(c, "ex.submit(task.returns, 1).result()", "1"))
 		null(c, "ex.shutdown()");
@@ -1931,8 +2036,10 @@ static void ck_exec_end(struct ck *c)
 	    !null(c, "f2 = ex.submit(task.returns, 2)") || !null(c, "w = started(g)"))
 		return;
 	if (scn_end(c, &left) && left > 0)
-		bad(c, "ended says children_left=%ld: end releases every executor gate and runs the "
-		    "executor exit hook, which drains the pool and joins its workers", left);
+		bad(c,
+		    "ended says children_left=%ld: end releases every executor gate and runs the "
+		    "executor exit hook, which drains the pool and joins its workers",
+		    left);
 }
 
 /* ---- the table --------------------------------------------------------- */
@@ -1940,80 +2047,173 @@ static void ck_exec_end(struct ck *c)
 struct check {
 	const char *name;
 	enum level level;
-	const char *section;	/* of docs/PROTOCOL.md */
-	const char *says;	/* what the protocol requires, in a line */
+	const char *section; /* of docs/PROTOCOL.md */
+	const char *says;    /* what the protocol requires, in a line */
 	void (*fn)(struct ck *c);
-	int tally;		/* a run-wide rule (T_*), reported from the tally; -1 otherwise */
+	int tally; /* a run-wide rule (T_*), reported from the tally; -1 otherwise */
 };
 
 static const struct check checks[] = {
-	{ "hello", MUST, "Transport; hello", "the driver's first line, within the hello time limit, is {\"op\":\"hello\",...}", ck_hello, -1 },
+	{ "hello", MUST, "Transport; hello",
+	  "the driver's first line, within the hello time limit, is {\"op\":\"hello\",...}",
+	  ck_hello, -1 },
 	{ "hello.protocol", MUST, "hello", "\"protocol\" is the integer 1", ck_hello_protocol, -1 },
-	{ "hello.implementation", MUST, "hello", "\"implementation\" names what is driven, with its version", ck_hello_implementation, -1 },
-	{ "hello.methods", MUST, "hello", "\"methods\" lists the start methods it supports, from fork, spawn, forkserver", ck_hello_methods, -1 },
-	{ "hello.features", MUST, "hello", "\"features\", if present, is a list of strings", ck_hello_features, -1 },
-	{ "hello.features-known", SHOULD, "hello", "every feature is one the harness knows", ck_hello_features_known, -1 },
-	{ "hello.fields", SHOULD, "hello", "\"driver\", \"executable\" and \"module\" are strings", ck_hello_fields, -1 },
-	{ "hello.alone", MUST, "Transport", "the driver writes nothing unasked except its hello", ck_hello_alone, -1 },
-	{ "fds.driver", SHOULD, "Transport", "the driver's fds 0 and 1 no longer carry the protocol", ck_fds_driver, -1 },
-	{ "fds.scenario", MUST, "Transport", "the scenario process's fds 0 and 1 are not the protocol pipes", ck_fds_scenario, -1 },
-	{ "fds.child", MUST, "Transport", "a child started by the implementation holds no protocol fd", ck_fds_child, -1 },
-	{ "fds.stdout-stream", MUST, "Transport; Output streams", "what the scenario process or a child writes to stdout never reaches the protocol stream", ck_fds_stdout_stream, -1 },
-	{ "begin.fork", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
-	{ "begin.spawn", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
-	{ "begin.forkserver", MUST, "begin / begun", "begin gets begun (integer main_pid, string authkey) and the method works", ck_begin_method, -1 },
-	{ "begin.undeclared-method", MUST, "begin / begun; Errors and edge cases", "a begin with a method the driver did not declare gets {\"op\":\"error\"}, and the driver goes on", ck_begin_undeclared, -1 },
-	{ "stmt.assign", MUST, "Statements", "an assign binds a variable; its value is null", ck_stmt_assign, -1 },
-	{ "stmt.setattr", MUST, "Statements", "a setattr sets an attribute; its value is null", ck_stmt_setattr, -1 },
-	{ "stmt.expr", MUST, "Statements", "an expr statement gives the repr of its value (null for None)", ck_stmt_expr, -1 },
-	{ "expr.literals", MUST, "Statements", "none, bool, int (any size), float (inf too), str and bytes give Python's repr", ck_expr_literals, -1 },
-	{ "expr.containers", MUST, "Statements", "tuple, list and dict give Python's repr", ck_expr_containers, -1 },
-	{ "expr.var", MUST, "Statements", "var reads a variable bound by an earlier assign", ck_expr_var, -1 },
-	{ "expr.global", MUST, "Globals", "the scenario globals: Process, current_process, parent_process, active_children", ck_expr_global, -1 },
-	{ "expr.behaviour", MUST, "Child behaviours", "a behaviour is a value of its own", ck_expr_behaviour, -1 },
+	{ "hello.implementation", MUST, "hello",
+	  "\"implementation\" names what is driven, with its version", ck_hello_implementation,
+	  -1 },
+	{ "hello.methods", MUST, "hello",
+	  "\"methods\" lists the start methods it supports, from fork, spawn, forkserver",
+	  ck_hello_methods, -1 },
+	{ "hello.features", MUST, "hello", "\"features\", if present, is a list of strings",
+	  ck_hello_features, -1 },
+	{ "hello.features-known", SHOULD, "hello", "every feature is one the harness knows",
+	  ck_hello_features_known, -1 },
+	{ "hello.fields", SHOULD, "hello", "\"driver\", \"executable\" and \"module\" are strings",
+	  ck_hello_fields, -1 },
+	{ "hello.alone", MUST, "Transport", "the driver writes nothing unasked except its hello",
+	  ck_hello_alone, -1 },
+	{ "fds.driver", SHOULD, "Transport",
+	  "the driver's fds 0 and 1 no longer carry the protocol", ck_fds_driver, -1 },
+	{ "fds.scenario", MUST, "Transport",
+	  "the scenario process's fds 0 and 1 are not the protocol pipes", ck_fds_scenario, -1 },
+	{ "fds.child", MUST, "Transport",
+	  "a child started by the implementation holds no protocol fd", ck_fds_child, -1 },
+	{ "fds.stdout-stream", MUST, "Transport; Output streams",
+	  "what the scenario process or a child writes to stdout never reaches the protocol stream",
+	  ck_fds_stdout_stream, -1 },
+	{ "begin.fork", MUST, "begin / begun",
+	  "begin gets begun (integer main_pid, string authkey) and the method works",
+	  ck_begin_method, -1 },
+	{ "begin.spawn", MUST, "begin / begun",
+	  "begin gets begun (integer main_pid, string authkey) and the method works",
+	  ck_begin_method, -1 },
+	{ "begin.forkserver", MUST, "begin / begun",
+	  "begin gets begun (integer main_pid, string authkey) and the method works",
+	  ck_begin_method, -1 },
+	{ "begin.undeclared-method", MUST, "begin / begun; Errors and edge cases",
+	  "a begin with a method the driver did not declare gets {\"op\":\"error\"}, and the driver goes on",
+	  ck_begin_undeclared, -1 },
+	{ "stmt.assign", MUST, "Statements", "an assign binds a variable; its value is null",
+	  ck_stmt_assign, -1 },
+	{ "stmt.setattr", MUST, "Statements", "a setattr sets an attribute; its value is null",
+	  ck_stmt_setattr, -1 },
+	{ "stmt.expr", MUST, "Statements",
+	  "an expr statement gives the repr of its value (null for None)", ck_stmt_expr, -1 },
+	{ "expr.literals", MUST, "Statements",
+	  "none, bool, int (any size), float (inf too), str and bytes give Python's repr",
+	  ck_expr_literals, -1 },
+	{ "expr.containers", MUST, "Statements", "tuple, list and dict give Python's repr",
+	  ck_expr_containers, -1 },
+	{ "expr.var", MUST, "Statements", "var reads a variable bound by an earlier assign",
+	  ck_expr_var, -1 },
+	{ "expr.global", MUST, "Globals",
+	  "the scenario globals: Process, current_process, parent_process, active_children",
+	  ck_expr_global, -1 },
+	{ "expr.behaviour", MUST, "Child behaviours", "a behaviour is a value of its own",
+	  ck_expr_behaviour, -1 },
 	{ "expr.getattr", MUST, "Statements", "getattr reads an attribute", ck_expr_getattr, -1 },
-	{ "expr.call", MUST, "Statements", "call passes positional and keyword arguments", ck_expr_call, -1 },
-	{ "child.returns", MUST, "Child behaviours", "child.returns(): exitcode 0, nothing written", ck_child_returns, -1 },
-	{ "child.blocks", MUST, "Child behaviours; Gates", "child.blocks() waits until release(p), then exits 0", ck_child_blocks, -1 },
-	{ "child.exits-int", MUST, "Child behaviours", "child.exits(3): exitcode 3, nothing on stderr", ck_child_exits_int, -1 },
-	{ "child.exits-none", MUST, "Child behaviours", "child.exits() and child.exits(None): both 0 (CPython 3.9 on) or both 1 (before)", ck_child_exits_none, -1 },
-	{ "child.exits-str", MUST, "Child behaviours", "child.exits('msg'): exitcode 1, 'msg' and a newline on stderr", ck_child_exits_str, -1 },
-	{ "child.exits-float", MUST, "Child behaviours", "child.exits(3.5): exitcode 1, '3.5' on stderr", ck_child_exits_float, -1 },
-	{ "child.exits-bool", MUST, "Child behaviours", "child.exits(True): exitcode 1; child.exits(False): 0", ck_child_exits_bool, -1 },
-	{ "child.exits-tuple", MUST, "Child behaviours", "child.exits((1, 2)): exitcode 1", ck_child_exits_tuple, -1 },
-	{ "child.os_exit", MUST, "Child behaviours", "child.os_exit(7): exitcode 7, nothing written", ck_child_os_exit, -1 },
-	{ "child.raises", MUST, "Child behaviours", "child.raises('ValueError', 'boom'): exitcode 1, the traceback on stderr", ck_child_raises, -1 },
-	{ "child.starts_child", MUST, "Child behaviours", "child.starts_child(t): writes repr(q) and a newline, exits 0", ck_child_starts_child, -1 },
-	{ "child.reports", MUST, "Child behaviours", "child.reports(): the five labelled lines, the authkey inherited", ck_child_reports, -1 },
-	{ "child.writes", MUST, "Child behaviours; Output streams", "child.writes(out, err): stdout(p) and stderr(p) give them as text", ck_child_writes, -1 },
-	{ "executor.returns", MUST, "Executors; Task behaviours", "a task's value comes back through the pool: ex.submit(task.returns, 42).result() is 42", ck_exec_returns, -1 },
-	{ "executor.gate", MUST, "Executors; Gates for executors", "started(g) waits for a blocked task and names its worker (in pids); release(g) lets it return", ck_exec_gate, -1 },
-	{ "executor.raises", MUST, "Executors; Verbs", "a task that raises gives the exception, and cause(f) its _RemoteTraceback", ck_exec_raises, -1 },
-	{ "executor.settles", MUST, "Executors; settles", "settles(ex) is True on a healthy pool", ck_exec_settles, -1 },
-	{ "executor.end", MUST, "end / ended / exited; Executors", "end releases executor gates and drains the pool: children_left is 0", ck_exec_end, -1 },
-	{ "pids.bound", MUST, "step / result", "\"pids\" maps a started process's variable to its pid, also after it ended", ck_pids, -1 },
-	{ "raised", MUST, "step / result", "an exception is \"raised\" with its type and str()", ck_raised, -1 },
-	{ "raised.start-twice", MUST, "step / result", "a second p.start() raises, and the running child is left alone", ck_raised_start_twice, -1 },
-	{ "error.unknown-global", MUST, "step / result; Errors and edge cases", "an unknown global gets a result with \"error\", and the driver goes on", ck_error_unknown_global, -1 },
-	{ "error.unknown-behaviour", MUST, "step / result; Errors and edge cases", "an unknown behaviour gets a result with \"error\", and the driver goes on", ck_error_unknown_behaviour, -1 },
-	{ "error.unknown-expression", MUST, "step / result; Errors and edge cases", "an unknown expression kind gets a result with \"error\"", ck_error_unknown_expr, -1 },
-	{ "error.malformed-statement", MUST, "step / result; Errors and edge cases", "a malformed or missing statement gets a result with \"error\"", ck_error_malformed, -1 },
-	{ "error.unknown-op", MUST, "Errors and edge cases", "an unknown op gets {\"op\":\"error\"}, in a scenario and between scenarios", ck_error_unknown_op, -1 },
-	{ "error.not-json", SHOULD, "Errors and edge cases", "a line that is not a JSON object gets {\"op\":\"error\"}", ck_error_not_json, -1 },
-	{ "error.out-of-place", SHOULD, "Errors and edge cases", "a step with no scenario in progress gets an error reply", ck_error_out_of_place, -1 },
-	{ "end.releases-gates", MUST, "end / ended / exited", "end releases every gate: a blocked child returns, children_left is 0", ck_end_releases, -1 },
-	{ "end.clean", SHOULD, "end / ended / exited", "a scenario whose child was joined ends with fds_leaked=0, children_left=0", ck_end_clean, -1 },
-	{ "session.second-scenario", MUST, "Session", "a second scenario in the same driver starts afresh (Process-1 again)", ck_second_scenario, -1 },
-	{ "session.fresh-process", SHOULD, "Session", "each scenario runs in a fresh scenario process", ck_fresh_process, -1 },
-	{ "session.pipelined", MUST, "Transport; hello", "a driver that declares \"pipelined\" answers two whole scenarios sent in one write, in order", ck_pipelined, -1 },
-	{ "session.eof-in-scenario", SHOULD, "Errors and edge cases; Gates", "EOF mid-scenario: the driver exits and no blocked child outlives it", ck_eof_in_scenario, -1 },
-	{ "session.eof", MUST, "Session; Errors and edge cases", "EOF on stdin between scenarios: the driver exits 0 promptly", ck_eof, -1 },
-	{ "session.nothing-left", SHOULD, "Session", "once the driver has exited, nothing it started is left running", ck_nothing_left, -1 },
-	{ "step.id", MUST, "Errors and edge cases", "every result echoes the id of its step", NULL, T_ID },
-	{ "step.result", MUST, "step / result", "every result has exactly one of value (null, repr, text), raised, error", NULL, T_RESULT },
-	{ "step.pids", MUST, "step / result; Errors and edge cases", "every result carries \"pids\", an object of integer pids", NULL, T_PIDS },
-	{ "end.ended", MUST, "end / ended / exited", "end gets ended with integer fds_leaked and children_left", NULL, T_ENDED },
-	{ "end.exited", MUST, "end / ended / exited; Errors and edge cases", "after ended, exited with code 0 follows unasked", NULL, T_EXITED },
+	{ "expr.call", MUST, "Statements", "call passes positional and keyword arguments",
+	  ck_expr_call, -1 },
+	{ "child.returns", MUST, "Child behaviours", "child.returns(): exitcode 0, nothing written",
+	  ck_child_returns, -1 },
+	{ "child.blocks", MUST, "Child behaviours; Gates",
+	  "child.blocks() waits until release(p), then exits 0", ck_child_blocks, -1 },
+	{ "child.exits-int", MUST, "Child behaviours",
+	  "child.exits(3): exitcode 3, nothing on stderr", ck_child_exits_int, -1 },
+	{ "child.exits-none", MUST, "Child behaviours",
+	  "child.exits() and child.exits(None): both 0 (CPython 3.9 on) or both 1 (before)",
+	  ck_child_exits_none, -1 },
+	{ "child.exits-str", MUST, "Child behaviours",
+	  "child.exits('msg'): exitcode 1, 'msg' and a newline on stderr", ck_child_exits_str, -1 },
+	{ "child.exits-float", MUST, "Child behaviours",
+	  "child.exits(3.5): exitcode 1, '3.5' on stderr", ck_child_exits_float, -1 },
+	{ "child.exits-bool", MUST, "Child behaviours",
+	  "child.exits(True): exitcode 1; child.exits(False): 0", ck_child_exits_bool, -1 },
+	{ "child.exits-tuple", MUST, "Child behaviours", "child.exits((1, 2)): exitcode 1",
+	  ck_child_exits_tuple, -1 },
+	{ "child.os_exit", MUST, "Child behaviours",
+	  "child.os_exit(7): exitcode 7, nothing written", ck_child_os_exit, -1 },
+	{ "child.raises", MUST, "Child behaviours",
+	  "child.raises('ValueError', 'boom'): exitcode 1, the traceback on stderr",
+	  ck_child_raises, -1 },
+	{ "child.starts_child", MUST, "Child behaviours",
+	  "child.starts_child(t): writes repr(q) and a newline, exits 0", ck_child_starts_child,
+	  -1 },
+	{ "child.reports", MUST, "Child behaviours",
+	  "child.reports(): the five labelled lines, the authkey inherited", ck_child_reports, -1 },
+	{ "child.writes", MUST, "Child behaviours; Output streams",
+	  "child.writes(out, err): stdout(p) and stderr(p) give them as text", ck_child_writes,
+	  -1 },
+	{ "executor.returns", MUST, "Executors; Task behaviours",
+	  "a task's value comes back through the pool: ex.submit(task.returns, 42).result() is 42",
+	  ck_exec_returns, -1 },
+	{ "executor.gate", MUST, "Executors; Gates for executors",
+	  "started(g) waits for a blocked task and names its worker (in pids); release(g) lets it return",
+	  ck_exec_gate, -1 },
+	{ "executor.raises", MUST, "Executors; Verbs",
+	  "a task that raises gives the exception, and cause(f) its _RemoteTraceback",
+	  ck_exec_raises, -1 },
+	{ "executor.settles", MUST, "Executors; settles", "settles(ex) is True on a healthy pool",
+	  ck_exec_settles, -1 },
+	{ "executor.end", MUST, "end / ended / exited; Executors",
+	  "end releases executor gates and drains the pool: children_left is 0", ck_exec_end, -1 },
+	{ "pids.bound", MUST, "step / result",
+	  "\"pids\" maps a started process's variable to its pid, also after it ended", ck_pids,
+	  -1 },
+	{ "raised", MUST, "step / result", "an exception is \"raised\" with its type and str()",
+	  ck_raised, -1 },
+	{ "raised.start-twice", MUST, "step / result",
+	  "a second p.start() raises, and the running child is left alone", ck_raised_start_twice,
+	  -1 },
+	{ "error.unknown-global", MUST, "step / result; Errors and edge cases",
+	  "an unknown global gets a result with \"error\", and the driver goes on",
+	  ck_error_unknown_global, -1 },
+	{ "error.unknown-behaviour", MUST, "step / result; Errors and edge cases",
+	  "an unknown behaviour gets a result with \"error\", and the driver goes on",
+	  ck_error_unknown_behaviour, -1 },
+	{ "error.unknown-expression", MUST, "step / result; Errors and edge cases",
+	  "an unknown expression kind gets a result with \"error\"", ck_error_unknown_expr, -1 },
+	{ "error.malformed-statement", MUST, "step / result; Errors and edge cases",
+	  "a malformed or missing statement gets a result with \"error\"", ck_error_malformed, -1 },
+	{ "error.unknown-op", MUST, "Errors and edge cases",
+	  "an unknown op gets {\"op\":\"error\"}, in a scenario and between scenarios",
+	  ck_error_unknown_op, -1 },
+	{ "error.not-json", SHOULD, "Errors and edge cases",
+	  "a line that is not a JSON object gets {\"op\":\"error\"}", ck_error_not_json, -1 },
+	{ "error.out-of-place", SHOULD, "Errors and edge cases",
+	  "a step with no scenario in progress gets an error reply", ck_error_out_of_place, -1 },
+	{ "end.releases-gates", MUST, "end / ended / exited",
+	  "end releases every gate: a blocked child returns, children_left is 0", ck_end_releases,
+	  -1 },
+	{ "end.clean", SHOULD, "end / ended / exited",
+	  "a scenario whose child was joined ends with fds_leaked=0, children_left=0", ck_end_clean,
+	  -1 },
+	{ "session.second-scenario", MUST, "Session",
+	  "a second scenario in the same driver starts afresh (Process-1 again)",
+	  ck_second_scenario, -1 },
+	{ "session.fresh-process", SHOULD, "Session",
+	  "each scenario runs in a fresh scenario process", ck_fresh_process, -1 },
+	{ "session.pipelined", MUST, "Transport; hello",
+	  "a driver that declares \"pipelined\" answers two whole scenarios sent in one write, in order",
+	  ck_pipelined, -1 },
+	{ "session.eof-in-scenario", SHOULD, "Errors and edge cases; Gates",
+	  "EOF mid-scenario: the driver exits and no blocked child outlives it", ck_eof_in_scenario,
+	  -1 },
+	{ "session.eof", MUST, "Session; Errors and edge cases",
+	  "EOF on stdin between scenarios: the driver exits 0 promptly", ck_eof, -1 },
+	{ "session.nothing-left", SHOULD, "Session",
+	  "once the driver has exited, nothing it started is left running", ck_nothing_left, -1 },
+	{ "step.id", MUST, "Errors and edge cases", "every result echoes the id of its step", NULL,
+	  T_ID },
+	{ "step.result", MUST, "step / result",
+	  "every result has exactly one of value (null, repr, text), raised, error", NULL,
+	  T_RESULT },
+	{ "step.pids", MUST, "step / result; Errors and edge cases",
+	  "every result carries \"pids\", an object of integer pids", NULL, T_PIDS },
+	{ "end.ended", MUST, "end / ended / exited",
+	  "end gets ended with integer fds_leaked and children_left", NULL, T_ENDED },
+	{ "end.exited", MUST, "end / ended / exited; Errors and edge cases",
+	  "after ended, exited with code 0 follows unasked", NULL, T_EXITED },
 };
 
 /* ---- the run ----------------------------------------------------------- */
@@ -2062,8 +2262,7 @@ static void run_tally(struct ck *c, const struct check *k)
 	}
 }
 
-int ps_conform_run(const struct ps_conform_opts *o, struct ps_conform_summary *s,
-		   struct ps_diag *d)
+int ps_conform_run(const struct ps_conform_opts *o, struct ps_conform_summary *s, struct ps_diag *d)
 {
 	struct ck c = { 0 };
 	double t0 = ps_now();

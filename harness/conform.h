@@ -20,12 +20,12 @@
 #include "diag.h"
 
 struct ps_conform_opts {
-	char **argv;		/* the driver's argv, NULL-terminated */
-	const char *method;	/* behaviours run under it; NULL: fork if declared, else the first */
-	double timeout;		/* seconds per reply, already scaled */
-	double hello_timeout;	/* seconds for the hello, already scaled */
-	bool verbose;		/* show every exchange, not only a failure's */
-	FILE *out;		/* where the check lines go */
+	char **argv;          /* the driver's argv, NULL-terminated */
+	const char *method;   /* behaviours run under it; NULL: fork if declared, else the first */
+	double timeout;       /* seconds per reply, already scaled */
+	double hello_timeout; /* seconds for the hello, already scaled */
+	bool verbose;         /* show every exchange, not only a failure's */
+	FILE *out;            /* where the check lines go */
 };
 
 struct ps_conform_summary {

@@ -24,7 +24,7 @@ const char *ps_strerror(int code)
 #define PS_CASE_(name, val, msg) case name: return msg;
 	PS_ERRNO_MAP(PS_CASE_)
 #undef PS_CASE_
-/* clang-format on */
+		/* clang-format on */
 	}
 	if (code < 0 && code > -1000)
 		return strerror(-code);

@@ -30,8 +30,8 @@ enum ps_errno {
 };
 
 struct ps_diag {
-	int code;		/* the last code filled in, 0 if none */
-	char msg[4096];		/* human detail, one or more lines */
+	int code;       /* the last code filled in, 0 if none */
+	char msg[4096]; /* human detail, one or more lines */
 };
 
 /* clang-format off */

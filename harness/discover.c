@@ -23,7 +23,10 @@ static int push(struct ps_paths *p, const char *s)
 
 /* The directories a walk has entered, by device and inode. */
 struct seen {
-	struct { dev_t dev; ino_t ino; } *v;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} * v;
 	size_t n;
 };
 
@@ -72,7 +75,7 @@ static int walk(const char *dir, struct ps_paths *out, struct seen *seen, struct
 			break;
 		}
 		if (stat(path, &st))
-			st.st_mode = 0;	/* a dangling link: neither */
+			st.st_mode = 0; /* a dangling link: neither */
 		if (S_ISDIR(st.st_mode)) {
 			r = seen_before(seen, &st);
 			if (r == 0)
@@ -109,7 +112,7 @@ int ps_discover(char *const *paths, size_t n, struct ps_paths *out, struct ps_di
 			r = ps_diag(d, -errno, "%s: %s", paths[i], strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			r = seen_before(&seen, &st) < 0 ? ps_diag(d, -ENOMEM, "out of memory") :
-			    walk(paths[i], out, &seen, d);
+							  walk(paths[i], out, &seen, d);
 		else if (!S_ISREG(st.st_mode))
 			r = ps_diag(d, PS_EUSAGE, "%s: not a regular file", paths[i]);
 		else

@@ -27,9 +27,11 @@ static void drain_stderr(struct ps_driver *drv)
 	if (drv->log_fd < 0)
 		return;
 	for (;;) {
-		do n = read(drv->log_fd, buf, sizeof(buf)); while (n == -1 && errno == EINTR);
+		do
+			n = read(drv->log_fd, buf, sizeof(buf));
+		while (n == -1 && errno == EINTR);
 		if (n <= 0) {
-			if (n == 0) {	/* every writer is gone */
+			if (n == 0) { /* every writer is gone */
 				close(drv->log_fd);
 				drv->log_fd = -1;
 			}
@@ -146,7 +148,9 @@ static int flush_out(struct ps_driver *drv)
 	ssize_t n;
 
 	while (drv->out_at < drv->out.len) {
-		do n = write(drv->to_fd, drv->out.data + drv->out_at, drv->out.len - drv->out_at);
+		do
+			n = write(drv->to_fd, drv->out.data + drv->out_at,
+				  drv->out.len - drv->out_at);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			if (errno == EAGAIN)
@@ -176,7 +180,7 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 	int r;
 
 	*msg = NULL;
-	flush_out(drv);		/* what was queued; the rest goes as the pipe takes it */
+	flush_out(drv); /* what was queued; the rest goes as the pipe takes it */
 	for (;;) {
 		nl = drv->rlen ? memchr(drv->rbuf, '\n', drv->rlen) : NULL;
 		if (nl)
@@ -195,7 +199,8 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 		double left = deadline - ps_now();
 
 		if (left <= 0)
-			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s", timeout);
+			return ps_diag(d, PS_ETIMEOUT, "no answer from the driver within %.1f s",
+				       timeout);
 		pfd[1].fd = drv->log_fd;
 		pfd[3].fd = drv->out_at < drv->out.len ? drv->to_fd : -1;
 		r = poll(pfd, 4, (int)(left * 1000) + 1);
@@ -206,7 +211,7 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 		if (pfd[1].revents)
 			drain_stderr(drv);
 		if (pfd[3].revents)
-			flush_out(drv);	/* a driver gone shows on its stdout */
+			flush_out(drv); /* a driver gone shows on its stdout */
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			/* It died, but a child of its keeps its stdout open: no EOF
 			 * will come, so its exit is the answer. */
@@ -223,7 +228,8 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 			drv->rbuf = nb;
 			drv->rcap = cap;
 		}
-		do n = read(drv->from_fd, drv->rbuf + drv->rlen, drv->rcap - drv->rlen);
+		do
+			n = read(drv->from_fd, drv->rbuf + drv->rlen, drv->rcap - drv->rlen);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return ps_diag(d, -errno, "reading from the driver: %s", strerror(errno));
@@ -234,8 +240,8 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 
 				quote_line(&b, drv->rbuf, drv->rlen);
 				q = ps_buf_detach(&b);
-				r = ps_diag(d, PS_EPROTO, "driver ended in the middle of a line: %s",
-					    q ? q : "");
+				r = ps_diag(d, PS_EPROTO,
+					    "driver ended in the middle of a line: %s", q ? q : "");
 				free(q);
 				return r;
 			}
@@ -253,8 +259,9 @@ int ps_driver_recv(struct ps_driver *drv, double timeout, json_t **msg, struct p
 		quote_line(&b, drv->rbuf, len);
 		q = ps_buf_detach(&b);
 		r = ps_diag(d, PS_EPROTO, "driver sent %s: %s",
-			    !*msg ? "a line that is not JSON" : !json_is_object(*msg) ?
-			    "JSON that is not an object" : "a message without a string \"op\"",
+			    !*msg                 ? "a line that is not JSON" :
+			    !json_is_object(*msg) ? "JSON that is not an object" :
+						    "a message without a string \"op\"",
 			    q ? q : "");
 		free(q);
 		json_decref(*msg);
@@ -317,7 +324,8 @@ static int read_hello(struct ps_driver *drv, double timeout, struct ps_diag *d)
 	    json_integer_value(json_object_get(h, "protocol")) != PS_PROTOCOL_VERSION) {
 		r = ps_diag(d, PS_EPROTO, "driver speaks protocol %s; this harness speaks %d",
 			    json_is_integer(json_object_get(h, "protocol")) ? "another version" :
-			    "no known version", PS_PROTOCOL_VERSION);
+									      "no known version",
+			    PS_PROTOCOL_VERSION);
 		goto out;
 	}
 	if (!json_is_string(json_object_get(h, "implementation"))) {
@@ -357,8 +365,7 @@ out:
 	return r;
 }
 
-int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
-		    struct ps_diag *d)
+int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, struct ps_diag *d)
 {
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
@@ -405,7 +412,7 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
 	if (r)
 		goto fail;
 	ps_proc_guard_group(drv->pid, true);
-	drv->pidfd = (int)syscall(SYS_pidfd_open, drv->pid, 0);	/* -1 before Linux 5.3 */
+	drv->pidfd = (int)syscall(SYS_pidfd_open, drv->pid, 0); /* -1 before Linux 5.3 */
 	if (drv->pidfd >= 0)
 		fcntl(drv->pidfd, F_SETFD, FD_CLOEXEC);
 	close(in[0]);

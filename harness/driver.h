@@ -20,33 +20,33 @@
 #include "proc.h"
 
 #define PS_PROTOCOL_VERSION 1
-#define PS_MAX_LINE (1u << 20)
-#define PS_STDERR_KEEP 65536
-#define PS_MAX_PIDS 4096	/* variables a result may bind ("pids") */
+#define PS_MAX_LINE         (1u << 20)
+#define PS_STDERR_KEEP      65536
+#define PS_MAX_PIDS         4096 /* variables a result may bind ("pids") */
 
 struct ps_driver {
-	pid_t pid;		/* the driver, leader of its own process group */
-	int to_fd;		/* its stdin */
-	int from_fd;		/* its stdout */
-	int pidfd;		/* readable once it has exited (pidfd_open), or -1 */
-	int log_fd;		/* read end of its stderr, non-blocking */
-	char log[PS_STDERR_KEEP];	/* the last bytes of its stderr, a ring */
-	size_t log_at;		/* where the next byte goes */
+	pid_t pid;                /* the driver, leader of its own process group */
+	int to_fd;                /* its stdin */
+	int from_fd;              /* its stdout */
+	int pidfd;                /* readable once it has exited (pidfd_open), or -1 */
+	int log_fd;               /* read end of its stderr, non-blocking */
+	char log[PS_STDERR_KEEP]; /* the last bytes of its stderr, a ring */
+	size_t log_at;            /* where the next byte goes */
 	bool log_wrapped;
-	unsigned long long log_total;	/* bytes it wrote to stderr in all */
-	char *rbuf;		/* bytes read but not yet consumed */
+	unsigned long long log_total; /* bytes it wrote to stderr in all */
+	char *rbuf;                   /* bytes read but not yet consumed */
 	size_t rlen, rcap;
-	struct ps_buf out;	/* requests sent but not yet written (to_fd is non-blocking) */
-	size_t out_at;		/* how much of out was written */
-	json_t *hello;		/* the hello message */
-	const char *implementation;	/* hello.implementation, owned by hello */
-	const char *executable;	/* hello.executable, "" if absent */
-	const char *module;	/* hello.module, "" if absent */
-	unsigned methods;	/* hello.methods as enum ps_method bits */
-	json_t *features;	/* hello.features (borrowed from hello), NULL: has them all */
-	bool pipelined;		/* hello.pipelined: requests may go before the replies */
-	struct ps_exit exit;	/* how it ended, once stopped */
-	char *tmpdir;		/* its private TMPDIR (tmp.h), removed when it is stopped */
+	struct ps_buf out;          /* requests sent but not yet written (to_fd is non-blocking) */
+	size_t out_at;              /* how much of out was written */
+	json_t *hello;              /* the hello message */
+	const char *implementation; /* hello.implementation, owned by hello */
+	const char *executable;     /* hello.executable, "" if absent */
+	const char *module;         /* hello.module, "" if absent */
+	unsigned methods;           /* hello.methods as enum ps_method bits */
+	json_t *features;           /* hello.features (borrowed from hello), NULL: has them all */
+	bool pipelined;             /* hello.pipelined: requests may go before the replies */
+	struct ps_exit exit;        /* how it ended, once stopped */
+	char *tmpdir;               /* its private TMPDIR (tmp.h), removed when it is stopped */
 };
 
 /*
@@ -54,8 +54,7 @@ struct ps_driver {
  * Fails with PS_EPROTO when the hello is missing, malformed or of another
  * protocol version, PS_ETIMEOUT when it does not come; d says which.
  */
-int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out,
-		    struct ps_diag *d);
+int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, struct ps_diag *d);
 
 /*
  * Send one message.  It is written at once as far as the pipe takes it;

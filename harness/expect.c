@@ -27,8 +27,8 @@ static char *word(const char **s, const char *end)
 static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag *d);
 
 /* "include FILE": FILE's entries, FILE relative to the including file. */
-static int include(const char *path, int line, const char *p, const char *le,
-		   struct ps_expect *x, int depth, struct ps_diag *d)
+static int include(const char *path, int line, const char *p, const char *le, struct ps_expect *x,
+		   int depth, struct ps_diag *d)
 {
 	const char *slash = strrchr(path, '/');
 	char *name = strndup(p, (size_t)(le - p)), *full = NULL;
@@ -106,8 +106,8 @@ static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag
 		}
 		if (!e.pattern || !e.method || !e.set || p >= le || *p != ':') {
 			r = ps_diag(d, PS_EPARSE,
-				    "%s:%d:%d: expected 'SCENARIO METHOD SET [racy]: reason'",
-				    path, line, (int)(p - ls) + 1);
+				    "%s:%d:%d: expected 'SCENARIO METHOD SET [racy]: reason'", path,
+				    line, (int)(p - ls) + 1);
 			goto bad;
 		}
 		p++;
@@ -127,7 +127,7 @@ static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag
 		x->v = nv;
 		x->v[x->n++] = e;
 		continue;
-bad:
+	bad:
 		free(e.path);
 		free(e.pattern);
 		free(e.method);
@@ -149,8 +149,7 @@ const struct ps_expect_entry *ps_expect_match(const struct ps_expect *x, const c
 	for (i = 0; i < x->n; i++) {
 		const struct ps_expect_entry *e = &x->v[i];
 
-		if (fnmatch(e->pattern, id, 0) == 0 &&
-		    fnmatch(e->method, method, 0) == 0 &&
+		if (fnmatch(e->pattern, id, 0) == 0 && fnmatch(e->method, method, 0) == 0 &&
 		    (!strcmp(e->set, "*") || (set && fnmatch(e->set, set, 0) == 0)))
 			return e;
 	}
@@ -215,12 +214,12 @@ char *ps_expect_default_path(const char *impl_label)
 	if (base)
 		cand[2] = expect_path(label, base, "");
 	if (!cand[0] || (base && opt && !cand[1]) || (base && !cand[2]))
-		goto out;	/* out of memory */
+		goto out; /* out of memory */
 	for (i = 0; !path && i < 3; i++)
 		if (cand[i] && access(cand[i], F_OK) == 0)
 			path = cand[i];
 	if (!path)
-		path = cand[0];		/* none there: an empty list */
+		path = cand[0]; /* none there: an empty list */
 out:
 	for (i = 0; i < 3; i++)
 		if (cand[i] != path)

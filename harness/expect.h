@@ -28,9 +28,9 @@
 
 struct ps_expect_entry {
 	char *pattern, *method, *set, *reason;
-	char *path;		/* the file it is listed in */
+	char *path; /* the file it is listed in */
 	int line;
-	int racy;	/* may also match: a pass is no XPASS */
+	int racy; /* may also match: a pass is no XPASS */
 };
 
 struct ps_expect {

@@ -15,8 +15,8 @@
 
 extern char **environ;
 
-#define LIBFIU "libfiu"
-#define PROCSPEC "procspec"
+#define LIBFIU               "libfiu"
+#define PROCSPEC             "procspec"
 #define SITE(name, who, ...) { name, who, { __VA_ARGS__ } },
 static const struct ps_fault_site sites[] = {
 #include "../tools/fiu/sites.def"
@@ -68,7 +68,11 @@ static bool is_int(const struct ps_expr *e, long min)
 	       strtol(e->text, NULL, 10) >= min;
 }
 
-#define BAD(e, ...) do { snprintf(msg, size, __VA_ARGS__); return (e); } while (0)
+#define BAD(e, ...)                               \
+	do {                                      \
+		snprintf(msg, size, __VA_ARGS__); \
+		return (e);                       \
+	} while (0)
 
 static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg, size_t size)
 {
@@ -78,10 +82,12 @@ static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg
 	size_t i;
 
 	if (e->n_items != 1 || e->items[0]->kind != PS_X_STR)
-		BAD(e, "fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)");
+		BAD(e,
+		    "fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)");
 	name = e->items[0];
 	if (!(site = ps_fault_site_find(name->text)))
-		BAD(name, "unknown fault site '%s' (procspec sweep --list-sites lists them)", name->text);
+		BAD(name, "unknown fault site '%s' (procspec sweep --list-sites lists them)",
+		    name->text);
 	for (i = 0; i < e->n_kw; i++) {
 		v = e->kw[i].value;
 		if (!strcmp(e->kw[i].name, "errno")) {
@@ -94,18 +100,22 @@ static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg
 				char list[256] = "";
 
 				for (k = 0; site->errnos[k]; k++)
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-						 k ? ", " : "", ps_fault_errno_name(site->errnos[k]));
-				BAD(v, "%s cannot fail with %s (it can with %s)", site->name, v->text, list);
+					snprintf(list + strlen(list), sizeof(list) - strlen(list),
+						 "%s%s", k ? ", " : "",
+						 ps_fault_errno_name(site->errnos[k]));
+				BAD(v, "%s cannot fail with %s (it can with %s)", site->name,
+				    v->text, list);
 			}
 		} else if (!strcmp(e->kw[i].name, "count")) {
 			if (v->kind != PS_X_NONE && !is_int(v, 1))
-				BAD(v, "count= takes a number of calls from 1, or None for every call");
+				BAD(v,
+				    "count= takes a number of calls from 1, or None for every call");
 		} else if (!strcmp(e->kw[i].name, "after")) {
 			if (!is_int(v, 0))
 				BAD(v, "after= takes a number of calls from 0");
 		} else {
-			BAD(v, "fault() has no argument '%s' (errno=, count=, after=)", e->kw[i].name);
+			BAD(v, "fault() has no argument '%s' (errno=, count=, after=)",
+			    e->kw[i].name);
 		}
 	}
 	return NULL;
@@ -116,7 +126,7 @@ static const struct {
 	const char *name;
 	bool attrs, noargs;
 } shapes[] = {
-#define GLOBAL(name, how) { name, how == ATTRS, false },
+#define GLOBAL(name, how)     { name, how == ATTRS, false },
 #define VERB(name, args, ref) { name, false, args == NOARGS },
 #include "vocab.def"
 };

@@ -18,8 +18,8 @@
 
 struct ps_fault_site {
 	const char *name;
-	const char *lib;	/* "libfiu" or "procspec": whose preload wraps it */
-	int errnos[16];		/* zero-terminated; the first is the default */
+	const char *lib; /* "libfiu" or "procspec": whose preload wraps it */
+	int errnos[16];  /* zero-terminated; the first is the default */
 };
 
 /* The i-th site in name order, or NULL past the last. */

@@ -43,7 +43,9 @@ int ps_file_read(const char *path, char **out, size_t *len)
 			}
 			buf = nb;
 		}
-		do r = read(fd, buf + n, cap - n); while (r == -1 && errno == EINTR);
+		do
+			r = read(fd, buf + n, cap - n);
+		while (r == -1 && errno == EINTR);
 		if (r < 0) {
 			err = -errno;
 			goto out;
@@ -104,7 +106,9 @@ int ps_file_write_atomic(const char *path, const char *data, size_t len, bool du
 	if (fd < 0)
 		return -errno;
 	while (off < len) {
-		do w = write(fd, data + off, len - off); while (w == -1 && errno == EINTR);
+		do
+			w = write(fd, data + off, len - off);
+		while (w == -1 && errno == EINTR);
 		if (w < 0) {
 			err = -errno;
 			goto out;

@@ -73,7 +73,8 @@ static void add_span(struct ps_buf *b, const char *s, size_t n)
 		return;
 	}
 	for (i = 0; i < n && out < 100; i++, out++) {
-		if (s[i] == '<' && i + 2 < n + 1 && islower((unsigned char)s[i + 1]) && s[i + 2] == '>') {
+		if (s[i] == '<' && i + 2 < n + 1 && islower((unsigned char)s[i + 1]) &&
+		    s[i + 2] == '>') {
 			ps_buf_adds(b, "<v>");
 			i += 2;
 			continue;
@@ -177,7 +178,8 @@ static char *invariant_signature(const struct ps_scenario *sc, const struct ps_o
 		if (o->t.fds_leaked)
 			ps_buf_addf(&b, "%ld fds", o->t.fds_leaked);
 		if (o->t.children_left)
-			ps_buf_addf(&b, "%s%ld children", o->t.fds_leaked ? " and " : "", o->t.children_left);
+			ps_buf_addf(&b, "%s%ld children", o->t.fds_leaked ? " and " : "",
+				    o->t.children_left);
 		return ps_buf_detach(&b);
 	}
 	verb = broken_at(sc, o);
@@ -281,7 +283,8 @@ static bool on_one_cpu(void)
  * they switch less (about 7% more scenarios a second, make bench).
  */
 static int run_both(struct ps_runner *a, struct ps_runner *b, const struct ps_scenario *sc,
-		    unsigned method, struct ps_outcome *oa, struct ps_outcome *ob, struct ps_diag *d)
+		    unsigned method, struct ps_outcome *oa, struct ps_outcome *ob,
+		    struct ps_diag *d)
 {
 	struct ps_wire w = { NULL, 0 };
 	struct side sa = { a, sc, &w, method, { 0 }, PS_DIAG_INIT, 0 };
@@ -293,7 +296,7 @@ static int run_both(struct ps_runner *a, struct ps_runner *b, const struct ps_sc
 	if (!r)
 		r = ps_runner_ready(b, d);
 	if (!r)
-		r = ps_wire_encode(sc, &w, d);	/* once for both sides */
+		r = ps_wire_encode(sc, &w, d); /* once for both sides */
 	if (r)
 		return r;
 	threaded = !on_one_cpu() && helper_ready();
@@ -349,7 +352,7 @@ int ps_fuzz_check_run(struct ps_runner *a, struct ps_runner *b, const char *la, 
 	if (oa.verdict != PS_V_PASS || ob.verdict != PS_V_PASS) {
 		const struct ps_outcome *o = oa.verdict != PS_V_PASS ? &oa : &ob;
 		bool both = oa.verdict == ob.verdict && c->text_a && c->text_b &&
-			!strcmp(c->text_a, c->text_b);
+			    !strcmp(c->text_a, c->text_b);
 
 		c->signature = invariant_signature(sc, o, both ? "both" : o == &oa ? na : nb);
 		if (asprintf(&c->diff, "%s: %s%s%s", o == &oa ? na : nb, o->detail ? o->detail : "",

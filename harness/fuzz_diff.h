@@ -12,9 +12,9 @@
 #include "scenario.h"
 
 struct ps_fuzz_check {
-	char *signature;	/* NULL when the two agree and both kept the invariants */
-	char *diff;		/* a unified diff B -> A, or the failing side's detail */
-	char *text_a, *text_b;	/* the normalised transcripts (may be NULL) */
+	char *signature;       /* NULL when the two agree and both kept the invariants */
+	char *diff;            /* a unified diff B -> A, or the failing side's detail */
+	char *text_a, *text_b; /* the normalised transcripts (may be NULL) */
 	enum ps_verdict va, vb;
 };
 

@@ -5,7 +5,6 @@
 #include "fault.h"
 #include "util.h"
 
-
 /*
  * Sites the fuzzer does not arm: a close() failed by the preload never
  * releases its fd, so every leak it causes is the injection's own, on every

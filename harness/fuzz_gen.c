@@ -84,13 +84,13 @@ static unsigned weighted(struct ps_fuzz_rng *r, const unsigned *w, unsigned n)
 
 enum pstate {
 	ST_UNBOUND,
-	ST_DEAD,	/* its construction raised: the name is bound in the text only */
+	ST_DEAD, /* its construction raised: the name is bound in the text only */
 	ST_INIT,
-	ST_BLOCKED,	/* started, and cannot finish before release() or a signal */
-	ST_RUNNING,	/* started, may or may not have finished by now */
-	ST_DONE,	/* joined */
+	ST_BLOCKED, /* started, and cannot finish before release() or a signal */
+	ST_RUNNING, /* started, may or may not have finished by now */
+	ST_DONE,    /* joined */
 	ST_CLOSED,
-	ST_POISON,	/* a fault met it: started or not is unknown */
+	ST_POISON, /* a fault met it: started or not is unknown */
 };
 
 #define MAX_VARS 12
@@ -98,33 +98,52 @@ enum pstate {
 struct pvar {
 	char name[16];
 	enum pstate st;
-	bool direct_blocks;	/* target=child.blocks, no arguments */
-	bool sc;		/* target=child.starts_child */
-	int sc_depth;		/* 1: the grandchild runs the leaf; 2: one more level */
-	bool sc_leaf_blocks;	/* the leaf is child.blocks and every level below is non-daemonic */
-	bool sc_inner_daemon;	/* the grandchild is daemonic */
-	bool daemon;		/* truthiness of p.daemon */
-	unsigned credit;	/* release() bytes waiting in the gate */
-	bool out_ok, err_ok;	/* stdout(p) / stderr(p) are fixed once it is joined */
-	bool tree_blocked;	/* blocked in its exit path, joining its own child */
+	bool direct_blocks;   /* target=child.blocks, no arguments */
+	bool sc;              /* target=child.starts_child */
+	int sc_depth;         /* 1: the grandchild runs the leaf; 2: one more level */
+	bool sc_leaf_blocks;  /* the leaf is child.blocks and every level below is non-daemonic */
+	bool sc_inner_daemon; /* the grandchild is daemonic */
+	bool daemon;          /* truthiness of p.daemon */
+	unsigned credit;      /* release() bytes waiting in the gate */
+	bool out_ok, err_ok;  /* stdout(p) / stderr(p) are fixed once it is joined */
+	bool tree_blocked;    /* blocked in its exit path, joining its own child */
 };
 
 struct model {
 	struct pvar v[MAX_VARS];
 	size_t n;
-	bool armed;		/* a fault is armed */
-	bool fault_used;	/* the armed fault has had its one statement */
+	bool armed;      /* a fault is armed */
+	bool fault_used; /* the armed fault has had its one statement */
 };
 
 enum opk {
-	K_CREATE, K_START, K_JOIN, K_JOIN_T, K_RELEASE, K_TERM, K_CLOSE, K_ALIVE, K_EXITCODE,
-	K_REPR, K_STDOUT, K_STDERR, K_STABLE, K_STABLE_STARTED, K_SET_DAEMON, K_SET_OTHER,
-	K_ACTIVE, K_GLOBAL, K_FAULT, K_CLEAR, K_FDQ, K_CHQ,
+	K_CREATE,
+	K_START,
+	K_JOIN,
+	K_JOIN_T,
+	K_RELEASE,
+	K_TERM,
+	K_CLOSE,
+	K_ALIVE,
+	K_EXITCODE,
+	K_REPR,
+	K_STDOUT,
+	K_STDERR,
+	K_STABLE,
+	K_STABLE_STARTED,
+	K_SET_DAEMON,
+	K_SET_OTHER,
+	K_ACTIVE,
+	K_GLOBAL,
+	K_FAULT,
+	K_CLEAR,
+	K_FDQ,
+	K_CHQ,
 };
 
 struct op {
 	enum opk k;
-	int var;		/* index into the model, -1 for none */
+	int var; /* index into the model, -1 for none */
 	/* K_CREATE */
 	bool raises;
 	struct pvar proto;
@@ -174,7 +193,11 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	unsigned blocked = 0;
 	bool had_credit;
 
-#define REFUSE(msg) do { *why = msg; return false; } while (0)
+#define REFUSE(msg)           \
+	do {                  \
+		*why = msg;   \
+		return false; \
+	} while (0)
 	if (op->k == K_FAULT) {
 		if (m->armed)
 			REFUSE("a fault is armed already");
@@ -188,7 +211,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	}
 	if (m->armed) {
 		/* One statement on one process meets the fault; then faults_clear(). */
-		static const enum opk hit[] = { K_START, K_JOIN, K_JOIN_T, K_TERM, K_CLOSE, K_EXITCODE };
+		static const enum opk hit[] = { K_START, K_JOIN,  K_JOIN_T,
+						K_TERM,  K_CLOSE, K_EXITCODE };
 		bool ok = false;
 
 		for (i = 0; i < ARRAY_SIZE(hit); i++)
@@ -224,9 +248,10 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	switch (op->k) {
 	case K_START:
 		if (p->st != ST_INIT)
-			break;	/* raises, whatever the state */
+			break; /* raises, whatever the state */
 		had_credit = p->credit > 0;
-		if (p->direct_blocks || (p->sc && !p->daemon && p->sc_leaf_blocks && !p->sc_inner_daemon)) {
+		if (p->direct_blocks ||
+		    (p->sc && !p->daemon && p->sc_leaf_blocks && !p->sc_inner_daemon)) {
 			if (p->credit) {
 				p->credit--;
 				p->st = ST_RUNNING;
@@ -241,8 +266,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		 * child.starts_child writes repr(q) after q.start(): "started" only
 		 * while q cannot finish, so not once a release() can reach q.
 		 */
-		p->out_ok = !p->sc || p->daemon || (p->sc_depth == 1 && p->sc_leaf_blocks &&
-						    !had_credit);
+		p->out_ok = !p->sc || p->daemon ||
+			    (p->sc_depth == 1 && p->sc_leaf_blocks && !had_credit);
 		p->err_ok = !(p->sc && !p->daemon && p->sc_inner_daemon && !p->sc_leaf_blocks);
 		break;
 	case K_JOIN:
@@ -259,7 +284,7 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		break;
 	case K_RELEASE:
 		if (p->sc)
-			p->out_ok = false;	/* q may finish before p writes its repr */
+			p->out_ok = false; /* q may finish before p writes its repr */
 		if (p->st == ST_BLOCKED)
 			p->st = ST_RUNNING;
 		else
@@ -290,7 +315,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	case K_STDERR:
 		if (p->st == ST_RUNNING || (p->st == ST_BLOCKED && !p->direct_blocks))
 			REFUSE("output of a child still writing");
-		if ((p->st == ST_DONE || p->st == ST_CLOSED) && !(op->k == K_STDOUT ? p->out_ok : p->err_ok))
+		if ((p->st == ST_DONE || p->st == ST_CLOSED) &&
+		    !(op->k == K_STDOUT ? p->out_ok : p->err_ok))
 			REFUSE("output whose order or completeness is a race");
 		break;
 	case K_STABLE:
@@ -317,7 +343,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		break;
 	case K_CHQ:
 		for (i = 0; i < m->n; i++)
-			if (m->v[i].st == ST_BLOCKED || m->v[i].st == ST_RUNNING || m->v[i].st == ST_POISON)
+			if (m->v[i].st == ST_BLOCKED || m->v[i].st == ST_RUNNING ||
+			    m->v[i].st == ST_POISON)
 				REFUSE("children_left() while a child may be running");
 		break;
 	case K_GLOBAL:
@@ -367,10 +394,16 @@ static bool is_literal(const struct ps_expr *e)
 	size_t i;
 
 	switch (e->kind) {
-	case PS_X_NONE: case PS_X_BOOL: case PS_X_INT: case PS_X_FLOAT: case PS_X_STR:
+	case PS_X_NONE:
+	case PS_X_BOOL:
+	case PS_X_INT:
+	case PS_X_FLOAT:
+	case PS_X_STR:
 	case PS_X_BYTES:
 		return true;
-	case PS_X_TUPLE: case PS_X_LIST: case PS_X_DICT:
+	case PS_X_TUPLE:
+	case PS_X_LIST:
+	case PS_X_DICT:
 		for (i = 0; i < e->n_items; i++)
 			if (!is_literal(e->items[i]))
 				return false;
@@ -414,7 +447,8 @@ static bool decode_starts_child(const struct ps_expr *args, const struct ps_expr
 		if (kwargs->kind != PS_X_DICT)
 			return false;
 		for (i = 0; i + 1 < kwargs->n_items; i += 2) {
-			if (kwargs->items[i]->kind != PS_X_STR || strcmp(kwargs->items[i]->text, "daemon") || dm)
+			if (kwargs->items[i]->kind != PS_X_STR ||
+			    strcmp(kwargs->items[i]->text, "daemon") || dm)
 				return false;
 			dm = kwargs->items[i + 1];
 		}
@@ -441,7 +475,8 @@ static bool decode_starts_child(const struct ps_expr *args, const struct ps_expr
 		/* one level more: child.starts_child, (child.blocks,) only */
 		pv->sc_depth = 2;
 		pv->sc_leaf_blocks = !inner_daemon && targs && targs->n_items == 1 &&
-			targs->items[0]->kind == PS_X_BEHAVIOUR && !strcmp(targs->items[0]->text, "blocks");
+				     targs->items[0]->kind == PS_X_BEHAVIOUR &&
+				     !strcmp(targs->items[0]->text, "blocks");
 	} else {
 		for (i = 0; targs && i < targs->n_items; i++)
 			if (!is_literal(targs->items[i]))
@@ -472,7 +507,7 @@ static bool decode_create(const struct ps_expr *call, struct op *op)
 	memset(&op->proto, 0, sizeof(op->proto));
 	op->k = K_CREATE;
 	if (group && group->kind != PS_X_NONE) {
-		op->raises = is_literal(group);	/* BaseProcess.__init__: assert group is None */
+		op->raises = is_literal(group); /* BaseProcess.__init__: assert group is None */
 		return op->raises;
 	}
 	if ((args && !is_seq(args)) || (name && !is_literal(name)))
@@ -507,7 +542,8 @@ static bool is_var(const struct ps_expr *e, const struct model *m, int *var)
 
 static bool is_global_call(const struct ps_expr *e, const char *name)
 {
-	return e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL && !strcmp(e->object->text, name);
+	return e->kind == PS_X_CALL && e->object->kind == PS_X_GLOBAL &&
+	       !strcmp(e->object->text, name);
 }
 
 /* An argument of pickles(): a literal, or an authkey. */
@@ -519,8 +555,9 @@ static bool pickles_arg(const struct ps_expr *e, const struct model *m)
 		return true;
 	if (e->kind != PS_X_GETATTR || strcmp(e->text, "authkey"))
 		return false;
-	return is_var(e->object, m, &v) || (e->object->kind == PS_X_CALL && e->object->n_items == 0 &&
-					    e->object->n_kw == 0 && is_global_call(e->object, "current_process"));
+	return is_var(e->object, m, &v) ||
+	       (e->object->kind == PS_X_CALL && e->object->n_items == 0 && e->object->n_kw == 0 &&
+		is_global_call(e->object, "current_process"));
 }
 
 static bool decode_method(const struct ps_expr *call, int var, struct op *op)
@@ -536,7 +573,7 @@ static bool decode_method(const struct ps_expr *call, int var, struct op *op)
 			return true;
 		}
 		if (nargs > 1 || (call->n_kw && strcmp(call->kw[0].name, "timeout"))) {
-			op->k = K_STABLE;	/* TypeError before anything happens */
+			op->k = K_STABLE; /* TypeError before anything happens */
 			return true;
 		}
 		t = call->n_items ? call->items[0] : call->kw[0].value;
@@ -552,7 +589,8 @@ static bool decode_method(const struct ps_expr *call, int var, struct op *op)
 	}
 	if (nargs) {
 		/* start(1), is_alive(1), ...: TypeError from the call itself */
-		static const char *const m0[] = { "start", "terminate", "kill", "close", "is_alive" };
+		static const char *const m0[] = { "start", "terminate", "kill", "close",
+						  "is_alive" };
 		size_t i;
 
 		for (i = 0; i < ARRAY_SIZE(m0); i++)
@@ -636,7 +674,7 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		    e->object->n_items == 0 && e->object->n_kw == 0) {
 			op->k = K_GLOBAL;
 			return !strcmp(e->text, "name") || !strcmp(e->text, "daemon") ||
-				!strcmp(e->text, "pid") || !strcmp(e->text, "authkey");
+			       !strcmp(e->text, "pid") || !strcmp(e->text, "authkey");
 		}
 		return false;
 	}
@@ -646,10 +684,13 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		return decode_method(e, v, op);
 	if (e->object->kind != PS_X_GLOBAL)
 		return false;
-	if (is_global_call(e, "release") || is_global_call(e, "stdout") || is_global_call(e, "stderr")) {
+	if (is_global_call(e, "release") || is_global_call(e, "stdout") ||
+	    is_global_call(e, "stderr")) {
 		if (e->n_items != 1 || e->n_kw || !is_var(e->items[0], m, &op->var))
 			return false;
-		op->k = e->object->text[0] == 'r' ? K_RELEASE : e->object->text[3] == 'o' ? K_STDOUT : K_STDERR;
+		op->k = e->object->text[0] == 'r' ? K_RELEASE :
+			e->object->text[3] == 'o' ? K_STDOUT :
+						    K_STDERR;
 		return true;
 	}
 	if (e->n_items == 0 && e->n_kw == 0) {
@@ -719,8 +760,27 @@ static const char *const proc_names[] = { "p", "q", "r", "s", "t" };
 static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
 {
 	static const char *const alpha[] = {
-		"a", "b", "x", "Z", "0", "7", " ", "-", "_", "\n", "\t", "'", "\"", "\\",
-		"\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x99\x82", "%", "{", "\r", "\x01",
+		"a",
+		"b",
+		"x",
+		"Z",
+		"0",
+		"7",
+		" ",
+		"-",
+		"_",
+		"\n",
+		"\t",
+		"'",
+		"\"",
+		"\\",
+		"\xc3\xa9",
+		"\xe6\x97\xa5",
+		"\xf0\x9f\x99\x82",
+		"%",
+		"{",
+		"\r",
+		"\x01",
 	};
 	struct ps_buf s = PS_BUF_INIT;
 	unsigned n = below(r, maxlen + 1), i;
@@ -735,10 +795,33 @@ static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
 static void gen_int(struct ps_fuzz_rng *r, struct ps_buf *b)
 {
 	static const char *const edges[] = {
-		"0", "1", "2", "3", "127", "128", "255", "256", "257", "-1", "-2", "-128", "-255",
-		"-256", "-257", "65535", "65536", "2147483647", "2147483648", "-2147483648",
-		"-2147483649", "4294967295", "4294967296", "9223372036854775807",
-		"9223372036854775808", "-9223372036854775808", "18446744073709551616",
+		"0",
+		"1",
+		"2",
+		"3",
+		"127",
+		"128",
+		"255",
+		"256",
+		"257",
+		"-1",
+		"-2",
+		"-128",
+		"-255",
+		"-256",
+		"-257",
+		"65535",
+		"65536",
+		"2147483647",
+		"2147483648",
+		"-2147483648",
+		"-2147483649",
+		"4294967295",
+		"4294967296",
+		"9223372036854775807",
+		"9223372036854775808",
+		"-9223372036854775808",
+		"18446744073709551616",
 	};
 	unsigned k = below(r, 10), i, n;
 
@@ -764,19 +847,33 @@ static void gen_exit_value(struct ps_fuzz_rng *r, struct ps_buf *b)
 	static const char *const floats[] = { "0.0", "1.0", "3.5", "-1.5", "1e+300", "2.5e-05" };
 
 	switch (below(r, 12)) {
-	case 0: ps_buf_adds(b, "None"); break;
-	case 1: ps_buf_adds(b, chance(r, 50) ? "True" : "False"); break;
-	case 2: gen_text(r, b, 6); break;
-	case 3: ps_buf_adds(b, floats[below(r, ARRAY_SIZE(floats))]); break;
-	case 4: ps_buf_adds(b, chance(r, 50) ? "(1, 2)" : chance(r, 50) ? "()" : "(3,)"); break;
-	case 5: ps_buf_adds(b, chance(r, 50) ? "[1]" : "b'x'"); break;
-	default: gen_int(r, b); break;
+	case 0:
+		ps_buf_adds(b, "None");
+		break;
+	case 1:
+		ps_buf_adds(b, chance(r, 50) ? "True" : "False");
+		break;
+	case 2:
+		gen_text(r, b, 6);
+		break;
+	case 3:
+		ps_buf_adds(b, floats[below(r, ARRAY_SIZE(floats))]);
+		break;
+	case 4:
+		ps_buf_adds(b, chance(r, 50) ? "(1, 2)" : chance(r, 50) ? "()" : "(3,)");
+		break;
+	case 5:
+		ps_buf_adds(b, chance(r, 50) ? "[1]" : "b'x'");
+		break;
+	default:
+		gen_int(r, b);
+		break;
 	}
 }
 
 static const char *const exc_names[] = {
-	"ValueError", "RuntimeError", "TypeError", "KeyError", "OSError", "Exception",
-	"KeyboardInterrupt", "SystemError",
+	"ValueError", "RuntimeError", "TypeError",         "KeyError",
+	"OSError",    "Exception",    "KeyboardInterrupt", "SystemError",
 };
 
 /* "child.NAME" and its args tuple text (without parentheses) for a child behaviour. */
@@ -841,9 +938,12 @@ static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_b
 		if (ia.len || chance(r, 30)) {
 			ps_buf_addf(args, " (%s),", ia.data ? ia.data : "");
 			if (chance(r, 40))
-				ps_buf_adds(args, chance(r, 50) ? " True," : chance(r, 50) ? " False," : " None,");
+				ps_buf_adds(args, chance(r, 50) ? " True," :
+						  chance(r, 50) ? " False," :
+								  " None,");
 			else if (kw && chance(r, 30))
-				ps_buf_adds(kw, chance(r, 50) ? "{'daemon': True}" : "{'daemon': False}");
+				ps_buf_adds(kw, chance(r, 50) ? "{'daemon': True}" :
+								"{'daemon': False}");
 		}
 		ps_buf_release(&it);
 		ps_buf_release(&ia);
@@ -899,41 +999,82 @@ static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
 /* A statement on process variable var, drawn with weights that suit its state. */
 static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pvar *pv)
 {
-	enum { START, JOIN, JOIN_T, RELEASE, TERM, CLOSE, ALIVE, EXITCODE, REPR, OUT, ERR, ATTR,
-	       SET_DAEMON, SET_NAME, BADARG, N_KINDS };
+	enum {
+		START,
+		JOIN,
+		JOIN_T,
+		RELEASE,
+		TERM,
+		CLOSE,
+		ALIVE,
+		EXITCODE,
+		REPR,
+		OUT,
+		ERR,
+		ATTR,
+		SET_DAEMON,
+		SET_NAME,
+		BADARG,
+		N_KINDS
+	};
 	static const unsigned w_init[N_KINDS] = { 12, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1 };
 	static const unsigned w_blocked[N_KINDS] = { 1, 0, 2, 8, 3, 1, 2, 2, 2, 1, 1, 2, 1, 1, 1 };
 	static const unsigned w_running[N_KINDS] = { 1, 12, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 1, 1, 1 };
 	static const unsigned w_done[N_KINDS] = { 1, 1, 1, 1, 1, 3, 2, 5, 4, 3, 4, 2, 1, 1, 1 };
 	static const unsigned w_other[N_KINDS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
-	static const char *const attrs[] = { "name", "daemon", "pid", "ident", "authkey", "sentinel",
-					     "exitcode", "foo" };
-	const unsigned *w = pv->st == ST_INIT ? w_init : pv->st == ST_BLOCKED ? w_blocked :
-		pv->st == ST_RUNNING ? w_running : pv->st == ST_DONE ? w_done : w_other;
+	static const char *const attrs[] = { "name",    "daemon",   "pid",      "ident",
+					     "authkey", "sentinel", "exitcode", "foo" };
+	const unsigned *w = pv->st == ST_INIT    ? w_init :
+			    pv->st == ST_BLOCKED ? w_blocked :
+			    pv->st == ST_RUNNING ? w_running :
+			    pv->st == ST_DONE    ? w_done :
+						   w_other;
 	const char *v = pv->name;
 
 	switch (weighted(r, w, N_KINDS)) {
-	case START: ps_buf_addf(b, "%s.start()", v); break;
-	case JOIN: ps_buf_addf(b, chance(r, 10) ? "%s.join(None)" : "%s.join()", v); break;
+	case START:
+		ps_buf_addf(b, "%s.start()", v);
+		break;
+	case JOIN:
+		ps_buf_addf(b, chance(r, 10) ? "%s.join(None)" : "%s.join()", v);
+		break;
 	case JOIN_T: {
 		/* A positive timeout is only drawn where the child cannot finish
 		 * meanwhile (see K_JOIN_T), so its length changes nothing but the
 		 * time spent waiting: a millisecond or two, not tens. */
-		static const char *const t[] = { "0", "0.0", "-1", "0.001", "timeout=0",
-						 "timeout=0.002" };
+		static const char *const t[] = { "0",     "0.0",       "-1",
+						 "0.001", "timeout=0", "timeout=0.002" };
 
 		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, ARRAY_SIZE(t))]);
 		break;
 	}
-	case RELEASE: ps_buf_addf(b, "release(%s)", v); break;
-	case TERM: ps_buf_addf(b, chance(r, 50) ? "%s.terminate()" : "%s.kill()", v); break;
-	case CLOSE: ps_buf_addf(b, "%s.close()", v); break;
-	case ALIVE: ps_buf_addf(b, "%s.is_alive()", v); break;
-	case EXITCODE: ps_buf_addf(b, "%s.exitcode", v); break;
-	case REPR: ps_buf_adds(b, v); break;
-	case OUT: ps_buf_addf(b, "stdout(%s)", v); break;
-	case ERR: ps_buf_addf(b, "stderr(%s)", v); break;
-	case ATTR: ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]); break;
+	case RELEASE:
+		ps_buf_addf(b, "release(%s)", v);
+		break;
+	case TERM:
+		ps_buf_addf(b, chance(r, 50) ? "%s.terminate()" : "%s.kill()", v);
+		break;
+	case CLOSE:
+		ps_buf_addf(b, "%s.close()", v);
+		break;
+	case ALIVE:
+		ps_buf_addf(b, "%s.is_alive()", v);
+		break;
+	case EXITCODE:
+		ps_buf_addf(b, "%s.exitcode", v);
+		break;
+	case REPR:
+		ps_buf_adds(b, v);
+		break;
+	case OUT:
+		ps_buf_addf(b, "stdout(%s)", v);
+		break;
+	case ERR:
+		ps_buf_addf(b, "stderr(%s)", v);
+		break;
+	case ATTR:
+		ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]);
+		break;
 	case SET_DAEMON:
 		ps_buf_addf(b, "%s.daemon = ", v);
 		gen_daemon_value(r, b);
@@ -950,8 +1091,8 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		}
 		break;
 	default: {
-		static const char *const m[] = { "start(1)", "is_alive(0)", "join(1, 2)", "close(None)",
-						 "terminate(1)" };
+		static const char *const m[] = { "start(1)", "is_alive(0)", "join(1, 2)",
+						 "close(None)", "terminate(1)" };
 
 		ps_buf_addf(b, "%s.%s", v, m[below(r, ARRAY_SIZE(m))]);
 		break;
@@ -962,10 +1103,12 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 static void gen_global(struct ps_fuzz_rng *r, struct ps_buf *b, const struct model *m, bool faults)
 {
 	static const char *const g[] = {
-		"current_process()", "current_process().name", "current_process().daemon",
-		"current_process().pid", "parent_process()", "active_children()", "active_children()",
-		"pickles(current_process().authkey)", "pickles(b'plain')", "pickles(1)",
-		"children_left()", "fds_leaked()",
+		"current_process()",        "current_process().name",
+		"current_process().daemon", "current_process().pid",
+		"parent_process()",         "active_children()",
+		"active_children()",        "pickles(current_process().authkey)",
+		"pickles(b'plain')",        "pickles(1)",
+		"children_left()",          "fds_leaked()",
 	};
 	unsigned n = faults ? 12 : 10, k = below(r, n + 1);
 	size_t i;
@@ -1053,8 +1196,8 @@ int ps_fuzz_parse(const char *text, const char *id, struct ps_scenario **out, st
 	return 0;
 }
 
-int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index,
-		     char **text, unsigned *method, struct ps_diag *d)
+int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
+		     unsigned *method, struct ps_diag *d)
 {
 	struct ps_fuzz_rng r;
 	struct model m, trial;
@@ -1131,8 +1274,9 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			ps_buf_adds(&prefix, head.data);
 			for (i = 0; i < m.n; i++)
 				ps_buf_addf(&prefix, "%s = None\n", m.v[i].name);
-			ok = !ps_buf_oom(&prefix) && candidate_op(prefix.data, stmt.data, &trial, &op) &&
-				model_apply(&trial, &op, &reason);
+			ok = !ps_buf_oom(&prefix) &&
+			     candidate_op(prefix.data, stmt.data, &trial, &op) &&
+			     model_apply(&trial, &op, &reason);
 			ps_buf_release(&prefix);
 			if (!ok)
 				continue;
@@ -1154,8 +1298,9 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	if (ret)
 		goto out;
 	if (!ps_fuzz_model_check(sc, why, sizeof(why))) {
-		ret = ps_diag(d, PS_EPARSE, "generator bug: scenario %s refused by its own model: %s\n%s",
-			      id, why, head.data);
+		ret = ps_diag(d, PS_EPARSE,
+			      "generator bug: scenario %s refused by its own model: %s\n%s", id,
+			      why, head.data);
 		goto out;
 	}
 	{

@@ -33,10 +33,10 @@ void ps_fuzz_rng_seed(struct ps_fuzz_rng *r, uint64_t seed, uint64_t index);
 uint64_t ps_fuzz_rng_next(struct ps_fuzz_rng *r);
 
 struct ps_fuzz_gen_opts {
-	unsigned methods;	/* enum ps_method bits to draw from (fork when 0) */
-	unsigned max_steps;	/* statements per scenario, at most */
-	unsigned max_procs;	/* process variables per scenario, at most (<= 5) */
-	bool faults;		/* arm failpoints at random steps (fault(), faults_clear()) */
+	unsigned methods;   /* enum ps_method bits to draw from (fork when 0) */
+	unsigned max_steps; /* statements per scenario, at most */
+	unsigned max_procs; /* process variables per scenario, at most (<= 5) */
+	bool faults;        /* arm failpoints at random steps (fault(), faults_clear()) */
 };
 
 /* clang-format off */
@@ -50,8 +50,8 @@ struct ps_fuzz_gen_opts {
  * ps_scenario_parse and the model; a failure there is a bug of the
  * generator, reported as PS_EPARSE with d filled.
  */
-int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index,
-		     char **text, unsigned *method, struct ps_diag *d);
+int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
+		     unsigned *method, struct ps_diag *d);
 
 /*
  * Whether the model accepts sc: every statement is one it knows and its

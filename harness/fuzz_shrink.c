@@ -96,7 +96,7 @@ static bool drop_chunks(struct shrink *s)
 			memmove(keep + i, keep + (i + size < n ? i + size : n),
 				(n - (i + size < n ? i + size : n)) * sizeof(*keep));
 			if (try_steps(s, keep, n - (i + size < n ? size : n - i)))
-				any = true;	/* the same i now holds what followed */
+				any = true; /* the same i now holds what followed */
 			else
 				i += size;
 			free(keep);
@@ -154,7 +154,7 @@ static bool drop_processes(struct shrink *s)
 		}
 		if (try_steps(s, keep, n)) {
 			any = true;
-			i = (size_t)-1;	/* start over on the new scenario */
+			i = (size_t)-1; /* start over on the new scenario */
 		}
 		free(keep);
 	}
@@ -201,7 +201,8 @@ static bool try_text(struct shrink *s, struct ps_expr *e, const char *t, size_t 
 	}
 	e->text = nt;
 	e->len = len;
-	ok = try_current(s);	/* on success s->cur is a fresh parse: e (and nt) went with the old one */
+	ok = try_current(
+		s); /* on success s->cur is a fresh parse: e (and nt) went with the old one */
 	if (!ok) {
 		e->text = old;
 		e->len = old_len;
@@ -240,7 +241,8 @@ static bool try_drop_item(struct shrink *s, struct ps_expr *e, size_t i, bool kw
 		e->n_items--;
 		ok = try_current(s);
 		if (!ok) {
-			memmove(e->items + i + 1, e->items + i, (e->n_items - i) * sizeof(*e->items));
+			memmove(e->items + i + 1, e->items + i,
+				(e->n_items - i) * sizeof(*e->items));
 			e->items[i] = saved;
 			e->n_items++;
 		} else {
@@ -266,7 +268,8 @@ static bool simplify_node(struct shrink *s, struct ps_expr *e)
 			size_t neg = e->text[0] == '-';
 			size_t half = neg + (e->len - neg + 1) / 2;
 
-			if (try_text(s, e, e->text, half) || (neg && try_text(s, e, e->text + 1, e->len - 1)))
+			if (try_text(s, e, e->text, half) ||
+			    (neg && try_text(s, e, e->text + 1, e->len - 1)))
 				return true;
 		}
 		return false;
@@ -276,8 +279,9 @@ static bool simplify_node(struct shrink *s, struct ps_expr *e)
 	case PS_X_BYTES:
 		if (e->len == 0)
 			return false;
-		return try_text(s, e, "", 0) || (e->len > 1 && try_text(s, e, e->text, e->len / 2)) ||
-			try_text(s, e, "x", 1);
+		return try_text(s, e, "", 0) ||
+		       (e->len > 1 && try_text(s, e, e->text, e->len / 2)) ||
+		       try_text(s, e, "x", 1);
 	case PS_X_TUPLE:
 	case PS_X_LIST:
 		for (i = e->n_items; i-- > 0;)
@@ -310,7 +314,7 @@ static bool simplify_literals(struct shrink *s)
 		for (i = 0; i < n && !out_of_time(s); i++) {
 			if (simplify_node(s, nodes[i])) {
 				any = again = true;
-				break;	/* the nodes belonged to the old parse */
+				break; /* the nodes belonged to the old parse */
 			}
 		}
 		free(nodes);

@@ -104,8 +104,8 @@ int ps_golden_read(const char *path, char **body, struct ps_diag *d)
 }
 
 struct lines {
-	const char **at;	/* start of each line */
-	size_t *len;		/* its length, newline included */
+	const char **at; /* start of each line */
+	size_t *len;     /* its length, newline included */
 	size_t n;
 };
 
@@ -168,7 +168,7 @@ char *ps_diff_unified(const char *expected, const char *actual, const char *labe
 	struct lines a = { 0 }, b = { 0 };
 	struct ps_buf out = PS_BUF_INIT;
 	uint32_t *lcs = NULL;
-	char *ops = NULL;	/* ' ', '-', '+' */
+	char *ops = NULL; /* ' ', '-', '+' */
 	size_t pre = 0, suf = 0, n, m, i, j, k, nops = 0;
 	char *res = NULL;
 
@@ -196,7 +196,8 @@ char *ps_diff_unified(const char *expected, const char *actual, const char *labe
 		for (i = n; i-- > 0;)
 			for (j = m; j-- > 0;)
 				L(i, j) = line_eq(&a, pre + i, &b, pre + j) ? L(i + 1, j + 1) + 1 :
-					  L(i + 1, j) >= L(i, j + 1) ? L(i + 1, j) : L(i, j + 1);
+					  L(i + 1, j) >= L(i, j + 1)        ? L(i + 1, j) :
+									      L(i, j + 1);
 		i = j = 0;
 		while (i < n || j < m) {
 			if (i < n && j < m && line_eq(&a, pre + i, &b, pre + j)) {

@@ -46,7 +46,8 @@ static char *pyenv_python(const char *xy)
 	if (root && *root)
 		ps_buf_addf(&b, "%s/versions/%s.*/bin/python", root, xy);
 	else
-		ps_buf_addf(&b, "%s/.pyenv/versions/%s.*/bin/python", home && *home ? home : "/root", xy);
+		ps_buf_addf(&b, "%s/.pyenv/versions/%s.*/bin/python",
+			    home && *home ? home : "/root", xy);
 	if (ps_buf_oom(&b) || glob(b.data, 0, NULL, &g) != 0) {
 		ps_buf_release(&b);
 		return NULL;
@@ -58,7 +59,7 @@ static char *pyenv_python(const char *xy)
 		if (!strncmp(v, xy, len) && v[len] == '.' && isdigit((unsigned char)v[len + 1]) &&
 		    access(g.gl_pathv[i], X_OK) == 0) {
 			free(found);
-			found = strdup(g.gl_pathv[i]);	/* glob sorts: the last is the newest */
+			found = strdup(g.gl_pathv[i]); /* glob sorts: the last is the newest */
 		}
 	}
 	globfree(&g);
@@ -92,7 +93,8 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 		if (strcmp(spec, fixed[i].id))
 			continue;
 		if (access(fixed[i].interp, X_OK))
-			return ps_diag(d, PS_EUSAGE, "--impl %s: %s not found (Debian's %s package provides it)",
+			return ps_diag(d, PS_EUSAGE,
+				       "--impl %s: %s not found (Debian's %s package provides it)",
 				       spec, fixed[i].interp, fixed[i].package);
 		if (asprintf(canon, "python:%s%s%s", fixed[i].interp, fixed[i].module ? ":" : "",
 			     fixed[i].module ? fixed[i].module : "") < 0)
@@ -117,8 +119,10 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 	if (access(path, X_OK) == 0)
 		interp = strdup(path);
 	else if (!(interp = pyenv_python(xy)))
-		return ps_diag(d, PS_EUSAGE, "--impl %s: no local CPython %s (neither %s nor "
-			       "~/.pyenv/versions/%s.*/bin/python)", spec, xy, path, xy);
+		return ps_diag(d, PS_EUSAGE,
+			       "--impl %s: no local CPython %s (neither %s nor "
+			       "~/.pyenv/versions/%s.*/bin/python)",
+			       spec, xy, path, xy);
 	r = interp && asprintf(canon, "python:%s%s", interp, opt ? " -O" : "") >= 0 ? 0 : -ENOMEM;
 	free(interp);
 	if (!r)
@@ -175,7 +179,8 @@ static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 		if (!path || push(impl, &n, path, strlen(path)))
 			goto fail;
 		/* ref@X.Y[-O]: libprocref behaving as CPython X.Y (with -O) does */
-		if (spec[3] == '@' && (push(impl, &n, "--profile", 9) || push(impl, &n, spec + 4, strlen(spec + 4))))
+		if (spec[3] == '@' &&
+		    (push(impl, &n, "--profile", 9) || push(impl, &n, spec + 4, strlen(spec + 4))))
 			goto fail;
 		if (!(impl->label = strdup(spec)))
 			goto fail;
@@ -185,7 +190,8 @@ static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 		colon = strchr(interp, ':');
 		module = colon ? colon + 1 : "multiprocessing";
 		if ((colon ? (size_t)(colon - interp) : strlen(interp)) == 0 || !*module) {
-			r = ps_diag(d, PS_EUSAGE, "--impl %s: expected python:INTERPRETER[:MODULE]", spec);
+			r = ps_diag(d, PS_EUSAGE, "--impl %s: expected python:INTERPRETER[:MODULE]",
+				    spec);
 			goto fail;
 		}
 		/* "INTERP -O -X dev": the interpreter's own flags come before the script */
@@ -236,9 +242,11 @@ static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 		if (!(impl->label = strdup(base ? base + 1 : impl->argv[0])))
 			goto fail;
 	} else {
-		r = ps_diag(d, PS_EUSAGE, "--impl %s: unknown implementation (expected ref[@X.Y[-O]], "
+		r = ps_diag(d, PS_EUSAGE,
+			    "--impl %s: unknown implementation (expected ref[@X.Y[-O]], "
 			    "cpython-X.Y[-O], pypy3, billiard, multiprocess, "
-			    "python:INTERPRETER[:MODULE] or cmd:PROGRAM [ARG...])", spec);
+			    "python:INTERPRETER[:MODULE] or cmd:PROGRAM [ARG...])",
+			    spec);
 		goto fail;
 	}
 	free(home);
@@ -292,7 +300,7 @@ static bool python_version(const char *text, char xy[16], bool *opt)
 	if ((size_t)(e - v) >= 16)
 		return false;
 	snprintf(xy, 16, "%.*s", (int)(e - v), v);
-	while (*e == '.' || isdigit((unsigned char)*e))	/* the patch level */
+	while (*e == '.' || isdigit((unsigned char)*e)) /* the patch level */
 		e++;
 	*opt = !strncmp(e, "-O", 2);
 	return true;
@@ -319,18 +327,22 @@ int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, cha
 
 	*set = NULL;
 	if (!python_version(follows ? follows : drv->implementation, xy, &opt))
-		return ps_diag(d, PS_EUSAGE, "--golden auto: cannot tell which CPython version %s '%s' "
-			       "follows (%s); name the set (run --golden SET, matrix --impl ID=SET)",
-			       follows ? "the hello's \"follows\"" : "the implementation",
-			       follows ? follows : drv->implementation,
-			       follows ? "expected X.Y or X.Y-O" :
-			       "its hello has no \"follows\" and names no Python version");
+		return ps_diag(
+			d, PS_EUSAGE,
+			"--golden auto: cannot tell which CPython version %s '%s' "
+			"follows (%s); name the set (run --golden SET, matrix --impl ID=SET)",
+			follows ? "the hello's \"follows\"" : "the implementation",
+			follows ? follows : drv->implementation,
+			follows ? "expected X.Y or X.Y-O" :
+				  "its hello has no \"follows\" and names no Python version");
 	snprintf(name, sizeof(name), "cpython-%s-O", xy);
 	if (!opt || !set_exists(golden_dir, name))
-		snprintf(name, sizeof(name), "cpython-%s", xy);	/* no -O set: the plain one */
+		snprintf(name, sizeof(name), "cpython-%s", xy); /* no -O set: the plain one */
 	if (!set_exists(golden_dir, name))
-		return ps_diag(d, PS_EUSAGE, "--golden auto: %s follows CPython %s%s, and there is no "
-			       "golden set %s/%s", drv->implementation, xy, opt ? " -O" : "", golden_dir, name);
+		return ps_diag(d, PS_EUSAGE,
+			       "--golden auto: %s follows CPython %s%s, and there is no "
+			       "golden set %s/%s",
+			       drv->implementation, xy, opt ? " -O" : "", golden_dir, name);
 	*set = strdup(name);
 	return *set ? 0 : ps_diag(d, -ENOMEM, "out of memory");
 }

@@ -29,10 +29,10 @@
 #include "driver.h"
 
 struct ps_impl {
-	char *spec;		/* as given */
-	char *label;		/* short name for reports: "ref", "python3", ... */
-	char **argv;		/* NULL-terminated */
-	int is_ref;		/* the reference implementation (never a golden source) */
+	char *spec;  /* as given */
+	char *label; /* short name for reports: "ref", "python3", ... */
+	char **argv; /* NULL-terminated */
+	int is_ref;  /* the reference implementation (never a golden source) */
 };
 
 /* Parse spec. PS_EUSAGE with d filled when it is not one of the forms above. */

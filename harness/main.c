@@ -33,22 +33,19 @@ static const struct {
 } commands[] = {
 	{ "capture", ps_cmd_capture, CMD_DRIVERS | CMD_GUARD,
 	  "capture golden transcripts from a real interpreter" },
-	{ "drift", ps_cmd_drift, 0,
-	  "list where CPython's behaviour differs between golden sets" },
+	{ "drift", ps_cmd_drift, 0, "list where CPython's behaviour differs between golden sets" },
 	{ "driver-check", ps_cmd_driver_check, CMD_DRIVERS | CMD_GUARD,
 	  "run a driver through the protocol and say what it gets wrong" },
 	{ "fuzz", ps_cmd_fuzz, CMD_DRIVERS,
 	  "generated scenarios run on two implementations; findings shrunk" },
-	{ "list", ps_cmd_list, 0,
-	  "list scenarios with their methods, tags and summary" },
+	{ "list", ps_cmd_list, 0, "list scenarios with their methods, tags and summary" },
 	{ "matrix", ps_cmd_matrix, CMD_DRIVERS | CMD_GUARD,
 	  "run several implementations side by side, write a conformance matrix" },
 	{ "run", ps_cmd_run, CMD_DRIVERS | CMD_GUARD,
 	  "run scenarios through an implementation, compare with golden" },
 	{ "sweep", ps_cmd_sweep, CMD_DRIVERS | CMD_GUARD,
 	  "fail every fault site's Nth call in turn, check the invariants" },
-	{ "vocabulary", ps_cmd_vocabulary, 0,
-	  "list the protocol's names (harness/vocab.def)" },
+	{ "vocabulary", ps_cmd_vocabulary, 0, "list the protocol's names (harness/vocab.def)" },
 };
 
 static int usage(FILE *out)
@@ -89,8 +86,8 @@ static int stdout_written(const char *name)
 	errno = 0;
 	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
 		return 0;
-	fprintf(stderr, "procspec %s: cannot write standard output%s%s\n", name,
-		errno ? ": " : "", errno ? strerror(errno) : "");
+	fprintf(stderr, "procspec %s: cannot write standard output%s%s\n", name, errno ? ": " : "",
+		errno ? strerror(errno) : "");
 	return -1;
 }
 
@@ -102,8 +99,9 @@ static int drivers_setup(const char *name, unsigned flags)
 	double x;
 
 	/* unset or empty: 1; anything else must be a multiplier, never a way to turn limits off */
-	if (k && *k && ps_opt_parse_double("PROCSPEC_TIMEOUT_MULTIPLIER", k, 0, PS_MULTIPLIER_MAX,
-					   PS_OPTF_GT_MIN, &x, &d)) {
+	if (k && *k &&
+	    ps_opt_parse_double("PROCSPEC_TIMEOUT_MULTIPLIER", k, 0, PS_MULTIPLIER_MAX,
+				PS_OPTF_GT_MIN, &x, &d)) {
 		fprintf(stderr, "procspec %s: %s\n", name, d.msg);
 		return -1;
 	}
@@ -132,8 +130,8 @@ int main(int argc, char **argv)
 			continue;
 		if (stdout_open(commands[i].name))
 			exit(PS_EXIT_ERROR);
-		if ((commands[i].flags & CMD_DRIVERS) && drivers_setup(commands[i].name,
-								      commands[i].flags))
+		if ((commands[i].flags & CMD_DRIVERS) &&
+		    drivers_setup(commands[i].name, commands[i].flags))
 			exit(PS_EXIT_ERROR);
 		code = commands[i].fn(argc - 1, argv + 1);
 		if (stdout_written(commands[i].name))

@@ -52,8 +52,11 @@ static json_t *jstr(const char *s)
 		return NULL;
 	for (i = 0; i < n;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-			     (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = c < 0x80           ? 1 :
+			     (c & 0xe0) == 0xc0 ? 2 :
+			     (c & 0xf0) == 0xe0 ? 3 :
+			     (c & 0xf8) == 0xf0 ? 4 :
+						  0;
 		json_t *probe;
 		char seq[5];
 
@@ -94,7 +97,8 @@ int ps_matrix_column(struct ps_matrix *m, const char *id, const char *label,
 {
 	json_t *c = json_object();
 
-	if (!c || json_object_set_new(c, "id", jstr(id)) || json_object_set_new(c, "label", jstr(label)) ||
+	if (!c || json_object_set_new(c, "id", jstr(id)) ||
+	    json_object_set_new(c, "label", jstr(label)) ||
 	    json_object_set_new(c, "implementation", jstr(implementation)) ||
 	    json_object_set_new(c, "golden", jstr(golden)) ||
 	    json_object_set_new(c, "expectations", jstr(expect)) ||
@@ -131,8 +135,10 @@ static json_t *row_of(struct ps_matrix *m, const char *id, const char *method)
 		row = json_array_get(m->rows, (size_t)json_integer_value(n));
 	} else {
 		row = json_pack("{s:s, s:s, s:[]}", "scenario", id, "method", method, "cells");
-		if (row && (json_object_set_new(m->index, key.data, json_integer((json_int_t)json_array_size(m->rows))) ||
-			    json_array_append_new(m->rows, row)))
+		if (row &&
+		    (json_object_set_new(m->index, key.data,
+					 json_integer((json_int_t)json_array_size(m->rows))) ||
+		     json_array_append_new(m->rows, row)))
 			row = NULL;
 	}
 	ps_buf_release(&key);
@@ -173,7 +179,8 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 	/* what it printed, where there is no diff to say how it went wrong */
 	if (broken && res->text && *res->text)
 		json_object_set_new(cell, "transcript", jstr(res->text));
-	json_object_set_new(cell, "seconds", json_real((double)(long long)(res->seconds * 1000 + 0.5) / 1000));
+	json_object_set_new(cell, "seconds",
+			    json_real((double)(long long)(res->seconds * 1000 + 0.5) / 1000));
 	return set_cell(row, (size_t)col, cell);
 }
 
@@ -246,14 +253,16 @@ static bool has_number(const char *t, size_t tlen, const char *s, size_t len)
  * divergence and would split one root cause into a line per value, while
  * those on one side only ("0 -> 1") are the divergence itself.
  */
-static void add_shared_as_n(struct ps_buf *b, const char *a, size_t alen, const char *other, size_t olen)
+static void add_shared_as_n(struct ps_buf *b, const char *a, size_t alen, const char *other,
+			    size_t olen)
 {
 	size_t i = 0, run;
 
 	while (i < alen) {
 		for (run = 0; i + run < alen && isdigit((unsigned char)a[i + run]); run++)
 			;
-		if (run && (i == 0 || !isdigit((unsigned char)a[i - 1])) && has_number(other, olen, a + i, run)) {
+		if (run && (i == 0 || !isdigit((unsigned char)a[i - 1])) &&
+		    has_number(other, olen, a + i, run)) {
 			ps_buf_addc(b, 'N');
 			i += run;
 		} else if (run) {
@@ -322,7 +331,8 @@ char *ps_matrix_signature(const char *verdict, const char *diff, const char *det
 		}
 	}
 	if (changed) {
-		bool at_end = (minus && !strncmp(minus, "--- end", 7)) || (plus && !strncmp(plus, "--- end", 7));
+		bool at_end = (minus && !strncmp(minus, "--- end", 7)) ||
+			      (plus && !strncmp(plus, "--- end", 7));
 
 		if (at_end) {
 			ps_buf_adds(&b, "at the end");
@@ -349,7 +359,7 @@ char *ps_matrix_signature(const char *verdict, const char *diff, const char *det
 			return NULL;
 		}
 		add_shared_as_n(&b, lhs.data, lhs.len, rhs.data, rhs.len);
-		ps_buf_adds(&b, " \xe2\x86\x92 ");	/* → */
+		ps_buf_adds(&b, " \xe2\x86\x92 "); /* → */
 		add_shared_as_n(&b, rhs.data, rhs.len, lhs.data, lhs.len);
 		ps_buf_release(&lhs);
 		ps_buf_release(&rhs);
@@ -367,10 +377,12 @@ char *ps_matrix_signature(const char *verdict, const char *diff, const char *det
 
 		ps_buf_adds(&b, ": ");
 		if (len > 120)
-			for (len = 120; len > 0 && ((unsigned char)detail[len] & 0xc0) == 0x80; len--)
-				;	/* never half a UTF-8 sequence */
+			for (len = 120; len > 0 && ((unsigned char)detail[len] & 0xc0) == 0x80;
+			     len--)
+				; /* never half a UTF-8 sequence */
 		for (i = 0; i < len; i += run) {
-			for (run = 0; i + run < len && isdigit((unsigned char)detail[i + run]); run++)
+			for (run = 0; i + run < len && isdigit((unsigned char)detail[i + run]);
+			     run++)
 				;
 			if (run >= 4) {
 				ps_buf_addc(&b, 'N');
@@ -401,7 +413,7 @@ int ps_matrix_finish(struct ps_matrix *m)
 {
 	size_t ncol = json_array_size(m->impls), nrow = json_array_size(m->rows), r, c, i, nsig;
 	json_t *bysig = json_object(), *list = json_array(), **sorted = NULL;
-	unsigned (*counts)[PS_V_COUNT] = calloc(ncol ? ncol : 1, sizeof(*counts));
+	unsigned(*counts)[PS_V_COUNT] = calloc(ncol ? ncol : 1, sizeof(*counts));
 	int ret = -ENOMEM;
 
 	if (!bysig || !list || !counts)
@@ -410,17 +422,20 @@ int ps_matrix_finish(struct ps_matrix *m)
 		json_t *row = json_array_get(m->rows, r);
 
 		for (c = 0; c < ncol; c++) {
-			json_t *cells = json_object_get(row, "cells"), *cell = json_array_get(cells, c);
+			json_t *cells = json_object_get(row, "cells"),
+			       *cell = json_array_get(cells, c);
 			json_t *col = json_array_get(m->impls, c), *g, *pair;
 			const char *word, *err = json_string_value(json_object_get(col, "error"));
 			char *sig;
 			int v;
 
 			if (!json_is_object(cell)) {
-				cell = err ? json_pack("{s:s, s:o}", "verdict", ps_verdict_word(PS_V_DRIVER),
-						       "detail", jstr(err)) :
-				       json_pack("{s:s, s:s}", "verdict", ps_verdict_word(PS_V_NOTRUN),
-						 "detail", "not run for this implementation");
+				cell = err ? json_pack("{s:s, s:o}", "verdict",
+						       ps_verdict_word(PS_V_DRIVER), "detail",
+						       jstr(err)) :
+					     json_pack("{s:s, s:s}", "verdict",
+						       ps_verdict_word(PS_V_NOTRUN), "detail",
+						       "not run for this implementation");
 				if (set_cell(row, c, cell))
 					goto out;
 			}
@@ -430,27 +445,33 @@ int ps_matrix_finish(struct ps_matrix *m)
 				counts[c][v]++;
 			if (v == PS_V_PASS || v == PS_V_NOTRUN || v == PS_V_UNSUPPORTED)
 				continue;
-			sig = ps_matrix_signature(word, json_string_value(json_object_get(cell, "diff")),
-						  json_string_value(json_object_get(cell, "detail")),
-						  json_string_value(json_object_get(cell, "where")));
+			sig = ps_matrix_signature(
+				word, json_string_value(json_object_get(cell, "diff")),
+				json_string_value(json_object_get(cell, "detail")),
+				json_string_value(json_object_get(cell, "where")));
 			if (!sig)
 				goto out;
 			json_object_set_new(cell, "signature", jstr(sig));
 			g = json_object_get(bysig, sig);
 			if (!g) {
-				g = json_pack("{s:o, s:i, s:{}, s:[], s:[]}", "signature", jstr(sig), "count", 0,
-					      "verdicts", "implementations", "cells");
-				if (!g || json_object_set(bysig, sig, g) || json_array_append_new(list, g)) {
+				g = json_pack("{s:o, s:i, s:{}, s:[], s:[]}", "signature",
+					      jstr(sig), "count", 0, "verdicts", "implementations",
+					      "cells");
+				if (!g || json_object_set(bysig, sig, g) ||
+				    json_array_append_new(list, g)) {
 					free(sig);
 					goto out;
 				}
 			}
 			free(sig);
-			json_object_set_new(g, "count",
-					    json_integer(json_integer_value(json_object_get(g, "count")) + 1));
-			json_object_set_new(json_object_get(g, "verdicts"), word,
-					    json_integer(json_integer_value(json_object_get(
-						    json_object_get(g, "verdicts"), word)) + 1));
+			json_object_set_new(
+				g, "count",
+				json_integer(json_integer_value(json_object_get(g, "count")) + 1));
+			json_object_set_new(
+				json_object_get(g, "verdicts"), word,
+				json_integer(json_integer_value(json_object_get(
+						     json_object_get(g, "verdicts"), word)) +
+					     1));
 			pair = json_pack("[i, i]", (json_int_t)r, (json_int_t)c);
 			if (!pair || json_array_append_new(json_object_get(g, "cells"), pair))
 				goto out;
@@ -477,12 +498,17 @@ int ps_matrix_finish(struct ps_matrix *m)
 				applicable += counts[c][v];
 		}
 		json_object_set_new(col, "counts", cj);
-		json_object_set_new(col, "score", json_pack("{s:i, s:i, s:i, s:o}", "pass",
-							    counts[c][PS_V_PASS], "xfail", counts[c][PS_V_XFAIL],
-							    "applicable", applicable, "percent",
-							    applicable ? json_real((double)(long long)(1000.0 *
-								counts[c][PS_V_PASS] / applicable + 0.5) / 10) :
-							    json_null()));
+		json_object_set_new(
+			col, "score",
+			json_pack(
+				"{s:i, s:i, s:i, s:o}", "pass", counts[c][PS_V_PASS], "xfail",
+				counts[c][PS_V_XFAIL], "applicable", applicable, "percent",
+				applicable ?
+					json_real((double)(long long)(1000.0 * counts[c][PS_V_PASS] /
+									      applicable +
+								      0.5) /
+						  10) :
+					json_null()));
 	}
 	/* Most frequent first, then by text, so that the order is stable. */
 	nsig = json_array_size(list);
@@ -513,7 +539,8 @@ bool ps_matrix_failed(const struct ps_matrix *m)
 		json_t *cells = json_object_get(json_array_get(m->rows, r), "cells");
 
 		for (c = 0; c < json_array_size(cells); c++) {
-			int v = verdict_of(json_string_value(json_object_get(json_array_get(cells, c), "verdict")));
+			int v = verdict_of(json_string_value(
+				json_object_get(json_array_get(cells, c), "verdict")));
 
 			if (v < 0 || ps_verdict_failed((enum ps_verdict)v))
 				return true;
@@ -557,8 +584,8 @@ int ps_matrix_write(const struct ps_matrix *m, const char *dir, struct ps_diag *
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	gethostname(host, sizeof(host) - 1);
 	for (v = 0; vs && v < PS_V_COUNT; v++)
-		json_array_append_new(vs, json_pack("{s:s, s:s, s:b}", "word", verdicts[v].word, "meaning",
-						    verdicts[v].meaning, "failure",
+		json_array_append_new(vs, json_pack("{s:s, s:s, s:b}", "word", verdicts[v].word,
+						    "meaning", verdicts[v].meaning, "failure",
 						    ps_verdict_failed((enum ps_verdict)v)));
 	/*
 	 * format 1: implementations (columns: id, label, implementation,
@@ -568,10 +595,11 @@ int ps_matrix_write(const struct ps_matrix *m, const char *dir, struct ps_diag *
 	 * first: signature, count, verdicts, implementations, cells as [row,
 	 * column]), verdicts (word, meaning, failure).
 	 */
-	root = json_pack("{s:i, s:s, s:s, s:s, s:b, s:O, s:O, s:O, s:o}", "format", 1, "generated", stamp,
-			 "host", host, "rows_are", "one per scenario and start method",
-			 "failed", ps_matrix_failed(m), "implementations", m->impls, "rows", m->rows,
-			 "signatures", m->signatures ? m->signatures : json_array(), "verdicts", vs);
+	root = json_pack("{s:i, s:s, s:s, s:s, s:b, s:O, s:O, s:O, s:o}", "format", 1, "generated",
+			 stamp, "host", host, "rows_are", "one per scenario and start method",
+			 "failed", ps_matrix_failed(m), "implementations", m->impls, "rows",
+			 m->rows, "signatures", m->signatures ? m->signatures : json_array(),
+			 "verdicts", vs);
 	vs = NULL;
 	if (!root)
 		goto oom;

@@ -24,10 +24,10 @@
 #include "report.h"
 
 struct ps_matrix {
-	json_t *impls;		/* array of column objects */
-	json_t *rows;		/* array of {"scenario", "method", "cells": [...]} */
-	json_t *index;		/* "scenario [method]" -> row number */
-	json_t *signatures;	/* filled by ps_matrix_finish() */
+	json_t *impls;      /* array of column objects */
+	json_t *rows;       /* array of {"scenario", "method", "cells": [...]} */
+	json_t *index;      /* "scenario [method]" -> row number */
+	json_t *signatures; /* filled by ps_matrix_finish() */
 };
 
 /* clang-format off */
@@ -63,8 +63,8 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 struct ps_matrix_sink {
 	struct ps_matrix *m;
 	int col;
-	double t0;		/* when the column started, ps_now() */
-	int err;		/* the first failure to add a cell, or 0 */
+	double t0; /* when the column started, ps_now() */
+	int err;   /* the first failure to add a cell, or 0 */
 };
 
 extern const struct ps_reporter ps_reporter_matrix;

@@ -21,9 +21,9 @@
 
 /* What the three merges share: where the merged report goes, and the parts. */
 struct parts {
-	const char *cmd;	/* "fuzz", "matrix", "sweep": for messages */
-	const char *report;	/* --report, or NULL for the command's default */
-	char **paths;		/* the report file of each part */
+	const char *cmd;    /* "fuzz", "matrix", "sweep": for messages */
+	const char *report; /* --report, or NULL for the command's default */
+	char **paths;       /* the report file of each part */
 	json_t **docs;
 	size_t n;
 };
@@ -105,8 +105,8 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 		}
 		p->docs[p->n] = json_load_file(p->paths[p->n], 0, &je);
 		if (!p->docs[p->n]) {
-			r = ps_diag(d, PS_EUSAGE, "%s:%d:%d: %s", p->paths[p->n], je.line, je.column,
-				    je.text);
+			r = ps_diag(d, PS_EUSAGE, "%s:%d:%d: %s", p->paths[p->n], je.line,
+				    je.column, je.text);
 			p->n++;
 			goto out;
 		}
@@ -117,8 +117,10 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 		}
 	}
 	if (!p->n)
-		r = ps_diag(d, PS_EUSAGE, "no parts to merge (usage: procspec %s merge [--report DIR] "
-			    "DIR...)", p->cmd);
+		r = ps_diag(d, PS_EUSAGE,
+			    "no parts to merge (usage: procspec %s merge [--report DIR] "
+			    "DIR...)",
+			    p->cmd);
 out:
 	ps_strv_release(&args);
 	return r;
@@ -254,15 +256,20 @@ static int ranges_of(json_t *doc, const char *path, struct range **v, size_t *n,
 	size_t i;
 
 	if (!json_is_array(a))
-		return ps_diag(d, PS_EUSAGE, "%s: no index ranges (a report from before 'fuzz --shard'): "
-			       "cannot tell which scenarios it covers", path);
+		return ps_diag(d, PS_EUSAGE,
+			       "%s: no index ranges (a report from before 'fuzz --shard'): "
+			       "cannot tell which scenarios it covers",
+			       path);
 	json_array_foreach(a, i, x) {
-		json_int_t st = int_of(x, "start"), sd = int_of(x, "stride"), ct = int_of(x, "count");
+		json_int_t st = int_of(x, "start"), sd = int_of(x, "stride"),
+			   ct = int_of(x, "count");
 		struct range *nv;
 
 		if (!json_is_integer(json_object_get(x, "start")) || st < 0 || sd < 1 || ct < 0)
-			return ps_diag(d, PS_EUSAGE, "%s: ranges[%zu]: expected start >= 0, stride >= 1, "
-				       "count >= 0", path, i);
+			return ps_diag(d, PS_EUSAGE,
+				       "%s: ranges[%zu]: expected start >= 0, stride >= 1, "
+				       "count >= 0",
+				       path, i);
 		if (!ct)
 			continue;
 		nv = realloc(*v, (*n + 1) * sizeof(*nv));
@@ -308,8 +315,9 @@ static json_t *ranges_json(struct range *v, size_t n)
 	}
 	qsort(v, n, sizeof(*v), by_start);
 	for (i = 0; a && i < n; i++)
-		json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "start", (json_int_t)v[i].start,
-						   "stride", (json_int_t)(v[i].count > 1 ? v[i].stride : 1),
+		json_array_append_new(a, json_pack("{s:I, s:I, s:I}", "start",
+						   (json_int_t)v[i].start, "stride",
+						   (json_int_t)(v[i].count > 1 ? v[i].stride : 1),
 						   "count", (json_int_t)v[i].count));
 	return a;
 }
@@ -351,8 +359,10 @@ static int same_campaign(const struct parts *p, const char *const *keys, size_t 
 				continue;
 			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
 			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
-			r = ps_diag(d, PS_EUSAGE, "%s has %s %s but %s has %s: not parts of one campaign",
-				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i], sb ? sb : "(none)");
+			r = ps_diag(d, PS_EUSAGE,
+				    "%s has %s %s but %s has %s: not parts of one campaign",
+				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i],
+				    sb ? sb : "(none)");
 			free(sa);
 			free(sb);
 			return r;
@@ -363,7 +373,8 @@ static int same_campaign(const struct parts *p, const char *const *keys, size_t 
 /* Fold the findings and known signatures of every part into root. */
 static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struct ps_diag *d)
 {
-	json_t *bysig = json_object(), *known = json_array(), *byglob = json_object(), *out = json_array();
+	json_t *bysig = json_object(), *known = json_array(), *byglob = json_object(),
+	       *out = json_array();
 	json_t **sorted = NULL, *f, *v;
 	const char *sig;
 	size_t i, k, n = 0;
@@ -377,7 +388,8 @@ static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struc
 
 			sig = json_string_value(json_object_get(f, "signature"));
 			if (!sig) {
-				r = ps_diag(d, PS_EUSAGE, "%s: findings[%zu] has no signature", p->paths[i], k);
+				r = ps_diag(d, PS_EUSAGE, "%s: findings[%zu] has no signature",
+					    p->paths[i], k);
 				goto out;
 			}
 			have = json_object_get(bysig, sig);
@@ -466,10 +478,13 @@ int ps_merge_fuzz(int argc, char **argv)
 
 			for (j = first_of_part; j < n_rg; j++)
 				if (ranges_meet(&rg[k], &rg[j])) {
-					r = ps_diag(&d, PS_EUSAGE, "%s and an earlier part (%s...) both ran "
-						    "scenario indices from %" PRIu64 " (stride %" PRIu64 "): "
-						    "overlapping parts", p.paths[i], p.paths[0],
-						    rg[j].start, rg[j].stride);
+					r = ps_diag(&d, PS_EUSAGE,
+						    "%s and an earlier part (%s...) both ran "
+						    "scenario indices from %" PRIu64
+						    " (stride %" PRIu64 "): "
+						    "overlapping parts",
+						    p.paths[i], p.paths[0], rg[j].start,
+						    rg[j].stride);
 					goto out;
 				}
 		}
@@ -496,7 +511,8 @@ int ps_merge_fuzz(int argc, char **argv)
 		if (json_is_null(json_object_get(root, "golden_set")) ||
 		    !json_object_get(root, "golden_set"))
 			json_object_set(root, "golden_set", json_object_get(doc, "golden_set"));
-		json_array_append_new(from, json_pack("{s:s, s:O?}", "report", p.paths[i], "shard", shard));
+		json_array_append_new(
+			from, json_pack("{s:s, s:O?}", "report", p.paths[i], "shard", shard));
 	}
 	/* seconds: the parts' own, added (machine time, not wall time) */
 	json_object_set_new(root, "seconds", json_real(secs));
@@ -509,8 +525,8 @@ int ps_merge_fuzz(int argc, char **argv)
 	if ((r = fuzz_fold(&p, root, &n_new, &d)))
 		goto out;
 	printf("fuzz merge: %zu part(s), %" JSON_INTEGER_FORMAT " runs, seed %" JSON_INTEGER_FORMAT
-	       ": %u new finding(s), %zu known, %" JSON_INTEGER_FORMAT " flaky\n", p.n,
-	       int_of(root, "runs"), int_of(root, "seed"), n_new,
+	       ": %u new finding(s), %zu known, %" JSON_INTEGER_FORMAT " flaky\n",
+	       p.n, int_of(root, "runs"), int_of(root, "seed"), n_new,
 	       json_array_size(json_object_get(root, "findings")) - n_new, int_of(root, "flaky"));
 	json_array_foreach(json_object_get(root, "findings"), i, f)
 		printf("  %-5s %s  x%" JSON_INTEGER_FORMAT "  first %s\n",
@@ -546,7 +562,8 @@ static int by_row(const void *a, const void *b)
 /* Column c of part i matches the first part's: id, label, golden set, expectations. */
 static int same_column(const struct parts *p, size_t i, size_t c, struct ps_diag *d)
 {
-	static const char *const keys[] = { "id", "label", "golden", "expectations", "implementation" };
+	static const char *const keys[] = { "id", "label", "golden", "expectations",
+					    "implementation" };
 	json_t *a = json_array_get(json_object_get(p->docs[0], "implementations"), c);
 	json_t *b = json_array_get(json_object_get(p->docs[i], "implementations"), c);
 	size_t k;
@@ -558,9 +575,12 @@ static int same_column(const struct parts *p, size_t i, size_t c, struct ps_diag
 		if (k == 4 && (json_object_get(a, "error") || json_object_get(b, "error")))
 			continue;
 		if (!(x ? y && json_equal(x, y) : !y))
-			return ps_diag(d, PS_EUSAGE, "%s: column %zu (%s) is not %s's (%s differs): "
-				       "not parts of one matrix", p->paths[i], c + 1,
-				       json_string_value(json_object_get(b, "id")), p->paths[0], keys[k]);
+			return ps_diag(d, PS_EUSAGE,
+				       "%s: column %zu (%s) is not %s's (%s differs): "
+				       "not parts of one matrix",
+				       p->paths[i], c + 1,
+				       json_string_value(json_object_get(b, "id")), p->paths[0],
+				       keys[k]);
 	}
 	return 0;
 }
@@ -590,8 +610,10 @@ int ps_merge_matrix(int argc, char **argv)
 	}
 	for (i = 0; i < p.n; i++) {
 		if (json_array_size(json_object_get(p.docs[i], "implementations")) != ncol) {
-			r = ps_diag(&d, PS_EUSAGE, "%s has %zu columns, %s %zu: not parts of one matrix",
-				    p.paths[i], json_array_size(json_object_get(p.docs[i], "implementations")),
+			r = ps_diag(&d, PS_EUSAGE,
+				    "%s has %zu columns, %s %zu: not parts of one matrix",
+				    p.paths[i],
+				    json_array_size(json_object_get(p.docs[i], "implementations")),
 				    p.paths[0], ncol);
 			goto out;
 		}
@@ -614,8 +636,10 @@ int ps_merge_matrix(int argc, char **argv)
 			size_t j;
 
 			if (!sc || !me || json_array_size(cells) != ncol) {
-				r = ps_diag(&d, PS_EUSAGE, "%s: rows[%zu]: expected a scenario, a method and "
-					    "%zu cells", p.paths[i], k, ncol);
+				r = ps_diag(&d, PS_EUSAGE,
+					    "%s: rows[%zu]: expected a scenario, a method and "
+					    "%zu cells",
+					    p.paths[i], k, ncol);
 				goto out;
 			}
 			ps_buf_addf(&key, "%s [%s]", sc, me);
@@ -624,9 +648,10 @@ int ps_merge_matrix(int argc, char **argv)
 				goto out;
 			}
 			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE, "%s and %s both hold %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)), p.paths[i],
-					    key.data);
+				r = ps_diag(&d, PS_EUSAGE,
+					    "%s and %s both hold %s: overlapping parts",
+					    json_string_value(json_object_get(seen, key.data)),
+					    p.paths[i], key.data);
 				ps_buf_release(&key);
 				goto out;
 			}
@@ -647,9 +672,11 @@ int ps_merge_matrix(int argc, char **argv)
 	for (i = 0; i < nrows; i++) {
 		struct ps_buf key = PS_BUF_INIT;
 
-		ps_buf_addf(&key, "%s [%s]", json_string_value(json_object_get(rows[i], "scenario")),
+		ps_buf_addf(&key, "%s [%s]",
+			    json_string_value(json_object_get(rows[i], "scenario")),
 			    json_string_value(json_object_get(rows[i], "method")));
-		if (ps_buf_oom(&key) || json_object_set_new(m.index, key.data, json_integer((json_int_t)i)) ||
+		if (ps_buf_oom(&key) ||
+		    json_object_set_new(m.index, key.data, json_integer((json_int_t)i)) ||
 		    json_array_append(m.rows, rows[i])) {
 			ps_buf_release(&key);
 			r = ps_diag(&d, -ENOMEM, "out of memory");
@@ -668,13 +695,15 @@ int ps_merge_matrix(int argc, char **argv)
 		json_object_del(nc, "counts");
 		json_object_del(nc, "score");
 		for (i = 0; i < p.n; i++) {
-			json_t *pc = json_array_get(json_object_get(p.docs[i], "implementations"), c);
+			json_t *pc = json_array_get(json_object_get(p.docs[i], "implementations"),
+						    c);
 
 			secs += json_number_value(json_object_get(pc, "seconds"));
 			if (!json_object_get(nc, "error") && json_object_get(pc, "error"))
 				json_object_set(nc, "error", json_object_get(pc, "error"));
 			if (json_is_null(json_object_get(nc, "implementation")))
-				json_object_set(nc, "implementation", json_object_get(pc, "implementation"));
+				json_object_set(nc, "implementation",
+						json_object_get(pc, "implementation"));
 		}
 		ps_matrix_column_seconds(&m, (int)c, secs);
 	}
@@ -686,10 +715,12 @@ int ps_merge_matrix(int argc, char **argv)
 	json_array_foreach(m.impls, c, col) {
 		json_t *s = json_object_get(col, "score");
 
-		printf("%s vs %s: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " pass, %"
-		       JSON_INTEGER_FORMAT " xfail\n", json_string_value(json_object_get(col, "id")),
+		printf("%s vs %s: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+		       " pass, %" JSON_INTEGER_FORMAT " xfail\n",
+		       json_string_value(json_object_get(col, "id")),
 		       json_is_string(json_object_get(col, "golden")) ?
-		       json_string_value(json_object_get(col, "golden")) : "no golden set",
+			       json_string_value(json_object_get(col, "golden")) :
+			       "no golden set",
 		       int_of(s, "pass"), int_of(s, "applicable"), int_of(s, "xfail"));
 	}
 	r = ps_matrix_write(&m, p.report ? p.report : "reports", &d);
@@ -834,27 +865,33 @@ int ps_merge_sweep(int argc, char **argv)
 		json_t *doc = p.docs[i];
 
 		if (!json_is_array(json_object_get(doc, "scenarios"))) {
-			r = ps_diag(&d, PS_EUSAGE, "%s: no list of scenario runs (a report from before "
-				    "'sweep merge'): cannot tell which scenarios it covers", p.paths[i]);
+			r = ps_diag(&d, PS_EUSAGE,
+				    "%s: no list of scenario runs (a report from before "
+				    "'sweep merge'): cannot tell which scenarios it covers",
+				    p.paths[i]);
 			goto out;
 		}
 		json_array_foreach(json_object_get(doc, "scenarios"), k, x) {
 			if (check_strings(x, row_keys, 2)) {
-				r = ps_diag(&d, PS_EUSAGE, "%s: scenarios[%zu]: expected a scenario and a "
-					    "method", p.paths[i], k);
+				r = ps_diag(&d, PS_EUSAGE,
+					    "%s: scenarios[%zu]: expected a scenario and a "
+					    "method",
+					    p.paths[i], k);
 				goto out;
 			}
 			ps_buf_release(&key);
-			ps_buf_addf(&key, "%s [%s]", json_string_value(json_object_get(x, "scenario")),
+			ps_buf_addf(&key, "%s [%s]",
+				    json_string_value(json_object_get(x, "scenario")),
 				    json_string_value(json_object_get(x, "method")));
 			if (ps_buf_oom(&key)) {
 				r = ps_diag(&d, -ENOMEM, "out of memory");
 				goto out;
 			}
 			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE, "%s and %s both swept %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)), p.paths[i],
-					    key.data);
+				r = ps_diag(&d, PS_EUSAGE,
+					    "%s and %s both swept %s: overlapping parts",
+					    json_string_value(json_object_get(seen, key.data)),
+					    p.paths[i], key.data);
 				goto out;
 			}
 			json_object_set_new(seen, key.data, json_string(p.paths[i]));
@@ -862,11 +899,14 @@ int ps_merge_sweep(int argc, char **argv)
 		}
 		json_array_foreach(json_object_get(doc, "findings"), k, x) {
 			if (check_strings(x, finding_keys, 4)) {
-				r = ps_diag(&d, PS_EUSAGE, "%s: findings[%zu]: expected scenario, method, "
-					    "site and mode", p.paths[i], k);
+				r = ps_diag(&d, PS_EUSAGE,
+					    "%s: findings[%zu]: expected scenario, method, "
+					    "site and mode",
+					    p.paths[i], k);
 				goto out;
 			}
-			if (json_is_null(json_object_get(x, "expected")) || !json_object_get(x, "expected"))
+			if (json_is_null(json_object_get(x, "expected")) ||
+			    !json_object_get(x, "expected"))
 				broken++;
 			json_array_append(findings, x);
 		}
@@ -893,13 +933,16 @@ int ps_merge_sweep(int argc, char **argv)
 	if (p.report)
 		ps_buf_adds(&dir, p.report);
 	else
-		ps_buf_addf(&dir, "reports/sweep/%s", json_string_value(json_object_get(root, "label")));
+		ps_buf_addf(&dir, "reports/sweep/%s",
+			    json_string_value(json_object_get(root, "label")));
 	if (ps_buf_oom(&dir)) {
 		r = ps_diag(&d, -ENOMEM, "out of memory");
 		goto out;
 	}
-	printf("sweep merge: %zu part(s), %zu scenario run(s), %" JSON_INTEGER_FORMAT " faulted run(s), "
-	       "%lu unexpected finding(s)\n", p.n, json_array_size(runs), int_of(root, "runs"), broken);
+	printf("sweep merge: %zu part(s), %zu scenario run(s), %" JSON_INTEGER_FORMAT
+	       " faulted run(s), "
+	       "%lu unexpected finding(s)\n",
+	       p.n, json_array_size(runs), int_of(root, "runs"), broken);
 	r = sweep_summary(root, dir.data, &d);
 	if (!r)
 		r = write_json(root, dir.data, "sweep.json", JSON_INDENT(2) | JSON_SORT_KEYS, &d);

@@ -6,8 +6,8 @@
 
 #include "buf.h"
 
-int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind kind,
-		      char *value, bool sentinel)
+int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind kind, char *value,
+		      bool sentinel)
 {
 	struct ps_entry *e = realloc(t->entries, (t->n_entries + 1) * sizeof(*e));
 
@@ -110,14 +110,15 @@ char *ps_normalize_value(const struct ps_transcript *t, const char *v)
 				ps_buf_add(&b, s, 2);
 				s += 2;
 			}
-		} else if (is_digit(*s) && (s == v || (!is_word(s[-1]) && s[-1] != '.' && s[-1] != '-'))) {
+		} else if (is_digit(*s) &&
+			   (s == v || (!is_word(s[-1]) && s[-1] != '.' && s[-1] != '-'))) {
 			size_t n = 0;
 			bool pidctx;
 
 			while (is_digit(s[n]))
 				n++;
 			if (is_word(s[n]) || (s[n] == '.' && is_digit(s[n + 1]))) {
-				ps_buf_add(&b, s, n);	/* part of a longer token */
+				ps_buf_add(&b, s, n); /* part of a longer token */
 				s += n;
 				continue;
 			}
@@ -206,7 +207,7 @@ char *ps_transcript_render(const struct ps_transcript *t)
 		free(v);
 	}
 	if (t->ended)
-		ps_buf_addf(&b, "--- end: fds_leaked=%ld children_left=%ld\n",
-			    t->fds_leaked, t->children_left);
+		ps_buf_addf(&b, "--- end: fds_leaked=%ld children_left=%ld\n", t->fds_leaked,
+			    t->children_left);
 	return ps_buf_detach(&b);
 }

@@ -9,21 +9,21 @@
 #include <stddef.h>
 
 enum ps_result_kind {
-	PS_R_NONE,	/* the statement's value was None, or it bound a name */
-	PS_R_REPR,	/* value: a repr() */
-	PS_R_TEXT,	/* value: captured text (stdout / stderr) */
-	PS_R_RAISED,	/* value: "Type: message", or "Type" */
+	PS_R_NONE,   /* the statement's value was None, or it bound a name */
+	PS_R_REPR,   /* value: a repr() */
+	PS_R_TEXT,   /* value: captured text (stdout / stderr) */
+	PS_R_RAISED, /* value: "Type: message", or "Type" */
 };
 
 struct ps_entry {
-	char *stmt;		/* canonical statement text */
+	char *stmt; /* canonical statement text */
 	enum ps_result_kind kind;
 	char *value;
-	bool sentinel;		/* the statement reads an attribute named sentinel */
+	bool sentinel; /* the statement reads an attribute named sentinel */
 };
 
 struct ps_pid {
-	char *name;		/* scenario variable, or "main" */
+	char *name; /* scenario variable, or "main" */
 	long pid;
 };
 
@@ -32,8 +32,8 @@ struct ps_transcript {
 	size_t n_entries;
 	struct ps_pid *pids;
 	size_t n_pids;
-	char *authkey;		/* repr of the main process's authkey, or NULL */
-	bool ended;		/* the end line is known */
+	char *authkey; /* repr of the main process's authkey, or NULL */
+	bool ended;    /* the end line is known */
 	long fds_leaked, children_left;
 };
 
@@ -42,8 +42,8 @@ struct ps_transcript {
 /* clang-format on */
 
 /* Append an entry (taking stmt and value). 0 or -ENOMEM (then both are freed). */
-int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind kind,
-		      char *value, bool sentinel);
+int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind kind, char *value,
+		      bool sentinel);
 /* Record that variable name holds pid (the last report wins). 0 or -ENOMEM. */
 int ps_transcript_pid(struct ps_transcript *t, const char *name, long pid);
 void ps_transcript_release(struct ps_transcript *t);

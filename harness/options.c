@@ -29,8 +29,8 @@ static int strv_push(struct ps_strv *sv, char *s)
 	return 0;
 }
 
-int ps_opt_parse_double(const char *what, const char *text, double min, double max,
-			unsigned flags, double *out, struct ps_diag *d)
+int ps_opt_parse_double(const char *what, const char *text, double min, double max, unsigned flags,
+			double *out, struct ps_diag *d)
 {
 	bool gt = flags & PS_OPTF_GT_MIN;
 	char *end;
@@ -68,8 +68,10 @@ int ps_opt_method(const struct ps_option *opt, const char *arg, struct ps_diag *
 	unsigned m = ps_method_parse(arg);
 
 	if (!m)
-		return ps_diag(d, PS_EUSAGE, "--method %s: unknown start method "
-			       "(fork, spawn or forkserver)", arg);
+		return ps_diag(d, PS_EUSAGE,
+			       "--method %s: unknown start method "
+			       "(fork, spawn or forkserver)",
+			       arg);
 	*(unsigned *)opt->value |= m;
 	return 0;
 }
@@ -88,8 +90,8 @@ static void opt_name(const struct ps_option *o, bool as_short, char *buf, size_t
 		snprintf(buf, size, "--%s", o->long_name);
 }
 
-static int take_value(const struct ps_command_help *cmd, const struct ps_option *o,
-		      bool as_short, const char *arg, struct ps_diag *d)
+static int take_value(const struct ps_command_help *cmd, const struct ps_option *o, bool as_short,
+		      const char *arg, struct ps_diag *d)
 {
 	struct ps_diag vd = PS_DIAG_INIT;
 	char name[64];
@@ -128,7 +130,7 @@ static int take_value(const struct ps_command_help *cmd, const struct ps_option 
 			ps_diag(&vd, r, "out of memory");
 		break;
 	case PS_OPT_CALLBACK_:
-		r = o->cb(o, arg, &vd);	/* its message names the option */
+		r = o->cb(o, arg, &vd); /* its message names the option */
 		break;
 	case PS_OPT_END_:
 		break;
@@ -157,8 +159,10 @@ static const struct ps_option *find_short(const struct ps_option *opts, char c)
 
 static int unknown(const struct ps_command_help *cmd, const char *what, struct ps_diag *d)
 {
-	return ps_diag(d, PS_EUSAGE, "procspec %s: unknown option '%s' ('procspec %s --help' lists "
-		       "them)", cmd->name, what, cmd->name);
+	return ps_diag(d, PS_EUSAGE,
+		       "procspec %s: unknown option '%s' ('procspec %s --help' lists "
+		       "them)",
+		       cmd->name, what, cmd->name);
 }
 
 static int missing(const struct ps_command_help *cmd, const struct ps_option *o, bool as_short,

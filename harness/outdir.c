@@ -24,9 +24,11 @@ int ps_outdir_lock(const char *dir, bool create, int *fd, struct ps_diag *d)
 		return ps_diag(d, -errno, "%s: %s", dir, strerror(errno));
 	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
-	r = errno == EWOULDBLOCK ? ps_diag(d, PS_EUSAGE, "%s is in use by another procspec run; "
-					   "give each run a directory of its own", dir) :
-	    ps_diag(d, -errno, "%s: flock: %s", dir, strerror(errno));
+	r = errno == EWOULDBLOCK ? ps_diag(d, PS_EUSAGE,
+					   "%s is in use by another procspec run; "
+					   "give each run a directory of its own",
+					   dir) :
+				   ps_diag(d, -errno, "%s: flock: %s", dir, strerror(errno));
 	close(*fd);
 	*fd = -1;
 	return r;
@@ -62,13 +64,14 @@ static int clear_tree(const char *dir)
 
 			r = r ? r : k;
 		} else if ((ends_with(de->d_name, ".actual") || ends_with(de->d_name, ".diff") ||
-			    ends_with(de->d_name, ".tmp")) && unlink(b.data) && errno != ENOENT) {
+			    ends_with(de->d_name, ".tmp")) &&
+			   unlink(b.data) && errno != ENOENT) {
 			r = r ? r : -errno;
 		}
 		ps_buf_release(&b);
 	}
 	closedir(dp);
-	rmdir(dir);	/* fails, as it should, while anything else is in it */
+	rmdir(dir); /* fails, as it should, while anything else is in it */
 	return r;
 }
 
@@ -81,11 +84,13 @@ int ps_outdir_clear_report(const char *dir)
 	size_t i;
 	int r = 0, k;
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]) + sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+	for (i = 0; i < sizeof(files) / sizeof(files[0]) + sizeof(subdirs) / sizeof(subdirs[0]);
+	     i++) {
 		struct ps_buf b = PS_BUF_INIT;
 		bool file = i < sizeof(files) / sizeof(files[0]);
 
-		ps_buf_addf(&b, "%s/%s", dir, file ? files[i] : subdirs[i - sizeof(files) / sizeof(files[0])]);
+		ps_buf_addf(&b, "%s/%s", dir,
+			    file ? files[i] : subdirs[i - sizeof(files) / sizeof(files[0])]);
 		if (ps_buf_oom(&b))
 			k = -ENOMEM;
 		else if (file)
@@ -121,8 +126,8 @@ char *ps_outdir_component(const char *label)
 	if (!s)
 		return NULL;
 	for (c = s; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      strchr("._+@-", *c)))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr("._+@-", *c)))
 			*c = '_';
 	if (s[0] == '.')
 		s[0] = '_';

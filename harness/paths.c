@@ -71,12 +71,13 @@ const char *ps_datadir(void)
 	if (dir[0])
 		return dir;
 	if (!env || !*env)
-		env = getenv("PROCSPEC_HOME");	/* its older name */
+		env = getenv("PROCSPEC_HOME"); /* its older name */
 	if (env && *env)
 		n = snprintf(dir, sizeof(dir), "%s", env);
 	else if (!source_tree(dir, sizeof(dir))) {
 		if (exe_dir()[0] && exists(exe_dir(), PS_INSTALLED_DATADIR_REL "/scenarios"))
-			n = snprintf(dir, sizeof(dir), "%s/%s", exe_dir(), PS_INSTALLED_DATADIR_REL);
+			n = snprintf(dir, sizeof(dir), "%s/%s", exe_dir(),
+				     PS_INSTALLED_DATADIR_REL);
 		else if (access(PS_INSTALLED_DATADIR, F_OK) == 0)
 			n = snprintf(dir, sizeof(dir), "%s", PS_INSTALLED_DATADIR);
 	}

@@ -19,7 +19,8 @@ static char *where_diverged(const struct ps_scenario *sc, const char *expected, 
 
 	for (;;) {
 		const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
-		size_t la = na ? (size_t)(na - a) : strlen(a), lb = nb ? (size_t)(nb - b) : strlen(b);
+		size_t la = na ? (size_t)(na - a) : strlen(a),
+		       lb = nb ? (size_t)(nb - b) : strlen(b);
 
 		if (!strncmp(b, ">>> ", 4)) {
 			step++;
@@ -33,8 +34,8 @@ static char *where_diverged(const struct ps_scenario *sc, const char *expected, 
 	if (!strncmp(b, "--- end", 7) || !strncmp(a, "--- end", 7))
 		ps_buf_adds(&out, "diverges at the end of the scenario");
 	else if (step && step <= sc->n_steps)
-		ps_buf_addf(&out, "diverges at step %zu (line %d): %.*s", step, sc->steps[step - 1]->line,
-			    (int)strcspn(stmt + 4, "\n"), stmt + 4);
+		ps_buf_addf(&out, "diverges at step %zu (line %d): %.*s", step,
+			    sc->steps[step - 1]->line, (int)strcspn(stmt + 4, "\n"), stmt + 4);
 	else
 		ps_buf_adds(&out, "diverges");
 	return ps_buf_detach(&out);
@@ -78,7 +79,8 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	if (s->golden_set && (res->verdict == PS_V_PASS || res->verdict == PS_V_LEAK ||
 			      res->verdict == PS_V_ORPHAN)) {
 		gpath = ps_golden_path(s->golden_dir, s->golden_set, mname, sc->id);
-		r = gpath ? ps_golden_read(gpath, &expected, d) : ps_diag(d, -ENOMEM, "out of memory");
+		r = gpath ? ps_golden_read(gpath, &expected, d) :
+			    ps_diag(d, -ENOMEM, "out of memory");
 		if (r == PS_ENOGOLD) {
 			res->verdict = PS_V_NOGOLDEN;
 			free(res->detail);
@@ -86,10 +88,12 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 			r = 0;
 		} else if (!r) {
 			snprintf(label, sizeof(label), "actual (%s)", s->impl.label);
-			res->diff = ps_diff_unified(expected, res->text ? res->text : "", gpath, label, &oom);
+			res->diff = ps_diff_unified(expected, res->text ? res->text : "", gpath,
+						    label, &oom);
 			if (res->diff) {
 				res->verdict = PS_V_FAIL;
-				res->where = where_diverged(sc, expected, res->text ? res->text : "");
+				res->where = where_diverged(sc, expected,
+							    res->text ? res->text : "");
 			}
 		}
 		free(gpath);
@@ -106,8 +110,10 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 			res->detail = NULL;
 	} else if (x && res->verdict == PS_V_PASS && !x->racy) {
 		res->verdict = PS_V_XPASS;
-		if (asprintf(&res->detail, "listed as an expected divergence at %s:%d (%s), but it "
-			     "matches: remove the entry", x->path, x->line, x->reason) < 0)
+		if (asprintf(&res->detail,
+			     "listed as an expected divergence at %s:%d (%s), but it "
+			     "matches: remove the entry",
+			     x->path, x->line, x->reason) < 0)
 			res->detail = NULL;
 	}
 	return 0;
@@ -137,7 +143,7 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 
 	memset(p, 0, sizeof(*p));
 	p->s = s;
-	r = ps_runner_ready(&s->runner, d);	/* the hello: methods and features */
+	r = ps_runner_ready(&s->runner, d); /* the hello: methods and features */
 	if (r)
 		return r;
 	if (s->expect_path)
@@ -190,7 +196,8 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 				en->pre = PS_V_NOTRUN;
 				en->why = strdup("the implementation has no such start method");
 			} else if (s->golden_set) {
-				ps_buf_addf(&b, "%s/%s/%s", s->golden_dir, s->golden_set, ps_method_name(m));
+				ps_buf_addf(&b, "%s/%s/%s", s->golden_dir, s->golden_set,
+					    ps_method_name(m));
 				if (!ps_buf_oom(&b) && !dir_exists(b.data)) {
 					en->pre = PS_V_NOTRUN;
 					if (asprintf(&en->why, "no golden set %s", b.data) < 0)

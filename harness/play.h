@@ -18,9 +18,9 @@
 
 /* One run: a scenario under a method, and why it does not run, if it does not. */
 struct ps_play_entry {
-	size_t scenario;	/* index into the suite's scenarios */
-	unsigned method;	/* one enum ps_method bit */
-	enum ps_verdict pre;	/* PS_V_PASS: to be run; otherwise NOTRUN or UNSUPPORTED */
+	size_t scenario;     /* index into the suite's scenarios */
+	unsigned method;     /* one enum ps_method bit */
+	enum ps_verdict pre; /* PS_V_PASS: to be run; otherwise NOTRUN or UNSUPPORTED */
 	char *why;
 };
 
@@ -33,12 +33,12 @@ typedef bool (*ps_play_fn)(void *ctx, const struct ps_scenario *sc, const char *
 
 struct ps_play {
 	struct ps_suite *s;
-	struct ps_expect expect;	/* the implementation's expected divergences */
+	struct ps_expect expect; /* the implementation's expected divergences */
 	struct ps_play_entry *entries;
 	struct ps_job *jobs;
-	size_t n;		/* runs */
-	char *implementation;	/* the driver's hello.implementation */
-	unsigned failures;	/* so far, for --max-failures */
+	size_t n;             /* runs */
+	char *implementation; /* the driver's hello.implementation */
+	unsigned failures;    /* so far, for --max-failures */
 	ps_play_fn fn;
 	void *ctx;
 };

@@ -20,8 +20,8 @@
 
 struct worker {
 	pid_t pid;
-	int job_w;		/* parent -> worker: job indices, 8 bytes each */
-	int res_r;		/* worker -> parent: JSON lines */
+	int job_w; /* parent -> worker: job indices, 8 bytes each */
+	int res_r; /* worker -> parent: JSON lines */
 	bool busy;
 	char *buf;
 	size_t len, cap;
@@ -43,7 +43,9 @@ static int write_all(int fd, const void *p, size_t n)
 	ssize_t w;
 
 	while (n) {
-		do w = write(fd, s, n); while (w == -1 && errno == EINTR);
+		do
+			w = write(fd, s, n);
+		while (w == -1 && errno == EINTR);
 		if (w <= 0)
 			return -errno;
 		s += w;
@@ -55,9 +57,8 @@ static int write_all(int fd, const void *p, size_t n)
 static json_t *result_json(uint64_t index, const struct ps_job_result *r)
 {
 	return json_pack("{s:I, s:i, s:s?, s:s?, s:s?, s:s?, s:s?, s:f}", "job", (json_int_t)index,
-			 "verdict", (int)r->verdict, "text", r->text, "detail", r->detail,
-			 "diff", r->diff, "where", r->where, "extra", r->extra,
-			 "seconds", r->seconds);
+			 "verdict", (int)r->verdict, "text", r->text, "detail", r->detail, "diff",
+			 r->diff, "where", r->where, "extra", r->extra, "seconds", r->seconds);
 }
 
 /* Escape every string of r (ps_buf_add_text), so that JSON can carry it.  0 or -ENOMEM. */
@@ -100,7 +101,9 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		json_t *j;
 		char *s;
 
-		do r = read(job_r, &index, sizeof(index)); while (r == -1 && errno == EINTR);
+		do
+			r = read(job_r, &index, sizeof(index));
+		while (r == -1 && errno == EINTR);
 		if (r != (ssize_t)sizeof(index))
 			break;
 		if (index >= n) {
@@ -115,12 +118,13 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		}
 		j = result_json(index, &res);
 		if (!j && escape_result(&res) == 0)
-			j = result_json(index, &res);	/* it held bytes that are not UTF-8 */
+			j = result_json(index, &res); /* it held bytes that are not UTF-8 */
 		s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 		ps_job_result_release(&res);
 		if (!s) {
-			fprintf(stderr, "procspec: a worker could not encode the result of job %llu\n",
+			fprintf(stderr,
+				"procspec: a worker could not encode the result of job %llu\n",
 				(unsigned long long)index);
 			code = 2;
 			break;
@@ -133,7 +137,7 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 		free(s);
 	}
 	ps_runner_release(&rn);
-	ps_tmp_remove_own();	/* those of drivers the job function kept (fuzz's other side) */
+	ps_tmp_remove_own(); /* those of drivers the job function kept (fuzz's other side) */
 	_exit(code);
 }
 
@@ -152,7 +156,9 @@ static int worker_read(struct worker *w, struct ps_job_result *results, bool *ha
 		w->buf = nb;
 		w->cap = cap;
 	}
-	do r = read(w->res_r, w->buf + w->len, w->cap - w->len); while (r == -1 && errno == EINTR);
+	do
+		r = read(w->res_r, w->buf + w->len, w->cap - w->len);
+	while (r == -1 && errno == EINTR);
 	if (r <= 0)
 		return -1;
 	w->len += (size_t)r;
@@ -165,7 +171,8 @@ static int worker_read(struct worker *w, struct ps_job_result *results, bool *ha
 			json_decref(j);
 			return -1;
 		}
-		results[idx].verdict = (enum ps_verdict)json_integer_value(json_object_get(j, "verdict"));
+		results[idx].verdict = (enum ps_verdict)json_integer_value(
+			json_object_get(j, "verdict"));
 		results[idx].text = dup_field(j, "text");
 		results[idx].detail = dup_field(j, "detail");
 		results[idx].extra = dup_field(j, "extra");
@@ -229,8 +236,8 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 		w[i].pid = -1;
 		w[i].job_w = w[i].res_r = -1;
 	}
-	ps_tmp_init();	/* the workers' directories are named after this process */
-	fflush(NULL);	/* nothing buffered may be written twice */
+	ps_tmp_init(); /* the workers' directories are named after this process */
+	fflush(NULL);  /* nothing buffered may be written twice */
 	for (i = 0; i < workers; i++) {
 		int jp[2] = { -1, -1 }, rp[2];
 		size_t k;
@@ -309,7 +316,8 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 				for (; reported < n; reported++) {
 					if (!have[reported]) {
 						results[reported].verdict = PS_V_NOTRUN;
-						results[reported].detail = strdup("not run (stopped early)");
+						results[reported].detail = strdup(
+							"not run (stopped early)");
 					}
 					done(ctx, reported, &jobs[reported], &results[reported]);
 					ps_job_result_release(&results[reported]);
@@ -328,7 +336,8 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 		for (i = 0; i < workers; i++) {
 			if (pfd[i].fd >= 0 && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
 			    worker_read(&w[i], results, have, n)) {
-				r = ps_diag(d, PS_EDRIVER, "a worker of the harness died or sent garbage "
+				r = ps_diag(d, PS_EDRIVER,
+					    "a worker of the harness died or sent garbage "
 					    "(see its message above)");
 				goto out;
 			}
@@ -337,7 +346,7 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 out:
 	for (i = 0; w && i < workers; i++) {
 		if (w[i].job_w >= 0)
-			close(w[i].job_w);	/* EOF: the worker stops its driver and exits */
+			close(w[i].job_w); /* EOF: the worker stops its driver and exits */
 	}
 	for (i = 0; w && i < workers; i++) {
 		if (w[i].pid > 0) {

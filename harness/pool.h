@@ -16,18 +16,18 @@
 #include "run.h"
 
 struct ps_job {
-	size_t scenario;	/* index into the caller's scenario list */
-	unsigned method;	/* one enum ps_method bit */
+	size_t scenario; /* index into the caller's scenario list */
+	unsigned method; /* one enum ps_method bit */
 };
 
 /* What a worker reports for a job.  All strings malloc'd, may be NULL. */
 struct ps_job_result {
 	enum ps_verdict verdict;
-	char *text;		/* the normalised transcript */
-	char *detail;		/* why, for anything but a pass */
-	char *diff;		/* against golden, when it diverged */
-	char *where;		/* "diverges at step N (line L): ..." */
-	char *extra;		/* the command's own data, as JSON text */
+	char *text;   /* the normalised transcript */
+	char *detail; /* why, for anything but a pass */
+	char *diff;   /* against golden, when it diverged */
+	char *where;  /* "diverges at step N (line L): ..." */
+	char *extra;  /* the command's own data, as JSON text */
 	double seconds;
 };
 

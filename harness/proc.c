@@ -37,7 +37,8 @@ const char *ps_exit_describe(const struct ps_exit *e, char *buf, size_t size)
 		snprintf(buf, size, "exit code %d", e->code);
 		break;
 	case PS_CHILD_SIGNALLED:
-		snprintf(buf, size, "signal %d (SIG%s)", e->sig, sigabbrev_np(e->sig) ? sigabbrev_np(e->sig) : "?");
+		snprintf(buf, size, "signal %d (SIG%s)", e->sig,
+			 sigabbrev_np(e->sig) ? sigabbrev_np(e->sig) : "?");
 		break;
 	case PS_CHILD_RUNNING:
 		snprintf(buf, size, "still running");
@@ -121,21 +122,26 @@ int ps_proc_spawn(char *const argv[], char *const envp[], int in_fd, int out_fd,
 		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 			goto fail;
 		execvpe(argv[0], argv, envp ? envp : environ);
-fail:
+	fail:
 		child_errno = errno;
-		do n = write(errpipe[1], &child_errno, sizeof(child_errno));
+		do
+			n = write(errpipe[1], &child_errno, sizeof(child_errno));
 		while (n == -1 && errno == EINTR);
 		_exit(127);
 	}
 	/* Both sides set the group, so neither races the other. */
 	setpgid(p, p);
 	close(errpipe[1]);
-	do n = read(errpipe[0], &child_errno, sizeof(child_errno));
+	do
+		n = read(errpipe[0], &child_errno, sizeof(child_errno));
 	while (n == -1 && errno == EINTR);
 	close(errpipe[0]);
 	if (n == (ssize_t)sizeof(child_errno)) {
-		do r = waitpid(p, NULL, 0); while (r == -1 && errno == EINTR);
-		return ps_diag(d, -child_errno, "cannot run %s: %s", argv[0], strerror(child_errno));
+		do
+			r = waitpid(p, NULL, 0);
+		while (r == -1 && errno == EINTR);
+		return ps_diag(d, -child_errno, "cannot run %s: %s", argv[0],
+			       strerror(child_errno));
 	}
 	*pid = p;
 	return 0;
@@ -166,7 +172,9 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
 	}
 	killpg(pid, SIGKILL);
 	if (e->kind == PS_CHILD_RUNNING) {
-		do r = waitpid(pid, &status, 0); while (r == -1 && errno == EINTR);
+		do
+			r = waitpid(pid, &status, 0);
+		while (r == -1 && errno == EINTR);
 		if (r == pid)
 			ps_exit_from_status(status, e);
 	}
@@ -200,18 +208,20 @@ static pid_t ppid_of(const char *pid, bool *zombie)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	do n = read(fd, buf, sizeof(buf) - 1); while (n == -1 && errno == EINTR);
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n == -1 && errno == EINTR);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	for (k = 0; k < (size_t)n; k++)	/* the command name may hold spaces and parens */
+	for (k = 0; k < (size_t)n; k++) /* the command name may hold spaces and parens */
 		if (buf[k] == ')')
 			s = buf + k;
 	if (!s || s + 4 >= buf + n)
 		return -1;
 	*zombie = s[2] == 'Z';
-	for (s += 4; *s >= '0' && *s <= '9'; s++)	/* ") S ppid" */
+	for (s += 4; *s >= '0' && *s <= '9'; s++) /* ") S ppid" */
 		ppid = ppid * 10 + (*s - '0');
 	return (pid_t)ppid;
 }
@@ -250,12 +260,16 @@ int ps_proc_sweep(void)
 			}
 		}
 		close(fd);
-		do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
+		do
+			r = waitpid(-1, NULL, WNOHANG);
+		while (r > 0 || (r == -1 && errno == EINTR));
 		if (!found)
 			break;
 		nanosleep(&pause, NULL);
 	}
-	do r = waitpid(-1, NULL, WNOHANG); while (r > 0 || (r == -1 && errno == EINTR));
+	do
+		r = waitpid(-1, NULL, WNOHANG);
+	while (r > 0 || (r == -1 && errno == EINTR));
 	return killed;
 }
 
@@ -328,7 +342,9 @@ static void on_signal(int sig)
 	for (i = 0; i < GUARD_MAX; i++) {
 		if (guard_workers[i] > 0) {
 			kill(guard_workers[i], SIGKILL);
-			do r = waitpid(guard_workers[i], NULL, 0); while (r == -1 && errno == EINTR);
+			do
+				r = waitpid(guard_workers[i], NULL, 0);
+			while (r == -1 && errno == EINTR);
 		}
 	}
 	ps_proc_sweep();

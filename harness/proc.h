@@ -13,9 +13,9 @@
 #include "diag.h"
 
 enum ps_exit_kind {
-	PS_CHILD_RUNNING,	/* not reaped yet */
-	PS_CHILD_EXITED,	/* exited with code */
-	PS_CHILD_SIGNALLED,	/* killed by signal sig */
+	PS_CHILD_RUNNING,   /* not reaped yet */
+	PS_CHILD_EXITED,    /* exited with code */
+	PS_CHILD_SIGNALLED, /* killed by signal sig */
 };
 
 struct ps_exit {

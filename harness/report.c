@@ -13,8 +13,8 @@ bool ps_verdict_failed(enum ps_verdict v)
 	return v >= PS_V_FAIL;
 }
 
-void ps_report_init(struct ps_report *rep, const char *label, const char *against,
-		    const char *dir, FILE *out, size_t total, bool verbose)
+void ps_report_init(struct ps_report *rep, const char *label, const char *against, const char *dir,
+		    FILE *out, size_t total, bool verbose)
 {
 	const char *nc = getenv("NO_COLOR");
 
@@ -27,7 +27,8 @@ void ps_report_init(struct ps_report *rep, const char *label, const char *agains
 	rep->total = total;
 	rep->verbose = verbose;
 	rep->tty = isatty(fileno(out)) && !verbose;
-	rep->color = isatty(fileno(out)) && !(nc && *nc) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	rep->color = isatty(fileno(out)) && !(nc && *nc) && getenv("TERM") &&
+		     strcmp(getenv("TERM"), "dumb");
 	rep->results = json_array();
 	rep->skips = json_object();
 	rep->junit_extra = getenv("XML_OUTPUT_FILE");
@@ -125,7 +126,7 @@ static void yaml_block(struct ps_buf *b, const char *key, const char *text)
 static void yaml_string(struct ps_buf *b, const char *key, const char *value)
 {
 	json_t *j = json_string(value);
-	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;	/* JSON strings are YAML */
+	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL; /* JSON strings are YAML */
 
 	if (q)
 		ps_buf_addf(b, "  %s: %s\n", key, q);
@@ -166,8 +167,8 @@ static void add_tap(struct ps_report *rep, size_t n, const char *raw_id, const c
 		goto out;
 	}
 	if (r->verdict == PS_V_XFAIL) {
-		ps_buf_addf(b, "not ok %zu - %s [%s] # TODO expected divergence: %s\n", n, id, method,
-			    tap_text(&why, r->detail ? r->detail : "", false));
+		ps_buf_addf(b, "not ok %zu - %s [%s] # TODO expected divergence: %s\n", n, id,
+			    method, tap_text(&why, r->detail ? r->detail : "", false));
 		goto out;
 	}
 	ps_buf_addf(b, "%s %zu - %s [%s]\n", ps_verdict_failed(r->verdict) ? "not ok" : "ok", n, id,
@@ -201,8 +202,8 @@ static void add_junit(struct ps_report *rep, const char *id, const char *method,
 	xml_text(b, id);
 	ps_buf_addf(b, " [%s]\" classname=\"", method);
 	xml_text(b, rep->label);
-	ps_buf_addf(b, ".%s.%.*s\" time=\"%.3f\">\n", method, slash ? (int)(slash - id) : (int)strlen(id),
-		    id, r->seconds);
+	ps_buf_addf(b, ".%s.%.*s\" time=\"%.3f\">\n", method,
+		    slash ? (int)(slash - id) : (int)strlen(id), id, r->seconds);
 	if (v == PS_V_NOTRUN || v == PS_V_UNSUPPORTED) {
 		ps_buf_adds(b, "      <skipped message=\"");
 		xml_text(b, r->detail ? r->detail : ps_verdict_word(v));
@@ -253,7 +254,8 @@ static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 			 r->verdict == PS_V_UNSUPPORTED ? "unsupported: " : "",
 			 r->detail ? r->detail : "not applicable");
 		n = json_object_get(rep->skips, key);
-		json_object_set_new(rep->skips, key, json_integer(n ? json_integer_value(n) + 1 : 1));
+		json_object_set_new(rep->skips, key,
+				    json_integer(n ? json_integer_value(n) + 1 : 1));
 		if (rep->verbose)
 			fprintf(out, "%-8s %s [%s]: %s\n", ps_verdict_word(r->verdict), id, method,
 				r->detail ? r->detail : "");
@@ -263,8 +265,8 @@ static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 		goto progress;
 	if (rep->tty)
 		fputs("\r\033[K", out);
-	fprintf(out, "%s%-8s%s %s [%s] %.2fs%s%s\n", paint(rep, r->verdict), ps_verdict_word(r->verdict),
-		rep->color ? "\033[0m" : "", id, method, r->seconds,
+	fprintf(out, "%s%-8s%s %s [%s] %.2fs%s%s\n", paint(rep, r->verdict),
+		ps_verdict_word(r->verdict), rep->color ? "\033[0m" : "", id, method, r->seconds,
 		bad && r->where ? ": " : "", bad && r->where ? r->where : "");
 	if ((bad || r->verdict == PS_V_XFAIL) && r->detail)
 		indent(out, r->detail);
@@ -337,16 +339,20 @@ static void junit_finish(struct ps_report *rep, const struct ps_report_totals *t
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
 	gethostname(host, sizeof(host) - 1);
 	ps_buf_adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	ps_buf_addf(&b, "<testsuites name=\"procspec\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" "
-		    "skipped=\"%u\" time=\"%.3f\">\n", rep->done, failed, errors, skipped, rep->seconds);
+	ps_buf_addf(&b,
+		    "<testsuites name=\"procspec\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" "
+		    "skipped=\"%u\" time=\"%.3f\">\n",
+		    rep->done, failed, errors, skipped, rep->seconds);
 	ps_buf_adds(&b, "  <testsuite name=\"procspec.");
 	xml_text(&b, rep->label);
 	if (rep->against) {
 		ps_buf_addc(&b, '.');
 		xml_text(&b, rep->against);
 	}
-	ps_buf_addf(&b, "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" "
-		    "timestamp=\"%s\" hostname=\"", rep->done, failed, errors, skipped, rep->seconds, stamp);
+	ps_buf_addf(&b,
+		    "\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%.3f\" "
+		    "timestamp=\"%s\" hostname=\"",
+		    rep->done, failed, errors, skipped, rep->seconds, stamp);
 	xml_text(&b, host);
 	ps_buf_adds(&b, "\">\n    <properties>\n      <property name=\"implementation\" value=\"");
 	xml_text(&b, implementation ? implementation : rep->label);
@@ -391,8 +397,11 @@ static void tap_finish(struct ps_report *rep, const struct ps_report_totals *t)
 	/* TAP 14 by default; PROCSPEC_TAP_VERSION=13 for harnesses that refuse 14
 	 * (Perl's Test::Harness before 3.48).  What is written is valid in both. */
 	ps_buf_addf(&b, "TAP version %s\n1..%zu\n",
-		    getenv("PROCSPEC_TAP_VERSION") && !strcmp(getenv("PROCSPEC_TAP_VERSION"), "13") ?
-		    "13" : "14", rep->done);
+		    getenv("PROCSPEC_TAP_VERSION") &&
+				    !strcmp(getenv("PROCSPEC_TAP_VERSION"), "13") ?
+			    "13" :
+			    "14",
+		    rep->done);
 	if (rep->tap.data)
 		ps_buf_adds(&b, rep->tap.data);
 	ps_buf_addf(&path, "%s/results.tap", rep->dir);
@@ -411,10 +420,10 @@ static void json_add(struct ps_report *rep, const struct ps_report_item *it)
 	const struct ps_job_result *r = it->res;
 
 	json_array_append_new(rep->results,
-			      json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario", it->id,
-					"method", it->method, "verdict", ps_verdict_word(r->verdict),
-					"seconds", r->seconds, "detail", r->detail, "where", r->where,
-					"diff", r->diff));
+			      json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario",
+					it->id, "method", it->method, "verdict",
+					ps_verdict_word(r->verdict), "seconds", r->seconds,
+					"detail", r->detail, "where", r->where, "diff", r->diff));
 }
 
 static void json_finish(struct ps_report *rep, const struct ps_report_totals *t)
@@ -430,10 +439,9 @@ static void json_finish(struct ps_report *rep, const struct ps_report_totals *t)
 	counts = json_object();
 	for (v = 0; v < PS_V_COUNT; v++)
 		json_object_set_new(counts, ps_verdict_word(v), json_integer(rep->counts[v]));
-	root = json_pack("{s:i, s:s, s:s, s:s?, s:o, s:O}", "format", 1,
-			 "implementation", implementation ? implementation : rep->label,
-			 "label", rep->label, "golden", rep->against, "counts", counts,
-			 "results", rep->results);
+	root = json_pack("{s:i, s:s, s:s, s:s?, s:o, s:O}", "format", 1, "implementation",
+			 implementation ? implementation : rep->label, "label", rep->label,
+			 "golden", rep->against, "counts", counts, "results", rep->results);
 	s = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
 	ps_buf_addf(&path, "%s/results.json", rep->dir);
 	if (s && !ps_buf_oom(&path))
@@ -446,12 +454,8 @@ static void json_finish(struct ps_report *rep, const struct ps_report_totals *t)
 const struct ps_reporter ps_reporter_json = { "json", json_add, json_finish };
 
 const struct ps_reporter *const ps_report_run_reporters[] = {
-	&ps_reporter_console,
-	&ps_reporter_transcripts,
-	&ps_reporter_junit,
-	&ps_reporter_tap,
-	&ps_reporter_json,
-	NULL,
+	&ps_reporter_console, &ps_reporter_transcripts, &ps_reporter_junit,
+	&ps_reporter_tap,     &ps_reporter_json,        NULL,
 };
 
 /* --- every reporter in turn ------------------------------------------------- */

@@ -62,7 +62,7 @@ static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt
 	char *s;
 
 	if (o->verdict != PS_V_PASS)
-		return;		/* the first failure is the one to report */
+		return; /* the first failure is the one to report */
 	o->verdict = v;
 	va_start(ap, fmt);
 	s = NULL;
@@ -76,7 +76,10 @@ static void set_verdict(struct ps_outcome *o, enum ps_verdict v, const char *fmt
 /* The verdict for a failed receive. */
 static void recv_failed(struct ps_outcome *o, int r, const char *when, const struct ps_diag *d)
 {
-	set_verdict(o, r == PS_ETIMEOUT ? PS_V_TIMEOUT : r == PS_EPROTO ? PS_V_PROTO : PS_V_CRASH,
+	set_verdict(o,
+		    r == PS_ETIMEOUT ? PS_V_TIMEOUT :
+		    r == PS_EPROTO   ? PS_V_PROTO :
+				       PS_V_CRASH,
 		    "%s: %s", when, d->msg);
 }
 
@@ -91,8 +94,8 @@ static bool exited_well_formed(json_t *msg)
 	       json_is_integer(json_object_get(msg, "signal"));
 }
 
-__attribute__((format(printf, 3, 4)))
-static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) static void bad_message(struct ps_outcome *o, json_t *msg,
+							      const char *fmt, ...);
 
 /* "exited" in place of a reply: the scenario process died. */
 static void exited_early(struct ps_outcome *o, json_t *msg, const char *when)
@@ -102,9 +105,11 @@ static void exited_early(struct ps_outcome *o, json_t *msg, const char *when)
 	if (!exited_well_formed(msg))
 		bad_message(o, msg, "%s: exited needs an integer \"code\" or \"signal\"", when);
 	else if (json_is_integer(sig))
-		set_verdict(o, PS_V_CRASH, "%s: the scenario process died by signal %lld (SIG%s)", when,
-			    json_integer_value(sig), sigabbrev_np((int)json_integer_value(sig)) ?
-			    sigabbrev_np((int)json_integer_value(sig)) : "?");
+		set_verdict(o, PS_V_CRASH, "%s: the scenario process died by signal %lld (SIG%s)",
+			    when, json_integer_value(sig),
+			    sigabbrev_np((int)json_integer_value(sig)) ?
+				    sigabbrev_np((int)json_integer_value(sig)) :
+				    "?");
 	else
 		set_verdict(o, PS_V_CRASH, "%s: the scenario process exited with code %lld", when,
 			    json_integer_value(json_object_get(msg, "code")));
@@ -146,21 +151,23 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 	char *stmt = NULL, *value = NULL;
 	json_t *pid;
 
-	if (!op_is(msg, "result") || json_integer_value(json_object_get(msg, "id")) != (json_int_t)id) {
+	if (!op_is(msg, "result") ||
+	    json_integer_value(json_object_get(msg, "id")) != (json_int_t)id) {
 		bad_message(o, msg, "step %zu: expected its result", id);
 		return false;
 	}
 	if (json_object_size(pids) > PS_MAX_PIDS) {
 		/* A scenario binds a handful of names; tens of thousands would
 		 * cost minutes of matching outside every time limit. */
-		set_verdict(o, PS_V_PROTO, "step %zu: \"pids\" binds %zu names, more than %d",
-			    id, json_object_size(pids), PS_MAX_PIDS);
+		set_verdict(o, PS_V_PROTO, "step %zu: \"pids\" binds %zu names, more than %d", id,
+			    json_object_size(pids), PS_MAX_PIDS);
 		return false;
 	}
 	if (json_is_object(pids)) {
 		json_object_foreach(pids, name, pid) {
 			if (!json_is_integer(pid)) {
-				bad_message(o, msg, "step %zu: pid of %s is not an integer", id, name);
+				bad_message(o, msg, "step %zu: pid of %s is not an integer", id,
+					    name);
 				return false;
 			}
 			if (ps_transcript_pid(&o->t, name, (long)json_integer_value(pid)))
@@ -174,8 +181,10 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 	raised = json_object_get(msg, "raised");
 	v = json_object_get(msg, "value");
 	if (err) {
-		set_verdict(o, PS_V_DRIVER, "step %zu (line %d): the driver could not carry it out: %s",
-			    id, st->line, json_is_string(err) ? json_string_value(err) : "(no message)");
+		set_verdict(o, PS_V_DRIVER,
+			    "step %zu (line %d): the driver could not carry it out: %s", id,
+			    st->line,
+			    json_is_string(err) ? json_string_value(err) : "(no message)");
 		return false;
 	}
 	if (raised) {
@@ -183,7 +192,9 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 		const char *m = json_string_value(json_object_get(raised, "message"));
 
 		if (!type || !m) {
-			bad_message(o, msg, "step %zu: \"raised\" needs string \"type\" and \"message\"", id);
+			bad_message(o, msg,
+				    "step %zu: \"raised\" needs string \"type\" and \"message\"",
+				    id);
 			return false;
 		}
 		kind = PS_R_RAISED;
@@ -197,8 +208,10 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 		kind = PS_R_TEXT;
 		value = strdup(s);
 	} else if (!json_is_null(v)) {
-		bad_message(o, msg, "step %zu: a result needs \"value\" (null, {\"repr\"} or "
-			    "{\"text\"}), \"raised\" or \"error\"", id);
+		bad_message(o, msg,
+			    "step %zu: a result needs \"value\" (null, {\"repr\"} or "
+			    "{\"text\"}), \"raised\" or \"error\"",
+			    id);
 		return false;
 	}
 	stmt = ps_stmt_unparse(st);
@@ -209,7 +222,7 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 	}
 	return ps_transcript_add(&o->t, stmt, kind, value,
 				 st->kind == PS_S_EXPR && st->value->kind == PS_X_GETATTR &&
-				 !strcmp(st->value->text, "sentinel")) == 0;
+					 !strcmp(st->value->text, "sentinel")) == 0;
 }
 
 /*
@@ -236,7 +249,8 @@ static bool post(struct ps_runner *rn, json_t *req, bool queue, const char *when
 }
 
 /* Queue a step already encoded.  False, with the verdict set, if it could not go. */
-static bool post_line(struct ps_runner *rn, const char *line, const char *when, struct ps_outcome *o)
+static bool post_line(struct ps_runner *rn, const char *line, const char *when,
+		      struct ps_outcome *o)
 {
 	struct ps_diag rd = PS_DIAG_INIT;
 
@@ -297,8 +311,9 @@ static json_t *step_request(const struct ps_scenario *sc, size_t i)
 {
 	json_t *stmt = ps_stmt_to_json(sc->steps[i]);
 
-	return stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1),
-				"stmt", stmt) : NULL;
+	return stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1), "stmt",
+				stmt) :
+		      NULL;
 }
 
 void ps_wire_release(struct ps_wire *w)
@@ -349,11 +364,11 @@ int ps_run_scenario(struct ps_runner *rn, const struct ps_scenario *sc, unsigned
 
 /* How a phase of a scenario left it (play() below). */
 enum phase {
-	PH_NEXT,	/* go on with the next phase */
-	PH_DONE,	/* the scenario is over: render its transcript */
-	PH_STOP,	/* stopped, with the verdict set; the driver is in step */
-	PH_BROKEN,	/* stopped, with the verdict set; the driver is out of step */
-	PH_NOMEM,	/* the harness ran out of memory */
+	PH_NEXT,   /* go on with the next phase */
+	PH_DONE,   /* the scenario is over: render its transcript */
+	PH_STOP,   /* stopped, with the verdict set; the driver is in step */
+	PH_BROKEN, /* stopped, with the verdict set; the driver is out of step */
+	PH_NOMEM,  /* the harness ran out of memory */
 };
 
 /*
@@ -442,7 +457,7 @@ static enum phase play_steps(struct ps_runner *rn, const struct ps_scenario *sc,
 		if (op_is(msg, "exited")) {
 			exited_early(o, msg, when);
 			if (o->verdict == PS_V_PROTO)
-				goto out;	/* the driver is out of step */
+				goto out; /* the driver is out of step */
 			/* each later step and end: one error reply */
 			if (!pipelined || drain(rn, sc->n_steps - i, &gone, o))
 				ph = PH_DONE;
@@ -458,7 +473,7 @@ static enum phase play_steps(struct ps_runner *rn, const struct ps_scenario *sc,
 			/* a driver error: end the scenario properly */
 			if (pipelined && !drain(rn, sc->n_steps - i - 1, &gone, o))
 				goto out;
-			if (gone) {	/* end was answered by an error */
+			if (gone) { /* end was answered by an error */
 				if (drain(rn, 1, &gone, o))
 					ph = PH_DONE;
 				goto out;
@@ -561,7 +576,7 @@ static void play(struct ps_runner *rn, const struct ps_scenario *sc, const struc
 	if (ph == PH_NOMEM)
 		set_verdict(o, PS_V_CRASH, "out of memory in the harness");
 	if (!o->text)
-		o->text = ps_transcript_render(&o->t);	/* what there is, for the diff */
+		o->text = ps_transcript_render(&o->t); /* what there is, for the diff */
 	if (ph == PH_BROKEN || ph == PH_NOMEM)
 		drop_driver(rn);
 }
@@ -577,7 +592,8 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	if (rn->drv && ps_driver_pending(rn->drv)) {
 		/* A line that came after the last scenario ended: not this
 		 * scenario's business; it plays on a fresh driver. */
-		fprintf(stderr, "procspec: the driver sent a line nobody asked for after a scenario "
+		fprintf(stderr,
+			"procspec: the driver sent a line nobody asked for after a scenario "
 			"had ended; starting it afresh\n");
 		drop_driver(rn);
 	}

@@ -46,20 +46,20 @@ const char *ps_verdict_word(enum ps_verdict v);
 
 struct ps_runner {
 	const struct ps_impl *impl;
-	struct ps_driver *drv;	/* NULL until first use, and after a failure */
-	double step_timeout;	/* seconds per reply, already scaled */
+	struct ps_driver *drv; /* NULL until first use, and after a failure */
+	double step_timeout;   /* seconds per reply, already scaled */
 	double hello_timeout;
-	int count_faults;	/* ask for every fault site's call counts (sweep) */
+	int count_faults; /* ask for every fault site's call counts (sweep) */
 };
 
 struct ps_outcome {
-	enum ps_verdict verdict;	/* PASS, LEAK, ORPHAN or one of the failures; FAIL and
+	enum ps_verdict verdict; /* PASS, LEAK, ORPHAN or one of the failures; FAIL and
 					 * NOGOLDEN are the caller's to decide */
 	struct ps_transcript t;
-	char *text;		/* the rendered transcript, NULL if the run broke off early */
-	char *detail;		/* why, for anything but PASS; NULL otherwise */
+	char *text;   /* the rendered transcript, NULL if the run broke off early */
+	char *detail; /* why, for anything but PASS; NULL otherwise */
 	double seconds;
-	json_t *faults;		/* ended.faults: {"site": [calls, fired]}, or NULL */
+	json_t *faults; /* ended.faults: {"site": [calls, fired]}, or NULL */
 };
 
 /*

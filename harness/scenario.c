@@ -24,7 +24,7 @@
 
 /* The scenario namespace (docs/PROTOCOL.md, "Globals"): harness verbs included. */
 static const char *const globals[] = {
-#define GLOBAL(name, how) name,
+#define GLOBAL(name, how)     name,
 #define VERB(name, args, ref) name,
 #include "vocab.def"
 };
@@ -48,9 +48,9 @@ enum tok_kind { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_BYTES, T_OP }
 struct tok {
 	enum tok_kind kind;
 	int line, col;
-	size_t off;		/* byte offset of its first character */
-	char op;		/* T_OP */
-	char *text;		/* T_NAME, numbers (canonical), strings (decoded) */
+	size_t off; /* byte offset of its first character */
+	char op;    /* T_OP */
+	char *text; /* T_NAME, numbers (canonical), strings (decoded) */
 	size_t len;
 };
 
@@ -58,12 +58,12 @@ struct parser {
 	const char *path, *src;
 	size_t len, pos;
 	int line, col;
-	int depth;		/* bracket nesting: newlines inside are white space */
-	int nest;		/* depth of the expression being parsed, up to MAX_NEST */
-	struct tok tok;		/* the current token */
+	int depth;      /* bracket nesting: newlines inside are white space */
+	int nest;       /* depth of the expression being parsed, up to MAX_NEST */
+	struct tok tok; /* the current token */
 	bool failed;
 	struct ps_diag *d;
-	char **vars;		/* variables bound so far */
+	char **vars; /* variables bound so far */
 	size_t n_vars;
 };
 
@@ -106,7 +106,7 @@ unsigned ps_method_parse(const char *name)
  */
 #define MAX_NEST 200
 
-#define QUOTE_MAX 256	/* bytes of a long line quoted around an error */
+#define QUOTE_MAX 256 /* bytes of a long line quoted around an error */
 
 /* Report an error at line:col (the first one wins). */
 static void fail_at(struct parser *p, int line, int col, const char *fmt, ...)
@@ -193,7 +193,7 @@ static void advance(struct parser *p, size_t n)
 			p->line++;
 			p->col = 1;
 		} else if ((c & 0xc0) != 0x80) {
-			p->col++;	/* columns count characters, not UTF-8 bytes */
+			p->col++; /* columns count characters, not UTF-8 bytes */
 		}
 	}
 }
@@ -342,7 +342,9 @@ static void lex_number(struct parser *p, bool neg)
 				break;
 			if (digit_value(c) >= base) {
 				fail_at(p, p->line, p->col, "invalid digit '%c' in %s literal", c,
-					base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
+					base == 16 ? "hexadecimal" :
+					base == 8  ? "octal" :
+						     "binary");
 				goto out;
 			}
 			ps_buf_addc(&clean, (char)c);
@@ -350,7 +352,9 @@ static void lex_number(struct parser *p, bool neg)
 		}
 		if (clean.len == 0) {
 			fail_at(p, t->line, t->col, "invalid %s literal",
-				base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary");
+				base == 16 ? "hexadecimal" :
+				base == 8  ? "octal" :
+					     "binary");
 			goto out;
 		}
 	} else {
@@ -359,13 +363,16 @@ static void lex_number(struct parser *p, bool neg)
 			if (c >= '0' && c <= '9') {
 				ps_buf_addc(&clean, (char)c);
 				last_digit = true;
-			} else if (c == '_' && last_digit && peekc(p, 1) >= '0' && peekc(p, 1) <= '9') {
+			} else if (c == '_' && last_digit && peekc(p, 1) >= '0' &&
+				   peekc(p, 1) <= '9') {
 				last_digit = false;
-			} else if (c == '.' && !is_float && !strchr(clean.data ? clean.data : "", 'e')) {
+			} else if (c == '.' && !is_float &&
+				   !strchr(clean.data ? clean.data : "", 'e')) {
 				is_float = true;
 				ps_buf_addc(&clean, '.');
 				last_digit = false;
-			} else if ((c == 'e' || c == 'E') && !strchr(clean.data ? clean.data : "", 'e')) {
+			} else if ((c == 'e' || c == 'E') &&
+				   !strchr(clean.data ? clean.data : "", 'e')) {
 				int d = peekc(p, 1);
 
 				if (d == '+' || d == '-') {
@@ -392,7 +399,8 @@ static void lex_number(struct parser *p, bool neg)
 		}
 		if (!is_float && clean.len > 1 && clean.data[0] == '0' &&
 		    strspn(clean.data, "0") != clean.len) {
-			fail_at(p, t->line, t->col, "leading zeros in decimal integer literals are "
+			fail_at(p, t->line, t->col,
+				"leading zeros in decimal integer literals are "
 				"not permitted; use an 0o prefix for octal integers");
 			goto out;
 		}
@@ -416,8 +424,10 @@ static void lex_number(struct parser *p, bool neg)
 			text = digits_to_decimal(clean.data, base, neg);
 		if (clean.len > 4300 * 4 || (text && strlen(text) - neg > 4300)) {
 			free(text);
-			fail_at(p, t->line, t->col, "integer literal too large: more than %d decimal "
-				"digits, the most CPython's int() reads from text", 4300);
+			fail_at(p, t->line, t->col,
+				"integer literal too large: more than %d decimal "
+				"digits, the most CPython's int() reads from text",
+				4300);
 			goto out;
 		}
 		t->kind = T_INT;
@@ -476,7 +486,8 @@ static void lex_string(struct parser *p, bool is_bytes)
 			break;
 		}
 		if (is_bytes && c >= 0x80) {
-			fail_at(p, p->line, p->col, "bytes can only contain ASCII literal characters");
+			fail_at(p, p->line, p->col,
+				"bytes can only contain ASCII literal characters");
 			goto out;
 		}
 		if (c != '\\') {
@@ -486,21 +497,46 @@ static void lex_string(struct parser *p, bool is_bytes)
 		}
 		c = peekc(p, 1);
 		switch (c) {
-		case '\\': case '\'': case '"':
+		case '\\':
+		case '\'':
+		case '"':
 			ps_buf_addc(&b, (char)c);
 			advance(p, 2);
 			continue;
-		case 'n': ps_buf_addc(&b, '\n'); advance(p, 2); continue;
-		case 't': ps_buf_addc(&b, '\t'); advance(p, 2); continue;
-		case 'r': ps_buf_addc(&b, '\r'); advance(p, 2); continue;
-		case 'a': ps_buf_addc(&b, '\a'); advance(p, 2); continue;
-		case 'b': ps_buf_addc(&b, '\b'); advance(p, 2); continue;
-		case 'f': ps_buf_addc(&b, '\f'); advance(p, 2); continue;
-		case 'v': ps_buf_addc(&b, '\v'); advance(p, 2); continue;
-		case 'x': case 'u': case 'U':
+		case 'n':
+			ps_buf_addc(&b, '\n');
+			advance(p, 2);
+			continue;
+		case 't':
+			ps_buf_addc(&b, '\t');
+			advance(p, 2);
+			continue;
+		case 'r':
+			ps_buf_addc(&b, '\r');
+			advance(p, 2);
+			continue;
+		case 'a':
+			ps_buf_addc(&b, '\a');
+			advance(p, 2);
+			continue;
+		case 'b':
+			ps_buf_addc(&b, '\b');
+			advance(p, 2);
+			continue;
+		case 'f':
+			ps_buf_addc(&b, '\f');
+			advance(p, 2);
+			continue;
+		case 'v':
+			ps_buf_addc(&b, '\v');
+			advance(p, 2);
+			continue;
+		case 'x':
+		case 'u':
+		case 'U':
 			n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			if (is_bytes && c != 'x') {
-				ps_buf_addc(&b, '\\');	/* Python keeps unknown escapes in bytes */
+				ps_buf_addc(&b, '\\'); /* Python keeps unknown escapes in bytes */
 				advance(p, 1);
 				continue;
 			}
@@ -510,7 +546,9 @@ static void lex_string(struct parser *p, bool is_bytes)
 
 				if (dv > 15) {
 					fail_at(p, p->line, p->col, "truncated \\%c%s escape", c,
-						n == 2 ? "XX" : n == 4 ? "XXXX" : "XXXXXXXX");
+						n == 2 ? "XX" :
+						n == 4 ? "XXXX" :
+							 "XXXXXXXX");
 					goto out;
 				}
 				v = v * 16 + (uint32_t)dv;
@@ -520,7 +558,8 @@ static void lex_string(struct parser *p, bool is_bytes)
 				goto out;
 			}
 			if (!is_bytes && v >= 0xd800 && v <= 0xdfff) {
-				fail_at(p, p->line, p->col, "surrogate code points are not supported");
+				fail_at(p, p->line, p->col,
+					"surrogate code points are not supported");
 				goto out;
 			}
 			if (is_bytes)
@@ -539,7 +578,8 @@ static void lex_string(struct parser *p, bool is_bytes)
 			if (c >= '0' && c <= '7') {
 				v = 0;
 				for (i = 0; i < 3 && peekc(p, 1 + (size_t)i) >= '0' &&
-					    peekc(p, 1 + (size_t)i) <= '7'; i++)
+					    peekc(p, 1 + (size_t)i) <= '7';
+				     i++)
 					v = v * 8 + (uint32_t)(peekc(p, 1 + (size_t)i) - '0');
 				if (is_bytes)
 					ps_buf_addc(&b, (char)(v & 0xff));
@@ -594,7 +634,7 @@ static void next(struct parser *p)
 			       !(peekc(p, 0) == '\r' && peekc(p, 1) == '\n'))
 				advance(p, 1);
 		} else if (c == '\\' && peekc(p, 1) == '\n') {
-			advance(p, 2);	/* explicit line joining */
+			advance(p, 2); /* explicit line joining */
 		} else if (c == '\\' && peekc(p, 1) == '\r' && peekc(p, 2) == '\n') {
 			advance(p, 3);
 		} else if ((c == '\n' || crlf) && p->depth > 0) {
@@ -611,7 +651,8 @@ static void next(struct parser *p)
 	} else if (c == '\n' || crlf) {
 		t->kind = T_NEWLINE;
 		advance(p, crlf ? 2 : 1);
-	} else if ((c >= '0' && c <= '9') || (c == '.' && peekc(p, 1) >= '0' && peekc(p, 1) <= '9')) {
+	} else if ((c >= '0' && c <= '9') ||
+		   (c == '.' && peekc(p, 1) >= '0' && peekc(p, 1) <= '9')) {
 		lex_number(p, false);
 	} else if (c == '\'' || c == '"') {
 		lex_string(p, false);
@@ -652,7 +693,8 @@ static void next(struct parser *p)
 		else if ((c == ')' || c == ']' || c == '}') && p->depth > 0)
 			p->depth--;
 		if (c == '=' && peekc(p, 0) == '=') {
-			fail_at(p, t->line, t->col, "operator '==' is not part of the scenario language");
+			fail_at(p, t->line, t->col,
+				"operator '==' is not part of the scenario language");
 			t->kind = T_EOF;
 		}
 	} else if (c >= 0x80) {
@@ -660,7 +702,9 @@ static void next(struct parser *p)
 		t->kind = T_EOF;
 	} else {
 		fail_at(p, t->line, t->col, "unexpected character '%c'%s", c,
-			strchr("+*/%<>!&|^~@;", c) ? ": operators are not part of the scenario language" : "");
+			strchr("+*/%<>!&|^~@;", c) ?
+				": operators are not part of the scenario language" :
+				"");
 		t->kind = T_EOF;
 	}
 	if (p->failed)
@@ -675,12 +719,20 @@ static bool is_op(const struct parser *p, char op)
 static const char *tok_desc(const struct tok *t)
 {
 	switch (t->kind) {
-	case T_EOF: return "end of file";
-	case T_NEWLINE: return "end of line";
-	case T_NAME: return "name";
-	case T_INT: case T_FLOAT: return "number";
-	case T_STR: case T_BYTES: return "string";
-	case T_OP: break;
+	case T_EOF:
+		return "end of file";
+	case T_NEWLINE:
+		return "end of line";
+	case T_NAME:
+		return "name";
+	case T_INT:
+	case T_FLOAT:
+		return "number";
+	case T_STR:
+	case T_BYTES:
+		return "string";
+	case T_OP:
+		break;
 	}
 	return "operator";
 }
@@ -731,8 +783,9 @@ static size_t grown(size_t n)
 
 static bool push_item(struct parser *p, struct ps_expr *e, struct ps_expr *item)
 {
-	struct ps_expr **items = !full(e->n_items) ? e->items :
-				 realloc(e->items, grown(e->n_items) * sizeof(*items));
+	struct ps_expr **items = !full(e->n_items) ?
+					 e->items :
+					 realloc(e->items, grown(e->n_items) * sizeof(*items));
 
 	if (!items) {
 		ps_expr_free(item);
@@ -846,7 +899,8 @@ static bool parse_call_args(struct parser *p, struct ps_expr *call)
 
 			while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
 				q++;
-			if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
+			if (q < p->len && p->src[q] == '=' &&
+			    (q + 1 >= p->len || p->src[q + 1] != '=')) {
 				char *name = p->tok.text;
 				int line = p->tok.line, col = p->tok.col;
 
@@ -857,8 +911,8 @@ static bool parse_call_args(struct parser *p, struct ps_expr *call)
 					}
 				}
 				p->tok.text = NULL;
-				next(p);	/* the name */
-				next(p);	/* '=' */
+				next(p); /* the name */
+				next(p); /* '=' */
 				kw = realloc(call->kw, (call->n_kw + 1) * sizeof(*kw));
 				if (!kw) {
 					free(name);
@@ -885,7 +939,7 @@ static bool parse_call_args(struct parser *p, struct ps_expr *call)
 			if (!arg || !push_item(p, call, arg))
 				return false;
 		}
-sep:
+	sep:
 		if (is_op(p, ','))
 			next(p);
 		else if (!is_op(p, ')'))
@@ -998,7 +1052,7 @@ static struct ps_expr *parse_atom(struct parser *p)
 		if (!e)
 			return NULL;
 		if (p->tok.text[0] == '-' || !strcmp(p->tok.text, "0")) {
-			take_text(p, e);	/* -0 is 0; "--1" cannot happen */
+			take_text(p, e); /* -0 is 0; "--1" cannot happen */
 		} else if (e->kind == PS_X_FLOAT && !strcmp(p->tok.text, "nan")) {
 			take_text(p, e);
 		} else {
@@ -1025,7 +1079,7 @@ static struct ps_expr *parse_atom(struct parser *p)
 			ps_expr_free(e);
 			return NULL;
 		}
-		if (e->n_items == 1 && !comma) {	/* (x) is x */
+		if (e->n_items == 1 && !comma) { /* (x) is x */
 			struct ps_expr *inner = e->items[0];
 
 			e->n_items = 0;
@@ -1058,14 +1112,17 @@ static struct ps_expr *parse_trailers(struct parser *p)
 	while (e && !p->failed) {
 		/* Here, not in parse_name(), so that (child.NAME).x is refused too. */
 		if (e->kind == PS_X_BEHAVIOUR && (is_op(p, '(') || is_op(p, '.'))) {
-			FAIL_TOK(p, "a child behaviour is a target, not something to %s: "
-				 "write target=child.%s", is_op(p, '(') ? "call" : "read", e->text);
+			FAIL_TOK(p,
+				 "a child behaviour is a target, not something to %s: "
+				 "write target=child.%s",
+				 is_op(p, '(') ? "call" : "read", e->text);
 			break;
 		}
 		if (e->kind == PS_X_TASK && (is_op(p, '(') || is_op(p, '.'))) {
-			FAIL_TOK(p, "a task behaviour is a function to submit, not something to %s: "
-				 "write ex.submit(task.%s, ...)", is_op(p, '(') ? "call" : "read",
-				 e->text);
+			FAIL_TOK(p,
+				 "a task behaviour is a function to submit, not something to %s: "
+				 "write ex.submit(task.%s, ...)",
+				 is_op(p, '(') ? "call" : "read", e->text);
 			break;
 		}
 		if ((is_op(p, '.') || is_op(p, '(')) && !nest(p))
@@ -1144,7 +1201,8 @@ static bool at_line_end(struct parser *p)
 	else if (p->tok.kind == T_OP)
 		FAIL_TOK(p, "unexpected '%c' after the statement", p->tok.op);
 	else
-		FAIL_TOK(p, "unexpected %s after the statement: one statement per line", tok_desc(&p->tok));
+		FAIL_TOK(p, "unexpected %s after the statement: one statement per line",
+			 tok_desc(&p->tok));
 	return false;
 }
 
@@ -1170,7 +1228,8 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
 			q++;
 		if (q < p->len && p->src[q] == ':') {
-			fail_at(p, p->tok.line, p->tok.col + (int)(q - p->tok.off), "unexpected ':' "
+			fail_at(p, p->tok.line, p->tok.col + (int)(q - p->tok.off),
+				"unexpected ':' "
 				"(a header line must come before the first statement)");
 			goto fail;
 		}
@@ -1178,8 +1237,7 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 			const char *n = p->tok.text;
 
 			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
-			    !strcmp(n, "None") ||
-			    !strcmp(n, "True") || !strcmp(n, "False")) {
+			    !strcmp(n, "None") || !strcmp(n, "True") || !strcmp(n, "False")) {
 				FAIL_TOK(p, "cannot assign to '%s'", n);
 				goto fail;
 			}
@@ -1201,7 +1259,8 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		goto fail;
 	if (is_op(p, '=')) {
 		if (lhs->kind != PS_X_GETATTR) {
-			fail_at(p, lhs->line, lhs->col, "cannot assign to %s: only NAME = ... "
+			fail_at(p, lhs->line, lhs->col,
+				"cannot assign to %s: only NAME = ... "
 				"and x.attr = ... are statements",
 				lhs->kind == PS_X_CALL ? "a call" : "a literal");
 			goto fail;
@@ -1262,7 +1321,7 @@ static bool parse_header(struct parser *p, struct ps_scenario *sc)
 		while (s < le && (*s == ' ' || *s == '\t' || *s == '\r'))
 			s++;
 		if (s == le) {
-			in_lead = in_lead && !sc->summary;	/* a blank line ends the block */
+			in_lead = in_lead && !sc->summary; /* a blank line ends the block */
 			advance(p, (size_t)(le - ls) + 1);
 			continue;
 		}
@@ -1295,7 +1354,7 @@ static bool parse_header(struct parser *p, struct ps_scenario *sc)
 			n++;
 		colon = s + n;
 		if (s != ls || n == 0 || colon >= le || *colon != ':')
-			return true;	/* the first statement */
+			return true; /* the first statement */
 		if ((n == 4 && !strncmp(s, "tags", 4)) || (n == 7 && !strncmp(s, "methods", 7))) {
 			bool methods = n == 7;
 			bool *seen = methods ? &seen_methods : &seen_tags;
@@ -1309,12 +1368,14 @@ static bool parse_header(struct parser *p, struct ps_scenario *sc)
 			if (methods)
 				sc->methods = 0;
 			for (;;) {
-				while (w < le && (*w == ' ' || *w == '\t' || *w == ',' || *w == '\r'))
+				while (w < le &&
+				       (*w == ' ' || *w == '\t' || *w == ',' || *w == '\r'))
 					w++;
 				if (w >= le || *w == '#')
 					break;
 				we = w;
-				while (we < le && *we != ' ' && *we != '\t' && *we != ',' && *we != '\r')
+				while (we < le && *we != ' ' && *we != '\t' && *we != ',' &&
+				       *we != '\r')
 					we++;
 				if (methods) {
 					char name[16];
@@ -1488,8 +1549,8 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 	return true;
 }
 
-int ps_scenario_parse(const char *path, const char *src, size_t len,
-		      struct ps_scenario **out, struct ps_diag *d)
+int ps_scenario_parse(const char *path, const char *src, size_t len, struct ps_scenario **out,
+		      struct ps_diag *d)
 {
 	struct parser p = { 0 };
 	struct ps_scenario *sc = calloc(1, sizeof(*sc));
@@ -1539,8 +1600,9 @@ int ps_scenario_parse(const char *path, const char *src, size_t len,
 			ps_stmt_free(s);
 			goto fail;
 		}
-		steps = !full(sc->n_steps) ? sc->steps :
-			realloc(sc->steps, grown(sc->n_steps) * sizeof(*steps));
+		steps = !full(sc->n_steps) ?
+				sc->steps :
+				realloc(sc->steps, grown(sc->n_steps) * sizeof(*steps));
 		if (!steps) {
 			ps_stmt_free(s);
 			fail_at(&p, p.line, p.col, "out of memory");
@@ -1642,8 +1704,8 @@ void ps_scenario_free(struct ps_scenario *sc)
 static const struct {
 	const char *name;
 	enum ps_vocab_use use;
-	const char *what;	/* an attribute, a global or a behaviour */
-	const char *kw;		/* KEYWORD: the keyword argument of a call of `what` */
+	const char *what; /* an attribute, a global or a behaviour */
+	const char *kw;   /* KEYWORD: the keyword argument of a call of `what` */
 } features[] = {
 #define FEATURE(name, since, use, what, kw) { name, use, what, kw },
 #include "vocab.def"
@@ -1660,7 +1722,7 @@ static bool uses(const struct ps_expr *e, size_t i)
 		return is_global(e, features[i].what);
 	case CHILD:
 		return e->kind == PS_X_BEHAVIOUR && e->text && !strcmp(e->text, features[i].what);
-	case TASK:	/* what NULL: any task behaviour */
+	case TASK: /* what NULL: any task behaviour */
 		return e->kind == PS_X_TASK && e->text &&
 		       (!features[i].what || !strcmp(e->text, features[i].what));
 	case KEYWORD:

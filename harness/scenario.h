@@ -20,12 +20,12 @@ enum ps_method {
 };
 
 struct ps_scenario {
-	char *path;		/* as given */
-	char *id;		/* path below the scenarios root, without .scn */
-	char *summary;		/* first line of the leading comment, "" if none */
+	char *path;    /* as given */
+	char *id;      /* path below the scenarios root, without .scn */
+	char *summary; /* first line of the leading comment, "" if none */
 	char **tags;
 	size_t n_tags;
-	unsigned methods;	/* enum ps_method bits */
+	unsigned methods; /* enum ps_method bits */
 	struct ps_stmt **steps;
 	size_t n_steps;
 };
@@ -35,8 +35,8 @@ struct ps_scenario {
  * On failure returns PS_EPARSE (or -ENOMEM) and d->msg reads
  * "path:line:col: message\n<the line>\n<caret>".  *out is set only on success.
  */
-int ps_scenario_parse(const char *path, const char *src, size_t len,
-		      struct ps_scenario **out, struct ps_diag *d);
+int ps_scenario_parse(const char *path, const char *src, size_t len, struct ps_scenario **out,
+		      struct ps_diag *d);
 
 /* Read and parse the file at path; id is taken relative to root (may be NULL). */
 int ps_scenario_load(const char *path, const char *root, struct ps_scenario **out,

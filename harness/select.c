@@ -38,14 +38,16 @@ int ps_select_bazel(struct ps_select *s, struct ps_diag *d)
 	if (status && *status) {
 		fd = open(status, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
-			return ps_diag(d, -errno, "TEST_SHARD_STATUS_FILE %s: %s", status, strerror(errno));
+			return ps_diag(d, -errno, "TEST_SHARD_STATUS_FILE %s: %s", status,
+				       strerror(errno));
 		close(fd);
 	}
 	if (s->shard_total || !total || !*total)
 		return 0;
 	t = strtoul(total, &end, 10);
 	if (*end || t == 0)
-		return ps_diag(d, PS_EUSAGE, "TEST_TOTAL_SHARDS=%s: expected a positive number", total);
+		return ps_diag(d, PS_EUSAGE, "TEST_TOTAL_SHARDS=%s: expected a positive number",
+			       total);
 	i = index ? strtoul(index, &end, 10) : 0;
 	if (!index || *end || i >= t)
 		return ps_diag(d, PS_EUSAGE, "TEST_SHARD_INDEX=%s: expected 0 to %lu",
@@ -65,7 +67,8 @@ static bool matches(const struct ps_select *s, const struct ps_scenario *sc)
 		for (i = 0; i < s->n_patterns && !ok; i++) {
 			const char *p = s->patterns[i];
 
-			ok = strpbrk(p, "*?[") ? fnmatch(p, sc->id, 0) == 0 : strstr(sc->id, p) != NULL;
+			ok = strpbrk(p, "*?[") ? fnmatch(p, sc->id, 0) == 0 :
+						 strstr(sc->id, p) != NULL;
 		}
 		if (!ok)
 			return false;

@@ -15,12 +15,12 @@
 #include "scenario.h"
 
 struct ps_select {
-	char **patterns;	/* -k: fnmatch globs, or substrings when no glob character */
+	char **patterns; /* -k: fnmatch globs, or substrings when no glob character */
 	size_t n_patterns;
-	char **tags;		/* --tag: a scenario needs one of them */
+	char **tags; /* --tag: a scenario needs one of them */
 	size_t n_tags;
-	unsigned shard_index;	/* 0-based */
-	unsigned shard_total;	/* 0 or 1: no sharding */
+	unsigned shard_index; /* 0-based */
+	unsigned shard_total; /* 0 or 1: no sharding */
 };
 
 /* Parse "K/N" (1 <= K <= N) into s.  PS_EUSAGE when malformed. */

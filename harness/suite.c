@@ -52,8 +52,10 @@ int ps_suite_finish(struct ps_suite *s, const struct ps_command_help *cmd, struc
 
 	default_paths[0] = (char *)s->root;
 	if (!s->impl_spec)
-		return ps_diag(d, PS_EUSAGE, "procspec %s: --impl is required "
-			       "('procspec %s --help' describes it)", cmd->name, cmd->name);
+		return ps_diag(d, PS_EUSAGE,
+			       "procspec %s: --impl is required "
+			       "('procspec %s --help' describes it)",
+			       cmd->name, cmd->name);
 	if (s->args.n) {
 		s->paths = s->args.v;
 		s->n_paths = s->args.n;
@@ -95,9 +97,11 @@ static int check_sizes(const struct ps_suite *s, struct ps_diag *d)
 			if (len < PS_MAX_LINE)
 				continue;
 			text = ps_stmt_unparse(sc->steps[k]);
-			r = ps_diag(d, PS_EPARSE, "%s:%d:1: statement too long: %zu bytes as a request, "
-				    "over the protocol's %u-byte line\n%.72s...", sc->path,
-				    sc->steps[k]->line, len, PS_MAX_LINE, text ? text : "");
+			r = ps_diag(d, PS_EPARSE,
+				    "%s:%d:1: statement too long: %zu bytes as a request, "
+				    "over the protocol's %u-byte line\n%.72s...",
+				    sc->path, sc->steps[k]->line, len, PS_MAX_LINE,
+				    text ? text : "");
 			free(text);
 		}
 	}
@@ -124,18 +128,23 @@ static int check_ids(const struct ps_suite *s, struct ps_diag *d)
 		if (!e)
 			return ps_diag(d, -ENOMEM, "out of memory");
 		r = strcmp(e, s->scenarios[i]->id) ?
-		    ps_diag(d, PS_EUSAGE, "%s: the name is not UTF-8 text, which reports (JSON, "
-			    "XML) need; rename the file", e) : 0;
+			    ps_diag(d, PS_EUSAGE,
+				    "%s: the name is not UTF-8 text, which reports (JSON, "
+				    "XML) need; rename the file",
+				    e) :
+			    0;
 		free(e);
 		if (r)
 			return r;
-		for (start = c = s->scenarios[i]->id; ; c++) {
+		for (start = c = s->scenarios[i]->id;; c++) {
 			if (*c && *c != '/')
 				continue;
 			if (c - start > PS_MAX_ID_NAME)
-				return ps_diag(d, PS_EUSAGE, "%s: a name of %zu bytes; its report files need "
-					       "it to be at most %d", s->scenarios[i]->path,
-					       (size_t)(c - start), PS_MAX_ID_NAME);
+				return ps_diag(d, PS_EUSAGE,
+					       "%s: a name of %zu bytes; its report files need "
+					       "it to be at most %d",
+					       s->scenarios[i]->path, (size_t)(c - start),
+					       PS_MAX_ID_NAME);
 			if (!*c)
 				break;
 			start = c + 1;
@@ -150,7 +159,8 @@ static int check_ids(const struct ps_suite *s, struct ps_diag *d)
 	qsort(v, s->n_scenarios, sizeof(*v), cmp_id);
 	for (i = 1; i < s->n_scenarios && !r; i++)
 		if (!strcmp(v[i - 1]->id, v[i]->id))
-			r = ps_diag(d, PS_EUSAGE, "%s and %s: both have the id %s (files outside "
+			r = ps_diag(d, PS_EUSAGE,
+				    "%s and %s: both have the id %s (files outside "
 				    "scenarios/ are named by their base name); rename one",
 				    v[i - 1]->path, v[i]->path, v[i]->id);
 	free(v);

@@ -21,27 +21,27 @@
 
 struct ps_suite {
 	/* set by ps_suite_init(), filled from the command's option table */
-	const char *impl_spec;	/* --impl */
-	unsigned methods;	/* --method bits; 0 when none were given */
-	double step_timeout;	/* seconds, unscaled (--timeout) */
-	bool verbose;		/* -v: print every transcript */
+	const char *impl_spec; /* --impl */
+	unsigned methods;      /* --method bits; 0 when none were given */
+	double step_timeout;   /* seconds, unscaled (--timeout) */
+	bool verbose;          /* -v: print every transcript */
 	const char *golden_set;
 	const char *golden_dir;
 	const char *report_dir;
 	const char *out_set;
-	bool replace;		/* capture --replace: accept the new set */
-	struct ps_strv patterns;	/* -k, handed to select by ps_suite_options() */
-	struct ps_strv tags;		/* --tag, likewise */
-	struct ps_select select;	/* -k, --tag, --shard */
-	unsigned jobs;		/* -j: worker processes, default the number of CPUs */
-	unsigned max_failures;	/* --max-failures: 0 for no limit */
-	const char *expect_path;	/* --expect FILE */
+	bool replace;            /* capture --replace: accept the new set */
+	struct ps_strv patterns; /* -k, handed to select by ps_suite_options() */
+	struct ps_strv tags;     /* --tag, likewise */
+	struct ps_select select; /* -k, --tag, --shard */
+	unsigned jobs;           /* -j: worker processes, default the number of CPUs */
+	unsigned max_failures;   /* --max-failures: 0 for no limit */
+	const char *expect_path; /* --expect FILE */
 	/* filled by ps_suite_options() */
 	struct ps_impl impl;
-	struct ps_strv args;	/* the arguments that are not options */
-	char *const *paths;	/* scenario files and directories */
+	struct ps_strv args; /* the arguments that are not options */
+	char *const *paths;  /* scenario files and directories */
 	size_t n_paths;
-	const char *root;	/* scenario ids are relative to this */
+	const char *root; /* scenario ids are relative to this */
 	/* filled by ps_suite_load() */
 	struct ps_scenario **scenarios;
 	size_t n_scenarios;

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #define GUARD_MAX 64
-#define PATH_LEN 512
+#define PATH_LEN  512
 
 /* Written only outside signal handlers, read by them. */
 static pid_t owner;
 static char guarded[GUARD_MAX][PATH_LEN];
-static pid_t guarded_by[GUARD_MAX];	/* the process that made each */
-static char bases[4][PATH_LEN];	/* where driver directories were made */
+static pid_t guarded_by[GUARD_MAX]; /* the process that made each */
+static char bases[4][PATH_LEN];     /* where driver directories were made */
 
 struct dirent64_ {
 	unsigned long long d_ino;

@@ -88,8 +88,7 @@ static int has_attr(const pr_value *v, const char *name)
 	const char *const *a;
 	size_t n = strlen(name);
 
-	if (n >= 4 && strncmp(name, "__", 2) == 0 &&
-	    strcmp(name + n - 2, "__") == 0)
+	if (n >= 4 && strncmp(name, "__", 2) == 0 && strcmp(name + n - 2, "__") == 0)
 		return 1;
 	for (a = attrs_of(v); *a != NULL; a++)
 		if (strcmp(*a, name) == 0)
@@ -100,12 +99,13 @@ static int has_attr(const pr_value *v, const char *name)
 static int no_such_attr(const pr_value *v, const char *name, struct pr_diag *d)
 {
 	if (v->kind == PR_FUNCTION && v->u.fn.is_class)
-		return pr_diag(d, PR_EATTRIBUTE, "type object '%s' has no "
-			       "attribute '%s'", "Process", name);
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "type object '%s' has no "
+			       "attribute '%s'",
+			       "Process", name);
 	/* a bound method passes unknown names on to its function */
 	return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute '%s'",
-		       v->kind == PR_METHOD ? "function" : pr__type_name(v),
-		       name);
+		       v->kind == PR_METHOD ? "function" : pr__type_name(v), name);
 }
 
 int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d)
@@ -116,8 +116,10 @@ int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *
 	if (obj->kind == PR_OBJECT && obj->u.obj.type->getattr != NULL)
 		return obj->u.obj.type->getattr(obj, name, out, d);
 	if (has_attr(obj, name))
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "%s.%s", pr__type_name(obj), name);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "%s.%s",
+			       pr__type_name(obj), name);
 	return no_such_attr(obj, name, d);
 }
 
@@ -127,10 +129,11 @@ int pr_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d)
 		return pr__process_setattr(obj, name, v, d);
 	/* functions, the class and AuthenticationString instances take new
 	 * attributes in CPython; procref keeps none */
-	if (has_attr(obj, name) || obj->kind == PR_FUNCTION ||
-	    obj->kind == PR_AUTHKEY)
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "setting %s.%s", pr__type_name(obj), name);
+	if (has_attr(obj, name) || obj->kind == PR_FUNCTION || obj->kind == PR_AUTHKEY)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "setting %s.%s",
+			       pr__type_name(obj), name);
 	return no_such_attr(obj, name, d);
 }
 
@@ -147,13 +150,13 @@ int pr_pickle_check(pr_value *v, struct pr_diag *d)
 
 	switch (v->kind) {
 	case PR_AUTHKEY:
-		return pr_diag(d, PR_ETYPE, "Pickling an AuthenticationString "
+		return pr_diag(d, PR_ETYPE,
+			       "Pickling an AuthenticationString "
 			       "object is disallowed for security reasons");
 	case PR_PROCESS:
 		return pr__process_pickle_check(v, d);
 	case PR_OBJECT:
-		return v->u.obj.type->pickle != NULL ? v->u.obj.type->pickle(v, d)
-						      : 0;
+		return v->u.obj.type->pickle != NULL ? v->u.obj.type->pickle(v, d) : 0;
 	case PR_METHOD:
 		/* a bound method reduces to getattr(self, name) */
 		return pr_pickle_check(v->u.fn.self, d);

@@ -34,8 +34,7 @@ static int flush(int which, struct pr_diag *d)
 }
 
 /* child.returns(): return None at once */
-static int b_returns(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int b_returns(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -46,8 +45,7 @@ static int b_returns(pr_value *self, pr_value **argv, pr_value **out,
 
 /* child.blocks(): one byte from this process's gate, or EOF once every
  * write end is closed (the scenario process ended or died) */
-static int b_blocks(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int b_blocks(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int fd = pr__rt.current->u.proc->gate;
 	char byte;
@@ -57,10 +55,12 @@ static int b_blocks(pr_value *self, pr_value **argv, pr_value **out,
 	(void)argv;
 	(void)out;
 	if (fd < 0)
-		return pr_diag(d, PR_ERUNTIME, "child.blocks(): this process "
+		return pr_diag(d, PR_ERUNTIME,
+			       "child.blocks(): this process "
 			       "has no gate (its process object was never "
 			       "bound to a scenario variable)");
-	do n = read(fd, &byte, 1);
+	do
+		n = read(fd, &byte, 1);
 	while (n == -1 && errno == EINTR);
 	if (n < 0)
 		return pr_diag(d, -errno, NULL);
@@ -73,16 +73,17 @@ static int b_blocks(pr_value *self, pr_value **argv, pr_value **out,
  * for None and arg itself for a tuple: SystemExit.code is then None for
  * no args, args[0] for one, the tuple for more.
  */
-static int b_exits(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int b_exits(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *code = argv[0], *arg;
 
 	(void)self;
 	(void)out;
 	if (code->u.seq.len > 1)
-		return pr_diag(d, PR_ETYPE, "exit expected at most 1 argument, "
-			       "got %zu", code->u.seq.len);
+		return pr_diag(d, PR_ETYPE,
+			       "exit expected at most 1 argument, "
+			       "got %zu",
+			       code->u.seq.len);
 	arg = code->u.seq.len ? code->u.seq.items[0] : pr_none();
 	if (arg->kind == PR_TUPLE && arg->u.seq.len <= 1)
 		arg = arg->u.seq.len ? arg->u.seq.items[0] : pr_none();
@@ -92,8 +93,7 @@ static int b_exits(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* child.os_exit(n): os._exit(n), nothing flushed */
-static int b_os_exit(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int b_os_exit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int status, r;
 
@@ -105,14 +105,13 @@ static int b_os_exit(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 static const char *const raisable[] = {
-	"ValueError", "RuntimeError", "TypeError", "KeyError", "OSError",
-	"Exception", "KeyboardInterrupt", "SystemError",
+	"ValueError", "RuntimeError", "TypeError",         "KeyError",
+	"OSError",    "Exception",    "KeyboardInterrupt", "SystemError",
 };
 
 /* child.raises(name, message=''): raise getattr(builtins, name)(message),
  * for the classes tools/pydriver.py allows */
-static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int b_raises(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *name = argv[0], *message = argv[1], *empty = NULL;
 	struct sbuf sb = SBUF_INIT;
@@ -124,17 +123,19 @@ static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
 	(void)self;
 	(void)out;
 	for (i = 0; i < ARRAY_SIZE(raisable) && !cls; i++)
-		if (name->kind == PR_STR && strlen(raisable[i]) ==
-		    name->u.s.len && strcmp(raisable[i], name->u.s.data) == 0)
+		if (name->kind == PR_STR && strlen(raisable[i]) == name->u.s.len &&
+		    strcmp(raisable[i], name->u.s.data) == 0)
 			cls = raisable[i];
 	if (cls == NULL) {
 		pr__value_repr(name, &sb);
 		if ((r = pr__sb_finish(&sb, &text, NULL)) < 0)
 			return pr_diag(d, r, NULL);
-		r = pr_diag(d, PR_EVALUE, "child.raises(): unsupported exception "
+		r = pr_diag(d, PR_EVALUE,
+			    "child.raises(): unsupported exception "
 			    "class %s (one of ValueError, RuntimeError, "
 			    "TypeError, KeyError, OSError, Exception, "
-			    "KeyboardInterrupt, SystemError)", text);
+			    "KeyboardInterrupt, SystemError)",
+			    text);
 		free(text);
 		return r;
 	}
@@ -148,10 +149,12 @@ static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
 	pr_decref(empty);
 	if ((r = pr__sb_finish(&sb, &text, &len)) < 0)
 		return pr_diag(d, r, NULL);
-	r = pr__diag_setn(d, strcmp(cls, "ValueError") == 0 ? PR_EVALUE :
-			  strcmp(cls, "TypeError") == 0 ? PR_ETYPE :
+	r = pr__diag_setn(d,
+			  strcmp(cls, "ValueError") == 0   ? PR_EVALUE :
+			  strcmp(cls, "TypeError") == 0    ? PR_ETYPE :
 			  strcmp(cls, "RuntimeError") == 0 ? PR_ERUNTIME :
-			  PR_EEXCEPTION, cls, text, len);
+							     PR_EEXCEPTION,
+			  cls, text, len);
 	free(text);
 	return r;
 }
@@ -161,8 +164,7 @@ static int b_raises(pr_value *self, pr_value **argv, pr_value **out,
  *   if daemon is not None: q.daemon = daemon
  *   q.start(); print(repr(q)), flushed
  * q inherits this process's gate. */
-static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out,
-			  struct pr_diag *d)
+static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	static const char *const kw[] = { "target", "args" };
 	pr_value *cls = NULL, *q = NULL, *start = NULL, *res = NULL;
@@ -212,8 +214,8 @@ out:
 
 /* 'label: repr(value)', or '<raised Type: message>' when getting the
  * value raises */
-static void report_line(struct sbuf *sb, const char *label, int r,
-			pr_value *v, const struct pr_diag *d)
+static void report_line(struct sbuf *sb, const char *label, int r, pr_value *v,
+			const struct pr_diag *d)
 {
 	pr__sb_printf(sb, "%s: ", label);
 	if (r == 0) {
@@ -228,8 +230,7 @@ static void report_line(struct sbuf *sb, const char *label, int r,
 
 /* child.reports(): five 'label: repr' lines about this process, written
  * at once and flushed */
-static int b_reports(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int b_reports(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *cp = pr__rt.current, *pp, *v = NULL;
 	struct sbuf sb = SBUF_INIT;
@@ -269,8 +270,7 @@ static int b_reports(pr_value *self, pr_value **argv, pr_value **out,
 
 /* child.writes(out='', err=''): out to stdout, err to stderr, each
  * flushed */
-static int b_writes(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int b_writes(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int r;
 
@@ -287,31 +287,29 @@ static int b_writes(pr_value *self, pr_value **argv, pr_value **out,
 
 static const char *const os_exit_params[] = { "n" };
 static const char *const raises_params[] = { "name", "message" };
-static const char *const starts_child_params[] = {
-	"target", "args", "daemon"
-};
+static const char *const starts_child_params[] = { "target", "args", "daemon" };
 static const char *const writes_params[] = { "out", "err" };
 
-static const pr_func child_blocks = { .name = "blocks", .params = no_params,
-				     .fn = b_blocks };
-static const pr_func child_exits = { .name = "exits", .params = no_params,
-				    .varargs = 1, .fn = b_exits };
-static const pr_func child_os_exit = { .name = "os_exit",
-				      .params = os_exit_params, .nparams = 1,
-				      .nrequired = 1, .fn = b_os_exit };
-static const pr_func child_raises = { .name = "raises",
-				     .params = raises_params, .nparams = 2,
-				     .nrequired = 1, .fn = b_raises };
-static const pr_func child_reports = { .name = "reports", .params = no_params,
-				      .fn = b_reports };
-static const pr_func child_returns = { .name = "returns", .params = no_params,
-				      .fn = b_returns };
-static const pr_func child_starts_child = {
-	.name = "starts_child", .params = starts_child_params, .nparams = 3,
-	.nrequired = 1, .fn = b_starts_child
+static const pr_func child_blocks = { .name = "blocks", .params = no_params, .fn = b_blocks };
+static const pr_func child_exits = {
+	.name = "exits", .params = no_params, .varargs = 1, .fn = b_exits
 };
-static const pr_func child_writes = { .name = "writes", .params = writes_params,
-				     .nparams = 2, .fn = b_writes };
+static const pr_func child_os_exit = {
+	.name = "os_exit", .params = os_exit_params, .nparams = 1, .nrequired = 1, .fn = b_os_exit
+};
+static const pr_func child_raises = {
+	.name = "raises", .params = raises_params, .nparams = 2, .nrequired = 1, .fn = b_raises
+};
+static const pr_func child_reports = { .name = "reports", .params = no_params, .fn = b_reports };
+static const pr_func child_returns = { .name = "returns", .params = no_params, .fn = b_returns };
+static const pr_func child_starts_child = { .name = "starts_child",
+					    .params = starts_child_params,
+					    .nparams = 3,
+					    .nrequired = 1,
+					    .fn = b_starts_child };
+static const pr_func child_writes = {
+	.name = "writes", .params = writes_params, .nparams = 2, .fn = b_writes
+};
 
 /* child.NAME: the names are harness/vocab.def's, the functions above */
 static const struct {

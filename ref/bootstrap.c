@@ -52,14 +52,13 @@ static void print_exception(pr_value *self, const struct pr_diag *d)
 	const char *type = d->type != NULL ? d->type : "DriverError";
 
 	pr__sb_puts(&sb, "Process ");
-	pr__value_str(self->u.proc->name != NULL ? self->u.proc->name
-						 : pr_none(), &sb);
+	pr__value_str(self->u.proc->name != NULL ? self->u.proc->name : pr_none(), &sb);
 	pr__sb_puts(&sb, ":\n");
 	if (!sb.oom)
 		write_err(sb.p, sb.len);
 	pr__sb_release(&sb);
 	pr__sb_puts(&sb, "Traceback (most recent call last):\n"
-		    "  File \"<procref>\", line 1, in run\n");
+			 "  File \"<procref>\", line 1, in run\n");
 	pr__sb_puts(&sb, type);
 	if (d->message_len) {
 		pr__sb_puts(&sb, ": ");
@@ -96,8 +95,8 @@ static int system_exit_status(const struct pr_diag *d)
 		 * (int)PyLong_AsLong(code), and -1 (255) when it does not fit
 		 * a C long (Python/pythonrun.c, _Py_HandleSystemExit). */
 		if (pr__rt.exits_by_sys_exit && code->kind == PR_INT)
-			return code->u.i.big != NULL ? -1
-						     : (int)(uint32_t)(uint64_t)code->u.i.small;
+			return code->u.i.big != NULL ? -1 :
+						       (int)(uint32_t)(uint64_t)code->u.i.small;
 		/* os._exit(code) takes a C int; a larger code makes
 		 * os._exit() raise OverflowError in CPython's child, outside
 		 * any handler of _bootstrap: the fork start method raises it
@@ -156,8 +155,7 @@ int pr__bootstrap(pr_value *self, int parent_sentinel)
 		restart_child_pause();
 	old = pr__rt.current;
 	pr__rt.current = pr_incref(self);
-	parent = pr__parent_process_new(p->parent_name, p->parent_pid,
-					parent_sentinel);
+	parent = pr__parent_process_new(p->parent_name, p->parent_pid, parent_sentinel);
 	pr_decref(pr__rt.parent);
 	pr__rt.parent = parent;
 	pr_decref(old);

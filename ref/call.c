@@ -11,8 +11,8 @@
 
 #define MAX_SLOTS 16
 
-static int too_many_positional(const pr_func *f, int is_method,
-			       size_t given, size_t kwonly_given, struct pr_diag *d)
+static int too_many_positional(const pr_func *f, int is_method, size_t given, size_t kwonly_given,
+			       struct pr_diag *d)
 {
 	size_t argcount = f->nparams + (size_t)is_method;
 	size_t defcount = f->nparams - f->nrequired;
@@ -21,18 +21,17 @@ static int too_many_positional(const pr_func *f, int is_method,
 
 	if (defcount) {
 		plural = 1;
-		snprintf(sig, sizeof sig, "from %zu to %zu",
-			 argcount - defcount, argcount);
+		snprintf(sig, sizeof sig, "from %zu to %zu", argcount - defcount, argcount);
 	} else {
 		plural = argcount != 1;
 		snprintf(sig, sizeof sig, "%zu", argcount);
 	}
 	if (kwonly_given)
-		snprintf(kwsig, sizeof kwsig, " positional argument%s (and %zu "
-			 "keyword-only argument%s)", given != 1 ? "s" : "",
-			 kwonly_given, kwonly_given != 1 ? "s" : "");
-	return pr_diag(d, PR_ETYPE,
-		       "%s() takes %s positional argument%s but %zu%s %s given",
+		snprintf(kwsig, sizeof kwsig,
+			 " positional argument%s (and %zu "
+			 "keyword-only argument%s)",
+			 given != 1 ? "s" : "", kwonly_given, kwonly_given != 1 ? "s" : "");
+	return pr_diag(d, PR_ETYPE, "%s() takes %s positional argument%s but %zu%s %s given",
 		       f->name, sig, plural ? "s" : "", given, kwsig,
 		       given == 1 && !kwonly_given ? "was" : "were");
 }
@@ -58,8 +57,10 @@ static int missing_arguments(const pr_func *f, pr_value **argv, struct pr_diag *
 	}
 	if ((r = pr__sb_finish(&sb, &text, NULL)) < 0)
 		return pr_diag(d, r, NULL);
-	r = pr_diag(d, PR_ETYPE, "%s() missing %zu required positional "
-		    "argument%s: %s", f->name, n, n == 1 ? "" : "s", text);
+	r = pr_diag(d, PR_ETYPE,
+		    "%s() missing %zu required positional "
+		    "argument%s: %s",
+		    f->name, n, n == 1 ? "" : "s", text);
 	free(text);
 	return r;
 }
@@ -69,9 +70,8 @@ static int missing_arguments(const pr_func *f, pr_value **argv, struct pr_diag *
  * then keywords (unexpected, repeated), then the count of positional
  * arguments, then the missing ones.  argv gets new references.
  */
-static int bind(const pr_func *f, int is_method, pr_value *const *args,
-		size_t nargs, const char *const *kwnames,
-		pr_value *const *kwargs, size_t nkw, pr_value **argv,
+static int bind(const pr_func *f, int is_method, pr_value *const *args, size_t nargs,
+		const char *const *kwnames, pr_value *const *kwargs, size_t nkw, pr_value **argv,
 		struct pr_diag *d)
 {
 	size_t nslots = f->nparams + f->nkwonly + f->varargs + f->varkw;
@@ -103,8 +103,10 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args,
 		size_t slot = SIZE_MAX;
 
 		if (is_method && strcmp(kwnames[j], "self") == 0) {
-			r = pr_diag(d, PR_ETYPE, "%s() got multiple values for "
-				    "argument 'self'", f->name);
+			r = pr_diag(d, PR_ETYPE,
+				    "%s() got multiple values for "
+				    "argument 'self'",
+				    f->name);
 			goto fail;
 		}
 		for (i = 0; i < f->nparams && slot == SIZE_MAX; i++)
@@ -121,14 +123,17 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args,
 			continue;
 		}
 		if (slot == SIZE_MAX) {
-			r = pr_diag(d, PR_ETYPE, "%s() got an unexpected "
-				    "keyword argument '%s'", f->name,
-				    kwnames[j]);
+			r = pr_diag(d, PR_ETYPE,
+				    "%s() got an unexpected "
+				    "keyword argument '%s'",
+				    f->name, kwnames[j]);
 			goto fail;
 		}
 		if (argv[slot] != NULL) {
-			r = pr_diag(d, PR_ETYPE, "%s() got multiple values for "
-				    "argument '%s'", f->name, kwnames[j]);
+			r = pr_diag(d, PR_ETYPE,
+				    "%s() got multiple values for "
+				    "argument '%s'",
+				    f->name, kwnames[j]);
 			goto fail;
 		}
 		argv[slot] = pr_incref(kwargs[j]);
@@ -136,8 +141,7 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args,
 			kwonly_given++;
 	}
 	if (nargs > f->nparams && !f->varargs) {
-		r = too_many_positional(f, is_method, nargs + (size_t)is_method,
-					kwonly_given, d);
+		r = too_many_positional(f, is_method, nargs + (size_t)is_method, kwonly_given, d);
 		goto fail;
 	}
 	for (i = 0; i < f->nrequired; i++)
@@ -166,9 +170,8 @@ fail:
 	return r;
 }
 
-int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
-	    const char *const *kwnames, pr_value *const *kwargs, size_t nkw,
-	    pr_value **out, struct pr_diag *d)
+int pr_call(pr_value *func, pr_value *const *args, size_t nargs, const char *const *kwnames,
+	    pr_value *const *kwargs, size_t nkw, pr_value **out, struct pr_diag *d)
 {
 	const pr_func *f;
 	pr_value *argv[MAX_SLOTS], *self = NULL;
@@ -187,15 +190,12 @@ int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
 		is_method = 1;
 		break;
 	default:
-		return pr_diag(d, PR_ETYPE, "'%s' object is not callable",
-			       pr__type_name(func));
+		return pr_diag(d, PR_ETYPE, "'%s' object is not callable", pr__type_name(func));
 	}
 	nslots = f->nparams + f->nkwonly + f->varargs + f->varkw;
 	if (nslots > MAX_SLOTS)
-		return pr_diag(d, PR_EUNSUPPORTED, "%s(): too many parameters",
-			       f->name);
-	if ((r = bind(f, is_method, args, nargs, kwnames, kwargs, nkw, argv,
-		      d)) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "%s(): too many parameters", f->name);
+	if ((r = bind(f, is_method, args, nargs, kwnames, kwargs, nkw, argv, d)) < 0)
 		return r;
 	*out = NULL;
 	r = f->fn(self, argv, out, d);
@@ -211,8 +211,8 @@ int pr_call(pr_value *func, pr_value *const *args, size_t nargs,
 }
 
 /* self._target(*self._args, **self._kwargs) */
-int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs,
-		  pr_value **out, struct pr_diag *d)
+int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs, pr_value **out,
+		  struct pr_diag *d)
 {
 	const char **names = NULL;
 	pr_value **values = NULL;
@@ -237,8 +237,8 @@ int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs,
 		names[i] = k->u.s.data;
 		values[i] = kwargs->u.seq.items[2 * i + 1];
 	}
-	r = pr_call(func, args->u.seq.items, args->u.seq.len,
-		    (const char *const *)names, values, nkw, out, d);
+	r = pr_call(func, args->u.seq.items, args->u.seq.len, (const char *const *)names, values,
+		    nkw, out, d);
 out:
 	free(names);
 	free(values);

@@ -95,8 +95,7 @@ static int diag_oom(struct pr_diag *d)
 	return PR_EMEMORY;
 }
 
-int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg,
-		  size_t len)
+int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg, size_t len)
 {
 	char *t = NULL, *m = NULL;
 
@@ -119,8 +118,7 @@ int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg
 	return code;
 }
 
-int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt,
-		  va_list ap)
+int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt, va_list ap)
 {
 	char errbuf[256];
 	char *m = NULL;
@@ -131,10 +129,8 @@ int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt
 	if (fmt == NULL) {
 		if (code >= PR_ERRNO_MIN && code < 0) {
 			/* OSError.__str__: "[Errno %d] %s" */
-			snprintf(errbuf, sizeof errbuf, "[Errno %d] %s", -code,
-				 strerror(-code));
-			return pr__diag_setn(d, code, type, errbuf,
-					     strlen(errbuf));
+			snprintf(errbuf, sizeof errbuf, "[Errno %d] %s", -code, strerror(-code));
+			return pr__diag_setn(d, code, type, errbuf, strlen(errbuf));
 		}
 		return pr__diag_setn(d, code, type, "", 0);
 	}

@@ -78,13 +78,13 @@ static int check_executable(const char *path, struct pr_diag *d)
 		err = EACCES;
 	if (err == 0)
 		return 0;
-	return pr_diag(d, -err, "[Errno %d] %s: '%s' (libprocref's procref-child: "
+	return pr_diag(d, -err,
+		       "[Errno %d] %s: '%s' (libprocref's procref-child: "
 		       "install it, set PROCREF_CHILD or call pr_set_executable())",
 		       err, strerror(err), path);
 }
 
-int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out,
-		    struct pr_diag *d)
+int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out, struct pr_diag *d)
 {
 	char path[PATH_MAX], profile[32];
 	char *argv[PR__CHILD_MAX_ARGS + 4];

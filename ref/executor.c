@@ -37,7 +37,7 @@
 
 #include "executor.h"
 
-#define EXTRA_QUEUED_CALLS 1	/* process.py */
+#define EXTRA_QUEUED_CALLS 1 /* process.py */
 
 static const char broken_pool_msg[] =
 	"A process in the process pool was terminated abruptly while the "
@@ -52,9 +52,9 @@ struct core;
 
 struct future {
 	enum fstate state;
-	pr_value *result;	/* FINISHED, returned */
-	pr_value *exception;	/* FINISHED, raised */
-	struct core *core;	/* the executor whose manager resolves it */
+	pr_value *result;    /* FINISHED, returned */
+	pr_value *exception; /* FINISHED, raised */
+	struct core *core;   /* the executor whose manager resolves it */
 };
 
 /* _WorkItem */
@@ -62,16 +62,16 @@ struct work {
 	int64_t id;
 	pr_value *future;
 	pr_value *fn, *args, *kwargs;
-	int chunk;		/* map(): args is a list of argument tuples */
+	int chunk; /* map(): args is a list of argument tuples */
 };
 
 /* a worker process, as the manager knows it */
 struct wproc {
 	pr_value *proc;
 	pid_t pid;
-	int conn;		/* -1 until it has said hello, and after EOF */
-	int busy;		/* it holds a call item */
-	int stop;		/* a None sentinel is due */
+	int conn; /* -1 until it has said hello, and after EOF */
+	int busy; /* it holds a call item */
+	int stop; /* a None sentinel is due */
 };
 
 enum thread_state { T_NONE, T_RUNNING, T_EXITED, T_DIED };
@@ -83,36 +83,36 @@ struct core {
 	int max_workers;
 	const struct pr_start_method *method;
 	pr_value *initializer, *initargs;
-	int64_t max_tasks;	/* 0 for None */
-	int dynamic;		/* _safe_to_dynamically_spawn_children */
-	int exec_alive;		/* the executor object still exists */
-	int shutdown_thread;	/* _shutdown_thread */
-	int cancel_pending;	/* _cancel_pending_futures */
-	const char *broken;	/* _broken */
+	int64_t max_tasks;   /* 0 for None */
+	int dynamic;         /* _safe_to_dynamically_spawn_children */
+	int exec_alive;      /* the executor object still exists */
+	int shutdown_thread; /* _shutdown_thread */
+	int cancel_pending;  /* _cancel_pending_futures */
+	const char *broken;  /* _broken */
 	enum thread_state thread;
-	int idle;		/* _idle_worker_semaphore */
+	int idle; /* _idle_worker_semaphore */
 	int64_t queue_count;
-	struct work *pending;	/* _pending_work_items, in insertion order */
+	struct work *pending; /* _pending_work_items, in insertion order */
 	size_t npending, cappending;
-	int64_t *ids;		/* _work_ids */
+	int64_t *ids; /* _work_ids */
 	size_t nids, capids;
-	int64_t *callq;		/* the call queue: moved, not yet taken */
+	int64_t *callq; /* the call queue: moved, not yet taken */
 	size_t ncallq;
-	size_t stuck;		/* 3.6: items whose pickling failed in the feeder */
-	struct wproc *procs;	/* _processes */
+	size_t stuck;        /* 3.6: items whose pickling failed in the feeder */
+	struct wproc *procs; /* _processes */
 	size_t nprocs, capprocs;
-	int processes_none;	/* shutdown(wait=False) set _processes = None */
-	int wakeup_closed;	/* 3.7/3.8: shutdown(wait=False) closed it */
+	int processes_none; /* shutdown(wait=False) set _processes = None */
+	int wakeup_closed;  /* 3.7/3.8: shutdown(wait=False) closed it */
 	int listen_fd;
-	int wakeup[2];		/* _ThreadWakeup */
+	int wakeup[2]; /* _ThreadWakeup */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
-	char name[64];		/* the abstract address, printable */
-	int forgotten;		/* settles() gave up on it */
+	char name[64]; /* the abstract address, printable */
+	int forgotten; /* settles() gave up on it */
 };
 
-static struct core *cores;	/* _threads_wakeups, and every other one */
-static int global_shutdown;	/* _global_shutdown */
+static struct core *cores;  /* _threads_wakeups, and every other one */
+static int global_shutdown; /* _global_shutdown */
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -150,7 +150,8 @@ static int send_msg(int fd, const struct sbuf *sb)
 
 	if (sb->oom)
 		return PR_EMEMORY;
-	do n = send(fd, sb->p, sb->len, MSG_NOSIGNAL);
+	do
+		n = send(fd, sb->p, sb->len, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
 	return n < 0 ? -errno : 0;
 }
@@ -162,13 +163,15 @@ static int recv_msg(int fd, char **out, size_t *len)
 	char *buf;
 
 	*out = NULL;
-	do n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	do
+		n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
 	while (n == -1 && errno == EINTR);
 	if (n <= 0)
 		return n == 0 ? 0 : -errno;
 	if ((buf = malloc((size_t)n + 1)) == NULL)
 		return -ENOMEM;
-	do n = recv(fd, buf, (size_t)n, 0);
+	do
+		n = recv(fd, buf, (size_t)n, 0);
 	while (n == -1 && errno == EINTR);
 	if (n <= 0) {
 		free(buf);
@@ -181,9 +184,8 @@ static int recv_msg(int fd, char **out, size_t *len)
 
 /* ---- futures (_base.Future) ------------------------------------------- */
 
-static const char *const state_names[] = {
-	"pending", "running", "cancelled", "cancelled", "finished"
-};
+static const char *const state_names[] = { "pending", "running", "cancelled", "cancelled",
+					   "finished" };
 
 static void future_free(void *data)
 {
@@ -199,8 +201,7 @@ static void future_repr(pr_value *v, struct sbuf *sb)
 {
 	struct future *f = v->u.obj.data;
 
-	pr__sb_printf(sb, "<Future at %#" PRIxPTR " state=%s", (uintptr_t)v,
-		      state_names[f->state]);
+	pr__sb_printf(sb, "<Future at %#" PRIxPTR " state=%s", (uintptr_t)v, state_names[f->state]);
 	if (f->state == FINISHED && f->exception != NULL)
 		pr__sb_printf(sb, " raised %s", pr__exc_type(f->exception));
 	else if (f->state == FINISHED)
@@ -208,11 +209,12 @@ static void future_repr(pr_value *v, struct sbuf *sb)
 	pr__sb_putc(sb, '>');
 }
 
-static int future_getattr(pr_value *v, const char *name, pr_value **out,
-			  struct pr_diag *d);
+static int future_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d);
 
 static const struct pr_objtype future_type = {
-	.name = "Future", .free = future_free, .repr = future_repr,
+	.name = "Future",
+	.free = future_free,
+	.repr = future_repr,
 	.getattr = future_getattr,
 };
 
@@ -306,8 +308,7 @@ static void work_release(struct work *w)
 static void pop_work(struct core *c, size_t at)
 {
 	work_release(&c->pending[at]);
-	memmove(&c->pending[at], &c->pending[at + 1],
-		(c->npending - at - 1) * sizeof *c->pending);
+	memmove(&c->pending[at], &c->pending[at + 1], (c->npending - at - 1) * sizeof *c->pending);
 	c->npending--;
 }
 
@@ -322,8 +323,7 @@ static int pop_id(int64_t *q, size_t *n, int64_t *id)
 }
 
 /* _RemoteTraceback(text) */
-static pr_value *remote_traceback(const char *quote, const char *tb,
-				  size_t len)
+static pr_value *remote_traceback(const char *quote, const char *tb, size_t len)
 {
 	struct sbuf sb = SBUF_INIT;
 	pr_value *s, *args;
@@ -348,8 +348,7 @@ static int put_call_item(struct sbuf *sb, struct work *w, struct pr_diag *d)
 {
 	int r;
 
-	if ((r = pr_pickle_check(w->fn, d)) < 0 ||
-	    (r = pr_pickle_check(w->args, d)) < 0 ||
+	if ((r = pr_pickle_check(w->fn, d)) < 0 || (r = pr_pickle_check(w->args, d)) < 0 ||
 	    (w->kwargs != NULL && (r = pr_pickle_check(w->kwargs, d)) < 0))
 		return r;
 	pr__sb_putc(sb, 'C');
@@ -357,8 +356,7 @@ static int put_call_item(struct sbuf *sb, struct work *w, struct pr_diag *d)
 	pr__sb_putc(sb, (char)w->chunk);
 	if (pr__wire_put(sb, w->fn) < 0 || pr__wire_put(sb, w->args) < 0 ||
 	    pr__wire_put(sb, w->kwargs) < 0)
-		return pr_diag(d, PR_ETYPE, "cannot pickle '%s' object",
-			       pr__type_name(w->fn));
+		return pr_diag(d, PR_ETYPE, "cannot pickle '%s' object", pr__type_name(w->fn));
 	return sb->oom ? pr_diag(d, PR_EMEMORY, NULL) : 0;
 }
 
@@ -375,8 +373,7 @@ static void feeder_error(struct core *c, size_t at, struct pr_diag *e)
 
 	pr__sb_puts(&tb, "Traceback (most recent call last):\n");
 	pr__sb_puts(&tb, "  File \"<procref>\", line 0, in _feed\n");
-	pr__exc_line(&tb, e->type ? e->type : "TypeError", e->message,
-		     e->message_len);
+	pr__exc_line(&tb, e->type ? e->type : "TypeError", e->message, e->message_len);
 	if (!pr__profile.ex_safe_queue) {
 		if (!tb.oom)
 			pr__write_all(2, tb.p, tb.len);
@@ -447,8 +444,7 @@ static void hand_out(struct core *c)
 		p = &c->procs[i];
 		if (p->conn < 0 || p->busy || p->stop)
 			continue;
-		if (!pop_id(c->callq, &c->ncallq, &id) ||
-		    (w = find_work(c, id, NULL)) == NULL)
+		if (!pop_id(c->callq, &c->ncallq, &id) || (w = find_work(c, id, NULL)) == NULL)
 			continue;
 		if (put_call_item(&sb, w, &e) == 0 && send_msg(p->conn, &sb) == 0)
 			p->busy = 1;
@@ -468,8 +464,8 @@ static void accept_workers(struct core *c)
 	int fd;
 
 	for (;;) {
-		do fd = accept4(c->listen_fd, NULL, NULL,
-				SOCK_CLOEXEC | SOCK_NONBLOCK);
+		do
+			fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		while (fd == -1 && errno == EINTR);
 		if (fd < 0)
 			return;
@@ -521,8 +517,7 @@ static void forget_proc(struct core *c, size_t i)
 {
 	close_fd(&c->procs[i].conn);
 	pr_decref(c->procs[i].proc);
-	memmove(&c->procs[i], &c->procs[i + 1],
-		(c->nprocs - i - 1) * sizeof *c->procs);
+	memmove(&c->procs[i], &c->procs[i + 1], (c->nprocs - i - 1) * sizeof *c->procs);
 	c->nprocs--;
 }
 
@@ -591,8 +586,7 @@ static void terminate_broken(struct core *c, pr_value *cause)
 	if (bpe != NULL && cause != NULL)
 		pr__exc_set_cause(bpe, pr_incref(cause));
 	for (i = 0; i < c->npending; i++) {
-		if (set_outcome(c->pending[i].future, NULL, bpe) < 0 &&
-		    pr__profile.bug_107219) {
+		if (set_outcome(c->pending[i].future, NULL, bpe) < 0 && pr__profile.bug_107219) {
 			/* gh-107219: InvalidStateError out of the loop; the
 			 * futures after this one never resolve */
 			pr_decref(bpe);
@@ -654,8 +648,7 @@ static void flag_shutting_down(struct core *c)
 
 /* The result message of a worker: process_result_item, and the exit of a
  * worker that reached max_tasks_per_child. */
-static void process_result(struct core *c, struct wproc *p, const char *msg,
-			   size_t len)
+static void process_result(struct core *c, struct wproc *p, const char *msg, size_t len)
 {
 	const char *q = msg + 1, *end = msg + len, *type, *tb;
 	pr_value *value = NULL, *args = NULL, *exc = NULL, *cause = NULL;
@@ -690,11 +683,11 @@ static void process_result(struct core *c, struct wproc *p, const char *msg,
 			}
 			pr__sb_puts(&sb, "Traceback (most recent call last):\n");
 			pr__sb_puts(&sb, "  File \"<procref>\", line 0, in "
-				    "wait_result_broken_or_wakeup\n");
-			pr__sb_printf(&sb, "TypeError: %s__init__() missing 1 "
+					 "wait_result_broken_or_wakeup\n");
+			pr__sb_printf(&sb,
+				      "TypeError: %s__init__() missing 1 "
 				      "required positional argument: 'b'\n",
-				      pr__profile.qualname_errors ?
-				      PR__UNPICKLABLE_CLASS "." : "");
+				      pr__profile.qualname_errors ? PR__UNPICKLABLE_CLASS "." : "");
 			cause = sb.oom ? NULL : remote_traceback("'''", sb.p, sb.len);
 			pr__sb_release(&sb);
 			terminate_broken(c, cause);
@@ -789,7 +782,8 @@ static int manager_iterate(struct core *c, int timeout_ms)
 		pfd[n].fd = po != NULL ? po->sentinel : -1;
 		pfd[n++].events = POLLIN;
 	}
-	do r = poll(pfd, n, timeout_ms);
+	do
+		r = poll(pfd, n, timeout_ms);
 	while (r == -1 && errno == EINTR);
 	if (r <= 0) {
 		free(pfd);
@@ -872,8 +866,7 @@ void pr__executors_pump(void)
 }
 
 /* The manager until done(arg) or deadline (ms, -1 none); 1 if done. */
-static int manager_wait(struct core *c, int (*done)(void *), void *arg,
-			int64_t deadline)
+static int manager_wait(struct core *c, int (*done)(void *), void *arg, int64_t deadline)
 {
 	int64_t left;
 
@@ -897,7 +890,8 @@ static void wakeup(struct core *c)
 	ssize_t n;
 
 	if (c->wakeup[1] >= 0) {
-		do n = write(c->wakeup[1], "", 1);
+		do
+			n = write(c->wakeup[1], "", 1);
 		while (n == -1 && errno == EINTR);
 	}
 }
@@ -977,8 +971,7 @@ static void worker_after_fork(void)
 }
 
 /* The exception part of a result item, for the diag the call raised. */
-static void put_exception(struct sbuf *sb, const struct pr_diag *e,
-			  const char *where)
+static void put_exception(struct sbuf *sb, const struct pr_diag *e, const char *where)
 {
 	struct sbuf tb = SBUF_INIT;
 	pr_value *exc = pr__exc_from_diag(e);
@@ -1004,8 +997,8 @@ static void put_exception(struct sbuf *sb, const struct pr_diag *e,
 }
 
 /* r = call_item.fn(*args, **kwargs), or _process_chunk(fn, chunk) */
-static int run_call(pr_value *fn, pr_value *args, pr_value *kwargs, int chunk,
-		    pr_value **out, struct pr_diag *d)
+static int run_call(pr_value *fn, pr_value *args, pr_value *kwargs, int chunk, pr_value **out,
+		    struct pr_diag *d)
 {
 	pr_value **results;
 	size_t i, n;
@@ -1044,14 +1037,12 @@ static int send_result(int fd, uint64_t id, int exiting, pr_value *value,
 	} else if (pr_pickle_check(value, &e) < 0 ||
 		   (pr__sb_putc(&sb, 'v'), pr__wire_put(&sb, value) < 0)) {
 		if (e.code == 0)
-			pr_diag(&e, PR_ETYPE, "cannot pickle '%s' object",
-				pr__type_name(value));
+			pr_diag(&e, PR_ETYPE, "cannot pickle '%s' object", pr__type_name(value));
 		if (!pr__profile.ex_safe_queue) {
 			/* the exception leaves _process_worker: the
 			 * process's traceback and exit code 1 */
 			pr__sb_release(&sb);
-			r = pr__diag_setn(d, e.code, e.type, e.message,
-					  e.message_len);
+			r = pr__diag_setn(d, e.code, e.type, e.message, e.message_len);
 			pr_diag_clear(&e);
 			return r;
 		}
@@ -1072,8 +1063,7 @@ static int send_result(int fd, uint64_t id, int exiting, pr_value *value,
  * worker process, the initializer (its failure logged as CPython's
  * LOGGER.critical does, then return), then call items until None.
  */
-static int process_worker(pr_value *self, pr_value **argv, pr_value **out,
-			  struct pr_diag *d)
+static int process_worker(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *address = argv[0], *initializer = argv[1], *initargs = argv[2];
 	pr_value *fn = NULL, *args = NULL, *kwargs = NULL, *res = NULL;
@@ -1114,8 +1104,9 @@ static int process_worker(pr_value *self, pr_value **argv, pr_value **out,
 	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 		return pr_diag(d, -errno, NULL);
 	memcpy(sa.sun_path + 1, address->u.s.data, address->u.s.len);
-	if (connect(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(
-		    struct sockaddr_un, sun_path) + 1 + address->u.s.len)) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + address->u.s.len)) <
+	    0) {
 		r = pr_diag(d, -errno, NULL);
 		goto out;
 	}
@@ -1125,7 +1116,7 @@ static int process_worker(pr_value *self, pr_value **argv, pr_value **out,
 	pr__sb_release(&sb);
 	for (;;) {
 		if (recv_msg(fd, &msg, &len) != 1)
-			break;	/* the executor is gone */
+			break; /* the executor is gone */
 		if (msg[0] == 'S') {
 			/* result_queue.put(os.getpid()) */
 			free(msg);
@@ -1137,16 +1128,13 @@ static int process_worker(pr_value *self, pr_value **argv, pr_value **out,
 		}
 		q = msg + 1;
 		end = msg + len;
-		if (msg[0] != 'C' || pr__wire_get_u64(&q, end, &id) < 0 ||
-		    q >= end) {
+		if (msg[0] != 'C' || pr__wire_get_u64(&q, end, &id) < 0 || q >= end) {
 			free(msg);
 			continue;
 		}
 		chunk = *q++;
-		if (pr__wire_get(&q, end, &fn) < 0 ||
-		    pr__wire_get(&q, end, &args) < 0 ||
-		    pr__wire_get(&q, end, &kwargs) < 0 || fn == NULL ||
-		    args == NULL) {
+		if (pr__wire_get(&q, end, &fn) < 0 || pr__wire_get(&q, end, &args) < 0 ||
+		    pr__wire_get(&q, end, &kwargs) < 0 || fn == NULL || args == NULL) {
 			free(msg);
 			pr_decref(fn);
 			pr_decref(args);
@@ -1173,12 +1161,13 @@ out:
 	return r;
 }
 
-static const char *const worker_params[] = {
-	"address", "initializer", "initargs", "max_tasks"
-};
+static const char *const worker_params[] = { "address", "initializer", "initargs", "max_tasks" };
 static const pr_func process_worker_func = {
-	.name = "_process_worker", .params = worker_params, .nparams = 4,
-	.nrequired = 4, .fn = process_worker,
+	.name = "_process_worker",
+	.params = worker_params,
+	.nparams = 4,
+	.nrequired = 4,
+	.fn = process_worker,
 };
 
 pr_value *pr__executor_function(const char *name)
@@ -1193,16 +1182,17 @@ pr_value *pr__executor_function(const char *name)
 static void context_repr(pr_value *v, struct sbuf *sb)
 {
 	const struct pr_start_method *m = v->u.obj.data;
-	const char *cls = strcmp(m->name, "fork") == 0 ? "ForkContext" :
-		strcmp(m->name, "spawn") == 0 ? "SpawnContext" :
-		"ForkServerContext";
+	const char *cls = strcmp(m->name, "fork") == 0  ? "ForkContext" :
+			  strcmp(m->name, "spawn") == 0 ? "SpawnContext" :
+							  "ForkServerContext";
 
-	pr__sb_printf(sb, "<multiprocessing.context.%s object at %#" PRIxPTR
-		      ">", cls, (uintptr_t)v);
+	pr__sb_printf(sb, "<multiprocessing.context.%s object at %#" PRIxPTR ">", cls,
+		      (uintptr_t)v);
 }
 
 static const struct pr_objtype context_type = {
-	.name = "Context", .repr = context_repr,
+	.name = "Context",
+	.repr = context_repr,
 };
 
 static const char *const name_params[] = { "method" };
@@ -1223,8 +1213,7 @@ static int bad_context(pr_value *method, struct pr_diag *d)
 }
 
 /* multiprocessing.get_context(method=None) */
-static int g_get_context(pr_value *self, pr_value **argv, pr_value **out,
-			 struct pr_diag *d)
+static int g_get_context(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	const struct pr_start_method *m = pr__rt.method;
 	const char *name;
@@ -1258,16 +1247,19 @@ static void executor_free(void *data)
 
 static void executor_repr(pr_value *v, struct sbuf *sb)
 {
-	pr__sb_printf(sb, "<concurrent.futures.process.ProcessPoolExecutor "
-		      "object at %#" PRIxPTR ">", (uintptr_t)v);
+	pr__sb_printf(sb,
+		      "<concurrent.futures.process.ProcessPoolExecutor "
+		      "object at %#" PRIxPTR ">",
+		      (uintptr_t)v);
 }
 
-static int executor_getattr(pr_value *v, const char *name, pr_value **out,
-			    struct pr_diag *d);
+static int executor_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d);
 
 static const struct pr_objtype executor_type = {
-	.name = "ProcessPoolExecutor", .free = executor_free,
-	.repr = executor_repr, .getattr = executor_getattr,
+	.name = "ProcessPoolExecutor",
+	.free = executor_free,
+	.repr = executor_repr,
+	.getattr = executor_getattr,
 };
 
 static struct core *core_of(pr_value *v)
@@ -1311,16 +1303,16 @@ static int core_channels(struct core *c, struct pr_diag *d)
 		return pr_diag(d, -errno, NULL);
 	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
 		memset(rnd, 0, sizeof rnd);
-	snprintf(c->name, sizeof c->name, "procref-executor-%ld-%p-%02x%02x%02x"
-		 "%02x", (long)getpid(), (void *)c, rnd[0], rnd[1], rnd[2], rnd[3]);
+	snprintf(c->name, sizeof c->name,
+		 "procref-executor-%ld-%p-%02x%02x%02x"
+		 "%02x",
+		 (long)getpid(), (void *)c, rnd[0], rnd[1], rnd[2], rnd[3]);
 	len = strlen(c->name);
 	c->addr.sun_family = AF_UNIX;
 	memcpy(c->addr.sun_path + 1, c->name, len);
 	c->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
-	c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-			      SOCK_NONBLOCK, 0);
-	if (c->listen_fd < 0 ||
-	    bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
+	c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
 	    listen(c->listen_fd, 64) < 0)
 		return pr_diag(d, -errno, NULL);
 	return 0;
@@ -1338,8 +1330,7 @@ static long cpu_count(void)
  * initializer=None, initargs=(), *, max_tasks_per_child=None), its checks
  * in CPython's order for the profile.
  */
-static int executor_init(pr_value *self, pr_value **argv, pr_value **out,
-			 struct pr_diag *d)
+static int executor_init(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *max_workers = argv[0], *ctx = NULL, *init = NULL;
 	pr_value *initargs = NULL, *mtpc = NULL;
@@ -1367,20 +1358,24 @@ static int executor_init(pr_value *self, pr_value **argv, pr_value **out,
 			is_float = 1;
 			mw = max_workers->u.f;
 		} else if (pr__is_int(max_workers)) {
-			mw = max_workers->kind == PR_BOOL ? max_workers->u.b
-				: max_workers->u.i.big ? (max_workers->u.i.big[0] == '-'
-				? -1e300 : 1e300) : (double)max_workers->u.i.small;
+			mw = max_workers->kind == PR_BOOL ?
+				     max_workers->u.b :
+			     max_workers->u.i.big ?
+				     (max_workers->u.i.big[0] == '-' ? -1e300 : 1e300) :
+				     (double)max_workers->u.i.small;
 		} else {
-			return pr_diag(d, PR_ETYPE, "'<=' not supported between "
+			return pr_diag(d, PR_ETYPE,
+				       "'<=' not supported between "
 				       "instances of '%s' and 'int'",
 				       pr__type_name(max_workers));
 		}
 		if (mw <= 0)
-			return pr_diag(d, PR_EVALUE,
-				       "max_workers must be greater than 0");
+			return pr_diag(d, PR_EVALUE, "max_workers must be greater than 0");
 		if (mw > 100000)
-			return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not "
-				       "model %g workers", mw);
+			return pr_diag(d, PR_EUNSUPPORTED,
+				       "libprocref does not "
+				       "model %g workers",
+				       mw);
 	} else {
 		mw = (double)cpu_count();
 	}
@@ -1389,34 +1384,36 @@ static int executor_init(pr_value *self, pr_value **argv, pr_value **out,
 		m = &pr__spawn_method;
 	if (ctx != NULL) {
 		if (pr__object_data(ctx, &context_type) == NULL)
-			return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no "
-				       "attribute '%s'", pr__type_name(ctx),
-				       pr__profile.ex_on_demand
-				       ? "get_start_method" : "Lock");
+			return pr_diag(d, PR_EATTRIBUTE,
+				       "'%s' object has no "
+				       "attribute '%s'",
+				       pr__type_name(ctx),
+				       pr__profile.ex_on_demand ? "get_start_method" : "Lock");
 		m = ctx->u.obj.data;
 	}
 	if (init != NULL && !is_callable(init))
 		return pr_diag(d, PR_ETYPE, "initializer must be a callable");
 	if (mtpc != NULL) {
 		if (!pr__is_int(mtpc))
-			return pr_diag(d, PR_ETYPE,
-				       "max_tasks_per_child must be an integer");
+			return pr_diag(d, PR_ETYPE, "max_tasks_per_child must be an integer");
 		if ((mtpc->kind == PR_BOOL && !mtpc->u.b) ||
-		    (mtpc->kind == PR_INT && (mtpc->u.i.big ? mtpc->u.i.big[0] == '-'
-					      : mtpc->u.i.small <= 0)))
-			return pr_diag(d, PR_EVALUE,
-				       "max_tasks_per_child must be >= 1");
+		    (mtpc->kind == PR_INT &&
+		     (mtpc->u.i.big ? mtpc->u.i.big[0] == '-' : mtpc->u.i.small <= 0)))
+			return pr_diag(d, PR_EVALUE, "max_tasks_per_child must be >= 1");
 		if (m == &pr__fork_method)
-			return pr_diag(d, PR_EVALUE, "max_tasks_per_child is "
+			return pr_diag(d, PR_EVALUE,
+				       "max_tasks_per_child is "
 				       "incompatible with the 'fork' "
 				       "multiprocessing start method; supply "
 				       "a different mp_context.");
 	}
 	/* the call queue's BoundedSemaphore(max_workers + 1) */
 	if (is_float)
-		return pr_diag(d, PR_ETYPE, pr__profile.float_index_message
-			       ? "'float' object cannot be interpreted as an "
-			       "integer" : "integer argument expected, got float");
+		return pr_diag(d, PR_ETYPE,
+			       pr__profile.float_index_message ?
+				       "'float' object cannot be interpreted as an "
+				       "integer" :
+				       "integer argument expected, got float");
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	c->listen_fd = c->wakeup[0] = c->wakeup[1] = -1;
@@ -1425,11 +1422,12 @@ static int executor_init(pr_value *self, pr_value **argv, pr_value **out,
 	c->dynamic = pr__profile.ex_on_demand && m != &pr__fork_method;
 	c->initializer = pr_incref(init);
 	c->initargs = pr_incref(initargs);
-	c->max_tasks = mtpc == NULL ? 0 : mtpc->kind == PR_BOOL ? 1
-		: mtpc->u.i.big ? INT64_MAX : mtpc->u.i.small;
+	c->max_tasks = mtpc == NULL          ? 0 :
+		       mtpc->kind == PR_BOOL ? 1 :
+		       mtpc->u.i.big         ? INT64_MAX :
+					       mtpc->u.i.small;
 	c->exec_alive = 1;
-	c->callq = calloc((size_t)c->max_workers + EXTRA_QUEUED_CALLS,
-			  sizeof *c->callq);
+	c->callq = calloc((size_t)c->max_workers + EXTRA_QUEUED_CALLS, sizeof *c->callq);
 	if (c->callq == NULL) {
 		core_free(c);
 		return pr_diag(d, PR_EMEMORY, NULL);
@@ -1488,20 +1486,19 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 static int submit_check(struct core *c, struct pr_diag *d)
 {
 	if (c->broken != NULL)
-		return pr__diag_setn(d, PR_EEXCEPTION, "BrokenProcessPool",
-				     c->broken, strlen(c->broken));
+		return pr__diag_setn(d, PR_EEXCEPTION, "BrokenProcessPool", c->broken,
+				     strlen(c->broken));
 	if (c->shutdown_thread)
-		return pr_diag(d, PR_ERUNTIME,
-			       "cannot schedule new futures after shutdown");
+		return pr_diag(d, PR_ERUNTIME, "cannot schedule new futures after shutdown");
 	if (global_shutdown && pr__profile.ex_on_demand)
-		return pr_diag(d, PR_ERUNTIME, "cannot schedule new futures "
+		return pr_diag(d, PR_ERUNTIME,
+			       "cannot schedule new futures "
 			       "after interpreter shutdown");
 	return 0;
 }
 
-static int do_submit(struct core *c, pr_value *fn, pr_value *args,
-		     pr_value *kwargs, int chunk, pr_value **out,
-		     struct pr_diag *d)
+static int do_submit(struct core *c, pr_value *fn, pr_value *args, pr_value *kwargs, int chunk,
+		     pr_value **out, struct pr_diag *d)
 {
 	struct work *w;
 	pr_value *f;
@@ -1510,8 +1507,7 @@ static int do_submit(struct core *c, pr_value *fn, pr_value *args,
 	*out = NULL;
 	if ((r = submit_check(c, d)) < 0)
 		return r;
-	if (grow((void **)&c->pending, &c->cappending, c->npending + 1,
-		 sizeof *c->pending) < 0 ||
+	if (grow((void **)&c->pending, &c->cappending, c->npending + 1, sizeof *c->pending) < 0 ||
 	    grow((void **)&c->ids, &c->capids, c->nids + 1, sizeof *c->ids) < 0 ||
 	    (f = future_new(c)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
@@ -1572,8 +1568,7 @@ static int without_fn(pr_value *kwargs, pr_value **out, struct pr_diag *d)
  * warns), and 3.7-3.8 word a missing fn their own way
  * (ProcessPoolExecutor.submit(*args, **kwargs)).
  */
-static int ex_submit(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int ex_submit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct core *c = core_of(self);
 	pr_value *args = argv[0], *kwargs = argv[1], *fn = NULL;
@@ -1589,9 +1584,11 @@ static int ex_submit(pr_value *self, pr_value **argv, pr_value **out,
 	}
 	if (n == 0 && fn == NULL) {
 		if (pr__profile.version == 0x0307 || pr__profile.version == 0x0308)
-			return pr_diag(d, PR_ETYPE, "submit expected at least 1 "
+			return pr_diag(d, PR_ETYPE,
+				       "submit expected at least 1 "
 				       "positional argument, got 0");
-		return pr_diag(d, PR_ETYPE, "%s() missing 1 required positional "
+		return pr_diag(d, PR_ETYPE,
+			       "%s() missing 1 required positional "
 			       "argument: 'fn'",
 			       meth_name("ProcessPoolExecutor.submit"));
 	}
@@ -1622,11 +1619,11 @@ out:
 /* ---- map -------------------------------------------------------------- */
 
 struct mapiter {
-	pr_value **fs;		/* the futures left, in order */
+	pr_value **fs; /* the futures left, in order */
 	size_t nfs, next;
-	pr_value *chunk;	/* the list being yielded from */
+	pr_value *chunk; /* the list being yielded from */
 	size_t chunkpos;
-	int64_t end_time;	/* -1: no timeout */
+	int64_t end_time; /* -1: no timeout */
 	int finished;
 };
 
@@ -1644,16 +1641,20 @@ static void mapiter_free(void *data)
 
 static void mapiter_repr(pr_value *v, struct sbuf *sb)
 {
-	pr__sb_printf(sb, "<generator object _chain_from_iterable_of_lists at "
-		      "%#" PRIxPTR ">", (uintptr_t)v);
+	pr__sb_printf(sb,
+		      "<generator object _chain_from_iterable_of_lists at "
+		      "%#" PRIxPTR ">",
+		      (uintptr_t)v);
 }
 
 static const struct pr_objtype mapiter_type = {
-	.name = "generator", .free = mapiter_free, .repr = mapiter_repr,
+	.name = "generator",
+	.free = mapiter_free,
+	.repr = mapiter_repr,
 };
 
-static int future_result(pr_value *f, pr_value *timeout, int want_exc,
-			 pr_value **out, struct pr_diag *d);
+static int future_result(pr_value *f, pr_value *timeout, int want_exc, pr_value **out,
+			 struct pr_diag *d);
 
 /* the generator's finally: cancel what is left */
 static void mapiter_close(struct mapiter *m)
@@ -1688,8 +1689,7 @@ static int mapiter_next(pr_value *it, pr_value **out, struct pr_diag *d)
 		}
 		f = m->fs[m->next++];
 		if (m->end_time >= 0 &&
-		    (timeout = pr_float((double)(m->end_time - now_ms()) /
-					1000.0)) == NULL) {
+		    (timeout = pr_float((double)(m->end_time - now_ms()) / 1000.0)) == NULL) {
 			pr_decref(f);
 			return pr_diag(d, PR_EMEMORY, NULL);
 		}
@@ -1710,8 +1710,7 @@ static int mapiter_next(pr_value *it, pr_value **out, struct pr_diag *d)
 }
 
 /* map(fn, *iterables, timeout=None, chunksize=1) */
-static int ex_map(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int ex_map(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct core *c = core_of(self);
 	pr_value *fn = argv[0], *timeout = argv[1], *chunksize = argv[2];
@@ -1726,12 +1725,13 @@ static int ex_map(pr_value *self, pr_value **argv, pr_value **out,
 	*out = NULL;
 	if (chunksize != NULL) {
 		if (!pr__is_int(chunksize))
-			return pr_diag(d, PR_ETYPE, "'<' not supported between "
+			return pr_diag(d, PR_ETYPE,
+				       "'<' not supported between "
 				       "instances of '%s' and 'int'",
 				       pr__type_name(chunksize));
 		cs = chunksize->kind == PR_BOOL ? chunksize->u.b :
-			chunksize->u.i.big ? (chunksize->u.i.big[0] == '-' ? -1
-					      : INT64_MAX) : chunksize->u.i.small;
+		     chunksize->u.i.big         ? (chunksize->u.i.big[0] == '-' ? -1 : INT64_MAX) :
+						  chunksize->u.i.small;
 	}
 	if (cs < 1)
 		return pr_diag(d, PR_EVALUE, "chunksize must be >= 1.");
@@ -1750,8 +1750,7 @@ static int ex_map(pr_value *self, pr_value **argv, pr_value **out,
 		goto out;
 	}
 	for (i = 0; i < ncols; i++) {
-		if ((r = pr__value_iter(pr_item(iterables, i), &cols[i],
-					&lens[i], d)) < 0)
+		if ((r = pr__value_iter(pr_item(iterables, i), &cols[i], &lens[i], d)) < 0)
 			goto out;
 		if (lens[i] < n)
 			n = lens[i];
@@ -1833,13 +1832,11 @@ static int do_shutdown(struct core *c, int wait, int cancel_futures)
 	return 0;
 }
 
-static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out,
-		       struct pr_diag *d)
+static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct core *c = core_of(self);
 	int wait = argv[0] == NULL || pr_truth(argv[0]);
-	int cancel = pr__profile.ex_cancel_futures && argv[1] != NULL &&
-		     pr_truth(argv[1]);
+	int cancel = pr__profile.ex_cancel_futures && argv[1] != NULL && pr_truth(argv[1]);
 
 	(void)out;
 	(void)d;
@@ -1847,8 +1844,7 @@ static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out,
 	return do_shutdown(c, wait, cancel);
 }
 
-static int ex_enter(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int ex_enter(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)d;
@@ -1857,8 +1853,7 @@ static int ex_enter(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* __exit__: self.shutdown(wait=True); return False */
-static int ex_exit(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int ex_exit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)d;
@@ -1868,9 +1863,7 @@ static int ex_exit(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 static const char *const no_params[] = { NULL };
-static const char *const init_params[] = {
-	"max_workers", "mp_context", "initializer", "initargs"
-};
+static const char *const init_params[] = { "max_workers", "mp_context", "initializer", "initargs" };
 static const char *const init_kwonly[] = { "max_tasks_per_child" };
 static const char *const map_params[] = { "fn" };
 static const char *const map_kwonly[] = { "timeout", "chunksize" };
@@ -1880,28 +1873,38 @@ static const char *const exit_params[] = { "exc_type", "exc_val", "exc_tb" };
 
 /* The methods, named as 3.10+ name them in argument errors and as
  * 3.6-3.9 do ([1]). */
-#define EXECUTOR_METHODS(Q)						\
-	{ .name = Q "submit", .params = no_params, .varargs = 1,	\
-	  .varkw = 1, .fn = ex_submit },				\
-	{ .name = Q "map", .params = map_params, .nparams = 1,		\
-	  .nrequired = 1, .kwonly = map_kwonly, .nkwonly = 2,		\
-	  .varargs = 1, .fn = ex_map },					\
-	{ .name = Q "shutdown", .params = shutdown_params,		\
-	  .nparams = 1, .kwonly = shutdown_kwonly, .nkwonly = 1,	\
-	  .fn = ex_shutdown },						\
-	{ .name = Q "shutdown", .params = shutdown_params,		\
-	  .nparams = 1, .fn = ex_shutdown },				\
-	{ .name = Q "__enter__", .params = no_params, .fn = ex_enter },	\
-	{ .name = Q "__exit__", .params = exit_params, .nparams = 3,	\
-	  .nrequired = 3, .fn = ex_exit }
+#define EXECUTOR_METHODS(Q)                                                                     \
+	{ .name = Q "submit", .params = no_params, .varargs = 1, .varkw = 1, .fn = ex_submit }, \
+		{ .name = Q "map",                                                              \
+		  .params = map_params,                                                         \
+		  .nparams = 1,                                                                 \
+		  .nrequired = 1,                                                               \
+		  .kwonly = map_kwonly,                                                         \
+		  .nkwonly = 2,                                                                 \
+		  .varargs = 1,                                                                 \
+		  .fn = ex_map },                                                               \
+		{ .name = Q "shutdown",                                                         \
+		  .params = shutdown_params,                                                    \
+		  .nparams = 1,                                                                 \
+		  .kwonly = shutdown_kwonly,                                                    \
+		  .nkwonly = 1,                                                                 \
+		  .fn = ex_shutdown },                                                          \
+		{ .name = Q "shutdown",                                                         \
+		  .params = shutdown_params,                                                    \
+		  .nparams = 1,                                                                 \
+		  .fn = ex_shutdown },                                                          \
+		{ .name = Q "__enter__", .params = no_params, .fn = ex_enter },                 \
+	{                                                                                       \
+		.name = Q "__exit__", .params = exit_params, .nparams = 3, .nrequired = 3,      \
+		.fn = ex_exit                                                                   \
+	}
 
 static const pr_func executor_methods[2][6] = {
 	{ EXECUTOR_METHODS("ProcessPoolExecutor.") },
 	{ EXECUTOR_METHODS("") },
 };
 
-static int executor_getattr(pr_value *v, const char *name, pr_value **out,
-			    struct pr_diag *d)
+static int executor_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d)
 {
 	const pr_func *m = executor_methods[!pr__profile.qualname_errors];
 	size_t i;
@@ -1919,20 +1922,25 @@ static int executor_getattr(pr_value *v, const char *name, pr_value **out,
 		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 	}
 	if (name[0] == '_')
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "ProcessPoolExecutor.%s", name);
-	return pr_diag(d, PR_EATTRIBUTE, "'ProcessPoolExecutor' object has no "
-		       "attribute '%s'", name);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "ProcessPoolExecutor.%s",
+			       name);
+	return pr_diag(d, PR_EATTRIBUTE,
+		       "'ProcessPoolExecutor' object has no "
+		       "attribute '%s'",
+		       name);
 }
 
 static const pr_func executor_class[3] = {
-	{ .name = "ProcessPoolExecutor.__init__", .params = init_params,
-	  .nparams = 4, .kwonly = init_kwonly, .nkwonly = 1,
+	{ .name = "ProcessPoolExecutor.__init__",
+	  .params = init_params,
+	  .nparams = 4,
+	  .kwonly = init_kwonly,
+	  .nkwonly = 1,
 	  .fn = executor_init },
-	{ .name = "__init__", .params = init_params, .nparams = 4,
-	  .fn = executor_init },
-	{ .name = "__init__", .params = init_params, .nparams = 1,
-	  .fn = executor_init },
+	{ .name = "__init__", .params = init_params, .nparams = 4, .fn = executor_init },
+	{ .name = "__init__", .params = init_params, .nparams = 1, .fn = executor_init },
 };
 
 /* ---- future methods ------------------------------------------------- */
@@ -1947,8 +1955,8 @@ static int future_done(void *arg)
 }
 
 /* Future.result(timeout) / Future.exception(timeout) */
-static int future_result(pr_value *v, pr_value *timeout, int want_exc,
-			 pr_value **out, struct pr_diag *d)
+static int future_result(pr_value *v, pr_value *timeout, int want_exc, pr_value **out,
+			 struct pr_diag *d)
 {
 	struct future *f = fut(v);
 	int64_t deadline = -1;
@@ -1977,20 +1985,17 @@ static int future_result(pr_value *v, pr_value *timeout, int want_exc,
 	return 0;
 }
 
-static int f_result(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int f_result(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	return future_result(self, argv[0], 0, out, d);
 }
 
-static int f_exception(pr_value *self, pr_value **argv, pr_value **out,
-		       struct pr_diag *d)
+static int f_exception(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	return future_result(self, argv[0], 1, out, d);
 }
 
-static int f_cancel(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int f_cancel(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)d;
@@ -1999,8 +2004,7 @@ static int f_cancel(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
-static int f_cancelled(pr_value *self, pr_value **argv, pr_value **out,
-		       struct pr_diag *d)
+static int f_cancelled(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	enum fstate s;
 
@@ -2012,8 +2016,7 @@ static int f_cancelled(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
-static int f_running(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int f_running(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)d;
@@ -2022,8 +2025,7 @@ static int f_running(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
-static int f_done(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int f_done(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)d;
@@ -2038,15 +2040,12 @@ static const pr_func future_methods[] = {
 	{ .name = "Future.cancel", .params = no_params, .fn = f_cancel },
 	{ .name = "Future.cancelled", .params = no_params, .fn = f_cancelled },
 	{ .name = "Future.done", .params = no_params, .fn = f_done },
-	{ .name = "Future.exception", .params = timeout_params, .nparams = 1,
-	  .fn = f_exception },
-	{ .name = "Future.result", .params = timeout_params, .nparams = 1,
-	  .fn = f_result },
+	{ .name = "Future.exception", .params = timeout_params, .nparams = 1, .fn = f_exception },
+	{ .name = "Future.result", .params = timeout_params, .nparams = 1, .fn = f_result },
 	{ .name = "Future.running", .params = no_params, .fn = f_running },
 };
 
-static int future_getattr(pr_value *v, const char *name, pr_value **out,
-			  struct pr_diag *d)
+static int future_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d)
 {
 	size_t i;
 
@@ -2057,18 +2056,21 @@ static int future_getattr(pr_value *v, const char *name, pr_value **out,
 		}
 	if (name[0] == '_' || strcmp(name, "add_done_callback") == 0 ||
 	    strncmp(name, "set_", 4) == 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "Future.%s", name);
-	return pr_diag(d, PR_EATTRIBUTE, "'Future' object has no attribute "
-		       "'%s'", name);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "Future.%s",
+			       name);
+	return pr_diag(d, PR_EATTRIBUTE,
+		       "'Future' object has no attribute "
+		       "'%s'",
+		       name);
 }
 
 /* ---- list(), next() -------------------------------------------------- */
 
 static const char *const x_params[] = { "x" };
 
-static int g_list(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int g_list(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value **items = NULL, **grown, *item;
 	size_t n = 0, cap = 0;
@@ -2103,8 +2105,7 @@ static int g_list(pr_value *self, pr_value **argv, pr_value **out,
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
 
-static int g_next(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int g_next(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int r;
 
@@ -2120,12 +2121,9 @@ static int g_next(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 static const pr_func global_funcs[] = {
-	{ .name = "get_context", .params = name_params, .nparams = 1,
-	  .fn = g_get_context },
-	{ .name = "list", .params = x_params, .nparams = 1, .nrequired = 1,
-	  .fn = g_list },
-	{ .name = "next", .params = x_params, .nparams = 1, .nrequired = 1,
-	  .fn = g_next },
+	{ .name = "get_context", .params = name_params, .nparams = 1, .fn = g_get_context },
+	{ .name = "list", .params = x_params, .nparams = 1, .nrequired = 1, .fn = g_list },
+	{ .name = "next", .params = x_params, .nparams = 1, .nrequired = 1, .fn = g_next },
 };
 
 pr_value *pr__executor_global(const char *name)
@@ -2133,8 +2131,9 @@ pr_value *pr__executor_global(const char *name)
 	size_t i;
 
 	if (strcmp(name, "ProcessPoolExecutor") == 0) {
-		pr_value *cls = pr__class(&executor_class[pr__profile.ex_mtpc ? 0
-			: pr__profile.ex_initializer ? 1 : 2]);
+		pr_value *cls = pr__class(&executor_class[pr__profile.ex_mtpc        ? 0 :
+							  pr__profile.ex_initializer ? 1 :
+										       2]);
 
 		return cls;
 	}
@@ -2156,8 +2155,7 @@ int pr_is_future(const pr_value *v)
 	return fut((pr_value *)v) != NULL;
 }
 
-int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures,
-			 struct pr_diag *d)
+int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures, struct pr_diag *d)
 {
 	struct core *c = core_of(ex);
 
@@ -2167,8 +2165,8 @@ int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures,
 	return do_shutdown(c, wait, cancel_futures);
 }
 
-int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args,
-		       size_t nargs, pr_value **future, struct pr_diag *d)
+int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args, size_t nargs,
+		       pr_value **future, struct pr_diag *d)
 {
 	struct core *c = core_of(ex);
 	pr_value *tuple, **items;
@@ -2191,8 +2189,7 @@ int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args,
 	return r;
 }
 
-int pr_future_result(pr_value *f, double timeout, pr_value **out,
-		     struct pr_diag *d)
+int pr_future_result(pr_value *f, double timeout, pr_value **out, struct pr_diag *d)
 {
 	pr_value *t = NULL;
 	int r;
@@ -2207,8 +2204,7 @@ int pr_future_result(pr_value *f, double timeout, pr_value **out,
 	return r;
 }
 
-int pr_future_exception(pr_value *f, double timeout, pr_value **out,
-			struct pr_diag *d)
+int pr_future_exception(pr_value *f, double timeout, pr_value **out, struct pr_diag *d)
 {
 	pr_value *t = NULL;
 	int r;
@@ -2255,11 +2251,12 @@ int pr_cause(pr_value *x, pr_value **out, struct pr_diag *d)
 		pr_incref(exc);
 	}
 	if (!pr__is_exc(exc)) {
-		r = exc->kind == PR_NONE
-			    ? pr_diag(d, PR_EATTRIBUTE, "'NoneType' object has no "
-				      "attribute '__cause__'")
-			    : pr_diag(d, PR_EUNSUPPORTED, "cause(): not an "
-				      "exception or a future");
+		r = exc->kind == PR_NONE ? pr_diag(d, PR_EATTRIBUTE,
+						   "'NoneType' object has no "
+						   "attribute '__cause__'") :
+					   pr_diag(d, PR_EUNSUPPORTED,
+						   "cause(): not an "
+						   "exception or a future");
 		pr_decref(exc);
 		return r;
 	}
@@ -2291,8 +2288,7 @@ static int settled(void *arg)
 	return 1;
 }
 
-int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles,
-			struct pr_diag *d)
+int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_diag *d)
 {
 	struct core *c = core_of(ex);
 	size_t i;

@@ -27,11 +27,9 @@ const char *pr__exc_type(const pr_value *v);
 void pr__exc_set_cause(pr_value *v, pr_value *cause);
 pr_value *pr__exc_cause(const pr_value *v);
 /* traceback.format_exception_only's line: "Type: message\n" */
-void pr__exc_line(struct sbuf *sb, const char *type, const char *message,
-		  size_t len);
+void pr__exc_line(struct sbuf *sb, const char *type, const char *message, size_t len);
 /* A whole traceback of d raised in function where. */
-void pr__exc_traceback(struct sbuf *sb, const char *where,
-		       const struct pr_diag *d);
+void pr__exc_traceback(struct sbuf *sb, const char *where, const struct pr_diag *d);
 
 /* ---- task.c ------------------------------------------------------------ */
 

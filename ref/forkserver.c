@@ -59,7 +59,8 @@ void pr_forkserver_stop(void)
 		close(fs.alive_w);
 	fs.alive_w = -1;
 	if (fs.pid > 0) {
-		do r = waitpid(fs.pid, &st, 0);
+		do
+			r = waitpid(fs.pid, &st, 0);
 		while (r == -1 && errno == EINTR);
 	}
 	fs.pid = 0;
@@ -83,7 +84,8 @@ static int ensure_running(struct pr_diag *d)
 		/* pid, status = os.waitpid(self._forkserver_pid, os.WNOHANG):
 		 * an error propagates out of start() (ChildProcessError for
 		 * ECHILD), the server is kept */
-		do w = waitpid(fs.pid, &st, WNOHANG);
+		do
+			w = waitpid(fs.pid, &st, WNOHANG);
 		while (w == -1 && errno == EINTR);
 		if (w < 0)
 			return pr_diag(d, -errno, NULL);
@@ -113,9 +115,8 @@ static int ensure_running(struct pr_diag *d)
 	}
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fs.address);
 	if ((listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(listener, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    chmod(fs.address, 0600) < 0 || listen(listener, 128) < 0 ||
-	    pipe2(alive, O_CLOEXEC) < 0) {
+	    bind(listener, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(fs.address, 0600) < 0 ||
+	    listen(listener, 128) < 0 || pipe2(alive, O_CLOEXEC) < 0) {
 		r = pr_diag(d, -errno, NULL);
 		goto fail;
 	}
@@ -154,7 +155,8 @@ static int send_fds(int sock, const int *fds, size_t n)
 		char buf[CMSG_SPACE(sizeof(int) * (MAXFDS_TO_SEND + 1))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = u.buf,
 			      .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
 	struct cmsghdr *c;
@@ -166,7 +168,8 @@ static int send_fds(int sock, const int *fds, size_t n)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	do r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	do
+		r = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	return r < 0 ? -errno : 0;
 }
@@ -180,14 +183,16 @@ static ssize_t recv_fds(int sock, int *fds, size_t max)
 		char buf[CMSG_SPACE(sizeof(int) * (MAXFDS_TO_SEND + 1))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = u.buf,
 			      .msg_controllen = sizeof u.buf };
 	struct cmsghdr *c;
 	ssize_t r;
 	size_t n = 0;
 
-	do r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	do
+		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (r == -1 && errno == EINTR);
 	if (r < 0)
 		return -errno;
@@ -210,7 +215,8 @@ static int read_signed(int fd, int64_t *out)
 	ssize_t n;
 
 	while (got < sizeof buf) {
-		do n = read(fd, buf + got, sizeof buf - got);
+		do
+			n = read(fd, buf + got, sizeof buf - got);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return -errno;
@@ -227,8 +233,7 @@ static int read_signed(int fd, int64_t *out)
  * gets [child_r, child_w, alive_w] + fds.  (CPython also sends the
  * resource tracker's fd; libprocref runs none.)
  */
-static int connect_to_new_process(const int *extra, size_t nextra,
-				  int *status_r, int *data_w,
+static int connect_to_new_process(const int *extra, size_t nextra, int *status_r, int *data_w,
 				  struct pr_diag *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -240,8 +245,8 @@ static int connect_to_new_process(const int *extra, size_t nextra,
 		return r;
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fs.address);
 	if ((client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(client, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0) {
+	    connect(client, (struct sockaddr *)&sa, sizeof sa) < 0 || pipe2(p1, O_CLOEXEC) < 0 ||
+	    pipe2(p2, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -277,8 +282,7 @@ out:
  * at once.  The gate and fds 1 and 2 travel with the request, as
  * tools/pydriver.py sends them (duplicate_for_child).
  */
-static int forkserver_launch(struct pr_popen *po, pr_value *proc,
-			     struct pr_diag *d)
+static int forkserver_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 {
 	struct sbuf sb = SBUF_INIT;
 	int gate = proc->u.proc->gate;
@@ -301,8 +305,7 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc,
 	extra[n++] = 2;
 	if ((r = pr__spawn_payload(proc, slots, &sb, d)) < 0)
 		return r;
-	if ((r = connect_to_new_process(extra, (size_t)n, &status_r, &w,
-					d)) < 0)
+	if ((r = connect_to_new_process(extra, (size_t)n, &status_r, &w, d)) < 0)
 		goto out;
 	po->sentinel = status_r;
 	po->finalized = 0;
@@ -322,9 +325,8 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc,
 	close(w);
 	w = -1;
 	if ((r = read_signed(status_r, &pid)) < 0) {
-		r = r == PR_EVALUE ? pr_diag_raise(d, "EOFError",
-						   "unexpected EOF")
-				   : pr_diag(d, r, NULL);
+		r = r == PR_EVALUE ? pr_diag_raise(d, "EOFError", "unexpected EOF") :
+				     pr_diag(d, r, NULL);
 		pr__popen_close(po, NULL);
 		goto out;
 	}
@@ -354,8 +356,7 @@ static int forkserver_poll(struct pr_popen *po, int flag, int *rc)
 		if (r <= 0)
 			return 0;
 		po->has_returncode = 1;
-		po->returncode = read_signed(po->sentinel, &code) < 0
-				 ? 255 : (int)code;
+		po->returncode = read_signed(po->sentinel, &code) < 0 ? 255 : (int)code;
 	}
 	*rc = po->returncode;
 	return 1;
@@ -402,8 +403,8 @@ static void write_signed(int fd, int64_t v)
 static int report_own_code(int status_w, int bootstrapped, int code)
 {
 	static const char err[] = "Traceback (most recent call last):\n"
-		"  File \"<procref>\", line 1, in _serve_one\n"
-		"struct.error: argument out of range\n";
+				  "  File \"<procref>\", line 1, in _serve_one\n"
+				  "struct.error: argument out of range\n";
 	uint64_t u = (uint64_t)code;
 
 	if (!bootstrapped)
@@ -453,7 +454,7 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 			break;
 		}
 		if (pfd[1].revents)
-			break;	/* EOF: raise SystemExit */
+			break; /* EOF: raise SystemExit */
 		if (pfd[2].revents) {
 			while (read(sig[0], buf, sizeof buf) > 0)
 				;
@@ -463,8 +464,7 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 						break;
 				if (i == nserved)
 					continue;
-				code = WIFSIGNALED(st) ? -WTERMSIG(st)
-						       : WEXITSTATUS(st);
+				code = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
 				write_signed(served[i].child_w, code);
 				close(served[i].child_w);
 				served[i] = served[--nserved];
@@ -484,8 +484,7 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 		}
 		if (nserved == cap) {
 			cap = cap ? 2 * cap : 16;
-			if ((grown = realloc(served, cap * sizeof *served))
-			    == NULL) {
+			if ((grown = realloc(served, cap * sizeof *served)) == NULL) {
 				status = 1;
 				break;
 			}

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static pr_value *gc_list;	/* every live container, newest first */
+static pr_value *gc_list; /* every live container, newest first */
 
 void pr__gc_track(pr_value *v)
 {

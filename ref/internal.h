@@ -21,36 +21,36 @@
  * profile.c.  Code asks `if (pr__profile.repr_info)`, never for a version.
  */
 struct pr_profile {
-	const char *name;	/* what pr_set_profile() took: "3.8", "3.11-O" */
-	unsigned version;	/* 0x0308 for 3.8 */
-	int asserts;		/* assert statements run (not python -O) */
-	int daemon_kwarg;	/* Process(daemon=...), and _config['daemon'] */
-	int sentinel;		/* the Process.sentinel property */
-	int close_kill;		/* Process.close(), Process.kill(), _closed */
-	int parent_process;	/* parent_process(), _ParentProcess */
-	int repr_info;		/* <Process name=... pid=... parent=... status> */
-	int exit_code_attr;	/* _bootstrap reads SystemExit.code, not .args */
-	int forkserver_waitpid;	/* the forkserver reports its children's wait status */
-	int spawn_vfork;	/* spawnv_passfds goes through vfork, then fork */
-	int c_int_message;	/* OverflowError reads "Python int too large to convert to C int" */
-	int bytes_type;		/* bytes is a type of its own, not str (Python 3) */
+	const char *name;       /* what pr_set_profile() took: "3.8", "3.11-O" */
+	unsigned version;       /* 0x0308 for 3.8 */
+	int asserts;            /* assert statements run (not python -O) */
+	int daemon_kwarg;       /* Process(daemon=...), and _config['daemon'] */
+	int sentinel;           /* the Process.sentinel property */
+	int close_kill;         /* Process.close(), Process.kill(), _closed */
+	int parent_process;     /* parent_process(), _ParentProcess */
+	int repr_info;          /* <Process name=... pid=... parent=... status> */
+	int exit_code_attr;     /* _bootstrap reads SystemExit.code, not .args */
+	int forkserver_waitpid; /* the forkserver reports its children's wait status */
+	int spawn_vfork;        /* spawnv_passfds goes through vfork, then fork */
+	int c_int_message;      /* OverflowError reads "Python int too large to convert to C int" */
+	int bytes_type;         /* bytes is a type of its own, not str (Python 3) */
 	/* concurrent.futures (executor.c, task.c) */
-	int ex_initializer;	/* mp_context=, initializer=, initargs= */
-	int ex_cancel_futures;	/* shutdown(cancel_futures=) */
-	int ex_mtpc;		/* max_tasks_per_child= */
-	int ex_on_demand;	/* spawn/forkserver workers start one per submit */
-	int ex_safe_queue;	/* pickling errors fail the future, not the pool */
-	int ex_invalid_state;	/* set_exception() on a cancelled future raises */
-	int ex_result_or_cancel;	/* map()'s iterator cancels what timed out */
-	int ex_posonly_fn;	/* submit(fn, /, ...) */
-	int pickle_quoted;	/* "cannot pickle '_thread.lock' object" */
-	int exc_repr_compact;	/* ValueError('x'), not ValueError('x',) */
-	int qualname_errors;	/* "ProcessPoolExecutor.submit() missing ..." */
-	int float_index_message;	/* "'float' object cannot be interpreted as an integer" */
+	int ex_initializer;      /* mp_context=, initializer=, initargs= */
+	int ex_cancel_futures;   /* shutdown(cancel_futures=) */
+	int ex_mtpc;             /* max_tasks_per_child= */
+	int ex_on_demand;        /* spawn/forkserver workers start one per submit */
+	int ex_safe_queue;       /* pickling errors fail the future, not the pool */
+	int ex_invalid_state;    /* set_exception() on a cancelled future raises */
+	int ex_result_or_cancel; /* map()'s iterator cancels what timed out */
+	int ex_posonly_fn;       /* submit(fn, /, ...) */
+	int pickle_quoted;       /* "cannot pickle '_thread.lock' object" */
+	int exc_repr_compact;    /* ValueError('x'), not ValueError('x',) */
+	int qualname_errors;     /* "ProcessPoolExecutor.submit() missing ..." */
+	int float_index_message; /* "'float' object cannot be interpreted as an integer" */
 	/* CPython bugs the release has (profile.c, bugs[]) */
-	int bug_wakeup_closed;	/* bpo-39098: shutdown(wait=False) kills the manager */
-	int bug_107219;		/* gh-107219: a cancelled future kills a breaking manager */
-	int bug_132969;		/* gh-132969: a worker exit after shutdown(wait=False) */
+	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
+	int bug_107219;        /* gh-107219: a cancelled future kills a breaking manager */
+	int bug_132969;        /* gh-132969: a worker exit after shutdown(wait=False) */
 };
 extern struct pr_profile pr__profile;
 
@@ -69,8 +69,7 @@ struct sbuf {
 void pr__sb_put(struct sbuf *sb, const void *data, size_t len);
 void pr__sb_puts(struct sbuf *sb, const char *s);
 void pr__sb_putc(struct sbuf *sb, char c);
-void pr__sb_printf(struct sbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void pr__sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand the NUL-terminated text to *out (the caller frees it), or release
  * it and return PR_EMEMORY. */
 int pr__sb_finish(struct sbuf *sb, char **out, size_t *len);
@@ -82,34 +81,34 @@ struct pr_process;
 struct pr_objtype;
 
 struct pr_value {
-	long refcnt;		/* < 0: immortal (None, True, False) */
+	long refcnt; /* < 0: immortal (None, True, False) */
 	enum pr_kind kind;
-	pr_value *gc_prev, *gc_next;	/* containers only, see gc.c */
+	pr_value *gc_prev, *gc_next; /* containers only, see gc.c */
 	long gc_refs;
 	union {
 		int b;
 		struct {
 			int64_t small;
-			char *big;	/* canonical decimal text outside int64 */
+			char *big; /* canonical decimal text outside int64 */
 		} i;
 		double f;
 		struct {
-			char *data;	/* NUL-terminated as a convenience */
+			char *data; /* NUL-terminated as a convenience */
 			size_t len;
-		} s;		/* str (UTF-8), bytes, authkey */
+		} s; /* str (UTF-8), bytes, authkey */
 		struct {
-			pr_value **items;	/* dict: key, value, key, ... */
-			size_t len;	/* dict: the number of pairs */
+			pr_value **items; /* dict: key, value, key, ... */
+			size_t len;       /* dict: the number of pairs */
 		} seq;
 		struct pr_process *proc;
 		struct {
 			const struct pr_objtype *type;
 			void *data;
-		} obj;		/* PR_OBJECT */
+		} obj; /* PR_OBJECT */
 		struct {
 			const pr_func *func;
-			pr_value *self;	/* PR_METHOD: the bound object */
-			int is_class;	/* the Process class, not a function */
+			pr_value *self; /* PR_METHOD: the bound object */
+			int is_class;   /* the Process class, not a function */
 		} fn;
 	} u;
 };
@@ -136,7 +135,7 @@ int pr__value_to_tuple(pr_value *v, pr_value **out, struct pr_diag *d);
 int pr__value_to_dict(pr_value *v, pr_value **out, struct pr_diag *d);
 int pr__value_to_authkey(pr_value *v, pr_value **out, struct pr_diag *d);
 pr_value *pr__authkey(const void *data, size_t len);
-int pr__is_int(const pr_value *v);	/* int or bool */
+int pr__is_int(const pr_value *v); /* int or bool */
 pr_value *pr__method(const pr_func *func, pr_value *self);
 pr_value *pr__class(const pr_func *init);
 void pr__float_repr(double x, struct sbuf *sb);
@@ -148,12 +147,11 @@ void pr__float_repr(double x, struct sbuf *sb);
  * cannot cross to a child).
  */
 struct pr_objtype {
-	const char *name;	/* type(v).__name__ */
+	const char *name; /* type(v).__name__ */
 	void (*free)(void *data);
 	void (*repr)(pr_value *v, struct sbuf *sb);
-	void (*str)(pr_value *v, struct sbuf *sb);	/* NULL: repr */
-	int (*getattr)(pr_value *v, const char *name, pr_value **out,
-		       struct pr_diag *d);
+	void (*str)(pr_value *v, struct sbuf *sb); /* NULL: repr */
+	int (*getattr)(pr_value *v, const char *name, pr_value **out, struct pr_diag *d);
 	int (*pickle)(pr_value *v, struct pr_diag *d);
 	int (*wire)(struct sbuf *sb, pr_value *v);
 };
@@ -176,8 +174,8 @@ void pr__value_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg);
 
 /* self._target(*self._args, **self._kwargs): args a tuple, kwargs a dict
  * or NULL. */
-int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs,
-		  pr_value **out, struct pr_diag *d);
+int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs, pr_value **out,
+		  struct pr_diag *d);
 
 /* ---- process objects (process.c, popen_fork.c) ------------------------- */
 
@@ -201,19 +199,18 @@ extern const struct pr_start_method pr__forkserver_method;
 struct pr_popen {
 	const struct pr_start_method *method;
 	pid_t pid;
-	int has_returncode;	/* returncode is not None */
+	int has_returncode; /* returncode is not None */
 	int returncode;
-	int sentinel;		/* parent_r */
+	int sentinel; /* parent_r */
 	int parent_w;
-	int finalized;		/* Finalize(util.close_fds) has run */
+	int finalized; /* Finalize(util.close_fds) has run */
 };
 
 /* Popen.poll(flag): 1 with *rc once the exit code is known, 0 for None;
  * an OSError from waitpid() is swallowed, as CPython does. */
 int pr__popen_poll(struct pr_popen *po, int flag, int *rc);
 /* Popen.wait(timeout), timeout NULL for None: 1 with *rc, 0 for None. */
-int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc,
-		   struct pr_diag *d);
+int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc, struct pr_diag *d);
 int pr__popen_send_signal(struct pr_popen *po, int sig, struct pr_diag *d);
 /* Popen.close(): the finalizer, closing the sentinel and parent_w once */
 int pr__popen_close(struct pr_popen *po, struct pr_diag *d);
@@ -230,51 +227,48 @@ struct pr_attr {
 
 struct pr_process {
 	enum proc_kind kind;
-	int64_t *identity;	/* _identity */
+	int64_t *identity; /* _identity */
 	size_t nidentity;
-	pr_value *name;		/* _name: any value, only the setter checks */
-	pr_value *daemon;	/* _config['daemon'], NULL when absent */
-	pr_value *authkey;	/* _config['authkey'], NULL when absent */
-	pid_t parent_pid;	/* _parent_pid, 0 for None */
-	pr_value *parent_name;	/* _parent_name */
-	struct pr_popen *popen;	/* _popen, NULL for None */
-	int closed;		/* _closed */
-	int target_deleted;	/* start() ran `del self._target, ...` */
+	pr_value *name;         /* _name: any value, only the setter checks */
+	pr_value *daemon;       /* _config['daemon'], NULL when absent */
+	pr_value *authkey;      /* _config['authkey'], NULL when absent */
+	pid_t parent_pid;       /* _parent_pid, 0 for None */
+	pr_value *parent_name;  /* _parent_name */
+	struct pr_popen *popen; /* _popen, NULL for None */
+	int closed;             /* _closed */
+	int target_deleted;     /* start() ran `del self._target, ...` */
 	pr_value *target, *args, *kwargs;
-	int sentinel;		/* _sentinel, -1 when the attribute is absent */
-	pid_t pid;		/* _ParentProcess._pid */
-	struct pr_attr *attrs;	/* what else the instance __dict__ holds */
+	int sentinel;          /* _sentinel, -1 when the attribute is absent */
+	pid_t pid;             /* _ParentProcess._pid */
+	struct pr_attr *attrs; /* what else the instance __dict__ holds */
 	size_t nattrs;
-	int gate;		/* the driver's gate read end, -1 when none */
+	int gate; /* the driver's gate read end, -1 when none */
 };
 
 /* What process.py and util.py keep in module globals. */
 struct pr_runtime {
 	int initialized;
-	pr_value *current;	/* _current_process */
-	pr_value *parent;	/* _parent_process, NULL for None */
-	pr_value **children;	/* _children, in insertion order */
+	pr_value *current;   /* _current_process */
+	pr_value *parent;    /* _parent_process, NULL for None */
+	pr_value **children; /* _children, in insertion order */
 	size_t nchildren, capchildren;
-	int64_t counter;	/* the next value of _process_counter */
-	int exiting;		/* util._exiting */
+	int64_t counter; /* the next value of _process_counter */
+	int exiting;     /* util._exiting */
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
-	int exits_by_sys_exit;	/* a spawn child: spawn_main ends in sys.exit(code) */
-	int exit_overflow;	/* _bootstrap's code does not fit os._exit()'s C int */
+	int exits_by_sys_exit; /* a spawn child: spawn_main ends in sys.exit(code) */
+	int exit_overflow;     /* _bootstrap's code does not fit os._exit()'s C int */
 };
 extern struct pr_runtime pr__rt;
 
 void pr__process_free(pr_value *v);
-void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *),
-		       void *arg);
+void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg);
 void pr__process_clear(pr_value *v);
 void pr__process_repr(pr_value *v, struct sbuf *sb);
 const char *pr__process_type_name(const pr_value *v);
-int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
-			struct pr_diag *d);
-int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
-			struct pr_diag *d);
+int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);
+int pr__process_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d);
 int pr__process_pickle_check(pr_value *v, struct pr_diag *d);
 void pr__children_discard(pr_value *p);
 /* a _ParentProcess(name, pid, sentinel) */
@@ -299,20 +293,17 @@ int pr__wire_put(struct sbuf *sb, pr_value *v);
 int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3]);
 /* The other side: spawn.prepare() into the running library, then a new
  * process object in *out and the three fds. */
-int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
-		  struct pr_diag *d);
+int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3], struct pr_diag *d);
 /* The pieces of the format, for the executor's call and result items
  * (executor.c): get functions advance *p, fail with PR_EVALUE past end. */
 void pr__wire_put_u64(struct sbuf *sb, uint64_t n);
 void pr__wire_put_blob(struct sbuf *sb, const void *data, size_t len);
 int pr__wire_get(const char **p, const char *end, pr_value **out);
 int pr__wire_get_u64(const char **p, const char *end, uint64_t *n);
-int pr__wire_get_blob(const char **p, const char *end, const char **data,
-		      size_t *len);
+int pr__wire_get_blob(const char **p, const char *end, const char **data, size_t *len);
 /* The objects the executor sends (tag 'G' gate, 'W' worker handle, 'E'
  * exception, task.c), after their tag. */
-int pr__wire_get_object(char tag, const char **p, const char *end,
-			pr_value **out);
+int pr__wire_get_object(char tag, const char **p, const char *end, pr_value **out);
 /* A task behaviour or the executor's worker function by its __qualname__
  * ("task.returns", "_process_worker"); NULL for any other name. */
 pr_value *pr__task_by_name(const char *name);
@@ -328,17 +319,15 @@ pr_value *pr__process_new(void);
  * (FileNotFoundError naming it) or nothing could be started; a failed exec
  * is not an error (CPython's way: the child exits 255).
  */
-int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out,
-		    struct pr_diag *d);
-int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
-		       size_t nfds, pid_t *out);
+int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out, struct pr_diag *d);
+int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds, size_t nfds,
+		       pid_t *out);
 /* The exception a failed write of the process data raises (BufferedWriter's
  * words for EAGAIN). */
 int pr__diag_data_write(struct pr_diag *d, int err);
 int pr__write_all(int fd, const void *buf, size_t len);
 int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d);
-int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
-		      struct pr_diag *d);
+int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb, struct pr_diag *d);
 /* spawn._main(fd, parent_sentinel) in a child; the exit status. */
 /* *bootstrapped (may be NULL) tells whether the child got as far as
  * _bootstrap, or failed before it (spawn._main's prepare/unpickle). */
@@ -364,9 +353,7 @@ void pr__streams_fini(void);
 /* SystemExit(*args) into d: .code is None without args, else args[0]. */
 int pr__diag_system_exit(struct pr_diag *d, pr_value *code, int has_args);
 /* d for a message given with its length (it may hold NUL bytes). */
-int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg,
-		  size_t len);
-int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt,
-		  va_list ap);
+int pr__diag_setn(struct pr_diag *d, int code, const char *type, const char *msg, size_t len);
+int pr__diag_vset(struct pr_diag *d, int code, const char *type, const char *fmt, va_list ap);
 
 #endif

@@ -56,8 +56,7 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	po->has_returncode = 0;
 	/* child_r, parent_w: the child's parent sentinel, from 3.8 (bpo-36388,
 	 * parent_process()); before, only the one pipe */
-	if (pipe2(p1, O_CLOEXEC) < 0 ||
-	    (pr__profile.parent_process && pipe2(p2, O_CLOEXEC) < 0)) {
+	if (pipe2(p1, O_CLOEXEC) < 0 || (pr__profile.parent_process && pipe2(p2, O_CLOEXEC) < 0)) {
 		r = -errno;
 		goto fail;
 	}
@@ -80,9 +79,10 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 			 * and start() in this child, into whatever called start()
 			 * (a grandchild's copy of its parent's target) */
 			pr__rt.exit_overflow = 0;
-			return pr_diag(d, PR_EOVERFLOW, pr__profile.c_int_message ?
-				       "Python int too large to convert to C int" :
-				       "signed integer is greater than maximum");
+			return pr_diag(d, PR_EOVERFLOW,
+				       pr__profile.c_int_message ?
+					       "Python int too large to convert to C int" :
+					       "signed integer is greater than maximum");
 		}
 		free(po);
 		_exit(r);
@@ -120,7 +120,8 @@ int pr__popen_poll(struct pr_popen *po, int flag, int *rc)
 	if (po->method->poll != NULL)
 		return po->method->poll(po, flag, rc);
 	if (!po->has_returncode) {
-		do r = waitpid(po->pid, &st, flag);
+		do
+			r = waitpid(po->pid, &st, flag);
 		while (r == -1 && errno == EINTR);
 		/* except OSError: return None ("Child process not yet
 		 * created. See #1731717") */
@@ -129,8 +130,7 @@ int pr__popen_poll(struct pr_popen *po, int flag, int *rc)
 		if (r == po->pid) {
 			po->has_returncode = 1;
 			/* os.waitstatus_to_exitcode() */
-			po->returncode = WIFSIGNALED(st) ? -WTERMSIG(st)
-							 : WEXITSTATUS(st);
+			po->returncode = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
 		}
 	}
 	if (po->has_returncode)
@@ -158,15 +158,16 @@ static int select_once(int fd, int forever, double timeout, struct pr_diag *d)
 		/* math.ceil(timeout * 1e3) */
 		ms_d = timeout * 1e3;
 		if (isnan(ms_d))
-			return pr_diag(d, PR_EVALUE,
-				       "cannot convert float NaN to integer");
+			return pr_diag(d, PR_EVALUE, "cannot convert float NaN to integer");
 		if (isinf(ms_d))
-			return pr_diag(d, PR_EOVERFLOW, "cannot convert float "
+			return pr_diag(d, PR_EOVERFLOW,
+				       "cannot convert float "
 				       "infinity to integer");
 		ms_d = ceil_double(ms_d);
 		/* _PyTime_FromMillisecondsObject, then the C int check */
 		if (ms_d > 9223372036854.0)
-			return pr_diag(d, PR_EOVERFLOW, "timestamp too large to "
+			return pr_diag(d, PR_EOVERFLOW,
+				       "timestamp too large to "
 				       "convert to C _PyTime_t");
 		if (ms_d > INT_MAX)
 			return pr_diag(d, PR_EOVERFLOW, "timeout is too large");
@@ -194,15 +195,17 @@ int pr__wait_fd(int fd, pr_value *timeout, struct pr_diag *d)
 	int r;
 
 	if (timeout == NULL) {
-		do r = select_once(fd, 1, 0, d);
+		do
+			r = select_once(fd, 1, 0, d);
 		while (r == 0);
 		return r;
 	}
 	/* deadline = time.monotonic() + timeout */
-	if (timeout->kind != PR_INT && timeout->kind != PR_BOOL &&
-	    timeout->kind != PR_FLOAT)
-		return pr_diag(d, PR_ETYPE, "unsupported operand type(s) for +: "
-			       "'float' and '%s'", pr__type_name(timeout));
+	if (timeout->kind != PR_INT && timeout->kind != PR_BOOL && timeout->kind != PR_FLOAT)
+		return pr_diag(d, PR_ETYPE,
+			       "unsupported operand type(s) for +: "
+			       "'float' and '%s'",
+			       pr__type_name(timeout));
 	if ((r = pr__value_as_double(timeout, &t, d)) < 0)
 		return r;
 	deadline = monotonic() + t;
@@ -215,8 +218,7 @@ int pr__wait_fd(int fd, pr_value *timeout, struct pr_diag *d)
 	}
 }
 
-int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc,
-		   struct pr_diag *d)
+int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc, struct pr_diag *d)
 {
 	int r, flag = 0;
 	double t;

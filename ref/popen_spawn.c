@@ -51,8 +51,8 @@ static void spawn_child(const char *path, char *const argv[], const int *fds, si
  * closed unread: a failed exec is not raised, the child exits 255 and
  * start() goes on.  *out is the pid.
  */
-int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
-		       size_t nfds, pid_t *out)
+int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds, size_t nfds,
+		       pid_t *out)
 {
 	int errpipe[2], err;
 	pid_t pid = -1;
@@ -84,11 +84,14 @@ int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 		int n;
 
 		for (;;) {
-			do n = poll(&pfd, 1, -1);
+			do
+				n = poll(&pfd, 1, -1);
 			while (n < 0 && errno == EINTR);
-			if (n < 0 || (pfd.revents & POLLHUP) || (pfd.revents & (POLLERR | POLLNVAL)))
+			if (n < 0 || (pfd.revents & POLLHUP) ||
+			    (pfd.revents & (POLLERR | POLLNVAL)))
 				break;
-			if ((pfd.revents & POLLIN) && syscall(SYS_read, errpipe[0], buf, sizeof buf) <= 0)
+			if ((pfd.revents & POLLIN) &&
+			    syscall(SYS_read, errpipe[0], buf, sizeof buf) <= 0)
 				break;
 		}
 	}
@@ -104,7 +107,8 @@ int pr__spawnv_passfds(const char *path, char *const argv[], const int *fds,
 int pr__diag_data_write(struct pr_diag *d, int err)
 {
 	if (err == -EAGAIN)
-		return pr_diag(d, err, "[Errno %d] write could not complete without blocking", EAGAIN);
+		return pr_diag(d, err, "[Errno %d] write could not complete without blocking",
+			       EAGAIN);
 	return pr_diag(d, err, NULL);
 }
 
@@ -122,7 +126,8 @@ int pr__write_all(int fd, const void *buf, size_t len)
 	sigaddset(&pipe_set, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &pipe_set, &old);
 	while (len > 0) {
-		do n = write(fd, p, len);
+		do
+			n = write(fd, p, len);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			r = -errno;
@@ -153,7 +158,8 @@ int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d)
 	 * a second start() (asserts gone under -O) meets the first Popen,
 	 * whose Finalize holds a weakref */
 	if (p->popen != NULL)
-		return pr_diag(d, PR_ETYPE, "cannot pickle "
+		return pr_diag(d, PR_ETYPE,
+			       "cannot pickle "
 			       "'weakref.ReferenceType' object");
 	for (i = 0; i < 4; i++)
 		if (parts[i] != NULL && (r = pr_pickle_check(parts[i], d)) < 0)
@@ -165,8 +171,7 @@ int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d)
 }
 
 /* The description as the data pipe carries it: its length, then it. */
-int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
-		      struct pr_diag *d)
+int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb, struct pr_diag *d)
 {
 	uint64_t len = 0;
 	int r;
@@ -175,7 +180,8 @@ int pr__spawn_payload(pr_value *proc, const int fds[3], struct sbuf *sb,
 	if ((r = pr__wire_describe(sb, proc, fds)) < 0) {
 		pr__sb_release(sb);
 		if (r == PR_EUNSUPPORTED)
-			return pr_diag(d, r, "libprocref cannot send this value "
+			return pr_diag(d, r,
+				       "libprocref cannot send this value "
 				       "to a spawned child");
 		return pr_diag(d, r, NULL);
 	}

@@ -99,8 +99,7 @@ void pr__process_free(pr_value *v)
 	v->u.proc = NULL;
 }
 
-void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *),
-		       void *arg)
+void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg)
 {
 	struct pr_process *p = v->u.proc;
 	pr_value *refs[7];
@@ -179,8 +178,7 @@ void pr__children_discard(pr_value *v)
 	for (i = 0; i < pr__rt.nchildren; i++)
 		if (pr__rt.children[i] == v) {
 			memmove(pr__rt.children + i, pr__rt.children + i + 1,
-				(pr__rt.nchildren - i - 1) *
-					sizeof *pr__rt.children);
+				(pr__rt.nchildren - i - 1) * sizeof *pr__rt.children);
 			pr__rt.nchildren--;
 			pr_decref(v);
 			return;
@@ -233,7 +231,8 @@ int pr_init(struct pr_diag *d)
 		return 0;
 	/* process.py at import: AuthenticationString(os.urandom(32)) */
 	while (got < sizeof key) {
-		do n = getrandom(key + got, sizeof key - got, 0);
+		do
+			n = getrandom(key + got, sizeof key - got, 0);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return pr_diag(d, -errno, NULL);
@@ -291,8 +290,7 @@ int pr_set_start_method(const char *method, struct pr_diag *d)
 		return 0;
 	}
 	/* context.py, BaseContext.get_context */
-	if ((name = pr_str(method, strlen(method))) == NULL ||
-	    pr_repr(name, &text, NULL) < 0) {
+	if ((name = pr_str(method, strlen(method))) == NULL || pr_repr(name, &text, NULL) < 0) {
 		pr_decref(name);
 		return pr_diag(d, PR_EMEMORY, NULL);
 	}
@@ -325,8 +323,7 @@ int pr_process_set_gate(pr_value *proc, int fd)
 
 /* ---- BaseProcess.__init__ --------------------------------------------- */
 
-static int process_init(pr_value *self, pr_value **argv, pr_value **out,
-			struct pr_diag *d)
+static int process_init(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *group = argv[0], *target = argv[1], *name = argv[2];
 	pr_value *args = argv[3], *kwargs = argv[4];
@@ -339,13 +336,11 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out,
 
 	(void)self;
 	if (pr__profile.asserts && group != NULL && group->kind != PR_NONE)
-		return pr_diag(d, PR_EASSERTION,
-			       "group argument must be None for now");
+		return pr_diag(d, PR_EASSERTION, "group argument must be None for now");
 	if ((v = process_alloc(PROC_BASE)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	p = v->u.proc;
-	if ((p->identity = calloc(cur->nidentity + 1, sizeof *p->identity))
-	    == NULL)
+	if ((p->identity = calloc(cur->nidentity + 1, sizeof *p->identity)) == NULL)
 		goto oom;
 	for (i = 0; i < cur->nidentity; i++)
 		p->identity[i] = cur->identity[i];
@@ -383,8 +378,7 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out,
 	} else {
 		pr__sb_puts(&sb, PROCESS_CLASS "-");
 		for (i = 0; i < p->nidentity; i++)
-			pr__sb_printf(&sb, "%s%" PRId64, i ? ":" : "",
-				      p->identity[i]);
+			pr__sb_printf(&sb, "%s%" PRId64, i ? ":" : "", p->identity[i]);
 		if (sb.oom || (p->name = pr_str(sb.p, sb.len)) == NULL) {
 			pr__sb_release(&sb);
 			goto oom;
@@ -406,9 +400,7 @@ fail:
 	return r;
 }
 
-static const char *const init_params[] = {
-	"group", "target", "name", "args", "kwargs"
-};
+static const char *const init_params[] = { "group", "target", "name", "args", "kwargs" };
 static const char *const init_kwonly[] = { "daemon" };
 
 static const pr_func process_init_3 = {
@@ -455,18 +447,19 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 	int r;
 
 	if (self->kind != PR_PROCESS)
-		return pr_diag(d, PR_ETYPE, "'%s' object is not a process",
-			       pr__type_name(self));
+		return pr_diag(d, PR_ETYPE, "'%s' object is not a process", pr__type_name(self));
 	p = self->u.proc;
 	if ((r = check_closed(p, d)) < 0)
 		return r;
 	if (pr__profile.asserts && p->popen != NULL)
 		return pr_diag(d, PR_EASSERTION, "cannot start a process twice");
 	if (pr__profile.asserts && p->parent_pid != getpid())
-		return pr_diag(d, PR_EASSERTION, "can only start a process "
+		return pr_diag(d, PR_EASSERTION,
+			       "can only start a process "
 			       "object created by current process");
 	if (pr__profile.asserts && daemon_truth(pr__rt.current->u.proc))
-		return pr_diag(d, PR_EASSERTION, "daemonic processes are not "
+		return pr_diag(d, PR_EASSERTION,
+			       "daemonic processes are not "
 			       "allowed to have children");
 	cleanup();
 	/* self._Popen(self): context.Process._Popen asks the default
@@ -491,8 +484,10 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 	/* del self._target, self._args, self._kwargs (bpo-30775); a second
 	 * time (python -O), the del raises and _children.add() never runs */
 	if (p->target_deleted)
-		return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute "
-			       "'_target'", pr__process_type_name(self));
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "'%s' object has no attribute "
+			       "'_target'",
+			       pr__process_type_name(self));
 	pr_decref(p->target);
 	pr_decref(p->args);
 	pr_decref(p->kwargs);
@@ -503,8 +498,7 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 	return 0;
 }
 
-static int m_start(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int m_start(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)out;
@@ -513,8 +507,7 @@ static int m_start(pr_value *self, pr_value **argv, pr_value **out,
 
 /* terminate() and kill(): self._popen.terminate() on a None _popen is an
  * AttributeError, as in CPython */
-static int send_signal(pr_value *self, int sig, const char *what,
-		       struct pr_diag *d)
+static int send_signal(pr_value *self, int sig, const char *what, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
 	int r;
@@ -522,21 +515,21 @@ static int send_signal(pr_value *self, int sig, const char *what,
 	if ((r = check_closed(p, d)) < 0)
 		return r;
 	if (p->popen == NULL)
-		return pr_diag(d, PR_EATTRIBUTE, "'NoneType' object has no "
-			       "attribute '%s'", what);
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "'NoneType' object has no "
+			       "attribute '%s'",
+			       what);
 	return pr__popen_send_signal(p->popen, sig, d);
 }
 
-static int m_terminate(pr_value *self, pr_value **argv, pr_value **out,
-		       struct pr_diag *d)
+static int m_terminate(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)out;
 	return send_signal(self, SIGTERM, "terminate", d);
 }
 
-static int m_kill(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int m_kill(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)argv;
 	(void)out;
@@ -553,11 +546,11 @@ static int join(pr_value *self, pr_value *timeout, struct pr_diag *d)
 	if (pr__profile.asserts && p->parent_pid != getpid())
 		return pr_diag(d, PR_EASSERTION, "can only join a child process");
 	if (pr__profile.asserts && p->popen == NULL)
-		return pr_diag(d, PR_EASSERTION,
-			       "can only join a started process");
+		return pr_diag(d, PR_EASSERTION, "can only join a started process");
 	/* python -O: self._popen.wait(timeout) on None */
 	if (p->popen == NULL)
-		return pr_diag(d, PR_EATTRIBUTE, "'NoneType' object has no "
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "'NoneType' object has no "
 			       "attribute 'wait'");
 	if ((r = pr__popen_wait(p->popen, timeout, &rc, d)) < 0)
 		return r;
@@ -566,15 +559,13 @@ static int join(pr_value *self, pr_value *timeout, struct pr_diag *d)
 	return 0;
 }
 
-static int m_join(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int m_join(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)out;
 	return join(self, argv[0], d);
 }
 
-static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out,
-		      struct pr_diag *d)
+static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
 	int r, rc;
@@ -601,8 +592,7 @@ static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
-static int m_close(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int m_close(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
 	int r, rc;
@@ -611,7 +601,8 @@ static int m_close(pr_value *self, pr_value **argv, pr_value **out,
 	(void)out;
 	if (p->popen != NULL) {
 		if (!pr__popen_poll(p->popen, WNOHANG, &rc))
-			return pr_diag(d, PR_EVALUE, "Cannot close a process "
+			return pr_diag(d, PR_EVALUE,
+				       "Cannot close a process "
 				       "while it is still running. You should "
 				       "first call join() or terminate().");
 		if ((r = pr__popen_close(p->popen, d)) < 0)
@@ -626,8 +617,7 @@ static int m_close(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* _MainProcess.close(): pass */
-static int main_close(pr_value *self, pr_value **argv, pr_value **out,
-		      struct pr_diag *d)
+static int main_close(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -636,8 +626,7 @@ static int main_close(pr_value *self, pr_value **argv, pr_value **out,
 	return 0;
 }
 
-static int m_run(pr_value *self, pr_value **argv, pr_value **out,
-		 struct pr_diag *d)
+static int m_run(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
 	pr_value *result = NULL;
@@ -646,8 +635,10 @@ static int m_run(pr_value *self, pr_value **argv, pr_value **out,
 	(void)argv;
 	(void)out;
 	if (p->kind != PROC_BASE || p->target_deleted)
-		return pr_diag(d, PR_EATTRIBUTE, "'%s' object has no attribute "
-			       "'_target'", pr__process_type_name(self));
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "'%s' object has no attribute "
+			       "'_target'",
+			       pr__process_type_name(self));
 	if (!pr_truth(p->target))
 		return 0;
 	r = pr__call_with(p->target, p->args, p->kwargs, &result, d);
@@ -656,8 +647,7 @@ static int m_run(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* _ParentProcess.is_alive(): not wait([self._sentinel], timeout=0) */
-static int parent_is_alive(pr_value *self, pr_value **argv, pr_value **out,
-			   struct pr_diag *d)
+static int parent_is_alive(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *zero = pr_int(0);
 	int r;
@@ -674,8 +664,7 @@ static int parent_is_alive(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* _ParentProcess.join(timeout=None): wait([self._sentinel], timeout) */
-static int parent_join(pr_value *self, pr_value **argv, pr_value **out,
-		       struct pr_diag *d)
+static int parent_join(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int r;
 
@@ -705,16 +694,12 @@ static const pr_func base_methods[] = {
 	METHOD("BaseProcess.start", m_start),
 	METHOD("BaseProcess.terminate", m_terminate),
 };
-static const pr_func main_close_method = METHOD("_MainProcess.close",
-						main_close);
-static const pr_func parent_is_alive_method =
-	METHOD("_ParentProcess.is_alive", parent_is_alive);
-static const pr_func parent_join_method =
-	JOIN("_ParentProcess.join", parent_join);
+static const pr_func main_close_method = METHOD("_MainProcess.close", main_close);
+static const pr_func parent_is_alive_method = METHOD("_ParentProcess.is_alive", parent_is_alive);
+static const pr_func parent_join_method = JOIN("_ParentProcess.join", parent_join);
 
 /* The method name is looked up on type(self), as Python's MRO does. */
-static const pr_func *find_method(const struct pr_process *p,
-				  const char *name)
+static const pr_func *find_method(const struct pr_process *p, const char *name)
 {
 	const char *dot;
 	size_t i;
@@ -725,8 +710,7 @@ static const pr_func *find_method(const struct pr_process *p,
 		return &parent_is_alive_method;
 	if (p->kind == PROC_PARENT && strcmp(name, "join") == 0)
 		return &parent_join_method;
-	if (!pr__profile.close_kill &&
-	    (strcmp(name, "close") == 0 || strcmp(name, "kill") == 0))
+	if (!pr__profile.close_kill && (strcmp(name, "close") == 0 || strcmp(name, "kill") == 0))
 		return NULL;
 	for (i = 0; i < ARRAY_SIZE(base_methods); i++) {
 		dot = strchr(base_methods[i].name, '.');
@@ -742,15 +726,14 @@ static const pr_func *find_method(const struct pr_process *p,
 static int is_private_attr(const char *name)
 {
 	static const char *const names[] = {
-		"_Popen", "_after_fork", "_args", "_bootstrap",
-		"_check_closed", "_closed", "_config", "_identity",
-		"_kwargs", "_name", "_parent_name", "_parent_pid", "_pid",
-		"_popen", "_sentinel", "_start_method", "_target",
+		"_Popen",        "_after_fork", "_args",     "_bootstrap", "_check_closed",
+		"_closed",       "_config",     "_identity", "_kwargs",    "_name",
+		"_parent_name",  "_parent_pid", "_pid",      "_popen",     "_sentinel",
+		"_start_method", "_target",
 	};
 	size_t i, n = strlen(name);
 
-	if (n >= 4 && strncmp(name, "__", 2) == 0 &&
-	    strcmp(name + n - 2, "__") == 0)
+	if (n >= 4 && strncmp(name, "__", 2) == 0 && strcmp(name + n - 2, "__") == 0)
 		return 1;
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(names[i], name) == 0)
@@ -782,8 +765,7 @@ static int poll_value(struct pr_popen *po, pr_value **out, struct pr_diag *d)
 
 /* The properties, which as data descriptors come before the instance
  * __dict__: 1 if name is one (and *out or d is set), 0 if not. */
-static int get_property(pr_value *obj, const char *name, pr_value **out,
-			struct pr_diag *d, int *r)
+static int get_property(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d, int *r)
 {
 	struct pr_process *p = obj->u.proc;
 
@@ -834,8 +816,7 @@ static int get_property(pr_value *obj, const char *name, pr_value **out,
 	return 1;
 }
 
-int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
-			struct pr_diag *d)
+int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = obj->u.proc;
 	const pr_func *m;
@@ -845,8 +826,10 @@ int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
 	if (get_property(obj, name, out, d, &r))
 		return r;
 	if (is_private_attr(name))
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "the attribute %s of a process object", name);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "the attribute %s of a process object",
+			       name);
 	if ((a = find_attr(p, name)) != NULL) {
 		*out = pr_incref(a->value);
 		return 0;
@@ -859,8 +842,7 @@ int pr__process_getattr(pr_value *obj, const char *name, pr_value **out,
 		       pr__process_type_name(obj), name);
 }
 
-int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
-			struct pr_diag *d)
+int pr__process_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d)
 {
 	struct pr_process *p = obj->u.proc;
 	struct pr_attr *a, *grown;
@@ -878,8 +860,7 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
 	}
 	if (strcmp(name, "daemon") == 0) {
 		if (pr__profile.asserts && p->popen != NULL)
-			return pr_diag(d, PR_EASSERTION,
-				       "process has already started");
+			return pr_diag(d, PR_EASSERTION, "process has already started");
 		pr_decref(p->daemon);
 		p->daemon = pr_incref(v);
 		return 0;
@@ -895,12 +876,16 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v,
 	 * the last one set: 'pid' */
 	if (strcmp(name, "exitcode") == 0 || strcmp(name, "sentinel") == 0 ||
 	    strcmp(name, "ident") == 0 || strcmp(name, "pid") == 0)
-		return pr_diag(d, PR_EATTRIBUTE, "property '%s' of '%s' object "
-			       "has no setter", strcmp(name, "ident") == 0 ?
-			       "pid" : name, pr__process_type_name(obj));
+		return pr_diag(d, PR_EATTRIBUTE,
+			       "property '%s' of '%s' object "
+			       "has no setter",
+			       strcmp(name, "ident") == 0 ? "pid" : name,
+			       pr__process_type_name(obj));
 	if (is_private_attr(name))
-		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-			       "the attribute %s of a process object", name);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model "
+			       "the attribute %s of a process object",
+			       name);
 	if ((a = find_attr(p, name)) != NULL) {
 		pr_decref(a->value);
 		a->value = pr_incref(v);
@@ -926,21 +911,16 @@ static const char *exitcode_name(int code)
 		int sig;
 		const char *name;
 	} names[] = {
-		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" },
-		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
-		{ SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
-		{ SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" },
-		{ SIGKILL, "SIGKILL" }, { SIGUSR1, "SIGUSR1" },
-		{ SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
-		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },
-		{ SIGTERM, "SIGTERM" }, { SIGSTKFLT, "SIGSTKFLT" },
-		{ SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" },
-		{ SIGSTOP, "SIGSTOP" }, { SIGTSTP, "SIGTSTP" },
-		{ SIGTTIN, "SIGTTIN" }, { SIGTTOU, "SIGTTOU" },
-		{ SIGURG, "SIGURG" }, { SIGXCPU, "SIGXCPU" },
-		{ SIGXFSZ, "SIGXFSZ" }, { SIGVTALRM, "SIGVTALRM" },
-		{ SIGPROF, "SIGPROF" }, { SIGWINCH, "SIGWINCH" },
-		{ SIGPOLL, "SIGPOLL" }, { SIGPWR, "SIGPWR" },
+		{ SIGHUP, "SIGHUP" },       { SIGINT, "SIGINT" },       { SIGQUIT, "SIGQUIT" },
+		{ SIGILL, "SIGILL" },       { SIGTRAP, "SIGTRAP" },     { SIGABRT, "SIGABRT" },
+		{ SIGBUS, "SIGBUS" },       { SIGFPE, "SIGFPE" },       { SIGKILL, "SIGKILL" },
+		{ SIGUSR1, "SIGUSR1" },     { SIGSEGV, "SIGSEGV" },     { SIGUSR2, "SIGUSR2" },
+		{ SIGPIPE, "SIGPIPE" },     { SIGALRM, "SIGALRM" },     { SIGTERM, "SIGTERM" },
+		{ SIGSTKFLT, "SIGSTKFLT" }, { SIGCHLD, "SIGCHLD" },     { SIGCONT, "SIGCONT" },
+		{ SIGSTOP, "SIGSTOP" },     { SIGTSTP, "SIGTSTP" },     { SIGTTIN, "SIGTTIN" },
+		{ SIGTTOU, "SIGTTOU" },     { SIGURG, "SIGURG" },       { SIGXCPU, "SIGXCPU" },
+		{ SIGXFSZ, "SIGXFSZ" },     { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
+		{ SIGWINCH, "SIGWINCH" },   { SIGPOLL, "SIGPOLL" },     { SIGPWR, "SIGPWR" },
 		{ SIGSYS, "SIGSYS" },
 	};
 	size_t i;
@@ -1021,7 +1001,8 @@ int pr__process_pickle_check(pr_value *v, struct pr_diag *d)
 	/* save_global(type(obj)) comes before the state, and process.py
 	 * deletes _MainProcess from its module */
 	if (p->kind == PROC_MAIN)
-		return pr_diag_raise(d, "PicklingError", "Can't pickle <class "
+		return pr_diag_raise(d, "PicklingError",
+				     "Can't pickle <class "
 				     "'multiprocessing.process._MainProcess'>: "
 				     "attribute lookup _MainProcess on "
 				     "multiprocessing.process failed");
@@ -1038,8 +1019,7 @@ int pr__process_pickle_check(pr_value *v, struct pr_diag *d)
 
 /* ---- module functions ------------------------------------------------- */
 
-static int f_current_process(pr_value *self, pr_value **argv,
-			     pr_value **out, struct pr_diag *d)
+static int f_current_process(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -1048,8 +1028,7 @@ static int f_current_process(pr_value *self, pr_value **argv,
 	return 0;
 }
 
-static int f_parent_process(pr_value *self, pr_value **argv,
-			    pr_value **out, struct pr_diag *d)
+static int f_parent_process(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -1058,8 +1037,7 @@ static int f_parent_process(pr_value *self, pr_value **argv,
 	return 0;
 }
 
-static int f_active_children(pr_value *self, pr_value **argv,
-			     pr_value **out, struct pr_diag *d)
+static int f_active_children(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value **list;
 	size_t n;
@@ -1074,12 +1052,9 @@ static int f_active_children(pr_value *self, pr_value **argv,
 }
 
 static const pr_func module_functions[] = {
-	{ .name = "active_children", .params = no_params,
-	  .fn = f_active_children },
-	{ .name = "current_process", .params = no_params,
-	  .fn = f_current_process },
-	{ .name = "parent_process", .params = no_params,
-	  .fn = f_parent_process },
+	{ .name = "active_children", .params = no_params, .fn = f_active_children },
+	{ .name = "current_process", .params = no_params, .fn = f_current_process },
+	{ .name = "parent_process", .params = no_params, .fn = f_parent_process },
 };
 
 pr_value *pr_global(const char *name)
@@ -1114,8 +1089,7 @@ int pr_exit_function(struct pr_diag *d)
 	}
 	for (i = 0; i < n; i++)
 		if (daemon_truth(list[i]->u.proc) &&
-		    (r = pr__popen_send_signal(list[i]->u.proc->popen,
-					       SIGTERM, d)) < 0)
+		    (r = pr__popen_send_signal(list[i]->u.proc->popen, SIGTERM, d)) < 0)
 			goto out;
 	pr__items_free(list, n);
 	list = NULL;

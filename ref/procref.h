@@ -48,28 +48,28 @@ extern "C" {
 #endif
 
 /* X(NAME, Python class): the codes that are not -errno. */
-#define PR_ERROR_MAP(X)                                                  \
-	X(ASSERTION, "AssertionError")                                   \
-	X(VALUE, "ValueError")                                           \
-	X(TYPE, "TypeError")                                             \
-	X(ATTRIBUTE, "AttributeError")                                   \
-	X(OVERFLOW, "OverflowError")                                     \
-	X(MEMORY, "MemoryError")                                         \
-	X(NAME, "NameError")                                             \
-	X(RUNTIME, "RuntimeError")                                       \
-	X(SYSTEM_EXIT, "SystemExit")                                     \
-	X(EXCEPTION, NULL)	/* another class: pr_diag.type names it */ \
-	X(UNSUPPORTED, NULL)	/* not modelled, or a driver error */
+#define PR_ERROR_MAP(X)                                                 \
+	X(ASSERTION, "AssertionError")                                  \
+	X(VALUE, "ValueError")                                          \
+	X(TYPE, "TypeError")                                            \
+	X(ATTRIBUTE, "AttributeError")                                  \
+	X(OVERFLOW, "OverflowError")                                    \
+	X(MEMORY, "MemoryError")                                        \
+	X(NAME, "NameError")                                            \
+	X(RUNTIME, "RuntimeError")                                      \
+	X(SYSTEM_EXIT, "SystemExit")                                    \
+	X(EXCEPTION, NULL)   /* another class: pr_diag.type names it */ \
+	X(UNSUPPORTED, NULL) /* not modelled, or a driver error */
 
 enum {
-	PR_ERRNO_MIN = -4095,	/* codes in [PR_ERRNO_MIN, -1] are -errno */
+	PR_ERRNO_MIN = -4095, /* codes in [PR_ERRNO_MIN, -1] are -errno */
 	PR__ECODE_BASE = -5000,
 /* clang-format off */
 #define PR_X_ENUM(name, type) PR_E##name,
 	PR_ERROR_MAP(PR_X_ENUM)
 #undef PR_X_ENUM
 	PR__ECODE_END
-/* clang-format on */
+	/* clang-format on */
 };
 
 typedef struct pr_value pr_value;
@@ -211,13 +211,20 @@ PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
 /* ---- values ----------------------------------------------------------- */
 
 enum pr_kind {
-	PR_NONE, PR_BOOL, PR_INT, PR_FLOAT, PR_STR, PR_BYTES,
-	PR_TUPLE, PR_LIST, PR_DICT,
-	PR_PROCESS,	/* Process, _MainProcess, _ParentProcess */
-	PR_AUTHKEY,	/* process.AuthenticationString */
-	PR_FUNCTION,	/* a function, or the Process class */
-	PR_METHOD,	/* a method bound to a process object */
-	PR_OBJECT	/* any other object: executors, futures, exceptions,
+	PR_NONE,
+	PR_BOOL,
+	PR_INT,
+	PR_FLOAT,
+	PR_STR,
+	PR_BYTES,
+	PR_TUPLE,
+	PR_LIST,
+	PR_DICT,
+	PR_PROCESS,  /* Process, _MainProcess, _ParentProcess */
+	PR_AUTHKEY,  /* process.AuthenticationString */
+	PR_FUNCTION, /* a function, or the Process class */
+	PR_METHOD,   /* a method bound to a process object */
+	PR_OBJECT    /* any other object: executors, futures, exceptions,
 			 * gates, worker handles (executor.c, task.c) */
 };
 
@@ -227,7 +234,7 @@ enum pr_kind {
  * they fail.
  */
 PR_EXTERN pr_value *pr_incref(pr_value *v);
-PR_EXTERN void pr_decref(pr_value *v);	/* NULL is ignored */
+PR_EXTERN void pr_decref(pr_value *v); /* NULL is ignored */
 PR_EXTERN enum pr_kind pr_kind(const pr_value *v);
 
 PR_EXTERN pr_value *pr_none(void);
@@ -237,7 +244,7 @@ PR_EXTERN pr_value *pr_int(int64_t i);
  * [+-]digits, or PR_EMEMORY. */
 PR_EXTERN int pr_int_parse(const char *text, pr_value **out);
 PR_EXTERN pr_value *pr_float(double f);
-PR_EXTERN pr_value *pr_str(const char *utf8, size_t len);	/* valid UTF-8 */
+PR_EXTERN pr_value *pr_str(const char *utf8, size_t len); /* valid UTF-8 */
 PR_EXTERN pr_value *pr_bytes(const void *data, size_t len);
 PR_EXTERN pr_value *pr_tuple(pr_value **items, size_t n);
 PR_EXTERN pr_value *pr_list(pr_value **items, size_t n);
@@ -274,7 +281,7 @@ PR_EXTERN int pr_str_of(pr_value *v, char **out, size_t *len);
  * reference in *result, or fails.
  */
 typedef struct pr_func {
-	const char *name;		/* __qualname__ */
+	const char *name; /* __qualname__ */
 	const char *const *params;
 	unsigned nparams;
 	unsigned nrequired;
@@ -282,8 +289,7 @@ typedef struct pr_func {
 	unsigned nkwonly;
 	unsigned varargs;
 	unsigned varkw;
-	int (*fn)(pr_value *self, pr_value **argv, pr_value **result,
-		  struct pr_diag *d);
+	int (*fn)(pr_value *self, pr_value **argv, pr_value **result, struct pr_diag *d);
 } pr_func;
 /* A function value for f, which must outlive every value made from it. */
 PR_EXTERN pr_value *pr_function(const pr_func *f);
@@ -345,17 +351,14 @@ PR_EXTERN pr_value *pr_executor_class(void);
 PR_EXTERN int pr_is_executor(const pr_value *v);
 PR_EXTERN int pr_is_future(const pr_value *v);
 /* ex.submit(fn, *args): a future, or the exception submit() raises. */
-PR_EXTERN int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args,
-		       size_t nargs, pr_value **future, struct pr_diag *d);
+PR_EXTERN int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args, size_t nargs,
+				 pr_value **future, struct pr_diag *d);
 /* ex.shutdown(wait=, cancel_futures=) */
-PR_EXTERN int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures,
-			 struct pr_diag *d);
+PR_EXTERN int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures, struct pr_diag *d);
 /* f.result(timeout) and f.exception(timeout), timeout < 0 for None:
  * what it returns (a new reference) or raises. */
-PR_EXTERN int pr_future_result(pr_value *f, double timeout, pr_value **out,
-		     struct pr_diag *d);
-PR_EXTERN int pr_future_exception(pr_value *f, double timeout, pr_value **out,
-			struct pr_diag *d);
+PR_EXTERN int pr_future_result(pr_value *f, double timeout, pr_value **out, struct pr_diag *d);
+PR_EXTERN int pr_future_exception(pr_value *f, double timeout, pr_value **out, struct pr_diag *d);
 /* f.cancel(); "pending", "running", "cancelled" or "finished" (NULL for
  * what is no future). */
 PR_EXTERN int pr_future_cancel(pr_value *f);
@@ -367,8 +370,7 @@ PR_EXTERN const char *pr_future_state(pr_value *f);
  * is forgotten: its workers are killed and reaped, and the exit hook
  * leaves it alone.
  */
-PR_EXTERN int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles,
-			struct pr_diag *d);
+PR_EXTERN int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_diag *d);
 /* concurrent.futures.process._python_exit(): join every executor's
  * manager, which finishes the pending work first.  Run it before
  * pr_exit_function(), as interpreter exit does. */
@@ -398,8 +400,7 @@ PR_EXTERN pid_t pr_worker_pid(const pr_value *v);
  */
 PR_EXTERN int pr_gate_new(pr_value **out, struct pr_diag *d);
 PR_EXTERN int pr_is_gate(const pr_value *v);
-PR_EXTERN int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
-		    struct pr_diag *d);
+PR_EXTERN int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker, struct pr_diag *d);
 PR_EXTERN int pr_gate_release(pr_value *gate, struct pr_diag *d);
 PR_EXTERN void pr_gates_release_all(void);
 PR_EXTERN void pr_gates_fini(void);

@@ -14,7 +14,6 @@
 
 /* MAJOR << 16 | MINOR << 8 | PATCH: what pr_version() returns, to compare
  * the header a program was built with against the library it runs with. */
-#define PR_VERSION_HEX \
-	((PR_VERSION_MAJOR << 16) | (PR_VERSION_MINOR << 8) | PR_VERSION_PATCH)
+#define PR_VERSION_HEX ((PR_VERSION_MAJOR << 16) | (PR_VERSION_MINOR << 8) | PR_VERSION_PATCH)
 
 #endif

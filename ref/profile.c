@@ -55,7 +55,7 @@ struct pr_profile pr__profile = {
  * restart_child_pause).
  */
 static const struct change {
-	size_t field;		/* offsetof(struct pr_profile, switch) */
+	size_t field; /* offsetof(struct pr_profile, switch) */
 	unsigned since;
 } changes[] = {
 	/* 3.3 (process.py BaseProcess.__init__): the daemon keyword-only
@@ -154,8 +154,8 @@ static const struct bug {
 
 /* The releases there are golden sets for. */
 static const unsigned releases[] = {
-	PY(2, 7), PY(3, 6), PY(3, 7), PY(3, 8), PY(3, 9), PY(3, 10),
-	PY(3, 11), PY(3, 12), PY(3, 13),
+	PY(2, 7),  PY(3, 6),  PY(3, 7),  PY(3, 8),  PY(3, 9),
+	PY(3, 10), PY(3, 11), PY(3, 12), PY(3, 13),
 };
 
 /* "X.Y" or "X.Y-O" for a release in releases[]: 0 and *version, *optimize. */
@@ -191,19 +191,19 @@ int pr_set_profile(const char *name, struct pr_diag *d)
 	size_t i;
 
 	if (parse_name(name, &p.version, &p.asserts) < 0)
-		return pr_diag(d, PR_EVALUE, "unknown profile '%s' (one of 2.7, "
+		return pr_diag(d, PR_EVALUE,
+			       "unknown profile '%s' (one of 2.7, "
 			       "3.6 ... 3.13, optionally with -O: 3.11-O)",
 			       name);
 	p.asserts = !p.asserts;
-	snprintf(canonical, sizeof canonical, "%u.%u%s", p.version >> 8,
-		 p.version & 0xff, p.asserts ? "" : "-O");
+	snprintf(canonical, sizeof canonical, "%u.%u%s", p.version >> 8, p.version & 0xff,
+		 p.asserts ? "" : "-O");
 	p.name = canonical;
 	for (i = 0; i < ARRAY_SIZE(changes); i++)
-		*(int *)((char *)&p + changes[i].field) =
-			p.version >= changes[i].since;
+		*(int *)((char *)&p + changes[i].field) = p.version >= changes[i].since;
 	for (i = 0; i < sizeof bugs / sizeof *bugs; i++)
-		*(int *)((char *)&p + bugs[i].field) =
-			p.version >= bugs[i].from && p.version < bugs[i].fixed;
+		*(int *)((char *)&p + bugs[i].field) = p.version >= bugs[i].from &&
+						       p.version < bugs[i].fixed;
 	pr__profile = p;
 	return 0;
 }

@@ -27,7 +27,8 @@ static int read_all(int fd, void *buf, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		do n = read(fd, p, len);
+		do
+			n = read(fd, p, len);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return -errno;
@@ -46,7 +47,7 @@ static int uncaught(const struct pr_diag *d)
 	struct sbuf sb = SBUF_INIT;
 
 	pr__sb_puts(&sb, "Traceback (most recent call last):\n"
-		    "  File \"<procref>\", line 1, in <module>\n");
+			 "  File \"<procref>\", line 1, in <module>\n");
 	pr__sb_puts(&sb, d->type != NULL ? d->type : "RuntimeError");
 	if (d->message_len) {
 		pr__sb_puts(&sb, ": ");
@@ -76,8 +77,7 @@ int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *i
 	char *data = NULL;
 	int fds[3], i, r, status;
 
-	if ((r = read_all(fd, &len, sizeof len)) < 0 ||
-	    (len > (1u << 30) && (r = PR_EVALUE) < 0) ||
+	if ((r = read_all(fd, &len, sizeof len)) < 0 || (len > (1u << 30) && (r = PR_EVALUE) < 0) ||
 	    ((data = malloc(len ? len : 1)) == NULL && (r = PR_EMEMORY) < 0) ||
 	    (r = read_all(fd, data, len)) < 0) {
 		pr_diag(&d, r, r == PR_EVALUE ? "unexpected EOF" : NULL);
@@ -95,8 +95,8 @@ int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *i
 	}
 	if (inherited != NULL) {
 		for (i = 0; i < 3; i++)
-			fds[i] = fds[i] >= 0 && (size_t)fds[i] < ninherited
-				 ? inherited[fds[i]] : -1;
+			fds[i] = fds[i] >= 0 && (size_t)fds[i] < ninherited ? inherited[fds[i]] :
+									      -1;
 		/* the requester's stdio, which a child of the server would
 		 * not otherwise see (tools/pydriver.py's _apply_stdio) */
 		for (i = 1; i < 3; i++) {
@@ -131,8 +131,7 @@ static void list_fds(void)
 	if (dir == NULL)
 		return;
 	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
-		    atoi(e->d_name) == dirfd(dir))
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == dirfd(dir))
 			continue;
 		pr__sb_printf(&sb, "%s%s", sb.len ? " " : "", e->d_name);
 	}
@@ -199,11 +198,11 @@ int pr_child_main(int argc, char **argv)
 		status = pr__forkserver_main(fd, alive, argv[4]);
 	} else {
 		fprintf(stderr, "usage: procref-child [--profile X.Y] "
-			"--multiprocessing-fork pipe_handle=FD\n"
-			"       procref-child [--profile X.Y] --forkserver "
-			"listener=FD alive=FD ADDRESS\n"
-			"(started by libprocref's spawn and forkserver start "
-			"methods)\n");
+				"--multiprocessing-fork pipe_handle=FD\n"
+				"       procref-child [--profile X.Y] --forkserver "
+				"listener=FD alive=FD ADDRESS\n"
+				"(started by libprocref's spawn and forkserver start "
+				"methods)\n");
 		status = 2;
 	}
 	pr_fini();

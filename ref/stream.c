@@ -35,7 +35,8 @@ int pr__stream_flush(int which)
 	ssize_t n;
 
 	while (off < s->len) {
-		do n = write(s->fd, s->buf + off, s->len - off);
+		do
+			n = write(s->fd, s->buf + off, s->len - off);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			s->len = 0;
@@ -65,8 +66,7 @@ int pr__stream_write(int which, const char *data, size_t len)
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
 	/* TextIOWrapper: line_buffering flushes on "\n" or "\r" */
-	if (s->line_buffered && (memchr(data, '\n', len) ||
-				 memchr(data, '\r', len)))
+	if (s->line_buffered && (memchr(data, '\n', len) || memchr(data, '\r', len)))
 		return pr__stream_flush(which);
 	if (s->len >= BLOCK)
 		return pr__stream_flush(which);

@@ -24,12 +24,12 @@
 /* ---- exceptions -------------------------------------------------------- */
 
 struct exc {
-	char *type;		/* the class name */
-	int code;		/* PR_E* for a diag, PR_EEXCEPTION when unmapped */
-	pr_value *args;		/* a tuple */
-	char *message;		/* str(exc) */
+	char *type;     /* the class name */
+	int code;       /* PR_E* for a diag, PR_EEXCEPTION when unmapped */
+	pr_value *args; /* a tuple */
+	char *message;  /* str(exc) */
 	size_t message_len;
-	pr_value *cause;	/* __cause__, NULL for None */
+	pr_value *cause; /* __cause__, NULL for None */
 };
 
 static void exc_free(void *data)
@@ -67,8 +67,7 @@ static void exc_str(pr_value *v, struct sbuf *sb)
 	pr__sb_put(sb, e->message, e->message_len);
 }
 
-static int exc_getattr(pr_value *v, const char *name, pr_value **out,
-		       struct pr_diag *d)
+static int exc_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d)
 {
 	struct exc *e = v->u.obj.data;
 
@@ -80,13 +79,18 @@ static int exc_getattr(pr_value *v, const char *name, pr_value **out,
 		*out = e->cause != NULL ? pr_incref(e->cause) : pr_none();
 		return 0;
 	}
-	return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model "
-		       "%s.%s", e->type, name);
+	return pr_diag(d, PR_EUNSUPPORTED,
+		       "libprocref does not model "
+		       "%s.%s",
+		       e->type, name);
 }
 
 static const struct pr_objtype exc_type = {
-	.name = "BaseException", .free = exc_free, .repr = exc_repr,
-	.str = exc_str, .getattr = exc_getattr,
+	.name = "BaseException",
+	.free = exc_free,
+	.repr = exc_repr,
+	.str = exc_str,
+	.getattr = exc_getattr,
 };
 
 /* The code a class name raises with, for the diag. */
@@ -97,8 +101,8 @@ static int code_of(const char *type)
 		int code;
 	} map[] = {
 		{ "AssertionError", PR_EASSERTION }, { "ValueError", PR_EVALUE },
-		{ "TypeError", PR_ETYPE }, { "AttributeError", PR_EATTRIBUTE },
-		{ "RuntimeError", PR_ERUNTIME }, { "SystemExit", PR_ESYSTEM_EXIT },
+		{ "TypeError", PR_ETYPE },           { "AttributeError", PR_EATTRIBUTE },
+		{ "RuntimeError", PR_ERUNTIME },     { "SystemExit", PR_ESYSTEM_EXIT },
 	};
 	size_t i;
 
@@ -159,11 +163,9 @@ pr_value *pr__exc_from_diag(const struct pr_diag *d)
 		/* OSError(errno, strerror): str() is "[Errno N] text" */
 		colon = d->message != NULL ? strstr(d->message, "] ") : NULL;
 		items[n++] = pr_int(-d->code);
-		items[n++] = colon != NULL ? pr_str(colon + 2, strlen(colon + 2))
-					   : pr_str("", 0);
+		items[n++] = colon != NULL ? pr_str(colon + 2, strlen(colon + 2)) : pr_str("", 0);
 	} else {
-		items[n++] = pr_str(d->message ? d->message : "",
-				    d->message ? d->message_len : 0);
+		items[n++] = pr_str(d->message ? d->message : "", d->message ? d->message_len : 0);
 	}
 	if ((n > 0 && items[0] == NULL) || (n > 1 && items[1] == NULL)) {
 		pr_decref(items[0]);
@@ -194,8 +196,7 @@ int pr__exc_raise(pr_value *v, struct pr_diag *d)
 	if (e == NULL)
 		return pr_diag(d, PR_EUNSUPPORTED, "not an exception");
 	if (e->code == PR_ESYSTEM_EXIT)
-		return pr__diag_system_exit(d, pr_len(e->args) ?
-					    pr_item(e->args, 0) : NULL,
+		return pr__diag_system_exit(d, pr_len(e->args) ? pr_item(e->args, 0) : NULL,
 					    pr_len(e->args) > 0);
 	return pr__diag_setn(d, e->code, e->type, e->message, e->message_len);
 }
@@ -231,8 +232,7 @@ pr_value *pr__exc_cause(const pr_value *v)
 	return e != NULL ? e->cause : NULL;
 }
 
-void pr__exc_line(struct sbuf *sb, const char *type, const char *message,
-		  size_t len)
+void pr__exc_line(struct sbuf *sb, const char *type, const char *message, size_t len)
 {
 	pr__sb_puts(sb, type);
 	if (len > 0) {
@@ -242,8 +242,7 @@ void pr__exc_line(struct sbuf *sb, const char *type, const char *message,
 	pr__sb_putc(sb, '\n');
 }
 
-void pr__exc_traceback(struct sbuf *sb, const char *where,
-		       const struct pr_diag *d)
+void pr__exc_traceback(struct sbuf *sb, const char *where, const struct pr_diag *d)
 {
 	pr__sb_puts(sb, "Traceback (most recent call last):\n");
 	pr__sb_printf(sb, "  File \"<procref>\", line 0, in %s\n", where);
@@ -266,7 +265,9 @@ static int worker_wire(struct sbuf *sb, pr_value *v)
 }
 
 static const struct pr_objtype worker_type = {
-	.name = "Worker", .repr = worker_repr, .wire = worker_wire,
+	.name = "Worker",
+	.repr = worker_repr,
+	.wire = worker_wire,
 };
 
 pr_value *pr__worker_new(pid_t pid)
@@ -276,18 +277,18 @@ pr_value *pr__worker_new(pid_t pid)
 
 pid_t pr_worker_pid(const pr_value *v)
 {
-	return v != NULL && pr__object_data(v, &worker_type) != NULL
-		       ? (pid_t)(intptr_t)v->u.obj.data : 0;
+	return v != NULL && pr__object_data(v, &worker_type) != NULL ?
+		       (pid_t)(intptr_t)v->u.obj.data :
+		       0;
 }
 
 /* ---- the unpicklable lock ---------------------------------------------- */
 
-static int one_lock;	/* a distinct address per program, as id() */
+static int one_lock; /* a distinct address per program, as id() */
 
 static void lock_repr(pr_value *v, struct sbuf *sb)
 {
-	pr__sb_printf(sb, "<unlocked _thread.lock object at %#" PRIxPTR ">",
-		      (uintptr_t)v);
+	pr__sb_printf(sb, "<unlocked _thread.lock object at %#" PRIxPTR ">", (uintptr_t)v);
 }
 
 /* object.__reduce_ex__ on a type without __reduce__ (copyreg._reduce_ex
@@ -306,7 +307,9 @@ static int lock_pickle(pr_value *v, struct pr_diag *d)
 }
 
 static const struct pr_objtype lock_type = {
-	.name = "lock", .repr = lock_repr, .pickle = lock_pickle,
+	.name = "lock",
+	.repr = lock_repr,
+	.pickle = lock_pickle,
 };
 
 pr_value *pr_unpicklable(void)
@@ -318,14 +321,14 @@ pr_value *pr_unpicklable(void)
 
 struct gate {
 	unsigned index;
-	char *go, *ready;	/* the FIFOs' paths */
-	int go_fd, ready_fd;	/* the scenario process's, -1 elsewhere */
+	char *go, *ready;    /* the FIFOs' paths */
+	int go_fd, ready_fd; /* the scenario process's, -1 elsewhere */
 };
 
 static struct {
-	char *dir;		/* this process's private directory */
-	pid_t owner;		/* who made it: only the owner removes it */
-	pr_value **gates;	/* every gate this process made */
+	char *dir;        /* this process's private directory */
+	pid_t owner;      /* who made it: only the owner removes it */
+	pr_value **gates; /* every gate this process made */
 	size_t n;
 } gates;
 
@@ -361,12 +364,14 @@ static int gate_wire(struct sbuf *sb, pr_value *v)
 }
 
 static const struct pr_objtype gate_type = {
-	.name = "Gate", .free = gate_free, .repr = gate_repr,
+	.name = "Gate",
+	.free = gate_free,
+	.repr = gate_repr,
 	.wire = gate_wire,
 };
 
-static pr_value *gate_value(unsigned index, const char *go, size_t golen,
-			    const char *ready, size_t readylen)
+static pr_value *gate_value(unsigned index, const char *go, size_t golen, const char *ready,
+			    size_t readylen)
 {
 	struct gate *g = calloc(1, sizeof *g);
 
@@ -413,8 +418,7 @@ int pr_gate_new(pr_value **out, struct pr_diag *d)
 	}
 	grown = realloc(gates.gates, (gates.n + 1) * sizeof *grown);
 	if (grown == NULL ||
-	    (v = gate_value((unsigned)gates.n, go, strlen(go), ready,
-			    strlen(ready))) == NULL) {
+	    (v = gate_value((unsigned)gates.n, go, strlen(go), ready, strlen(ready))) == NULL) {
 		if (grown != NULL)
 			gates.gates = grown;
 		unlink(go);
@@ -438,8 +442,7 @@ int pr_gate_new(pr_value **out, struct pr_diag *d)
 	return 0;
 }
 
-int pr__wire_get_object(char tag, const char **p, const char *end,
-			pr_value **out)
+int pr__wire_get_object(char tag, const char **p, const char *end, pr_value **out)
 {
 	const char *go, *ready;
 	size_t golen, readylen;
@@ -473,8 +476,7 @@ static int monotonic_ms(int64_t *ms)
 	return 0;
 }
 
-int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
-		    struct pr_diag *d)
+int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker, struct pr_diag *d)
 {
 	struct gate *g = pr__object_data(gate, &gate_type);
 	unsigned char buf[4];
@@ -486,7 +488,8 @@ int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
 
 	*worker = NULL;
 	if (g == NULL || g->ready_fd < 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "started(): not a gate of "
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "started(): not a gate of "
 			       "this scenario");
 	monotonic_ms(&now);
 	deadline = now + timeout_ms;
@@ -496,24 +499,27 @@ int pr_gate_started(pr_value *gate, int timeout_ms, pr_value **worker,
 		pfd.fd = g->ready_fd;
 		pfd.events = POLLIN;
 		monotonic_ms(&now);
-		do r = poll(&pfd, 1, now >= deadline ? 0 : deadline - now > 10 ? 10
-			    : (int)(deadline - now));
+		do
+			r = poll(&pfd, 1,
+				 now >= deadline     ? 0 :
+				 deadline - now > 10 ? 10 :
+						       (int)(deadline - now));
 		while (r == -1 && errno == EINTR);
 		if (r < 0)
 			return pr_diag(d, -errno, NULL);
 		if (r == 0 && now >= deadline)
-			return pr_diag_raise(d, "TimeoutError",
-					     "no task started on the gate");
+			return pr_diag_raise(d, "TimeoutError", "no task started on the gate");
 		if (r == 0)
 			continue;
-		do n = read(g->ready_fd, buf + got, sizeof buf - got);
+		do
+			n = read(g->ready_fd, buf + got, sizeof buf - got);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return pr_diag(d, -errno, NULL);
 		got += (size_t)n;
 	}
-	*worker = pr__worker_new((pid_t)(buf[0] | buf[1] << 8 | buf[2] << 16 |
-					 (uint32_t)buf[3] << 24));
+	*worker = pr__worker_new(
+		(pid_t)(buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24));
 	return *worker ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
 
@@ -523,9 +529,11 @@ int pr_gate_release(pr_value *gate, struct pr_diag *d)
 	ssize_t n;
 
 	if (g == NULL || g->go_fd < 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "release(): the gate is "
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "release(): the gate is "
 			       "already closed");
-	do n = write(g->go_fd, "r", 1);
+	do
+		n = write(g->go_fd, "r", 1);
 	while (n == -1 && errno == EINTR);
 	return n < 0 ? pr_diag(d, -errno, NULL) : 0;
 }
@@ -595,8 +603,8 @@ int pr_gates_fd(int fd)
 
 int pr__raised_unpicklable;
 
-static int behave(const char *name, pr_value **args, size_t nargs,
-		  pr_value **out, struct pr_diag *d)
+static int behave(const char *name, pr_value **args, size_t nargs, pr_value **out,
+		  struct pr_diag *d)
 {
 	pr_value *fn = pr_behaviour(name);
 	int r;
@@ -609,8 +617,7 @@ static int behave(const char *name, pr_value **args, size_t nargs,
 }
 
 /* task.returns(v=None) */
-static int t_returns(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int t_returns(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)d;
@@ -619,8 +626,7 @@ static int t_returns(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* task.pid(): a handle of the worker running it */
-static int t_pid(pr_value *self, pr_value **argv, pr_value **out,
-		 struct pr_diag *d)
+static int t_pid(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -631,13 +637,11 @@ static int t_pid(pr_value *self, pr_value **argv, pr_value **out,
 /* task.blocks(g, v=None): announce this pid on g's ready FIFO, then wait
  * for one byte on its go FIFO; EOF (the scenario process is gone, or
  * end let every gate go) returns too */
-static int t_blocks(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int t_blocks(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct gate *g = pr__object_data(argv[0], &gate_type);
 	uint32_t pid = (uint32_t)getpid();
-	unsigned char buf[4] = { pid & 0xff, pid >> 8 & 0xff, pid >> 16 & 0xff,
-				 pid >> 24 & 0xff };
+	unsigned char buf[4] = { pid & 0xff, pid >> 8 & 0xff, pid >> 16 & 0xff, pid >> 24 & 0xff };
 	ssize_t n;
 	char byte;
 	int fd, flags;
@@ -650,14 +654,16 @@ static int t_blocks(pr_value *self, pr_value **argv, pr_value **out,
 	 * instead of blocking; then there is no one to wait for */
 	fd = open(g->ready, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0) {
-		do n = write(fd, buf, sizeof buf);
+		do
+			n = write(fd, buf, sizeof buf);
 		while (n == -1 && errno == EINTR);
 		close(fd);
 		fd = open(g->go, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (fd >= 0 && (flags = fcntl(fd, F_GETFL)) >= 0 &&
 	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0) {
-		do n = read(fd, &byte, 1);
+		do
+			n = read(fd, &byte, 1);
 		while (n == -1 && errno == EINTR);
 	}
 	if (fd >= 0)
@@ -667,33 +673,28 @@ static int t_blocks(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* task.raises(name, message='') */
-static int t_raises(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int t_raises(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	return behave("raises", argv, argv[1] != NULL ? 2 : 1, out, d);
 }
 
 /* task.exits(*code) */
-static int t_exits(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int t_exits(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
-	return behave("exits", argv[0]->u.seq.items, argv[0]->u.seq.len, out,
-		      d);
+	return behave("exits", argv[0]->u.seq.items, argv[0]->u.seq.len, out, d);
 }
 
 /* task.os_exit(n) */
-static int t_os_exit(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int t_os_exit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	return behave("os_exit", argv, 1, out, d);
 }
 
 /* task.kills_self(sig): os.kill(os.getpid(), sig) */
-static int t_kills_self(pr_value *self, pr_value **argv, pr_value **out,
-			struct pr_diag *d)
+static int t_kills_self(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int sig, r;
 
@@ -707,8 +708,7 @@ static int t_kills_self(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* task.returns_unpicklable(): a lock */
-static int t_returns_unpicklable(pr_value *self, pr_value **argv,
-				 pr_value **out, struct pr_diag *d)
+static int t_returns_unpicklable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -719,8 +719,7 @@ static int t_returns_unpicklable(pr_value *self, pr_value **argv,
 /* task.raises_unpicklable(): raise TwoArgError('unpicklable', 2), whose
  * __init__(self, a, b) makes pickle's cls(*args) fail in the parent;
  * the worker marks the exception it sends (executor.c) */
-static int t_raises_unpicklable(pr_value *self, pr_value **argv,
-				pr_value **out, struct pr_diag *d)
+static int t_raises_unpicklable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	(void)argv;
@@ -730,8 +729,7 @@ static int t_raises_unpicklable(pr_value *self, pr_value **argv,
 }
 
 /* task.writes(out='', err='') */
-static int t_writes(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int t_writes(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *args[2];
 
@@ -762,28 +760,36 @@ static const char *const n_params[] = { "n" };
 static const char *const sig_params[] = { "sig" };
 static const char *const writes_params[] = { "out", "err" };
 
-static const pr_func task_blocks = { .name = "task.blocks",
-	.params = blocks_params, .nparams = 2, .nrequired = 1, .fn = t_blocks };
-static const pr_func task_exits = { .name = "task.exits", .params = no_params,
-	.varargs = 1, .fn = t_exits };
+static const pr_func task_blocks = {
+	.name = "task.blocks", .params = blocks_params, .nparams = 2, .nrequired = 1, .fn = t_blocks
+};
+static const pr_func task_exits = {
+	.name = "task.exits", .params = no_params, .varargs = 1, .fn = t_exits
+};
 static const pr_func task_kills_self = { .name = "task.kills_self",
-	.params = sig_params, .nparams = 1, .nrequired = 1, .fn = t_kills_self };
-static const pr_func task_os_exit = { .name = "task.os_exit",
-	.params = n_params, .nparams = 1, .nrequired = 1, .fn = t_os_exit };
-static const pr_func task_pid = { .name = "task.pid", .params = no_params,
-	.fn = t_pid };
-static const pr_func task_raises = { .name = "task.raises",
-	.params = raises_params, .nparams = 2, .nrequired = 1, .fn = t_raises };
-static const pr_func task_raises_unpicklable = {
-	.name = "task.raises_unpicklable", .params = no_params,
-	.fn = t_raises_unpicklable };
-static const pr_func task_returns = { .name = "task.returns",
-	.params = v_params, .nparams = 1, .fn = t_returns };
-static const pr_func task_returns_unpicklable = {
-	.name = "task.returns_unpicklable", .params = no_params,
-	.fn = t_returns_unpicklable };
-static const pr_func task_writes = { .name = "task.writes",
-	.params = writes_params, .nparams = 2, .fn = t_writes };
+					 .params = sig_params,
+					 .nparams = 1,
+					 .nrequired = 1,
+					 .fn = t_kills_self };
+static const pr_func task_os_exit = {
+	.name = "task.os_exit", .params = n_params, .nparams = 1, .nrequired = 1, .fn = t_os_exit
+};
+static const pr_func task_pid = { .name = "task.pid", .params = no_params, .fn = t_pid };
+static const pr_func task_raises = {
+	.name = "task.raises", .params = raises_params, .nparams = 2, .nrequired = 1, .fn = t_raises
+};
+static const pr_func task_raises_unpicklable = { .name = "task.raises_unpicklable",
+						 .params = no_params,
+						 .fn = t_raises_unpicklable };
+static const pr_func task_returns = {
+	.name = "task.returns", .params = v_params, .nparams = 1, .fn = t_returns
+};
+static const pr_func task_returns_unpicklable = { .name = "task.returns_unpicklable",
+						  .params = no_params,
+						  .fn = t_returns_unpicklable };
+static const pr_func task_writes = {
+	.name = "task.writes", .params = writes_params, .nparams = 2, .fn = t_writes
+};
 
 /* task.NAME: the names are harness/vocab.def's, the functions above */
 static const struct {

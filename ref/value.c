@@ -216,8 +216,7 @@ static pr_value *seq_new(enum pr_kind kind, pr_value **items, size_t n)
 	pr_value *v = value_new(kind);
 	size_t i;
 
-	if (v != NULL && n && (v->u.seq.items = calloc(n, sizeof *items))
-			     == NULL) {
+	if (v != NULL && n && (v->u.seq.items = calloc(n, sizeof *items)) == NULL) {
 		pr_decref(v);
 		v = NULL;
 	}
@@ -443,8 +442,7 @@ void pr__float_repr(double x, struct sbuf *sb)
 		pr__sb_putc(sb, '.');
 		pr__sb_puts(sb, digits + 1);
 	}
-	pr__sb_printf(sb, "e%c%02d", decpt - 1 < 0 ? '-' : '+',
-		      abs(decpt - 1));
+	pr__sb_printf(sb, "e%c%02d", decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
 }
 
 /* One UTF-8 sequence; a byte that starts no valid one decodes as itself. */
@@ -614,11 +612,9 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 		break;
 	case PR_FUNCTION:
 		if (v->u.fn.is_class)
-			pr__sb_puts(sb,
-				    "<class 'multiprocessing.context.Process'>");
+			pr__sb_puts(sb, "<class 'multiprocessing.context.Process'>");
 		else
-			pr__sb_printf(sb, "<function %s at 0x%" PRIxPTR ">",
-				      v->u.fn.func->name,
+			pr__sb_printf(sb, "<function %s at 0x%" PRIxPTR ">", v->u.fn.func->name,
 				      (uintptr_t)v->u.fn.func);
 		break;
 	case PR_METHOD:
@@ -635,8 +631,8 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 void pr__value_str(pr_value *v, struct sbuf *sb)
 {
 	/* 2.7: str() of a byte string is itself */
-	if (v->kind == PR_STR || (!pr__profile.bytes_type &&
-				  (v->kind == PR_BYTES || v->kind == PR_AUTHKEY)))
+	if (v->kind == PR_STR ||
+	    (!pr__profile.bytes_type && (v->kind == PR_BYTES || v->kind == PR_AUTHKEY)))
 		pr__sb_put(sb, v->u.s.data, v->u.s.len);
 	else if (v->kind == PR_OBJECT && v->u.obj.type->str != NULL)
 		v->u.obj.type->str(v, sb);
@@ -672,9 +668,8 @@ static int int_eq_float(const pr_value *i, double f)
 	char buf[400];
 
 	/* integral: beyond 2**52 every double is */
-	if (!isfinite(f) || ((f < 4503599627370496.0 &&
-			      f > -4503599627370496.0) &&
-			     f != (double)(long long)f))
+	if (!isfinite(f) ||
+	    ((f < 4503599627370496.0 && f > -4503599627370496.0) && f != (double)(long long)f))
 		return 0;
 	if (i->kind == PR_BOOL)
 		return f == (double)i->u.b;
@@ -698,10 +693,9 @@ static int number_eq(const pr_value *a, const pr_value *b)
 		return int_eq_float(b, a->u.f);
 	if (b->kind == PR_FLOAT)
 		return int_eq_float(a, b->u.f);
-	if ((a->kind == PR_INT && a->u.i.big) ||
-	    (b->kind == PR_INT && b->u.i.big))
-		return a->kind == PR_INT && b->kind == PR_INT && a->u.i.big &&
-		       b->u.i.big && strcmp(a->u.i.big, b->u.i.big) == 0;
+	if ((a->kind == PR_INT && a->u.i.big) || (b->kind == PR_INT && b->u.i.big))
+		return a->kind == PR_INT && b->kind == PR_INT && a->u.i.big && b->u.i.big &&
+		       strcmp(a->u.i.big, b->u.i.big) == 0;
 	x = a->kind == PR_BOOL ? a->u.b : a->u.i.small;
 	y = b->kind == PR_BOOL ? b->u.b : b->u.i.small;
 	return x == y;
@@ -738,11 +732,9 @@ int pr__value_eq(const pr_value *a, const pr_value *b)
 				return 0;
 		return 1;
 	case PR_FUNCTION:
-		return a->u.fn.func == b->u.fn.func &&
-		       a->u.fn.is_class == b->u.fn.is_class;
+		return a->u.fn.func == b->u.fn.func && a->u.fn.is_class == b->u.fn.is_class;
 	case PR_METHOD:
-		return a->u.fn.func == b->u.fn.func &&
-		       a->u.fn.self == b->u.fn.self;
+		return a->u.fn.func == b->u.fn.func && a->u.fn.self == b->u.fn.self;
 	default:
 		return 0;
 	}
@@ -754,8 +746,7 @@ int pr__value_hashable(const pr_value *v, struct pr_diag *d)
 	int r;
 
 	if (v->kind == PR_LIST || v->kind == PR_DICT)
-		return pr_diag(d, PR_ETYPE, "unhashable type: '%s'",
-			       pr__type_name(v));
+		return pr_diag(d, PR_ETYPE, "unhashable type: '%s'", pr__type_name(v));
 	if (v->kind == PR_TUPLE)
 		for (i = 0; i < v->u.seq.len; i++)
 			if ((r = pr__value_hashable(v->u.seq.items[i], d)) < 0)
@@ -772,13 +763,10 @@ int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d)
 		return 0;
 	}
 	if (v->kind != PR_INT)
-		return pr_diag(d, PR_ETYPE,
-			       "'%s' object cannot be interpreted as an integer",
+		return pr_diag(d, PR_ETYPE, "'%s' object cannot be interpreted as an integer",
 			       pr__type_name(v));
-	if (v->u.i.big != NULL || v->u.i.small > INT32_MAX ||
-	    v->u.i.small < INT32_MIN)
-		return pr_diag(d, PR_EOVERFLOW,
-			       "Python int too large to convert to C int");
+	if (v->u.i.big != NULL || v->u.i.small > INT32_MAX || v->u.i.small < INT32_MIN)
+		return pr_diag(d, PR_EOVERFLOW, "Python int too large to convert to C int");
 	*out = (int)v->u.i.small;
 	return 0;
 }
@@ -799,12 +787,10 @@ int pr__value_as_double(const pr_value *v, double *out, struct pr_diag *d)
 		}
 		*out = strtod(v->u.i.big, NULL);
 		if (isinf(*out))
-			return pr_diag(d, PR_EOVERFLOW,
-				       "int too large to convert to float");
+			return pr_diag(d, PR_EOVERFLOW, "int too large to convert to float");
 		return 0;
 	default:
-		return pr_diag(d, PR_ETYPE, "must be real number, not %s",
-			       pr__type_name(v));
+		return pr_diag(d, PR_ETYPE, "must be real number, not %s", pr__type_name(v));
 	}
 }
 
@@ -865,8 +851,7 @@ int pr__value_iter(pr_value *v, pr_value ***items, size_t *n, struct pr_diag *d)
 		*n = len;
 		return 0;
 	default:
-		return pr_diag(d, PR_ETYPE, "'%s' object is not iterable",
-			       pr__type_name(v));
+		return pr_diag(d, PR_ETYPE, "'%s' object is not iterable", pr__type_name(v));
 	}
 }
 
@@ -914,17 +899,21 @@ int pr__value_to_dict(pr_value *v, pr_value **out, struct pr_diag *d)
 	for (i = 0; i < n; i++) {
 		if ((r = pr__value_iter(items[i], &pair, &npair, d)) < 0) {
 			if (r == PR_ETYPE)
-				r = pr_diag(d, PR_ETYPE, "cannot convert "
+				r = pr_diag(d, PR_ETYPE,
+					    "cannot convert "
 					    "dictionary update sequence "
-					    "element #%zu to a sequence", i);
+					    "element #%zu to a sequence",
+					    i);
 			pair = NULL;
 			npair = 0;
 			goto out;
 		}
 		if (npair != 2) {
-			r = pr_diag(d, PR_EVALUE, "dictionary update sequence "
+			r = pr_diag(d, PR_EVALUE,
+				    "dictionary update sequence "
 				    "element #%zu has length %zu; 2 is "
-				    "required", i, npair);
+				    "required",
+				    i, npair);
 			goto out;
 		}
 		if ((r = pr__value_hashable(pair[0], d)) < 0)
@@ -969,15 +958,15 @@ int pr__value_to_authkey(pr_value *v, pr_value **out, struct pr_diag *d)
 	case PR_BOOL:
 	case PR_INT:
 		if (v->kind == PR_INT && v->u.i.big != NULL)
-			return pr_diag(d, PR_EOVERFLOW, "cannot fit 'int' into "
+			return pr_diag(d, PR_EOVERFLOW,
+				       "cannot fit 'int' into "
 				       "an index-sized integer");
 		if (v->kind == PR_INT && v->u.i.small < 0)
 			return pr_diag(d, PR_EVALUE, "negative count");
 		n = v->kind == PR_BOOL ? (size_t)v->u.b : (size_t)v->u.i.small;
 		/* PyBytes_FromStringAndSize's MemoryError for what cannot be
 		 * had */
-		if ((uint64_t)n >= (uint64_t)INT64_MAX - 64 ||
-		    (buf = calloc(n + 1, 1)) == NULL)
+		if ((uint64_t)n >= (uint64_t)INT64_MAX - 64 || (buf = calloc(n + 1, 1)) == NULL)
 			return pr_diag(d, PR_EMEMORY, NULL);
 		*out = pr__authkey(buf, n);
 		free(buf);
@@ -1002,7 +991,8 @@ int pr__value_to_authkey(pr_value *v, pr_value **out, struct pr_diag *d)
 	}
 	for (i = 0; i < n; i++) {
 		if (!pr__is_int(items[i])) {
-			r = pr_diag(d, PR_ETYPE, "'%s' object cannot be "
+			r = pr_diag(d, PR_ETYPE,
+				    "'%s' object cannot be "
 				    "interpreted as an integer",
 				    pr__type_name(items[i]));
 			goto out;
@@ -1050,8 +1040,7 @@ pr_value *pr__class(const pr_func *init)
 
 const pr_func *pr_function_of(const pr_value *v)
 {
-	return v->kind == PR_FUNCTION || v->kind == PR_METHOD
-		       ? v->u.fn.func : NULL;
+	return v->kind == PR_FUNCTION || v->kind == PR_METHOD ? v->u.fn.func : NULL;
 }
 
 pr_value *pr_method_self(const pr_value *v)
@@ -1075,8 +1064,7 @@ pr_value *pr__object_new(const struct pr_objtype *t, void *data)
 
 void *pr__object_data(const pr_value *v, const struct pr_objtype *t)
 {
-	return v != NULL && v->kind == PR_OBJECT && v->u.obj.type == t
-		       ? v->u.obj.data : NULL;
+	return v != NULL && v->kind == PR_OBJECT && v->u.obj.type == t ? v->u.obj.data : NULL;
 }
 
 pr_value *pr__method(const pr_func *func, pr_value *self)

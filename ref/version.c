@@ -3,7 +3,7 @@
 #include "internal.h"
 
 #define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY(x)  STRINGIFY_(x)
 
 unsigned pr_version(void)
 {
@@ -12,6 +12,6 @@ unsigned pr_version(void)
 
 const char *pr_version_string(void)
 {
-	return STRINGIFY(PR_VERSION_MAJOR) "." STRINGIFY(PR_VERSION_MINOR) "."
-		STRINGIFY(PR_VERSION_PATCH);
+	return STRINGIFY(PR_VERSION_MAJOR) "." STRINGIFY(PR_VERSION_MINOR) "." STRINGIFY(
+		PR_VERSION_PATCH);
 }

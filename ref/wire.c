@@ -17,7 +17,7 @@
 #include "internal.h"
 #include "executor.h"
 
-#define put_u64 pr__wire_put_u64
+#define put_u64  pr__wire_put_u64
 #define put_blob pr__wire_put_blob
 
 void put_u64(struct sbuf *sb, uint64_t n)
@@ -64,15 +64,13 @@ int pr__wire_put(struct sbuf *sb, pr_value *v)
 	case PR_STR:
 	case PR_BYTES:
 	case PR_AUTHKEY:
-		pr__sb_putc(sb, v->kind == PR_STR ? 's' : v->kind == PR_BYTES
-				? 'y' : 'k');
+		pr__sb_putc(sb, v->kind == PR_STR ? 's' : v->kind == PR_BYTES ? 'y' : 'k');
 		put_blob(sb, v->u.s.data, v->u.s.len);
 		return 0;
 	case PR_TUPLE:
 	case PR_LIST:
 	case PR_DICT:
-		pr__sb_putc(sb, v->kind == PR_TUPLE ? '(' : v->kind == PR_LIST
-				? '[' : '{');
+		pr__sb_putc(sb, v->kind == PR_TUPLE ? '(' : v->kind == PR_LIST ? '[' : '{');
 		put_u64(sb, v->u.seq.len);
 		n = v->kind == PR_DICT ? 2 * v->u.seq.len : v->u.seq.len;
 		for (i = 0; i < n; i++)
@@ -87,8 +85,7 @@ int pr__wire_put(struct sbuf *sb, pr_value *v)
 			put_blob(sb, f->name, strlen(f->name));
 		return 0;
 	case PR_OBJECT:
-		return v->u.obj.type->wire != NULL ? v->u.obj.type->wire(sb, v)
-						    : PR_EUNSUPPORTED;
+		return v->u.obj.type->wire != NULL ? v->u.obj.type->wire(sb, v) : PR_EUNSUPPORTED;
 	default:
 		return PR_EUNSUPPORTED;
 	}
@@ -139,8 +136,7 @@ int pr__wire_get_u64(const char **p, const char *end, uint64_t *n)
 	return r;
 }
 
-int pr__wire_get_blob(const char **p, const char *end, const char **data,
-		      size_t *len)
+int pr__wire_get_blob(const char **p, const char *end, const char **data, size_t *len)
 {
 	struct rd rd = { *p, end };
 	int r = get_blob(&rd, data, len);
@@ -199,8 +195,9 @@ static int get_value(struct rd *rd, pr_value **out)
 	case 'k':
 		if (get_blob(rd, &data, &len) < 0)
 			return PR_EVALUE;
-		*out = tag == 's' ? pr_str(data, len) : tag == 'y'
-			? pr_bytes(data, len) : pr__authkey(data, len);
+		*out = tag == 's' ? pr_str(data, len) :
+		       tag == 'y' ? pr_bytes(data, len) :
+				    pr__authkey(data, len);
 		break;
 	case '(':
 	case '[':
@@ -263,8 +260,7 @@ int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3])
 	int r;
 
 	/* prep: name, authkey=current_process().authkey, start_method */
-	if ((r = pr__wire_put(sb, p->name)) < 0 ||
-	    (r = pr__wire_put(sb, cur->authkey)) < 0)
+	if ((r = pr__wire_put(sb, p->name)) < 0 || (r = pr__wire_put(sb, cur->authkey)) < 0)
 		return r;
 	put_blob(sb, pr__rt.method->name, strlen(pr__rt.method->name));
 	/* the process object's __dict__ */
@@ -272,12 +268,9 @@ int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3])
 	for (i = 0; i < p->nidentity; i++)
 		put_u64(sb, (uint64_t)p->identity[i]);
 	put_u64(sb, (uint64_t)(int64_t)p->parent_pid);
-	if ((r = pr__wire_put(sb, p->name)) < 0 ||
-	    (r = pr__wire_put(sb, p->daemon)) < 0 ||
-	    (r = pr__wire_put(sb, p->authkey)) < 0 ||
-	    (r = pr__wire_put(sb, p->parent_name)) < 0 ||
-	    (r = pr__wire_put(sb, p->target)) < 0 ||
-	    (r = pr__wire_put(sb, p->args)) < 0 ||
+	if ((r = pr__wire_put(sb, p->name)) < 0 || (r = pr__wire_put(sb, p->daemon)) < 0 ||
+	    (r = pr__wire_put(sb, p->authkey)) < 0 || (r = pr__wire_put(sb, p->parent_name)) < 0 ||
+	    (r = pr__wire_put(sb, p->target)) < 0 || (r = pr__wire_put(sb, p->args)) < 0 ||
 	    (r = pr__wire_put(sb, p->kwargs)) < 0)
 		return r;
 	put_u64(sb, p->nattrs);
@@ -309,8 +302,7 @@ static int prepare(struct rd *rd, struct pr_diag *d)
 		r = PR_EMEMORY;
 		goto out;
 	}
-	if (name != NULL &&
-	    (r = pr_setattr(pr__rt.current, "name", name, d)) < 0)
+	if (name != NULL && (r = pr_setattr(pr__rt.current, "name", name, d)) < 0)
 		goto out;
 	if (key != NULL) {
 		pr_decref(pr__rt.current->u.proc->authkey);
@@ -327,8 +319,7 @@ out:
 	return r;
 }
 
-int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
-		  struct pr_diag *d)
+int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3], struct pr_diag *d)
 {
 	struct rd rd = { data, data + len };
 	struct pr_process *p;
@@ -357,14 +348,10 @@ int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3],
 	if ((r = get_u64(&rd, &n)) < 0)
 		goto fail;
 	p->parent_pid = (pid_t)(int64_t)n;
-	if ((r = get_value(&rd, &p->name)) < 0 ||
-	    (r = get_value(&rd, &p->daemon)) < 0 ||
-	    (r = get_value(&rd, &p->authkey)) < 0 ||
-	    (r = get_value(&rd, &p->parent_name)) < 0 ||
-	    (r = get_value(&rd, &p->target)) < 0 ||
-	    (r = get_value(&rd, &p->args)) < 0 ||
-	    (r = get_value(&rd, &p->kwargs)) < 0 ||
-	    (r = get_u64(&rd, &n)) < 0)
+	if ((r = get_value(&rd, &p->name)) < 0 || (r = get_value(&rd, &p->daemon)) < 0 ||
+	    (r = get_value(&rd, &p->authkey)) < 0 || (r = get_value(&rd, &p->parent_name)) < 0 ||
+	    (r = get_value(&rd, &p->target)) < 0 || (r = get_value(&rd, &p->args)) < 0 ||
+	    (r = get_value(&rd, &p->kwargs)) < 0 || (r = get_u64(&rd, &n)) < 0)
 		goto fail;
 	if (n > len) {
 		r = PR_EVALUE;

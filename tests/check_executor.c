@@ -18,9 +18,9 @@
 #include "suites.h"
 
 static const char broken_msg[] = "A process in the process pool was "
-	"terminated abruptly while the future was running or pending.";
+				 "terminated abruptly while the future was running or pending.";
 static const char unusable_msg[] = "A child process terminated abruptly, "
-	"the process pool is not usable anymore";
+				   "the process pool is not usable anymore";
 
 static void setup(void)
 {
@@ -72,7 +72,7 @@ static long open_fds(void)
 	while ((e = readdir(dir)) != NULL)
 		n += e->d_name[0] != '.';
 	closedir(dir);
-	return n - 1;	/* the directory's own */
+	return n - 1; /* the directory's own */
 }
 
 /* No child of this process left, running or unreaped. */
@@ -114,8 +114,7 @@ static void ck_future_repr(pr_value *f, const char *state)
 	free(s);
 }
 
-static void ck_raised(int r, struct pr_diag *d, const char *type,
-		      const char *message)
+static void ck_raised(int r, struct pr_diag *d, const char *type, const char *message)
 {
 	ck_assert_int_lt(r, 0);
 	ck_assert_ptr_nonnull(d->type);
@@ -125,8 +124,7 @@ static void ck_raised(int r, struct pr_diag *d, const char *type,
 }
 
 /* ProcessPoolExecutor(max_workers=n, **kw) */
-static pr_value *executor_kw(long n, const char *kw, pr_value *kwval,
-			     struct pr_diag *d, int *r)
+static pr_value *executor_kw(long n, const char *kw, pr_value *kwval, struct pr_diag *d, int *r)
 {
 	const char *names[2] = { "max_workers", kw };
 	pr_value *vals[2], *cls = pr_executor_class(), *ex = NULL;
@@ -147,14 +145,12 @@ static pr_value *executor(long n)
 	pr_value *ex = executor_kw(n, NULL, NULL, &d, &r);
 
 	if (r < 0)
-		ck_abort_msg("ProcessPoolExecutor() raised %s: %s", d.type,
-			     d.message);
+		ck_abort_msg("ProcessPoolExecutor() raised %s: %s", d.type, d.message);
 	return ex;
 }
 
 /* ex.submit(task.NAME, *args), consuming args */
-static pr_value *submit(pr_value *ex, const char *task, pr_value *a,
-			pr_value *b)
+static pr_value *submit(pr_value *ex, const char *task, pr_value *a, pr_value *b)
 {
 	struct pr_diag d = PR_DIAG_INIT;
 	pr_value *fn = pr_task(task), *f = NULL, *args[2] = { a, b };
@@ -208,8 +204,7 @@ static void results_under(const char *m)
 	shutdown_ok(ex);
 	fn = pr_task("returns");
 	r = pr_executor_submit(ex, fn, NULL, 0, &f, &d);
-	ck_raised(r, &d, "RuntimeError",
-		  "cannot schedule new futures after shutdown");
+	ck_raised(r, &d, "RuntimeError", "cannot schedule new futures after shutdown");
 	pr_decref(fn);
 	pr_decref(ex);
 	pr_forkserver_stop();
@@ -252,9 +247,9 @@ START_TEST(test_task_raises)
 	ck_future_repr(f, "state=finished raised ValueError>");
 	ck_assert_int_eq(pr_cause(f, &c, &d), 0);
 	ck_assert_str_eq(pr_data(c, NULL), "_RemoteTraceback: \n\"\"\"\n"
-			 "Traceback (most recent call last):\n"
-			 "  File \"<procref>\", line 0, in _process_worker\n"
-			 "ValueError: boom\n\"\"\"");
+					   "Traceback (most recent call last):\n"
+					   "  File \"<procref>\", line 0, in _process_worker\n"
+					   "ValueError: boom\n\"\"\"");
 	pr_decref(c);
 	pr_decref(f);
 	/* sys.exit() in a task is the future's exception; the pool lives */
@@ -481,8 +476,8 @@ START_TEST(test_unpicklable_exception)
 	ck_raised(r, &d, "BrokenProcessPool", broken_msg);
 	ck_assert_int_eq(pr_cause(f, &v, &d), 0);
 	ck_assert_ptr_nonnull(strstr(pr_data(v, NULL), "\nTypeError: TwoArgError."
-				     "__init__() missing 1 required positional "
-				     "argument: 'b'\n'''"));
+						       "__init__() missing 1 required positional "
+						       "argument: 'b'\n'''"));
 	pr_decref(v);
 	pr_decref(f);
 	shutdown_ok(ex);
@@ -503,12 +498,12 @@ START_TEST(test_constructor_errors)
 	ex = executor_kw(1, "initializer", pr_int(5), &d, &r);
 	ck_raised(r, &d, "TypeError", "initializer must be a callable");
 	ex = executor_kw(1, "mp_context", str("fork"), &d, &r);
-	ck_raised(r, &d, "AttributeError",
-		  "'str' object has no attribute 'get_start_method'");
+	ck_raised(r, &d, "AttributeError", "'str' object has no attribute 'get_start_method'");
 	ex = executor_kw(1, "max_tasks_per_child", pr_int(0), &d, &r);
 	ck_raised(r, &d, "ValueError", "max_tasks_per_child must be >= 1");
 	ex = executor_kw(1, "frob", pr_int(0), &d, &r);
-	ck_raised(r, &d, "TypeError", "ProcessPoolExecutor.__init__() got an "
+	ck_raised(r, &d, "TypeError",
+		  "ProcessPoolExecutor.__init__() got an "
 		  "unexpected keyword argument 'frob'");
 	profile("3.8");
 	ex = executor_kw(1, "max_tasks_per_child", pr_int(1), &d, &r);

@@ -69,7 +69,7 @@ static void failed_pipe(struct fiu *f, int err)
 	ck_assert_int_eq(f->pipe2(fds, O_CLOEXEC), -1);
 	ck_assert_msg(errno == err, "errno %d (%s), expected %d (%s)", errno, strerror(errno), err,
 		      strerror(err));
-	ck_assert_int_eq(fds[0], -7);	/* untouched */
+	ck_assert_int_eq(fds[0], -7); /* untouched */
 }
 
 START_TEST(test_pipe2_fails_with_given_errno)
@@ -79,7 +79,7 @@ START_TEST(test_pipe2_fails_with_given_errno)
 	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, 1, 0), 0);
 	f.active(1);
 	failed_pipe(&f, EMFILE);
-	ok_pipe(&f);	/* count=1: the next call goes through */
+	ok_pipe(&f); /* count=1: the next call goes through */
 	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", ENFILE, 1, 0), 0);
 	failed_pipe(&f, ENFILE);
 }
@@ -89,13 +89,13 @@ START_TEST(test_pipe2_untouched_when_off)
 {
 	struct fiu f = fiu_open();
 
-	ok_pipe(&f);	/* nothing armed */
+	ok_pipe(&f); /* nothing armed */
 	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, -1, 0), 0);
-	f.active(0);	/* armed but not in a step: the driver's own calls */
+	f.active(0); /* armed but not in a step: the driver's own calls */
 	ok_pipe(&f);
 	f.active(1);
 	failed_pipe(&f, EMFILE);
-	failed_pipe(&f, EMFILE);	/* count < 0: every call */
+	failed_pipe(&f, EMFILE); /* count < 0: every call */
 	f.clear();
 	ok_pipe(&f);
 }
@@ -107,10 +107,10 @@ START_TEST(test_after_and_count)
 
 	ck_assert_int_eq(f.arm("posix/io/oc/pipe2", EMFILE, 2, 1), 0);
 	f.active(1);
-	ok_pipe(&f);	/* after=1 lets one pass */
+	ok_pipe(&f); /* after=1 lets one pass */
 	failed_pipe(&f, EMFILE);
 	failed_pipe(&f, EMFILE);
-	ok_pipe(&f);	/* count=2 spent */
+	ok_pipe(&f); /* count=2 spent */
 }
 END_TEST
 
@@ -132,7 +132,8 @@ START_TEST(test_sites_table)
 	for (i = 0; (s = ps_fault_site_at(i)); i++) {
 		ck_assert_int_ne(s->errnos[0], 0);
 		if (prev)
-			ck_assert_msg(strcmp(prev->name, s->name) < 0, "%s after %s", s->name, prev->name);
+			ck_assert_msg(strcmp(prev->name, s->name) < 0, "%s after %s", s->name,
+				      prev->name);
 		prev = s;
 	}
 	ck_assert_uint_ge(i, 20);

@@ -26,12 +26,13 @@ END_TEST
 
 START_TEST(test_one_line_changed)
 {
-	char *d = diff(">>> p = Process()\n>>> p.start()\n>>> p.exitcode\n0\n>>> p\n<P>\n--- end\n",
-		       ">>> p = Process()\n>>> p.start()\n>>> p.exitcode\n1\n>>> p\n<P>\n--- end\n");
+	char *d = diff(
+		">>> p = Process()\n>>> p.start()\n>>> p.exitcode\n0\n>>> p\n<P>\n--- end\n",
+		">>> p = Process()\n>>> p.start()\n>>> p.exitcode\n1\n>>> p\n<P>\n--- end\n");
 
 	ck_assert_str_eq(d, "--- golden\n+++ actual\n@@ -1,7 +1,7 @@\n"
-			 " >>> p = Process()\n >>> p.start()\n >>> p.exitcode\n-0\n+1\n"
-			 " >>> p\n <P>\n --- end\n");
+			    " >>> p = Process()\n >>> p.start()\n >>> p.exitcode\n-0\n+1\n"
+			    " >>> p\n <P>\n --- end\n");
 	free(d);
 }
 END_TEST
@@ -42,8 +43,8 @@ START_TEST(test_hunks_and_context)
 		       "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n");
 
 	ck_assert_str_eq(d, "--- golden\n+++ actual\n"
-			 "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
-			 "@@ -14,3 +14,4 @@\n 14\n 15\n 16\n+17\n");
+			    "@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
+			    "@@ -14,3 +14,4 @@\n 14\n 15\n 16\n+17\n");
 	free(d);
 }
 END_TEST
@@ -52,7 +53,9 @@ START_TEST(test_missing_newline)
 {
 	char *d = diff("a\n", "a");
 
-	ck_assert_str_eq(d, "--- golden\n+++ actual\n@@ -1,1 +1,1 @@\n-a\n+a\n\\ No newline at end of file\n");
+	ck_assert_str_eq(
+		d,
+		"--- golden\n+++ actual\n@@ -1,1 +1,1 @@\n-a\n+a\n\\ No newline at end of file\n");
 	free(d);
 	d = diff("", "x\n");
 	ck_assert_str_eq(d, "--- golden\n+++ actual\n@@ -0,0 +1,1 @@\n+x\n");
@@ -63,13 +66,14 @@ END_TEST
 START_TEST(test_paths_and_header)
 {
 	char *p = ps_golden_path("golden", "cpython-3.11", "fork", "lifecycle/start-twice");
-	char *h = ps_golden_header("CPython 3.8.18", "/home/someone/.pyenv/versions/3.8.18/bin/python",
+	char *h = ps_golden_header("CPython 3.8.18",
+				   "/home/someone/.pyenv/versions/3.8.18/bin/python",
 				   "multiprocessing", "lifecycle/start-twice", "fork");
 
 	ck_assert_str_eq(p, "golden/cpython-3.11/fork/lifecycle/start-twice.out");
 	ck_assert_str_eq(h, "# procspec golden transcript: captured from CPython 3.8.18 "
-			 "(pyenv 3.8.18, module multiprocessing)\n"
-			 "# scenario: lifecycle/start-twice  method: fork\n");
+			    "(pyenv 3.8.18, module multiprocessing)\n"
+			    "# scenario: lifecycle/start-twice  method: fork\n");
 	free(p);
 	free(h);
 }
@@ -83,8 +87,10 @@ START_TEST(test_origin)
 	} cases[] = {
 		{ "CPython 3.11.2", "/usr/bin/python3", "Debian", "Debian python3 3.11.2" },
 		{ "CPython 3.11.2", "/usr/bin/python3", "", "system python3 3.11.2" },
-		{ "CPython 3.8.18", "/root/.pyenv/versions/3.8.18/bin/python", "Debian", "pyenv 3.8.18" },
-		{ "PyPy 7.3.11 (Python 3.9.16)", "/usr/bin/pypy3", "Debian", "Debian pypy3 7.3.11" },
+		{ "CPython 3.8.18", "/root/.pyenv/versions/3.8.18/bin/python", "Debian",
+		  "pyenv 3.8.18" },
+		{ "PyPy 7.3.11 (Python 3.9.16)", "/usr/bin/pypy3", "Debian",
+		  "Debian pypy3 7.3.11" },
 		{ "billiard 4.1.0 on CPython 3.11.2", "/usr/bin/python3", "Debian",
 		  "Debian python3 3.11.2" },
 		{ "CPython 3.12.1", "/opt/py/bin/python3.12", "Debian", "python3.12 3.12.1" },

@@ -80,36 +80,37 @@ START_TEST(test_render)
 			  strdup("AssertionError: cannot start a process twice"), false);
 	ps_transcript_add(&t, strdup("p.sentinel"), PS_R_REPR, strdup("7"), true);
 	ps_transcript_add(&t, strdup("p.pid"), PS_R_REPR, strdup("4123"), false);
-	ps_transcript_add(&t, strdup("stderr(p)"), PS_R_TEXT,
-			  strdup("Process Process-1:\nTraceback (most recent call last):\n"
-				 "  File \"/usr/lib/python3.11/multiprocessing/process.py\", line 314, in _bootstrap\n"
-				 "    self.run()\n    ^^^^^^^^^^\n"
-				 "  File \"/x/pydriver.py\", line 80, in raises\nValueError: boom\n"), false);
+	ps_transcript_add(
+		&t, strdup("stderr(p)"), PS_R_TEXT,
+		strdup("Process Process-1:\nTraceback (most recent call last):\n"
+		       "  File \"/usr/lib/python3.11/multiprocessing/process.py\", line 314, in _bootstrap\n"
+		       "    self.run()\n    ^^^^^^^^^^\n"
+		       "  File \"/x/pydriver.py\", line 80, in raises\nValueError: boom\n"),
+		false);
 	ps_transcript_add(&t, strdup("stdout(p)"), PS_R_TEXT, strdup("a\n\nb"), false);
 	ps_transcript_add(&t, strdup("stdout(p)"), PS_R_TEXT, strdup(""), false);
 	t.ended = true;
 	t.fds_leaked = 2;
 	text = ps_transcript_render(&t);
-	ck_assert_str_eq(text,
-			 ">>> p = Process(target=child.blocks)\n"
-			 ">>> p.start()\n"
-			 "AssertionError: cannot start a process twice\n"
-			 ">>> p.sentinel\n"
-			 "<fd>\n"
-			 ">>> p.pid\n"
-			 "<p>\n"
-			 ">>> stderr(p)\n"
-			 "| Process Process-1:\n"
-			 "| Traceback (most recent call last):\n"
-			 "|   ...\n"
-			 "| ValueError: boom\n"
-			 ">>> stdout(p)\n"
-			 "| a\n"
-			 "|\n"
-			 "| b\n"
-			 "\\ no newline at end\n"
-			 ">>> stdout(p)\n"
-			 "--- end: fds_leaked=2 children_left=0\n");
+	ck_assert_str_eq(text, ">>> p = Process(target=child.blocks)\n"
+			       ">>> p.start()\n"
+			       "AssertionError: cannot start a process twice\n"
+			       ">>> p.sentinel\n"
+			       "<fd>\n"
+			       ">>> p.pid\n"
+			       "<p>\n"
+			       ">>> stderr(p)\n"
+			       "| Process Process-1:\n"
+			       "| Traceback (most recent call last):\n"
+			       "|   ...\n"
+			       "| ValueError: boom\n"
+			       ">>> stdout(p)\n"
+			       "| a\n"
+			       "|\n"
+			       "| b\n"
+			       "\\ no newline at end\n"
+			       ">>> stdout(p)\n"
+			       "--- end: fds_leaked=2 children_left=0\n");
 	free(text);
 }
 END_TEST

@@ -29,9 +29,15 @@ static int parse(struct vals *v, struct ps_strv *args, char ***rest, struct ps_d
 		PS_OPT_JOBS(&v->jobs, "workers"),
 		PS_OPT_U64(0, "runs", &v->runs, "N", 1, 1e15, "runs"),
 		PS_OPT_TIMEOUT(&v->timeout),
-		{ .type = PS_OPT_DOUBLE_, .long_name = "seconds", .value = &v->seconds, .argh = "N",
-		  .min = 0, .max = PS_SESSION_SECONDS_MAX, .flags = PS_OPTF_GT_MIN,
-		  .seen = &v->seen_seconds, .help = "how long" },
+		{ .type = PS_OPT_DOUBLE_,
+		  .long_name = "seconds",
+		  .value = &v->seconds,
+		  .argh = "N",
+		  .min = 0,
+		  .max = PS_SESSION_SECONDS_MAX,
+		  .flags = PS_OPTF_GT_MIN,
+		  .seen = &v->seen_seconds,
+		  .help = "how long" },
 		PS_OPT_PATTERN(&v->k),
 		PS_OPT_METHOD(&v->methods, "start method"),
 		PS_OPT_END(),
@@ -176,8 +182,9 @@ START_TEST(test_env_double)
 	struct ps_diag d = PS_DIAG_INIT;
 	double x = -1;
 
-	ck_assert_int_eq(ps_opt_parse_double("M", "1e308", 0, PS_MULTIPLIER_MAX, PS_OPTF_GT_MIN, &x,
-					     &d), PS_EUSAGE);
+	ck_assert_int_eq(
+		ps_opt_parse_double("M", "1e308", 0, PS_MULTIPLIER_MAX, PS_OPTF_GT_MIN, &x, &d),
+		PS_EUSAGE);
 	ck_assert_str_eq(d.msg, "M '1e308': expected a number above 0 and at most 100");
 	ck_assert_int_eq(ps_opt_parse_double("M", "fast", 0, 100, PS_OPTF_GT_MIN, &x, &d),
 			 PS_EUSAGE);
@@ -204,20 +211,20 @@ START_TEST(test_help)
 	ck_assert_ptr_nonnull(f);
 	ps_options_usage(f, &cmd, opts);
 	fclose(f);
-	ck_assert_str_eq(buf,
-		"usage: procspec demo [X...]\n"
-		"  -i, --impl IMPL     the implementation\n"
-		"  --golden SET        compare with golden/SET/<method>/ (without it, only "
-		"crashes,\n"
-		"                      hangs and leaks fail); 'auto': the set of the CPython "
-		"version\n"
-		"                      the implementation follows, from its driver's hello\n"
-		"  -k PATTERN          scenario ids matching a glob, or containing a text; "
-		"repeatable\n"
-		"  --a-rather-long-option VALUE\n"
-		"                      wrapped below\n"
-		"  -h, --help          this help\n"
-		"the end\n");
+	ck_assert_str_eq(
+		buf, "usage: procspec demo [X...]\n"
+		     "  -i, --impl IMPL     the implementation\n"
+		     "  --golden SET        compare with golden/SET/<method>/ (without it, only "
+		     "crashes,\n"
+		     "                      hangs and leaks fail); 'auto': the set of the CPython "
+		     "version\n"
+		     "                      the implementation follows, from its driver's hello\n"
+		     "  -k PATTERN          scenario ids matching a glob, or containing a text; "
+		     "repeatable\n"
+		     "  --a-rather-long-option VALUE\n"
+		     "                      wrapped below\n"
+		     "  -h, --help          this help\n"
+		     "the end\n");
 	free(buf);
 }
 END_TEST

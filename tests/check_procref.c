@@ -52,11 +52,11 @@ static char *repr_take(pr_value *v)
 	return s;
 }
 
-#define ck_assert_repr(v, expected)                                     \
-	do {                                                            \
-		char *got_ = repr_take(v);                              \
-		ck_assert_str_eq(got_, expected);                       \
-		free(got_);                                             \
+#define ck_assert_repr(v, expected)               \
+	do {                                      \
+		char *got_ = repr_take(v);        \
+		ck_assert_str_eq(got_, expected); \
+		free(got_);                       \
 	} while (0)
 
 static void ck_repr_of(pr_value *v, const char *expected)
@@ -77,8 +77,7 @@ static pr_value *tuple2(pr_value *a, pr_value *b)
 }
 
 /* Check that the last call raised type: message, and reset d. */
-static void ck_raised(int r, struct pr_diag *d, const char *type,
-		      const char *message)
+static void ck_raised(int r, struct pr_diag *d, const char *type, const char *message)
 {
 	ck_assert_int_lt(r, 0);
 	ck_assert_int_eq(d->code, r);
@@ -89,8 +88,7 @@ static void ck_raised(int r, struct pr_diag *d, const char *type,
 }
 
 /* setattr(obj, name, v), consuming v */
-static int setattr_take(pr_value *obj, const char *name, pr_value *v,
-			struct pr_diag *d)
+static int setattr_take(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d)
 {
 	int r = pr_setattr(obj, name, v, d);
 
@@ -99,8 +97,8 @@ static int setattr_take(pr_value *obj, const char *name, pr_value *v,
 }
 
 /* obj.name(*args) with new references in *out (None when unused) */
-static int callm(pr_value *obj, const char *name, pr_value **args,
-		 size_t nargs, pr_value **out, struct pr_diag *d)
+static int callm(pr_value *obj, const char *name, pr_value **args, size_t nargs, pr_value **out,
+		 struct pr_diag *d)
 {
 	pr_value *m = NULL, *res = NULL;
 	int r;
@@ -136,8 +134,7 @@ static pr_value *getattr_ok(pr_value *obj, const char *name)
 }
 
 /* Process(target=child.BEHAVIOUR, args=ARGS, **extra) */
-static pr_value *process(const char *behaviour, pr_value *args,
-			 const char *kw, pr_value *kwval)
+static pr_value *process(const char *behaviour, pr_value *args, const char *kw, pr_value *kwval)
 {
 	const char *names[3] = { "target", "args", kw };
 	pr_value *vals[3], *cls = pr_global("Process"), *p = NULL;
@@ -215,8 +212,7 @@ START_TEST(test_str_repr)
 	/* printable non-ASCII stays, the rest is escaped by size */
 	ck_assert_repr(str("\xc3\xa9\xc2\xa0\xc2\xad\xe2\x80\x8b\xe4\xb8\xad"),
 		       "'\xc3\xa9\\xa0\\xad\\u200b\xe4\xb8\xad'");
-	ck_assert_repr(str("\xf0\x9f\x98\x80\xf3\xa0\x80\x81"),
-		       "'\xf0\x9f\x98\x80\\U000e0001'");
+	ck_assert_repr(str("\xf0\x9f\x98\x80\xf3\xa0\x80\x81"), "'\xf0\x9f\x98\x80\\U000e0001'");
 	ck_assert_repr(str(""), "''");
 }
 END_TEST
@@ -226,8 +222,7 @@ START_TEST(test_bytes_repr)
 	ck_assert_repr(pr_bytes("abc", 3), "b'abc'");
 	ck_assert_repr(pr_bytes("it's", 4), "b\"it's\"");
 	ck_assert_repr(pr_bytes("a'\"", 3), "b'a\\'\"'");
-	ck_assert_repr(pr_bytes("\0\xff\x7f\t\n\r\\", 7),
-		       "b'\\x00\\xff\\x7f\\t\\n\\r\\\\'");
+	ck_assert_repr(pr_bytes("\0\xff\x7f\t\n\r\\", 7), "b'\\x00\\xff\\x7f\\t\\n\\r\\\\'");
 	ck_assert_repr(pr_bytes("", 0), "b''");
 }
 END_TEST
@@ -238,16 +233,25 @@ START_TEST(test_float_repr)
 		double f;
 		const char *repr;
 	} cases[] = {
-		{ 3.5, "3.5" }, { 1.0, "1.0" }, { 1e16, "1e+16" },
-		{ 1e15, "1000000000000000.0" }, { 1e-05, "1e-05" },
-		{ 0.0001, "0.0001" }, { 0.1, "0.1" }, { -0.0, "-0.0" },
-		{ 0.0, "0.0" }, { 1e300, "1e+300" }, { 2.5e-300, "2.5e-300" },
+		{ 3.5, "3.5" },
+		{ 1.0, "1.0" },
+		{ 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" },
+		{ 1e-05, "1e-05" },
+		{ 0.0001, "0.0001" },
+		{ 0.1, "0.1" },
+		{ -0.0, "-0.0" },
+		{ 0.0, "0.0" },
+		{ 1e300, "1e+300" },
+		{ 2.5e-300, "2.5e-300" },
 		{ 123456789.123456789, "123456789.12345679" },
 		{ 0.30000000000000004, "0.30000000000000004" },
-		{ 1.5e16, "1.5e+16" }, { -2.5, "-2.5" },
-		{ 5e-324, "5e-324" }, { 1.7976931348623157e308,
-					"1.7976931348623157e+308" },
-		{ 1.0 / 0.0, "inf" }, { -1.0 / 0.0, "-inf" },
+		{ 1.5e16, "1.5e+16" },
+		{ -2.5, "-2.5" },
+		{ 5e-324, "5e-324" },
+		{ 1.7976931348623157e308, "1.7976931348623157e+308" },
+		{ 1.0 / 0.0, "inf" },
+		{ -1.0 / 0.0, "-inf" },
 	};
 	size_t i;
 
@@ -301,8 +305,7 @@ START_TEST(test_container_repr)
 	ck_assert_repr(v, "{1: 'c'}");
 	kv[0] = pr_list(NULL, 0);
 	kv[1] = pr_int(2);
-	ck_raised(pr_dict(kv, 1, &v, &d), &d, "TypeError",
-		  "unhashable type: 'list'");
+	ck_raised(pr_dict(kv, 1, &v, &d), &d, "TypeError", "unhashable type: 'list'");
 }
 END_TEST
 
@@ -331,22 +334,20 @@ START_TEST(test_errno_types)
 		int err;
 		const char *type;
 	} cases[] = {
-		{ EAGAIN, "BlockingIOError" }, { ECHILD, "ChildProcessError" },
+		{ EAGAIN, "BlockingIOError" },   { ECHILD, "ChildProcessError" },
 		{ ESRCH, "ProcessLookupError" }, { EPERM, "PermissionError" },
-		{ EACCES, "PermissionError" }, { EINTR, "InterruptedError" },
+		{ EACCES, "PermissionError" },   { EINTR, "InterruptedError" },
 		{ ENOENT, "FileNotFoundError" }, { EEXIST, "FileExistsError" },
-		{ EPIPE, "BrokenPipeError" }, { EINVAL, "OSError" },
-		{ ENOMEM, "OSError" }, { EMFILE, "OSError" },
+		{ EPIPE, "BrokenPipeError" },    { EINVAL, "OSError" },
+		{ ENOMEM, "OSError" },           { EMFILE, "OSError" },
 	};
 	struct pr_diag d = PR_DIAG_INIT;
 	char want[128];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		snprintf(want, sizeof want, "[Errno %d] %s", cases[i].err,
-			 strerror(cases[i].err));
-		ck_raised(pr_diag(&d, -cases[i].err, NULL), &d, cases[i].type,
-			  want);
+		snprintf(want, sizeof want, "[Errno %d] %s", cases[i].err, strerror(cases[i].err));
+		ck_raised(pr_diag(&d, -cases[i].err, NULL), &d, cases[i].type, want);
 	}
 	ck_raised(pr_diag(&d, -EAGAIN, NULL), &d, "BlockingIOError",
 		  "[Errno 11] Resource temporarily unavailable");
@@ -366,8 +367,8 @@ START_TEST(test_construct_errors)
 
 	kw[0] = "group";
 	v[0] = pr_int(1);
-	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d,
-		  "AssertionError", "group argument must be None for now");
+	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d, "AssertionError",
+		  "group argument must be None for now");
 	kw[0] = "args";
 	ck_raised(pr_call(cls, NULL, 0, kw, v, 1, &p, &d), &d, "TypeError",
 		  "'int' object is not iterable");
@@ -377,8 +378,8 @@ START_TEST(test_construct_errors)
 		  "'foo'");
 	for (i = 1; i < 7; i++)
 		v[i] = pr_none();
-	ck_raised(pr_call(cls, v + 1, 6, NULL, NULL, 0, &p, &d), &d,
-		  "TypeError", "BaseProcess.__init__() takes from 1 to 6 "
+	ck_raised(pr_call(cls, v + 1, 6, NULL, NULL, 0, &p, &d), &d, "TypeError",
+		  "BaseProcess.__init__() takes from 1 to 6 "
 		  "positional arguments but 7 were given");
 	kw[0] = "daemon";
 	ck_raised(pr_call(cls, v + 1, 6, kw, v, 1, &p, &d), &d, "TypeError",
@@ -386,8 +387,8 @@ START_TEST(test_construct_errors)
 		  "arguments but 7 positional arguments (and 1 keyword-only "
 		  "argument) were given");
 	kw[0] = "group";
-	ck_raised(pr_call(cls, v + 1, 1, kw, v + 1, 1, &p, &d), &d,
-		  "TypeError", "BaseProcess.__init__() got multiple values for "
+	ck_raised(pr_call(cls, v + 1, 1, kw, v + 1, 1, &p, &d), &d, "TypeError",
+		  "BaseProcess.__init__() got multiple values for "
 		  "argument 'group'");
 	pr_decref(v[0]);
 	pr_decref(cls);
@@ -401,15 +402,18 @@ START_TEST(test_naming)
 	pr_value *c = process(NULL, NULL, "name", pr_int(3));
 	char want[128];
 
-	snprintf(want, sizeof want, "<Process name='Process-1' parent=%d "
-		 "initial>", getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='Process-1' parent=%d "
+		 "initial>",
+		 getpid());
 	ck_repr_of(a, want);
 	/* a false name takes the default; the number is used either way */
-	snprintf(want, sizeof want, "<Process name='Process-2' parent=%d "
-		 "initial>", getpid());
-	ck_repr_of(b, want);
-	snprintf(want, sizeof want, "<Process name=3 parent=%d initial>",
+	snprintf(want, sizeof want,
+		 "<Process name='Process-2' parent=%d "
+		 "initial>",
 		 getpid());
+	ck_repr_of(b, want);
+	snprintf(want, sizeof want, "<Process name=3 parent=%d initial>", getpid());
 	ck_repr_of(c, want);
 	pr_decref(a);
 	pr_decref(b);
@@ -435,13 +439,14 @@ START_TEST(test_setters)
 	v = pr_list(NULL, 0);
 	ck_assert_int_eq(pr_setattr(p, "daemon", v, &d), 0);
 	pr_decref(v);
-	snprintf(want, sizeof want, "<Process name='n' parent=%d initial>",
-		 getpid());
+	snprintf(want, sizeof want, "<Process name='n' parent=%d initial>", getpid());
 	ck_repr_of(p, want);
 	v = pr_bool(1);
 	ck_assert_int_eq(pr_setattr(p, "daemon", v, &d), 0);
-	snprintf(want, sizeof want, "<Process name='n' parent=%d initial "
-		 "daemon>", getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='n' parent=%d initial "
+		 "daemon>",
+		 getpid());
 	ck_repr_of(p, want);
 	ck_raised(pr_setattr(p, "exitcode", v, &d), &d, "AttributeError",
 		  "property 'exitcode' of 'Process' object has no setter");
@@ -450,10 +455,9 @@ START_TEST(test_setters)
 	/* AuthenticationString(x) is bytes(x) */
 	ck_raised(setattr_take(p, "authkey", str("abc"), &d), &d, "TypeError",
 		  "string argument without an encoding");
-	ck_raised(setattr_take(p, "authkey", pr_int(-1), &d), &d, "ValueError",
-		  "negative count");
-	ck_raised(setattr_take(p, "authkey", pr_float(1.5), &d), &d,
-		  "TypeError", "cannot convert 'float' object to bytes");
+	ck_raised(setattr_take(p, "authkey", pr_int(-1), &d), &d, "ValueError", "negative count");
+	ck_raised(setattr_take(p, "authkey", pr_float(1.5), &d), &d, "TypeError",
+		  "cannot convert 'float' object to bytes");
 	v = pr_int(3);
 	ck_assert_int_eq(pr_setattr(p, "authkey", v, &d), 0);
 	pr_decref(v);
@@ -469,12 +473,10 @@ START_TEST(test_unstarted_errors)
 	struct pr_diag d = PR_DIAG_INIT;
 	pr_value *p = process("returns", NULL, NULL, NULL), *v = NULL, *x;
 
-	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "ValueError",
-		  "process not started");
+	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "ValueError", "process not started");
 	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AssertionError",
 		  "can only join a started process");
-	ck_raised(callm(p, "terminate", NULL, 0, NULL, &d), &d,
-		  "AttributeError",
+	ck_raised(callm(p, "terminate", NULL, 0, NULL, &d), &d, "AttributeError",
 		  "'NoneType' object has no attribute 'terminate'");
 	ck_raised(callm(p, "kill", NULL, 0, NULL, &d), &d, "AttributeError",
 		  "'NoneType' object has no attribute 'kill'");
@@ -496,8 +498,7 @@ START_TEST(test_unstarted_errors)
 		  "process object is closed");
 	ck_raised(callm(p, "is_alive", NULL, 0, NULL, &d), &d, "ValueError",
 		  "process object is closed");
-	ck_raised(pr_getattr(p, "pid", &v, &d), &d, "ValueError",
-		  "process object is closed");
+	ck_raised(pr_getattr(p, "pid", &v, &d), &d, "ValueError", "process object is closed");
 	pr_decref(p);
 }
 END_TEST
@@ -556,8 +557,10 @@ START_TEST(test_lifecycle_reprs)
 	ok(p, "start");
 	pid = pr_process_pid(p);
 	ck_assert_int_gt(pid, 0);
-	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
-		 "parent=%d started>", pid, getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='Process-1' pid=%d "
+		 "parent=%d started>",
+		 pid, getpid());
 	ck_repr_of(p, want);
 	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "AssertionError",
 		  "cannot start a process twice");
@@ -571,12 +574,16 @@ START_TEST(test_lifecycle_reprs)
 	ck_assert_int_eq(write(gate[1], "r", 1), 1);
 	ok(p, "join");
 	ck_assert_int_eq(exitcode(p), 0);
-	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
-		 "parent=%d stopped exitcode=0>", pid, getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='Process-1' pid=%d "
+		 "parent=%d stopped exitcode=0>",
+		 pid, getpid());
 	ck_repr_of(p, want);
 	ok(p, "close");
-	snprintf(want, sizeof want, "<Process name='Process-1' parent=%d "
-		 "closed>", getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='Process-1' parent=%d "
+		 "closed>",
+		 getpid());
 	ck_repr_of(p, want);
 	ck_assert_int_eq(pr_process_pid(p), 0);
 	close(gate[0]);
@@ -602,13 +609,15 @@ START_TEST(test_signal_names)
 	ok(q, "kill");
 	ok(p, "join");
 	ok(q, "join");
-	snprintf(want, sizeof want, "<Process name='Process-1' pid=%d "
+	snprintf(want, sizeof want,
+		 "<Process name='Process-1' pid=%d "
 		 "parent=%d stopped exitcode=-SIGTERM daemon>",
 		 pr_process_pid(p), getpid());
 	ck_repr_of(p, want);
-	snprintf(want, sizeof want, "<Process name='Process-2' pid=%d "
-		 "parent=%d stopped exitcode=-SIGKILL>", pr_process_pid(q),
-		 getpid());
+	snprintf(want, sizeof want,
+		 "<Process name='Process-2' pid=%d "
+		 "parent=%d stopped exitcode=-SIGKILL>",
+		 pr_process_pid(q), getpid());
 	ck_repr_of(q, want);
 	ck_assert_int_eq(exitcode(q), -9);
 	/* a second signal after the exit code is known does nothing */
@@ -634,8 +643,7 @@ START_TEST(test_join_timeout_errors)
 		  "unsupported operand type(s) for +: 'float' and 'str'");
 	pr_decref(t);
 	t = pr_int(3000000);
-	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "OverflowError",
-		  "timeout is too large");
+	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "OverflowError", "timeout is too large");
 	pr_decref(t);
 	t = pr_float(1.0 / 0.0);
 	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "OverflowError",
@@ -695,8 +703,7 @@ START_TEST(test_system_exit_codes)
 	ck_assert_int_eq(exitcode(p), 1);
 	free(err);
 	pr_decref(p);
-	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL),
-		    NULL, NULL);
+	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL), NULL, NULL);
 	err = run_capturing_stderr(p);
 	ck_assert_str_eq(err, "(1, 2.5)\n");
 	free(err);
@@ -706,23 +713,22 @@ END_TEST
 
 START_TEST(test_uncaught_exception)
 {
-	pr_value *p = process("raises", tuple2(str("ValueError"), str("boom")),
-			      NULL, NULL);
+	pr_value *p = process("raises", tuple2(str("ValueError"), str("boom")), NULL, NULL);
 	char *err = run_capturing_stderr(p);
 
 	ck_assert_str_eq(err, "Process Process-1:\n"
-			 "Traceback (most recent call last):\n"
-			 "  File \"<procref>\", line 1, in run\n"
-			 "ValueError: boom\n");
+			      "Traceback (most recent call last):\n"
+			      "  File \"<procref>\", line 1, in run\n"
+			      "ValueError: boom\n");
 	ck_assert_int_eq(exitcode(p), 1);
 	free(err);
 	pr_decref(p);
 	p = process("raises", tuple2(str("KeyError"), NULL), NULL, NULL);
 	err = run_capturing_stderr(p);
 	ck_assert_str_eq(err, "Process Process-2:\n"
-			 "Traceback (most recent call last):\n"
-			 "  File \"<procref>\", line 1, in run\n"
-			 "KeyError: ''\n");
+			      "Traceback (most recent call last):\n"
+			      "  File \"<procref>\", line 1, in run\n"
+			      "KeyError: ''\n");
 	free(err);
 	pr_decref(p);
 	/* an empty message shows the class alone */
@@ -792,8 +798,7 @@ static void open_fds(unsigned char set[1024])
 static int report_fd = -1;
 
 /* A target that writes the child's open fds (1024 bytes) to report_fd */
-static int list_fds(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int list_fds(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	unsigned char set[1024];
 
@@ -807,9 +812,7 @@ static int list_fds(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 static const char *const no_params[] = { NULL };
-static const pr_func list_fds_func = {
-	.name = "list_fds", .params = no_params, .fn = list_fds
-};
+static const pr_func list_fds_func = { .name = "list_fds", .params = no_params, .fn = list_fds };
 
 /* A child inherits what the parent had, plus its own ends of the two
  * sentinel pipes (child_r, child_w), and nothing of the parent's ends. */
@@ -830,15 +833,16 @@ START_TEST(test_child_fds)
 	open_fds(before);
 	ok(p, "start");
 	open_fds(after);
-	ck_assert_int_eq(read(report[0], child, sizeof child),
-			 (ssize_t)sizeof child);
+	ck_assert_int_eq(read(report[0], child, sizeof child), (ssize_t)sizeof child);
 	ok(p, "join");
 	ck_assert_int_eq(exitcode(p), 0);
 	for (fd = 0; fd < 1024; fd++) {
 		if (after[fd] && !before[fd]) {
 			parent_new++;
-			ck_assert_msg(!child[fd], "the child has the parent's "
-				      "pipe end %d", fd);
+			ck_assert_msg(!child[fd],
+				      "the child has the parent's "
+				      "pipe end %d",
+				      fd);
 			ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 		}
 		if (child[fd] && !before[fd])
@@ -962,11 +966,12 @@ START_TEST(test_spawn_child_fds)
 		fd = atoi(tok);
 		if (fd == gate[0])
 			continue;
-		ck_assert_msg(fd != stray && fd != gate[1],
-			      "the child inherited fd %d", fd);
+		ck_assert_msg(fd != stray && fd != gate[1], "the child inherited fd %d", fd);
 		/* child_r and child_w: the parent closed them after start */
-		ck_assert_msg(fcntl(fd, F_GETFD) == -1, "the child has fd %d, "
-			      "which the parent still holds", fd);
+		ck_assert_msg(fcntl(fd, F_GETFD) == -1,
+			      "the child has fd %d, "
+			      "which the parent still holds",
+			      fd);
 		own++;
 	}
 	ck_assert_int_eq(own, 2);
@@ -991,7 +996,11 @@ START_TEST(test_spawn_exec_error)
 	int fd = mkostemp(path, O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "\x7f" "not an executable\n", 19), 19);
+	ck_assert_int_eq(write(fd,
+			       "\x7f"
+			       "not an executable\n",
+			       19),
+			 19);
 	close(fd);
 	ck_assert_int_eq(chmod(path, 0700), 0);
 	ck_assert_int_eq(pr_set_start_method("spawn", &d), 0);
@@ -1109,8 +1118,7 @@ static long ppid_of(pid_t pid)
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
-	if (fgets(buf, sizeof buf, f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
+	if (fgets(buf, sizeof buf, f) != NULL && (p = strrchr(buf, ')')) != NULL)
 		sscanf(p + 1, " %*c %ld", &ppid);
 	fclose(f);
 	return ppid;
@@ -1173,7 +1181,8 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.11");
 	/* with the executor's: every one of them in 3.11 */
 	ck_assert_int_eq(pr_profile_features(feat, 16), 9);
-	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError", "unknown "
+	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError",
+		  "unknown "
 		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
 		  "3.11-O)");
 	ck_assert_int_eq(pr_set_profile("3.11-X", &d), PR_EVALUE);
@@ -1231,7 +1240,7 @@ START_TEST(test_vocabulary)
 #include "vocab.def"
 	};
 	static const int releases[][2] = {
-		{ 2, 7 }, { 3, 6 }, { 3, 7 }, { 3, 8 }, { 3, 9 },
+		{ 2, 7 },  { 3, 6 },  { 3, 7 },  { 3, 8 },  { 3, 9 },
 		{ 3, 10 }, { 3, 11 }, { 3, 12 }, { 3, 13 },
 	};
 	const char *feat[16];
@@ -1266,7 +1275,8 @@ START_TEST(test_vocabulary)
 		for (i = 0; i < ARRAY_SIZE(features); i++) {
 			for (k = 0; k < n && strcmp(feat[k], features[i].name); k++)
 				;
-			ck_assert_msg((k < n) == (features[i].since && features[i].since <= version),
+			ck_assert_msg((k < n) ==
+					      (features[i].since && features[i].since <= version),
 				      "%s %s in profile %s", features[i].name,
 				      k < n ? "listed" : "not listed", profile);
 		}
@@ -1323,8 +1333,7 @@ START_TEST(test_profile_old_releases)
 	ck_assert_int_eq(exit_of(pr_tuple(NULL, 0)), 1);
 	ck_assert_int_eq(exit_of(tuple2(pr_none(), NULL)), 1);
 	ck_assert_int_eq(exit_of(tuple2(pr_int(3), NULL)), 3);
-	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL),
-		    NULL, NULL);
+	p = process("exits", tuple2(tuple2(pr_int(1), pr_float(2.5)), NULL), NULL, NULL);
 	err = run_capturing_stderr(p);
 	ck_assert_str_eq(err, "");
 	ck_assert_int_eq(exitcode(p), 1);
@@ -1341,8 +1350,8 @@ START_TEST(test_profile_old_releases)
 	cls = pr_global("Process");
 	vals[0] = pr_behaviour("returns");
 	vals[1] = pr_bool(1);
-	ck_raised(pr_call(cls, NULL, 0, names, vals, 2, &v, &d), &d,
-		  "TypeError", "__init__() got an unexpected keyword argument "
+	ck_raised(pr_call(cls, NULL, 0, names, vals, 2, &v, &d), &d, "TypeError",
+		  "__init__() got an unexpected keyword argument "
 		  "'daemon'");
 	pr_decref(vals[0]);
 	pr_decref(cls);
@@ -1386,8 +1395,7 @@ START_TEST(test_profile_optimized)
 	ck_assert_int_ge(dup2(saved, 2), 0);
 	close(saved);
 	close(null);
-	ck_raised(r, &d, "AttributeError",
-		  "'Process' object has no attribute '_target'");
+	ck_raised(r, &d, "AttributeError", "'Process' object has no attribute '_target'");
 	pr_decref(v);
 	ok(p, "join");
 	ck_assert_int_eq(exitcode(p), 1);

@@ -28,7 +28,7 @@ START_TEST(test_text_escape)
 	free(e);
 	e = esc("\xff\xfe \x1b[31mred\x1b[0m \xc2\x9b \xe0\x80\x80 \xed\xa0\x80 \xc3");
 	ck_assert_str_eq(e, "\\xff\\xfe \\x1b[31mred\\x1b[0m \\xc2\\x9b \\xe0\\x80\\x80 "
-			 "\\xed\\xa0\\x80 \\xc3");
+			    "\\xed\\xa0\\x80 \\xc3");
 	free(e);
 }
 END_TEST
@@ -66,7 +66,7 @@ START_TEST(test_pool_start_failure_keeps_fds)
 	memset(&rn, 0, sizeof(rn));
 	if (fcntl(0, F_GETFD) < 0)
 		ck_assert_int_eq(open("/dev/null", O_RDONLY), 0);
-	low_fd = dup(0);	/* the lowest free fd */
+	low_fd = dup(0); /* the lowest free fd */
 	ck_assert_int_ge(low_fd, 0);
 	ck_assert_int_lt(low_fd, 8);
 	close(low_fd);
@@ -84,8 +84,9 @@ START_TEST(test_pool_start_failure_keeps_fds)
 	ck_assert_msg(strstr(d.msg, "pipe2"), "message: %s", d.msg);
 	ck_assert_msg(fcntl(0, F_GETFD) >= 0, "fd 0 was closed");
 	for (fd = 0; fd < 16; fd++)
-		ck_assert_msg((fcntl(fd, F_GETFD) >= 0) == was_open[fd], "fd %d: open %d before, %s after",
-			      fd, was_open[fd], fcntl(fd, F_GETFD) >= 0 ? "open" : "closed");
+		ck_assert_msg((fcntl(fd, F_GETFD) >= 0) == was_open[fd],
+			      "fd %d: open %d before, %s after", fd, was_open[fd],
+			      fcntl(fd, F_GETFD) >= 0 ? "open" : "closed");
 }
 END_TEST
 

@@ -56,9 +56,9 @@ START_TEST(test_every_reporter_in_turn)
 	ck_assert_int_eq(ps_report_finish(&rep, "impl 1"), 1);
 	/* each result to each reporter, in order, numbered from 1 */
 	ck_assert_str_eq(s.log, "1 a/x [fork] pass\n1 a/x [fork] pass\n"
-			 "2 a/y [spawn] FAIL\n2 a/y [spawn] FAIL\n"
-			 "3 a/z [fork] CRASH\n3 a/z [fork] CRASH\n"
-			 "4 a/w [forkserver] skip\n4 a/w [forkserver] skip\n");
+				"2 a/y [spawn] FAIL\n2 a/y [spawn] FAIL\n"
+				"3 a/z [fork] CRASH\n3 a/z [fork] CRASH\n"
+				"4 a/w [forkserver] skip\n4 a/w [forkserver] skip\n");
 	ck_assert_int_eq(s.finishes, 1);
 	ck_assert_str_eq(s.t.implementation, "impl 1");
 	ck_assert_uint_eq(s.t.failed, 2);
@@ -83,7 +83,7 @@ START_TEST(test_run_reporters_console)
 	ck_assert_ptr_nonnull(f);
 	/* no report directory: the console alone writes anything */
 	ps_report_init(&rep, "lbl", "set", NULL, f, 1, false);
-	rep.junit_extra = NULL;	/* whatever $XML_OUTPUT_FILE says */
+	rep.junit_extra = NULL; /* whatever $XML_OUTPUT_FILE says */
 	ps_report_add(&rep, "a/x", "fork", &pass);
 	ck_assert_int_eq(ps_report_finish(&rep, NULL), 0);
 	ck_assert_int_eq(rep.write_err, 0);

@@ -22,13 +22,17 @@ static const struct {
 } valid[] = {
 	{ "p = Process()", "p = Process()" },
 	{ "p = Process(target=child.blocks)", "p = Process(target=child.blocks)" },
-	{ "p = Process( target = child.exits , args = ( 3 , ) )", "p = Process(target=child.exits, args=(3,))" },
+	{ "p = Process( target = child.exits , args = ( 3 , ) )",
+	  "p = Process(target=child.exits, args=(3,))" },
 	{ "p = Process(None, child.returns, 'n')", "p = Process(None, child.returns, 'n')" },
-	{ "p = Process(args=[1, 2], kwargs={'a': 1, \"b\": None})", "p = Process(args=[1, 2], kwargs={'a': 1, 'b': None})" },
+	{ "p = Process(args=[1, 2], kwargs={'a': 1, \"b\": None})",
+	  "p = Process(args=[1, 2], kwargs={'a': 1, 'b': None})" },
 	{ "p = Process(args=((), (1, 2), []))", "p = Process(args=((), (1, 2), []))" },
 	{ "p = Process(args=(True, False, None))", "p = Process(args=(True, False, None))" },
-	{ "p = Process(args=(0x1F, 0o17, 0b101, 1_000, -5, -0))", "p = Process(args=(31, 15, 5, 1000, -5, 0))" },
-	{ "p = Process(args=(123456789012345678901234567890,))", "p = Process(args=(123456789012345678901234567890,))" },
+	{ "p = Process(args=(0x1F, 0o17, 0b101, 1_000, -5, -0))",
+	  "p = Process(args=(31, 15, 5, 1000, -5, 0))" },
+	{ "p = Process(args=(123456789012345678901234567890,))",
+	  "p = Process(args=(123456789012345678901234567890,))" },
 	{ "p = Process(args=(3.5, 1e16, 1e-5, 0.0001, 2., .5, -1.5, 1E3, 1e15))",
 	  "p = Process(args=(3.5, 1e+16, 1e-05, 0.0001, 2.0, 0.5, -1.5, 1000.0, 1000000000000000.0))" },
 	{ "p = Process(args=('it\\'s', \"say \\\"hi\\\"\", 'both \\' \"', 'tab\\tnl\\n'))",
@@ -56,7 +60,8 @@ static const struct {
 	{ "p = Process(args=(1e999, -1e999))", "p = Process(args=(1e309, -1e309))" },
 	{ "p = Process()\np.name = 1 .real", "p.name = 1 .real" },
 	{ "ex = ProcessPoolExecutor(max_workers = 1)", "ex = ProcessPoolExecutor(max_workers=1)" },
-	{ "ex = ProcessPoolExecutor()\nex.submit( task.blocks , gate() )", "ex.submit(task.blocks, gate())" },
+	{ "ex = ProcessPoolExecutor()\nex.submit( task.blocks , gate() )",
+	  "ex.submit(task.blocks, gate())" },
 	{ "g = gate()\nw = started(g)\nkill(w, signal.SIGKILL)", "kill(w, signal.SIGKILL)" },
 	{ "ex = ProcessPoolExecutor()\nnext(ex.map(task.returns, [1], timeout=0))",
 	  "next(ex.map(task.returns, [1], timeout=0))" },
@@ -133,42 +138,57 @@ static const struct {
 	{ "p = Process(args=(0x,))", "t.scn:1:19: invalid hexadecimal literal" },
 	{ "p = Process(args=(1e,))", "t.scn:1:19: invalid float literal" },
 	{ "p = Process(args=(12abc,))", "t.scn:1:19: invalid decimal literal" },
-	{ "p = Process(args=(012,))", "t.scn:1:19: leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers" },
+	{ "p = Process(args=(012,))",
+	  "t.scn:1:19: leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers" },
 	{ "p = Process(name='''x''')", "t.scn:1:18: triple-quoted strings are not supported" },
 	{ "p = Process(name='abc)", "t.scn:1:18: unterminated string literal" },
-	{ "p = Process(args=(b'\xc3\xa9',))", "t.scn:1:21: bytes can only contain ASCII literal characters" },
+	{ "p = Process(args=(b'\xc3\xa9',))",
+	  "t.scn:1:21: bytes can only contain ASCII literal characters" },
 	{ "p = Process(name='\\x4')", "t.scn:1:19: truncated \\xXX escape" },
 	{ "p = Process(name='\\U00110000')", "t.scn:1:19: illegal Unicode character" },
 	{ "p = Process(name='\\N{DASH}')", "t.scn:1:19: \\N{...} escapes are not supported" },
 	{ "p = Process(name=r'x')", "t.scn:1:18: string prefix 'r' is not supported" },
-	{ "p = Process()\np.exitcode == 0", "t.scn:2:12: operator '==' is not part of the scenario language" },
+	{ "p = Process()\np.exitcode == 0",
+	  "t.scn:2:12: operator '==' is not part of the scenario language" },
 	{ "p = Process(name=\xc3\xa9)", "t.scn:1:18: invalid non-ASCII character in a name" },
-	{ "p = Process()\np.exitcode + 1", "t.scn:2:12: unexpected character '+': operators are not part of the scenario language" },
-	{ "p = Process(target=child.blocks", "t.scn:1:32: expected ')' to close the call, found end of file" },
+	{ "p = Process()\np.exitcode + 1",
+	  "t.scn:2:12: unexpected character '+': operators are not part of the scenario language" },
+	{ "p = Process(target=child.blocks",
+	  "t.scn:1:32: expected ')' to close the call, found end of file" },
 	{ "p = Process(target=child)", "t.scn:1:20: 'child' needs a behaviour: child.NAME" },
 	{ "p = Process(target=child.'x')", "t.scn:1:26: expected a behaviour name after 'child.'" },
-	{ "p = Process(target=child.sleeps)", "t.scn:1:26: unknown child behaviour 'child.sleeps'" },
-	{ "p = Process(target=child.blocks())", "t.scn:1:32: a child behaviour is a target, not something to call: write target=child.blocks" },
+	{ "p = Process(target=child.sleeps)",
+	  "t.scn:1:26: unknown child behaviour 'child.sleeps'" },
+	{ "p = Process(target=child.blocks())",
+	  "t.scn:1:32: a child behaviour is a target, not something to call: write target=child.blocks" },
 	{ "p = Proces(target=child.blocks)", "t.scn:1:5: unknown name 'Proces'" },
 	{ "q.start()", "t.scn:1:1: unknown name 'q'" },
 	{ "p = Process(name='a', name='b')", "t.scn:1:23: keyword argument repeated: name" },
-	{ "p = Process(name='a', child.blocks)", "t.scn:1:23: positional argument follows keyword argument" },
-	{ "p = Process(kwargs={'a' 1})", "t.scn:1:25: expected ':' between a dict key and its value, found number" },
+	{ "p = Process(name='a', child.blocks)",
+	  "t.scn:1:23: positional argument follows keyword argument" },
+	{ "p = Process(kwargs={'a' 1})",
+	  "t.scn:1:25: expected ':' between a dict key and its value, found number" },
 	{ "p = ", "t.scn:1:5: expected an expression, found end of file" },
 	{ "p = Process(args=(-'x',))", "t.scn:1:20: '-' is allowed only before a number" },
 	{ "p = Process())", "t.scn:1:14: unexpected ')' after the statement" },
 	{ "p = Process()\np.", "t.scn:2:3: expected an attribute name after '.'" },
 	{ "p = Process()\np()", "t.scn:2:2: only scenario functions and methods can be called" },
 	{ "active_children()[0]", "t.scn:1:18: subscripts are not part of the scenario language" },
-	{ "p = Process()\ntags: x", "t.scn:2:5: unexpected ':' (a header line must come before the first statement)" },
-	{ "p = Process() p.start()", "t.scn:1:15: unexpected name after the statement: one statement per line" },
+	{ "p = Process()\ntags: x",
+	  "t.scn:2:5: unexpected ':' (a header line must come before the first statement)" },
+	{ "p = Process() p.start()",
+	  "t.scn:1:15: unexpected name after the statement: one statement per line" },
 	{ "p = Process()\n  p.start()", "t.scn:2:3: unexpected indent" },
 	{ "Process = 1", "t.scn:1:1: cannot assign to 'Process'" },
-	{ "p = Process()\np.start() = 1", "t.scn:2:1: cannot assign to a call: only NAME = ... and x.attr = ... are statements" },
+	{ "p = Process()\np.start() = 1",
+	  "t.scn:2:1: cannot assign to a call: only NAME = ... and x.attr = ... are statements" },
 	{ "tags: a\ntags: b\np = Process()", "t.scn:2:1: 'tags:' given twice" },
-	{ "methods: fork vfork\np = Process()", "t.scn:1:15: unknown start method 'vfork' (known: fork spawn forkserver)" },
-	{ "methods:\np = Process()", "t.scn:1:9: 'methods:' needs at least one of fork spawn forkserver" },
-	{ "timeout: 3\np = Process()", "t.scn:1:1: unknown header key 'timeout' (known: tags, methods)" },
+	{ "methods: fork vfork\np = Process()",
+	  "t.scn:1:15: unknown start method 'vfork' (known: fork spawn forkserver)" },
+	{ "methods:\np = Process()",
+	  "t.scn:1:9: 'methods:' needs at least one of fork spawn forkserver" },
+	{ "timeout: 3\np = Process()",
+	  "t.scn:1:1: unknown header key 'timeout' (known: tags, methods)" },
 	{ "# nothing here\ntags: x\n", "t.scn:3:1: the scenario has no statements" },
 	{ "p = Process()\0", "t.scn:1:14: not a text file (it holds a NUL byte)" },
 	{ "x = '\xff'", "t.scn:1:6: invalid UTF-8 (byte 0xff): scenarios are UTF-8 text" },
@@ -177,28 +197,38 @@ static const struct {
 	  "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
 	  "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
 	  "t.scn:1:217: expression nested too deeply (more than 200 levels)" },
-	{ "p = Process(args=(12345678901234567890123456789012345678901234567890" "X,))",
+	{ "p = Process(args=(12345678901234567890123456789012345678901234567890"
+	  "X,))",
 	  "t.scn:1:19: invalid decimal literal" },
-	{ "fault('posix/proc/frok')", "t.scn:1:7: unknown fault site 'posix/proc/frok' (procspec sweep --list-sites lists them)" },
-	{ "fault('posix/io/oc/pipe2', errno=errno.ESRCH)", "t.scn:1:34: posix/io/oc/pipe2 cannot fail with ESRCH (it can with EMFILE, EINVAL, ENFILE)" },
-	{ "fault('posix/proc/fork', errno=errno.EWHAT)", "t.scn:1:32: unknown errno 'errno.EWHAT'" },
+	{ "fault('posix/proc/frok')",
+	  "t.scn:1:7: unknown fault site 'posix/proc/frok' (procspec sweep --list-sites lists them)" },
+	{ "fault('posix/io/oc/pipe2', errno=errno.ESRCH)",
+	  "t.scn:1:34: posix/io/oc/pipe2 cannot fail with ESRCH (it can with EMFILE, EINVAL, ENFILE)" },
+	{ "fault('posix/proc/fork', errno=errno.EWHAT)",
+	  "t.scn:1:32: unknown errno 'errno.EWHAT'" },
 	{ "fault('posix/proc/fork', errno=11)", "t.scn:1:32: errno= takes errno.NAME" },
-	{ "fault('posix/proc/fork', count=0)", "t.scn:1:32: count= takes a number of calls from 1, or None for every call" },
-	{ "fault('posix/proc/fork', after=-1)", "t.scn:1:32: after= takes a number of calls from 0" },
-	{ "fault('posix/proc/fork', when=1)", "t.scn:1:31: fault() has no argument 'when' (errno=, count=, after=)" },
-	{ "fault()", "t.scn:1:1: fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)" },
+	{ "fault('posix/proc/fork', count=0)",
+	  "t.scn:1:32: count= takes a number of calls from 1, or None for every call" },
+	{ "fault('posix/proc/fork', after=-1)",
+	  "t.scn:1:32: after= takes a number of calls from 0" },
+	{ "fault('posix/proc/fork', when=1)",
+	  "t.scn:1:31: fault() has no argument 'when' (errno=, count=, after=)" },
+	{ "fault()",
+	  "t.scn:1:1: fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)" },
 	{ "fds_leaked(1)", "t.scn:1:1: fds_leaked() takes no arguments" },
 	{ "x = errno", "t.scn:1:5: errno is only used as errno.NAME" },
 	{ "x = task.frob", "t.scn:1:10: unknown task behaviour 'task.frob'" },
 	{ "x = task", "t.scn:1:5: 'task' needs a behaviour: task.NAME" },
-	{ "task.returns(1)", "t.scn:1:13: a task behaviour is a function to submit, not something to call: "
+	{ "task.returns(1)",
+	  "t.scn:1:13: a task behaviour is a function to submit, not something to call: "
 	  "write ex.submit(task.returns, ...)" },
 	{ "task = 1", "t.scn:1:1: cannot assign to 'task'" },
 	{ "x = signal.SIGFOO", "t.scn:1:5: unknown signal 'signal.SIGFOO'" },
 	{ "x = signal", "t.scn:1:5: signal is only used as signal.NAME" },
 	{ "g = gate(1)", "t.scn:1:5: gate() takes no arguments" },
 	{ "started()", "t.scn:1:1: started(g) takes one argument, a gate" },
-	{ "g = gate()\nkill(g)", "t.scn:2:1: kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
+	{ "g = gate()\nkill(g)",
+	  "t.scn:2:1: kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
 	{ "settles(x=1)", "t.scn:1:1: settles(ex) takes one argument, an executor" },
 	{ "list = 1", "t.scn:1:1: cannot assign to 'list'" },
 };
@@ -225,7 +255,8 @@ START_TEST(test_error_shows_line_and_caret)
 	struct ps_scenario *sc = NULL;
 	const char *src = "# c\np = Process()\np.strat(\n";
 
-	ck_assert_int_eq(ps_scenario_parse("x/y.scn", "tags: a\nq = Proces()\n", 21, &sc, &d), PS_EPARSE);
+	ck_assert_int_eq(ps_scenario_parse("x/y.scn", "tags: a\nq = Proces()\n", 21, &sc, &d),
+			 PS_EPARSE);
 	ck_assert_str_eq(d.msg, "x/y.scn:2:5: unknown name 'Proces'\nq = Proces()\n    ^");
 	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), PS_EPARSE);
 	ck_assert_str_eq(d.msg, "t.scn:4:1: expected an expression, found end of file\n\n^");
@@ -239,8 +270,8 @@ START_TEST(test_task_json)
 	char *s = json_dumps(j, JSON_SORT_KEYS);
 
 	ck_assert_str_eq(s, "{\"expr\": {\"call\": {\"args\": [{\"task\": \"pid\"}], \"func\": "
-			 "{\"getattr\": {\"attr\": \"submit\", \"object\": {\"var\": \"ex\"}}}, "
-			 "\"kwargs\": []}}}");
+			    "{\"getattr\": {\"attr\": \"submit\", \"object\": {\"var\": \"ex\"}}}, "
+			    "\"kwargs\": []}}}");
 	free(s);
 	json_decref(j);
 	ps_scenario_free(sc);
@@ -279,7 +310,8 @@ START_TEST(test_features)
 	char got[256] = "";
 
 	for (i = 0; i < n; i++)
-		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "", feat[i]);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", i ? " " : "",
+			 feat[i]);
 	ck_assert_msg(!strcmp(got, feature_cases[_i].want), "source %s\nwant: %s\ngot:  %s",
 		      feature_cases[_i].src, feature_cases[_i].want, got);
 	ps_scenario_free(sc);
@@ -301,8 +333,10 @@ START_TEST(test_int_literal_limit)
 	memset(src + 18, '7', 4301);
 	strcpy(src + 18 + 4301, ",))");
 	ck_assert_int_eq(ps_scenario_parse("t.scn", src, strlen(src), &sc, &d), PS_EPARSE);
-	ck_assert_msg(strstr(d.msg, "t.scn:1:19: integer literal too large: more than 4300 decimal digits"),
-		      "%.200s", d.msg);
+	ck_assert_msg(
+		strstr(d.msg,
+		       "t.scn:1:19: integer literal too large: more than 4300 decimal digits"),
+		"%.200s", d.msg);
 }
 END_TEST
 

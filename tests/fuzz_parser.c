@@ -90,8 +90,9 @@ static bool quotes(const char *q, size_t n, size_t spaces, const char *l, size_t
 			w = memmem(l + o, len - o, x, n - pre - suf);
 			if (!w)
 				break;
-			if (((w > l) == (pre > 0)) && ((w + n - pre - suf < l + len) == (suf > 0)) &&
-			    w <= l + cb && l + cb <= w + n - pre - suf &&
+			if (((w > l) == (pre > 0)) &&
+			    ((w + n - pre - suf < l + len) == (suf > 0)) && w <= l + cb &&
+			    l + cb <= w + n - pre - suf &&
 			    spaces == pre + count_chars(w, (size_t)(l + cb - w)) + past)
 				return true;
 		}
@@ -116,8 +117,8 @@ static void check_failure(const char *src, size_t len, int r, const struct ps_sc
 	long line, col, l;
 
 	if (r != PS_EPARSE)
-		broken("ps_scenario_parse returned %d (%s), not PS_EPARSE: %s", r,
-		       ps_strerror(r), m);
+		broken("ps_scenario_parse returned %d (%s), not PS_EPARSE: %s", r, ps_strerror(r),
+		       m);
 	if (d->code != r)
 		broken("diag code %d differs from the returned %d", d->code, r);
 	if (out != sentinel)
@@ -136,7 +137,8 @@ static void check_failure(const char *src, size_t len, int r, const struct ps_sc
 	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
 	if (!nl2 || strchr(nl2 + 1, '\n'))
 		broken("diagnostic is not three lines (message, source, caret); it is %zu bytes, "
-		       "d->msg holds %zu: %s", strlen(d->msg), sizeof(d->msg), d->msg);
+		       "d->msg holds %zu: %s",
+		       strlen(d->msg), sizeof(d->msg), d->msg);
 	caret = nl2 + 1;
 	spaces = strspn(caret, " ");
 	if (strcmp(caret + spaces, "^"))
@@ -153,20 +155,20 @@ static void check_failure(const char *src, size_t len, int r, const struct ps_sc
 		le = src + len;
 	chars = count_chars(ls, (size_t)(le - ls));
 	if ((size_t)col - 1 > chars)
-		broken("col %ld is past the end of line %ld (%zu characters): %s", col, line,
-		       chars, d->msg);
+		broken("col %ld is past the end of line %ld (%zu characters): %s", col, line, chars,
+		       d->msg);
 	for (cb = 0; count_chars(ls, cb) < (size_t)col - 1; cb++)
 		;
 	if (le > ls && le[-1] == '\r')
 		le--;
 	if ((nul = memchr(ls, '\0', (size_t)(le - ls))))
-		le = nul;	/* a C string quotes up to a NUL */
+		le = nul; /* a C string quotes up to a NUL */
 	if (ls + cb > le)
 		cb = (size_t)(le - ls);
 	if (!quotes(nl1 + 1, (size_t)(nl2 - nl1 - 1), spaces, ls, (size_t)(le - ls), cb,
 		    (size_t)col - 1 - count_chars(ls, cb)))
-		broken("diagnostic does not quote line %ld with the caret under col %ld: %s",
-		       line, col, d->msg);
+		broken("diagnostic does not quote line %ld with the caret under col %ld: %s", line,
+		       col, d->msg);
 }
 
 /*
@@ -186,7 +188,8 @@ static char *canonical(const struct ps_scenario *sc, json_t **json, const char *
 			broken("%s: ps_stmt_unparse returned NULL for statement %zu (line %d)",
 			       which, i + 1, sc->steps[i]->line);
 		if (strchr(u, '\n'))
-			broken("%s: statement %zu unparses to more than one line: %s", which, i + 1, u);
+			broken("%s: statement %zu unparses to more than one line: %s", which, i + 1,
+			       u);
 		json[i] = ps_stmt_to_json(sc->steps[i]);
 		if (!json[i])
 			broken("%s: ps_stmt_to_json returned NULL for statement %zu (line %d): %s",
@@ -233,19 +236,20 @@ static void check_success(const struct ps_scenario *sc)
 	if (r)
 		broken("the canonical text does not parse again:\n%s---\n%s", text, d.msg);
 	if (again->n_steps != sc->n_steps)
-		broken("the canonical text parses to %zu statements, not %zu:\n%s",
-		       again->n_steps, sc->n_steps, text);
+		broken("the canonical text parses to %zu statements, not %zu:\n%s", again->n_steps,
+		       sc->n_steps, text);
 	text2 = canonical(again, json2, "re-parsed");
 	if (strcmp(text, text2))
-		broken("the canonical form is not a fixed point:\nfirst:  %ssecond: %s", text, text2);
+		broken("the canonical form is not a fixed point:\nfirst:  %ssecond: %s", text,
+		       text2);
 	for (i = 0; i < sc->n_steps; i++) {
 		if (json_equal(json[i], json2[i]))
 			continue;
 		a = json_dumps(json[i], JSON_ENCODE_ANY);
 		b = json_dumps(json2[i], JSON_ENCODE_ANY);
 		broken("statement %zu means something else once re-parsed from its canonical "
-		       "text %s\noriginal:  %s\nre-parsed: %s", i + 1,
-		       ps_stmt_unparse(sc->steps[i]), a ? a : "?", b ? b : "?");
+		       "text %s\noriginal:  %s\nre-parsed: %s",
+		       i + 1, ps_stmt_unparse(sc->steps[i]), a ? a : "?", b ? b : "?");
 	}
 
 	for (i = 0; i < sc->n_steps; i++) {

@@ -13,16 +13,16 @@
 #include "procref.h"
 #include "util.h"
 
-#define DRV_MAX_LINE (1u << 20)	/* PROTOCOL.md: no longer line */
-#define DRV_HIGH_FD 100		/* where the protocol fds are moved to */
-#define DRV_SCENARIO_FAILED 70	/* scenario process status on a driver bug */
+#define DRV_MAX_LINE        (1u << 20) /* PROTOCOL.md: no longer line */
+#define DRV_HIGH_FD         100        /* where the protocol fds are moved to */
+#define DRV_SCENARIO_FAILED 70         /* scenario process status on a driver bug */
 
 /* Process-wide state, set up in the zygote and inherited by fork. */
 struct drv_state {
-	int proto_in, proto_out;	/* the protocol, close-on-exec */
-	int saved_out, saved_err;	/* the driver's own fds 1 and 2 */
+	int proto_in, proto_out;  /* the protocol, close-on-exec */
+	int saved_out, saved_err; /* the driver's own fds 1 and 2 */
 	pid_t zygote_pid;
-	pid_t scenario_pid;		/* 0 outside a scenario process */
+	pid_t scenario_pid; /* 0 outside a scenario process */
 	/* shared by the zygote and the scenario process: [0] a request is
 	 * being answered, [1] ended was sent */
 	volatile unsigned char *shared;
@@ -74,8 +74,7 @@ struct fdset;
  * reference, NULL for an assignment), or an error in d: PR_EUNSUPPORTED
  * for what the driver cannot carry out, anything else a raised
  * exception. */
-int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
-	     struct pr_diag *d);
+int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out, struct pr_diag *d);
 
 /* ---- verbs.c and the scenario's records --------------------------------- */
 
@@ -83,7 +82,7 @@ int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
  * capture files (made at binding, never inside start()). */
 struct drv_record {
 	pr_value *obj;
-	pid_t pid;		/* remembered: pid raises once closed */
+	pid_t pid; /* remembered: pid raises once closed */
 	int gate_r, gate_w;
 	int out_fd, err_fd;
 };
@@ -98,14 +97,14 @@ struct drv_scenario {
 	size_t nvars;
 	struct drv_record *recs;
 	size_t nrecs;
-	pr_value **texts;	/* values stdout()/stderr() made: "text" */
+	pr_value **texts; /* values stdout()/stderr() made: "text" */
 	size_t ntexts;
-	pr_value *current;	/* current_process() */
-	unsigned serial;	/* for capture file names */
-	const struct fdset *begin_fds;	/* open at begin (scenario.c) */
-	int count_faults;	/* begin asked for every site's call counts */
-	int stop_on_error;	/* begin asked: after an error, carry no step out */
-	int stopped;		/* a step got an error reply, and stop_on_error */
+	pr_value *current;             /* current_process() */
+	unsigned serial;               /* for capture file names */
+	const struct fdset *begin_fds; /* open at begin (scenario.c) */
+	int count_faults;              /* begin asked for every site's call counts */
+	int stop_on_error;             /* begin asked: after an error, carry no step out */
+	int stopped;                   /* a step got an error reply, and stop_on_error */
 };
 
 struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);

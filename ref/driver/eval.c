@@ -26,40 +26,36 @@ static char *shorten(json_t *node)
 static int malformed(struct pr_diag *d, const char *what, json_t *node)
 {
 	char *s = shorten(node);
-	int r = pr_diag(d, PR_EUNSUPPORTED, "malformed %s: %s", what,
-			s ? s : "?");
+	int r = pr_diag(d, PR_EUNSUPPORTED, "malformed %s: %s", what, s ? s : "?");
 
 	free(s);
 	return r;
 }
 
-static int eval(struct drv_scenario *s, json_t *node, pr_value **out,
-		struct pr_diag *d);
+static int eval(struct drv_scenario *s, json_t *node, pr_value **out, struct pr_diag *d);
 
 /* "malformed KIND BODY: WHY" as pydriver words it, WHY ending in the
  * repr() of the text when quote is set */
-static int malformed_literal(struct pr_diag *d, const char *kind, json_t *body,
-			     const char *why, int quote)
+static int malformed_literal(struct pr_diag *d, const char *kind, json_t *body, const char *why,
+			     int quote)
 {
 	const char *text = json_string_value(body);
 	pr_value *v = NULL;
 	char *s = shorten(body), *q = NULL;
 	int r;
 
-	if (quote && text != NULL &&
-	    (v = pr_str(text, json_string_length(body))) != NULL &&
+	if (quote && text != NULL && (v = pr_str(text, json_string_length(body))) != NULL &&
 	    pr_repr(v, &q, NULL) < 0)
 		q = NULL;
-	r = pr_diag(d, PR_EUNSUPPORTED, "malformed %s %s: %s%s%s", kind,
-		    s ? s : "?", why, q ? ": " : "", q ? q : "");
+	r = pr_diag(d, PR_EUNSUPPORTED, "malformed %s %s: %s%s%s", kind, s ? s : "?", why,
+		    q ? ": " : "", q ? q : "");
 	pr_decref(v);
 	free(q);
 	free(s);
 	return r;
 }
 
-static const char *need_string(json_t *body, const char *what,
-			       struct pr_diag *d)
+static const char *need_string(json_t *body, const char *what, struct pr_diag *d)
 {
 	if (!json_is_string(body)) {
 		malformed(d, what, body);
@@ -68,16 +64,14 @@ static const char *need_string(json_t *body, const char *what,
 	return json_string_value(body);
 }
 
-static json_t *field(json_t *body, const char *key, const char *what,
-		     struct pr_diag *d)
+static json_t *field(json_t *body, const char *key, const char *what, struct pr_diag *d)
 {
 	json_t *v = json_is_object(body) ? json_object_get(body, key) : NULL;
 	char *s;
 
 	if (v == NULL) {
 		s = shorten(body);
-		pr_diag(d, PR_EUNSUPPORTED, "malformed %s: no '%s' in %s", what,
-			key, s ? s : "?");
+		pr_diag(d, PR_EUNSUPPORTED, "malformed %s: no '%s' in %s", what, key, s ? s : "?");
 		free(s);
 	}
 	return v;
@@ -95,8 +89,10 @@ static int ev_int(json_t *body, pr_value **out, struct pr_diag *d)
 		return malformed(d, "int", body);
 	r = pr_int_parse(json_string_value(body), out);
 	if (r == PR_EVALUE) {
-		r = malformed_literal(d, "int", body, "invalid literal for int() "
-				      "with base 10", 1);
+		r = malformed_literal(d, "int", body,
+				      "invalid literal for int() "
+				      "with base 10",
+				      1);
 	} else if (r < 0) {
 		r = pr_diag(d, r, NULL);
 	}
@@ -114,8 +110,10 @@ static int ev_float(json_t *body, pr_value **out, struct pr_diag *d)
 	errno = 0;
 	f = strtod(text, &end);
 	if (end == text || *end != '\0')
-		return malformed_literal(d, "float", body, "could not convert "
-					 "string to float", 1);
+		return malformed_literal(d, "float", body,
+					 "could not convert "
+					 "string to float",
+					 1);
 	*out = pr_float(f);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
@@ -148,8 +146,8 @@ static int ev_bytes(json_t *body, pr_value **out, struct pr_diag *d)
 	for (i = 0; i < n; i += 2) {
 		if ((hi = hexval(hex[i])) < 0 || (lo = hexval(hex[i + 1])) < 0) {
 			free(buf);
-			return malformed_literal(d, "bytes", body,
-						 "Non-hexadecimal digit found", 0);
+			return malformed_literal(d, "bytes", body, "Non-hexadecimal digit found",
+						 0);
 		}
 		buf[i / 2] = (unsigned char)(hi << 4 | lo);
 	}
@@ -159,8 +157,8 @@ static int ev_bytes(json_t *body, pr_value **out, struct pr_diag *d)
 }
 
 /* The items of a JSON list, evaluated left to right. */
-static int eval_list(struct drv_scenario *s, json_t *body, const char *what,
-		     pr_value ***items, size_t *n, struct pr_diag *d)
+static int eval_list(struct drv_scenario *s, json_t *body, const char *what, pr_value ***items,
+		     size_t *n, struct pr_diag *d)
 {
 	pr_value **v;
 	size_t i, len;
@@ -183,15 +181,14 @@ static int eval_list(struct drv_scenario *s, json_t *body, const char *what,
 	return 0;
 }
 
-static int ev_seq(struct drv_scenario *s, json_t *body, int tuple,
-		  pr_value **out, struct pr_diag *d)
+static int ev_seq(struct drv_scenario *s, json_t *body, int tuple, pr_value **out,
+		  struct pr_diag *d)
 {
 	pr_value **items;
 	size_t n;
 	int r;
 
-	if ((r = eval_list(s, body, tuple ? "tuple" : "list", &items, &n,
-			   d)) < 0)
+	if ((r = eval_list(s, body, tuple ? "tuple" : "list", &items, &n, d)) < 0)
 		return r;
 	*out = tuple ? pr_tuple(items, n) : pr_list(items, n);
 	free(items);
@@ -200,8 +197,7 @@ static int ev_seq(struct drv_scenario *s, json_t *body, int tuple,
 
 /* {k: v, ...}: each key and value evaluated, then stored, in order; an
  * unhashable key raises when it is stored */
-static int ev_dict(struct drv_scenario *s, json_t *body, pr_value **out,
-		   struct pr_diag *d)
+static int ev_dict(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
 {
 	pr_value **kv, *probe[2], *tmp;
 	json_t *pair;
@@ -242,8 +238,7 @@ fail:
 	return r;
 }
 
-static int ev_var(struct drv_scenario *s, json_t *body, pr_value **out,
-		  struct pr_diag *d)
+static int ev_var(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
 {
 	const char *name;
 	size_t i;
@@ -266,8 +261,7 @@ static int ev_global(json_t *body, pr_value **out, struct pr_diag *d)
 
 	if ((name = need_string(body, "global", d)) == NULL)
 		return d->code;
-	if ((*out = pr_global(name)) != NULL ||
-	    (*out = drv_verb(name)) != NULL)
+	if ((*out = pr_global(name)) != NULL || (*out = drv_verb(name)) != NULL)
 		return 0;
 	return pr_diag(d, PR_EUNSUPPORTED, "unknown global '%s'", name);
 }
@@ -279,8 +273,7 @@ static int ev_behaviour(json_t *body, pr_value **out, struct pr_diag *d)
 	if ((name = need_string(body, "behaviour", d)) == NULL)
 		return d->code;
 	if ((*out = pr_behaviour(name)) == NULL)
-		return pr_diag(d, PR_EUNSUPPORTED, "unknown behaviour child.%s",
-			       name);
+		return pr_diag(d, PR_EUNSUPPORTED, "unknown behaviour child.%s", name);
 	return 0;
 }
 
@@ -304,14 +297,12 @@ static int signal_value(const char *name)
 	if (strncmp(name, "SIG", 3) != 0)
 		return 0;
 	for (sig = 1; sig < NSIG; sig++)
-		if ((abbrev = sigabbrev_np(sig)) != NULL &&
-		    strcmp(abbrev, name + 3) == 0)
+		if ((abbrev = sigabbrev_np(sig)) != NULL && strcmp(abbrev, name + 3) == 0)
 			return sig;
 	return 0;
 }
 
-static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
-		      struct pr_diag *d)
+static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
 {
 	json_t *obj_node, *attr_node;
 	pr_value *obj;
@@ -360,12 +351,13 @@ static int ev_getattr(struct drv_scenario *s, json_t *body, pr_value **out,
 	return r;
 }
 
-static int set_stdio(int out_fd, int err_fd, const char *what,
-		     struct pr_diag *d)
+static int set_stdio(int out_fd, int err_fd, const char *what, struct pr_diag *d)
 {
 	if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "cannot point fds 1 and 2 %s: "
-			       "[Errno %d] %s", what, errno, strerror(errno));
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "cannot point fds 1 and 2 %s: "
+			       "[Errno %d] %s",
+			       what, errno, strerror(errno));
 	return 0;
 }
 
@@ -374,9 +366,9 @@ static int set_stdio(int out_fd, int err_fd, const char *what,
  * fds 1 and 2 on p's capture files, which the child inherits
  * (PROTOCOL.md, Output streams).
  */
-static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
-		size_t nargs, const char **names, pr_value **kwargs,
-		size_t nkw, pr_value **out, struct pr_diag *d)
+static int call(struct drv_scenario *s, pr_value *func, pr_value **args, size_t nargs,
+		const char **names, pr_value **kwargs, size_t nkw, pr_value **out,
+		struct pr_diag *d)
 {
 	const pr_func *f = pr_function_of(func);
 	pr_value *self = pr_method_self(func);
@@ -388,8 +380,7 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 		dot = strrchr(f->name, '.');
 		/* p.start(), and every method of an executor (its workers
 		 * start inside submit, map or __init__) */
-		if (strcmp(dot ? dot + 1 : f->name, "start") == 0 ||
-		    pr_is_executor(self))
+		if (strcmp(dot ? dot + 1 : f->name, "start") == 0 || pr_is_executor(self))
 			rec = drv_record_of(s, self);
 	}
 	if (rec == NULL && drv_is_verb(func))
@@ -400,8 +391,7 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 		drv_faults_active(0);
 		return r;
 	}
-	if ((r = set_stdio(rec->out_fd, rec->err_fd, "at the capture files",
-			   d)) < 0) {
+	if ((r = set_stdio(rec->out_fd, rec->err_fd, "at the capture files", d)) < 0) {
 		set_stdio(drv.saved_out, drv.saved_err, "back", NULL);
 		return r;
 	}
@@ -409,8 +399,8 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 	r = pr_call(func, args, nargs, names, kwargs, nkw, out, d);
 	drv_faults_active(0);
 	drv_note_pid(rec);
-	if (set_stdio(drv.saved_out, drv.saved_err, "back after start()",
-		      r < 0 ? NULL : d) < 0 && r == 0) {
+	if (set_stdio(drv.saved_out, drv.saved_err, "back after start()", r < 0 ? NULL : d) < 0 &&
+	    r == 0) {
 		pr_decref(*out);
 		*out = NULL;
 		r = d->code;
@@ -418,8 +408,7 @@ static int call(struct drv_scenario *s, pr_value *func, pr_value **args,
 	return r;
 }
 
-static int ev_call(struct drv_scenario *s, json_t *body, pr_value **out,
-		   struct pr_diag *d)
+static int ev_call(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
 {
 	pr_value *func = NULL, **args = NULL, **kwargs = NULL;
 	const char **names = NULL;
@@ -460,8 +449,10 @@ static int ev_call(struct drv_scenario *s, json_t *body, pr_value **out,
 		names[nkw] = json_string_value(json_array_get(item, 0));
 		for (j = 0; j < nkw; j++)
 			if (strcmp(names[j], names[nkw]) == 0) {
-				r = pr_diag(d, PR_EUNSUPPORTED, "keyword argument "
-					    "repeated: %s", names[nkw]);
+				r = pr_diag(d, PR_EUNSUPPORTED,
+					    "keyword argument "
+					    "repeated: %s",
+					    names[nkw]);
 				goto out;
 			}
 		if ((r = eval(s, json_array_get(item, 1), &kwargs[nkw], d)) < 0)
@@ -481,8 +472,7 @@ out:
 	return r;
 }
 
-static int eval(struct drv_scenario *s, json_t *node, pr_value **out,
-		struct pr_diag *d)
+static int eval(struct drv_scenario *s, json_t *node, pr_value **out, struct pr_diag *d)
 {
 	const char *kind;
 	json_t *body;
@@ -537,12 +527,11 @@ static int eval(struct drv_scenario *s, json_t *node, pr_value **out,
  * the parent process, gets its records when first bound. */
 static int is_new_process(struct drv_scenario *s, pr_value *v)
 {
-	return ((pr_kind(v) == PR_PROCESS && v != s->current) ||
-		pr_is_executor(v)) && drv_record_of(s, v) == NULL;
+	return ((pr_kind(v) == PR_PROCESS && v != s->current) || pr_is_executor(v)) &&
+	       drv_record_of(s, v) == NULL;
 }
 
-static int bind(struct drv_scenario *s, const char *name, pr_value *v,
-		struct pr_diag *d)
+static int bind(struct drv_scenario *s, const char *name, pr_value *v, struct pr_diag *d)
 {
 	struct drv_var *grown;
 	size_t i;
@@ -563,8 +552,7 @@ static int bind(struct drv_scenario *s, const char *name, pr_value *v,
 	return 0;
 }
 
-int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
-	     struct pr_diag *d)
+int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out, struct pr_diag *d)
 {
 	json_t *body, *node;
 	const char *kind, *name;
@@ -613,7 +601,7 @@ int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out,
 		drv_faults_active(1);
 		r = pr_setattr(obj, name, value, d);
 		drv_faults_active(0);
-out:
+	out:
 		pr_decref(obj);
 		pr_decref(value);
 		return r;

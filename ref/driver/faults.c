@@ -113,7 +113,7 @@ static int v_fault(pr_value *self, pr_value **argv, pr_value **out, struct pr_di
 		return pr_diag(d, PR_EUNSUPPORTED, "fault(%s): %s", name,
 			       r == -ENOENT ? "no such site" :
 			       r == -EINVAL ? "the call cannot fail with that errno" :
-			       strerror(-r));
+					      strerror(-r));
 	*out = pr_none();
 	return 0;
 }
@@ -154,9 +154,13 @@ static const char *const fault_params[] = { "name" };
 static const char *const fault_kwonly[] = { "errno", "count", "after" };
 
 const pr_func drv_verb_children_left = { .name = "children_left", .fn = v_children_left };
-const pr_func drv_verb_fault = { .name = "fault", .params = fault_params, .nparams = 1,
-			    .nrequired = 1, .kwonly = fault_kwonly, .nkwonly = 3,
-			    .fn = v_fault };
+const pr_func drv_verb_fault = { .name = "fault",
+				 .params = fault_params,
+				 .nparams = 1,
+				 .nrequired = 1,
+				 .kwonly = fault_kwonly,
+				 .nkwonly = 3,
+				 .fn = v_fault };
 const pr_func drv_verb_faults_clear = { .name = "faults_clear", .fn = v_faults_clear };
 const pr_func drv_verb_fds_leaked = { .name = "fds_leaked", .fn = v_fds_leaked };
 

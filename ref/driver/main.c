@@ -27,9 +27,9 @@
 /* What to do with step and end requests after a scenario process is
  * gone (tools/pydriver.py, _zygote_begin). */
 enum after {
-	IDLE,		/* ended was sent: they are out of place */
-	GONE,		/* exited stood in for a due reply: answer errors */
-	SWALLOW,	/* exited came unasked: it answers the next one */
+	IDLE,    /* ended was sent: they are out of place */
+	GONE,    /* exited stood in for a due reply: answer errors */
+	SWALLOW, /* exited came unasked: it answers the next one */
 };
 
 /* The protocol onto high close-on-exec fds, /dev/null on 0 and 1, and
@@ -80,14 +80,12 @@ static int hello(void)
 		json_array_append_new(features, json_string("faults"));
 	/* pipelined: the read buffer is shared with the scenario
 	 * processes (proto.c), so requests sent ahead are never lost */
-	return drv_send(json_pack("{s:s, s:i, s:s, s:s, s:o, s:s, s:[sss], "
-				  "s:o*, s:b}", "op", "hello", "protocol", 1,
-				  "driver", "procref-driver", "implementation",
-				  impl, "executable",
-				  drv_json_text(exe, strlen(exe)), "module",
-				  "libprocref", "methods", "fork", "spawn",
-				  "forkserver", "features",
-				  features, "pipelined", 1));
+	return drv_send(json_pack(
+		"{s:s, s:i, s:s, s:s, s:o, s:s, s:[sss], "
+		"s:o*, s:b}",
+		"op", "hello", "protocol", 1, "driver", "procref-driver", "implementation", impl,
+		"executable", drv_json_text(exe, strlen(exe)), "module", "libprocref", "methods",
+		"fork", "spawn", "forkserver", "features", features, "pipelined", 1));
 }
 
 /* One scenario: 1 and *status in the scenario process when it is done,
@@ -99,19 +97,18 @@ static int zygote_begin(json_t *req, enum after *after, int *status)
 	int st;
 
 	*after = IDLE;
-	if (method == NULL || (strcmp(method, "fork") != 0 &&
-			       strcmp(method, "spawn") != 0 &&
+	if (method == NULL || (strcmp(method, "fork") != 0 && strcmp(method, "spawn") != 0 &&
 			       strcmp(method, "forkserver") != 0)) {
 		drv_send_error("start method %s%s%s is not supported by "
-			       "libprocref (it has fork, spawn, forkserver)", method ? "'" : "",
-			       method ? method : "None", method ? "'" : "");
+			       "libprocref (it has fork, spawn, forkserver)",
+			       method ? "'" : "", method ? method : "None", method ? "'" : "");
 		return 0;
 	}
 	if ((st = drv_scenario_prepare()) < 0) {
 		drv_send_error("cannot list the driver's fds: %s", strerror(-st));
 		return 0;
 	}
-	drv.shared[0] = 1;	/* begin is being answered */
+	drv.shared[0] = 1; /* begin is being answered */
 	drv.shared[1] = 0;
 	fflush(stderr);
 	if ((pid = fork()) < 0) {
@@ -122,11 +119,11 @@ static int zygote_begin(json_t *req, enum after *after, int *status)
 		*status = drv_scenario_main(req);
 		return 1;
 	}
-	do r = waitpid(pid, &st, 0);
+	do
+		r = waitpid(pid, &st, 0);
 	while (r == -1 && errno == EINTR);
 	if (r == pid && WIFSIGNALED(st))
-		drv_send(json_pack("{s:s, s:i}", "op", "exited", "signal",
-				   WTERMSIG(st)));
+		drv_send(json_pack("{s:s, s:i}", "op", "exited", "signal", WTERMSIG(st)));
 	else
 		drv_send(json_pack("{s:s, s:i}", "op", "exited", "code",
 				   r == pid ? WEXITSTATUS(st) : -1));
@@ -165,8 +162,8 @@ static int zygote_loop(int *status)
 		req = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 		free(line);
 		if (req == NULL || !json_is_object(req)) {
-			drv_send_error("malformed request: %s", req ?
-				       "request is not a JSON object" : jerr.text);
+			drv_send_error("malformed request: %s",
+				       req ? "request is not a JSON object" : jerr.text);
 			json_decref(req);
 			continue;
 		}
@@ -178,8 +175,7 @@ static int zygote_loop(int *status)
 				return 1;
 			continue;
 		}
-		if (op != NULL && (strcmp(op, "step") == 0 ||
-				   strcmp(op, "end") == 0)) {
+		if (op != NULL && (strcmp(op, "step") == 0 || strcmp(op, "end") == 0)) {
 			if (after == SWALLOW)
 				after = GONE;
 			else if (after == GONE)
@@ -189,8 +185,8 @@ static int zygote_loop(int *status)
 		} else {
 			char *m = NULL;
 
-			if (asprintf(&m, "unknown op %s%s%s", op ? "'" : "",
-				     op ? op : "None", op ? "'" : "") >= 0) {
+			if (asprintf(&m, "unknown op %s%s%s", op ? "'" : "", op ? op : "None",
+				     op ? "'" : "") >= 0) {
 				drv_reply_error(req, m);
 				free(m);
 			}
@@ -215,8 +211,8 @@ int main(int argc, char **argv)
 		}
 	} else if (argc != 1) {
 		fprintf(stderr, "usage: procref-driver [--profile X.Y[-O]] "
-			"(speaks the procspec driver protocol on stdin and "
-			"stdout)\n");
+				"(speaks the procspec driver protocol on stdin and "
+				"stdout)\n");
 		return 2;
 	}
 	/* CPython ignores SIGPIPE: a write to a closed pipe is an EPIPE

@@ -37,16 +37,16 @@ void drv_log(const char *fmt, ...)
  */
 #define INBUF_CAP 65536
 struct inbuf {
-	unsigned char flags[2];	/* drv.shared */
-	size_t head, tail;	/* the unread bytes are data[head..tail) */
+	unsigned char flags[2]; /* drv.shared */
+	size_t head, tail;      /* the unread bytes are data[head..tail) */
 	char data[INBUF_CAP];
 };
 static struct inbuf *in;
 
 int drv_shared_init(void)
 {
-	void *p = mmap(NULL, sizeof(*in), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		       -1, 0);
+	void *p = mmap(NULL, sizeof(*in), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		       0);
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -69,7 +69,8 @@ static ssize_t refill(void)
 	ssize_t r;
 
 	in->head = in->tail = 0;
-	do r = read(drv.proto_in, in->data, sizeof(in->data));
+	do
+		r = read(drv.proto_in, in->data, sizeof(in->data));
 	while (r == -1 && errno == EINTR);
 	if (r < 0)
 		return -errno;
@@ -152,9 +153,10 @@ int drv_send(json_t *msg)
 	if (s == NULL)
 		return -ENOMEM;
 	len = strlen(s);
-	s[len++] = '\n';	/* json_dumps leaves room: this replaces the NUL */
+	s[len++] = '\n'; /* json_dumps leaves room: this replaces the NUL */
 	while (off < len) {
-		do n = write(drv.proto_out, s + off, len - off);
+		do
+			n = write(drv.proto_out, s + off, len - off);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			r = -errno;
@@ -177,8 +179,8 @@ int drv_send_error(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -ENOMEM;
-	n = drv_send(json_pack("{s:s, s:o}", "op", "error", "message",
-			       drv_json_text(m, strlen(m))));
+	n = drv_send(
+		json_pack("{s:s, s:o}", "op", "error", "message", drv_json_text(m, strlen(m))));
 	free(m);
 	return n;
 }
@@ -189,12 +191,9 @@ int drv_reply_error(json_t *req, const char *message)
 	const char *op = json_string_value(json_object_get(req, "op"));
 
 	if (op != NULL && strcmp(op, "step") == 0)
-		return drv_send(json_pack("{s:s, s:O, s:o, s:{}}", "op",
-					  "result", "id",
+		return drv_send(json_pack("{s:s, s:O, s:o, s:{}}", "op", "result", "id",
 					  id ? id : json_null(), "error",
-					  drv_json_text(message,
-							strlen(message)),
-					  "pids"));
+					  drv_json_text(message, strlen(message)), "pids"));
 	return drv_send_error("%s", message);
 }
 

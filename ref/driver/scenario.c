@@ -45,8 +45,7 @@ static int open_fds(struct fdset *set)
 			continue;
 		if (set->n == cap) {
 			cap = cap ? 2 * cap : 64;
-			if ((grown = realloc(set->fds, cap * sizeof *grown))
-			    == NULL) {
+			if ((grown = realloc(set->fds, cap * sizeof *grown)) == NULL) {
 				closedir(dir);
 				return -ENOMEM;
 			}
@@ -109,11 +108,11 @@ static long fds_outside(const struct fdset *keep)
 	size_t i;
 	int r;
 
-	if (count > 0 &&
-	    (pfd = calloc(keep->n ? keep->n : 1, sizeof *pfd)) != NULL) {
+	if (count > 0 && (pfd = calloc(keep->n ? keep->n : 1, sizeof *pfd)) != NULL) {
 		for (i = 0; i < keep->n; i++)
 			pfd[i].fd = keep->fds[i];
-		do r = poll(pfd, keep->n, 0);
+		do
+			r = poll(pfd, keep->n, 0);
 		while (r == -1 && errno == EINTR);
 		for (i = 0; r >= 0 && i < keep->n; i++)
 			open += !(pfd[i].revents & POLLNVAL);
@@ -187,8 +186,7 @@ static size_t child_pids(pid_t **out)
 	long pid, ppid;
 
 	*out = NULL;
-	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == -1 &&
-	    errno == ECHILD)
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == -1 && errno == ECHILD)
 		return 0;
 	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)self);
 	if ((f = fopen(path, "re")) != NULL) {
@@ -210,8 +208,7 @@ static size_t child_pids(pid_t **out)
 		p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
 		fclose(f);
 		/* "pid (comm) state ppid ...": comm may hold ')' */
-		if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1 ||
-		    ppid != self)
+		if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != self)
 			continue;
 		if (push_pid(&pids, &n, &cap, (pid_t)atol(e->d_name)) < 0)
 			break;
@@ -232,11 +229,13 @@ static long sweep_children(void)
 	for (i = 0; i < n; i++)
 		kill(pids[i], SIGKILL);
 	for (i = 0; i < n; i++) {
-		do r = waitpid(pids[i], &st, 0);
+		do
+			r = waitpid(pids[i], &st, 0);
 		while (r == -1 && errno == EINTR);
 	}
 	for (;;) {
-		do r = waitpid(-1, &st, WNOHANG);
+		do
+			r = waitpid(-1, &st, WNOHANG);
 		while (r == -1 && errno == EINTR);
 		if (r <= 0)
 			break;
@@ -331,16 +330,15 @@ static json_t *pids_of(struct drv_scenario *s)
 	for (i = 0; i < s->nvars; i++) {
 		/* a worker handle's pid normalises like a process's */
 		if (pr_worker_pid(s->vars[i].value) > 0) {
-			json_object_set_new(pids, s->vars[i].name, json_integer(
-				pr_worker_pid(s->vars[i].value)));
+			json_object_set_new(pids, s->vars[i].name,
+					    json_integer(pr_worker_pid(s->vars[i].value)));
 			continue;
 		}
 		if ((rec = drv_record_of(s, s->vars[i].value)) == NULL)
 			continue;
 		drv_note_pid(rec);
 		if (rec->pid > 0)
-			json_object_set_new(pids, s->vars[i].name,
-					    json_integer(rec->pid));
+			json_object_set_new(pids, s->vars[i].name, json_integer(rec->pid));
 	}
 	return pids;
 }
@@ -354,16 +352,15 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 	size_t len;
 	int r;
 
-	res = json_pack("{s:s, s:O}", "op", "result", "id",
-			id ? id : json_null());
+	res = json_pack("{s:s, s:O}", "op", "result", "id", id ? id : json_null());
 	if (res == NULL)
 		return NULL;
 	if (s->stopped) {
 		/* PROTOCOL.md, begin: the steps pipelined behind a failed one
 		 * are answered, never run (one may join() a child the failed
 		 * step should have released) */
-		json_object_set_new(res, "error", json_string(
-			"not carried out: an earlier step could not be"));
+		json_object_set_new(res, "error",
+				    json_string("not carried out: an earlier step could not be"));
 		json_object_set_new(res, "pids", pids_of(s));
 		return res;
 	}
@@ -377,10 +374,9 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 		v = json_null();
 	} else if (r == 0 && drv_is_text(s, value)) {
 		pr_data(value, &len);
-		v = json_pack("{s:o}", "text",
-			      drv_json_text(pr_data(value, NULL), len));
+		v = json_pack("{s:o}", "text", drv_json_text(pr_data(value, NULL), len));
 	} else if (r == 0) {
-		drv_faults_active(1);	/* repr() polls, as exitcode does */
+		drv_faults_active(1); /* repr() polls, as exitcode does */
 		r = pr_repr(value, &text, &len);
 		drv_faults_active(0);
 		if (r < 0)
@@ -392,13 +388,12 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 	if (r == 0) {
 		json_object_set_new(res, "value", v);
 	} else if (d.code == PR_EUNSUPPORTED) {
-		json_object_set_new(res, "error",
-				    drv_json_text(d.message, d.message_len));
+		json_object_set_new(res, "error", drv_json_text(d.message, d.message_len));
 		s->stopped = s->stop_on_error;
 	} else {
-		json_object_set_new(res, "raised", json_pack(
-			"{s:s, s:o}", "type", d.type ? d.type : "?",
-			"message", drv_json_text(d.message, d.message_len)));
+		json_object_set_new(res, "raised",
+				    json_pack("{s:s, s:o}", "type", d.type ? d.type : "?",
+					      "message", drv_json_text(d.message, d.message_len)));
 	}
 	pr_decref(value);
 	pr_diag_clear(&d);
@@ -437,8 +432,7 @@ static void drop_scenario(struct drv_scenario *s)
  * variable (the Popen finalizers close the sentinels), count what was
  * left, reply.
  */
-static void end(struct drv_scenario *s, const struct fdset *begin_fds,
-		int reply)
+static void end(struct drv_scenario *s, const struct fdset *begin_fds, int reply)
 {
 	struct pr_diag d = PR_DIAG_INIT;
 	long leaked, children;
@@ -455,12 +449,10 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	/* concurrent.futures' exit hook runs before multiprocessing's, in
 	 * every release (spec: executor.md, end) */
 	if (pr_executor_exit_hook(&d) < 0)
-		drv_log("executor exit hook raised %s: %s",
-			d.type ? d.type : "?", d.message);
+		drv_log("executor exit hook raised %s: %s", d.type ? d.type : "?", d.message);
 	pr_diag_clear(&d);
 	if (pr_exit_function(&d) < 0)
-		drv_log("exit function raised %s: %s",
-			d.type ? d.type : "?", d.message);
+		drv_log("exit function raised %s: %s", d.type ? d.type : "?", d.message);
 	pr_diag_clear(&d);
 	drop_scenario(s);
 	pr_gc_collect();
@@ -479,9 +471,8 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds,
 	if (leaked < 0)
 		leaked = 0;
 	if (reply)
-		drv_send(json_pack("{s:s, s:I, s:I, s:o*}", "op", "ended",
-				   "fds_leaked", (json_int_t)leaked,
-				   "children_left", (json_int_t)children,
+		drv_send(json_pack("{s:s, s:I, s:I, s:o*}", "op", "ended", "fds_leaked",
+				   (json_int_t)leaked, "children_left", (json_int_t)children,
 				   "faults", s->count_faults ? counts : NULL));
 	if (!reply)
 		json_decref(counts);
@@ -499,7 +490,8 @@ static int fresh_authkey(pr_value *cp, struct pr_diag *d)
 	int r;
 
 	while (got < sizeof key) {
-		do n = getrandom(key + got, sizeof key - got, 0);
+		do
+			n = getrandom(key + got, sizeof key - got, 0);
 		while (n == -1 && errno == EINTR);
 		if (n < 0)
 			return pr_diag(d, -errno, NULL);
@@ -541,9 +533,8 @@ static int begin(struct drv_scenario *s, json_t *req, struct pr_diag *d)
 	pr_decref(key);
 	if (r < 0)
 		return pr_diag(d, r, NULL);
-	r = drv_send(json_pack("{s:s, s:I, s:o}", "op", "begun", "main_pid",
-			       (json_int_t)getpid(), "authkey",
-			       drv_json_text(text, len)));
+	r = drv_send(json_pack("{s:s, s:I, s:o}", "op", "begun", "main_pid", (json_int_t)getpid(),
+			       "authkey", drv_json_text(text, len)));
 	free(text);
 	return r < 0 ? pr_diag(d, r, NULL) : 0;
 }
@@ -609,9 +600,8 @@ int drv_scenario_main(json_t *req)
 		op = json_string_value(json_object_get(msg, "op"));
 		if (msg == NULL || !json_is_object(msg)) {
 			reply = json_pack("{s:s, s:s+}", "op", "error", "message",
-					  "malformed request: ", msg ?
-					  "request is not a JSON object" :
-					  jerr.text);
+					  "malformed request: ",
+					  msg ? "request is not a JSON object" : jerr.text);
 		} else if (op != NULL && strcmp(op, "step") == 0) {
 			reply = step(&s, msg);
 		} else if (op != NULL && strcmp(op, "end") == 0) {
@@ -624,12 +614,11 @@ int drv_scenario_main(json_t *req)
 		} else {
 			char *q = NULL;
 
-			if (asprintf(&q, "unknown op %s%s%s", op ? "'" : "",
-				     op ? op : "None", op ? "'" : "") < 0)
+			if (asprintf(&q, "unknown op %s%s%s", op ? "'" : "", op ? op : "None",
+				     op ? "'" : "") < 0)
 				q = NULL;
 			reply = json_pack("{s:s, s:o}", "op", "error", "message",
-					  drv_json_text(q ? q : "unknown op",
-							q ? strlen(q) : 10));
+					  drv_json_text(q ? q : "unknown op", q ? strlen(q) : 10));
 			free(q);
 		}
 		json_decref(msg);

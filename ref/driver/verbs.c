@@ -47,8 +47,7 @@ static int capture_file(struct drv_scenario *s, const char *tag)
 
 	snprintf(path, sizeof path, "procspec-%s", tag);
 	if ((fd = memfd_create(path, MFD_CLOEXEC)) >= 0) {
-		if ((flags = fcntl(fd, F_GETFL)) >= 0 &&
-		    fcntl(fd, F_SETFL, flags | O_APPEND) == 0)
+		if ((flags = fcntl(fd, F_GETFL)) >= 0 && fcntl(fd, F_SETFL, flags | O_APPEND) == 0)
 			return fd;
 		flags = -errno;
 		close(fd);
@@ -57,10 +56,9 @@ static int capture_file(struct drv_scenario *s, const char *tag)
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
 	for (;;) {
-		snprintf(path, sizeof path, "%s/procspec-%ld-%u.%s", dir,
-			 (long)getpid(), ++s->serial, tag);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-			  0600);
+		snprintf(path, sizeof path, "%s/procspec-%ld-%u.%s", dir, (long)getpid(),
+			 ++s->serial, tag);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -108,30 +106,34 @@ fail:
 		close(rec.out_fd);
 	if (rec.err_fd >= 0)
 		close(rec.err_fd);
-	return pr_diag(d, PR_EUNSUPPORTED, "cannot create the gate and capture "
-		       "files: [Errno %d] %s", -r, strerror(-r));
+	return pr_diag(d, PR_EUNSUPPORTED,
+		       "cannot create the gate and capture "
+		       "files: [Errno %d] %s",
+		       -r, strerror(-r));
 }
 
 /* The one process argument of release(), stdout() and stderr(). */
-static int need_record(const char *verb, pr_value **argv,
-		       struct drv_record **rec, struct pr_diag *d)
+static int need_record(const char *verb, pr_value **argv, struct drv_record **rec,
+		       struct pr_diag *d)
 {
 	pr_value *item = pr_item(argv[0], 0);
 
 	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "%s() takes exactly one "
-			       "argument, a process", verb);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "%s() takes exactly one "
+			       "argument, a process",
+			       verb);
 	if (drv_current_scenario == NULL ||
 	    (*rec = drv_record_of(drv_current_scenario, item)) == NULL)
-		return pr_diag(d, PR_EUNSUPPORTED, "%s(): the argument is not a "
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "%s(): the argument is not a "
 			       "process object bound to a scenario variable",
 			       verb);
 	return 0;
 }
 
 /* release(p): one byte on p's gate lets one blocked behaviour go on */
-static int v_release(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int v_release(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct drv_record *rec;
 	ssize_t n;
@@ -140,26 +142,26 @@ static int v_release(pr_value *self, pr_value **argv, pr_value **out,
 	(void)self;
 	(void)out;
 	/* an executor gate (spec: executor.md): one byte on its go FIFO */
-	if (pr_len(argv[0]) == 1 && pr_len(argv[1]) == 0 &&
-	    pr_is_gate(pr_item(argv[0], 0)))
+	if (pr_len(argv[0]) == 1 && pr_len(argv[1]) == 0 && pr_is_gate(pr_item(argv[0], 0)))
 		return pr_gate_release(pr_item(argv[0], 0), d);
 	if ((r = need_record("release", argv, &rec, d)) < 0)
 		return r;
 	if (rec->gate_w < 0)
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "release(): the gate is already closed");
-	do n = write(rec->gate_w, "r", 1);
+		return pr_diag(d, PR_EUNSUPPORTED, "release(): the gate is already closed");
+	do
+		n = write(rec->gate_w, "r", 1);
 	while (n == -1 && errno == EINTR);
 	if (n < 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "release(): cannot write the "
-			       "gate: [Errno %d] %s", errno, strerror(errno));
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "release(): cannot write the "
+			       "gate: [Errno %d] %s",
+			       errno, strerror(errno));
 	return 0;
 }
 
 /* What p and its descendants wrote so far: the capture file from its
  * start, read with pread (the children's fds share its offset). */
-static int read_capture(const char *verb, int fd, pr_value **out,
-			struct pr_diag *d)
+static int read_capture(const char *verb, int fd, pr_value **out, struct pr_diag *d)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *p;
@@ -176,15 +178,17 @@ static int read_capture(const char *verb, int fd, pr_value **out,
 			buf = p;
 			cap *= 2;
 		}
-		do n = pread(fd, buf + len, cap - len, (off_t)len);
+		do
+			n = pread(fd, buf + len, cap - len, (off_t)len);
 		while (n == -1 && errno == EINTR);
 		if (n < 0) {
 			int err = errno;
 
 			free(buf);
-			return pr_diag(d, PR_EUNSUPPORTED, "%s(): cannot read the "
-				       "capture file: [Errno %d] %s", verb, err,
-				       strerror(err));
+			return pr_diag(d, PR_EUNSUPPORTED,
+				       "%s(): cannot read the "
+				       "capture file: [Errno %d] %s",
+				       verb, err, strerror(err));
 		}
 		if (n == 0)
 			break;
@@ -214,44 +218,39 @@ static int remember_text(pr_value *v, struct pr_diag *d)
 	return 0;
 }
 
-static int capture_verb(const char *verb, int err, pr_value **argv,
-			pr_value **out, struct pr_diag *d)
+static int capture_verb(const char *verb, int err, pr_value **argv, pr_value **out,
+			struct pr_diag *d)
 {
 	struct drv_record *rec;
 	int r;
 
 	if ((r = need_record(verb, argv, &rec, d)) < 0)
 		return r;
-	if ((r = read_capture(verb, err ? rec->err_fd : rec->out_fd, out,
-			      d)) < 0)
+	if ((r = read_capture(verb, err ? rec->err_fd : rec->out_fd, out, d)) < 0)
 		return r;
 	return remember_text(*out, d);
 }
 
-static int v_stdout(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int v_stdout(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	return capture_verb("stdout", 0, argv, out, d);
 }
 
-static int v_stderr(pr_value *self, pr_value **argv, pr_value **out,
-		    struct pr_diag *d)
+static int v_stderr(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	return capture_verb("stderr", 1, argv, out, d);
 }
 
 /* pickles(x): ForkingPickler.dumps(x) succeeds: True, or its exception */
-static int v_pickles(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int v_pickles(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int r;
 
 	(void)self;
 	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "pickles() takes exactly one argument");
+		return pr_diag(d, PR_EUNSUPPORTED, "pickles() takes exactly one argument");
 	if ((r = pr_pickle_check(pr_item(argv[0], 0), d)) < 0)
 		return r;
 	*out = pr_bool(1);
@@ -274,19 +273,19 @@ static int scaled_ms(int seconds)
 	return (int)(seconds * 1000 * f);
 }
 
-static int one_arg(const char *verb, pr_value **argv, pr_value **arg,
-		   struct pr_diag *d)
+static int one_arg(const char *verb, pr_value **argv, pr_value **arg, struct pr_diag *d)
 {
 	if (pr_len(argv[0]) != 1 || pr_len(argv[1]) != 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "%s() takes exactly one "
-			       "argument", verb);
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "%s() takes exactly one "
+			       "argument",
+			       verb);
 	*arg = pr_item(argv[0], 0);
 	return 0;
 }
 
 /* gate(): a new executor gate */
-static int v_gate(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int v_gate(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_diag e = PR_DIAG_INIT;
 	int r;
@@ -302,8 +301,7 @@ static int v_gate(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* started(g): the worker that runs the task blocked on g, within 5 s */
-static int v_started(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int v_started(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *g;
 	int r;
@@ -312,14 +310,14 @@ static int v_started(pr_value *self, pr_value **argv, pr_value **out,
 	if ((r = one_arg("started", argv, &g, d)) < 0)
 		return r;
 	if (!pr_is_gate(g))
-		return pr_diag(d, PR_EUNSUPPORTED, "started(): the argument is "
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "started(): the argument is "
 			       "not a gate");
 	return pr_gate_started(g, scaled_ms(5), out, d);
 }
 
 /* kill(w, sig): os.kill(w.pid, sig), as an outside actor */
-static int v_kill(pr_value *self, pr_value **argv, pr_value **out,
-		  struct pr_diag *d)
+static int v_kill(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *w = pr_item(argv[0], 0), *sig = pr_item(argv[0], 1);
 	char *text = NULL;
@@ -327,10 +325,10 @@ static int v_kill(pr_value *self, pr_value **argv, pr_value **out,
 
 	(void)self;
 	(void)out;
-	if (pr_len(argv[0]) != 2 || pr_len(argv[1]) != 0 ||
-	    pr_worker_pid(w) <= 0 || pr_kind(sig) != PR_INT ||
-	    pr_str_of(sig, &text, NULL) < 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "kill() takes a worker "
+	if (pr_len(argv[0]) != 2 || pr_len(argv[1]) != 0 || pr_worker_pid(w) <= 0 ||
+	    pr_kind(sig) != PR_INT || pr_str_of(sig, &text, NULL) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "kill() takes a worker "
 			       "handle and a signal number");
 	n = atol(text);
 	free(text);
@@ -340,20 +338,17 @@ static int v_kill(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* unpicklable(): a threading.Lock() */
-static int v_unpicklable(pr_value *self, pr_value **argv, pr_value **out,
-			 struct pr_diag *d)
+static int v_unpicklable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
 	if (pr_len(argv[0]) != 0 || pr_len(argv[1]) != 0)
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "unpicklable() takes no arguments");
+		return pr_diag(d, PR_EUNSUPPORTED, "unpicklable() takes no arguments");
 	*out = pr_unpicklable();
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
 
 /* cause(x): text, "TYPE: str(x.__cause__)" or "None" */
-static int v_cause(pr_value *self, pr_value **argv, pr_value **out,
-		   struct pr_diag *d)
+static int v_cause(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *x;
 	int r;
@@ -367,8 +362,7 @@ static int v_cause(pr_value *self, pr_value **argv, pr_value **out,
 }
 
 /* settles(ex): True if what exit would wait for on ex ends within 3 s */
-static int v_settles(pr_value *self, pr_value **argv, pr_value **out,
-		     struct pr_diag *d)
+static int v_settles(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	pr_value *ex;
 	int r, ok;
@@ -377,7 +371,8 @@ static int v_settles(pr_value *self, pr_value **argv, pr_value **out,
 	if ((r = one_arg("settles", argv, &ex, d)) < 0)
 		return r;
 	if (!pr_is_executor(ex))
-		return pr_diag(d, PR_EUNSUPPORTED, "settles(): the argument is "
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "settles(): the argument is "
 			       "not an executor");
 	if ((r = pr_executor_settles(ex, scaled_ms(3), &ok, d)) < 0)
 		return r;

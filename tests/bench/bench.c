@@ -91,7 +91,9 @@ int bench_floor(void *arg)
 	}
 	if (pid == 0)
 		exit_now(0);
-	do w = waitpid(pid, &st, 0); while (w == -1 && errno == EINTR);
+	do
+		w = waitpid(pid, &st, 0);
+	while (w == -1 && errno == EINTR);
 	if (w != pid)
 		r = -errno;
 out:

@@ -23,8 +23,8 @@
 #include "procref.h"
 
 struct bench {
-	pr_value *cls;		/* Process */
-	pr_value *target;	/* child.returns */
+	pr_value *cls;    /* Process */
+	pr_value *target; /* child.returns */
 	struct pr_diag d;
 };
 /* clang-format off */

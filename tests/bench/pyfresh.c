@@ -44,9 +44,9 @@ struct linebuf {
 /* clang-format on */
 
 struct inner {
-	pid_t pid;		/* 0 when there is none */
-	int in_w;		/* its stdin */
-	int out_r;		/* its stdout */
+	pid_t pid; /* 0 when there is none */
+	int in_w;  /* its stdin */
+	int out_r; /* its stdout */
 	struct linebuf rb;
 };
 /* clang-format off */
@@ -61,7 +61,9 @@ static int write_all(int fd, const char *s, size_t n)
 	ssize_t w;
 
 	while (n) {
-		do w = write(fd, s, n); while (w == -1 && errno == EINTR);
+		do
+			w = write(fd, s, n);
+		while (w == -1 && errno == EINTR);
 		if (w < 0)
 			return -errno;
 		s += w;
@@ -83,7 +85,8 @@ static int linebuf_fill(struct linebuf *lb, int fd)
 		lb->buf = nb;
 		lb->cap = lb->cap * 2 + 65536;
 	}
-	do n = read(fd, lb->buf + lb->len, lb->cap - lb->len);
+	do
+		n = read(fd, lb->buf + lb->len, lb->cap - lb->len);
 	while (n == -1 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -173,7 +176,9 @@ static int inner_stop(struct inner *in)
 	if (in->in_w >= 0)
 		close(in->in_w);
 	if (in->pid > 0) {
-		do w = waitpid(in->pid, &st, 0); while (w == -1 && errno == EINTR);
+		do
+			w = waitpid(in->pid, &st, 0);
+		while (w == -1 && errno == EINTR);
 	}
 	if (in->out_r >= 0)
 		close(in->out_r);
@@ -241,7 +246,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		pfd[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = in.out_r, .events = POLLIN };
-		do r = poll(pfd, 2, -1); while (r == -1 && errno == EINTR);
+		do
+			r = poll(pfd, 2, -1);
+		while (r == -1 && errno == EINTR);
 		if (r < 0)
 			goto out;
 		if (pfd[1].revents) {

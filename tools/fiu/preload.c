@@ -33,7 +33,7 @@ enum { MAX_ERRNOS = 12 };
 
 static const struct site {
 	const char *name;
-	int errnos[MAX_ERRNOS];	/* zero-terminated, the first is the default */
+	int errnos[MAX_ERRNOS]; /* zero-terminated, the first is the default */
 } sites[] = {
 #define SITE(name, who, ...) { name, { __VA_ARGS__ } },
 #include "sites.def"
@@ -44,7 +44,7 @@ static const struct site {
 
 struct slot {
 	int armed, persistent, err;
-	long count, after;	/* calls still to fail; calls still to let pass */
+	long count, after; /* calls still to fail; calls still to let pass */
 	long calls, fired;
 };
 
@@ -55,9 +55,9 @@ struct slot {
 static int active;
 
 struct state {
-	pid_t owner;		/* the scenario process; 0: nothing applies */
+	pid_t owner; /* the scenario process; 0: nothing applies */
 	int counting;
-	int enabled[N_SITES];	/* registered with libfiu in the owner */
+	int enabled[N_SITES]; /* registered with libfiu in the owner */
 	struct slot slot[N_SITES];
 };
 
@@ -284,7 +284,9 @@ EXPORT int dup3(int fd, int to, int flags)
 
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-	return fails(SITE_OF("posix/io/net/socketpair")) ? -1 : real_socketpair(domain, type, protocol, sv);
+	return fails(SITE_OF("posix/io/net/socketpair")) ?
+		       -1 :
+		       real_socketpair(domain, type, protocol, sv);
 }
 
 /* Every exec entry point ends in the execve system call: one site for all
@@ -314,13 +316,17 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return fails(SITE_OF("posix/proc/posix_spawn")) ? errno : real_posix_spawn(pid, path, fa, attr, argv, envp);
+	return fails(SITE_OF("posix/proc/posix_spawn")) ?
+		       errno :
+		       real_posix_spawn(pid, path, fa, attr, argv, envp);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return fails(SITE_OF("posix/proc/posix_spawn")) ? errno : real_posix_spawnp(pid, file, fa, attr, argv, envp);
+	return fails(SITE_OF("posix/proc/posix_spawn")) ?
+		       errno :
+		       real_posix_spawnp(pid, file, fa, attr, argv, envp);
 }
 
 /*
