@@ -2189,7 +2189,10 @@ int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args, size_t
 	return r;
 }
 
-int pr_future_result(pr_value *f, double timeout, pr_value **out, struct pr_diag *d)
+/* The C entry points of Future.result() and Future.exception(): a negative timeout is
+ * timeout=None. want_exc picks which of the two, as future_result() takes it. */
+static int future_result_c(pr_value *f, double timeout, int want_exc, pr_value **out,
+			   struct pr_diag *d)
 {
 	pr_value *t = NULL;
 	int r;
@@ -2199,24 +2202,19 @@ int pr_future_result(pr_value *f, double timeout, pr_value **out, struct pr_diag
 		return pr_diag(d, PR_ETYPE, "not a future");
 	if (timeout >= 0 && (t = pr_float(timeout)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
-	r = future_result(f, t, 0, out, d);
+	r = future_result(f, t, want_exc, out, d);
 	pr_decref(t);
 	return r;
 }
 
+int pr_future_result(pr_value *f, double timeout, pr_value **out, struct pr_diag *d)
+{
+	return future_result_c(f, timeout, 0, out, d);
+}
+
 int pr_future_exception(pr_value *f, double timeout, pr_value **out, struct pr_diag *d)
 {
-	pr_value *t = NULL;
-	int r;
-
-	*out = NULL;
-	if (fut(f) == NULL)
-		return pr_diag(d, PR_ETYPE, "not a future");
-	if (timeout >= 0 && (t = pr_float(timeout)) == NULL)
-		return pr_diag(d, PR_EMEMORY, NULL);
-	r = future_result(f, t, 1, out, d);
-	pr_decref(t);
-	return r;
+	return future_result_c(f, timeout, 1, out, d);
 }
 
 int pr_future_cancel(pr_value *f)
