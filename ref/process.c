@@ -61,20 +61,29 @@ static void attrs_free(struct pr_process *p)
 	p->nattrs = 0;
 }
 
+/* The values a process object holds a reference to, but for its attrs: what clear drops
+ * and visit reports (the tp_clear/tp_traverse pair of a Python object). */
+#define PROCESS_NREFS 7
+
+static void process_refs(const struct pr_process *p, pr_value *refs[PROCESS_NREFS])
+{
+	refs[0] = p->name;
+	refs[1] = p->daemon;
+	refs[2] = p->authkey;
+	refs[3] = p->parent_name;
+	refs[4] = p->target;
+	refs[5] = p->args;
+	refs[6] = p->kwargs;
+}
+
 void pr__process_clear(pr_value *v)
 {
 	struct pr_process *p = v->u.proc;
-	pr_value *drop[7];
+	pr_value *drop[PROCESS_NREFS];
 	size_t i;
 
 	/* detach first: a decref below may come back to this object */
-	drop[0] = p->name;
-	drop[1] = p->daemon;
-	drop[2] = p->authkey;
-	drop[3] = p->parent_name;
-	drop[4] = p->target;
-	drop[5] = p->args;
-	drop[6] = p->kwargs;
+	process_refs(p, drop);
 	p->name = p->daemon = p->authkey = p->parent_name = NULL;
 	p->target = p->args = p->kwargs = NULL;
 	attrs_free(p);
@@ -102,16 +111,10 @@ void pr__process_free(pr_value *v)
 void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg)
 {
 	struct pr_process *p = v->u.proc;
-	pr_value *refs[7];
+	pr_value *refs[PROCESS_NREFS];
 	size_t i;
 
-	refs[0] = p->name;
-	refs[1] = p->daemon;
-	refs[2] = p->authkey;
-	refs[3] = p->parent_name;
-	refs[4] = p->target;
-	refs[5] = p->args;
-	refs[6] = p->kwargs;
+	process_refs(p, refs);
 	for (i = 0; i < ARRAY_SIZE(refs); i++)
 		if (refs[i] != NULL)
 			fn(refs[i], arg);
