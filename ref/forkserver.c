@@ -263,14 +263,8 @@ static int connect_to_new_process(const int *extra, size_t nextra, int *status_r
 out:
 	if (client >= 0)
 		close(client);
-	if (p1[0] >= 0)
-		close(p1[0]);
-	if (p1[1] >= 0)
-		close(p1[1]);
-	if (p2[0] >= 0)
-		close(p2[0]);
-	if (p2[1] >= 0)
-		close(p2[1]);
+	pr__close_pipe(p1);
+	pr__close_pipe(p2);
 	return r < 0 ? pr_diag(d, r, NULL) : 0;
 }
 

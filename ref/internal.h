@@ -217,6 +217,9 @@ int pr__popen_close(struct pr_popen *po, struct pr_diag *d);
 /* multiprocessing.connection.wait([fd], timeout), timeout a number:
  * 1 when fd is ready, 0 when the time ran out. */
 int pr__wait_fd(int fd, pr_value *timeout, struct pr_diag *d);
+/* The cleanup of a Popen._launch: close the ends of a pipe still open
+ * (-1 for one already closed or handed on), as util.close_fds does. */
+void pr__close_pipe(const int p[2]);
 
 enum proc_kind { PROC_BASE, PROC_MAIN, PROC_PARENT };
 

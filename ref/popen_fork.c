@@ -262,6 +262,14 @@ int pr__popen_send_signal(struct pr_popen *po, int sig, struct pr_diag *d)
 	return 0;
 }
 
+void pr__close_pipe(const int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
 /* Popen.close() runs the Finalize(util.close_fds, (parent_r, parent_w)):
  * once, stopping at the first os.close() that raises. */
 int pr__popen_close(struct pr_popen *po, struct pr_diag *d)

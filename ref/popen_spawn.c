@@ -252,14 +252,8 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	r = 0;
 out:
 	pr__sb_release(&sb);
-	if (p1[0] >= 0)
-		close(p1[0]);
-	if (p1[1] >= 0)
-		close(p1[1]);
-	if (p2[0] >= 0)
-		close(p2[0]);
-	if (p2[1] >= 0)
-		close(p2[1]);
+	pr__close_pipe(p1);
+	pr__close_pipe(p2);
 	return r;
 }
 
