@@ -146,30 +146,46 @@ fail:
 	return r;
 }
 
-/* reduction.sendfds(sock, fds): one byte, the fds as SCM_RIGHTS */
-static int send_fds(int sock, const int *fds, size_t n)
-{
-	char byte = (char)(n % 256);
-	struct iovec iov = { &byte, 1 };
+/* The message reduction.sendfds and recvfds exchange: one byte, and the
+ * fds as SCM_RIGHTS in a control buffer sized for the most either side
+ * passes. The struct points into itself: it is filled in place. */
+struct fds_msg {
+	char byte;
+	struct iovec iov;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * (MAXFDS_TO_SEND + 1))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+	struct msghdr msg;
+};
+
+static void fds_msg_init(struct fds_msg *m, size_t controllen)
+{
+	memset(m, 0, sizeof *m);
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->u.buf;
+	m->msg.msg_controllen = controllen;
+}
+
+/* reduction.sendfds(sock, fds): one byte, the fds as SCM_RIGHTS */
+static int send_fds(int sock, const int *fds, size_t n)
+{
+	struct fds_msg m;
 	struct cmsghdr *c;
 	ssize_t r;
 
-	memset(&u, 0, sizeof u);
-	c = CMSG_FIRSTHDR(&msg);
+	fds_msg_init(&m, CMSG_SPACE(sizeof(int) * n));
+	m.byte = (char)(n % 256);
+	c = CMSG_FIRSTHDR(&m.msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 	do
-		r = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		r = sendmsg(sock, &m.msg, MSG_NOSIGNAL);
 	while (r == -1 && errno == EINTR);
 	return r < 0 ? -errno : 0;
 }
@@ -177,26 +193,18 @@ static int send_fds(int sock, const int *fds, size_t n)
 /* reduction.recvfds(sock, size): the fds, close-on-exec; 0 on EOF */
 static ssize_t recv_fds(int sock, int *fds, size_t max)
 {
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * (MAXFDS_TO_SEND + 1))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof u.buf };
+	struct fds_msg m;
 	struct cmsghdr *c;
 	ssize_t r;
 	size_t n = 0;
 
+	fds_msg_init(&m, sizeof m.u.buf);
 	do
-		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		r = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
 	while (r == -1 && errno == EINTR);
 	if (r < 0)
 		return -errno;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+	for (c = CMSG_FIRSTHDR(&m.msg); c != NULL; c = CMSG_NXTHDR(&m.msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
