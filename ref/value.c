@@ -481,6 +481,25 @@ invalid:
 	return 1;
 }
 
+/* The escapes str and bytes reprs share (unicode_repr and PyBytes_Repr):
+ * the quote and the backslash, \t, \n and \r. 1 when c was written. */
+static int repr_escape(uint32_t c, char quote, struct sbuf *sb)
+{
+	if (c == (uint32_t)(unsigned char)quote || c == '\\') {
+		pr__sb_putc(sb, '\\');
+		pr__sb_putc(sb, (char)c);
+	} else if (c == '\t') {
+		pr__sb_puts(sb, "\\t");
+	} else if (c == '\n') {
+		pr__sb_puts(sb, "\\n");
+	} else if (c == '\r') {
+		pr__sb_puts(sb, "\\r");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 /* str.__repr__ (Objects/unicodeobject.c, unicode_repr): single quotes
  * unless the text holds ' and no ". */
 static void str_repr(const char *data, size_t len, struct sbuf *sb)
@@ -495,16 +514,9 @@ static void str_repr(const char *data, size_t len, struct sbuf *sb)
 	pr__sb_putc(sb, quote);
 	for (i = 0; i < len; i += n) {
 		n = utf8_decode(s + i, len - i, &c);
-		if (c == (uint32_t)quote || c == '\\') {
-			pr__sb_putc(sb, '\\');
-			pr__sb_putc(sb, (char)c);
-		} else if (c == '\t') {
-			pr__sb_puts(sb, "\\t");
-		} else if (c == '\n') {
-			pr__sb_puts(sb, "\\n");
-		} else if (c == '\r') {
-			pr__sb_puts(sb, "\\r");
-		} else if (c < 0x20 || c == 0x7f) {
+		if (repr_escape(c, quote, sb))
+			continue;
+		if (c < 0x20 || c == 0x7f) {
 			pr__sb_printf(sb, "\\x%02x", c);
 		} else if (c < 0x7f || pr__unicode_printable(c)) {
 			pr__sb_put(sb, s + i, n);
@@ -535,16 +547,9 @@ static void bytes_repr(const char *data, size_t len, struct sbuf *sb)
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
-		if (c == (unsigned char)quote || c == '\\') {
-			pr__sb_putc(sb, '\\');
-			pr__sb_putc(sb, (char)c);
-		} else if (c == '\t') {
-			pr__sb_puts(sb, "\\t");
-		} else if (c == '\n') {
-			pr__sb_puts(sb, "\\n");
-		} else if (c == '\r') {
-			pr__sb_puts(sb, "\\r");
-		} else if (c < 0x20 || c >= 0x7f) {
+		if (repr_escape(c, quote, sb))
+			continue;
+		if (c < 0x20 || c >= 0x7f) {
 			pr__sb_printf(sb, "\\x%02x", c);
 		} else {
 			pr__sb_putc(sb, (char)c);
