@@ -819,6 +819,15 @@ static int get_property(pr_value *obj, const char *name, pr_value **out, struct 
 	return 1;
 }
 
+/* What getting or setting one of the is_private_attr() names raises */
+static int unmodelled_attr(const char *name, struct pr_diag *d)
+{
+	return pr_diag(d, PR_EUNSUPPORTED,
+		       "libprocref does not model "
+		       "the attribute %s of a process object",
+		       name);
+}
+
 int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = obj->u.proc;
@@ -829,10 +838,7 @@ int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct 
 	if (get_property(obj, name, out, d, &r))
 		return r;
 	if (is_private_attr(name))
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "libprocref does not model "
-			       "the attribute %s of a process object",
-			       name);
+		return unmodelled_attr(name, d);
 	if ((a = find_attr(p, name)) != NULL) {
 		*out = pr_incref(a->value);
 		return 0;
@@ -885,10 +891,7 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_
 			       strcmp(name, "ident") == 0 ? "pid" : name,
 			       pr__process_type_name(obj));
 	if (is_private_attr(name))
-		return pr_diag(d, PR_EUNSUPPORTED,
-			       "libprocref does not model "
-			       "the attribute %s of a process object",
-			       name);
+		return unmodelled_attr(name, d);
 	if ((a = find_attr(p, name)) != NULL) {
 		pr_decref(a->value);
 		a->value = pr_incref(v);
