@@ -635,30 +635,28 @@ END_TEST
 
 Suite *executor_suite(void)
 {
-	Suite *s = suite_create("executor");
-	TCase *t = tcase_create("executor");
+	const struct ps_test tests[] = { PS_TEST(test_results_fork),
+					 PS_TEST(test_results_spawn),
+					 PS_TEST(test_results_forkserver),
+					 PS_TEST(test_task_raises),
+					 PS_TEST(test_exception_repr_36),
+					 PS_TEST(test_killed_fork),
+					 PS_TEST(test_killed_spawn),
+					 PS_TEST(test_killed_forkserver),
+					 PS_TEST(test_cancel_pending),
+					 PS_TEST(test_gh107219_38),
+					 PS_TEST(test_gh107219_312),
+					 PS_TEST(test_unpicklable_37),
+					 PS_TEST(test_unpicklable_311),
+					 PS_TEST(test_unpicklable_exception),
+					 PS_TEST(test_constructor_errors),
+					 PS_TEST(test_max_tasks_per_child),
+					 PS_TEST(test_map),
+					 PS_TEST(test_shutdown_nowait_38),
+					 PS_TEST(test_shutdown_nowait_311) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("executor", tests), .setup = setup, .teardown = teardown, .timeout = 60 },
+	};
 
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, test_results_fork);
-	tcase_add_test(t, test_results_spawn);
-	tcase_add_test(t, test_results_forkserver);
-	tcase_add_test(t, test_task_raises);
-	tcase_add_test(t, test_exception_repr_36);
-	tcase_add_test(t, test_killed_fork);
-	tcase_add_test(t, test_killed_spawn);
-	tcase_add_test(t, test_killed_forkserver);
-	tcase_add_test(t, test_cancel_pending);
-	tcase_add_test(t, test_gh107219_38);
-	tcase_add_test(t, test_gh107219_312);
-	tcase_add_test(t, test_unpicklable_37);
-	tcase_add_test(t, test_unpicklable_311);
-	tcase_add_test(t, test_unpicklable_exception);
-	tcase_add_test(t, test_constructor_errors);
-	tcase_add_test(t, test_max_tasks_per_child);
-	tcase_add_test(t, test_map);
-	tcase_add_test(t, test_shutdown_nowait_38);
-	tcase_add_test(t, test_shutdown_nowait_311);
-	suite_add_tcase(s, t);
-	return s;
+	return ps_suite("executor", cases, ARRAY_SIZE(cases));
 }

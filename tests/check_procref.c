@@ -1405,57 +1405,37 @@ END_TEST
 
 Suite *procref_suite(void)
 {
-	Suite *s = suite_create("procref");
-	TCase *values = tcase_create("values");
-	TCase *objects = tcase_create("objects");
-	TCase *children = tcase_create("children");
-	TCase *profiles = tcase_create("profiles");
+	const struct ps_test values[] = { PS_TEST(test_str_repr),       PS_TEST(test_bytes_repr),
+					  PS_TEST(test_float_repr),     PS_TEST(test_int_repr),
+					  PS_TEST(test_container_repr), PS_TEST(test_str_of),
+					  PS_TEST(test_errno_types) };
+	const struct ps_test objects[] = {
+		PS_TEST(test_construct_errors), PS_TEST(test_naming),
+		PS_TEST(test_setters),          PS_TEST(test_unstarted_errors),
+		PS_TEST(test_main_process),     PS_TEST(test_start_method),
+		PS_TEST(test_version)
+	};
+	const struct ps_test children[] = {
+		PS_TEST(test_lifecycle_reprs),     PS_TEST(test_signal_names),
+		PS_TEST(test_join_timeout_errors), PS_TEST(test_system_exit_codes),
+		PS_TEST(test_uncaught_exception),  PS_TEST(test_fork_fds),
+		PS_TEST(test_child_fds),           PS_TEST(test_spawn_child_fds),
+		PS_TEST(test_spawn_exec_error),    PS_TEST(test_missing_child),
+		PS_TEST(test_set_executable),      PS_TEST(test_forkserver_child),
+		PS_TEST(test_gc_closes_sentinel),  PS_TEST(test_exit_function)
+	};
+	const struct ps_test profiles[] = { PS_TEST(test_profile_names), PS_TEST(test_vocabulary),
+					    PS_TEST(test_profile_repr_37),
+					    PS_TEST(test_profile_old_releases),
+					    PS_TEST(test_profile_optimized) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("values", values), .setup = setup, .teardown = teardown },
+		{ PS_CASE("objects", objects), .setup = setup, .teardown = teardown },
+		{ PS_CASE("children", children), .setup = setup, .teardown = teardown,
+		  .timeout = 20 },
+		{ PS_CASE("profiles", profiles), .setup = setup, .teardown = teardown_profile,
+		  .timeout = 20 },
+	};
 
-	tcase_add_checked_fixture(values, setup, teardown);
-	tcase_add_test(values, test_str_repr);
-	tcase_add_test(values, test_bytes_repr);
-	tcase_add_test(values, test_float_repr);
-	tcase_add_test(values, test_int_repr);
-	tcase_add_test(values, test_container_repr);
-	tcase_add_test(values, test_str_of);
-	tcase_add_test(values, test_errno_types);
-	suite_add_tcase(s, values);
-
-	tcase_add_checked_fixture(objects, setup, teardown);
-	tcase_add_test(objects, test_construct_errors);
-	tcase_add_test(objects, test_naming);
-	tcase_add_test(objects, test_setters);
-	tcase_add_test(objects, test_unstarted_errors);
-	tcase_add_test(objects, test_main_process);
-	tcase_add_test(objects, test_start_method);
-	tcase_add_test(objects, test_version);
-	suite_add_tcase(s, objects);
-
-	tcase_add_checked_fixture(children, setup, teardown);
-	tcase_set_timeout(children, 20);
-	tcase_add_test(children, test_lifecycle_reprs);
-	tcase_add_test(children, test_signal_names);
-	tcase_add_test(children, test_join_timeout_errors);
-	tcase_add_test(children, test_system_exit_codes);
-	tcase_add_test(children, test_uncaught_exception);
-	tcase_add_test(children, test_fork_fds);
-	tcase_add_test(children, test_child_fds);
-	tcase_add_test(children, test_spawn_child_fds);
-	tcase_add_test(children, test_spawn_exec_error);
-	tcase_add_test(children, test_missing_child);
-	tcase_add_test(children, test_set_executable);
-	tcase_add_test(children, test_forkserver_child);
-	tcase_add_test(children, test_gc_closes_sentinel);
-	tcase_add_test(children, test_exit_function);
-	suite_add_tcase(s, children);
-
-	tcase_add_checked_fixture(profiles, setup, teardown_profile);
-	tcase_set_timeout(profiles, 20);
-	tcase_add_test(profiles, test_profile_names);
-	tcase_add_test(profiles, test_vocabulary);
-	tcase_add_test(profiles, test_profile_repr_37);
-	tcase_add_test(profiles, test_profile_old_releases);
-	tcase_add_test(profiles, test_profile_optimized);
-	suite_add_tcase(s, profiles);
-	return s;
+	return ps_suite("procref", cases, ARRAY_SIZE(cases));
 }
