@@ -22,15 +22,6 @@ static const char broken_msg[] = "A process in the process pool was "
 static const char unusable_msg[] = "A child process terminated abruptly, "
 				   "the process pool is not usable anymore";
 
-static void setup(void)
-{
-	struct pr_diag d = PR_DIAG_INIT;
-
-	signal(SIGTERM, SIG_DFL);
-	ck_assert_int_eq(pr_init(&d), 0);
-	pr_diag_clear(&d);
-}
-
 static void teardown(void)
 {
 	struct pr_diag d = PR_DIAG_INIT;
@@ -667,7 +658,8 @@ Suite *executor_suite(void)
 					 PS_TEST(test_shutdown_nowait_38),
 					 PS_TEST(test_shutdown_nowait_311) };
 	const struct ps_case cases[] = {
-		{ PS_CASE("executor", tests), .setup = setup, .teardown = teardown, .timeout = 60 },
+		{ PS_CASE("executor", tests), .setup = ps_procref_setup, .teardown = teardown,
+		  .timeout = 60 },
 	};
 
 	return ps_suite("executor", cases, ARRAY_SIZE(cases));

@@ -21,17 +21,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void setup(void)
-{
-	struct pr_diag d = PR_DIAG_INIT;
-
-	/* Check's test process hands a SIGTERM on to its whole process
-	 * group; a child that terminate() reaches must just die */
-	signal(SIGTERM, SIG_DFL);
-	ck_assert_int_eq(pr_init(&d), 0);
-	pr_diag_clear(&d);
-}
-
 static void teardown(void)
 {
 	struct pr_diag d = PR_DIAG_INIT;
@@ -1429,12 +1418,12 @@ Suite *procref_suite(void)
 					    PS_TEST(test_profile_old_releases),
 					    PS_TEST(test_profile_optimized) };
 	const struct ps_case cases[] = {
-		{ PS_CASE("values", values), .setup = setup, .teardown = teardown },
-		{ PS_CASE("objects", objects), .setup = setup, .teardown = teardown },
-		{ PS_CASE("children", children), .setup = setup, .teardown = teardown,
+		{ PS_CASE("values", values), .setup = ps_procref_setup, .teardown = teardown },
+		{ PS_CASE("objects", objects), .setup = ps_procref_setup, .teardown = teardown },
+		{ PS_CASE("children", children), .setup = ps_procref_setup, .teardown = teardown,
 		  .timeout = 20 },
-		{ PS_CASE("profiles", profiles), .setup = setup, .teardown = teardown_profile,
-		  .timeout = 20 },
+		{ PS_CASE("profiles", profiles), .setup = ps_procref_setup,
+		  .teardown = teardown_profile, .timeout = 20 },
 	};
 
 	return ps_suite("procref", cases, ARRAY_SIZE(cases));

@@ -1,7 +1,9 @@
-/* What every suite of tests/ shares: building a Suite from tables of its tests. */
+/* What the suites of tests/ share: building a Suite from tables of its tests, fixtures. */
 #include <check.h>
+#include <signal.h>
 #include <stddef.h>
 
+#include "procref.h"
 #include "suites.h"
 
 /* Check runs the tests of a case in the order they are added: the table's order */
@@ -31,4 +33,15 @@ Suite *ps_suite(const char *name, const struct ps_case *cases, size_t ncases)
 	for (i = 0; i < ncases; i++)
 		suite_add_tcase(s, ps_tcase(&cases[i]));
 	return s;
+}
+
+void ps_procref_setup(void)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	/* Check's test process hands a SIGTERM on to its whole process
+	 * group; a child that terminate() reaches must just die */
+	signal(SIGTERM, SIG_DFL);
+	ck_assert_int_eq(pr_init(&d), 0);
+	pr_diag_clear(&d);
 }

@@ -46,4 +46,7 @@ Suite *report_suite(void);      /* tests/check_report.c: the reporter interface 
 Suite *reliability_suite(void); /* tests/check_reliability.c: hostile input to the plumbing */
 Suite *executor_suite(void);    /* tests/check_executor.c: its executor */
 
+/* The checked fixture's setup of a test of libprocref: pr_init() on SIGTERM's default */
+void ps_procref_setup(void);
+
 #endif
