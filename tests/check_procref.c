@@ -147,6 +147,20 @@ static pr_value *process(const char *behaviour, pr_value *args, const char *kw, 
 	return p;
 }
 
+/* Process(K0=V0, K1=V1), whose result or exception it returns as pr_call() */
+static int process_kw(const char *k0, pr_value *v0, const char *k1, pr_value *v1, pr_value **out,
+		      struct pr_diag *d)
+{
+	const char *names[2] = { k0, k1 };
+	pr_value *vals[2] = { v0, v1 }, *cls = pr_global("Process");
+	int r = pr_call(cls, NULL, 0, names, vals, 2, out, d);
+
+	pr_decref(v0);
+	pr_decref(v1);
+	pr_decref(cls);
+	return r;
+}
+
 static pr_value *current(void)
 {
 	pr_value *f = pr_global("current_process"), *cp = NULL;
@@ -1313,10 +1327,10 @@ END_TEST
  * no close(); 3.6 no close() either */
 START_TEST(test_profile_old_releases)
 {
-	const char *names[2] = { "target", "daemon" };
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p, *cls, *vals[2], *v = NULL;
+	pr_value *p, *v = NULL;
 	char *err;
+	int r;
 
 	ck_assert_int_eq(pr_set_profile("3.8", NULL), 0);
 	ck_assert_int_eq(exit_of(pr_tuple(NULL, 0)), 1);
@@ -1336,14 +1350,10 @@ START_TEST(test_profile_old_releases)
 	pr_decref(p);
 
 	ck_assert_int_eq(pr_set_profile("2.7", NULL), 0);
-	cls = pr_global("Process");
-	vals[0] = pr_behaviour("returns");
-	vals[1] = pr_bool(1);
-	ck_raised(pr_call(cls, NULL, 0, names, vals, 2, &v, &d), &d, "TypeError",
+	r = process_kw("target", pr_behaviour("returns"), "daemon", pr_bool(1), &v, &d);
+	ck_raised(r, &d, "TypeError",
 		  "__init__() got an unexpected keyword argument "
 		  "'daemon'");
-	pr_decref(vals[0]);
-	pr_decref(cls);
 	p = process("returns", NULL, NULL, NULL);
 	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "AttributeError",
 		  "'Process' object has no attribute 'sentinel'");
@@ -1354,19 +1364,13 @@ END_TEST
 /* python -O: the assert statements of process.py are gone */
 START_TEST(test_profile_optimized)
 {
-	const char *names[2] = { "group", "target" };
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p, *cls, *vals[2], *v = NULL;
+	pr_value *p, *v = NULL;
 	int null, saved, r;
 
 	ck_assert_int_eq(pr_set_profile("3.11-O", NULL), 0);
-	cls = pr_global("Process");
-	vals[0] = pr_int(1);
-	vals[1] = pr_behaviour("returns");
-	ck_assert_int_eq(pr_call(cls, NULL, 0, names, vals, 2, &p, &d), 0);
-	pr_decref(vals[0]);
-	pr_decref(vals[1]);
-	pr_decref(cls);
+	r = process_kw("group", pr_int(1), "target", pr_behaviour("returns"), &p, &d);
+	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(setattr_take(p, "name", pr_int(1), &d), 0);
 	ck_assert_repr(getattr_ok(p, "name"), "1");
 	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AttributeError",
