@@ -161,6 +161,24 @@ static int process_kw(const char *k0, pr_value *v0, const char *k1, pr_value *v1
 	return r;
 }
 
+/* Process(target=child.blocks), started, held on a new gate (a pipe whose
+ * read end the child waits on) until the test lets it go */
+static pr_value *started_on_gate(int gate[2])
+{
+	pr_value *p = process("blocks", NULL, NULL, NULL);
+
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	ck_assert_int_eq(pr_process_set_gate(p, gate[0]), 0);
+	ok(p, "start");
+	return p;
+}
+
+static void close_gate(const int gate[2])
+{
+	close(gate[0]);
+	close(gate[1]);
+}
+
 static pr_value *current(void)
 {
 	pr_value *f = pr_global("current_process"), *cp = NULL;
@@ -550,14 +568,11 @@ END_TEST
 START_TEST(test_lifecycle_reprs)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p = process("blocks", NULL, NULL, NULL), *v = NULL;
 	int gate[2];
+	pr_value *p = started_on_gate(gate), *v = NULL;
 	char want[160];
 	pid_t pid;
 
-	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
-	ck_assert_int_eq(pr_process_set_gate(p, gate[0]), 0);
-	ok(p, "start");
 	pid = pr_process_pid(p);
 	ck_assert_int_gt(pid, 0);
 	snprintf(want, sizeof want,
@@ -589,8 +604,7 @@ START_TEST(test_lifecycle_reprs)
 		 getpid());
 	ck_repr_of(p, want);
 	ck_assert_int_eq(pr_process_pid(p), 0);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -625,8 +639,7 @@ START_TEST(test_signal_names)
 	ck_assert_int_eq(exitcode(q), -9);
 	/* a second signal after the exit code is known does nothing */
 	ok(q, "kill");
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 }
@@ -635,12 +648,9 @@ END_TEST
 START_TEST(test_join_timeout_errors)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p = process("blocks", NULL, NULL, NULL), *t = NULL;
 	int gate[2];
+	pr_value *p = started_on_gate(gate), *t = NULL;
 
-	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
-	pr_process_set_gate(p, gate[0]);
-	ok(p, "start");
 	t = str("x");
 	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "TypeError",
 		  "unsupported operand type(s) for +: 'float' and 'str'");
@@ -665,8 +675,7 @@ START_TEST(test_join_timeout_errors)
 	t = str("x");
 	ck_assert_int_eq(callm(p, "join", &t, 1, NULL, &d), 0);
 	pr_decref(t);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -907,8 +916,7 @@ START_TEST(test_exit_function)
 	ck_assert_repr(list, "[]");
 	/* once per process */
 	ck_assert_int_eq(pr_exit_function(&d), 0);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(f);
 	pr_decref(dmn);
 	pr_decref(reg);
@@ -980,8 +988,7 @@ START_TEST(test_spawn_child_fds)
 	ck_assert_int_eq(own, 2);
 	close(stray);
 	close(out);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -1160,8 +1167,7 @@ START_TEST(test_forkserver_child)
 	pr_forkserver_stop();
 	ck_assert_int_eq(kill((pid_t)ppid, 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 }
@@ -1314,8 +1320,7 @@ START_TEST(test_profile_repr_37)
 	ck_repr_of(q, "<Process(Process-2, stopped[SIGTERM] daemon)>");
 	ok(r, "close");
 	ck_repr_of(r, "<Process(Process-3, closed)>");
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 	pr_decref(r);
