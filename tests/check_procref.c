@@ -76,6 +76,18 @@ static void ck_raised(int r, struct pr_diag *d, const char *type, const char *me
 	pr_diag_clear(d);
 }
 
+/* getattr(p, NAME) raises AttributeError: 'Process' object has no attribute 'NAME' */
+static void ck_no_attribute(pr_value *p, const char *name)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *v = NULL;
+	char want[128];
+
+	snprintf(want, sizeof want, "'Process' object has no attribute '%s'", name);
+	ck_raised(pr_getattr(p, name, &v, &d), &d, "AttributeError", want);
+	ck_assert_ptr_null(v);
+}
+
 /* setattr(obj, name, v), consuming v */
 static int setattr_take(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d)
 {
@@ -483,8 +495,7 @@ START_TEST(test_setters)
 	ck_assert_int_eq(pr_setattr(p, "authkey", v, &d), 0);
 	pr_decref(v);
 	ck_assert_repr(getattr_ok(p, "authkey"), "b'\\x00\\x00\\x00'");
-	ck_raised(pr_getattr(p, "nope", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'nope'");
+	ck_no_attribute(p, "nope");
 	pr_decref(p);
 }
 END_TEST
@@ -649,9 +660,8 @@ START_TEST(test_join_timeout_errors)
 {
 	struct pr_diag d = PR_DIAG_INIT;
 	int gate[2];
-	pr_value *p = started_on_gate(gate), *t = NULL;
+	pr_value *p = started_on_gate(gate), *t = str("x");
 
-	t = str("x");
 	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "TypeError",
 		  "unsupported operand type(s) for +: 'float' and 'str'");
 	pr_decref(t);
@@ -1350,8 +1360,7 @@ START_TEST(test_profile_old_releases)
 
 	ck_assert_int_eq(pr_set_profile("3.6", NULL), 0);
 	p = process("returns", NULL, NULL, NULL);
-	ck_raised(pr_getattr(p, "close", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'close'");
+	ck_no_attribute(p, "close");
 	pr_decref(p);
 
 	ck_assert_int_eq(pr_set_profile("2.7", NULL), 0);
@@ -1360,8 +1369,7 @@ START_TEST(test_profile_old_releases)
 		  "__init__() got an unexpected keyword argument "
 		  "'daemon'");
 	p = process("returns", NULL, NULL, NULL);
-	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'sentinel'");
+	ck_no_attribute(p, "sentinel");
 	pr_decref(p);
 }
 END_TEST
