@@ -134,6 +134,14 @@ static pr_value *getattr_ok(pr_value *obj, const char *name)
 	return v;
 }
 
+/* OBJ.NAME() raises TYPE with MESSAGE */
+static void ck_call_raises(pr_value *obj, const char *name, const char *type, const char *message)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	ck_raised(callm(obj, name, NULL, 0, NULL, &d), &d, type, message);
+}
+
 /* Process(target=child.BEHAVIOUR, args=ARGS, **extra) */
 static pr_value *process(const char *behaviour, pr_value *args, const char *kw, pr_value *kwval)
 {
@@ -506,12 +514,10 @@ START_TEST(test_unstarted_errors)
 	pr_value *p = process("returns", NULL, NULL, NULL), *v = NULL, *x;
 
 	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "ValueError", "process not started");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only join a started process");
-	ck_raised(callm(p, "terminate", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'terminate'");
-	ck_raised(callm(p, "kill", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'kill'");
+	ck_call_raises(p, "join", "AssertionError", "can only join a started process");
+	ck_call_raises(p, "terminate", "AttributeError",
+		       "'NoneType' object has no attribute 'terminate'");
+	ck_call_raises(p, "kill", "AttributeError", "'NoneType' object has no attribute 'kill'");
 	ck_assert_repr(getattr_ok(p, "exitcode"), "None");
 	ck_assert_repr(getattr_ok(p, "pid"), "None");
 	ck_assert_int_eq(callm(p, "is_alive", NULL, 0, &v, &d), 0);
@@ -524,12 +530,9 @@ START_TEST(test_unstarted_errors)
 	/* close() before start: closed, and everything but a few raises */
 	ok(p, "close");
 	ok(p, "close");
-	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
-	ck_raised(callm(p, "is_alive", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
+	ck_call_raises(p, "start", "ValueError", "process object is closed");
+	ck_call_raises(p, "join", "ValueError", "process object is closed");
+	ck_call_raises(p, "is_alive", "ValueError", "process object is closed");
 	ck_raised(pr_getattr(p, "pid", &v, &d), &d, "ValueError", "process object is closed");
 	pr_decref(p);
 }
@@ -545,10 +548,9 @@ START_TEST(test_main_process)
 	ck_assert_repr(getattr_ok(m, "exitcode"), "None");
 	snprintf(want, sizeof want, "%d", getpid());
 	ck_assert_repr(getattr_ok(m, "pid"), want);
-	ck_raised(callm(m, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only start a process object created by current process");
-	ck_raised(callm(m, "join", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only join a child process");
+	ck_call_raises(m, "start", "AssertionError",
+		       "can only start a process object created by current process");
+	ck_call_raises(m, "join", "AssertionError", "can only join a child process");
 	ok(m, "close");
 	ck_raised(pr_pickle_check(m, &d), &d, "PicklingError",
 		  "Can't pickle <class 'multiprocessing.process._MainProcess'>: "
@@ -568,8 +570,8 @@ START_TEST(test_main_process)
 	ck_assert_int_eq(pr_setattr(m, "daemon", v, &d), 0);
 	f = process("returns", NULL, NULL, NULL);
 	ck_assert_repr(getattr_ok(f, "daemon"), "True");
-	ck_raised(callm(f, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "daemonic processes are not allowed to have children");
+	ck_call_raises(f, "start", "AssertionError",
+		       "daemonic processes are not allowed to have children");
 	pr_decref(f);
 	pr_decref(m);
 }
@@ -591,11 +593,10 @@ START_TEST(test_lifecycle_reprs)
 		 "parent=%d started>",
 		 pid, getpid());
 	ck_repr_of(p, want);
-	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "cannot start a process twice");
-	ck_raised(callm(p, "close", NULL, 0, NULL, &d), &d, "ValueError",
-		  "Cannot close a process while it is still running. You should "
-		  "first call join() or terminate().");
+	ck_call_raises(p, "start", "AssertionError", "cannot start a process twice");
+	ck_call_raises(p, "close", "ValueError",
+		       "Cannot close a process while it is still running. You should "
+		       "first call join() or terminate().");
 	v = pr_float(0.05);
 	ck_assert_int_eq(callm(p, "join", &v, 1, NULL, &d), 0);
 	pr_decref(v);
@@ -1057,19 +1058,19 @@ START_TEST(test_missing_child)
 		ck_assert_int_eq(pr_set_start_method(methods[i], &d), 0);
 		ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child", 1), 0);
 		open_fds(before);
-		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "FileNotFoundError",
-			  "[Errno 2] No such file or directory: '/nonexistent/procref-child' "
-			  "(libprocref's procref-child: install it, set PROCREF_CHILD or call "
-			  "pr_set_executable())");
+		ck_call_raises(p, "start", "FileNotFoundError",
+			       "[Errno 2] No such file or directory: '/nonexistent/procref-child' "
+			       "(libprocref's procref-child: install it, set PROCREF_CHILD or call "
+			       "pr_set_executable())");
 		open_fds(after);
 		ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
 		ck_assert_int_eq(pr_process_pid(p), 0);
 		ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 		/* a directory is no program either */
 		ck_assert_int_eq(setenv("PROCREF_CHILD", "/tmp", 1), 0);
-		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "PermissionError",
-			  "[Errno 13] Permission denied: '/tmp' (libprocref's procref-child: "
-			  "install it, set PROCREF_CHILD or call pr_set_executable())");
+		ck_call_raises(p, "start", "PermissionError",
+			       "[Errno 13] Permission denied: '/tmp' (libprocref's procref-child: "
+			       "install it, set PROCREF_CHILD or call pr_set_executable())");
 		unsetenv("PROCREF_CHILD");
 		ok(p, "start");
 		ok(p, "join");
@@ -1386,8 +1387,7 @@ START_TEST(test_profile_optimized)
 	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(setattr_take(p, "name", pr_int(1), &d), 0);
 	ck_assert_repr(getattr_ok(p, "name"), "1");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'wait'");
+	ck_call_raises(p, "join", "AttributeError", "'NoneType' object has no attribute 'wait'");
 	ok(p, "start");
 	ck_assert_int_eq(setattr_take(p, "daemon", pr_bool(1), &d), 0);
 	ok(p, "join");
