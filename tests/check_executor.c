@@ -22,15 +22,6 @@ static const char broken_msg[] = "A process in the process pool was "
 static const char unusable_msg[] = "A child process terminated abruptly, "
 				   "the process pool is not usable anymore";
 
-static void setup(void)
-{
-	struct pr_diag d = PR_DIAG_INIT;
-
-	signal(SIGTERM, SIG_DFL);
-	ck_assert_int_eq(pr_init(&d), 0);
-	pr_diag_clear(&d);
-}
-
 static void teardown(void)
 {
 	struct pr_diag d = PR_DIAG_INIT;
@@ -576,89 +567,100 @@ START_TEST(test_map)
 }
 END_TEST
 
+/* shutdown(wait=False) on a pool of one worker busy with f0 (held by
+ * the gate g, started as w says) while f1 is still pending; the gate
+ * is let go after the shutdown */
+struct nowait {
+	pr_value *ex, *g, *w, *f0, *f1;
+};
+
+static void shutdown_nowait_pending(struct nowait *n)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	n->g = n->w = NULL;
+	n->ex = executor(1);
+	ck_assert_int_eq(pr_gate_new(&n->g, &d), 0);
+	n->f0 = submit(n->ex, "blocks", pr_incref(n->g), NULL);
+	n->f1 = submit(n->ex, "returns", pr_int(1), NULL);
+	ck_assert_int_eq(pr_gate_started(n->g, 20000, &n->w, &d), 0);
+	ck_assert_int_eq(pr_executor_shutdown(n->ex, 0, 0, &d), 0);
+	ck_assert_int_eq(pr_gate_release(n->g, &d), 0);
+}
+
+/* ... and once the pool is settled or forgotten, no child is left */
+static void nowait_free(struct nowait *n)
+{
+	pr_decref(n->f0);
+	pr_decref(n->f1);
+	pr_decref(n->w);
+	pr_decref(n->g);
+	pr_decref(n->ex);
+	ck_no_child();
+}
+
 /* 3.7/3.8: shutdown(wait=False) with work pending kills the manager
  * (bpo-39098): the pending future never resolves, the pool never
  * settles; settles() then forgets it and nothing is left */
 START_TEST(test_shutdown_nowait_38)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *ex, *g = NULL, *w = NULL, *f0, *f1, *v = NULL;
+	struct nowait n;
+	pr_value *v = NULL;
 	int r, ok = 1;
 
 	profile("3.8");
-	ex = executor(1);
-	ck_assert_int_eq(pr_gate_new(&g, &d), 0);
-	f0 = submit(ex, "blocks", pr_incref(g), NULL);
-	f1 = submit(ex, "returns", pr_int(1), NULL);
-	ck_assert_int_eq(pr_gate_started(g, 20000, &w, &d), 0);
-	ck_assert_int_eq(pr_executor_shutdown(ex, 0, 0, &d), 0);
-	ck_assert_int_eq(pr_gate_release(g, &d), 0);
-	r = pr_future_result(f1, 0.5, &v, &d);
+	shutdown_nowait_pending(&n);
+	r = pr_future_result(n.f1, 0.5, &v, &d);
 	ck_raised(r, &d, "TimeoutError", "");
-	ck_assert_int_eq(pr_executor_settles(ex, 1000, &ok, &d), 0);
+	ck_assert_int_eq(pr_executor_settles(n.ex, 1000, &ok, &d), 0);
 	ck_assert_int_eq(ok, 0);
-	pr_decref(f0);
-	pr_decref(f1);
-	pr_decref(w);
-	pr_decref(g);
-	pr_decref(ex);
-	ck_no_child();
+	nowait_free(&n);
 }
 END_TEST
 
 START_TEST(test_shutdown_nowait_311)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *ex, *g = NULL, *w = NULL, *f0, *f1, *v = NULL;
+	struct nowait n;
+	pr_value *v = NULL;
 	int ok = 0;
 
-	ex = executor(1);
-	ck_assert_int_eq(pr_gate_new(&g, &d), 0);
-	f0 = submit(ex, "blocks", pr_incref(g), NULL);
-	f1 = submit(ex, "returns", pr_int(1), NULL);
-	ck_assert_int_eq(pr_gate_started(g, 20000, &w, &d), 0);
-	ck_assert_int_eq(pr_executor_shutdown(ex, 0, 0, &d), 0);
-	ck_assert_int_eq(pr_gate_release(g, &d), 0);
-	ck_assert_int_eq(pr_future_result(f1, -1, &v, &d), 0);
+	shutdown_nowait_pending(&n);
+	ck_assert_int_eq(pr_future_result(n.f1, -1, &v, &d), 0);
 	ck_repr(v, "1");
 	pr_decref(v);
-	ck_assert_int_eq(pr_executor_settles(ex, 10000, &ok, &d), 0);
+	ck_assert_int_eq(pr_executor_settles(n.ex, 10000, &ok, &d), 0);
 	ck_assert_int_eq(ok, 1);
-	pr_decref(f0);
-	pr_decref(f1);
-	pr_decref(w);
-	pr_decref(g);
-	pr_decref(ex);
-	ck_no_child();
+	nowait_free(&n);
 }
 END_TEST
 
 Suite *executor_suite(void)
 {
-	Suite *s = suite_create("executor");
-	TCase *t = tcase_create("executor");
+	const struct ps_test tests[] = { PS_TEST(test_results_fork),
+					 PS_TEST(test_results_spawn),
+					 PS_TEST(test_results_forkserver),
+					 PS_TEST(test_task_raises),
+					 PS_TEST(test_exception_repr_36),
+					 PS_TEST(test_killed_fork),
+					 PS_TEST(test_killed_spawn),
+					 PS_TEST(test_killed_forkserver),
+					 PS_TEST(test_cancel_pending),
+					 PS_TEST(test_gh107219_38),
+					 PS_TEST(test_gh107219_312),
+					 PS_TEST(test_unpicklable_37),
+					 PS_TEST(test_unpicklable_311),
+					 PS_TEST(test_unpicklable_exception),
+					 PS_TEST(test_constructor_errors),
+					 PS_TEST(test_max_tasks_per_child),
+					 PS_TEST(test_map),
+					 PS_TEST(test_shutdown_nowait_38),
+					 PS_TEST(test_shutdown_nowait_311) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("executor", tests), .setup = ps_procref_setup, .teardown = teardown,
+		  .timeout = 60 },
+	};
 
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 60);
-	tcase_add_test(t, test_results_fork);
-	tcase_add_test(t, test_results_spawn);
-	tcase_add_test(t, test_results_forkserver);
-	tcase_add_test(t, test_task_raises);
-	tcase_add_test(t, test_exception_repr_36);
-	tcase_add_test(t, test_killed_fork);
-	tcase_add_test(t, test_killed_spawn);
-	tcase_add_test(t, test_killed_forkserver);
-	tcase_add_test(t, test_cancel_pending);
-	tcase_add_test(t, test_gh107219_38);
-	tcase_add_test(t, test_gh107219_312);
-	tcase_add_test(t, test_unpicklable_37);
-	tcase_add_test(t, test_unpicklable_311);
-	tcase_add_test(t, test_unpicklable_exception);
-	tcase_add_test(t, test_constructor_errors);
-	tcase_add_test(t, test_max_tasks_per_child);
-	tcase_add_test(t, test_map);
-	tcase_add_test(t, test_shutdown_nowait_38);
-	tcase_add_test(t, test_shutdown_nowait_311);
-	suite_add_tcase(s, t);
-	return s;
+	return ps_suite("executor", cases, ARRAY_SIZE(cases));
 }

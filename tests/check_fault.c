@@ -147,14 +147,14 @@ END_TEST
 
 Suite *fault_suite(void)
 {
-	Suite *s = suite_create("fault");
-	TCase *tc = tcase_create("preload");
+	const struct ps_test tests[] = { PS_TEST(test_pipe2_fails_with_given_errno),
+					 PS_TEST(test_pipe2_untouched_when_off),
+					 PS_TEST(test_after_and_count),
+					 PS_TEST(test_arm_checks_site_and_errno),
+					 PS_TEST(test_sites_table) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("preload", tests) },
+	};
 
-	tcase_add_test(tc, test_pipe2_fails_with_given_errno);
-	tcase_add_test(tc, test_pipe2_untouched_when_off);
-	tcase_add_test(tc, test_after_and_count);
-	tcase_add_test(tc, test_arm_checks_site_and_errno);
-	tcase_add_test(tc, test_sites_table);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("fault", cases, ARRAY_SIZE(cases));
 }

@@ -129,16 +129,15 @@ END_TEST
 
 Suite *golden_suite(void)
 {
-	Suite *s = suite_create("golden");
-	TCase *tc = tcase_create("diff");
+	const struct ps_test tests[] = {
+		PS_TEST(test_equal_is_no_diff),  PS_TEST(test_one_line_changed),
+		PS_TEST(test_hunks_and_context), PS_TEST(test_missing_newline),
+		PS_TEST(test_paths_and_header),  PS_TEST(test_origin),
+		PS_TEST(test_read_strips_header)
+	};
+	const struct ps_case cases[] = {
+		{ PS_CASE("diff", tests) },
+	};
 
-	tcase_add_test(tc, test_equal_is_no_diff);
-	tcase_add_test(tc, test_one_line_changed);
-	tcase_add_test(tc, test_hunks_and_context);
-	tcase_add_test(tc, test_missing_newline);
-	tcase_add_test(tc, test_paths_and_header);
-	tcase_add_test(tc, test_origin);
-	tcase_add_test(tc, test_read_strips_header);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("golden", cases, ARRAY_SIZE(cases));
 }

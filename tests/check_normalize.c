@@ -117,15 +117,14 @@ END_TEST
 
 Suite *normalize_suite(void)
 {
-	Suite *s = suite_create("normalize");
-	TCase *tc = tcase_create("normalize");
+	const struct ps_test tests[] = { PS_TEST(test_pids),
+					 PS_TEST(test_variable_name_wins_over_main),
+					 PS_TEST(test_worker_first_bound_name_wins),
+					 PS_TEST(test_authkey_and_addresses),
+					 PS_TEST(test_render) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("normalize", tests), .setup = setup, .teardown = teardown },
+	};
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_pids);
-	tcase_add_test(tc, test_variable_name_wins_over_main);
-	tcase_add_test(tc, test_worker_first_bound_name_wins);
-	tcase_add_test(tc, test_authkey_and_addresses);
-	tcase_add_test(tc, test_render);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("normalize", cases, ARRAY_SIZE(cases));
 }

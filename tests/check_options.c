@@ -231,15 +231,15 @@ END_TEST
 
 Suite *options_suite(void)
 {
-	Suite *s = suite_create("options");
-	TCase *tc = tcase_create("parse");
+	const struct ps_test tests[] = { PS_TEST(test_values),
+					 PS_TEST(test_dashdash),
+					 PS_LOOP(test_refused, ARRAY_SIZE(refused)),
+					 PS_TEST(test_limits_kept),
+					 PS_TEST(test_env_double),
+					 PS_TEST(test_help) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("parse", tests) },
+	};
 
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_dashdash);
-	tcase_add_loop_test(tc, test_refused, 0, (int)(sizeof(refused) / sizeof(refused[0])));
-	tcase_add_test(tc, test_limits_kept);
-	tcase_add_test(tc, test_env_double);
-	tcase_add_test(tc, test_help);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("options", cases, ARRAY_SIZE(cases));
 }

@@ -21,17 +21,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void setup(void)
-{
-	struct pr_diag d = PR_DIAG_INIT;
-
-	/* Check's test process hands a SIGTERM on to its whole process
-	 * group; a child that terminate() reaches must just die */
-	signal(SIGTERM, SIG_DFL);
-	ck_assert_int_eq(pr_init(&d), 0);
-	pr_diag_clear(&d);
-}
-
 static void teardown(void)
 {
 	struct pr_diag d = PR_DIAG_INIT;
@@ -87,6 +76,18 @@ static void ck_raised(int r, struct pr_diag *d, const char *type, const char *me
 	pr_diag_clear(d);
 }
 
+/* getattr(p, NAME) raises AttributeError: 'Process' object has no attribute 'NAME' */
+static void ck_no_attribute(pr_value *p, const char *name)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *v = NULL;
+	char want[128];
+
+	snprintf(want, sizeof want, "'Process' object has no attribute '%s'", name);
+	ck_raised(pr_getattr(p, name, &v, &d), &d, "AttributeError", want);
+	ck_assert_ptr_null(v);
+}
+
 /* setattr(obj, name, v), consuming v */
 static int setattr_take(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d)
 {
@@ -133,6 +134,14 @@ static pr_value *getattr_ok(pr_value *obj, const char *name)
 	return v;
 }
 
+/* OBJ.NAME() raises TYPE with MESSAGE */
+static void ck_call_raises(pr_value *obj, const char *name, const char *type, const char *message)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+
+	ck_raised(callm(obj, name, NULL, 0, NULL, &d), &d, type, message);
+}
+
 /* Process(target=child.BEHAVIOUR, args=ARGS, **extra) */
 static pr_value *process(const char *behaviour, pr_value *args, const char *kw, pr_value *kwval)
 {
@@ -156,6 +165,38 @@ static pr_value *process(const char *behaviour, pr_value *args, const char *kw, 
 	pr_decref(kwval);
 	pr_decref(cls);
 	return p;
+}
+
+/* Process(K0=V0, K1=V1), whose result or exception it returns as pr_call() */
+static int process_kw(const char *k0, pr_value *v0, const char *k1, pr_value *v1, pr_value **out,
+		      struct pr_diag *d)
+{
+	const char *names[2] = { k0, k1 };
+	pr_value *vals[2] = { v0, v1 }, *cls = pr_global("Process");
+	int r = pr_call(cls, NULL, 0, names, vals, 2, out, d);
+
+	pr_decref(v0);
+	pr_decref(v1);
+	pr_decref(cls);
+	return r;
+}
+
+/* Process(target=child.blocks), started, held on a new gate (a pipe whose
+ * read end the child waits on) until the test lets it go */
+static pr_value *started_on_gate(int gate[2])
+{
+	pr_value *p = process("blocks", NULL, NULL, NULL);
+
+	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
+	ck_assert_int_eq(pr_process_set_gate(p, gate[0]), 0);
+	ok(p, "start");
+	return p;
+}
+
+static void close_gate(const int gate[2])
+{
+	close(gate[0]);
+	close(gate[1]);
 }
 
 static pr_value *current(void)
@@ -462,8 +503,7 @@ START_TEST(test_setters)
 	ck_assert_int_eq(pr_setattr(p, "authkey", v, &d), 0);
 	pr_decref(v);
 	ck_assert_repr(getattr_ok(p, "authkey"), "b'\\x00\\x00\\x00'");
-	ck_raised(pr_getattr(p, "nope", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'nope'");
+	ck_no_attribute(p, "nope");
 	pr_decref(p);
 }
 END_TEST
@@ -474,12 +514,10 @@ START_TEST(test_unstarted_errors)
 	pr_value *p = process("returns", NULL, NULL, NULL), *v = NULL, *x;
 
 	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "ValueError", "process not started");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only join a started process");
-	ck_raised(callm(p, "terminate", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'terminate'");
-	ck_raised(callm(p, "kill", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'kill'");
+	ck_call_raises(p, "join", "AssertionError", "can only join a started process");
+	ck_call_raises(p, "terminate", "AttributeError",
+		       "'NoneType' object has no attribute 'terminate'");
+	ck_call_raises(p, "kill", "AttributeError", "'NoneType' object has no attribute 'kill'");
 	ck_assert_repr(getattr_ok(p, "exitcode"), "None");
 	ck_assert_repr(getattr_ok(p, "pid"), "None");
 	ck_assert_int_eq(callm(p, "is_alive", NULL, 0, &v, &d), 0);
@@ -492,12 +530,9 @@ START_TEST(test_unstarted_errors)
 	/* close() before start: closed, and everything but a few raises */
 	ok(p, "close");
 	ok(p, "close");
-	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
-	ck_raised(callm(p, "is_alive", NULL, 0, NULL, &d), &d, "ValueError",
-		  "process object is closed");
+	ck_call_raises(p, "start", "ValueError", "process object is closed");
+	ck_call_raises(p, "join", "ValueError", "process object is closed");
+	ck_call_raises(p, "is_alive", "ValueError", "process object is closed");
 	ck_raised(pr_getattr(p, "pid", &v, &d), &d, "ValueError", "process object is closed");
 	pr_decref(p);
 }
@@ -513,10 +548,9 @@ START_TEST(test_main_process)
 	ck_assert_repr(getattr_ok(m, "exitcode"), "None");
 	snprintf(want, sizeof want, "%d", getpid());
 	ck_assert_repr(getattr_ok(m, "pid"), want);
-	ck_raised(callm(m, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only start a process object created by current process");
-	ck_raised(callm(m, "join", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "can only join a child process");
+	ck_call_raises(m, "start", "AssertionError",
+		       "can only start a process object created by current process");
+	ck_call_raises(m, "join", "AssertionError", "can only join a child process");
 	ok(m, "close");
 	ck_raised(pr_pickle_check(m, &d), &d, "PicklingError",
 		  "Can't pickle <class 'multiprocessing.process._MainProcess'>: "
@@ -536,8 +570,8 @@ START_TEST(test_main_process)
 	ck_assert_int_eq(pr_setattr(m, "daemon", v, &d), 0);
 	f = process("returns", NULL, NULL, NULL);
 	ck_assert_repr(getattr_ok(f, "daemon"), "True");
-	ck_raised(callm(f, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "daemonic processes are not allowed to have children");
+	ck_call_raises(f, "start", "AssertionError",
+		       "daemonic processes are not allowed to have children");
 	pr_decref(f);
 	pr_decref(m);
 }
@@ -547,14 +581,11 @@ END_TEST
 START_TEST(test_lifecycle_reprs)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p = process("blocks", NULL, NULL, NULL), *v = NULL;
 	int gate[2];
+	pr_value *p = started_on_gate(gate), *v = NULL;
 	char want[160];
 	pid_t pid;
 
-	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
-	ck_assert_int_eq(pr_process_set_gate(p, gate[0]), 0);
-	ok(p, "start");
 	pid = pr_process_pid(p);
 	ck_assert_int_gt(pid, 0);
 	snprintf(want, sizeof want,
@@ -562,11 +593,10 @@ START_TEST(test_lifecycle_reprs)
 		 "parent=%d started>",
 		 pid, getpid());
 	ck_repr_of(p, want);
-	ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "AssertionError",
-		  "cannot start a process twice");
-	ck_raised(callm(p, "close", NULL, 0, NULL, &d), &d, "ValueError",
-		  "Cannot close a process while it is still running. You should "
-		  "first call join() or terminate().");
+	ck_call_raises(p, "start", "AssertionError", "cannot start a process twice");
+	ck_call_raises(p, "close", "ValueError",
+		       "Cannot close a process while it is still running. You should "
+		       "first call join() or terminate().");
 	v = pr_float(0.05);
 	ck_assert_int_eq(callm(p, "join", &v, 1, NULL, &d), 0);
 	pr_decref(v);
@@ -586,8 +616,7 @@ START_TEST(test_lifecycle_reprs)
 		 getpid());
 	ck_repr_of(p, want);
 	ck_assert_int_eq(pr_process_pid(p), 0);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -622,8 +651,7 @@ START_TEST(test_signal_names)
 	ck_assert_int_eq(exitcode(q), -9);
 	/* a second signal after the exit code is known does nothing */
 	ok(q, "kill");
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 }
@@ -632,13 +660,9 @@ END_TEST
 START_TEST(test_join_timeout_errors)
 {
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p = process("blocks", NULL, NULL, NULL), *t = NULL;
 	int gate[2];
+	pr_value *p = started_on_gate(gate), *t = str("x");
 
-	ck_assert_int_eq(pipe2(gate, O_CLOEXEC), 0);
-	pr_process_set_gate(p, gate[0]);
-	ok(p, "start");
-	t = str("x");
 	ck_raised(callm(p, "join", &t, 1, NULL, &d), &d, "TypeError",
 		  "unsupported operand type(s) for +: 'float' and 'str'");
 	pr_decref(t);
@@ -662,8 +686,7 @@ START_TEST(test_join_timeout_errors)
 	t = str("x");
 	ck_assert_int_eq(callm(p, "join", &t, 1, NULL, &d), 0);
 	pr_decref(t);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -904,8 +927,7 @@ START_TEST(test_exit_function)
 	ck_assert_repr(list, "[]");
 	/* once per process */
 	ck_assert_int_eq(pr_exit_function(&d), 0);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(f);
 	pr_decref(dmn);
 	pr_decref(reg);
@@ -977,8 +999,7 @@ START_TEST(test_spawn_child_fds)
 	ck_assert_int_eq(own, 2);
 	close(stray);
 	close(out);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 }
 END_TEST
@@ -1037,19 +1058,19 @@ START_TEST(test_missing_child)
 		ck_assert_int_eq(pr_set_start_method(methods[i], &d), 0);
 		ck_assert_int_eq(setenv("PROCREF_CHILD", "/nonexistent/procref-child", 1), 0);
 		open_fds(before);
-		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "FileNotFoundError",
-			  "[Errno 2] No such file or directory: '/nonexistent/procref-child' "
-			  "(libprocref's procref-child: install it, set PROCREF_CHILD or call "
-			  "pr_set_executable())");
+		ck_call_raises(p, "start", "FileNotFoundError",
+			       "[Errno 2] No such file or directory: '/nonexistent/procref-child' "
+			       "(libprocref's procref-child: install it, set PROCREF_CHILD or call "
+			       "pr_set_executable())");
 		open_fds(after);
 		ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
 		ck_assert_int_eq(pr_process_pid(p), 0);
 		ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 		/* a directory is no program either */
 		ck_assert_int_eq(setenv("PROCREF_CHILD", "/tmp", 1), 0);
-		ck_raised(callm(p, "start", NULL, 0, NULL, &d), &d, "PermissionError",
-			  "[Errno 13] Permission denied: '/tmp' (libprocref's procref-child: "
-			  "install it, set PROCREF_CHILD or call pr_set_executable())");
+		ck_call_raises(p, "start", "PermissionError",
+			       "[Errno 13] Permission denied: '/tmp' (libprocref's procref-child: "
+			       "install it, set PROCREF_CHILD or call pr_set_executable())");
 		unsetenv("PROCREF_CHILD");
 		ok(p, "start");
 		ok(p, "join");
@@ -1157,8 +1178,7 @@ START_TEST(test_forkserver_child)
 	pr_forkserver_stop();
 	ck_assert_int_eq(kill((pid_t)ppid, 0), -1);
 	ck_assert_int_eq(errno, ESRCH);
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 }
@@ -1311,8 +1331,7 @@ START_TEST(test_profile_repr_37)
 	ck_repr_of(q, "<Process(Process-2, stopped[SIGTERM] daemon)>");
 	ok(r, "close");
 	ck_repr_of(r, "<Process(Process-3, closed)>");
-	close(gate[0]);
-	close(gate[1]);
+	close_gate(gate);
 	pr_decref(p);
 	pr_decref(q);
 	pr_decref(r);
@@ -1324,10 +1343,10 @@ END_TEST
  * no close(); 3.6 no close() either */
 START_TEST(test_profile_old_releases)
 {
-	const char *names[2] = { "target", "daemon" };
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p, *cls, *vals[2], *v = NULL;
+	pr_value *p, *v = NULL;
 	char *err;
+	int r;
 
 	ck_assert_int_eq(pr_set_profile("3.8", NULL), 0);
 	ck_assert_int_eq(exit_of(pr_tuple(NULL, 0)), 1);
@@ -1342,22 +1361,16 @@ START_TEST(test_profile_old_releases)
 
 	ck_assert_int_eq(pr_set_profile("3.6", NULL), 0);
 	p = process("returns", NULL, NULL, NULL);
-	ck_raised(pr_getattr(p, "close", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'close'");
+	ck_no_attribute(p, "close");
 	pr_decref(p);
 
 	ck_assert_int_eq(pr_set_profile("2.7", NULL), 0);
-	cls = pr_global("Process");
-	vals[0] = pr_behaviour("returns");
-	vals[1] = pr_bool(1);
-	ck_raised(pr_call(cls, NULL, 0, names, vals, 2, &v, &d), &d, "TypeError",
+	r = process_kw("target", pr_behaviour("returns"), "daemon", pr_bool(1), &v, &d);
+	ck_raised(r, &d, "TypeError",
 		  "__init__() got an unexpected keyword argument "
 		  "'daemon'");
-	pr_decref(vals[0]);
-	pr_decref(cls);
 	p = process("returns", NULL, NULL, NULL);
-	ck_raised(pr_getattr(p, "sentinel", &v, &d), &d, "AttributeError",
-		  "'Process' object has no attribute 'sentinel'");
+	ck_no_attribute(p, "sentinel");
 	pr_decref(p);
 }
 END_TEST
@@ -1365,23 +1378,16 @@ END_TEST
 /* python -O: the assert statements of process.py are gone */
 START_TEST(test_profile_optimized)
 {
-	const char *names[2] = { "group", "target" };
 	struct pr_diag d = PR_DIAG_INIT;
-	pr_value *p, *cls, *vals[2], *v = NULL;
+	pr_value *p, *v = NULL;
 	int null, saved, r;
 
 	ck_assert_int_eq(pr_set_profile("3.11-O", NULL), 0);
-	cls = pr_global("Process");
-	vals[0] = pr_int(1);
-	vals[1] = pr_behaviour("returns");
-	ck_assert_int_eq(pr_call(cls, NULL, 0, names, vals, 2, &p, &d), 0);
-	pr_decref(vals[0]);
-	pr_decref(vals[1]);
-	pr_decref(cls);
+	r = process_kw("group", pr_int(1), "target", pr_behaviour("returns"), &p, &d);
+	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(setattr_take(p, "name", pr_int(1), &d), 0);
 	ck_assert_repr(getattr_ok(p, "name"), "1");
-	ck_raised(callm(p, "join", NULL, 0, NULL, &d), &d, "AttributeError",
-		  "'NoneType' object has no attribute 'wait'");
+	ck_call_raises(p, "join", "AttributeError", "'NoneType' object has no attribute 'wait'");
 	ok(p, "start");
 	ck_assert_int_eq(setattr_take(p, "daemon", pr_bool(1), &d), 0);
 	ok(p, "join");
@@ -1405,57 +1411,37 @@ END_TEST
 
 Suite *procref_suite(void)
 {
-	Suite *s = suite_create("procref");
-	TCase *values = tcase_create("values");
-	TCase *objects = tcase_create("objects");
-	TCase *children = tcase_create("children");
-	TCase *profiles = tcase_create("profiles");
+	const struct ps_test values[] = { PS_TEST(test_str_repr),       PS_TEST(test_bytes_repr),
+					  PS_TEST(test_float_repr),     PS_TEST(test_int_repr),
+					  PS_TEST(test_container_repr), PS_TEST(test_str_of),
+					  PS_TEST(test_errno_types) };
+	const struct ps_test objects[] = {
+		PS_TEST(test_construct_errors), PS_TEST(test_naming),
+		PS_TEST(test_setters),          PS_TEST(test_unstarted_errors),
+		PS_TEST(test_main_process),     PS_TEST(test_start_method),
+		PS_TEST(test_version)
+	};
+	const struct ps_test children[] = {
+		PS_TEST(test_lifecycle_reprs),     PS_TEST(test_signal_names),
+		PS_TEST(test_join_timeout_errors), PS_TEST(test_system_exit_codes),
+		PS_TEST(test_uncaught_exception),  PS_TEST(test_fork_fds),
+		PS_TEST(test_child_fds),           PS_TEST(test_spawn_child_fds),
+		PS_TEST(test_spawn_exec_error),    PS_TEST(test_missing_child),
+		PS_TEST(test_set_executable),      PS_TEST(test_forkserver_child),
+		PS_TEST(test_gc_closes_sentinel),  PS_TEST(test_exit_function)
+	};
+	const struct ps_test profiles[] = { PS_TEST(test_profile_names), PS_TEST(test_vocabulary),
+					    PS_TEST(test_profile_repr_37),
+					    PS_TEST(test_profile_old_releases),
+					    PS_TEST(test_profile_optimized) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("values", values), .setup = ps_procref_setup, .teardown = teardown },
+		{ PS_CASE("objects", objects), .setup = ps_procref_setup, .teardown = teardown },
+		{ PS_CASE("children", children), .setup = ps_procref_setup, .teardown = teardown,
+		  .timeout = 20 },
+		{ PS_CASE("profiles", profiles), .setup = ps_procref_setup,
+		  .teardown = teardown_profile, .timeout = 20 },
+	};
 
-	tcase_add_checked_fixture(values, setup, teardown);
-	tcase_add_test(values, test_str_repr);
-	tcase_add_test(values, test_bytes_repr);
-	tcase_add_test(values, test_float_repr);
-	tcase_add_test(values, test_int_repr);
-	tcase_add_test(values, test_container_repr);
-	tcase_add_test(values, test_str_of);
-	tcase_add_test(values, test_errno_types);
-	suite_add_tcase(s, values);
-
-	tcase_add_checked_fixture(objects, setup, teardown);
-	tcase_add_test(objects, test_construct_errors);
-	tcase_add_test(objects, test_naming);
-	tcase_add_test(objects, test_setters);
-	tcase_add_test(objects, test_unstarted_errors);
-	tcase_add_test(objects, test_main_process);
-	tcase_add_test(objects, test_start_method);
-	tcase_add_test(objects, test_version);
-	suite_add_tcase(s, objects);
-
-	tcase_add_checked_fixture(children, setup, teardown);
-	tcase_set_timeout(children, 20);
-	tcase_add_test(children, test_lifecycle_reprs);
-	tcase_add_test(children, test_signal_names);
-	tcase_add_test(children, test_join_timeout_errors);
-	tcase_add_test(children, test_system_exit_codes);
-	tcase_add_test(children, test_uncaught_exception);
-	tcase_add_test(children, test_fork_fds);
-	tcase_add_test(children, test_child_fds);
-	tcase_add_test(children, test_spawn_child_fds);
-	tcase_add_test(children, test_spawn_exec_error);
-	tcase_add_test(children, test_missing_child);
-	tcase_add_test(children, test_set_executable);
-	tcase_add_test(children, test_forkserver_child);
-	tcase_add_test(children, test_gc_closes_sentinel);
-	tcase_add_test(children, test_exit_function);
-	suite_add_tcase(s, children);
-
-	tcase_add_checked_fixture(profiles, setup, teardown_profile);
-	tcase_set_timeout(profiles, 20);
-	tcase_add_test(profiles, test_profile_names);
-	tcase_add_test(profiles, test_vocabulary);
-	tcase_add_test(profiles, test_profile_repr_37);
-	tcase_add_test(profiles, test_profile_old_releases);
-	tcase_add_test(profiles, test_profile_optimized);
-	suite_add_tcase(s, profiles);
-	return s;
+	return ps_suite("procref", cases, ARRAY_SIZE(cases));
 }

@@ -92,11 +92,11 @@ END_TEST
 
 Suite *reliability_suite(void)
 {
-	Suite *s = suite_create("reliability");
-	TCase *tc = tcase_create("core");
+	const struct ps_test tests[] = { PS_TEST(test_text_escape),
+					 PS_TEST(test_pool_start_failure_keeps_fds) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("core", tests) },
+	};
 
-	tcase_add_test(tc, test_text_escape);
-	tcase_add_test(tc, test_pool_start_failure_keeps_fds);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("reliability", cases, ARRAY_SIZE(cases));
 }

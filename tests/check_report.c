@@ -96,11 +96,11 @@ END_TEST
 
 Suite *report_suite(void)
 {
-	Suite *s = suite_create("report");
-	TCase *tc = tcase_create("reporters");
+	const struct ps_test tests[] = { PS_TEST(test_every_reporter_in_turn),
+					 PS_TEST(test_run_reporters_console) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("reporters", tests) },
+	};
 
-	tcase_add_test(tc, test_every_reporter_in_turn);
-	tcase_add_test(tc, test_run_reporters_console);
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("report", cases, ARRAY_SIZE(cases));
 }

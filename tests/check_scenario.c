@@ -351,18 +351,18 @@ END_TEST
 
 Suite *scenario_suite(void)
 {
-	Suite *s = suite_create("scenario");
-	TCase *tc = tcase_create("parse");
+	const struct ps_test tests[] = { PS_LOOP(test_valid_forms, ARRAY_SIZE(valid)),
+					 PS_TEST(test_header_and_summary),
+					 PS_TEST(test_json),
+					 PS_LOOP(test_errors, ARRAY_SIZE(errors)),
+					 PS_TEST(test_error_shows_line_and_caret),
+					 PS_TEST(test_method_names),
+					 PS_TEST(test_int_literal_limit),
+					 PS_TEST(test_task_json),
+					 PS_LOOP(test_features, ARRAY_SIZE(feature_cases)) };
+	const struct ps_case cases[] = {
+		{ PS_CASE("parse", tests) },
+	};
 
-	tcase_add_loop_test(tc, test_valid_forms, 0, ARRAY_SIZE(valid));
-	tcase_add_test(tc, test_header_and_summary);
-	tcase_add_test(tc, test_json);
-	tcase_add_loop_test(tc, test_errors, 0, ARRAY_SIZE(errors));
-	tcase_add_test(tc, test_error_shows_line_and_caret);
-	tcase_add_test(tc, test_method_names);
-	tcase_add_test(tc, test_int_literal_limit);
-	tcase_add_test(tc, test_task_json);
-	tcase_add_loop_test(tc, test_features, 0, sizeof(feature_cases) / sizeof(feature_cases[0]));
-	suite_add_tcase(s, tc);
-	return s;
+	return ps_suite("scenario", cases, ARRAY_SIZE(cases));
 }

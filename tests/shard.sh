@@ -91,16 +91,26 @@ if TEST_TOTAL_SHARDS=4 TEST_SHARD_INDEX=1 TEST_SHARD_STATUS_FILE="$tmp/status" \
 	check "fuzz: TEST_SHARD_STATUS_FILE is touched" test -e "$tmp/status"
 fi
 
+# COMMAND (matrix or sweep, a function of that name running it) over the
+# whole selection and over its halves 1/2 and 2/2, each exiting WANT, into
+# $tmp/Xwhole, Xh1 and Xh2; then `procspec COMMAND merge` of the halves, in
+# the order given (h1 h2 or h2 h1), into $tmp/Xmerged: its status is ours.
+halves() {
+	local cmd=$1 want=$2 x=$3
+	run "$cmd: the whole selection" "$want" "$cmd" "${x}whole"
+	run "$cmd: half 1/2" "$want" "$cmd" "${x}h1" --shard 1/2
+	run "$cmd: half 2/2" "$want" "$cmd" "${x}h2" --shard 2/2
+	run "$cmd merge of the halves" "$want" "$PROCSPEC" "$cmd" merge --report "$tmp/${x}merged" \
+		"$tmp/$x$4" "$tmp/$x$5"
+}
+
 # 2. Matrix: halves of a small selection, merged, are the whole.
 matrix() {
 	"$PROCSPEC" matrix --impl ref --impl ref@3.8=cpython-3.11 -k 'exitcode/sys-exit-*' -j 2 \
 		--report "$tmp/$1" "${@:2}"
 }
-run "matrix: the whole selection" 1 matrix mwhole
-run "matrix: half 1/2" 1 matrix mh1 --shard 1/2
-run "matrix: half 2/2" 1 matrix mh2 --shard 2/2
-if run "matrix merge of the halves" 1 "$PROCSPEC" matrix merge --report "$tmp/mmerged" \
-	"$tmp/mh2" "$tmp/mh1"; then
+# (the halves merged in the other order: merge must not depend on it)
+if halves matrix 1 m h2 h1; then
 	check "matrix merge: the same matrix.json as the whole (rows, cells, signatures, scores)" \
 		same matrix "$tmp/mmerged/matrix.json" "$tmp/mwhole/matrix.json"
 	check "matrix merge: the page is written with the merged data" \
@@ -124,11 +134,7 @@ sweep() {
 		scenarios/exitcode/sys-exit-int.scn --impl ref --site 'posix/proc/fork' \
 		--method fork --report "$tmp/$1" "${@:2}"
 }
-run "sweep: the whole" 0 sweep swhole
-run "sweep: half 1/2" 0 sweep sh1 --shard 1/2
-run "sweep: half 2/2" 0 sweep sh2 --shard 2/2
-if run "sweep merge of the halves" 0 "$PROCSPEC" sweep merge --report "$tmp/smerged" \
-	"$tmp/sh1" "$tmp/sh2"; then
+if halves sweep 0 s h1 h2; then
 	check "sweep merge: the same sweep.json as the whole" \
 		same sweep "$tmp/smerged/sweep.json" "$tmp/swhole/sweep.json"
 	check "sweep merge: summary.txt has the site's row" \
