@@ -694,26 +694,22 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		return true;
 	}
 	if (e->n_items == 0 && e->n_kw == 0) {
-		if (is_global_call(e, "current_process") || is_global_call(e, "parent_process")) {
-			op->k = K_GLOBAL;
-			return true;
-		}
-		if (is_global_call(e, "active_children")) {
-			op->k = K_ACTIVE;
-			return true;
-		}
-		if (is_global_call(e, "faults_clear")) {
-			op->k = K_CLEAR;
-			return true;
-		}
-		if (is_global_call(e, "fds_leaked")) {
-			op->k = K_FDQ;
-			return true;
-		}
-		if (is_global_call(e, "children_left")) {
-			op->k = K_CHQ;
-			return true;
-		}
+		/* The globals called with no arguments, and what each does to the model. */
+		static const struct {
+			const char *name;
+			enum opk k;
+		} noarg[] = {
+			{ "current_process", K_GLOBAL }, { "parent_process", K_GLOBAL },
+			{ "active_children", K_ACTIVE }, { "faults_clear", K_CLEAR },
+			{ "fds_leaked", K_FDQ },         { "children_left", K_CHQ },
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(noarg); i++)
+			if (is_global_call(e, noarg[i].name)) {
+				op->k = noarg[i].k;
+				return true;
+			}
 		return false;
 	}
 	if (is_global_call(e, "pickles")) {
