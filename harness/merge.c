@@ -549,6 +549,34 @@ out:
 
 /* --- matrix ---------------------------------------------------------------- */
 
+/*
+ * Records in `seen` that the part at `path` holds the row "scenario [method]":
+ * a row that two parts hold means the shards overlapped, and a merge of them
+ * would count it twice. `verb` says what the part did with it ("hold", "swept").
+ */
+static int claim_row(json_t *seen, const char *sc, const char *me, const char *path,
+		     const char *verb, struct ps_diag *d)
+{
+	struct ps_buf key = PS_BUF_INIT;
+	int r = 0;
+
+	ps_buf_addf(&key, "%s [%s]", sc, me);
+	if (ps_buf_oom(&key)) {
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (json_object_get(seen, key.data)) {
+		r = ps_diag(d, PS_EUSAGE, "%s and %s both %s %s: overlapping parts",
+			    json_string_value(json_object_get(seen, key.data)), path, verb,
+			    key.data);
+		goto out;
+	}
+	json_object_set_new(seen, key.data, json_string(path));
+out:
+	ps_buf_release(&key);
+	return r;
+}
+
 static int by_row(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
@@ -632,7 +660,6 @@ int ps_merge_matrix(int argc, char **argv)
 			const char *sc = json_string_value(json_object_get(row, "scenario"));
 			const char *me = json_string_value(json_object_get(row, "method"));
 			json_t *cells = json_object_get(row, "cells"), *cell;
-			struct ps_buf key = PS_BUF_INIT;
 			size_t j;
 
 			if (!sc || !me || json_array_size(cells) != ncol) {
@@ -642,21 +669,8 @@ int ps_merge_matrix(int argc, char **argv)
 					    p.paths[i], k, ncol);
 				goto out;
 			}
-			ps_buf_addf(&key, "%s [%s]", sc, me);
-			if (ps_buf_oom(&key)) {
-				r = ps_diag(&d, -ENOMEM, "out of memory");
+			if ((r = claim_row(seen, sc, me, p.paths[i], "hold", &d)))
 				goto out;
-			}
-			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s and %s both hold %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)),
-					    p.paths[i], key.data);
-				ps_buf_release(&key);
-				goto out;
-			}
-			json_object_set_new(seen, key.data, json_string(p.paths[i]));
-			ps_buf_release(&key);
 			rows[nrows] = json_deep_copy(row);
 			if (!rows[nrows]) {
 				r = ps_diag(&d, -ENOMEM, "out of memory");
@@ -838,7 +852,7 @@ int ps_merge_sweep(int argc, char **argv)
 	struct parts p = PARTS_INIT("sweep");
 	struct ps_diag d = PS_DIAG_INIT;
 	json_t *root = NULL, *seen = NULL, *runs = NULL, *findings = NULL, *sites = NULL, *x, *o;
-	struct ps_buf key = PS_BUF_INIT, dir = PS_BUF_INIT;
+	struct ps_buf dir = PS_BUF_INIT;
 	const char *site, *field;
 	size_t i, k;
 	unsigned long broken = 0;
@@ -879,22 +893,10 @@ int ps_merge_sweep(int argc, char **argv)
 					    p.paths[i], k);
 				goto out;
 			}
-			ps_buf_release(&key);
-			ps_buf_addf(&key, "%s [%s]",
-				    json_string_value(json_object_get(x, "scenario")),
-				    json_string_value(json_object_get(x, "method")));
-			if (ps_buf_oom(&key)) {
-				r = ps_diag(&d, -ENOMEM, "out of memory");
+			if ((r = claim_row(seen, json_string_value(json_object_get(x, "scenario")),
+					   json_string_value(json_object_get(x, "method")),
+					   p.paths[i], "swept", &d)))
 				goto out;
-			}
-			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s and %s both swept %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)),
-					    p.paths[i], key.data);
-				goto out;
-			}
-			json_object_set_new(seen, key.data, json_string(p.paths[i]));
 			json_array_append(runs, x);
 		}
 		json_array_foreach(json_object_get(doc, "findings"), k, x) {
@@ -951,7 +953,6 @@ int ps_merge_sweep(int argc, char **argv)
 out:
 	if (r < 0)
 		fprintf(stderr, "procspec sweep merge: %s\n", d.msg);
-	ps_buf_release(&key);
 	ps_buf_release(&dir);
 	json_decref(root);
 	json_decref(seen);
