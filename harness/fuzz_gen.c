@@ -1020,17 +1020,25 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	static const unsigned w_other[N_KINDS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	static const char *const attrs[] = { "name",    "daemon",   "pid",      "ident",
 					     "authkey", "sentinel", "exitcode", "foo" };
+	/* The statements with nothing drawn but the variable they act on. */
+	static const char *const fixed[N_KINDS] = {
+		[START] = "%s.start()",    [RELEASE] = "release(%s)",  [CLOSE] = "%s.close()",
+		[ALIVE] = "%s.is_alive()", [EXITCODE] = "%s.exitcode", [REPR] = "%s",
+		[OUT] = "stdout(%s)",      [ERR] = "stderr(%s)",
+	};
 	const unsigned *w = pv->st == ST_INIT    ? w_init :
 			    pv->st == ST_BLOCKED ? w_blocked :
 			    pv->st == ST_RUNNING ? w_running :
 			    pv->st == ST_DONE    ? w_done :
 						   w_other;
 	const char *v = pv->name;
+	unsigned k = weighted(r, w, N_KINDS);
 
-	switch (weighted(r, w, N_KINDS)) {
-	case START:
-		ps_buf_addf(b, "%s.start()", v);
-		break;
+	if (fixed[k]) {
+		ps_buf_addf(b, fixed[k], v);
+		return;
+	}
+	switch (k) {
 	case JOIN:
 		ps_buf_addf(b, chance(r, 10) ? "%s.join(None)" : "%s.join()", v);
 		break;
@@ -1044,29 +1052,8 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, ARRAY_SIZE(t))]);
 		break;
 	}
-	case RELEASE:
-		ps_buf_addf(b, "release(%s)", v);
-		break;
 	case TERM:
 		ps_buf_addf(b, chance(r, 50) ? "%s.terminate()" : "%s.kill()", v);
-		break;
-	case CLOSE:
-		ps_buf_addf(b, "%s.close()", v);
-		break;
-	case ALIVE:
-		ps_buf_addf(b, "%s.is_alive()", v);
-		break;
-	case EXITCODE:
-		ps_buf_addf(b, "%s.exitcode", v);
-		break;
-	case REPR:
-		ps_buf_adds(b, v);
-		break;
-	case OUT:
-		ps_buf_addf(b, "stdout(%s)", v);
-		break;
-	case ERR:
-		ps_buf_addf(b, "stderr(%s)", v);
 		break;
 	case ATTR:
 		ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]);
