@@ -54,12 +54,41 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static int same_campaign(const struct parts *p, const char *const *keys, size_t nkeys,
+			 struct ps_diag *d)
+{
+	size_t i, k;
+
+	for (i = 1; i < p->n; i++)
+		for (k = 0; k < nkeys; k++) {
+			json_t *a = json_object_get(p->docs[0], keys[k]);
+			json_t *b = json_object_get(p->docs[i], keys[k]);
+			char *sa, *sb;
+			int r;
+
+			if (a && b && json_equal(a, b))
+				continue;
+			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
+			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
+			r = ps_diag(d, PS_EUSAGE,
+				    "%s has %s %s but %s has %s: not parts of one campaign",
+				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i],
+				    sb ? sb : "(none)");
+			free(sa);
+			free(sb);
+			return r;
+		}
+	return 0;
+}
+
 /*
  * argv: merge [--report DIR] DIR-OR-FILE...; each DIR stands for DIR/name.
- * Loads every part.  0; 1 for --help (printed); 2 for an option error (printed);
- * or a negative code with d filled.
+ * Loads every part and checks that they agree on keys (same_campaign).  0;
+ * 1 for --help (printed), with *code set to PS_EXIT_OK; 2 for an option error
+ * (printed); or a negative code with d filled.
  */
-static int parts_load(struct parts *p, int argc, char **argv, const char *name, struct ps_diag *d)
+static int parts_load(struct parts *p, int argc, char **argv, const char *name,
+		      const char *const *keys, size_t nkeys, int *code, struct ps_diag *d)
 {
 	char cmd[32], usage[160], summary[400];
 	const struct ps_command_help help = { cmd, usage, summary };
@@ -82,6 +111,7 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, d);
 	if (r == PS_OPT_HELP_SHOWN) {
 		r = 1;
+		*code = PS_EXIT_OK;
 	} else if (r) {
 		/* the parser's message names the command already */
 		fprintf(stderr, "%s\n", d->msg);
@@ -121,6 +151,8 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 			    "no parts to merge (usage: procspec %s merge [--report DIR] "
 			    "DIR...)",
 			    p->cmd);
+	else
+		r = same_campaign(p, keys, nkeys, d);
 out:
 	ps_strv_release(&args);
 	return r;
@@ -343,33 +375,6 @@ static const char *const campaign_keys[] = {
 	"seed", "impl", "against", "faults", "max_steps", "max_procs", "methods",
 };
 
-static int same_campaign(const struct parts *p, const char *const *keys, size_t nkeys,
-			 struct ps_diag *d)
-{
-	size_t i, k;
-
-	for (i = 1; i < p->n; i++)
-		for (k = 0; k < nkeys; k++) {
-			json_t *a = json_object_get(p->docs[0], keys[k]);
-			json_t *b = json_object_get(p->docs[i], keys[k]);
-			char *sa, *sb;
-			int r;
-
-			if (a && b && json_equal(a, b))
-				continue;
-			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
-			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
-			r = ps_diag(d, PS_EUSAGE,
-				    "%s has %s %s but %s has %s: not parts of one campaign",
-				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i],
-				    sb ? sb : "(none)");
-			free(sa);
-			free(sb);
-			return r;
-		}
-	return 0;
-}
-
 /* Fold the findings and known signatures of every part into root. */
 static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struct ps_diag *d)
 {
@@ -462,12 +467,8 @@ int ps_merge_fuzz(int argc, char **argv)
 	bool interrupted = false;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "fuzz.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (r)
-		goto out;
-	if ((r = same_campaign(&p, campaign_keys, ARRAY_SIZE(campaign_keys), &d)))
+	if ((r = parts_load(&p, argc, argv, "fuzz.json", campaign_keys, ARRAY_SIZE(campaign_keys),
+			    &code, &d)))
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		first_of_part = n_rg;
@@ -622,10 +623,7 @@ int ps_merge_matrix(int argc, char **argv)
 	size_t ncol, nrows = 0, cap = 0, i, k, c;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "matrix.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (r)
+	if ((r = parts_load(&p, argc, argv, "matrix.json", NULL, 0, &code, &d)))
 		goto out;
 	impls = json_object_get(p.docs[0], "implementations");
 	ncol = json_array_size(impls);
@@ -858,12 +856,7 @@ int ps_merge_sweep(int argc, char **argv)
 	unsigned long broken = 0;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "sweep.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (!r)
-		r = same_campaign(&p, keys, 2, &d);
-	if (r)
+	if ((r = parts_load(&p, argc, argv, "sweep.json", keys, ARRAY_SIZE(keys), &code, &d)))
 		goto out;
 	root = json_deep_copy(p.docs[0]);
 	seen = json_object();
