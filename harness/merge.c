@@ -795,13 +795,19 @@ static int sort_array(json_t *a, int (*cmp)(const void *, const void *))
 }
 
 /* 0 when x has a string under every key, so that it can be sorted and keyed. */
-static int check_strings(json_t *x, const char *const *keys, size_t n)
+/*
+ * Entry i of the array `array` in the part at `path` must have a string under
+ * each of keys: 0, or PS_EUSAGE with d saying what it should have held (`want`).
+ */
+static int check_strings(json_t *x, const char *const *keys, size_t n, const char *path,
+			 const char *array, size_t i, const char *want, struct ps_diag *d)
 {
 	size_t k;
 
 	for (k = 0; k < n; k++)
 		if (!json_is_string(json_object_get(x, keys[k])))
-			return -1;
+			return ps_diag(d, PS_EUSAGE, "%s: %s[%zu]: expected %s", path, array, i,
+				       want);
 	return 0;
 }
 
@@ -879,13 +885,9 @@ int ps_merge_sweep(int argc, char **argv)
 			goto out;
 		}
 		json_array_foreach(json_object_get(doc, "scenarios"), k, x) {
-			if (check_strings(x, row_keys, 2)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s: scenarios[%zu]: expected a scenario and a "
-					    "method",
-					    p.paths[i], k);
+			if ((r = check_strings(x, row_keys, ARRAY_SIZE(row_keys), p.paths[i],
+					       "scenarios", k, "a scenario and a method", &d)))
 				goto out;
-			}
 			if ((r = claim_row(seen, json_string_value(json_object_get(x, "scenario")),
 					   json_string_value(json_object_get(x, "method")),
 					   p.paths[i], "swept", &d)))
@@ -893,13 +895,10 @@ int ps_merge_sweep(int argc, char **argv)
 			json_array_append(runs, x);
 		}
 		json_array_foreach(json_object_get(doc, "findings"), k, x) {
-			if (check_strings(x, finding_keys, 4)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s: findings[%zu]: expected scenario, method, "
-					    "site and mode",
-					    p.paths[i], k);
+			if ((r = check_strings(x, finding_keys, ARRAY_SIZE(finding_keys),
+					       p.paths[i], "findings", k,
+					       "scenario, method, site and mode", &d)))
 				goto out;
-			}
 			if (json_is_null(json_object_get(x, "expected")) ||
 			    !json_object_get(x, "expected"))
 				broken++;
