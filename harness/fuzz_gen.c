@@ -389,28 +389,18 @@ static bool literal_truth(const struct ps_expr *e, bool *truthy)
 	}
 }
 
+/* A literal: a kind literal_truth knows, holding (a tuple, list or dict) only literals. */
 static bool is_literal(const struct ps_expr *e)
 {
+	bool truthy;
 	size_t i;
 
-	switch (e->kind) {
-	case PS_X_NONE:
-	case PS_X_BOOL:
-	case PS_X_INT:
-	case PS_X_FLOAT:
-	case PS_X_STR:
-	case PS_X_BYTES:
-		return true;
-	case PS_X_TUPLE:
-	case PS_X_LIST:
-	case PS_X_DICT:
-		for (i = 0; i < e->n_items; i++)
-			if (!is_literal(e->items[i]))
-				return false;
-		return true;
-	default:
+	if (!literal_truth(e, &truthy))
 		return false;
-	}
+	for (i = 0; i < e->n_items; i++)
+		if (!is_literal(e->items[i]))
+			return false;
+	return true;
 }
 
 static const struct ps_expr *kwarg(const struct ps_expr *call, const char *name)
