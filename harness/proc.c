@@ -353,14 +353,19 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-void ps_proc_guard(void)
+void ps_proc_on_interrupts(void (*handler)(int))
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void ps_proc_guard(void)
+{
+	ps_proc_on_interrupts(on_signal);
 }
