@@ -965,12 +965,8 @@ int ps_cmd_fuzz(int argc, char **argv)
 	fz.report_dir = "reports/fuzz";
 	fz.known_path = "expectations/fuzz.txt";
 	r = ps_options_parse(&help, opts, argc, argv, NULL, NULL, &d);
-	if (r == PS_OPT_HELP_SHOWN)
-		return PS_EXIT_OK;
-	if (r) {
-		fprintf(stderr, "%s\n", d.msg);
-		return PS_EXIT_ERROR;
-	}
+	if (r)
+		return ps_options_exit(r, &d);
 	if (no_pin)
 		fz.pin = 0;
 	gen.methods = methods ? methods : PS_M_FORK;
