@@ -211,12 +211,8 @@ int ps_cmd_drift(int argc, char **argv)
 	int r, code = PS_EXIT_ERROR;
 
 	r = ps_options_parse(&help, opts, argc, argv, NULL, NULL, &d);
-	if (r == PS_OPT_HELP_SHOWN)
-		return PS_EXIT_OK;
-	if (r) {
-		fprintf(stderr, "%s\n", d.msg);
-		return PS_EXIT_ERROR;
-	}
+	if (r)
+		return ps_options_exit(r, &d);
 	r = load(root, &it);
 	if (r) {
 		fprintf(stderr, "procspec drift: %s: %s\n", root, strerror(-r));

@@ -112,18 +112,6 @@ static void on_interrupt(int sig)
 	interrupted = sig;
 }
 
-static void catch_interrupts(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_interrupt;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -977,12 +965,8 @@ int ps_cmd_fuzz(int argc, char **argv)
 	fz.report_dir = "reports/fuzz";
 	fz.known_path = "expectations/fuzz.txt";
 	r = ps_options_parse(&help, opts, argc, argv, NULL, NULL, &d);
-	if (r == PS_OPT_HELP_SHOWN)
-		return PS_EXIT_OK;
-	if (r) {
-		fprintf(stderr, "%s\n", d.msg);
-		return PS_EXIT_ERROR;
-	}
+	if (r)
+		return ps_options_exit(r, &d);
 	if (no_pin)
 		fz.pin = 0;
 	gen.methods = methods ? methods : PS_M_FORK;
@@ -1031,7 +1015,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 	if (!gen.faults && !getenv("PROCSPEC_NO_FAULTS"))
 		setenv("PROCSPEC_NO_FAULTS", "1",
 		       1); /* the preloads cost 40% of a run (make bench) */
-	catch_interrupts();
+	ps_proc_on_interrupts(on_interrupt);
 	if (gen.faults && probe_faults(&fz) != 0)
 		goto out;
 	fast_tmpdir();

@@ -35,10 +35,8 @@ int ps_cmd_list(int argc, char **argv)
 
 	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, &d);
 	if (r) {
-		if (r != PS_OPT_HELP_SHOWN)
-			fprintf(stderr, "%s\n", d.msg);
 		ps_strv_release(&args);
-		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
+		return ps_options_exit(r, &d);
 	}
 	if (ps_discover(args.n ? args.v : default_paths, args.n ? args.n : 1, &files, &d)) {
 		fprintf(stderr, "procspec list: %s\n", d.msg);

@@ -76,10 +76,8 @@ int ps_cmd_run(int argc, char **argv)
 	ps_suite_init(&s);
 	r = options(&s, argc, argv, &d);
 	if (r) {
-		if (r != PS_OPT_HELP_SHOWN)
-			fprintf(stderr, "%s\n", d.msg);
 		ps_suite_release(&s);
-		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
+		return ps_options_exit(r, &d);
 	}
 	r = ps_suite_load(&s, &d);
 	if (!r)

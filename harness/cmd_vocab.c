@@ -43,11 +43,8 @@ int ps_cmd_vocabulary(int argc, char **argv)
 		r = ps_diag(&d, PS_EUSAGE, "procspec vocabulary: unexpected argument '%s'",
 			    args.v[0]);
 	ps_strv_release(&args);
-	if (r) {
-		if (r != PS_OPT_HELP_SHOWN)
-			fprintf(stderr, "%s\n", d.msg);
-		return r == PS_OPT_HELP_SHOWN ? PS_EXIT_OK : PS_EXIT_ERROR;
-	}
+	if (r)
+		return ps_options_exit(r, &d);
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		/* a feature has a line per use, adjacent: name it once */
 		if (!i || strcmp(names[i].kind, names[i - 1].kind) ||

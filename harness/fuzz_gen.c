@@ -389,28 +389,18 @@ static bool literal_truth(const struct ps_expr *e, bool *truthy)
 	}
 }
 
+/* A literal: a kind literal_truth knows, holding (a tuple, list or dict) only literals. */
 static bool is_literal(const struct ps_expr *e)
 {
+	bool truthy;
 	size_t i;
 
-	switch (e->kind) {
-	case PS_X_NONE:
-	case PS_X_BOOL:
-	case PS_X_INT:
-	case PS_X_FLOAT:
-	case PS_X_STR:
-	case PS_X_BYTES:
-		return true;
-	case PS_X_TUPLE:
-	case PS_X_LIST:
-	case PS_X_DICT:
-		for (i = 0; i < e->n_items; i++)
-			if (!is_literal(e->items[i]))
-				return false;
-		return true;
-	default:
+	if (!literal_truth(e, &truthy))
 		return false;
-	}
+	for (i = 0; i < e->n_items; i++)
+		if (!is_literal(e->items[i]))
+			return false;
+	return true;
 }
 
 static const struct ps_expr *kwarg(const struct ps_expr *call, const char *name)
@@ -694,26 +684,22 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		return true;
 	}
 	if (e->n_items == 0 && e->n_kw == 0) {
-		if (is_global_call(e, "current_process") || is_global_call(e, "parent_process")) {
-			op->k = K_GLOBAL;
-			return true;
-		}
-		if (is_global_call(e, "active_children")) {
-			op->k = K_ACTIVE;
-			return true;
-		}
-		if (is_global_call(e, "faults_clear")) {
-			op->k = K_CLEAR;
-			return true;
-		}
-		if (is_global_call(e, "fds_leaked")) {
-			op->k = K_FDQ;
-			return true;
-		}
-		if (is_global_call(e, "children_left")) {
-			op->k = K_CHQ;
-			return true;
-		}
+		/* The globals called with no arguments, and what each does to the model. */
+		static const struct {
+			const char *name;
+			enum opk k;
+		} noarg[] = {
+			{ "current_process", K_GLOBAL }, { "parent_process", K_GLOBAL },
+			{ "active_children", K_ACTIVE }, { "faults_clear", K_CLEAR },
+			{ "fds_leaked", K_FDQ },         { "children_left", K_CHQ },
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(noarg); i++)
+			if (is_global_call(e, noarg[i].name)) {
+				op->k = noarg[i].k;
+				return true;
+			}
 		return false;
 	}
 	if (is_global_call(e, "pickles")) {
@@ -1024,17 +1010,25 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	static const unsigned w_other[N_KINDS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 	static const char *const attrs[] = { "name",    "daemon",   "pid",      "ident",
 					     "authkey", "sentinel", "exitcode", "foo" };
+	/* The statements with nothing drawn but the variable they act on. */
+	static const char *const fixed[N_KINDS] = {
+		[START] = "%s.start()",    [RELEASE] = "release(%s)",  [CLOSE] = "%s.close()",
+		[ALIVE] = "%s.is_alive()", [EXITCODE] = "%s.exitcode", [REPR] = "%s",
+		[OUT] = "stdout(%s)",      [ERR] = "stderr(%s)",
+	};
 	const unsigned *w = pv->st == ST_INIT    ? w_init :
 			    pv->st == ST_BLOCKED ? w_blocked :
 			    pv->st == ST_RUNNING ? w_running :
 			    pv->st == ST_DONE    ? w_done :
 						   w_other;
 	const char *v = pv->name;
+	unsigned k = weighted(r, w, N_KINDS);
 
-	switch (weighted(r, w, N_KINDS)) {
-	case START:
-		ps_buf_addf(b, "%s.start()", v);
-		break;
+	if (fixed[k]) {
+		ps_buf_addf(b, fixed[k], v);
+		return;
+	}
+	switch (k) {
 	case JOIN:
 		ps_buf_addf(b, chance(r, 10) ? "%s.join(None)" : "%s.join()", v);
 		break;
@@ -1048,29 +1042,8 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, ARRAY_SIZE(t))]);
 		break;
 	}
-	case RELEASE:
-		ps_buf_addf(b, "release(%s)", v);
-		break;
 	case TERM:
 		ps_buf_addf(b, chance(r, 50) ? "%s.terminate()" : "%s.kill()", v);
-		break;
-	case CLOSE:
-		ps_buf_addf(b, "%s.close()", v);
-		break;
-	case ALIVE:
-		ps_buf_addf(b, "%s.is_alive()", v);
-		break;
-	case EXITCODE:
-		ps_buf_addf(b, "%s.exitcode", v);
-		break;
-	case REPR:
-		ps_buf_adds(b, v);
-		break;
-	case OUT:
-		ps_buf_addf(b, "stdout(%s)", v);
-		break;
-	case ERR:
-		ps_buf_addf(b, "stderr(%s)", v);
 		break;
 	case ATTR:
 		ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]);

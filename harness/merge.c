@@ -54,12 +54,41 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static int same_campaign(const struct parts *p, const char *const *keys, size_t nkeys,
+			 struct ps_diag *d)
+{
+	size_t i, k;
+
+	for (i = 1; i < p->n; i++)
+		for (k = 0; k < nkeys; k++) {
+			json_t *a = json_object_get(p->docs[0], keys[k]);
+			json_t *b = json_object_get(p->docs[i], keys[k]);
+			char *sa, *sb;
+			int r;
+
+			if (a && b && json_equal(a, b))
+				continue;
+			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
+			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
+			r = ps_diag(d, PS_EUSAGE,
+				    "%s has %s %s but %s has %s: not parts of one campaign",
+				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i],
+				    sb ? sb : "(none)");
+			free(sa);
+			free(sb);
+			return r;
+		}
+	return 0;
+}
+
 /*
  * argv: merge [--report DIR] DIR-OR-FILE...; each DIR stands for DIR/name.
- * Loads every part.  0; 1 for --help (printed); 2 for an option error (printed);
- * or a negative code with d filled.
+ * Loads every part and checks that they agree on keys (same_campaign).  0;
+ * 1 for --help (printed), with *code set to PS_EXIT_OK; 2 for an option error
+ * (printed); or a negative code with d filled.
  */
-static int parts_load(struct parts *p, int argc, char **argv, const char *name, struct ps_diag *d)
+static int parts_load(struct parts *p, int argc, char **argv, const char *name,
+		      const char *const *keys, size_t nkeys, int *code, struct ps_diag *d)
 {
 	char cmd[32], usage[160], summary[400];
 	const struct ps_command_help help = { cmd, usage, summary };
@@ -82,6 +111,7 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 	r = ps_options_parse(&help, opts, argc, argv, &args, NULL, d);
 	if (r == PS_OPT_HELP_SHOWN) {
 		r = 1;
+		*code = PS_EXIT_OK;
 	} else if (r) {
 		/* the parser's message names the command already */
 		fprintf(stderr, "%s\n", d->msg);
@@ -121,6 +151,8 @@ static int parts_load(struct parts *p, int argc, char **argv, const char *name, 
 			    "no parts to merge (usage: procspec %s merge [--report DIR] "
 			    "DIR...)",
 			    p->cmd);
+	else
+		r = same_campaign(p, keys, nkeys, d);
 out:
 	ps_strv_release(&args);
 	return r;
@@ -343,33 +375,6 @@ static const char *const campaign_keys[] = {
 	"seed", "impl", "against", "faults", "max_steps", "max_procs", "methods",
 };
 
-static int same_campaign(const struct parts *p, const char *const *keys, size_t nkeys,
-			 struct ps_diag *d)
-{
-	size_t i, k;
-
-	for (i = 1; i < p->n; i++)
-		for (k = 0; k < nkeys; k++) {
-			json_t *a = json_object_get(p->docs[0], keys[k]);
-			json_t *b = json_object_get(p->docs[i], keys[k]);
-			char *sa, *sb;
-			int r;
-
-			if (a && b && json_equal(a, b))
-				continue;
-			sa = a ? json_dumps(a, JSON_ENCODE_ANY) : NULL;
-			sb = b ? json_dumps(b, JSON_ENCODE_ANY) : NULL;
-			r = ps_diag(d, PS_EUSAGE,
-				    "%s has %s %s but %s has %s: not parts of one campaign",
-				    p->paths[0], keys[k], sa ? sa : "(none)", p->paths[i],
-				    sb ? sb : "(none)");
-			free(sa);
-			free(sb);
-			return r;
-		}
-	return 0;
-}
-
 /* Fold the findings and known signatures of every part into root. */
 static int fuzz_fold(const struct parts *p, json_t *root, unsigned *n_new, struct ps_diag *d)
 {
@@ -462,12 +467,8 @@ int ps_merge_fuzz(int argc, char **argv)
 	bool interrupted = false;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "fuzz.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (r)
-		goto out;
-	if ((r = same_campaign(&p, campaign_keys, ARRAY_SIZE(campaign_keys), &d)))
+	if ((r = parts_load(&p, argc, argv, "fuzz.json", campaign_keys, ARRAY_SIZE(campaign_keys),
+			    &code, &d)))
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		first_of_part = n_rg;
@@ -549,6 +550,34 @@ out:
 
 /* --- matrix ---------------------------------------------------------------- */
 
+/*
+ * Records in `seen` that the part at `path` holds the row "scenario [method]":
+ * a row that two parts hold means the shards overlapped, and a merge of them
+ * would count it twice. `verb` says what the part did with it ("hold", "swept").
+ */
+static int claim_row(json_t *seen, const char *sc, const char *me, const char *path,
+		     const char *verb, struct ps_diag *d)
+{
+	struct ps_buf key = PS_BUF_INIT;
+	int r = 0;
+
+	ps_buf_addf(&key, "%s [%s]", sc, me);
+	if (ps_buf_oom(&key)) {
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (json_object_get(seen, key.data)) {
+		r = ps_diag(d, PS_EUSAGE, "%s and %s both %s %s: overlapping parts",
+			    json_string_value(json_object_get(seen, key.data)), path, verb,
+			    key.data);
+		goto out;
+	}
+	json_object_set_new(seen, key.data, json_string(path));
+out:
+	ps_buf_release(&key);
+	return r;
+}
+
 static int by_row(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
@@ -594,10 +623,7 @@ int ps_merge_matrix(int argc, char **argv)
 	size_t ncol, nrows = 0, cap = 0, i, k, c;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "matrix.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (r)
+	if ((r = parts_load(&p, argc, argv, "matrix.json", NULL, 0, &code, &d)))
 		goto out;
 	impls = json_object_get(p.docs[0], "implementations");
 	ncol = json_array_size(impls);
@@ -632,7 +658,6 @@ int ps_merge_matrix(int argc, char **argv)
 			const char *sc = json_string_value(json_object_get(row, "scenario"));
 			const char *me = json_string_value(json_object_get(row, "method"));
 			json_t *cells = json_object_get(row, "cells"), *cell;
-			struct ps_buf key = PS_BUF_INIT;
 			size_t j;
 
 			if (!sc || !me || json_array_size(cells) != ncol) {
@@ -642,21 +667,8 @@ int ps_merge_matrix(int argc, char **argv)
 					    p.paths[i], k, ncol);
 				goto out;
 			}
-			ps_buf_addf(&key, "%s [%s]", sc, me);
-			if (ps_buf_oom(&key)) {
-				r = ps_diag(&d, -ENOMEM, "out of memory");
+			if ((r = claim_row(seen, sc, me, p.paths[i], "hold", &d)))
 				goto out;
-			}
-			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s and %s both hold %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)),
-					    p.paths[i], key.data);
-				ps_buf_release(&key);
-				goto out;
-			}
-			json_object_set_new(seen, key.data, json_string(p.paths[i]));
-			ps_buf_release(&key);
 			rows[nrows] = json_deep_copy(row);
 			if (!rows[nrows]) {
 				r = ps_diag(&d, -ENOMEM, "out of memory");
@@ -783,13 +795,19 @@ static int sort_array(json_t *a, int (*cmp)(const void *, const void *))
 }
 
 /* 0 when x has a string under every key, so that it can be sorted and keyed. */
-static int check_strings(json_t *x, const char *const *keys, size_t n)
+/*
+ * Entry i of the array `array` in the part at `path` must have a string under
+ * each of keys: 0, or PS_EUSAGE with d saying what it should have held (`want`).
+ */
+static int check_strings(json_t *x, const char *const *keys, size_t n, const char *path,
+			 const char *array, size_t i, const char *want, struct ps_diag *d)
 {
 	size_t k;
 
 	for (k = 0; k < n; k++)
 		if (!json_is_string(json_object_get(x, keys[k])))
-			return -1;
+			return ps_diag(d, PS_EUSAGE, "%s: %s[%zu]: expected %s", path, array, i,
+				       want);
 	return 0;
 }
 
@@ -838,18 +856,13 @@ int ps_merge_sweep(int argc, char **argv)
 	struct parts p = PARTS_INIT("sweep");
 	struct ps_diag d = PS_DIAG_INIT;
 	json_t *root = NULL, *seen = NULL, *runs = NULL, *findings = NULL, *sites = NULL, *x, *o;
-	struct ps_buf key = PS_BUF_INIT, dir = PS_BUF_INIT;
+	struct ps_buf dir = PS_BUF_INIT;
 	const char *site, *field;
 	size_t i, k;
 	unsigned long broken = 0;
 	int r, code = PS_EXIT_ERROR;
 
-	r = parts_load(&p, argc, argv, "sweep.json", &d);
-	if (r == 1)
-		code = PS_EXIT_OK;
-	if (!r)
-		r = same_campaign(&p, keys, 2, &d);
-	if (r)
+	if ((r = parts_load(&p, argc, argv, "sweep.json", keys, ARRAY_SIZE(keys), &code, &d)))
 		goto out;
 	root = json_deep_copy(p.docs[0]);
 	seen = json_object();
@@ -872,39 +885,20 @@ int ps_merge_sweep(int argc, char **argv)
 			goto out;
 		}
 		json_array_foreach(json_object_get(doc, "scenarios"), k, x) {
-			if (check_strings(x, row_keys, 2)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s: scenarios[%zu]: expected a scenario and a "
-					    "method",
-					    p.paths[i], k);
+			if ((r = check_strings(x, row_keys, ARRAY_SIZE(row_keys), p.paths[i],
+					       "scenarios", k, "a scenario and a method", &d)))
 				goto out;
-			}
-			ps_buf_release(&key);
-			ps_buf_addf(&key, "%s [%s]",
-				    json_string_value(json_object_get(x, "scenario")),
-				    json_string_value(json_object_get(x, "method")));
-			if (ps_buf_oom(&key)) {
-				r = ps_diag(&d, -ENOMEM, "out of memory");
+			if ((r = claim_row(seen, json_string_value(json_object_get(x, "scenario")),
+					   json_string_value(json_object_get(x, "method")),
+					   p.paths[i], "swept", &d)))
 				goto out;
-			}
-			if (json_object_get(seen, key.data)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s and %s both swept %s: overlapping parts",
-					    json_string_value(json_object_get(seen, key.data)),
-					    p.paths[i], key.data);
-				goto out;
-			}
-			json_object_set_new(seen, key.data, json_string(p.paths[i]));
 			json_array_append(runs, x);
 		}
 		json_array_foreach(json_object_get(doc, "findings"), k, x) {
-			if (check_strings(x, finding_keys, 4)) {
-				r = ps_diag(&d, PS_EUSAGE,
-					    "%s: findings[%zu]: expected scenario, method, "
-					    "site and mode",
-					    p.paths[i], k);
+			if ((r = check_strings(x, finding_keys, ARRAY_SIZE(finding_keys),
+					       p.paths[i], "findings", k,
+					       "scenario, method, site and mode", &d)))
 				goto out;
-			}
 			if (json_is_null(json_object_get(x, "expected")) ||
 			    !json_object_get(x, "expected"))
 				broken++;
@@ -951,7 +945,6 @@ int ps_merge_sweep(int argc, char **argv)
 out:
 	if (r < 0)
 		fprintf(stderr, "procspec sweep merge: %s\n", d.msg);
-	ps_buf_release(&key);
 	ps_buf_release(&dir);
 	json_decref(root);
 	json_decref(seen);

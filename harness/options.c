@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "scenario.h"
 #include "select.h"
 
@@ -312,4 +313,12 @@ void ps_options_usage(FILE *out, const struct ps_command_help *cmd, const struct
 	fprintf(out, "  -h, --help%*sthis help\n", OPTS_WIDTH - 10, "");
 	if (cmd->footer)
 		fprintf(out, "%s\n", cmd->footer);
+}
+
+int ps_options_exit(int r, const struct ps_diag *d)
+{
+	if (r == PS_OPT_HELP_SHOWN)
+		return PS_EXIT_OK;
+	fprintf(stderr, "%s\n", d->msg);
+	return PS_EXIT_ERROR;
 }

@@ -165,6 +165,13 @@ struct ps_command_help {
 int ps_options_parse(const struct ps_command_help *cmd, const struct ps_option *opts, int argc,
 		     char **argv, struct ps_strv *args, char ***rest, struct ps_diag *d);
 
+/*
+ * The exit code of a command that stops on a nonzero result r of
+ * ps_options_parse(): PS_EXIT_OK after --help, else PS_EXIT_ERROR with d's
+ * message (which names the command) printed on stderr.
+ */
+int ps_options_exit(int r, const struct ps_diag *d);
+
 /* The help of a command, from its table. */
 void ps_options_usage(FILE *out, const struct ps_command_help *cmd, const struct ps_option *opts);
 

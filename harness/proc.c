@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tmp.h"
+#include "util.h"
 
 void ps_exit_from_status(int status, struct ps_exit *e)
 {
@@ -185,13 +186,6 @@ void ps_proc_kill_group(pid_t pid, double grace, struct ps_exit *e)
  * async-signal-safe calls only: open, getdents64, read, close, kill,
  * waitpid, nanosleep; no stdio, no malloc.
  */
-struct dirent64_ {
-	unsigned long long d_ino;
-	long long d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 /* Parent pid from /proc/<pid>/stat, -1 if gone; *zombie tells a reapable one. */
 static pid_t ppid_of(const char *pid, bool *zombie)
@@ -241,7 +235,7 @@ int ps_proc_sweep(void)
 			break;
 		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
 			for (off = 0; off < n;) {
-				struct dirent64_ *de = (struct dirent64_ *)(buf + off);
+				struct ps_dirent64 *de = (struct ps_dirent64 *)(buf + off);
 				bool zombie = false;
 				pid_t p = 0;
 				const char *c;
@@ -353,14 +347,19 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-void ps_proc_guard(void)
+void ps_proc_on_interrupts(void (*handler)(int))
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void ps_proc_guard(void)
+{
+	ps_proc_on_interrupts(on_signal);
 }

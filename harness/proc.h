@@ -73,6 +73,8 @@ int ps_proc_sweep(void);
  * closing.  Registration is async-signal-safe and bounded (64 of each).
  */
 void ps_proc_guard(void);
+/* The handler for the signals that interrupt a run: SIGINT, SIGTERM, SIGHUP. */
+void ps_proc_on_interrupts(void (*handler)(int));
 void ps_proc_guard_group(pid_t pgid, bool add);
 void ps_proc_guard_worker(pid_t pid, bool add);
 

@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define GUARD_MAX 64
 #define PATH_LEN  512
 
@@ -19,14 +21,6 @@ static pid_t owner;
 static char guarded[GUARD_MAX][PATH_LEN];
 static pid_t guarded_by[GUARD_MAX]; /* the process that made each */
 static char bases[4][PATH_LEN];     /* where driver directories were made */
-
-struct dirent64_ {
-	unsigned long long d_ino;
-	long long d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
 
 void ps_tmp_init(void)
 {
@@ -70,7 +64,7 @@ static void remove_at(int dirfd, const char *name, int depth)
 		return;
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
 		for (off = 0; off < n;) {
-			struct dirent64_ *de = (struct dirent64_ *)(buf + off);
+			struct ps_dirent64 *de = (struct ps_dirent64 *)(buf + off);
 
 			off += de->d_reclen;
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
@@ -132,7 +126,7 @@ static void remove_named(const char *dir, const char *prefix, pid_t pid)
 		return;
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
 		for (off = 0; off < n;) {
-			struct dirent64_ *de = (struct dirent64_ *)(buf + off);
+			struct ps_dirent64 *de = (struct ps_dirent64 *)(buf + off);
 			pid_t p = pid_in(de->d_name, prefix);
 
 			off += de->d_reclen;
