@@ -3,15 +3,18 @@
 #   make run       install what is missing, build, run the suite against the
 #                  reference implementation and the local python3, write reports
 #   make check     unit and harness tests, the suite against golden (ref) and live
-#                  (python3); then the ref driver under memcheck, and all of it under ASan
-#   make check-full  the full matrix: exits non-zero on any unexplained divergence
+#                  (python3); then the ref driver under memcheck, and the C paths
+#                  (test-core) under ASan+UBSan
+#   make check-full  the full matrix (exits non-zero on any unexplained divergence),
+#                  then every test under ASan+UBSan
 #   make matrix    every implementation on this machine side by side:
 #                  reports/matrix.json and reports/matrix.html
 #   make golden    capture golden/cpython-X.Y/fork from $(GOLDEN_PYTHON), show what
 #                  changed; REPLACE=1 to accept it
 #   make replay    every golden set replayed live on its local interpreter
 #   make valgrind  the ref driver over the whole suite under memcheck
-#   make asan      everything rebuilt with ASan+UBSan, unit tests and suite
+#   make asan      everything rebuilt with ASan+UBSan, then test-core under it
+#                  (ASAN_TESTS=test for every test)
 #   make bench     start-up costs side by side, written to reports/bench.json
 #   make fuzz-parser  libFuzzer on the scenario parser for FUZZ_SECONDS (60)
 #   make install   libprocref (static and shared), procref.h, procref.pc,
@@ -253,30 +256,37 @@ check: deps
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory fuzz-parser FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
-test: all $(CHECKBIN)
+test: test-core test-more
+
+# The C paths of the harness and of libprocref: what make asan runs again
+# under ASan+UBSan.
+test-core: all $(CHECKBIN)
 	$(CHECKBIN)
 	tests/harness.sh $(PROCSPEC)
-	tests/reports.sh $(PROCSPEC)
-	tests/fuzz-session.sh $(PROCSPEC)
-	tests/shard.sh $(PROCSPEC)
-	tests/matrix.sh $(PROCSPEC)
 	tests/hostile.sh $(PROCSPEC)
 	tests/faults.sh $(PROCSPEC)
 	tests/driver-check.sh $(PROCSPEC)
 	tests/pipelined.sh $(PROCSPEC)
+	tests/reliability.sh $(PROCSPEC)
+	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
+	@# libprocref as every captured CPython, under every method the set has
+	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \
+	  $(PROCSPEC) run --impl ref@$$v --golden cpython-$$v --report '' >$(B)/profile-$$v.log 2>&1 && \
+	  tail -n1 $(B)/profile-$$v.log || { cat $(B)/profile-$$v.log; exit 1; }; done
+
+# The rest: reports, sessions, the page, the install, the live interpreter.
+test-more: all $(CHECKBIN)
+	tests/reports.sh $(PROCSPEC)
+	tests/fuzz-session.sh $(PROCSPEC)
+	tests/shard.sh $(PROCSPEC)
+	tests/matrix.sh $(PROCSPEC)
 	tests/vocab.sh $(PROCSPEC)
 	tests/install.sh $(B)/install-check
 	tests/help.sh $(PROCSPEC)
 	@# golden/DRIFT.md is generated: it must be what procspec drift writes now
 	@$(PROCSPEC) drift --out $(B)/DRIFT.md >/dev/null && cmp -s golden/DRIFT.md $(B)/DRIFT.md || \
 	  { echo "golden/DRIFT.md is stale: build/procspec drift --out golden/DRIFT.md"; exit 1; }
-	tests/reliability.sh $(PROCSPEC)
 	tests/soak.sh $(PROCSPEC) 5
-	$(PROCSPEC) run --impl ref --golden $(GOLDEN_SET) --report $(B)/reports/ref
-	@# libprocref as every captured CPython, under every method the set has
-	@for v in $(patsubst golden/cpython-%/fork,%,$(wildcard golden/cpython-*/fork)); do \
-	  $(PROCSPEC) run --impl ref@$$v --golden cpython-$$v --report '' >$(B)/profile-$$v.log 2>&1 && \
-	  tail -n1 $(B)/profile-$$v.log || { cat $(B)/profile-$$v.log; exit 1; }; done
 	@if [ -x "$(PYTHON)" ]; then \
 	  echo "$(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET)"; \
 	  $(PROCSPEC) run --impl python:$(PYTHON) --golden $(GOLDEN_SET) --report $(B)/reports/python3; \
@@ -286,8 +296,10 @@ test: all $(CHECKBIN)
 # scenario, each divergence explained in expectations/ (README.md, The
 # conformance matrix).  Slow: on a 2-core machine shared with other builds
 # (load 14) 8 of its 14 columns took 31 minutes, so about an hour in all.
+# Then every test under ASan+UBSan, where make check runs test-core only.
 check-full: all
 	$(PROCSPEC) matrix --report $(B)/reports/matrix-full
+	@$(MAKE) --no-print-directory asan ASAN_TESTS=test
 
 # Every implementation this machine has (procspec matrix without --impl).
 matrix: deps
@@ -307,10 +319,12 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	tools/valgrind-suite $(PROCSPEC) $(REFDRV)
 
+# ASan+UBSan over the C paths (test-core); make check-full runs every test.
+ASAN_TESTS ?= test-core
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" test
+	  LDFLAGS="-fsanitize=address,undefined" $(ASAN_TESTS)
 
 # Every C source and header of the tree, found without git so that a tarball
 # can be checked too (STYLE.md 17).
@@ -330,5 +344,5 @@ clean:
 
 FORCE:
 
-.PHONY: all deps run check check-full test matrix golden replay valgrind asan clean shared man install \
+.PHONY: all deps run check check-full test test-core test-more matrix golden replay valgrind asan clean shared man install \
 	uninstall FORCE
