@@ -152,11 +152,13 @@ fail:
 struct fds_msg {
 	char byte;
 	struct iovec iov;
+	struct msghdr msg;
+	/* last: clang folds CMSG_SPACE() as a GNU extension, allowed only
+	 * for the last member of a struct */
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * (MAXFDS_TO_SEND + 1))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr msg;
 };
 
 static void fds_msg_init(struct fds_msg *m, size_t controllen)
