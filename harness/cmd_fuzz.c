@@ -769,6 +769,11 @@ static int session(struct fuzz *fz)
 	if (fz->shard.shard_total > 1)
 		printf(", shard %u/%u", fz->shard.shard_index + 1, fz->shard.shard_total);
 	printf("\n");
+	for (i = 0; i < fz->gen.n_lacking; i++)
+		printf("%s%s", i ? ", " : "not generated (a driver's hello lacks it): ",
+		       fz->gen.lacking[i]);
+	if (fz->gen.n_lacking)
+		printf("\n");
 	fflush(stdout);
 	jobs = calloc(batch, sizeof(*jobs));
 	if (!jobs)
@@ -878,6 +883,32 @@ static int probe_faults(struct fuzz *fz)
 		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 	ps_scenario_free(sc);
 	return r;
+}
+
+/*
+ * The optional features either driver's hello does not declare: the
+ * generator never uses them (docs/FUZZING.md, Generated scenarios).
+ */
+static int probe_features(struct fuzz *fz)
+{
+	struct ps_runner *sides[2] = { &fz->ra, &fz->rb };
+	struct ps_diag d = PS_DIAG_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; !r && i < 2; i++) {
+		struct ps_runner rn = *sides[i];
+
+		r = ps_runner_ready(&rn, &d);
+		if (!r)
+			ps_fuzz_gen_lacking(&fz->gen, rn.drv);
+		ps_runner_release(&rn);
+	}
+	if (r) {
+		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
+		return r;
+	}
+	return 0;
 }
 
 int ps_cmd_fuzz(int argc, char **argv)
@@ -1019,6 +1050,8 @@ int ps_cmd_fuzz(int argc, char **argv)
 	if (gen.faults && probe_faults(&fz) != 0)
 		goto out;
 	fast_tmpdir();
+	if (probe_features(&fz) != 0)
+		goto out;
 	code = replay_arg ? replay(&fz, replay_index) : session(&fz);
 out:
 	fuzz_release(&fz);
