@@ -46,6 +46,7 @@ struct pr_profile {
 	int pickle_quoted;       /* "cannot pickle '_thread.lock' object" */
 	int exc_repr_compact;    /* ValueError('x'), not ValueError('x',) */
 	int qualname_errors;     /* "ProcessPoolExecutor.submit() missing ..." */
+	int py3_arg_errors;      /* "takes 1 positional argument but 2 were given" */
 	int float_index_message; /* "'float' object cannot be interpreted as an integer" */
 	/* CPython bugs the release has (profile.c, bugs[]) */
 	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
