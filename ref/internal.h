@@ -126,6 +126,8 @@ int pr__value_eq(const pr_value *a, const pr_value *b);
 int pr__value_hashable(const pr_value *v, struct pr_diag *d);
 /* An int or bool as a C int, as os._exit() converts its argument. */
 int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d);
+/* The OverflowError message of an int v that is no C int, for a C int argument. */
+const char *pr__cint_overflow(const pr_value *v);
 /* float(v) for an int, bool or float. */
 int pr__value_as_double(const pr_value *v, double *out, struct pr_diag *d);
 /* list(v): an array of new references, or "'int' object is not iterable". */
@@ -261,8 +263,8 @@ struct pr_runtime {
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
-	int exits_by_sys_exit; /* a spawn child: spawn_main ends in sys.exit(code) */
-	int exit_overflow;     /* _bootstrap's code does not fit os._exit()'s C int */
+	int exits_by_sys_exit;     /* a spawn child: spawn_main ends in sys.exit(code) */
+	const char *exit_overflow; /* _bootstrap's code does not fit os._exit()'s C int: why */
 };
 extern struct pr_runtime pr__rt;
 

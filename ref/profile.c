@@ -93,7 +93,9 @@ static const struct change {
 	 * and fork() when vfork() fails (bpo-47151) */
 	{ offsetof(struct pr_profile, spawn_vfork), PY(3, 10) },
 	/* 3.8, _PyLong_AsInt: "Python int too large to convert to C int";
-	 * before, os._exit() said "signed integer is greater than maximum" */
+	 * before, os._exit() took a C long, then checked its range: "Python
+	 * int too large to convert to C long", "signed integer is greater than
+	 * maximum" or "less than minimum" (value.c, pr__cint_overflow) */
 	{ offsetof(struct pr_profile, c_int_message), PY(3, 8) },
 	/* 3.0, PEP 3137: bytes a type of its own.  In 2.7 `bytes is str`:
 	 * b'x' is the native string '...' is, so the name setter's
