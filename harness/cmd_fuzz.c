@@ -900,6 +900,11 @@ static int probe_features(struct fuzz *fz)
 		struct ps_runner rn = *sides[i];
 
 		r = ps_runner_ready(&rn, &d);
+		if (!r && (fz->gen.methods & ~rn.drv->methods))
+			r = ps_diag(&d, PS_EUSAGE, "--method %s: %s's hello does not declare it",
+				    ps_method_name(fz->gen.methods & ~rn.drv->methods &
+						   -(fz->gen.methods & ~rn.drv->methods)),
+				    rn.impl->label);
 		if (!r)
 			ps_fuzz_gen_lacking(&fz->gen, rn.drv);
 		ps_runner_release(&rn);
