@@ -43,6 +43,8 @@ static const struct ps_command_help help = {
 	"  SIGHUP: 128 + the signal (130, 143, 129), with the report kept",
 };
 
+#define DEFAULT_AGAINST "python:/usr/bin/python3"
+
 struct finding {
 	char *signature;
 	unsigned long long count;
@@ -921,7 +923,7 @@ int ps_cmd_fuzz(int argc, char **argv)
 	struct fuzz fz;
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_fuzz_gen_opts gen = PS_FUZZ_GEN_OPTS_INIT;
-	const char *impl = "ref", *against = "python:/usr/bin/python3", *replay_arg = NULL;
+	const char *impl = "ref", *against = DEFAULT_AGAINST, *replay_arg = NULL;
 	uint64_t dump_n = 0, start = 0, replay_index = 0;
 	bool seed_set = false, dumping = false;
 	unsigned methods = 0;
@@ -1027,9 +1029,12 @@ int ps_cmd_fuzz(int argc, char **argv)
 			  ((uint64_t)getpid() << 32);
 		fz.seed %= 1000000000000ull; /* short enough to type again */
 	}
-	if (dumping)
+	/* Without drivers named, --dump starts none: ref and the default
+	 * CPython declare every feature.  With them, it prints what a session
+	 * of those two runs (probe_features). */
+	if (dumping && !strcmp(impl, "ref") && !strcmp(against, DEFAULT_AGAINST))
 		return dump(&fz, start, dump_n);
-	if (!replay_arg && ps_select_bazel(&fz.shard, &d)) {
+	if (!dumping && !replay_arg && ps_select_bazel(&fz.shard, &d)) {
 		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		return PS_EXIT_ERROR;
 	}
@@ -1052,12 +1057,14 @@ int ps_cmd_fuzz(int argc, char **argv)
 		setenv("PROCSPEC_NO_FAULTS", "1",
 		       1); /* the preloads cost 40% of a run (make bench) */
 	ps_proc_on_interrupts(on_interrupt);
-	if (gen.faults && probe_faults(&fz) != 0)
+	if (gen.faults && !dumping && probe_faults(&fz) != 0)
 		goto out;
 	fast_tmpdir();
 	if (probe_features(&fz) != 0)
 		goto out;
-	code = replay_arg ? replay(&fz, replay_index) : session(&fz);
+	code = dumping    ? dump(&fz, start, dump_n) :
+	       replay_arg ? replay(&fz, replay_index) :
+			    session(&fz);
 out:
 	fuzz_release(&fz);
 	return code;

@@ -1111,6 +1111,10 @@ void ps_fuzz_gen_lacking(struct ps_fuzz_gen_opts *o, const struct ps_driver *drv
 
 		for (k = 0; k < o->n_lacking; k++)
 			listed = listed || !strcmp(o->lacking[k], names[i]);
+		/* without --faults the drivers run without the preloads, and
+		 * no fault is generated anyway */
+		if (!o->faults && !strcmp(names[i], "faults"))
+			continue;
 		if (!listed && o->n_lacking < ARRAY_SIZE(o->lacking) &&
 		    !ps_driver_has(drv, names[i]))
 			o->lacking[o->n_lacking++] = names[i];
