@@ -42,6 +42,9 @@ override B := build
 endif
 B        ?= build
 CHECK_FUZZ_SECONDS ?= 60
+# scenarios per version profile in make check's differential sessions
+# (tests/fuzz-profiles.sh: ref@X against CPython X, a fixed seed)
+FUZZ_PROFILE_RUNS ?= 4
 
 
 # Where make install puts things (GNU's directory variables, upper case as
@@ -278,6 +281,7 @@ test-core: all $(CHECKBIN)
 test-more: all $(CHECKBIN)
 	tests/reports.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
+	tests/fuzz-profiles.sh $(PROCSPEC) $(FUZZ_PROFILE_RUNS)
 	tests/shard.sh $(PROCSPEC)
 	tests/matrix.sh $(PROCSPEC)
 	tests/vocab.sh $(PROCSPEC)

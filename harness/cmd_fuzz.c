@@ -43,6 +43,8 @@ static const struct ps_command_help help = {
 	"  SIGHUP: 128 + the signal (130, 143, 129), with the report kept",
 };
 
+#define DEFAULT_AGAINST "python:/usr/bin/python3"
+
 struct finding {
 	char *signature;
 	unsigned long long count;
@@ -769,6 +771,11 @@ static int session(struct fuzz *fz)
 	if (fz->shard.shard_total > 1)
 		printf(", shard %u/%u", fz->shard.shard_index + 1, fz->shard.shard_total);
 	printf("\n");
+	for (i = 0; i < fz->gen.n_lacking; i++)
+		printf("%s%s", i ? ", " : "not generated (a driver's hello lacks it): ",
+		       fz->gen.lacking[i]);
+	if (fz->gen.n_lacking)
+		printf("\n");
 	fflush(stdout);
 	jobs = calloc(batch, sizeof(*jobs));
 	if (!jobs)
@@ -880,12 +887,43 @@ static int probe_faults(struct fuzz *fz)
 	return r;
 }
 
+/*
+ * The optional features either driver's hello does not declare: the
+ * generator never uses them (docs/FUZZING.md, Generated scenarios).
+ */
+static int probe_features(struct fuzz *fz)
+{
+	struct ps_runner *sides[2] = { &fz->ra, &fz->rb };
+	struct ps_diag d = PS_DIAG_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; !r && i < 2; i++) {
+		struct ps_runner rn = *sides[i];
+
+		r = ps_runner_ready(&rn, &d);
+		if (!r && (fz->gen.methods & ~rn.drv->methods))
+			r = ps_diag(&d, PS_EUSAGE, "--method %s: %s's hello does not declare it",
+				    ps_method_name(fz->gen.methods & ~rn.drv->methods &
+						   -(fz->gen.methods & ~rn.drv->methods)),
+				    rn.impl->label);
+		if (!r)
+			ps_fuzz_gen_lacking(&fz->gen, rn.drv);
+		ps_runner_release(&rn);
+	}
+	if (r) {
+		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
+		return r;
+	}
+	return 0;
+}
+
 int ps_cmd_fuzz(int argc, char **argv)
 {
 	struct fuzz fz;
 	struct ps_diag d = PS_DIAG_INIT;
 	struct ps_fuzz_gen_opts gen = PS_FUZZ_GEN_OPTS_INIT;
-	const char *impl = "ref", *against = "python:/usr/bin/python3", *replay_arg = NULL;
+	const char *impl = "ref", *against = DEFAULT_AGAINST, *replay_arg = NULL;
 	uint64_t dump_n = 0, start = 0, replay_index = 0;
 	bool seed_set = false, dumping = false;
 	unsigned methods = 0;
@@ -991,9 +1029,12 @@ int ps_cmd_fuzz(int argc, char **argv)
 			  ((uint64_t)getpid() << 32);
 		fz.seed %= 1000000000000ull; /* short enough to type again */
 	}
-	if (dumping)
+	/* Without drivers named, --dump starts none: ref and the default
+	 * CPython declare every feature.  With them, it prints what a session
+	 * of those two runs (probe_features). */
+	if (dumping && !strcmp(impl, "ref") && !strcmp(against, DEFAULT_AGAINST))
 		return dump(&fz, start, dump_n);
-	if (!replay_arg && ps_select_bazel(&fz.shard, &d)) {
+	if (!dumping && !replay_arg && ps_select_bazel(&fz.shard, &d)) {
 		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		return PS_EXIT_ERROR;
 	}
@@ -1016,10 +1057,14 @@ int ps_cmd_fuzz(int argc, char **argv)
 		setenv("PROCSPEC_NO_FAULTS", "1",
 		       1); /* the preloads cost 40% of a run (make bench) */
 	ps_proc_on_interrupts(on_interrupt);
-	if (gen.faults && probe_faults(&fz) != 0)
+	if (gen.faults && !dumping && probe_faults(&fz) != 0)
 		goto out;
 	fast_tmpdir();
-	code = replay_arg ? replay(&fz, replay_index) : session(&fz);
+	if (probe_features(&fz) != 0)
+		goto out;
+	code = dumping    ? dump(&fz, start, dump_n) :
+	       replay_arg ? replay(&fz, replay_index) :
+			    session(&fz);
 out:
 	fuzz_release(&fz);
 	return code;

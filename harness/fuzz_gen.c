@@ -1098,8 +1098,48 @@ static void gen_global(struct ps_fuzz_rng *r, struct ps_buf *b, const struct mod
 	ps_buf_adds(b, g[k]);
 }
 
-/* Parse one candidate statement against the scenario so far: its op, or false. */
-static bool candidate_op(const char *prefix, const char *stmt, struct model *m, struct op *op)
+void ps_fuzz_gen_lacking(struct ps_fuzz_gen_opts *o, const struct ps_driver *drv)
+{
+	static const char *const names[] = {
+#define FEATURE(name, since, use, what, kw) name,
+#include "vocab.def"
+	};
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		bool listed = false;
+
+		for (k = 0; k < o->n_lacking; k++)
+			listed = listed || !strcmp(o->lacking[k], names[i]);
+		/* without --faults the drivers run without the preloads, and
+		 * no fault is generated anyway */
+		if (!o->faults && !strcmp(names[i], "faults"))
+			continue;
+		if (!listed && o->n_lacking < ARRAY_SIZE(o->lacking) &&
+		    !ps_driver_has(drv, names[i]))
+			o->lacking[o->n_lacking++] = names[i];
+	}
+}
+
+/* The first feature sc uses that a driver lacks (o->lacking), or NULL. */
+static const char *lacking_feature(const struct ps_fuzz_gen_opts *o, const struct ps_scenario *sc)
+{
+	const char *used[PS_MAX_FEATURES];
+	size_t n = o->n_lacking ? ps_scenario_features(sc, used) : 0, i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < o->n_lacking; k++)
+			if (!strcmp(used[i], o->lacking[k]))
+				return used[i];
+	return NULL;
+}
+
+/*
+ * Parse one candidate statement against the scenario so far: its op, or
+ * false, also when it uses a feature a driver lacks.
+ */
+static bool candidate_op(const struct ps_fuzz_gen_opts *o, const char *prefix, const char *stmt,
+			 struct model *m, struct op *op)
 {
 	struct ps_buf b = PS_BUF_INIT;
 	struct ps_scenario *sc = NULL;
@@ -1112,7 +1152,8 @@ static bool candidate_op(const char *prefix, const char *stmt, struct model *m, 
 		ps_buf_release(&b);
 		return false;
 	}
-	ok = sc->n_steps > 0 && decode(sc->steps[sc->n_steps - 1], m, op);
+	ok = sc->n_steps > 0 && !lacking_feature(o, sc) &&
+	     decode(sc->steps[sc->n_steps - 1], m, op);
 	ps_scenario_free(sc);
 	ps_buf_release(&b);
 	return ok;
@@ -1248,7 +1289,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			for (i = 0; i < m.n; i++)
 				ps_buf_addf(&prefix, "%s = None\n", m.v[i].name);
 			ok = !ps_buf_oom(&prefix) &&
-			     candidate_op(prefix.data, stmt.data, &trial, &op) &&
+			     candidate_op(o, prefix.data, stmt.data, &trial, &op) &&
 			     model_apply(&trial, &op, &reason);
 			ps_buf_release(&prefix);
 			if (!ok)
@@ -1270,6 +1311,12 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	ret = ps_fuzz_parse(head.data, id, &sc, d);
 	if (ret)
 		goto out;
+	if (lacking_feature(o, sc)) {
+		ret = ps_diag(d, PS_EPARSE,
+			      "generator bug: scenario %s uses %s, which a driver lacks\n%s", id,
+			      lacking_feature(o, sc), head.data);
+		goto out;
+	}
 	if (!ps_fuzz_model_check(sc, why, sizeof(why))) {
 		ret = ps_diag(d, PS_EPARSE,
 			      "generator bug: scenario %s refused by its own model: %s\n%s", id,

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "driver.h"
 #include "scenario.h"
 
 struct ps_fuzz_rng {
@@ -37,11 +38,21 @@ struct ps_fuzz_gen_opts {
 	unsigned max_steps; /* statements per scenario, at most */
 	unsigned max_procs; /* process variables per scenario, at most (<= 5) */
 	bool faults;        /* arm failpoints at random steps (fault(), faults_clear()) */
+	/*
+	 * Optional features (harness/vocab.def) one of the two drivers' hellos
+	 * does not declare: no statement that uses one is generated, since
+	 * the driver would answer it "unsupported", not as its interpreter.
+	 */
+	const char *lacking[PS_MAX_FEATURES];
+	size_t n_lacking;
 };
 
 /* clang-format off */
-#define PS_FUZZ_GEN_OPTS_INIT { PS_M_FORK, 12, 3, false }
+#define PS_FUZZ_GEN_OPTS_INIT { PS_M_FORK, 12, 3, false, { NULL }, 0 }
 /* clang-format on */
+
+/* Add to o->lacking each optional feature drv's hello does not declare. */
+void ps_fuzz_gen_lacking(struct ps_fuzz_gen_opts *o, const struct ps_driver *drv);
 
 /*
  * The scenario (seed, index): its canonical text (header comment, methods

@@ -17,8 +17,11 @@ static int write_text(int which, pr_value *text, struct pr_diag *d)
 {
 	int r;
 
+	/* 2.7's file.write(s) takes str, which bytes is */
+	if (!pr__profile.bytes_type && text->kind != PR_STR && text->kind != PR_BYTES)
+		return pr_diag(d, PR_ETYPE, "expected a string or other character buffer object");
 	/* TextIOWrapper.write(s): "write() argument must be str, not int" */
-	if (text->kind != PR_STR)
+	if (pr__profile.bytes_type && text->kind != PR_STR)
 		return pr_diag(d, PR_ETYPE, "write() argument must be str, not %s",
 			       pr__type_name(text));
 	if ((r = pr__stream_write(which, text->u.s.data, text->u.s.len)) < 0)

@@ -103,7 +103,7 @@ static int system_exit_status(const struct pr_diag *d)
 		 * out of start() in the child (popen_fork.c); elsewhere the
 		 * child exits 1. */
 		if (pr__value_as_cint(code, &status, NULL) < 0) {
-			pr__rt.exit_overflow = 1;
+			pr__rt.exit_overflow = pr__cint_overflow(code);
 			return 1;
 		}
 		return status;

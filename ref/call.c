@@ -2,6 +2,8 @@
  * Calls: binding arguments to a signature with CPython 3.11's TypeError
  * messages (Python/ceval.c: initialize_locals, too_many_positional,
  * missing_arguments, format_missing), and dispatch on what is called.
+ * The profile changes the words: the bare name before 3.10
+ * (qualname_errors), 2.7's argument counts (py3_arg_errors).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,26 @@
 #include "internal.h"
 
 #define MAX_SLOTS 16
+
+/* The name argument errors give f: its __qualname__ from 3.10, the bare name before. */
+static const char *err_name(const pr_func *f)
+{
+	const char *dot = strrchr(f->name, '.');
+
+	return pr__profile.qualname_errors || !dot ? f->name : dot + 1;
+}
+
+/*
+ * 2.7's count error (Python/ceval.c PyEval_EvalCodeEx): every argument
+ * counts, self and keywords too; "at most" when there are defaults, "at
+ * least" for missing ones when there are defaults or *args.
+ */
+static int count_error_2(const pr_func *f, const char *bound, size_t n, size_t given,
+			 struct pr_diag *d)
+{
+	return pr_diag(d, PR_ETYPE, "%s() takes %s %zu argument%s (%zu given)", err_name(f), bound,
+		       n, n == 1 ? "" : "s", given);
+}
 
 static int too_many_positional(const pr_func *f, int is_method, size_t given, size_t kwonly_given,
 			       struct pr_diag *d)
@@ -32,18 +54,26 @@ static int too_many_positional(const pr_func *f, int is_method, size_t given, si
 			 "keyword-only argument%s)",
 			 given != 1 ? "s" : "", kwonly_given, kwonly_given != 1 ? "s" : "");
 	return pr_diag(d, PR_ETYPE, "%s() takes %s positional argument%s but %zu%s %s given",
-		       f->name, sig, plural ? "s" : "", given, kwsig,
+		       err_name(f), sig, plural ? "s" : "", given, kwsig,
 		       given == 1 && !kwonly_given ? "was" : "were");
 }
 
 /* "'a'", "'a' and 'b'", "'a', 'b', and 'c'" */
-static int missing_arguments(const pr_func *f, pr_value **argv, struct pr_diag *d)
+static int missing_arguments(const pr_func *f, int is_method, pr_value **argv, struct pr_diag *d)
 {
 	struct sbuf sb = SBUF_INIT;
 	const char *names[MAX_SLOTS];
 	size_t i, n = 0;
 	char *text = NULL;
 	int r;
+
+	if (!pr__profile.py3_arg_errors) {
+		for (i = 0; i < f->nparams; i++)
+			n += argv[i] != NULL;
+		return count_error_2(
+			f, f->varargs || f->nrequired < f->nparams ? "at least" : "exactly",
+			f->nrequired + (size_t)is_method, n + (size_t)is_method, d);
+	}
 
 	for (i = 0; i < f->nrequired && n < MAX_SLOTS; i++)
 		if (argv[i] == NULL)
@@ -60,7 +90,7 @@ static int missing_arguments(const pr_func *f, pr_value **argv, struct pr_diag *
 	r = pr_diag(d, PR_ETYPE,
 		    "%s() missing %zu required positional "
 		    "argument%s: %s",
-		    f->name, n, n == 1 ? "" : "s", text);
+		    err_name(f), n, n == 1 ? "" : "s", text);
 	free(text);
 	return r;
 }
@@ -97,16 +127,20 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args, size_t n
 		if (argv[varargs_slot] == NULL)
 			goto oom;
 	}
+	if (!pr__profile.py3_arg_errors && nargs > f->nparams && !f->varargs) {
+		r = count_error_2(f, f->nrequired < f->nparams ? "at most" : "exactly",
+				  f->nparams + (size_t)is_method, nargs + (size_t)is_method + nkw,
+				  d);
+		goto fail;
+	}
 	if (f->varkw && nkw && (kv = calloc(2 * nkw, sizeof *kv)) == NULL)
 		goto oom;
 	for (j = 0; j < nkw; j++) {
 		size_t slot = SIZE_MAX;
 
 		if (is_method && strcmp(kwnames[j], "self") == 0) {
-			r = pr_diag(d, PR_ETYPE,
-				    "%s() got multiple values for "
-				    "argument 'self'",
-				    f->name);
+			r = pr_diag(d, PR_ETYPE, "%s() got multiple values for %sargument 'self'",
+				    err_name(f), pr__profile.py3_arg_errors ? "" : "keyword ");
 			goto fail;
 		}
 		for (i = 0; i < f->nparams && slot == SIZE_MAX; i++)
@@ -126,14 +160,13 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args, size_t n
 			r = pr_diag(d, PR_ETYPE,
 				    "%s() got an unexpected "
 				    "keyword argument '%s'",
-				    f->name, kwnames[j]);
+				    err_name(f), kwnames[j]);
 			goto fail;
 		}
 		if (argv[slot] != NULL) {
-			r = pr_diag(d, PR_ETYPE,
-				    "%s() got multiple values for "
-				    "argument '%s'",
-				    f->name, kwnames[j]);
+			r = pr_diag(d, PR_ETYPE, "%s() got multiple values for %sargument '%s'",
+				    err_name(f), pr__profile.py3_arg_errors ? "" : "keyword ",
+				    kwnames[j]);
 			goto fail;
 		}
 		argv[slot] = pr_incref(kwargs[j]);
@@ -146,7 +179,7 @@ static int bind(const pr_func *f, int is_method, pr_value *const *args, size_t n
 	}
 	for (i = 0; i < f->nrequired; i++)
 		if (argv[i] == NULL) {
-			r = missing_arguments(f, argv, d);
+			r = missing_arguments(f, is_method, argv, d);
 			goto fail;
 		}
 	if (f->varkw) {
@@ -194,7 +227,7 @@ int pr_call(pr_value *func, pr_value *const *args, size_t nargs, const char *con
 	}
 	nslots = f->nparams + f->nkwonly + f->varargs + f->varkw;
 	if (nslots > MAX_SLOTS)
-		return pr_diag(d, PR_EUNSUPPORTED, "%s(): too many parameters", f->name);
+		return pr_diag(d, PR_EUNSUPPORTED, "%s(): too many parameters", err_name(f));
 	if ((r = bind(f, is_method, args, nargs, kwnames, kwargs, nkw, argv, d)) < 0)
 		return r;
 	*out = NULL;

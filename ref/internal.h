@@ -46,6 +46,7 @@ struct pr_profile {
 	int pickle_quoted;       /* "cannot pickle '_thread.lock' object" */
 	int exc_repr_compact;    /* ValueError('x'), not ValueError('x',) */
 	int qualname_errors;     /* "ProcessPoolExecutor.submit() missing ..." */
+	int py3_arg_errors;      /* "takes 1 positional argument but 2 were given" */
 	int float_index_message; /* "'float' object cannot be interpreted as an integer" */
 	/* CPython bugs the release has (profile.c, bugs[]) */
 	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
@@ -125,6 +126,8 @@ int pr__value_eq(const pr_value *a, const pr_value *b);
 int pr__value_hashable(const pr_value *v, struct pr_diag *d);
 /* An int or bool as a C int, as os._exit() converts its argument. */
 int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d);
+/* The OverflowError message of an int v that is no C int, for a C int argument. */
+const char *pr__cint_overflow(const pr_value *v);
 /* float(v) for an int, bool or float. */
 int pr__value_as_double(const pr_value *v, double *out, struct pr_diag *d);
 /* list(v): an array of new references, or "'int' object is not iterable". */
@@ -260,8 +263,8 @@ struct pr_runtime {
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
-	int exits_by_sys_exit; /* a spawn child: spawn_main ends in sys.exit(code) */
-	int exit_overflow;     /* _bootstrap's code does not fit os._exit()'s C int */
+	int exits_by_sys_exit;     /* a spawn child: spawn_main ends in sys.exit(code) */
+	const char *exit_overflow; /* _bootstrap's code does not fit os._exit()'s C int: why */
 };
 extern struct pr_runtime pr__rt;
 

@@ -78,11 +78,10 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 			/* os._exit(code) raised OverflowError: it leaves _launch
 			 * and start() in this child, into whatever called start()
 			 * (a grandchild's copy of its parent's target) */
-			pr__rt.exit_overflow = 0;
-			return pr_diag(d, PR_EOVERFLOW,
-				       pr__profile.c_int_message ?
-					       "Python int too large to convert to C int" :
-					       "signed integer is greater than maximum");
+			const char *why = pr__rt.exit_overflow;
+
+			pr__rt.exit_overflow = NULL;
+			return pr_diag(d, PR_EOVERFLOW, "%s", why);
 		}
 		free(po);
 		_exit(r);

@@ -37,6 +37,7 @@ struct pr_profile pr__profile = {
 	.pickle_quoted = 1,
 	.exc_repr_compact = 1,
 	.qualname_errors = 1,
+	.py3_arg_errors = 1,
 	.float_index_message = 1,
 	.bug_107219 = 1,
 	.bug_132969 = 1,
@@ -92,7 +93,9 @@ static const struct change {
 	 * and fork() when vfork() fails (bpo-47151) */
 	{ offsetof(struct pr_profile, spawn_vfork), PY(3, 10) },
 	/* 3.8, _PyLong_AsInt: "Python int too large to convert to C int";
-	 * before, os._exit() said "signed integer is greater than maximum" */
+	 * before, os._exit() took a C long, then checked its range: "Python
+	 * int too large to convert to C long", "signed integer is greater than
+	 * maximum" or "less than minimum" (value.c, pr__cint_overflow) */
 	{ offsetof(struct pr_profile, c_int_message), PY(3, 8) },
 	/* 3.0, PEP 3137: bytes a type of its own.  In 2.7 `bytes is str`:
 	 * b'x' is the native string '...' is, so the name setter's
@@ -127,6 +130,14 @@ static const struct change {
 	/* 3.10, bpo-20291 and friends (Python/ceval.c): the qualified name in
 	 * argument errors */
 	{ offsetof(struct pr_profile, qualname_errors), PY(3, 10) },
+	/* 3.0, PEP 3102 (Python/ceval.c): "takes N positional argument(s)
+	 * but M were given", "missing N required positional argument(s):
+	 * 'x'".  2.7 counted every argument, keywords too, and self: "takes
+	 * exactly 1 argument (2 given)", "at most" with defaults, "at least"
+	 * when missing ones; "got multiple values for keyword argument 'x'";
+	 * and it refused too many positional arguments before it looked at
+	 * the keywords. */
+	{ offsetof(struct pr_profile, py3_arg_errors), PY(3, 0) },
 	/* 3.10, bpo-37999 (no __int__ fallback): "'float' object cannot be
 	 * interpreted as an integer" */
 	{ offsetof(struct pr_profile, float_index_message), PY(3, 10) },

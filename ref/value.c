@@ -761,6 +761,21 @@ int pr__value_hashable(const pr_value *v, struct pr_diag *d)
 
 /* ---- conversions ------------------------------------------------------ */
 
+/*
+ * 3.8 parses a C int argument with _PyLong_AsInt.  Before, the 'i' format
+ * of PyArg_Parse took PyLong_AsLong first (2.7's PyInt_AsLong says the
+ * same), then checked the range itself (Python/getargs.c, convertsimple).
+ */
+const char *pr__cint_overflow(const pr_value *v)
+{
+	if (pr__profile.c_int_message)
+		return "Python int too large to convert to C int";
+	if (v->u.i.big != NULL)
+		return "Python int too large to convert to C long";
+	return v->u.i.small > 0 ? "signed integer is greater than maximum" :
+				  "signed integer is less than minimum";
+}
+
 int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d)
 {
 	if (v->kind == PR_BOOL) {
@@ -771,7 +786,7 @@ int pr__value_as_cint(const pr_value *v, int *out, struct pr_diag *d)
 		return pr_diag(d, PR_ETYPE, "'%s' object cannot be interpreted as an integer",
 			       pr__type_name(v));
 	if (v->u.i.big != NULL || v->u.i.small > INT32_MAX || v->u.i.small < INT32_MIN)
-		return pr_diag(d, PR_EOVERFLOW, "Python int too large to convert to C int");
+		return pr_diag(d, PR_EOVERFLOW, "%s", pr__cint_overflow(v));
 	*out = (int)v->u.i.small;
 	return 0;
 }

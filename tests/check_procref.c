@@ -1235,6 +1235,40 @@ START_TEST(test_profile_names)
 }
 END_TEST
 
+/* Argument errors: the bare name before 3.10, 2.7's counts before 3.0. */
+START_TEST(test_profile_arg_errors)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *cls = pr_global("Process"), *p = NULL, *q = NULL, *v[7], *one = pr_int(1);
+	const char *kw[1] = { "group" };
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		v[i] = pr_none();
+	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
+	ck_raised(pr_call(cls, v, 6, NULL, NULL, 0, &p, &d), &d, "TypeError",
+		  "__init__() takes from 1 to 6 positional arguments but 7 were given");
+	p = process("returns", NULL, NULL, NULL);
+	ck_raised(callm(p, "start", &one, 1, NULL, &d), &d, "TypeError",
+		  "start() takes 1 positional argument but 2 were given");
+	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
+	/* too many before the keywords, and keywords count */
+	ck_raised(pr_call(cls, v, 6, kw, v, 1, &q, &d), &d, "TypeError",
+		  "__init__() takes at most 6 arguments (8 given)");
+	ck_raised(pr_call(cls, v, 1, kw, v, 1, &q, &d), &d, "TypeError",
+		  "__init__() got multiple values for keyword argument 'group'");
+	ck_raised(callm(p, "start", &one, 1, NULL, &d), &d, "TypeError",
+		  "start() takes exactly 1 argument (2 given)");
+	ck_raised(callm(p, "join", v, 2, NULL, &d), &d, "TypeError",
+		  "join() takes at most 2 arguments (3 given)");
+	for (i = 0; i < 7; i++)
+		pr_decref(v[i]);
+	pr_decref(p);
+	pr_decref(one);
+	pr_decref(cls);
+}
+END_TEST
+
 /* libprocref has every module global and child behaviour of
  * harness/vocab.def, under the table's name, and each feature of a CPython
  * release from that release on. */
@@ -1430,10 +1464,11 @@ Suite *procref_suite(void)
 		PS_TEST(test_set_executable),      PS_TEST(test_forkserver_child),
 		PS_TEST(test_gc_closes_sentinel),  PS_TEST(test_exit_function)
 	};
-	const struct ps_test profiles[] = { PS_TEST(test_profile_names), PS_TEST(test_vocabulary),
-					    PS_TEST(test_profile_repr_37),
-					    PS_TEST(test_profile_old_releases),
-					    PS_TEST(test_profile_optimized) };
+	const struct ps_test profiles[] = {
+		PS_TEST(test_profile_names),        PS_TEST(test_vocabulary),
+		PS_TEST(test_profile_repr_37),      PS_TEST(test_profile_arg_errors),
+		PS_TEST(test_profile_old_releases), PS_TEST(test_profile_optimized)
+	};
 	const struct ps_case cases[] = {
 		{ PS_CASE("values", values), .setup = ps_procref_setup, .teardown = teardown },
 		{ PS_CASE("objects", objects), .setup = ps_procref_setup, .teardown = teardown },

@@ -102,5 +102,15 @@ else
 		test "$(cut -d' ' -f1 "$tmp/free" | sort -u)" = "$allowed"
 fi
 
+# 6. The generator writes only what both hellos declare: ref@3.6 has no
+# parent_process() (3.8) and no Process.kill (3.7), so a session of it
+# against itself never calls them (it did, and both sides failed alike).
+"$PROCSPEC" fuzz --impl ref@3.6 --against ref@3.6 --seed 11 --runs 40 -j 1 --known '' \
+	--report '' --shrink-seconds 0 --found-dir "$tmp/found-36" >"$tmp/out" 2>&1
+rc=$?
+check "ref@3.6 against itself: nothing found (exit $rc)" test $rc -eq 0
+check "the session names the features it does not generate" \
+	grep -q '^not generated (a driver.s hello lacks it): .*Process.kill.*parent_process' "$tmp/out"
+
 echo "fuzz-session: $pass passed, $fail failed"
 [ $fail -eq 0 ]

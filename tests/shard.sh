@@ -47,7 +47,7 @@ EOF
 
 # 1. Fuzz: ref as 3.6 against ref as 3.11 diverges often, so findings repeat
 # (seed 6: none of its first 200 scenarios waits out a time limit).
-printf 'DIFF .kill()* | known in this test, to check that known counts add up\n' >"$tmp/known"
+printf 'DIFF .join()* | known in this test, to check that known counts add up\n' >"$tmp/known"
 fuzz() {
 	"$PROCSPEC" fuzz --impl ref@3.6 --against ref --seed 6 -j 2 --known "$tmp/known" \
 		--shrink-seconds 0 --found-dir "$tmp/found-$1" --report "$tmp/$1" "${@:2}"

@@ -49,7 +49,8 @@ int drv_send_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * else op error. */
 int drv_reply_error(json_t *req, const char *message);
 /* A JSON string for text that may not be valid UTF-8: each byte that
- * starts no valid sequence becomes "\xNN" (Python's backslashreplace). */
+ * starts no valid sequence becomes "\xNN" (Python's backslashreplace);
+ * under a 2.7 profile each ill-formed sequence becomes U+FFFD ('replace'). */
 json_t *drv_json_text(const char *s, size_t len);
 /* The same as malloc'ed, NUL-terminated text; its length in *outlen. */
 char *drv_backslashreplace(const char *s, size_t len, size_t *outlen);

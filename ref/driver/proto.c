@@ -229,16 +229,55 @@ static size_t utf8_valid(const unsigned char *s, size_t len)
 	return n;
 }
 
+/*
+ * The length of the ill-formed sequence at s that Python's 'replace'
+ * handler makes one U+FFFD: the longest start of a valid sequence (its
+ * "maximal subpart"), at least one byte.  A byte that starts none, or a
+ * lead byte whose next byte cannot follow it, is one.
+ */
+static size_t utf8_bad(const unsigned char *s, size_t len)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 1;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n && i < len && s[i] >= lo && s[i] <= hi; i++)
+		lo = 0x80, hi = 0xbf;
+	return i;
+}
+
 char *drv_backslashreplace(const char *s, size_t len, size_t *outlen)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	/* Python 2.7 has no backslashreplace for decoding: the Python driver
+	 * decodes with 'replace' there (tools/pydriver.py, _clean) */
+	int py2 = pr_profile_name()[0] == '2';
 	char *buf, *p;
 	size_t i, n;
 
 	if (len > (SIZE_MAX - 1) / 4 || (buf = malloc(4 * len + 1)) == NULL)
 		return NULL;
 	for (i = 0, p = buf; i < len; i += n) {
-		if ((n = utf8_valid(u + i, len - i)) == 0) {
+		if ((n = utf8_valid(u + i, len - i)) == 0 && py2) {
+			memcpy(p, "\xef\xbf\xbd", 3);
+			p += 3;
+			n = utf8_bad(u + i, len - i);
+		} else if (n == 0) {
 			p += sprintf(p, "\\x%02x", u[i]);
 			n = 1;
 		} else {
