@@ -218,11 +218,13 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 	}
 	if (!ps_stmt_applies(st, version)) {
 		/* a step its gate keeps from this release: a None went in its
-		 * place (step_request), and the transcript says so */
+		 * place (step_request), and the transcript says so, in words of
+		 * the gate alone, so that the releases it skips read the same */
 		free(value);
 		kind = PS_R_REPR;
 		value = NULL;
-		if (asprintf(&value, "(skipped on %u.%u)", version >> 8, version & 0xff) < 0)
+		if (asprintf(&value, st->below ? "(skipped: %u.%u or later)" : "(skipped: before %u.%u)",
+			     st->gate >> 8, st->gate & 0xff) < 0)
 			value = NULL;
 	}
 	stmt = ps_stmt_unparse(st);
