@@ -25,6 +25,13 @@ void ps_expr_free(struct ps_expr *e)
 	free(e);
 }
 
+bool ps_stmt_applies(const struct ps_stmt *s, unsigned version)
+{
+	if (!s->gate)
+		return true;
+	return s->below ? version < s->gate : version >= s->gate;
+}
+
 void ps_stmt_free(struct ps_stmt *s)
 {
 	if (!s)
@@ -140,9 +147,28 @@ static void unparse_seq(struct ps_buf *b, struct ps_expr *const *items, size_t n
  */
 static void unparse_object(struct ps_buf *b, const struct ps_expr *e)
 {
+	if (e->kind == PS_X_COMPARE || e->kind == PS_X_NOT) {
+		ps_buf_addc(b, '(');
+		unparse(b, e);
+		ps_buf_addc(b, ')');
+		return;
+	}
 	unparse(b, e);
 	if (e->kind == PS_X_INT)
 		ps_buf_addc(b, ' ');
+}
+
+/* An operand of ==, is: a comparison or a not inside one is bracketed,
+ * as Python's precedence needs. */
+static void unparse_operand(struct ps_buf *b, const struct ps_expr *e)
+{
+	if (e->kind == PS_X_COMPARE || e->kind == PS_X_NOT) {
+		ps_buf_addc(b, '(');
+		unparse(b, e);
+		ps_buf_addc(b, ')');
+	} else {
+		unparse(b, e);
+	}
 }
 
 static void unparse(struct ps_buf *b, const struct ps_expr *e)
@@ -217,6 +243,15 @@ static void unparse(struct ps_buf *b, const struct ps_expr *e)
 		}
 		ps_buf_addc(b, ')');
 		break;
+	case PS_X_COMPARE:
+		unparse_operand(b, e->items[0]);
+		ps_buf_addf(b, " %s ", e->text);
+		unparse_operand(b, e->items[1]);
+		break;
+	case PS_X_NOT:
+		ps_buf_adds(b, "not ");
+		unparse(b, e->object);
+		break;
 	}
 }
 
@@ -232,6 +267,9 @@ char *ps_stmt_unparse(const struct ps_stmt *s)
 {
 	struct ps_buf b = PS_BUF_INIT;
 
+	if (s->gate)
+		ps_buf_addf(&b, "if sys.version_info %s (%u, %u): ", s->below ? "<" : ">=",
+			    s->gate >> 8, s->gate & 0xff);
 	switch (s->kind) {
 	case PS_S_ASSIGN:
 		ps_buf_addf(&b, "%s = ", s->target);
@@ -340,6 +378,12 @@ static json_t *expr_json(const struct ps_expr *e)
 		return tagged("call",
 			      json_pack("{s:o, s:o, s:o}", "func", expr_json(e->object), "args",
 					seq_json(e->items, e->n_items), "kwargs", kw));
+	case PS_X_COMPARE:
+		return tagged("compare",
+			      json_pack("{s:s, s:o, s:o}", "op", e->text, "left",
+					expr_json(e->items[0]), "right", expr_json(e->items[1])));
+	case PS_X_NOT:
+		return tagged("not", expr_json(e->object));
 	}
 	return NULL;
 }

@@ -27,6 +27,8 @@ enum ps_expr_kind {
 	PS_X_TASK,      /* text: the NAME of task.NAME (executor tasks) */
 	PS_X_GETATTR,   /* object, text: attribute name */
 	PS_X_CALL,      /* object: the callee; items: positional args; kw */
+	PS_X_COMPARE,   /* text: "==", "is" or "is not"; items: the two operands */
+	PS_X_NOT,       /* object: the operand of `not` */
 };
 
 struct ps_kwarg {
@@ -53,14 +55,24 @@ enum ps_stmt_kind {
 	PS_S_SETATTR, /* object.attr = value (object and attr from a GETATTR) */
 };
 
+/*
+ * A step gated by version, `if sys.version_info >= (3, 8): STMT` (or `<`):
+ * gate is PY(3, 8) as harness/vocab.h numbers releases, 0 for a step that
+ * always runs; below is true for `<`.
+ */
 struct ps_stmt {
 	enum ps_stmt_kind kind;
-	int line;               /* first line of the statement */
+	int line; /* first line of the statement */
+	unsigned gate;
+	bool below;
 	char *target;           /* PS_S_ASSIGN */
 	struct ps_expr *object; /* PS_S_SETATTR */
 	char *attr;             /* PS_S_SETATTR */
 	struct ps_expr *value;
 };
+
+/* Whether a step runs on CPython release version (PY(major, minor)). */
+bool ps_stmt_applies(const struct ps_stmt *s, unsigned version);
 
 void ps_expr_free(struct ps_expr *e);
 void ps_stmt_free(struct ps_stmt *s);
@@ -72,7 +84,10 @@ void ps_stmt_free(struct ps_stmt *s);
 char *ps_stmt_unparse(const struct ps_stmt *s);
 char *ps_expr_unparse(const struct ps_expr *e);
 
-/* The protocol's JSON form of a statement (a new reference), NULL when out of memory. */
+/* The protocol's JSON form of a statement (a new reference), NULL when out
+ * of memory.  A gated step's is its statement's: the harness, not the
+ * driver, decides whether it runs (docs/SCENARIOS.md, Steps for some
+ * releases only). */
 json_t *ps_stmt_to_json(const struct ps_stmt *s);
 
 /* Append Python's repr() of a str (is_bytes false) or bytes value to a buffer. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "impl.h"
 #include "commands.h"
 #include "file.h"
 #include "golden.h"
@@ -228,7 +229,9 @@ int ps_cmd_capture(int argc, char **argv)
 			struct ps_outcome o;
 			const char *mname = ps_method_name(m);
 			const char *feat[PS_MAX_FEATURES];
-			size_t nf = ps_scenario_features(sc, feat), k;
+			size_t nf = ps_scenario_features_on(
+				       sc, s.runner.drv ? ps_impl_version(s.runner.drv) : 0, feat),
+			       k;
 			char *header = NULL;
 			bool lacks = false;
 

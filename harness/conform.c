@@ -2042,6 +2042,96 @@ static void ck_exec_end(struct ck *c)
 		    left);
 }
 
+/* ---- the forms of CPython's own test assertions (vocab.def, issue 16) -- */
+
+/* Whether the hello declares every feature named (a NULL-ended list); a
+ * hello without "features" has them all.  Skips the check when not. */
+static bool declares(struct ck *c, const char *const *names)
+{
+	json_t *f;
+	size_t i, k;
+
+	if (!have_hello(c))
+		return false;
+	f = json_object_get(c->hello, "features");
+	if (!json_is_array(f))
+		return true;
+	for (k = 0; names[k]; k++) {
+		for (i = 0; i < json_array_size(f); i++)
+			if (!strcmp(json_string_value(json_array_get(f, i)) ?: "", names[k]))
+				break;
+		if (i == json_array_size(f)) {
+			skip(c, "the driver does not declare the %s feature", names[k]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void ck_forms_compare(struct ck *c)
+{
+	static const char *const need[] = { "operator.eq", "operator.is", "operator.not", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.returns)"))
+		return;
+	if (repr(c, "p.exitcode is None", "True") && repr(c, "p.exitcode is not None", "False") &&
+	    repr(c, "p.name == 'Process-1'", "True") && repr(c, "not p.daemon", "True") &&
+	    repr(c, "current_process() is current_process()", "True") &&
+	    repr(c, "not (1 == 2)", "True"))
+		repr(c, "[1, (2, 'a')] == [1, (2, 'a')]", "True");
+}
+
+static void ck_forms_builtins(struct ck *c)
+{
+	static const char *const need[] = { "builtin.len", "builtin.type", "builtin.isinstance",
+					    NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.returns)"))
+		return;
+	if (repr(c, "len(current_process().authkey)", "32") &&
+	    repr(c, "type(p).__name__", "'Process'") &&
+	    repr(c, "type(current_process()).__name__", "'_MainProcess'") &&
+	    repr(c, "isinstance(p, Process)", "True") && repr(c, "isinstance(1, int)", "True"))
+		repr(c, "isinstance('1', bytes)", "False");
+}
+
+static void ck_forms_start_method(struct ck *c)
+{
+	static const char *const need[] = { "start_method", NULL };
+	char want[32];
+	json_t *msg;
+	const char *type;
+
+	snprintf(want, sizeof(want), "'%s'", c->method);
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !repr(c, "get_start_method()", want) || !(msg = step(c, "set_start_method('spawn')")))
+		return;
+	type = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
+	if (!type || strcmp(type, "RuntimeError"))
+		miss(c, "\"raised\":{\"type\":\"RuntimeError\",\"message\":\"context has already "
+			"been set\"}");
+	json_decref(msg);
+	if (repr(c, "get_start_method()", want) &&
+	    repr(c, "get_context('spawn').get_start_method()", "'spawn'") &&
+	    null(c, "set_start_method('spawn', force=True)"))
+		repr(c, "get_start_method()", "'spawn'");
+}
+
+static void ck_forms_wait(struct ck *c)
+{
+	static const char *const need[] = { "connection.wait", "gc.collect", "operator.eq", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.blocks)") || !null(c, "p.start()"))
+		return;
+	if (repr(c, "connection.wait([p.sentinel], timeout=0)", "[]") && null(c, "release(p)") &&
+	    repr(c, "connection.wait([p.sentinel], timeout=10) == [p.sentinel]", "True") &&
+	    null(c, "p.join()"))
+		null(c, "gc.collect()");
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 struct check {
@@ -2157,6 +2247,19 @@ static const struct check checks[] = {
 	  ck_exec_settles, -1 },
 	{ "executor.end", MUST, "end / ended / exited; Executors",
 	  "end releases executor gates and drains the pool: children_left is 0", ck_exec_end, -1 },
+	{ "forms.compare", MUST, "Statements",
+	  "==, is, is not and not evaluate as in Python (x is None, current_process() is itself)",
+	  ck_forms_compare, -1 },
+	{ "forms.builtins", MUST, "Statements; Globals",
+	  "len, type(x).__name__ and isinstance give Python's answers", ck_forms_builtins, -1 },
+	{ "forms.start-method", MUST, "Globals",
+	  "get_start_method() names the method; set_start_method without force raises "
+	  "RuntimeError, with force it sets",
+	  ck_forms_start_method, -1 },
+	{ "forms.wait", MUST, "Globals",
+	  "connection.wait() on a sentinel: [] while the child runs, the sentinel once it exited; "
+	  "gc.collect() is None",
+	  ck_forms_wait, -1 },
 	{ "pids.bound", MUST, "step / result",
 	  "\"pids\" maps a started process's variable to its pid, also after it ended", ck_pids,
 	  -1 },

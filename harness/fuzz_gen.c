@@ -612,6 +612,12 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 
 	memset(op, 0, sizeof(*op));
 	op->var = -1;
+	/* not x, x is None, x is not None: as x (gen_on_var) */
+	while (s->kind == PS_S_EXPR && e->kind == PS_X_NOT)
+		e = e->object;
+	if (s->kind == PS_S_EXPR && e->kind == PS_X_COMPARE && strcmp(e->text, "==") &&
+	    e->items[1]->kind == PS_X_NONE)
+		e = e->items[0];
 	if (s->kind == PS_S_ASSIGN) {
 		if (!is_global_call(e, "Process"))
 			return false;
@@ -1024,6 +1030,12 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	const char *v = pv->name;
 	unsigned k = weighted(r, w, N_KINDS);
 
+	/* the same reads as CPython's tests assert them (vocab.def, issue 16):
+	 * decode() reads them as the plain ones */
+	if ((k == ALIVE || k == EXITCODE) && chance(r, 25)) {
+		ps_buf_addf(b, k == ALIVE ? "not %s.is_alive()" : "%s.exitcode is None", v);
+		return;
+	}
 	if (fixed[k]) {
 		ps_buf_addf(b, fixed[k], v);
 		return;

@@ -306,6 +306,19 @@ static bool python_version(const char *text, char xy[16], bool *opt)
 	return true;
 }
 
+unsigned ps_impl_version(const struct ps_driver *drv)
+{
+	const char *follows = json_string_value(json_object_get(drv->hello, "follows"));
+	unsigned major, minor;
+	char xy[16];
+	bool opt;
+
+	if (!python_version(follows ? follows : drv->implementation, xy, &opt) ||
+	    sscanf(xy, "%u.%u", &major, &minor) != 2 || major > 255 || minor > 255)
+		return 0;
+	return major << 8 | minor;
+}
+
 static bool set_exists(const char *golden_dir, const char *set)
 {
 	struct ps_buf b = PS_BUF_INIT;

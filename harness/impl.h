@@ -48,6 +48,14 @@ void ps_impl_release(struct ps_impl *impl);
  * cpython-X.Y-O when golden_dir has it, cpython-X.Y otherwise.  PS_EUSAGE
  * when no version can be read or no such set exists.
  */
+/*
+ * The CPython release the driver follows, PY(major, minor) as
+ * harness/vocab.h numbers them, from the same hello fields as --golden auto;
+ * 0 when it names none.  A step's gate (`if sys.version_info >= (3, 8):`)
+ * is decided by it.
+ */
+unsigned ps_impl_version(const struct ps_driver *drv);
+
 int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, char **set,
 			struct ps_diag *d);
 

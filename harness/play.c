@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "golden.h"
+#include "impl.h"
 #include "report.h"
 
 /* "diverges at step N (line L): STMT", from the first line where the texts differ. */
@@ -137,7 +138,7 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 {
 	struct ps_buf b = PS_BUF_INIT;
 	char *expect_path = NULL;
-	unsigned m, drv_methods;
+	unsigned m, drv_methods, version;
 	size_t i, cap;
 	int r;
 
@@ -179,10 +180,11 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 	if (!p->entries || !p->jobs || !p->implementation)
 		return ps_diag(d, -ENOMEM, "out of memory");
 	drv_methods = s->runner.drv->methods;
+	version = ps_impl_version(s->runner.drv);
 	for (i = 0; i < s->n_scenarios; i++) {
 		const struct ps_scenario *sc = s->scenarios[i];
 		const char *feat[PS_MAX_FEATURES];
-		size_t nf = ps_scenario_features(sc, feat), k;
+		size_t nf = ps_scenario_features_on(sc, version, feat), k;
 
 		for (m = 1; m <= PS_M_FORKSERVER; m <<= 1) {
 			struct ps_play_entry *en = &p->entries[p->n];
@@ -195,6 +197,12 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 			if (!(drv_methods & m)) {
 				en->pre = PS_V_NOTRUN;
 				en->why = strdup("the implementation has no such start method");
+			} else if (!version && ps_scenario_gated(sc)) {
+				/* its gates need the release the driver follows */
+				en->pre = PS_V_UNSUPPORTED;
+				en->why = strdup(
+					"needs the CPython release the implementation "
+					"follows (hello \"follows\"), for its gated steps");
 			} else if (s->golden_set) {
 				ps_buf_addf(&b, "%s/%s/%s", s->golden_dir, s->golden_set,
 					    ps_method_name(m));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "impl.h"
 #include "proc.h"
 
 const char *ps_verdict_word(enum ps_verdict v)
@@ -143,7 +144,8 @@ static void bad_message(struct ps_outcome *o, json_t *msg, const char *fmt, ...)
 }
 
 /* Take a result message into the transcript. Returns false if the run must stop. */
-static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *msg, size_t id)
+static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *msg, size_t id,
+			unsigned version)
 {
 	json_t *pids = json_object_get(msg, "pids"), *v, *raised, *err;
 	const char *name, *s;
@@ -213,6 +215,17 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 			    "{\"text\"}), \"raised\" or \"error\"",
 			    id);
 		return false;
+	}
+	if (!ps_stmt_applies(st, version)) {
+		/* a step its gate keeps from this release: a None went in its
+		 * place (step_request), and the transcript says so, in words of
+		 * the gate alone, so that the releases it skips read the same */
+		free(value);
+		kind = PS_R_REPR;
+		value = NULL;
+		if (asprintf(&value, st->below ? "(skipped: %u.%u or later)" : "(skipped: before %u.%u)",
+			     st->gate >> 8, st->gate & 0xff) < 0)
+			value = NULL;
 	}
 	stmt = ps_stmt_unparse(st);
 	if (!stmt || (kind != PS_R_NONE && !value)) {
@@ -307,9 +320,22 @@ static bool drain(struct ps_runner *rn, size_t n, bool *gone, struct ps_outcome 
 	return true;
 }
 
-static json_t *step_request(const struct ps_scenario *sc, size_t i)
+/* The release the driver follows, for the steps' gates (impl.h). */
+static unsigned runner_version(const struct ps_runner *rn)
 {
-	json_t *stmt = ps_stmt_to_json(sc->steps[i]);
+	return rn && rn->drv ? ps_impl_version(rn->drv) : 0;
+}
+
+/*
+ * Step i's request.  A step its gate keeps from the driver's release goes as
+ * the statement None, which every driver evaluates to nothing, so that the
+ * ids and replies stay one per step.
+ */
+static json_t *step_request(const struct ps_runner *rn, const struct ps_scenario *sc, size_t i)
+{
+	json_t *stmt = ps_stmt_applies(sc->steps[i], runner_version(rn)) ?
+			       ps_stmt_to_json(sc->steps[i]) :
+			       json_pack("{s:{s:n}}", "expr", "none");
 
 	return stmt ? json_pack("{s:s, s:I, s:o}", "op", "step", "id", (json_int_t)(i + 1), "stmt",
 				stmt) :
@@ -337,7 +363,7 @@ int ps_wire_encode(const struct ps_scenario *sc, struct ps_wire *w, struct ps_di
 	if (!(w->lines = calloc(sc->n_steps + 1, sizeof(*w->lines))))
 		return ps_diag(d, -ENOMEM, "out of memory");
 	for (i = 0; i < sc->n_steps; i++) {
-		req = step_request(sc, i);
+		req = step_request(NULL, sc, i);
 		s = req ? json_dumps(req, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 		json_decref(req);
 		len = s ? strlen(s) : 0;
@@ -400,7 +426,7 @@ static enum phase play_begin(struct ps_runner *rn, const struct ps_scenario *sc,
 		if (w && i < sc->n_steps)
 			sent = post_line(rn, w->lines[i], sending, o);
 		else if (i < sc->n_steps)
-			sent = post(rn, step_request(sc, i), true, sending, o);
+			sent = post(rn, step_request(rn, sc, i), true, sending, o);
 		else
 			sent = post(rn, json_pack("{s:s}", "op", "end"), true, sending, o);
 		if (!sent)
@@ -451,7 +477,7 @@ static enum phase play_steps(struct ps_runner *rn, const struct ps_scenario *sc,
 		if (pipelined)
 			got = reply_to(rn, when, &msg, o);
 		else
-			got = exchange(rn, step_request(sc, i), when, &msg, o);
+			got = exchange(rn, step_request(rn, sc, i), when, &msg, o);
 		if (!got)
 			goto out;
 		if (op_is(msg, "exited")) {
@@ -463,7 +489,7 @@ static enum phase play_steps(struct ps_runner *rn, const struct ps_scenario *sc,
 				ph = PH_DONE;
 			goto out;
 		}
-		if (!take_result(o, sc->steps[i], msg, i + 1)) {
+		if (!take_result(o, sc->steps[i], msg, i + 1, runner_version(rn))) {
 			if (o->verdict == PS_V_PASS) {
 				ph = PH_NOMEM;
 				goto out;
@@ -599,6 +625,8 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 	}
 	r = ps_runner_ready(rn, d);
 	if (!r) {
+		if (ps_scenario_gated(sc))
+			w = NULL; /* encoded without a driver: its gates undecided */
 		play(rn, sc, w, method, o);
 		o->seconds = ps_now() - t0;
 	}

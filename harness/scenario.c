@@ -45,6 +45,23 @@ static const char *const method_names[] = { "fork", "spawn", "forkserver" };
 
 enum tok_kind { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_BYTES, T_OP };
 
+/* The two-character operators and '<', as struct tok's op */
+enum { OP_EQ = 'E', OP_GE = 'G', OP_LT = 'L' };
+
+/* An operator token's text, for messages */
+static const char *op_text(const char *op)
+{
+	switch (*op) {
+	case OP_EQ:
+		return "==";
+	case OP_GE:
+		return ">=";
+	case OP_LT:
+		return "<";
+	}
+	return op;
+}
+
 struct tok {
 	enum tok_kind kind;
 	int line, col;
@@ -684,6 +701,14 @@ static void next(struct parser *p)
 		t->len = n;
 		if (!t->text)
 			fail_at(p, t->line, t->col, "out of memory");
+	} else if ((c == '=' || c == '>') && peekc(p, 1) == '=') {
+		t->kind = T_OP; /* "==" and ">=" (the latter only in a step's gate) */
+		t->op = c == '=' ? OP_EQ : OP_GE;
+		advance(p, 2);
+	} else if (c == '<' && peekc(p, 1) != '=' && peekc(p, 1) != '<') {
+		t->kind = T_OP; /* only in a step's gate */
+		t->op = OP_LT;
+		advance(p, 1);
 	} else if (strchr("()[]{},.=:-", c)) {
 		t->kind = T_OP;
 		t->op = (char)c;
@@ -692,11 +717,6 @@ static void next(struct parser *p)
 			p->depth++;
 		else if ((c == ')' || c == ']' || c == '}') && p->depth > 0)
 			p->depth--;
-		if (c == '=' && peekc(p, 0) == '=') {
-			fail_at(p, t->line, t->col,
-				"operator '==' is not part of the scenario language");
-			t->kind = T_EOF;
-		}
 	} else if (c >= 0x80) {
 		fail_at(p, t->line, t->col, "invalid non-ASCII character in a name");
 		t->kind = T_EOF;
@@ -743,9 +763,11 @@ static bool expect_op(struct parser *p, char op, const char *what)
 		next(p);
 		return true;
 	}
-	if (p->tok.kind == T_OP)
-		FAIL_TOK(p, "expected '%c' %s, found '%c'", op, what, p->tok.op);
-	else
+	if (p->tok.kind == T_OP) {
+		char found[2] = { p->tok.op, '\0' };
+
+		FAIL_TOK(p, "expected '%c' %s, found '%s'", op, what, op_text(found));
+	} else
 		FAIL_TOK(p, "expected '%c' %s, found %s", op, what, tok_desc(&p->tok));
 	return false;
 }
@@ -1099,9 +1121,12 @@ static struct ps_expr *parse_atom(struct parser *p)
 			return NULL;
 		}
 		return e;
-	default:
-		FAIL_TOK(p, "unexpected '%c'", t->op);
+	default: {
+		char found[2] = { t->op, '\0' };
+
+		FAIL_TOK(p, "unexpected '%s'", op_text(found));
 		return NULL;
+	}
 	}
 }
 
@@ -1164,11 +1189,81 @@ static struct ps_expr *parse_trailers(struct parser *p)
 	return NULL;
 }
 
+static bool is_name(const struct parser *p, const char *name)
+{
+	return p->tok.kind == T_NAME && !strcmp(p->tok.text, name);
+}
+
+/* A comparison: OPERAND [('==' | 'is' ['not']) OPERAND], never chained. */
+static struct ps_expr *parse_compare(struct parser *p)
+{
+	struct ps_expr *e = parse_trailers(p), *x, *right;
+	int line, col;
+	const char *op;
+
+	if (!e || p->failed)
+		return e;
+	if (!is_op(p, OP_EQ) && !is_name(p, "is"))
+		return e;
+	line = p->tok.line;
+	col = p->tok.col;
+	op = is_op(p, OP_EQ) ? "==" : "is";
+	next(p);
+	if (!strcmp(op, "is") && is_name(p, "not")) {
+		op = "is not";
+		next(p);
+	}
+	if (!(x = new_expr(p, PS_X_COMPARE, e->line, e->col)) || !(x->text = strdup(op)) ||
+	    !push_item(p, x, e)) {
+		if (x && !x->text)
+			fail_at(p, line, col, "out of memory");
+		if (!x || !x->n_items)
+			ps_expr_free(e);
+		ps_expr_free(x);
+		return NULL;
+	}
+	x->len = strlen(op);
+	if (is_name(p, "not")) {
+		FAIL_TOK(p, "'not' after '%s' needs brackets: %s (not ...)", op, op);
+		ps_expr_free(x);
+		return NULL;
+	}
+	right = parse_trailers(p);
+	if (!right || !push_item(p, x, right)) {
+		ps_expr_free(x);
+		return NULL;
+	}
+	if (is_op(p, OP_EQ) || is_name(p, "is")) {
+		FAIL_TOK(p, "chained comparisons are not part of the scenario language: "
+			    "use brackets");
+		ps_expr_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* An expression: 'not' EXPR, or a comparison. */
 static struct ps_expr *parse_expr(struct parser *p)
 {
-	int n = p->nest;
-	struct ps_expr *e = parse_trailers(p);
+	int n = p->nest, line = p->tok.line, col = p->tok.col;
+	struct ps_expr *e, *x;
 
+	if (is_name(p, "not")) {
+		if (!nest(p))
+			return NULL;
+		next(p);
+		e = parse_expr(p);
+		p->nest = n;
+		if (!e)
+			return NULL;
+		if (!(x = new_expr(p, PS_X_NOT, line, col))) {
+			ps_expr_free(e);
+			return NULL;
+		}
+		x->object = e;
+		return x;
+	}
+	e = parse_compare(p);
 	p->nest = n;
 	return e;
 }
@@ -1198,12 +1293,96 @@ static bool at_line_end(struct parser *p)
 		return true;
 	if (p->tok.kind == T_OP && p->tok.op == ':')
 		FAIL_TOK(p, "unexpected ':' (a header line must come before the first statement)");
-	else if (p->tok.kind == T_OP)
-		FAIL_TOK(p, "unexpected '%c' after the statement", p->tok.op);
-	else
+	else if (p->tok.kind == T_OP) {
+		char found[2] = { p->tok.op, '\0' };
+
+		FAIL_TOK(p, "unexpected '%s' after the statement", op_text(found));
+	} else
 		FAIL_TOK(p, "unexpected %s after the statement: one statement per line",
 			 tok_desc(&p->tok));
 	return false;
+}
+
+/* A number of a release in a gate: 0-255, as PY() packs it. */
+static bool gate_number(struct parser *p, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (p->tok.kind != T_INT || p->tok.text[0] == '-') {
+		FAIL_TOK(p, "expected a release number, as in (3, 8)");
+		return false;
+	}
+	v = strtoul(p->tok.text, &end, 10);
+	if (*end || v > 255) {
+		FAIL_TOK(p, "release number %s out of range (0 to 255)", p->tok.text);
+		return false;
+	}
+	*out = (unsigned)v;
+	next(p);
+	return true;
+}
+
+/*
+ * `if sys.version_info >= (X, Y): ` or `if sys.version_info < (X, Y): `
+ * before a statement on the same line: the step runs only on the releases
+ * it applies to (docs/SCENARIOS.md, Steps for some releases only).  The
+ * current token is `if`; leaves it at the statement.
+ */
+static bool parse_gate(struct parser *p, struct ps_stmt *s)
+{
+	static const char usage[] =
+		"a step's gate reads `if sys.version_info >= (X, Y): STATEMENT` "
+		"or `if sys.version_info < (X, Y): STATEMENT`";
+	unsigned major, minor;
+	int line = p->tok.line;
+
+	next(p);
+	if (!is_name(p, "sys")) {
+		FAIL_TOK(p, "%s", usage);
+		return false;
+	}
+	next(p);
+	if (!is_op(p, '.')) {
+		FAIL_TOK(p, "%s", usage);
+		return false;
+	}
+	next(p);
+	if (!is_name(p, "version_info")) {
+		FAIL_TOK(p, "%s", usage);
+		return false;
+	}
+	next(p);
+	if (!is_op(p, OP_GE) && !is_op(p, OP_LT)) {
+		FAIL_TOK(p, "%s", usage);
+		return false;
+	}
+	s->below = is_op(p, OP_LT);
+	next(p);
+	if (!expect_op(p, '(', "before the release, as in (3, 8)") || !gate_number(p, &major) ||
+	    !expect_op(p, ',', "between the major and minor numbers") || !gate_number(p, &minor) ||
+	    !expect_op(p, ')', "after the release, as in (3, 8)"))
+		return false;
+	if (major < 2 || (major == 2 && minor < 7)) {
+		fail_at(p, line, 1, "no CPython before 2.7 is a profile or golden set: (%u, %u)",
+			major, minor);
+		return false;
+	}
+	s->gate = major << 8 | minor;
+	if (!is_op(p, ':')) {
+		FAIL_TOK(p, "expected ':' after the gate, then the statement on the same line");
+		return false;
+	}
+	next(p);
+	if (p->tok.kind == T_NEWLINE || p->tok.kind == T_EOF) {
+		FAIL_TOK(p, "expected the gated statement on the same line as its gate");
+		return false;
+	}
+	if (is_name(p, "if")) {
+		FAIL_TOK(p, "a step has one gate");
+		return false;
+	}
+	return true;
 }
 
 /* One statement, the current token being its first. */
@@ -1222,6 +1401,8 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 		FAIL_TOK(p, "unexpected indent");
 		goto fail;
 	}
+	if (is_name(p, "if") && !parse_gate(p, s))
+		goto fail;
 	/* NAME '=' binds a variable. */
 	if (p->tok.kind == T_NAME) {
 		q = p->pos;
@@ -1237,7 +1418,9 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 			const char *n = p->tok.text;
 
 			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
-			    !strcmp(n, "None") || !strcmp(n, "True") || !strcmp(n, "False")) {
+			    !strcmp(n, "None") || !strcmp(n, "True") || !strcmp(n, "False") ||
+			    !strcmp(n, "not") || !strcmp(n, "is") || !strcmp(n, "if") ||
+			    !strcmp(n, "sys")) {
 				FAIL_TOK(p, "cannot assign to '%s'", n);
 				goto fail;
 			}
@@ -1527,6 +1710,105 @@ static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size
 	return NULL;
 }
 
+/*
+ * The forms of CPython's own test assertions (vocab.def, issue 16 block):
+ * gc only as gc.collect(), connection only as connection.wait(...), type
+ * only as type(x).__name__ (the class's repr differs between
+ * implementations), isinstance(x, C) with C one of Process, int, str,
+ * bytes, which are used nowhere else, and len(x).  parent: the expression
+ * e is in (NULL at the top).
+ */
+static const struct ps_expr *check_forms(const struct ps_expr *e, const struct ps_expr *parent,
+					 char *msg, size_t size)
+{
+	static const char *const classes[] = { "Process", "int", "str", "bytes" };
+	const struct ps_expr *bad;
+	size_t i;
+
+	if (!e)
+		return NULL;
+	if (is_global(e, "gc") &&
+	    !(parent && parent->kind == PS_X_GETATTR && !strcmp(parent->text, "collect"))) {
+		snprintf(msg, size, "gc is only used as gc.collect()");
+		return e;
+	}
+	if (is_global(e, "connection") &&
+	    !(parent && parent->kind == PS_X_GETATTR && !strcmp(parent->text, "wait"))) {
+		snprintf(msg, size,
+			 "connection is only used as connection.wait(objects, timeout=T)");
+		return e;
+	}
+	if (e->kind == PS_X_GETATTR &&
+	    (is_global(e->object, "gc") || is_global(e->object, "connection"))) {
+		bool gc = is_global(e->object, "gc");
+
+		if (!parent || parent->kind != PS_X_CALL || parent->object != e) {
+			snprintf(msg, size, "%s.%s is only called", e->object->text, e->text);
+			return e;
+		}
+		if (gc && (parent->n_items || parent->n_kw)) {
+			snprintf(msg, size, "gc.collect() takes no arguments here");
+			return parent;
+		}
+		if (!gc && (parent->n_items != 1 || parent->n_kw > 1 ||
+			    (parent->n_kw && strcmp(parent->kw[0].name, "timeout")))) {
+			snprintf(msg, size,
+				 "connection.wait(objects, timeout=T) takes a list of sentinels "
+				 "and an optional timeout");
+			return parent;
+		}
+		return NULL; /* the module itself is checked */
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "type")) {
+		if (e->n_items != 1 || e->n_kw) {
+			snprintf(msg, size, "type(x) takes one argument");
+			return e;
+		}
+		if (!parent || parent->kind != PS_X_GETATTR || strcmp(parent->text, "__name__")) {
+			snprintf(msg, size,
+				 "type(x) is only read as type(x).__name__ (a class's repr() "
+				 "differs between implementations)");
+			return e;
+		}
+	} else if (is_global(e, "type") &&
+		   !(parent && parent->kind == PS_X_CALL && parent->object == e)) {
+		snprintf(msg, size, "type is only used as type(x).__name__");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "len") && (e->n_items != 1 || e->n_kw)) {
+		snprintf(msg, size, "len(x) takes one argument");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "isinstance")) {
+		if (e->n_items != 2 || e->n_kw || e->items[1]->kind != PS_X_GLOBAL ||
+		    !IN_TABLE(classes, e->items[1]->text)) {
+			snprintf(msg, size,
+				 "isinstance(x, C) takes an object and one of Process, int, str, "
+				 "bytes");
+			return e;
+		}
+		if ((bad = check_forms(e->items[0], e, msg, size)))
+			return bad;
+		return check_forms(e->object, e, msg, size);
+	}
+	for (i = 1; i < ARRAY_SIZE(classes); i++) {
+		if (is_global(e, classes[i])) {
+			snprintf(msg, size, "%s is only used as isinstance(x, %s)", classes[i],
+				 classes[i]);
+			return e;
+		}
+	}
+	if ((bad = check_forms(e->object, e, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_forms(e->items[i], e, msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_forms(e->kw[i].value, e, msg, size)))
+			return bad;
+	return NULL;
+}
+
 /* The fault and executor verbs' arguments are checked here, so a bad site,
  * errno or signal is a parse error at its column rather than a driver error
  * mid-run. */
@@ -1542,6 +1824,10 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 		bad = check_exec(s->value, msg, sizeof(msg));
 	if (!bad)
 		bad = check_exec(s->object, msg, sizeof(msg));
+	if (!bad)
+		bad = check_forms(s->value, NULL, msg, sizeof(msg));
+	if (!bad)
+		bad = check_forms(s->object, NULL, msg, sizeof(msg));
 	if (bad) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;
@@ -1725,6 +2011,11 @@ static bool uses(const struct ps_expr *e, size_t i)
 	case TASK: /* what NULL: any task behaviour */
 		return e->kind == PS_X_TASK && e->text &&
 		       (!features[i].what || !strcmp(e->text, features[i].what));
+	case OPERATOR:
+		if (e->kind == PS_X_NOT)
+			return !strcmp(features[i].what, "not");
+		return e->kind == PS_X_COMPARE &&
+		       !strncmp(e->text, features[i].what, strlen(features[i].what));
 	case KEYWORD:
 		if (e->kind != PS_X_CALL)
 			return false;
@@ -1758,11 +2049,30 @@ static void scan(const struct ps_expr *e, bool *used)
 
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
 {
+	return ps_scenario_features_on(sc, 0, out);
+}
+
+bool ps_scenario_gated(const struct ps_scenario *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n_steps; i++)
+		if (sc->steps[i]->gate)
+			return true;
+	return false;
+}
+
+size_t ps_scenario_features_on(const struct ps_scenario *sc, unsigned version,
+			       const char *out[PS_MAX_FEATURES])
+{
 	bool used[ARRAY_SIZE(features)] = { false };
 	size_t i, j, n = 0;
 
 	for (i = 0; i < sc->n_steps; i++) {
 		const struct ps_stmt *st = sc->steps[i];
+
+		if (version && !ps_stmt_applies(st, version))
+			continue;
 
 		scan(st->value, used);
 		scan(st->object, used);

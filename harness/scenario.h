@@ -6,6 +6,7 @@
 #ifndef PS_SCENARIO_H
 #define PS_SCENARIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ast.h"
@@ -53,6 +54,12 @@ void ps_scenario_free(struct ps_scenario *sc);
  */
 #define PS_MAX_FEATURES 16
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES]);
+/* The same, leaving out the steps a gate keeps from CPython release version
+ * (PY(major, minor) of harness/vocab.h; 0: every step). */
+size_t ps_scenario_features_on(const struct ps_scenario *sc, unsigned version,
+			       const char *out[PS_MAX_FEATURES]);
+/* Whether any step is gated by version (`if sys.version_info ...:`). */
+bool ps_scenario_gated(const struct ps_scenario *sc);
 
 /* "fork", "spawn", "forkserver" for one method bit; NULL otherwise. */
 const char *ps_method_name(unsigned method);

@@ -6,9 +6,9 @@
 #ifndef PS_VOCAB_H
 #define PS_VOCAB_H
 
-enum ps_vocab_how { MODULE, ATTRS, EXECUTOR };            /* GLOBAL: how */
-enum ps_vocab_args { ARGS, NOARGS };                      /* VERB: args */
-enum ps_vocab_use { ATTR, GLOBAL, CHILD, TASK, KEYWORD }; /* FEATURE: use */
+enum ps_vocab_how { MODULE, ATTRS, EXECUTOR, BUILTIN, CALLS };      /* GLOBAL: how */
+enum ps_vocab_args { ARGS, NOARGS };                                /* VERB: args */
+enum ps_vocab_use { ATTR, GLOBAL, CHILD, TASK, KEYWORD, OPERATOR }; /* FEATURE: use */
 
 /* FEATURE: since, a CPython release as libprocref's profiles number it */
 #define PY(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))

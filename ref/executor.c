@@ -1190,10 +1190,98 @@ static void context_repr(pr_value *v, struct sbuf *sb)
 		      (uintptr_t)v);
 }
 
-static const struct pr_objtype context_type = {
-	.name = "Context",
-	.repr = context_repr,
+static int context_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d);
+
+/* context.py's ForkContext, SpawnContext and ForkServerContext */
+static const struct pr_objtype context_types[3] = {
+	{ .name = "ForkContext", .repr = context_repr, .getattr = context_getattr },
+	{ .name = "SpawnContext", .repr = context_repr, .getattr = context_getattr },
+	{ .name = "ForkServerContext", .repr = context_repr, .getattr = context_getattr },
 };
+
+/* v's start method if v is a context, else NULL */
+static const struct pr_start_method *context_method(const pr_value *v)
+{
+	size_t i;
+	void *m;
+
+	for (i = 0; i < ARRAY_SIZE(context_types); i++)
+		if ((m = pr__object_data(v, &context_types[i])) != NULL)
+			return m;
+	return NULL;
+}
+
+/* BaseContext.get_start_method(allow_none=False): its _name */
+static int ctx_get_start_method(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	const struct pr_start_method *m = self->u.obj.data;
+
+	(void)argv;
+	*out = pr_str(m->name, strlen(m->name));
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* BaseContext.set_start_method(method, force=False): a concrete context
+ * refuses */
+static int ctx_set_start_method(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	(void)self;
+	(void)argv;
+	(void)out;
+	return pr_diag(d, PR_EVALUE, "cannot set start method of concrete context");
+}
+
+static int ctx_get_context(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d);
+
+static const char *const allow_none_params[] = { "allow_none" };
+static const char *const set_method_params[] = { "method", "force" };
+static const char *const method_params[] = { "method" };
+
+static const pr_func context_methods[] = {
+	{ .name = "BaseContext.get_context",
+	  .params = method_params,
+	  .nparams = 1,
+	  .fn = ctx_get_context },
+	{ .name = "BaseContext.get_start_method",
+	  .params = allow_none_params,
+	  .nparams = 1,
+	  .fn = ctx_get_start_method },
+	{ .name = "BaseContext.set_start_method",
+	  .params = set_method_params,
+	  .nparams = 2,
+	  .nrequired = 1,
+	  .fn = ctx_set_start_method },
+};
+
+static int context_getattr(pr_value *v, const char *name, pr_value **out, struct pr_diag *d)
+{
+	const struct pr_start_method *m = v->u.obj.data;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(context_methods); i++)
+		if (strcmp(context_methods[i].name + strlen("BaseContext."), name) == 0) {
+			*out = pr__method(&context_methods[i], v);
+			return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+		}
+	if (strcmp(name, "_name") == 0) {
+		*out = pr_str(m->name, strlen(m->name));
+		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+	}
+	return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model %s.%s", v->u.obj.type->name,
+		       name);
+}
+
+/* The one context object of each start method, as context.py's
+ * _concrete_contexts holds them: get_context('fork') is get_context('fork') */
+static pr_value *context_of(const struct pr_start_method *m)
+{
+	static pr_value *contexts[3];
+	size_t i = m == &pr__fork_method ? 0 : m == &pr__spawn_method ? 1 : 2;
+
+	if (contexts[i] == NULL)
+		contexts[i] = pr__object_new(&context_types[i], (void *)m);
+	return contexts[i] != NULL ? pr_incref(contexts[i]) : NULL;
+}
 
 static const char *const name_params[] = { "method" };
 
@@ -1230,8 +1318,18 @@ static int g_get_context(pr_value *self, pr_value **argv, pr_value **out, struct
 		else
 			return bad_context(argv[0], d);
 	}
-	*out = pr__object_new(&context_type, (void *)m);
+	*out = context_of(m);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* BaseContext.get_context(method=None): itself, or the named one */
+static int ctx_get_context(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	if (argv[0] == NULL || argv[0]->kind == PR_NONE) {
+		*out = pr_incref(self);
+		return 0;
+	}
+	return g_get_context(NULL, argv, out, d);
 }
 
 /* ---- the executor object --------------------------------------------- */
@@ -1383,7 +1481,7 @@ static int executor_init(pr_value *self, pr_value **argv, pr_value **out, struct
 	if (ctx == NULL && mtpc != NULL)
 		m = &pr__spawn_method;
 	if (ctx != NULL) {
-		if (pr__object_data(ctx, &context_type) == NULL)
+		if (context_method(ctx) == NULL)
 			return pr_diag(d, PR_EATTRIBUTE,
 				       "'%s' object has no "
 				       "attribute '%s'",

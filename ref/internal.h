@@ -279,6 +279,12 @@ int pr__process_pickle_check(pr_value *v, struct pr_diag *d);
 void pr__children_discard(pr_value *p);
 /* a _ParentProcess(name, pid, sentinel) */
 pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);
+/* isinstance(v, Process) for a process object v: a Process, not a
+ * _MainProcess (but for 2.7's, a subclass) nor a _ParentProcess */
+int pr__process_is_instance(const pr_value *v);
+/* The builtins and module functions of builtin.c by name, NULL for others */
+pr_value *pr__builtin_global(const char *name);
+
 /* The Process class's __init__ in the profile in force, for pr__class()
  * and the behaviours that create processes. */
 const pr_func *pr__process_init(void);

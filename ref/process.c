@@ -828,6 +828,67 @@ static int unmodelled_attr(const char *name, struct pr_diag *d)
 		       name);
 }
 
+/* ---- the private attributes CPython's tests read (_popen, _config) ---- */
+
+/* A Popen object, as p._popen reads it: only its type and repr are
+ * modelled.  Its data is the start method (static), never the popen
+ * itself, which close() frees. */
+static void popen_repr(pr_value *v, struct sbuf *sb)
+{
+	const struct pr_start_method *m = v->u.obj.data;
+
+	if (!pr__profile.parent_process && !pr__profile.daemon_kwarg)
+		pr__sb_printf(sb, "<multiprocessing.forking.Popen object at %#" PRIxPTR ">",
+			      (uintptr_t)v);
+	else
+		pr__sb_printf(sb, "<multiprocessing.popen_%s.Popen object at %#" PRIxPTR ">",
+			      strcmp(m->name, "spawn") == 0 ? "spawn_posix" : m->name,
+			      (uintptr_t)v);
+}
+
+static const struct pr_objtype popen_type = {
+	.name = "Popen",
+	.repr = popen_repr,
+};
+
+/* p._popen: None before start() and after close(), else its Popen */
+static int get_popen(struct pr_process *p, pr_value **out, struct pr_diag *d)
+{
+	if (p->popen == NULL) {
+		*out = pr_none();
+		return 0;
+	}
+	*out = pr__object_new(&popen_type, (void *)p->popen->method);
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* p._config: a copy of the parent's ({'authkey': ..., 'semprefix': '/mp'}),
+ * then 'daemon' once the daemon setter ran (3.3's process.py) */
+static int get_config(struct pr_process *p, pr_value **out, struct pr_diag *d)
+{
+	pr_value *kv[6];
+	size_t n = 0, i;
+
+	if (p->authkey != NULL) {
+		kv[n++] = pr_str("authkey", 7);
+		kv[n++] = pr_incref(p->authkey);
+	}
+	kv[n++] = pr_str("semprefix", 9);
+	kv[n++] = pr_str("/mp", 3);
+	if (p->daemon != NULL) {
+		kv[n++] = pr_str("daemon", 6);
+		kv[n++] = pr_incref(p->daemon);
+	}
+
+	for (i = 0; i < n; i++)
+		if (kv[i] == NULL) {
+			while (n > 0)
+				pr_decref(kv[--n]);
+			return pr_diag(d, PR_EMEMORY, NULL);
+		}
+	return pr_dict(kv, n / 2, out, d);
+}
+
 int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = obj->u.proc;
@@ -837,6 +898,10 @@ int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct 
 
 	if (get_property(obj, name, out, d, &r))
 		return r;
+	if (strcmp(name, "_popen") == 0 && p->kind != PROC_PARENT)
+		return get_popen(p, out, d);
+	if (strcmp(name, "_config") == 0 && p->kind != PROC_PARENT && pr__profile.daemon_kwarg)
+		return get_config(p, out, d);
 	if (is_private_attr(name))
 		return unmodelled_attr(name, d);
 	if ((a = find_attr(p, name)) != NULL) {
@@ -1065,6 +1130,7 @@ static const pr_func module_functions[] = {
 
 pr_value *pr_global(const char *name)
 {
+	pr_value *v;
 	size_t i;
 
 	if (strcmp(name, "Process") == 0)
@@ -1074,7 +1140,16 @@ pr_value *pr_global(const char *name)
 	for (i = 0; i < ARRAY_SIZE(module_functions); i++)
 		if (strcmp(module_functions[i].name, name) == 0)
 			return pr_function(&module_functions[i]);
+	if ((v = pr__builtin_global(name)) != NULL)
+		return v;
 	return pr__executor_global(name);
+}
+
+int pr__process_is_instance(const pr_value *v)
+{
+	const struct pr_process *p = v->u.proc;
+
+	return p->kind == PROC_BASE || (p->kind == PROC_MAIN && !pr__profile.daemon_kwarg);
 }
 
 /* ---- util._exit_function ---------------------------------------------- */

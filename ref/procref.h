@@ -257,6 +257,8 @@ PR_EXTERN int pr_dict(pr_value **kv, size_t n, pr_value **out, struct pr_diag *d
 PR_EXTERN const char *pr_data(const pr_value *v, size_t *len);
 /* bool(v) */
 PR_EXTERN int pr_truth(const pr_value *v);
+/* a == b, as Python compares them (1 or 0); a is b is a pointer comparison */
+PR_EXTERN int pr_equal(const pr_value *a, const pr_value *b);
 /* The number of items of a tuple, list or dict, 0 for other kinds; item i
  * of a tuple or list (borrowed), NULL past the end or for other kinds. */
 PR_EXTERN size_t pr_len(const pr_value *v);
@@ -299,8 +301,11 @@ PR_EXTERN const pr_func *pr_function_of(const pr_value *v);
 PR_EXTERN pr_value *pr_method_self(const pr_value *v);
 
 /* The module-level names of multiprocessing a scenario sees: "Process",
- * "current_process", "parent_process", "active_children"; NULL for any
- * other name (or no memory). */
+ * "current_process", "parent_process", "active_children", "cpu_count",
+ * "get_start_method", "set_start_method", the executor's, the builtins
+ * "len", "type", "isinstance", "int", "str", "bytes", and the modules "gc"
+ * and "connection" (only their collect() and wait()); NULL for any other
+ * name, one the profile lacks (or no memory). */
 PR_EXTERN pr_value *pr_global(const char *name);
 /* A child behaviour, child.NAME in a scenario ("blocks", "exits", ...);
  * NULL when there is no such behaviour. */

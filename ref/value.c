@@ -745,6 +745,11 @@ int pr__value_eq(const pr_value *a, const pr_value *b)
 	}
 }
 
+int pr_equal(const pr_value *a, const pr_value *b)
+{
+	return pr__value_eq(a, b);
+}
+
 int pr__value_hashable(const pr_value *v, struct pr_diag *d)
 {
 	size_t i;

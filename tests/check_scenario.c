@@ -66,6 +66,28 @@ static const struct {
 	{ "ex = ProcessPoolExecutor()\nnext(ex.map(task.returns, [1], timeout=0))",
 	  "next(ex.map(task.returns, [1], timeout=0))" },
 	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))\nsettles(ex)", "settles(ex)" },
+	/* the forms of CPython's own test assertions (vocab.def, issue 16) */
+	{ "p = Process()\np.exitcode==0", "p.exitcode == 0" },
+	{ "p = Process()\np._popen  is  not   None", "p._popen is not None" },
+	{ "p = Process()\nnot  p.is_alive()", "not p.is_alive()" },
+	{ "p = Process()\nnot not p.daemon", "not not p.daemon" },
+	{ "p = Process()\n(p.daemon == True) == (not p.daemon)",
+	  "(p.daemon == True) == (not p.daemon)" },
+	{ "p = Process()\n(p.exitcode is None).real", "(p.exitcode is None).real" },
+	{ "x = not 1 == 2", "x = not 1 == 2" },
+	{ "type(cpu_count()).__name__", "type(cpu_count()).__name__" },
+	{ "isinstance(current_process().authkey, bytes)",
+	  "isinstance(current_process().authkey, bytes)" },
+	{ "len(active_children())", "len(active_children())" },
+	{ "p = Process()\nconnection.wait([p.sentinel], timeout=0)",
+	  "connection.wait([p.sentinel], timeout=0)" },
+	{ "gc.collect()", "gc.collect()" },
+	{ "set_start_method('spawn', force=True)", "set_start_method('spawn', force=True)" },
+	{ "if   sys.version_info>=(3,8) :  parent_process()",
+	  "if sys.version_info >= (3, 8): parent_process()" },
+	{ "if sys.version_info < (3, 7): x = 1", "if sys.version_info < (3, 7): x = 1" },
+	{ "p = Process()\nif sys.version_info >= (3, 7): p.daemon = True",
+	  "if sys.version_info >= (3, 7): p.daemon = True" },
 };
 
 START_TEST(test_valid_forms)
@@ -130,6 +152,45 @@ START_TEST(test_json)
 }
 END_TEST
 
+/* ==, is, not in JSON; a gate decides by release and leaves the JSON alone. */
+START_TEST(test_compare_not_and_gates)
+{
+	struct ps_scenario *sc = parse_ok("p = Process()\nnot p._popen is None\n"
+					  "if sys.version_info >= (3, 8): p.exitcode == 0\n"
+					  "if sys.version_info < (3, 8): p\n");
+	json_t *j = ps_stmt_to_json(sc->steps[1]);
+	char *s = json_dumps(j, JSON_SORT_KEYS);
+	const char *feat[PS_MAX_FEATURES];
+	size_t n;
+
+	ck_assert_str_eq(s,
+			 "{\"expr\": {\"not\": {\"compare\": {\"left\": {\"getattr\": "
+			 "{\"attr\": \"_popen\", \"object\": {\"var\": \"p\"}}}, \"op\": \"is\", "
+			 "\"right\": {\"none\": null}}}}}");
+	free(s);
+	json_decref(j);
+	j = ps_stmt_to_json(sc->steps[2]);
+	s = json_dumps(j, JSON_SORT_KEYS);
+	ck_assert_str_eq(s, "{\"expr\": {\"compare\": {\"left\": {\"getattr\": {\"attr\": "
+			    "\"exitcode\", \"object\": {\"var\": \"p\"}}}, \"op\": \"==\", "
+			    "\"right\": {\"int\": \"0\"}}}}");
+	free(s);
+	json_decref(j);
+	ck_assert(ps_scenario_gated(sc));
+	ck_assert(ps_stmt_applies(sc->steps[1], 0x0207));
+	ck_assert(!ps_stmt_applies(sc->steps[2], 0x0307));
+	ck_assert(ps_stmt_applies(sc->steps[2], 0x0308));
+	ck_assert(ps_stmt_applies(sc->steps[3], 0x0307));
+	ck_assert(!ps_stmt_applies(sc->steps[3], 0x030d));
+	/* the == of a gated-out step asks for no feature on that release */
+	n = ps_scenario_features_on(sc, 0x0307, feat);
+	ck_assert_uint_eq(n, 3); /* _popen, is, not */
+	n = ps_scenario_features_on(sc, 0x0308, feat);
+	ck_assert_uint_eq(n, 4);
+	ps_scenario_free(sc);
+}
+END_TEST
+
 /* Each error: the source and the exact first line of the message. */
 static const struct {
 	const char *src, *msg;
@@ -148,8 +209,46 @@ static const struct {
 	{ "p = Process(name='\\U00110000')", "t.scn:1:19: illegal Unicode character" },
 	{ "p = Process(name='\\N{DASH}')", "t.scn:1:19: \\N{...} escapes are not supported" },
 	{ "p = Process(name=r'x')", "t.scn:1:18: string prefix 'r' is not supported" },
-	{ "p = Process()\np.exitcode == 0",
-	  "t.scn:2:12: operator '==' is not part of the scenario language" },
+	{ "p = Process()\np.exitcode == 0 == 0",
+	  "t.scn:2:17: chained comparisons are not part of the scenario language: use brackets" },
+	{ "p = Process()\np.exitcode is not not None",
+	  "t.scn:2:19: 'not' after 'is not' needs brackets: is not (not ...)" },
+	{ "p = Process()\np.exitcode != 0",
+	  "t.scn:2:12: unexpected character '!': operators are not part of the scenario language" },
+	{ "x = gc", "t.scn:1:5: gc is only used as gc.collect()" },
+	{ "gc.collect(1)", "t.scn:1:1: gc.collect() takes no arguments here" },
+	{ "x = gc.collect", "t.scn:1:5: gc.collect is only called" },
+	{ "connection.wait()",
+	  "t.scn:1:1: connection.wait(objects, timeout=T) takes a list of sentinels and an optional timeout" },
+	{ "x = connection",
+	  "t.scn:1:5: connection is only used as connection.wait(objects, timeout=T)" },
+	{ "type(1)",
+	  "t.scn:1:1: type(x) is only read as type(x).__name__ (a class's repr() differs between implementations)" },
+	{ "type(1, 2).__name__", "t.scn:1:1: type(x) takes one argument" },
+	{ "x = type", "t.scn:1:5: type is only used as type(x).__name__" },
+	{ "len()", "t.scn:1:1: len(x) takes one argument" },
+	{ "isinstance(1, list)",
+	  "t.scn:1:1: isinstance(x, C) takes an object and one of Process, int, str, bytes" },
+	{ "x = int", "t.scn:1:5: int is only used as isinstance(x, int)" },
+	{ "is = 1", "t.scn:1:1: cannot assign to 'is'" },
+	{ "if x: p = 1",
+	  "t.scn:1:4: a step's gate reads `if sys.version_info >= (X, Y): STATEMENT` or "
+	  "`if sys.version_info < (X, Y): STATEMENT`" },
+	{ "if sys.version_info > (3, 8): x = 1",
+	  "t.scn:1:21: unexpected character '>': operators are not part of the scenario language" },
+	{ "if sys.version_info >= (3,): x = 1",
+	  "t.scn:1:27: expected a release number, as in (3, 8)" },
+	{ "if sys.version_info >= (3, 300): x = 1",
+	  "t.scn:1:28: release number 300 out of range (0 to 255)" },
+	{ "if sys.version_info >= (2, 6): x = 1",
+	  "t.scn:1:1: no CPython before 2.7 is a profile or golden set: (2, 6)" },
+	{ "if sys.version_info >= (3, 8) x = 1",
+	  "t.scn:1:31: expected ':' after the gate, then the statement on the same line" },
+	{ "if sys.version_info >= (3, 8):\nx = 1",
+	  "t.scn:1:31: expected the gated statement on the same line as its gate" },
+	{ "if sys.version_info >= (3, 8): if sys.version_info < (3, 9): x = 1",
+	  "t.scn:1:32: a step has one gate" },
+	{ "x = sys", "t.scn:1:5: unknown name 'sys'" },
 	{ "p = Process(name=\xc3\xa9)", "t.scn:1:18: invalid non-ASCII character in a name" },
 	{ "p = Process()\np.exitcode + 1",
 	  "t.scn:2:12: unexpected character '+': operators are not part of the scenario language" },
@@ -354,6 +453,7 @@ Suite *scenario_suite(void)
 	const struct ps_test tests[] = { PS_LOOP(test_valid_forms, ARRAY_SIZE(valid)),
 					 PS_TEST(test_header_and_summary),
 					 PS_TEST(test_json),
+					 PS_TEST(test_compare_not_and_gates),
 					 PS_LOOP(test_errors, ARRAY_SIZE(errors)),
 					 PS_TEST(test_error_shows_line_and_caret),
 					 PS_TEST(test_method_names),

@@ -25,6 +25,7 @@ import binascii
 import errno
 import fcntl
 import gc
+import importlib
 import json
 import mmap
 import os
@@ -1515,6 +1516,78 @@ _MODULE_GLOBALS = ('Process', 'active_children', 'current_process',
 _ATTR_GLOBALS = {'errno': errno, 'signal': signal}
 _EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
 
+# --- the forms of CPython's own test assertions (vocab.def, issue 16) -------
+# The module's functions, Python's builtins, and the modules only ever
+# called as NAME.FUNC(...): gc.collect() and connection.wait(...).
+_MODULE_FUNCS = ('cpu_count', 'get_start_method', 'set_start_method')
+_BUILTINS = {'bytes': bytes, 'int': int, 'isinstance': isinstance,
+             'len': len, 'str': str, 'type': type}
+
+
+class _Gc(object):
+    """gc, as a scenario calls it: collect() returns None, since how many
+    objects it found is no behaviour of the implementation."""
+
+    @staticmethod
+    def collect():
+        gc.collect()
+
+
+class _Connection(object):
+    """connection, as a scenario calls it: the module's wait()."""
+
+    @staticmethod
+    def wait(object_list, timeout=None):
+        try:
+            wait = importlib.import_module(_MODNAME + '.connection').wait
+        except (ImportError, AttributeError) as e:
+            raise _Raised(e)
+        return wait(object_list, timeout)
+
+
+_CALLS_GLOBALS = {'connection': _Connection, 'gc': _Gc}
+
+
+def _init_sets(attr):
+    """Whether the process class's __init__ sets attr (a private attribute
+    of CPython's process.py): asked of the code, since making a Process
+    here would move the counter that names the scenarios' processes."""
+    init = getattr(_BASE_PROCESS, '__init__', None)
+    code = getattr(init, '__code__', None) or getattr(
+        getattr(init, '__func__', None), '__code__', None)
+    return code is not None and attr in code.co_names
+
+
+def _has_connection_wait():
+    try:
+        return hasattr(importlib.import_module(_MODNAME + '.connection'), 'wait')
+    except ImportError:
+        return False
+
+
+def _ev_compare(body):
+    op = _need_string(_field(body, 'op', 'compare'), 'compare op')
+    if op not in ('==', 'is', 'is not'):
+        raise DriverError('unknown comparison %s' % _q(op))
+    left = _eval(_field(body, 'left', 'compare'))
+    right = _eval(_field(body, 'right', 'compare'))
+    if op == 'is':
+        return left is right
+    if op == 'is not':
+        return left is not right
+    try:
+        return left == right
+    except BaseException as e:
+        raise _Raised(e)
+
+
+def _ev_not(body):
+    value = _eval(body)
+    try:
+        return not value
+    except BaseException as e:
+        raise _Raised(e)
+
 
 def _ev_global(body):
     name = _need_string(body, 'global')
@@ -1525,6 +1598,15 @@ def _ev_global(body):
             return getattr(_MOD, name)
         except AttributeError as e:     # parent_process before 3.8
             raise _Raised(e)
+    if name in _MODULE_FUNCS:
+        try:
+            return getattr(_MOD, name)
+        except AttributeError as e:     # get_start_method before 3.4
+            raise _Raised(e)
+    if name in _BUILTINS:
+        return _BUILTINS[name]
+    if name in _CALLS_GLOBALS:
+        return _CALLS_GLOBALS[name]
     if name in _VERBS:
         return _VERBS[name]
     if name in _ATTR_GLOBALS:
@@ -1593,6 +1675,7 @@ _EVALUATORS = {
     'bool': _ev_bool,
     'bytes': _ev_bytes,
     'call': _ev_call,
+    'compare': _ev_compare,
     'dict': _ev_dict,
     'float': _ev_float,
     'getattr': _ev_getattr,
@@ -1600,6 +1683,7 @@ _EVALUATORS = {
     'int': _ev_int,
     'list': _ev_list,
     'none': _ev_none,
+    'not': _ev_not,
     'str': _ev_str,
     'task': _ev_task,
     'tuple': _ev_tuple,
@@ -2228,6 +2312,18 @@ _FEATURES = (
     ('Executor.initializer', _executor_since(3, 7)),
     ('Executor.cancel_futures', _executor_since(3, 9)),
     ('Executor.max_tasks_per_child', _executor_since(3, 11)),
+    # the forms of CPython's own test assertions (vocab.def, issue 16)
+    ('Process._config', lambda: _init_sets('_config')),
+    ('Process._popen', lambda: _init_sets('_popen')),
+    ('builtin.isinstance', lambda: True),
+    ('builtin.len', lambda: True),
+    ('builtin.type', lambda: True),
+    ('connection.wait', _has_connection_wait),                     # 3.3
+    ('gc.collect', lambda: True),
+    ('operator.eq', lambda: True),
+    ('operator.is', lambda: True),
+    ('operator.not', lambda: True),
+    ('start_method', lambda: hasattr(_MOD, 'get_start_method')),   # 3.4
 )
 
 
@@ -2240,7 +2336,8 @@ def _vocabulary():
     """Every name this driver knows, one 'KIND NAME' a line, as
     `procspec vocabulary` lists harness/vocab.def (tests/vocab.sh)."""
     lines = (['global %s' % n for n in _MODULE_GLOBALS + tuple(_ATTR_GLOBALS) +
-              _EXECUTOR_GLOBALS] +
+              _EXECUTOR_GLOBALS + _MODULE_FUNCS + tuple(_BUILTINS) +
+              tuple(_CALLS_GLOBALS)] +
              ['verb %s' % n for n in _VERBS] +
              ['child %s' % n for n in _BEHAVIOURS] +
              ['task %s' % n for n in _TASKS] +

@@ -472,6 +472,39 @@ out:
 	return r;
 }
 
+/* left == right, left is right, left is not right: both sides evaluated,
+ * left first; `is` compares the objects themselves */
+static int ev_compare(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
+{
+	json_t *node;
+	pr_value *left = NULL, *right = NULL;
+	const char *op;
+	int r, yes;
+
+	if ((node = field(body, "op", "compare", d)) == NULL ||
+	    (op = need_string(node, "compare op", d)) == NULL)
+		return d->code;
+	if (strcmp(op, "==") != 0 && strcmp(op, "is") != 0 && strcmp(op, "is not") != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "unknown comparison '%s'", op);
+	if ((node = field(body, "left", "compare", d)) == NULL)
+		return d->code;
+	if ((r = eval(s, node, &left, d)) < 0)
+		return r;
+	if ((node = field(body, "right", "compare", d)) == NULL) {
+		pr_decref(left);
+		return d->code;
+	}
+	if ((r = eval(s, node, &right, d)) < 0) {
+		pr_decref(left);
+		return r;
+	}
+	yes = strcmp(op, "==") == 0 ? pr_equal(left, right) : (left == right) == (op[2] == '\0');
+	pr_decref(left);
+	pr_decref(right);
+	*out = pr_bool(yes);
+	return 0;
+}
+
 static int eval(struct drv_scenario *s, json_t *node, pr_value **out, struct pr_diag *d)
 {
 	const char *kind;
@@ -520,6 +553,18 @@ static int eval(struct drv_scenario *s, json_t *node, pr_value **out, struct pr_
 		return ev_getattr(s, body, out, d);
 	if (strcmp(kind, "call") == 0)
 		return ev_call(s, body, out, d);
+	if (strcmp(kind, "compare") == 0)
+		return ev_compare(s, body, out, d);
+	if (strcmp(kind, "not") == 0) {
+		pr_value *v;
+		int r = eval(s, body, &v, d);
+
+		if (r < 0)
+			return r;
+		*out = pr_bool(!pr_truth(v));
+		pr_decref(v);
+		return 0;
+	}
 	return pr_diag(d, PR_EUNSUPPORTED, "unknown expression kind '%s'", kind);
 }
 

@@ -67,9 +67,9 @@ static int move_protocol_fds(void)
 static int hello(void)
 {
 	char exe[PATH_MAX], impl[64];
-	const char *feat[16];
+	const char *feat[48];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	size_t i, nfeat = pr_profile_features(feat, 16);
+	size_t i, nfeat = pr_profile_features(feat, sizeof feat / sizeof *feat);
 	json_t *features = json_array();
 
 	exe[n > 0 ? n : 0] = '\0';
