@@ -223,7 +223,8 @@ static bool take_result(struct ps_outcome *o, const struct ps_stmt *st, json_t *
 		free(value);
 		kind = PS_R_REPR;
 		value = NULL;
-		if (asprintf(&value, st->below ? "(skipped: %u.%u or later)" : "(skipped: before %u.%u)",
+		if (asprintf(&value,
+			     st->below ? "(skipped: %u.%u or later)" : "(skipped: before %u.%u)",
 			     st->gate >> 8, st->gate & 0xff) < 0)
 			value = NULL;
 	}
