@@ -509,9 +509,15 @@ static int add_future(struct model *m, enum task t, int g)
 	return (int)m->nf++;
 }
 
-/* Whether a submit on ex raises at the call (shut down or broken): then nothing is queued. */
+/*
+ * Whether a submit on ex raises at the call (shut down or broken), and with
+ * a message that is fixed: not while a break may or may not have been seen
+ * by the manager (BrokenProcessPool, or the RuntimeError of a shutdown).
+ */
 static bool submit_raises(const struct model *m)
 {
+	if (m->break_at >= 0 && !m->broken_known)
+		return false;
 	return m->ex == EX_NOWAIT || m->ex == EX_SHUT || m->ex == EX_SETTLED || m->broken_known;
 }
 
@@ -872,6 +878,23 @@ static const struct ps_expr *submit_result(struct model *m, const struct ps_expr
 	return method_of(m, inner, V_EX, "submit") ? inner : NULL;
 }
 
+/*
+ * The one failpoint an executor scenario arms: the first pipe2() of the
+ * constructor, _ThreadWakeup's (3.6: the call queue's), which libprocref
+ * makes first too.  Past it the two make other calls (CPython: two more
+ * pipes, the queues' semaphores through sem_open(), a lazy import of
+ * multiprocessing.synchronize; libprocref: a listening socket in place of
+ * the queues' pipes), so a later call failing shows only that they differ.
+ */
+static bool ctor_fault(const struct ps_expr *e)
+{
+	const struct ps_expr *after = kwarg(e, "after");
+
+	if (!e->n_items || !is_str(e->items[0]) || strcmp(e->items[0]->text, "posix/io/oc/pipe2"))
+		return false;
+	return !after || (after->kind == PS_X_INT && !strcmp(after->text, "0"));
+}
+
 /* The statement's effect on the model: false (why set) when it is refused. */
 static bool step(struct model *m, const struct ps_stmt *s, const char **why)
 {
@@ -890,8 +913,8 @@ static bool step(struct model *m, const struct ps_stmt *s, const char **why)
 			REFUSE("a fault is armed already");
 		if (!(m->ex == EX_NONE || m->ex == EX_SHUT || (m->ex == EX_OPEN && !m->used)))
 			REFUSE("a fault while an executor's threads may run");
-		if (!ps_fuzz_fault_call_ok(e))
-			return false;
+		if (!ps_fuzz_fault_call_ok(e) || !ctor_fault(e))
+			REFUSE("a fault other than the constructor's first pipe2()");
 		m->armed = true;
 		m->fault_used = false;
 		return true;
@@ -1438,6 +1461,15 @@ static void gen_bad_ctor(struct gen *G, struct ps_buf *b)
 	}
 }
 
+/* fault() on the constructor's first pipe2() (ctor_fault). */
+static void gen_ctor_fault(struct gen *G, struct ps_buf *b)
+{
+	static const char *const e[] = { "EMFILE", "ENFILE", "EINVAL" };
+
+	ps_buf_addf(b, "fault('posix/io/oc/pipe2', errno=errno.%s, count=%s, after=0)",
+		    PICK(&G->r, e), chance(&G->r, 70) ? "1" : "None");
+}
+
 /* The name of a random variable of kind k, or NULL. */
 static const char *any_var(struct gen *G, enum vkind k)
 {
@@ -1509,7 +1541,7 @@ static void gen_stmt(struct gen *G, struct ps_buf *b)
 	}
 	if (G->m.ex == EX_NONE) {
 		if (G->o->faults && chance(&G->r, 30)) {
-			ps_fuzz_fault_gen(&G->r, b);
+			gen_ctor_fault(G, b);
 			return;
 		}
 		if (chance(&G->r, 10)) {
@@ -1608,7 +1640,7 @@ static void gen_stmt(struct gen *G, struct ps_buf *b)
 	} else if (k < 87) {
 		gen_bad_ctor(G, b);
 	} else if (k < 92 && G->o->faults) {
-		ps_fuzz_fault_gen(&G->r, b);
+		gen_ctor_fault(G, b);
 	} else if (f) {
 		ps_buf_addf(b, chance(&G->r, 50) ? "%s.result()" : "%s.cancel()", f);
 	} else {
