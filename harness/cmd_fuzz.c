@@ -24,6 +24,7 @@
 #include "file.h"
 #include "fuzz_diff.h"
 #include "fuzz_gen.h"
+#include "fuzz_gen_executor.h"
 #include "fuzz_shrink.h"
 #include "golden.h"
 #include "merge.h"
@@ -31,6 +32,7 @@
 #include "pool.h"
 #include "proc.h"
 #include "select.h"
+#include "util.h"
 
 static const struct ps_command_help help = {
 	"fuzz",
@@ -112,6 +114,21 @@ static void on_interrupt(int sig)
 	}
 	interrupted_at = now;
 	interrupted = sig;
+}
+
+static const char *const kind_names[] = { "all", "process", "executor" };
+
+/* --kind: which scenarios the generator writes (enum ps_fuzz_kind). */
+static int opt_kind(const struct ps_option *opt, const char *arg, struct ps_diag *d)
+{
+	unsigned k;
+
+	for (k = 0; k < ARRAY_SIZE(kind_names); k++)
+		if (!strcmp(arg, kind_names[k])) {
+			*(unsigned *)opt->value = k;
+			return 0;
+		}
+	return ps_diag(d, PS_EUSAGE, "--kind %s: expected process, executor or all", arg);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -613,16 +630,16 @@ static int write_report(struct fuzz *fz, double secs, const char *set)
 				 "%s%s", methods[0] ? " " : "", ps_method_name(m));
 	/* What a merge needs: the indices run, start + stride * j for j < count (merge.h). */
 	j = json_pack(
-		"{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:i, s:i, s:I, s:b, s:s?, s:o, s:o,"
-		" s:I, s:s, s:[{s:I, s:I, s:I}]}",
+		"{s:i, s:s, s:s, s:I, s:I, s:f, s:f, s:i, s:b, s:s, s:i, s:i, s:I, s:b, s:s?, s:o,"
+		" s:o, s:I, s:s, s:[{s:I, s:I, s:I}]}",
 		"format", 1, "impl", fz->ia.spec, "against", fz->ib.spec, "seed",
 		(json_int_t)fz->seed, "runs", (json_int_t)fz->ran, "seconds", secs,
 		"runs_per_second", secs > 0 ? (double)fz->ran / secs : 0.0, "jobs", (int)fz->jobs,
-		"faults", fz->gen.faults, "max_steps", (int)fz->gen.max_steps, "max_procs",
-		(int)fz->gen.max_procs, "flaky", (json_int_t)fz->flaky, "interrupted",
-		interrupted != 0, "golden_set", set, "findings", fa, "known", ka, "hits",
-		(json_int_t)fz->hits, "methods", methods, "ranges", "start",
-		(json_int_t)shard_index(fz, 0), "stride",
+		"faults", fz->gen.faults, "kind", kind_names[fz->gen.kind], "max_steps",
+		(int)fz->gen.max_steps, "max_procs", (int)fz->gen.max_procs, "flaky",
+		(json_int_t)fz->flaky, "interrupted", interrupted != 0, "golden_set", set,
+		"findings", fa, "known", ka, "hits", (json_int_t)fz->hits, "methods", methods,
+		"ranges", "start", (json_int_t)shard_index(fz, 0), "stride",
 		(json_int_t)(fz->shard.shard_total > 1 ? fz->shard.shard_total : 1), "count",
 		(json_int_t)fz->ran);
 	if (j && fz->shard.shard_total > 1) {
@@ -888,8 +905,11 @@ static int probe_faults(struct fuzz *fz)
 }
 
 /*
- * The optional features either driver's hello does not declare: the
- * generator never uses them (docs/FUZZING.md, Generated scenarios).
+ * What the generator may use: the optional features both drivers' hellos
+ * declare (docs/FUZZING.md, Generated scenarios), and of the executor's, what
+ * both declare: a driver without ProcessPoolExecutor gets Process scenarios
+ * only (and --kind executor is refused), one before 3.9 no cancel_futures,
+ * and so on (fuzz_gen_executor.c).  Each driver is started once for both.
  */
 static int probe_features(struct fuzz *fz)
 {
@@ -907,13 +927,21 @@ static int probe_features(struct fuzz *fz)
 				    ps_method_name(fz->gen.methods & ~rn.drv->methods &
 						   -(fz->gen.methods & ~rn.drv->methods)),
 				    rn.impl->label);
-		if (!r)
+		if (!r) {
 			ps_fuzz_gen_lacking(&fz->gen, rn.drv);
+			fz->gen.ex_missing |= ps_fuzz_exec_missing(rn.drv);
+		}
 		ps_runner_release(&rn);
 	}
 	if (r) {
 		fprintf(stderr, "procspec fuzz: %s\n", d.msg);
 		return r;
+	}
+	if (fz->gen.kind == PS_FUZZ_KIND_EXECUTOR && (fz->gen.ex_missing & PS_FUZZ_EX_EXECUTOR)) {
+		fprintf(stderr,
+			"procspec fuzz: --kind executor: %s or %s has no ProcessPoolExecutor\n",
+			fz->ia.label, fz->ib.label);
+		return PS_EUSAGE;
 	}
 	return 0;
 }
@@ -958,6 +986,9 @@ int ps_cmd_fuzz(int argc, char **argv)
 		PS_OPT_FLAG(0, "no-pin", &no_pin, "let the scheduler place the workers"),
 		PS_OPT_METHOD(&methods, "fork, spawn or forkserver; repeatable (default fork)"),
 		PS_OPT_FLAG(0, "faults", &gen.faults, "arm failpoints at random steps"),
+		PS_OPT_CALLBACK(0, "kind", &gen.kind, "K", opt_kind,
+				"process, executor or all (default: all, one executor\n"
+				"scenario in four where both drivers have ProcessPoolExecutor)"),
 		PS_OPT_INT(0, "max-steps", &gen.max_steps, "N", 1, 200,
 			   "statements per scenario, at most (12)"),
 		PS_OPT_INT(0, "max-procs", &gen.max_procs, "N", 1, 5,

@@ -9,6 +9,7 @@
 #include "ast.h"
 #include "buf.h"
 #include "fuzz_fault.h"
+#include "fuzz_gen_executor.h"
 #include "util.h"
 
 /* --- the random stream ------------------------------------------------- */
@@ -726,6 +727,8 @@ bool ps_fuzz_model_check(const struct ps_scenario *sc, char *why, size_t size)
 	const char *reason = "";
 	size_t i;
 
+	if (ps_fuzz_exec_is_executor(sc))
+		return ps_fuzz_exec_model_check(sc, why, size);
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < sc->n_steps; i++) {
 		if (!decode(sc->steps[i], &m, &op))
@@ -1236,6 +1239,8 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	struct op op;
 	int ret = 0;
 
+	if (ps_fuzz_exec_pick(o, seed, index))
+		return ps_fuzz_exec_generate(o, seed, index, text, method, d);
 	*text = NULL;
 	ps_fuzz_rng_seed(&r, seed, index);
 	for (bit = PS_M_FORK; bit <= PS_M_FORKSERVER; bit <<= 1)

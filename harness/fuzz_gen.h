@@ -33,11 +33,23 @@ struct ps_fuzz_rng {
 void ps_fuzz_rng_seed(struct ps_fuzz_rng *r, uint64_t seed, uint64_t index);
 uint64_t ps_fuzz_rng_next(struct ps_fuzz_rng *r);
 
+/* What --kind asks for: Process scenarios, executor ones, or a mix (fuzz_gen_executor.h). */
+enum ps_fuzz_kind { PS_FUZZ_KIND_ALL, PS_FUZZ_KIND_PROCESS, PS_FUZZ_KIND_EXECUTOR };
+
+/* Executor features a driver lacks (ps_fuzz_gen_opts.ex_missing): never generated. */
+#define PS_FUZZ_EX_EXECUTOR       0x01u /* ProcessPoolExecutor itself */
+#define PS_FUZZ_EX_CANCEL_FUTURES 0x02u /* shutdown(cancel_futures=), 3.9 */
+#define PS_FUZZ_EX_MTPC           0x04u /* max_tasks_per_child=, 3.11 */
+#define PS_FUZZ_EX_INITIALIZER    0x08u /* initializer=, initargs=, 3.7 */
+#define PS_FUZZ_EX_MP_CONTEXT     0x10u /* mp_context=, 3.7 */
+
 struct ps_fuzz_gen_opts {
-	unsigned methods;   /* enum ps_method bits to draw from (fork when 0) */
-	unsigned max_steps; /* statements per scenario, at most */
-	unsigned max_procs; /* process variables per scenario, at most (<= 5) */
-	bool faults;        /* arm failpoints at random steps (fault(), faults_clear()) */
+	unsigned methods;    /* enum ps_method bits to draw from (fork when 0) */
+	unsigned max_steps;  /* statements per scenario, at most */
+	unsigned max_procs;  /* process variables per scenario, at most (<= 5) */
+	bool faults;         /* arm failpoints at random steps (fault(), faults_clear()) */
+	unsigned kind;       /* enum ps_fuzz_kind */
+	unsigned ex_missing; /* PS_FUZZ_EX_* bits: what either driver lacks */
 	/*
 	 * Optional features (harness/vocab.def) one of the two drivers' hellos
 	 * does not declare: no statement that uses one is generated, since
@@ -48,7 +60,7 @@ struct ps_fuzz_gen_opts {
 };
 
 /* clang-format off */
-#define PS_FUZZ_GEN_OPTS_INIT { PS_M_FORK, 12, 3, false, { NULL }, 0 }
+#define PS_FUZZ_GEN_OPTS_INIT { PS_M_FORK, 12, 3, false, PS_FUZZ_KIND_ALL, 0, { NULL }, 0 }
 /* clang-format on */
 
 /* Add to o->lacking each optional feature drv's hello does not declare. */

@@ -372,7 +372,7 @@ static int by_first(const void *a, const void *b)
 
 /* A field that makes two fuzz reports parts of one campaign. */
 static const char *const campaign_keys[] = {
-	"seed", "impl", "against", "faults", "max_steps", "max_procs", "methods",
+	"seed", "impl", "against", "faults", "max_steps", "max_procs", "methods", "kind",
 };
 
 /* Fold the findings and known signatures of every part into root. */

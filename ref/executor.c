@@ -107,8 +107,9 @@ struct core {
 	int wakeup[2]; /* _ThreadWakeup */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
-	char name[64]; /* the abstract address, printable */
-	int forgotten; /* settles() gave up on it */
+	char name[64];        /* the abstract address, printable */
+	int forgotten;        /* settles() gave up on it */
+	int thread_forgotten; /* shutdown() set _executor_manager_thread = None */
 };
 
 static struct core *cores;  /* _threads_wakeups, and every other one */
@@ -1915,13 +1916,23 @@ static int thread_gone(void *arg)
 	return ((struct core *)arg)->thread != T_RUNNING;
 }
 
+/*
+ * ProcessPoolExecutor.shutdown.  Every release from 3.6 on ends it with
+ * _executor_manager_thread = None (3.6-3.8: _queue_management_thread) and
+ * drops the thread's wakeup, so a second shutdown() only sets the flags: it
+ * neither wakes the manager nor waits for it, even with wait=True after a
+ * shutdown(wait=False).
+ */
 static int do_shutdown(struct core *c, int wait, int cancel_futures)
 {
+	int forgot = c->thread_forgotten;
+
 	c->cancel_pending = cancel_futures;
 	c->shutdown_thread = 1;
-	if (c->thread != T_NONE)
+	c->thread_forgotten = 1;
+	if (c->thread != T_NONE && !forgot)
 		wakeup(c);
-	if (c->thread == T_RUNNING && wait)
+	if (c->thread == T_RUNNING && wait && !forgot)
 		manager_wait(c, thread_gone, c, -1);
 	if (!wait && pr__profile.ex_on_demand)
 		c->processes_none = 1;
@@ -2346,17 +2357,12 @@ int pr_cause(pr_value *x, pr_value **out, struct pr_diag *d)
 	} else {
 		pr_incref(exc);
 	}
-	if (!pr__is_exc(exc)) {
-		r = exc->kind == PR_NONE ? pr_diag(d, PR_EATTRIBUTE,
-						   "'NoneType' object has no "
-						   "attribute '__cause__'") :
-					   pr_diag(d, PR_EUNSUPPORTED,
-						   "cause(): not an "
-						   "exception or a future");
+	if (!pr__is_exc(exc) && !(exc->kind == PR_NONE && fut(x) != NULL)) {
 		pr_decref(exc);
-		return r;
+		return pr_diag(d, PR_EUNSUPPORTED, "cause(): not an exception or a future");
 	}
-	cause = pr__exc_cause(exc);
+	/* a future that did not raise: its exception() is None, which has no cause */
+	cause = pr__is_exc(exc) ? pr__exc_cause(exc) : NULL;
 	if (cause == NULL) {
 		pr__sb_puts(&sb, "None");
 	} else {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # procspec fuzz as a user sees it: a seed means the same scenarios byte for
-# byte, a planted divergence (tests/drivers/planted/exitcode3: the ref driver
+# byte, executor scenarios are generated and all parse and agree between two
+# runs of the reference, a planted divergence (tests/drivers/planted/exitcode3: the ref driver
 # reporting exit code 3 as 4) is found and shrunk to a few statements,
 # --replay reruns exactly one scenario, Ctrl-C keeps the report, and -j N
 # puts each worker on a CPU of its own.
@@ -31,6 +32,39 @@ mkdir -p "$tmp/scn"
 awk -v dir="$tmp/scn" '/^# procspec fuzz: seed/ { f = dir "/" $7 ".scn" } { print > f }' "$tmp/a"
 "$PROCSPEC" list "$tmp/scn" >"$tmp/out" 2>&1
 check "every generated scenario parses (procspec list)" test $? -eq 0 -a "$(wc -l <"$tmp/out")" -ge 300
+
+# 1b. Executor scenarios: --kind executor writes only them, every one parses,
+# --kind all mixes them in at about one in four without changing the Process
+# scenarios of the other indices, and a few agree when played on ref twice.
+"$PROCSPEC" fuzz --dump 300 --seed 4242 --kind executor >"$tmp/ex" 2>>"$tmp/out"
+check "--kind executor: 300 executor scenarios were printed" \
+	test "$(awk 'BEGIN { RS = "" } /ProcessPoolExecutor\(/ { n++ } END { print n + 0 }' "$tmp/ex")" -eq 300
+rm -rf "$tmp/exscn" && mkdir -p "$tmp/exscn"
+awk -v dir="$tmp/exscn" '/^# procspec fuzz: seed/ { f = dir "/" $7 ".scn" } { print > f }' "$tmp/ex"
+"$PROCSPEC" list "$tmp/exscn" >"$tmp/out" 2>&1
+check "every generated executor scenario parses (procspec list)" \
+	test $? -eq 0 -a "$(wc -l <"$tmp/out")" -ge 300
+for kind in process all; do
+	"$PROCSPEC" fuzz --dump 400 --seed 4242 --kind $kind >"$tmp/kind-$kind" 2>>"$tmp/out"
+done
+check "--kind all: between 1 in 6 and 1 in 3 scenarios are executor ones" \
+	python3 -c "
+import sys
+n = sum('ProcessPoolExecutor(' in b for b in open('$tmp/kind-all').read().split('\n\n# procspec fuzz'))
+sys.exit(not 400 // 6 <= n <= 400 // 3)"
+check "--kind all: an index that is a Process scenario is the same one as under --kind process" \
+	python3 -c "
+import sys
+def split(path):
+    return open(path).read().split('\n\n# procspec fuzz')
+a, p = split('$tmp/kind-all'), split('$tmp/kind-process')
+same = [x == y for x, y in zip(a, p) if 'ProcessPoolExecutor(' not in x and 'task.' not in x]
+sys.exit(not (len(a) == len(p) == 400 and same and all(same)))"
+"$PROCSPEC" fuzz --impl ref --against ref --kind executor --runs 6 -j 1 --seed 7 \
+	--known '' --shrink-seconds 0 --found-dir "$tmp/found-ex" --report "$tmp/exrep" >"$tmp/out" 2>&1
+rc=$?
+check "--kind executor on ref against ref: 6 runs, nothing found (exit $rc)" \
+	python3 -c "import json,sys; d=json.load(open('$tmp/exrep/fuzz.json')); sys.exit(not ($rc == 0 and d['runs'] == 6 and d['kind'] == 'executor' and not d['findings'] and d['flaky'] == 0))"
 
 # 2. The planted divergence: found within 60 s with a fixed seed, shrunk to <= 5 statements.
 start=$(date +%s)
