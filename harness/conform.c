@@ -74,6 +74,7 @@ struct ck {
 	bool quiet;        /* failures go to quiet_buf, not to the check (for tallies) */
 	struct ps_buf quiet_buf;
 	struct tally t[T_COUNT];
+	json_t *escaped; /* "escaped" of the last ended, NULL when it had none */
 };
 
 /* ---- reporting --------------------------------------------------------- */
@@ -815,6 +816,8 @@ static bool scn_end2(struct ck *c, long *fds, long *left)
 		      fmt("ended carries \"fds_leaked\" and \"children_left\", both integers"));
 	} else {
 		tally(c, T_ENDED, NULL);
+		json_decref(c->escaped);
+		c->escaped = json_incref(json_object_get(msg, "escaped"));
 		if (fds)
 			*fds = (long)json_integer_value(json_object_get(msg, "fds_leaked"));
 		if (left)
@@ -2132,6 +2135,96 @@ static void ck_forms_wait(struct ck *c)
 		null(c, "gc.collect()");
 }
 
+/* ---- the checks: escaped children ---------------------------------------- */
+
+/*
+ * fork: sys.exit(2**31) makes os._exit() raise OverflowError in the child
+ * (a C int), and the child comes back out of p.start() into the driver's
+ * copy of the main program.  Whatever it exits with, ended reports it.
+ */
+static void ck_escaped(struct ck *c)
+{
+	json_t *e = NULL;
+	const char *process = NULL, *into = NULL, *type = NULL;
+	char *got;
+
+	if (c->methods && !(c->methods & PS_M_FORK)) {
+		skip(c, "the driver has no fork start method");
+		return;
+	}
+	json_decref(c->escaped);
+	c->escaped = NULL;
+	if (!scn_begin(c, "fork") ||
+	    !null(c, "p = Process(target=child.exits, args=(2147483648,))") ||
+	    !null(c, "p.start()") || !null(c, "p.join()") || !scn_end2(c, NULL, NULL))
+		return;
+	if (json_array_size(c->escaped) == 1 && (e = json_array_get(c->escaped, 0)) != NULL) {
+		process = json_string_value(json_object_get(e, "process"));
+		into = json_string_value(json_object_get(e, "into"));
+		type = json_string_value(json_object_get(json_object_get(e, "raised"), "type"));
+	}
+	if (process && into && type && !strcmp(process, "Process-1") && !strcmp(into, "main") &&
+	    !strcmp(type, "OverflowError"))
+		return;
+	got = c->escaped ? json_dumps(c->escaped, JSON_COMPACT) : NULL;
+	bad(c,
+	    "ended carries \"escaped\":[{\"process\":\"Process-1\",\"into\":\"main\","
+	    "\"raised\":{\"type\":\"OverflowError\",...}}] (os._exit(2**31) raised in the child, "
+	    "which came back out of p.start()); it carries %s",
+	    got ? got : "no \"escaped\"");
+	free(got);
+}
+
+/* ---- the checks: atexit, broken stdio, threads, children in turn ------- */
+
+static void ck_child_starts_thread(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.starts_thread, args=('from a thread\\n',))",
+			  "0", "from a thread\n", "");
+}
+
+static void ck_child_breaks_stdio(struct ck *c)
+{
+	if (scn_begin(c, c->method))
+		run_child(c, "p = Process(target=child.breaks_stdio, args=('stdout', 'close'))",
+			  "0", NULL, "");
+}
+
+static void ck_child_starts_children(struct ck *c)
+{
+	char *out = NULL, *second;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.starts_children, args=(child.returns, 2))", "0",
+		  NULL, "");
+	if (!value(c, "stdout(p)", "text", &out))
+		return;
+	second = strchr(out, '\n');
+	if (strncmp(out, "<Process", 8) || !strstr(out, "Process-1:1") || !second ||
+	    strncmp(second + 1, "<Process", 8) || !strstr(second, "Process-1:2") ||
+	    strchr(second + 1, '\n') != out + strlen(out) - 1)
+		miss(c, "two lines, the reprs of Process-1:1 and Process-1:2, each stopped");
+	free(out);
+}
+
+/* whether the handler runs depends on the release and the method (fork:
+ * from 3.13; spawn: always; forkserver: never): either answer passes */
+static void ck_child_atexit_writes(struct ck *c)
+{
+	char *out = NULL;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.atexit_writes, args=('atexit\\n',))", "0", NULL, "");
+	if (!value(c, "stdout(p)", "text", &out))
+		return;
+	if (strcmp(out, "") && strcmp(out, "atexit\n"))
+		miss(c, "stdout(p) either empty or the handler's \"atexit\\n\"");
+	free(out);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 struct check {
@@ -2317,6 +2410,22 @@ static const struct check checks[] = {
 	  "end gets ended with integer fds_leaked and children_left", NULL, T_ENDED },
 	{ "end.exited", MUST, "end / ended / exited; Errors and edge cases",
 	  "after ended, exited with code 0 follows unasked", NULL, T_EXITED },
+	{ "end.escaped", MUST, "end / ended / exited",
+	  "fork: a child whose os._exit(2**31) raises comes back out of start(): ended's "
+	  "\"escaped\" names it",
+	  ck_escaped, -1 },
+	{ "child.starts_thread", MUST, "Child behaviours",
+	  "child.starts_thread(out): the thread's text in stdout(p), exitcode 0",
+	  ck_child_starts_thread, -1 },
+	{ "child.breaks_stdio", MUST, "Child behaviours",
+	  "child.breaks_stdio('stdout', 'close'): a closed sys.stdout, exitcode 0, stderr empty",
+	  ck_child_breaks_stdio, -1 },
+	{ "child.starts_children", MUST, "Child behaviours",
+	  "child.starts_children(t, 2): Process-1:1, then Process-1:2, each joined and reported",
+	  ck_child_starts_children, -1 },
+	{ "child.atexit_writes", MUST, "Child behaviours",
+	  "child.atexit_writes(out): exitcode 0; stdout(p) empty or out, by release and method",
+	  ck_child_atexit_writes, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */
@@ -2404,6 +2513,7 @@ int ps_conform_run(const struct ps_conform_opts *o, struct ps_conform_summary *s
 	ps_buf_release(&c.src);
 	ps_buf_release(&c.quiet_buf);
 	json_decref(c.hello);
+	json_decref(c.escaped);
 	free(c.authkey);
 	free(c.sent);
 	free(c.raw);

@@ -43,6 +43,47 @@ int ps_transcript_pid(struct ps_transcript *t, const char *name, long pid)
 	return 0;
 }
 
+int ps_transcript_escaped(struct ps_transcript *t, const char *process, const char *into,
+			  const char *type, const char *message)
+{
+	static const struct {
+		const char *into, *text;
+	} where[] = {
+		{ "main", "the main program" },
+		{ "target", "its parent's target" },
+		{ "server", "the fork server" },
+	};
+	struct ps_buf b = PS_BUF_INIT;
+	const char *text = NULL;
+	char **grown, *line;
+	size_t i;
+
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (!strcmp(where[i].into, into))
+			text = where[i].text;
+	if (!text)
+		return -EINVAL;
+	ps_buf_addf(&b, "%s into %s", process, text);
+	if (type) {
+		ps_buf_addf(&b, ", raising %s", type);
+		if (message && *message)
+			ps_buf_addf(&b, ": %s", message);
+	}
+	if (!(line = ps_buf_detach(&b)))
+		return -ENOMEM;
+	if (!(grown = realloc(t->escaped, (t->n_escaped + 1) * sizeof(*grown)))) {
+		free(line);
+		return -ENOMEM;
+	}
+	t->escaped = grown;
+	/* kept sorted: children that escape at once do so in any order */
+	for (i = t->n_escaped; i > 0 && strcmp(grown[i - 1], line) > 0; i--)
+		grown[i] = grown[i - 1];
+	grown[i] = line;
+	t->n_escaped++;
+	return 0;
+}
+
 void ps_transcript_release(struct ps_transcript *t)
 {
 	size_t i;
@@ -56,6 +97,9 @@ void ps_transcript_release(struct ps_transcript *t)
 		free(t->pids[i].name);
 	free(t->pids);
 	free(t->authkey);
+	for (i = 0; i < t->n_escaped; i++)
+		free(t->escaped[i]);
+	free(t->escaped);
 	*t = (struct ps_transcript)PS_TRANSCRIPT_INIT;
 }
 
@@ -204,6 +248,14 @@ char *ps_transcript_render(const struct ps_transcript *t)
 			ps_buf_adds(&b, v);
 			ps_buf_addc(&b, '\n');
 		}
+		free(v);
+	}
+	for (i = 0; i < t->n_escaped; i++) {
+		if (!(v = ps_normalize_value(t, t->escaped[i]))) {
+			ps_buf_release(&b);
+			return NULL;
+		}
+		ps_buf_addf(&b, "--- escaped: %s\n", v);
 		free(v);
 	}
 	if (t->ended)

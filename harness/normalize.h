@@ -35,10 +35,14 @@ struct ps_transcript {
 	char *authkey; /* repr of the main process's authkey, or NULL */
 	bool ended;    /* the end line is known */
 	long fds_leaked, children_left;
+	/* the children that came back into code not their own (ended's
+	 * "escaped"), each its "--- escaped: ..." line without the prefix */
+	char **escaped;
+	size_t n_escaped;
 };
 
 /* clang-format off */
-#define PS_TRANSCRIPT_INIT { NULL, 0, NULL, 0, NULL, false, 0, 0 }
+#define PS_TRANSCRIPT_INIT { NULL, 0, NULL, 0, NULL, false, 0, 0, NULL, 0 }
 /* clang-format on */
 
 /* Append an entry (taking stmt and value). 0 or -ENOMEM (then both are freed). */
@@ -46,6 +50,11 @@ int ps_transcript_add(struct ps_transcript *t, char *stmt, enum ps_result_kind k
 		      bool sentinel);
 /* Record that variable name holds pid (the last report wins). 0 or -ENOMEM. */
 int ps_transcript_pid(struct ps_transcript *t, const char *name, long pid);
+/* Record an escaped child (PROTOCOL.md, end): process is its name, into
+ * "main", "target" or "server", type and message what it escaped raising
+ * (type NULL: nothing).  0, -EINVAL for another into, or -ENOMEM. */
+int ps_transcript_escaped(struct ps_transcript *t, const char *process, const char *into,
+			  const char *type, const char *message);
 void ps_transcript_release(struct ps_transcript *t);
 
 /* Normalise one value: pids, authkey, addresses.  malloc'd, NULL when out of memory. */

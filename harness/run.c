@@ -516,6 +516,37 @@ out:
 	return ph;
 }
 
+/* ended's "escaped" (PROTOCOL.md, end) into the transcript: 0, -EINVAL
+ * when it is malformed, -ENOMEM. */
+static int read_escaped(struct ps_outcome *o, json_t *list)
+{
+	json_t *item, *raised, *type, *message;
+	const char *process, *into;
+	size_t i;
+	int r;
+
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return -EINVAL;
+	json_array_foreach(list, i, item) {
+		process = json_string_value(json_object_get(item, "process"));
+		into = json_string_value(json_object_get(item, "into"));
+		raised = json_object_get(item, "raised");
+		type = json_object_get(raised, "type");
+		message = json_object_get(raised, "message");
+		if (!process || !into ||
+		    (raised && !json_is_null(raised) &&
+		     (!json_is_string(type) || !json_is_string(message))))
+			return -EINVAL;
+		r = ps_transcript_escaped(&o->t, process, into, json_string_value(type),
+					  json_string_value(message));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /* end, its ended, and the exit of the scenario process; then the invariants. */
 static enum phase play_end(struct ps_runner *rn, struct ps_outcome *o)
 {
@@ -542,6 +573,17 @@ static enum phase play_end(struct ps_runner *rn, struct ps_outcome *o)
 	    !json_is_integer(json_object_get(msg, "children_left"))) {
 		bad_message(o, msg,
 			    "end: expected ended with integer fds_leaked and children_left");
+		goto out;
+	}
+	if ((r = read_escaped(o, json_object_get(msg, "escaped"))) != 0) {
+		if (r == -EINVAL)
+			bad_message(
+				o, msg,
+				"end: \"escaped\" must be a list of {\"process\": str, \"into\": "
+				"\"main\", \"target\" or \"server\", \"raised\": {\"type\": str, "
+				"\"message\": str} or absent}");
+		else
+			set_verdict(o, PS_V_CRASH, "end: out of memory in the harness");
 		goto out;
 	}
 	o->t.ended = true;

@@ -195,6 +195,11 @@ char **ps_tmp_env(char *const *env, const char *dir)
 	for (i = 0; i < n; i++) {
 		if (!strncmp(src[i], "TMPDIR=", 7))
 			continue;
+		/* CPython's default on a file, block-buffered stdout, whatever
+		 * the machine sets: else what a child loses in os._exit()
+		 * (streams/unflushed-before-os-exit) depends on it */
+		if (!strncmp(src[i], "PYTHONUNBUFFERED=", 17))
+			continue;
 		if (!(out[k++] = strdup(src[i])))
 			goto fail;
 	}

@@ -5,6 +5,7 @@
  * function of the same name, the one golden transcripts come from.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,6 +163,20 @@ static int b_raises(pr_value *self, pr_value **argv, pr_value **out, struct pr_d
 	return r;
 }
 
+/* q.start() in a behaviour: a grandchild that comes back out of it has
+ * escaped into its parent's target (in the main program, the driver
+ * records it itself) */
+static int start_from_target(pr_value *start, pr_value **res, struct pr_diag *d)
+{
+	pid_t pid = getpid();
+	int in_child = pr__rt.current->u.proc->kind != PROC_MAIN;
+	int r = pr_call(start, NULL, 0, NULL, NULL, 0, res, d);
+
+	if (getpid() != pid && in_child)
+		pr_escape_note("target", r < 0 ? d : NULL);
+	return r;
+}
+
 /* child.starts_child(target, args=(), daemon=None):
  *   q = type(current_process())(target=target, args=args)
  *   if daemon is not None: q.daemon = daemon
@@ -194,7 +209,7 @@ static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out, struc
 		goto out;
 	q->u.proc->gate = pr__rt.current->u.proc->gate;
 	if ((r = pr_getattr(q, "start", &start, d)) < 0 ||
-	    (r = pr_call(start, NULL, 0, NULL, NULL, 0, &res, d)) < 0)
+	    (r = start_from_target(start, &res, d)) < 0)
 		goto out;
 	pr__value_repr(q, &sb);
 	pr__sb_putc(&sb, '\n');
@@ -287,6 +302,284 @@ static int b_writes(pr_value *self, pr_value **argv, pr_value **out, struct pr_d
 		return r;
 	return flush(PR_STDERR, d);
 }
+
+/* ---- what CPython's tests and real programs do in a child: atexit,
+ * broken stdio, threads, several children in turn, unflushed output ---- */
+
+/* out as a C string of its own, for a handler or a thread */
+static int dup_text(pr_value *out, char **text, struct pr_diag *d)
+{
+	if (out != NULL && out->kind != PR_STR)
+		return pr_diag(d, PR_ETYPE, "write() argument must be str, not %s",
+			       pr__type_name(out));
+	*text = out != NULL ? strndup(out->u.s.data, out->u.s.len) : strdup("");
+	return *text == NULL ? pr_diag(d, PR_EMEMORY, NULL) : 0;
+}
+
+static void write_flushed(const char *text)
+{
+	pr__stream_write(PR_STDOUT, text, strlen(text));
+	pr__stream_flush(PR_STDOUT);
+}
+
+void pr__atexit_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < pr__rt.natexit; i++)
+		free(pr__rt.atexit[i]);
+	free(pr__rt.atexit);
+	pr__rt.atexit = NULL;
+	pr__rt.natexit = 0;
+}
+
+/* atexit._run_exitfuncs(): last registered first */
+void pr__atexit_run(void)
+{
+	while (pr__rt.natexit > 0) {
+		char *text = pr__rt.atexit[--pr__rt.natexit];
+
+		write_flushed(text);
+		free(text);
+	}
+	pr__atexit_clear();
+}
+
+/* child.atexit_writes(out=''): atexit.register(write out, flushed) */
+static int b_atexit_writes(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	char *text, **grown;
+	int r;
+
+	(void)self;
+	(void)out;
+	if ((r = dup_text(argv[0], &text, d)) < 0)
+		return r;
+	if ((grown = realloc(pr__rt.atexit, (pr__rt.natexit + 1) * sizeof(*grown))) == NULL) {
+		free(text);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	pr__rt.atexit = grown;
+	grown[pr__rt.natexit++] = text;
+	return 0;
+}
+
+/* child.breaks_stdio(name, action): sys.stdout or sys.stderr becomes a
+ * closed io.StringIO ('close') or None ('remove').  Nothing writes to it
+ * afterwards, and util._flush_std_streams() swallows what its flush()
+ * raises: the stream's pending text is dropped with the old object. */
+static int b_breaks_stdio(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *name = argv[0], *action = argv[1];
+	int which;
+
+	(void)self;
+	(void)out;
+	if (name->kind != PR_STR || action->kind != PR_STR ||
+	    (strcmp(name->u.s.data, "stdout") && strcmp(name->u.s.data, "stderr")) ||
+	    (strcmp(action->u.s.data, "close") && strcmp(action->u.s.data, "remove")))
+		return pr_diag(d, PR_EVALUE,
+			       "child.breaks_stdio(): name is stdout or stderr, action close "
+			       "or remove");
+	which = strcmp(name->u.s.data, "stdout") == 0 ? PR_STDOUT : PR_STDERR;
+	pr__stream_break(which, strcmp(action->u.s.data, "remove") == 0);
+	return 0;
+}
+
+struct thread_arg {
+	char *text;
+	int gate; /* -1: write at once */
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	char byte;
+	ssize_t n;
+
+	if (a->gate >= 0) {
+		do
+			n = read(a->gate, &byte, 1);
+		while (n == -1 && errno == EINTR);
+	}
+	write_flushed(a->text);
+	free(a->text);
+	free(a);
+	return NULL;
+}
+
+static int thread_start(pr_value *text_v, int gate, pthread_t *t, struct pr_diag *d)
+{
+	struct thread_arg *a = malloc(sizeof(*a));
+	int r;
+
+	if (a == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	a->gate = gate;
+	if ((r = dup_text(text_v, &a->text, d)) < 0) {
+		free(a);
+		return r;
+	}
+	if ((r = pthread_create(t, NULL, thread_main, a)) != 0) {
+		free(a->text);
+		free(a);
+		/* threading.Thread.start(): "can't start new thread" */
+		return pr_diag(d, PR_ERUNTIME, "can't start new thread");
+	}
+	return 0;
+}
+
+/* child.starts_thread(out=''): a thread writes out, flushed; joined */
+static int b_starts_thread(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pthread_t t;
+	int r;
+
+	(void)self;
+	(void)out;
+	if ((r = thread_start(argv[0], -1, &t, d)) < 0)
+		return r;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* The non-daemon threads child.leaves_thread left running */
+struct threads {
+	pthread_t *t;
+	size_t n;
+};
+
+void pr__threads_join(void)
+{
+	struct threads *ts = pr__rt.threads;
+	size_t i;
+
+	if (ts == NULL)
+		return;
+	for (i = 0; i < ts->n; i++)
+		pthread_join(ts->t[i], NULL);
+	free(ts->t);
+	free(ts);
+	pr__rt.threads = NULL;
+}
+
+/* child.leaves_thread(out=''): a non-daemon thread waits on the gate,
+ * then writes out, flushed; the child returns at once */
+static int b_leaves_thread(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct threads *ts = pr__rt.threads;
+	int gate = pr__rt.current->u.proc->gate;
+	pthread_t *grown;
+	int r;
+
+	(void)self;
+	(void)out;
+	if (gate < 0)
+		return pr_diag(d, PR_ERUNTIME, "child.leaves_thread(): this process has no gate");
+	if (ts == NULL && (ts = pr__rt.threads = calloc(1, sizeof(*ts))) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	if ((grown = realloc(ts->t, (ts->n + 1) * sizeof(*grown))) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	ts->t = grown;
+	if ((r = thread_start(argv[0], gate, &ts->t[ts->n], d)) < 0)
+		return r;
+	ts->n++;
+	return 0;
+}
+
+/* child.starts_children(target, n=2): n children in turn, each started,
+ * joined, and its repr() and a newline written, flushed */
+static int b_starts_children(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	static const char *const kw[] = { "target" };
+	pr_value *cls = NULL, *q = NULL, *fn = NULL, *res = NULL;
+	struct sbuf sb = SBUF_INIT;
+	int64_t n = 2, i;
+	int r = 0;
+
+	(void)self;
+	(void)out;
+	if (argv[1] != NULL && (argv[1]->kind != PR_INT || argv[1]->u.i.big != NULL))
+		return pr_diag(d, PR_ETYPE, "'%s' object cannot be interpreted as an integer",
+			       pr__type_name(argv[1]));
+	if (argv[1] != NULL)
+		n = argv[1]->u.i.small;
+	if ((cls = pr__class(pr__process_init())) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (i = 0; i < n && r == 0; i++) {
+		if ((r = pr_call(cls, NULL, 0, kw, argv, 1, &q, d)) < 0)
+			break;
+		q->u.proc->gate = pr__rt.current->u.proc->gate;
+		if ((r = pr_getattr(q, "start", &fn, d)) == 0 &&
+		    (r = start_from_target(fn, &res, d)) == 0) {
+			pr_decref(fn);
+			pr_decref(res);
+			fn = res = NULL;
+			if ((r = pr_getattr(q, "join", &fn, d)) == 0)
+				r = pr_call(fn, NULL, 0, NULL, NULL, 0, &res, d);
+		}
+		if (r == 0) {
+			pr__value_repr(q, &sb);
+			pr__sb_putc(&sb, '\n');
+			if (sb.oom)
+				r = pr_diag(d, PR_EMEMORY, NULL);
+			else if ((r = pr__stream_write(PR_STDOUT, sb.p, sb.len)) < 0 ||
+				 (r = pr__stream_flush(PR_STDOUT)) < 0)
+				r = pr_diag(d, r, NULL);
+			pr__sb_release(&sb);
+		}
+		pr_decref(fn);
+		pr_decref(res);
+		pr_decref(q);
+		fn = res = q = NULL;
+	}
+	pr_decref(cls);
+	return r;
+}
+
+/* child.writes_unflushed(out='', n=0): out to the block-buffered stdout,
+ * then os._exit(n): nothing flushed */
+static int b_writes_unflushed(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	int status = 0, r;
+
+	(void)self;
+	(void)out;
+	if (argv[0] != NULL && (r = write_text(PR_STDOUT, argv[0], d)) < 0)
+		return r;
+	if (argv[1] != NULL && (r = pr__value_as_cint(argv[1], &status, d)) < 0)
+		return r;
+	_exit(status);
+}
+
+static const char *const out_params[] = { "out" };
+static const char *const breaks_stdio_params[] = { "name", "action" };
+static const char *const starts_children_params[] = { "target", "n" };
+static const char *const writes_unflushed_params[] = { "out", "n" };
+
+static const pr_func child_atexit_writes = {
+	.name = "atexit_writes", .params = out_params, .nparams = 1, .fn = b_atexit_writes
+};
+static const pr_func child_breaks_stdio = { .name = "breaks_stdio",
+					    .params = breaks_stdio_params,
+					    .nparams = 2,
+					    .nrequired = 2,
+					    .fn = b_breaks_stdio };
+static const pr_func child_leaves_thread = {
+	.name = "leaves_thread", .params = out_params, .nparams = 1, .fn = b_leaves_thread
+};
+static const pr_func child_starts_children = { .name = "starts_children",
+					       .params = starts_children_params,
+					       .nparams = 2,
+					       .nrequired = 1,
+					       .fn = b_starts_children };
+static const pr_func child_starts_thread = {
+	.name = "starts_thread", .params = out_params, .nparams = 1, .fn = b_starts_thread
+};
+static const pr_func child_writes_unflushed = { .name = "writes_unflushed",
+						.params = writes_unflushed_params,
+						.nparams = 2,
+						.fn = b_writes_unflushed };
 
 static const char *const os_exit_params[] = { "n" };
 static const char *const raises_params[] = { "name", "message" };

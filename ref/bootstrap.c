@@ -104,6 +104,9 @@ static int system_exit_status(const struct pr_diag *d)
 		 * child exits 1. */
 		if (pr__value_as_cint(code, &status, NULL) < 0) {
 			pr__rt.exit_overflow = pr__cint_overflow(code);
+			pr__rt.exit_overflow_code = code->kind == PR_INT && code->u.i.big == NULL ?
+							    code->u.i.small :
+							    -1;
 			return 1;
 		}
 		return status;
@@ -186,7 +189,10 @@ int pr__bootstrap(pr_value *self, int parent_sentinel)
 	}
 	pr_diag_clear(&d);
 	pr_diag_clear(&fin);
-	/* finally: util._flush_std_streams(); if that raises, _launch's
+	/* finally: threading._shutdown() (3.7+) */
+	if (pr__profile.bootstrap_threads)
+		pr__threads_join();
+	/* util._flush_std_streams(); if that raises, _launch's
 	 * os._exit(code) runs with code still 1 */
 	if (pr__flush_std_streams() < 0)
 		return 1;

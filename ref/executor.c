@@ -497,7 +497,7 @@ static void accept_workers(struct core *c)
 static int alive(struct wproc *p)
 {
 	struct pr_popen *po = p->proc->u.proc->popen;
-	int rc;
+	int64_t rc;
 
 	return po != NULL && pr__popen_poll(po, WNOHANG, &rc) == 0;
 }
@@ -2394,7 +2394,7 @@ int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_di
 {
 	struct core *c = core_of(ex);
 	size_t i;
-	int rc;
+	int64_t rc;
 
 	*settles = 0;
 	if (c == NULL)

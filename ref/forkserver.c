@@ -346,7 +346,7 @@ out:
 /* popen_forkserver.Popen.poll(flag): the exit code is what the server
  * writes to the sentinel once it has reaped the child; 255 if it never
  * comes (the server died) */
-static int forkserver_poll(struct pr_popen *po, int flag, int *rc)
+static int forkserver_poll(struct pr_popen *po, int flag, int64_t *rc)
 {
 	pr_value *zero = NULL;
 	int64_t code;
@@ -360,7 +360,7 @@ static int forkserver_poll(struct pr_popen *po, int flag, int *rc)
 		if (r <= 0)
 			return 0;
 		po->has_returncode = 1;
-		po->returncode = read_signed(po->sentinel, &code) < 0 ? 255 : (int)code;
+		po->returncode = read_signed(po->sentinel, &code) < 0 ? 255 : code;
 	}
 	*rc = po->returncode;
 	return 1;
@@ -413,12 +413,51 @@ static int report_own_code(int status_w, int bootstrapped, int code)
 
 	if (!bootstrapped)
 		return 1;
+	/* a code beyond os._exit()'s C int still packs as 'Q' when it is
+	 * not negative (the exit status is the 1 _serve_one's caller set);
+	 * procref knows it up to an int64 only */
+	if (pr__rt.exit_overflow) {
+		pr__rt.exit_overflow = NULL;
+		code = pr__rt.exit_overflow_code >= 0 ? 1 : -1;
+		u = (uint64_t)pr__rt.exit_overflow_code;
+	}
 	if (code < 0) {
 		pr__stream_write(PR_STDERR, err, sizeof(err) - 1);
 		return 1;
 	}
 	pr__write_all(status_w, &u, sizeof(u));
 	return code;
+}
+
+/*
+ * From 3.7 the server's child ends in os._exit(code) after _serve_one; a
+ * code beyond a C int makes it raise OverflowError out of the serving
+ * code, through forkserver.main, to the top of the server's program: the
+ * interpreter prints the traceback and exits 1.  The child has escaped
+ * into the fork server (pr_escape_note).
+ */
+static int escape_into_server(void)
+{
+	static const char tb[] = "Traceback (most recent call last):\n"
+				 "  File \"<procref>\", line 1, in main\n";
+	struct pr_diag d = PR_DIAG_INIT;
+	struct sbuf sb = SBUF_INIT;
+
+	const char *why = pr__rt.exit_overflow;
+
+	pr__rt.exit_overflow = NULL;
+	pr_diag(&d, PR_EOVERFLOW, "%s", why);
+	pr__sb_put(&sb, tb, sizeof(tb) - 1);
+	pr__sb_printf(&sb, "%s: ", d.type ? d.type : "OverflowError");
+	pr__sb_put(&sb, d.message, d.message_len);
+	pr__sb_putc(&sb, '\n');
+	if (!sb.oom)
+		pr__stream_write(PR_STDERR, sb.p, sb.len);
+	pr__sb_release(&sb);
+	pr__flush_std_streams();
+	pr_escape_note("server", &d);
+	pr_diag_clear(&d);
+	return 1;
 }
 
 /*
@@ -519,8 +558,14 @@ int pr__forkserver_main(int listener, int alive_r, const char *address)
 					write_signed(fds[1], getpid());
 				code = pr__spawn_child(fds[0], fds[0], &ran, fds + 3,
 						       (size_t)(nfds - 3));
+				/* 3.13: finally: atexit._run_exitfuncs();
+				 * os._exit(code) */
+				if (pr__profile.fork_atexit)
+					pr__atexit_run();
 				if (!pr__profile.forkserver_waitpid)
 					code = report_own_code(fds[1], ran, code);
+				else if (pr__rt.exit_overflow)
+					code = escape_into_server();
 			}
 			close(fds[0]);
 			close(fds[2]);

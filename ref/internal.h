@@ -33,6 +33,8 @@ struct pr_profile {
 	int forkserver_waitpid; /* the forkserver reports its children's wait status */
 	int spawn_vfork;        /* spawnv_passfds goes through vfork, then fork */
 	int c_int_message;      /* OverflowError reads "Python int too large to convert to C int" */
+	int bootstrap_threads;  /* _bootstrap ends in threading._shutdown() */
+	int fork_atexit;        /* fork and forkserver children run atexit handlers */
 	int bytes_type;         /* bytes is a type of its own, not str (Python 3) */
 	/* concurrent.futures (executor.c, task.c) */
 	int ex_initializer;      /* mp_context=, initializer=, initargs= */
@@ -192,7 +194,7 @@ struct pr_start_method {
 	int (*launch)(struct pr_popen *po, pr_value *proc, struct pr_diag *d);
 	/* Popen.poll(flag) when the class overrides it (forkserver);
 	 * NULL: popen_fork's waitpid() */
-	int (*poll)(struct pr_popen *po, int flag, int *rc);
+	int (*poll)(struct pr_popen *po, int flag, int64_t *rc);
 };
 
 extern const struct pr_start_method pr__fork_method;
@@ -203,17 +205,17 @@ struct pr_popen {
 	const struct pr_start_method *method;
 	pid_t pid;
 	int has_returncode; /* returncode is not None */
-	int returncode;
-	int sentinel; /* parent_r */
+	int64_t returncode; /* 64 bits: 3.6's fork server passes any code */
+	int sentinel;       /* parent_r */
 	int parent_w;
 	int finalized; /* Finalize(util.close_fds) has run */
 };
 
 /* Popen.poll(flag): 1 with *rc once the exit code is known, 0 for None;
  * an OSError from waitpid() is swallowed, as CPython does. */
-int pr__popen_poll(struct pr_popen *po, int flag, int *rc);
+int pr__popen_poll(struct pr_popen *po, int flag, int64_t *rc);
 /* Popen.wait(timeout), timeout NULL for None: 1 with *rc, 0 for None. */
-int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc, struct pr_diag *d);
+int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int64_t *rc, struct pr_diag *d);
 int pr__popen_send_signal(struct pr_popen *po, int sig, struct pr_diag *d);
 /* Popen.close(): the finalizer, closing the sentinel and parent_w once */
 int pr__popen_close(struct pr_popen *po, struct pr_diag *d);
@@ -263,8 +265,12 @@ struct pr_runtime {
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
-	int exits_by_sys_exit;     /* a spawn child: spawn_main ends in sys.exit(code) */
-	const char *exit_overflow; /* _bootstrap's code does not fit os._exit()'s C int: why */
+	int exits_by_sys_exit;      /* a spawn child: spawn_main ends in sys.exit(code) */
+	const char *exit_overflow;  /* _bootstrap's code does not fit os._exit()'s C int: why */
+	int64_t exit_overflow_code; /* that code, when it fits an int64 (else -1) */
+	char **atexit;              /* child.atexit_writes texts, in registration order */
+	size_t natexit;
+	void *threads; /* the non-daemon threads behaviours left running (behaviour.c) */
 };
 extern struct pr_runtime pr__rt;
 
@@ -294,6 +300,12 @@ const pr_func *pr__process_init(void);
 /* BaseProcess._bootstrap in a freshly forked child; returns the status
  * for _exit(). */
 int pr__bootstrap(pr_value *proc, int parent_sentinel);
+/* atexit._clear(), atexit._run_exitfuncs() for the child.atexit_writes
+ * handlers; threading._shutdown() for the threads of child.leaves_thread
+ * (behaviour.c) */
+void pr__atexit_clear(void);
+void pr__atexit_run(void);
+void pr__threads_join(void);
 
 /* ---- spawn and forkserver (wire.c, popen_spawn.c, spawn_main.c,
  * forkserver.c) --------------------------------------------------------- */
@@ -356,6 +368,10 @@ int pr__forkserver_main(int listener, int alive_r, const char *address);
 enum { PR_STDOUT, PR_STDERR };
 int pr__stream_write(int which, const char *data, size_t len);
 int pr__stream_flush(int which);
+/* sys.stdout or sys.stderr replaced by a stream that writes nowhere */
+void pr__stream_break(int which, int removed);
+/* whether it was replaced by None, not by a closed stream */
+int pr__stream_removed(int which);
 /* util._flush_std_streams() */
 int pr__flush_std_streams(void);
 void pr__streams_fini(void);

@@ -70,10 +70,23 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		 * os.fork(), before anything else */
 		if (pr__rt.after_fork != NULL)
 			pr__rt.after_fork(pr__rt.after_fork_arg);
+		/* no thread survives fork; 3.13 clears atexit too */
+		pr__rt.threads = NULL;
+		pr__atexit_clear();
 		close(p1[0]);
 		if (p2[1] >= 0)
 			close(p2[1]);
 		r = pr__bootstrap(proc, p2[0]);
+		/* 2.7's forking.Popen flushes sys.stdout and sys.stderr
+		 * itself after _bootstrap, outside any handler: one set to
+		 * None raises out of start() in this child */
+		if (!pr__profile.bytes_type &&
+		    (pr__stream_removed(PR_STDOUT) || pr__stream_removed(PR_STDERR)))
+			return pr_diag_raise(d, "AttributeError",
+					     "'NoneType' object has no attribute 'flush'");
+		/* 3.13: finally: atexit._run_exitfuncs(); os._exit(code) */
+		if (pr__profile.fork_atexit)
+			pr__atexit_run();
 		if (pr__rt.exit_overflow) {
 			/* os._exit(code) raised OverflowError: it leaves _launch
 			 * and start() in this child, into whatever called start()
@@ -111,7 +124,7 @@ const struct pr_start_method pr__fork_method = {
 	.launch = fork_launch,
 };
 
-int pr__popen_poll(struct pr_popen *po, int flag, int *rc)
+int pr__popen_poll(struct pr_popen *po, int flag, int64_t *rc)
 {
 	pid_t r;
 	int st;
@@ -217,7 +230,7 @@ int pr__wait_fd(int fd, pr_value *timeout, struct pr_diag *d)
 	}
 }
 
-int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc, struct pr_diag *d)
+int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int64_t *rc, struct pr_diag *d)
 {
 	int r, flag = 0;
 	double t;
@@ -241,7 +254,8 @@ int pr__popen_wait(struct pr_popen *po, pr_value *timeout, int *rc, struct pr_di
 int pr__popen_send_signal(struct pr_popen *po, int sig, struct pr_diag *d)
 {
 	pr_value *tenth;
-	int err, r, rc;
+	int64_t rc;
+	int err, r;
 
 	if (po->has_returncode)
 		return 0;

@@ -192,7 +192,7 @@ void pr__children_discard(pr_value *v)
 static void cleanup(void)
 {
 	size_t i = 0;
-	int rc;
+	int64_t rc;
 
 	while (i < pr__rt.nchildren) {
 		pr_value *c = pr__rt.children[i];
@@ -542,7 +542,8 @@ static int m_kill(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 static int join(pr_value *self, pr_value *timeout, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
-	int r, rc;
+	int64_t rc;
+	int r;
 
 	if ((r = check_closed(p, d)) < 0)
 		return r;
@@ -571,7 +572,8 @@ static int m_join(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
-	int r, rc;
+	int64_t rc;
+	int r;
 
 	(void)argv;
 	if ((r = check_closed(p, d)) < 0)
@@ -598,7 +600,8 @@ static int m_is_alive(pr_value *self, pr_value **argv, pr_value **out, struct pr
 static int m_close(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
-	int r, rc;
+	int64_t rc;
+	int r;
 
 	(void)argv;
 	(void)out;
@@ -756,7 +759,7 @@ static struct pr_attr *find_attr(struct pr_process *p, const char *name)
 
 static int poll_value(struct pr_popen *po, pr_value **out, struct pr_diag *d)
 {
-	int rc;
+	int64_t rc;
 
 	if (!pr__popen_poll(po, WNOHANG, &rc)) {
 		*out = pr_none();
@@ -976,7 +979,7 @@ int pr__process_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_
 
 /* process._exitcode_to_name as CPython 3.11 builds it on Linux: for the
  * aliases (SIGIOT, SIGCLD, SIGIO) the name iterated last wins. */
-static const char *exitcode_name(int code)
+static const char *exitcode_name(int64_t code)
 {
 	static const struct {
 		int sig;
@@ -1012,7 +1015,8 @@ void pr__process_repr(pr_value *v, struct sbuf *sb)
 {
 	struct pr_process *p = v->u.proc;
 	const char *status, *signame;
-	int has_exitcode = 0, rc = 0;
+	int has_exitcode = 0;
+	int64_t rc = 0;
 
 	if (is_current(v)) {
 		status = "started";
@@ -1036,7 +1040,7 @@ void pr__process_repr(pr_value *v, struct sbuf *sb)
 			if ((signame = exitcode_name(rc)) != NULL)
 				pr__sb_printf(sb, "[%s]", signame);
 			else
-				pr__sb_printf(sb, "[%d]", rc);
+				pr__sb_printf(sb, "[%lld]", (long long)rc);
 		}
 		pr__sb_printf(sb, "%s)>", daemon_truth(p) ? " daemon" : "");
 		return;
@@ -1054,7 +1058,7 @@ void pr__process_repr(pr_value *v, struct sbuf *sb)
 		if ((signame = exitcode_name(rc)) != NULL)
 			pr__sb_printf(sb, " exitcode=-%s", signame);
 		else
-			pr__sb_printf(sb, " exitcode=%d", rc);
+			pr__sb_printf(sb, " exitcode=%lld", (long long)rc);
 	}
 	if (daemon_truth(p))
 		pr__sb_puts(sb, " daemon");

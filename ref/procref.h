@@ -208,6 +208,15 @@ PR_EXTERN void pr_gc_collect(void);
  */
 PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
 
+/*
+ * A child came back out of the code that forked it, into code not its
+ * own (docs/PROTOCOL.md, end: "escaped"): into is "main" (the driver's
+ * copy of the main program), "target" (its parent's target) or "server"
+ * (the fork server's loop); d what it raised, NULL when it returned.
+ * Appends the record to the file $PROCSPEC_ESCAPES names, if set.
+ */
+PR_EXTERN void pr_escape_note(const char *into, const struct pr_diag *d);
+
 /* ---- values ----------------------------------------------------------- */
 
 enum pr_kind {

@@ -25,6 +25,7 @@ struct pr_profile pr__profile = {
 	.forkserver_waitpid = 1,
 	.spawn_vfork = 1,
 	.c_int_message = 1,
+	.bootstrap_threads = 1,
 	.bytes_type = 1,
 	.ex_initializer = 1,
 	.ex_cancel_futures = 1,
@@ -97,6 +98,14 @@ static const struct change {
 	 * int too large to convert to C long", "signed integer is greater than
 	 * maximum" or "less than minimum" (value.c, pr__cint_overflow) */
 	{ offsetof(struct pr_profile, c_int_message), PY(3, 8) },
+	/* 3.7, bpo-18966: BaseProcess._bootstrap ends in threading._shutdown(),
+	 * waiting for the child's non-daemon threads; before, fork's and
+	 * forkserver's os._exit() killed them */
+	{ offsetof(struct pr_profile, bootstrap_threads), PY(3, 7) },
+	/* 3.13, gh-83856: popen_fork.Popen._launch and forkserver.main clear
+	 * atexit in the child and run atexit._run_exitfuncs() before
+	 * os._exit() */
+	{ offsetof(struct pr_profile, fork_atexit), PY(3, 13) },
 	/* 3.0, PEP 3137: bytes a type of its own.  In 2.7 `bytes is str`:
 	 * b'x' is the native string '...' is, so the name setter's
 	 * isinstance(name, basestring) takes it, AuthenticationString(str)

@@ -117,6 +117,12 @@ int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *i
 	pr__rt.exits_by_sys_exit = inherited == NULL;
 	status = pr__bootstrap(proc, parent_sentinel);
 	pr_decref(proc);
+	/* spawn_main's sys.exit(): interpreter exit waits for the threads
+	 * left running, then runs the atexit handlers */
+	if (pr__rt.exits_by_sys_exit) {
+		pr__threads_join();
+		pr__atexit_run();
+	}
 	return status;
 }
 

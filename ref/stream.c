@@ -18,14 +18,15 @@
 
 struct stream {
 	int fd;
+	int removed; /* sys.stdout is None (child.breaks_stdio, 'remove') */
 	int line_buffered;
 	char *buf;
 	size_t len, cap;
 };
 
 static struct stream streams[2] = {
-	{ 1, 0, NULL, 0, 0 },
-	{ 2, 1, NULL, 0, 0 },
+	{ 1, 0, 0, NULL, 0, 0 },
+	{ 2, 0, 1, NULL, 0, 0 },
 };
 
 int pr__stream_flush(int which)
@@ -34,6 +35,10 @@ int pr__stream_flush(int which)
 	size_t off = 0;
 	ssize_t n;
 
+	if (s->fd < 0) {
+		s->len = 0;
+		return 0;
+	}
 	while (off < s->len) {
 		do
 			n = write(s->fd, s->buf + off, s->len - off);
@@ -71,6 +76,21 @@ int pr__stream_write(int which, const char *data, size_t len)
 	if (s->len >= BLOCK)
 		return pr__stream_flush(which);
 	return 0;
+}
+
+int pr__stream_removed(int which)
+{
+	return streams[which].removed;
+}
+
+void pr__stream_break(int which, int removed)
+{
+	streams[which].removed = removed;
+	/* the old stream object goes with whatever it held; the new one
+	 * writes nowhere, and its flush() fails in a way
+	 * util._flush_std_streams() swallows */
+	streams[which].len = 0;
+	streams[which].fd = -1;
 }
 
 int pr__flush_std_streams(void)

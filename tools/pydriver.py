@@ -52,7 +52,9 @@ DEFAULT_MODULE = 'multiprocessing'
 MAX_LINE = 1 << 20              # PROTOCOL.md: no line is longer than 1 MiB
 HIGH_FD = 100                   # where the protocol fds are moved to
 FD_PROBE_MAX = 1 << 16          # fds above this are not probed for leaks
-SCENARIO_FAILED = 70            # scenario process exit code on a driver bug
+SCENARIO_FAILED = 70            # scenario process exit code on a driver bug,
+                                # and of a child escaped into the main program
+ESCAPES_ENV = 'PROCSPEC_ESCAPES'    # where escaped children are recorded
 
 # Linux values, for interpreters whose modules lack the names (2.7).
 _F_DUPFD_CLOEXEC = getattr(fcntl, 'F_DUPFD_CLOEXEC', 1030)
@@ -315,7 +317,7 @@ def _read_line(fd):
 _KEY_ORDER = ('op', 'id', 'protocol', 'driver', 'implementation', 'executable',
               'module', 'methods', 'main_pid', 'authkey', 'value', 'raised',
               'error', 'message', 'pids', 'fds_leaked', 'children_left',
-              'code', 'signal')
+              'escaped', 'code', 'signal', 'process', 'into', 'type')
 
 
 def _encode(obj):
@@ -468,6 +470,91 @@ def _child_setup():
         return
     _close_driver_fds()
     _apply_stdio()
+    _hook_server_escape()
+
+
+# --- escaped children (PROTOCOL.md, end: "escaped") ------------------------
+#
+# A child whose os._exit() raises (a code beyond a C int) comes back out of
+# the code that forked it: out of start() into its parent's code under
+# fork, out of the serving code into the fork server's loop under
+# forkserver. Each such child appends one JSON line to the file named by
+# $PROCSPEC_ESCAPES, set by the scenario process at begin (an environment
+# variable reaches a forkserver child, where no scenario state does); the
+# scenario process reports them in ended.
+
+def _note_escape(into, exc):
+    """Record that this process escaped into `into` ('main', 'target',
+    'server') raising exc (None: returning)."""
+    path = os.environ.get(ESCAPES_ENV)
+    if not path:
+        return
+    try:
+        name = _impl_module().current_process().name
+    except Exception:
+        name = '?'
+    rec = {'process': _clean(_text_type(name)), 'into': into}
+    if exc is not None:
+        rec['raised'] = _exception_fields(exc)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_CLOEXEC,
+                     0o600)
+        try:
+            _write_all(fd, _encode(rec))
+        finally:
+            _close(fd)
+    except OSError:
+        pass
+
+
+def _escaped_records(path):
+    """The records of the children that escaped, read and removed."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+        os.unlink(path)
+    except (OSError, IOError):
+        return []
+    records = []
+    for line in data.splitlines():
+        try:
+            records.append(json.loads(line.decode('utf-8')))
+        except ValueError:
+            _log('unreadable escape record %r' % line)
+    return records
+
+
+def _start_from_target(q):
+    """q.start() in a behaviour running in a child: a grandchild that
+    comes back out of it has escaped into its parent's target."""
+    pid = os.getpid()
+    try:
+        q.start()
+    except BaseException as e:
+        if os.getpid() != pid and pid != _SCENARIO_PID:
+            _note_escape('target', e)
+        raise
+    if os.getpid() != pid and pid != _SCENARIO_PID:
+        _note_escape('target', None)
+
+
+_SERVER_HOOKED = []
+
+
+def _hook_server_escape():
+    """In a forkserver child: an exception that reaches the top level
+    came out of the serving code (forkserver.main ends a child in
+    os._exit(code)), and sys.excepthook prints it."""
+    if _SERVER_HOOKED or _start_method() != 'forkserver':
+        return
+    _SERVER_HOOKED.append(True)
+    previous = sys.excepthook
+
+    def hook(etype, value, tb):
+        _note_escape('server', value)
+        previous(etype, value, tb)
+
+    sys.excepthook = hook
 
 
 def _attach_refs(obj, gate_fd):
@@ -587,7 +674,7 @@ def starts_child(target, args=(), daemon=None):
     if daemon is not None:
         q.daemon = daemon
     _attach_refs(q, _own_gate())
-    q.start()
+    _start_from_target(q)
     sys.stdout.write(repr(q) + '\n')
     sys.stdout.flush()
 
@@ -629,6 +716,98 @@ def writes(out='', err=''):
     sys.stderr.flush()
 
 
+# --- child behaviours: atexit, stdio, threads, several children ----------
+#
+# What CPython's own tests and real programs do in a child (issue 16):
+# each is one scenario under scenarios/children/ or scenarios/streams/.
+
+def _write_out(out):
+    sys.stdout.write(out)
+    sys.stdout.flush()
+
+
+def atexit_writes(out=''):
+    """child.atexit_writes(out=''): registers an atexit handler that
+    writes out to stdout, flushed, and returns. Whether it runs depends on
+    how the child ends: interpreter exit (spawn) runs it, os._exit (fork
+    and forkserver before 3.13) does not; 3.13's fork and forkserver
+    children run atexit._run_exitfuncs() before os._exit (gh-83856)."""
+    _child_setup()
+    import atexit
+    atexit.register(_write_out, out)
+
+
+def breaks_stdio(name, action):
+    """child.breaks_stdio(name, action): sys.<name> (stdout or stderr)
+    becomes a closed io.StringIO, whose flush() raises ValueError
+    (action 'close'), or None (action 'remove'), and the child returns:
+    CPython's test_error_on_stdio_flush_2."""
+    _child_setup()
+    if name not in ('stdout', 'stderr') or action not in ('close', 'remove'):
+        raise ValueError('child.breaks_stdio(): name is stdout or stderr, '
+                         'action close or remove')
+    stream = None
+    if action == 'close':
+        import io
+        stream = io.StringIO()
+        stream.close()
+    setattr(sys, name, stream)
+
+
+def starts_thread(out=''):
+    """child.starts_thread(out=''): a thread writes out to stdout,
+    flushed; the child joins it and returns."""
+    _child_setup()
+    import threading
+    t = threading.Thread(target=_write_out, args=(out,))
+    t.start()
+    t.join()
+
+
+def _thread_waits(fd, out):
+    _retry(os.read, fd, 1)
+    _write_out(out)
+
+
+def leaves_thread(out=''):
+    """child.leaves_thread(out=''): a non-daemon thread waits on the gate,
+    then writes out to stdout, flushed; the child returns at once, leaving
+    it running. _bootstrap's threading._shutdown() (3.7+) and interpreter
+    exit (spawn) wait for it; before 3.7, fork's os._exit() kills it."""
+    _child_setup()
+    import threading
+    fd = _own_gate()
+    if fd is None:
+        raise RuntimeError('child.leaves_thread(): this process has no gate')
+    t = threading.Thread(target=_thread_waits, args=(fd, out))
+    t.start()
+
+
+def starts_children(target, n=2):
+    """child.starts_children(target, n=2): n children in turn, each
+    q = Process(target=target); q.start(); q.join(), then repr(q) and a
+    newline to stdout, flushed."""
+    _child_setup()
+    mod = _impl_module()
+    cls = type(mod.current_process())
+    if cls.__name__.startswith('_'):
+        cls = mod.Process
+    for _ in range(n):
+        q = cls(target=target)
+        _attach_refs(q, _own_gate())
+        _start_from_target(q)
+        q.join()
+        _write_out(repr(q) + '\n')
+
+
+def writes_unflushed(out='', n=0):
+    """child.writes_unflushed(out='', n=0): out to sys.stdout, never
+    flushed, then os._exit(n): what sits in the buffer is lost."""
+    _child_setup()
+    sys.stdout.write(out)
+    os._exit(n)
+
+
 _BEHAVIOURS = {
     'blocks': blocks,
     'exits': exits,
@@ -640,8 +819,18 @@ _BEHAVIOURS = {
     'writes': writes,
 }
 
+_BEHAVIOURS.update({
+    'atexit_writes': atexit_writes,
+    'breaks_stdio': breaks_stdio,
+    'leaves_thread': leaves_thread,
+    'starts_children': starts_children,
+    'starts_thread': starts_thread,
+    'writes_unflushed': writes_unflushed,
+})
+
 # Everything a child may have to unpickle.
-_PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd]
+_PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd,
+                                         _write_out, _thread_waits]
 
 
 def _publish_tasks():
@@ -703,6 +892,7 @@ class _Scenario(object):
         self.exec_records = {}      # id(executor) -> _ExecRecord
         self.gates = []             # executor gates, in creation order
         self.gate_dir = None
+        self.escapes_path = None    # $PROCSPEC_ESCAPES
 
     def exec_record_of(self, obj):
         rec = self.exec_records.get(id(obj))
@@ -1704,10 +1894,19 @@ def _eval(node):
 def _invoke(func, args, kwargs):
     # the verbs are the driver's own work: faults do not apply to them
     live = not any(func is v for v in _VERBS.values())
+    pid = os.getpid()
     if live:
         _faults_active(1)
     try:
-        return func(*args, **kwargs)
+        try:
+            value = func(*args, **kwargs)
+        except BaseException as e:
+            if os.getpid() != pid:
+                _escaped_into_main(e)
+            raise
+        if os.getpid() != pid:
+            _escaped_into_main(None)
+        return value
     except (DriverError, _Raised):
         raise
     except BaseException as e:
@@ -1715,6 +1914,14 @@ def _invoke(func, args, kwargs):
     finally:
         if live:
             _faults_active(0)
+
+
+def _escaped_into_main(exc):
+    """A child came back out of the call that forked it (start() under
+    fork, when os._exit() raises) into this copy of the scenario's main
+    program: it has no protocol to speak, so it is recorded and stops."""
+    _note_escape('main', exc)
+    os._exit(SCENARIO_FAILED)
 
 
 def _set_stdio(out_fd, err_fd, what):
@@ -2008,11 +2215,14 @@ def _end(send_reply):
     del _SCN_FDS[:]
     children = _sweep_children()
     leaked = len(_open_fds() - scn.begin_fds)
+    escaped = _escaped_records(scn.escapes_path)
     _flush_std()
     if send_reply:
         try:
             ended = {'op': 'ended', 'fds_leaked': leaked,
                      'children_left': children}
+            if escaped:
+                ended['escaped'] = escaped
             if counts is not None:
                 ended['faults'] = counts
             _send(ended)
@@ -2049,6 +2259,9 @@ def _scenario_main(req):
     cp.authkey = os.urandom(32)
     _SCN = _Scenario(method)
     _SCN.stop_on_error = req.get('stop_on_error') is True
+    _SCN.escapes_path = os.path.join(_TMPDIR, 'procspec-%d.escaped'
+                                     % os.getpid())
+    os.environ[ESCAPES_ENV] = _SCN.escapes_path
     if _FIU is not None:
         _SCN.count_faults = bool(req.get('count_faults'))
         if _FIU.psfiu_begin() != 0:

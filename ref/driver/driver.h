@@ -106,6 +106,8 @@ struct drv_scenario {
 	int count_faults;              /* begin asked for every site's call counts */
 	int stop_on_error;             /* begin asked: after an error, carry no step out */
 	int stopped;                   /* a step got an error reply, and stop_on_error */
+	char escapes[256];             /* $PROCSPEC_ESCAPES: escaped children's records */
+	int escaped;                   /* this process is a child that came back out of start() */
 };
 
 struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj);

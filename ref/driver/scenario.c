@@ -366,10 +366,17 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 	}
 	r = drv_exec(s, json_object_get(req, "stmt"), &value, &d);
 	/* a fork child whose os._exit() raised came back out of start()
-	 * into this copy of the driver: it has no protocol, it stops here
-	 * (tools/pydriver.py does the same) */
-	if (getpid() != drv.scenario_pid)
-		_exit(DRV_SCENARIO_FAILED);
+	 * into this copy of the driver: it has no protocol, so it is
+	 * recorded as escaped and stops here (tools/pydriver.py does the
+	 * same) */
+	if (getpid() != drv.scenario_pid) {
+		pr_escape_note("main", r < 0 ? &d : NULL);
+		pr_decref(value);
+		pr_diag_clear(&d);
+		json_decref(res);
+		s->escaped = 1;
+		return NULL;
+	}
 	if (r == 0 && (value == NULL || pr_kind(value) == PR_NONE)) {
 		v = json_null();
 	} else if (r == 0 && drv_is_text(s, value)) {
@@ -402,6 +409,37 @@ static json_t *step(struct drv_scenario *s, json_t *req)
 }
 
 /* ---- end --------------------------------------------------------------- */
+
+/* The records escaped children appended to $PROCSPEC_ESCAPES (each a JSON
+ * object a line, pr_escape_note()), read and removed: an array, NULL when
+ * there are none. */
+static json_t *escaped_records(const char *path)
+{
+	json_t *list = NULL, *rec;
+	json_error_t jerr;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (path[0] == '\0' || (f = fopen(path, "re")) == NULL)
+		return NULL;
+	unlink(path);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if ((rec = json_loadb(line, (size_t)n, 0, &jerr)) == NULL) {
+			drv_log("unreadable escape record: %s", jerr.text);
+			continue;
+		}
+		if (list == NULL && (list = json_array()) == NULL) {
+			json_decref(rec);
+			break;
+		}
+		json_array_append_new(list, rec);
+	}
+	free(line);
+	fclose(f);
+	return list;
+}
 
 static void drop_scenario(struct drv_scenario *s)
 {
@@ -437,8 +475,7 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds, int reply
 	struct pr_diag d = PR_DIAG_INIT;
 	long leaked, children;
 	size_t i;
-
-	json_t *counts;
+	json_t *counts, *escaped;
 
 	/* faults apply to the steps, not to the exit path */
 	drv_faults_end();
@@ -470,12 +507,15 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds, int reply
 	leaked = fds_outside(begin_fds);
 	if (leaked < 0)
 		leaked = 0;
+	escaped = escaped_records(s->escapes);
 	if (reply)
-		drv_send(json_pack("{s:s, s:I, s:I, s:o*}", "op", "ended", "fds_leaked",
+		drv_send(json_pack("{s:s, s:I, s:I, s:o*, s:o*}", "op", "ended", "fds_leaked",
 				   (json_int_t)leaked, "children_left", (json_int_t)children,
-				   "faults", s->count_faults ? counts : NULL));
-	if (!reply)
+				   "escaped", escaped, "faults", s->count_faults ? counts : NULL));
+	if (!reply) {
 		json_decref(counts);
+		json_decref(escaped);
+	}
 	drv.shared[1] = 1;
 }
 
@@ -516,6 +556,13 @@ static int begin(struct drv_scenario *s, json_t *req, struct pr_diag *d)
 		return r;
 	s->count_faults = json_is_true(json_object_get(req, "count_faults"));
 	s->stop_on_error = json_is_true(json_object_get(req, "stop_on_error"));
+	/* where escaped children record themselves: a forkserver child
+	 * finds it in the environment it inherits through the server */
+	snprintf(s->escapes, sizeof s->escapes, "%s/procspec-%ld.escaped",
+		 getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR") : "/tmp",
+		 (long)getpid());
+	if (setenv("PROCSPEC_ESCAPES", s->escapes, 1) < 0)
+		return pr_diag(d, -errno, NULL);
 	if ((r = drv_faults_begin(s->count_faults)) < 0)
 		return pr_diag(d, PR_EUNSUPPORTED, "cannot start the fault library: %s",
 			       strerror(-r));
@@ -604,6 +651,12 @@ int drv_scenario_main(json_t *req)
 					  msg ? "request is not a JSON object" : jerr.text);
 		} else if (op != NULL && strcmp(op, "step") == 0) {
 			reply = step(&s, msg);
+			if (s.escaped) {
+				/* what the request held goes before the exit, so
+				 * that memcheck finds nothing lost */
+				json_decref(msg);
+				_exit(DRV_SCENARIO_FAILED);
+			}
 		} else if (op != NULL && strcmp(op, "end") == 0) {
 			json_decref(msg);
 			end(&s, begin_fds, 1);
