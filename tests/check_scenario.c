@@ -387,7 +387,7 @@ static const struct {
 	{ "ex = ProcessPoolExecutor()", "ProcessPoolExecutor" },
 	{ "x = task.returns", "ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))",
-	  "Executor.mp_context ProcessPoolExecutor" },
+	  "Executor.mp_context ProcessPoolExecutor start_method" },
 	{ "ex = ProcessPoolExecutor(initargs=(1,))", "Executor.initializer ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor(max_tasks_per_child=1)",
 	  "Executor.max_tasks_per_child ProcessPoolExecutor" },
