@@ -38,6 +38,8 @@ struct pr_profile pr__profile = {
 	.exc_repr_compact = 1,
 	.qualname_errors = 1,
 	.float_index_message = 1,
+	.popen_finalizer = 1,
+	.weakref_qualname = 1,
 	.bug_107219 = 1,
 	.bug_132969 = 1,
 };
@@ -130,6 +132,13 @@ static const struct change {
 	/* 3.10, bpo-37999 (no __int__ fallback): "'float' object cannot be
 	 * interpreted as an integer" */
 	{ offsetof(struct pr_profile, float_index_message), PY(3, 10) },
+	/* 3.7, bpo-30596 (popen_fork.Popen._launch): the Popen keeps a
+	 * util.Finalize, which holds a weakref, so a started Process object
+	 * no longer pickles; 3.6 sends it whole */
+	{ offsetof(struct pr_profile, popen_finalizer), PY(3, 7) },
+	/* 3.10 (Objects/weakrefobject.c): the weakref type's tp_name is
+	 * 'weakref.ReferenceType', before it 'weakref' */
+	{ offsetof(struct pr_profile, weakref_qualname), PY(3, 10) },
 };
 
 /*
