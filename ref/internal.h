@@ -50,6 +50,7 @@ struct pr_profile {
 	/* a Process object as an argument of another (process.c) */
 	int popen_finalizer;  /* a started process's Popen holds a weakref: it does not pickle */
 	int weakref_qualname; /* the weakref type is named 'weakref.ReferenceType' */
+	int plain_functions;  /* Process.terminate is a function, not an unbound method */
 	/* CPython bugs the release has (profile.c, bugs[]) */
 	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
 	int bug_107219;        /* gh-107219: a cancelled future kills a breaking manager */

@@ -738,6 +738,17 @@ static int unbound_call(pr_value *self, pr_value **argv, pr_value **out, struct 
 	const pr_func *m;
 
 	(void)self;
+	/* the missing self, bound by hand: its words changed twice */
+	if (argv[0] == NULL && !pr__profile.plain_functions)
+		return pr_diag(d, PR_ETYPE,
+			       "unbound method %s() must be called with "
+			       "Process instance as first argument (got nothing instead)",
+			       name);
+	if (argv[0] == NULL)
+		return pr_diag(d, PR_ETYPE,
+			       "%s%s() missing 1 required positional "
+			       "argument: 'self'",
+			       pr__profile.qualname_errors ? "BaseProcess." : "", name);
 	if (argv[0]->kind != PR_PROCESS || (m = find_method(argv[0]->u.proc, name)) == NULL)
 		return pr_diag(d, PR_EUNSUPPORTED,
 			       "libprocref does not model Process.%s "
@@ -762,12 +773,12 @@ UNBOUND(start)
 UNBOUND(terminate)
 #undef UNBOUND
 #define UMETHOD(meth) { .name = "BaseProcess." #meth, .params = self_params,       \
-			.nparams = 1, .nrequired = 1, .fn = u_##meth }
+			.nparams = 1, .fn = u_##meth }
 static const pr_func unbound_methods[] = {
 	UMETHOD(close),
 	UMETHOD(is_alive),
 	{ .name = "BaseProcess.join", .params = self_join_params, .nparams = 2,
-	  .nrequired = 1, .fn = u_join },
+	  .fn = u_join },
 	UMETHOD(kill),
 	UMETHOD(run),
 	UMETHOD(start),

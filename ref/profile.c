@@ -40,6 +40,7 @@ struct pr_profile pr__profile = {
 	.float_index_message = 1,
 	.popen_finalizer = 1,
 	.weakref_qualname = 1,
+	.plain_functions = 1,
 	.bug_107219 = 1,
 	.bug_132969 = 1,
 };
@@ -139,6 +140,9 @@ static const struct change {
 	/* 3.10 (Objects/weakrefobject.c): the weakref type's tp_name is
 	 * 'weakref.ReferenceType', before it 'weakref' */
 	{ offsetof(struct pr_profile, weakref_qualname), PY(3, 10) },
+	/* 3.0: unbound methods gone, Process.terminate is a plain function;
+	 * 2.7 refuses a call without an instance in words of its own */
+	{ offsetof(struct pr_profile, plain_functions), PY(3, 0) },
 };
 
 /*

@@ -456,6 +456,14 @@ static int server_dead(pid_t pid, struct pr_diag *d)
 	return pr_diag(d, PR_EUNSUPPORTED, "send_signal(): the fork server outlived SIGKILL");
 }
 
+/* os.kill()'s OSError: before 3.3 (PEP 3151) no subclass for the errno */
+static int kill_error(int err, struct pr_diag *d)
+{
+	if (strncmp(pr_profile_name(), "2.", 2) == 0)
+		return pr_diag_raise(d, "OSError", "[Errno %d] %s", err, strerror(err));
+	return pr_diag(d, -err, NULL);
+}
+
 /* send_signal(target, sig): os.kill() of a child, the fork server or the
  * scenario process itself, as an outside actor */
 static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
@@ -495,7 +503,7 @@ static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct
 			       "current_process()");
 	}
 	if (kill(pid, sig) < 0)
-		return pr_diag(d, -errno, NULL);
+		return kill_error(errno, d);
 	if (sig == SIGKILL && pid == pr_forkserver_pid())
 		return server_dead(pid, d);
 	return 0;
