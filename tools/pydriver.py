@@ -1325,7 +1325,11 @@ def kill(*args, **kwargs):
 def _forkserver_pid():
     fs = sys.modules.get('%s.forkserver' % _MODNAME)
     pid = getattr(getattr(fs, '_forkserver', None), '_forkserver_pid', None)
-    return pid if isinstance(pid, _integer_types) else None
+    if isinstance(pid, _integer_types):
+        return pid
+    # 3.6 and billiard keep no pid: the server by its command line
+    pids = _helper_pids('forkserver')
+    return pids[0] if len(pids) == 1 else None
 
 
 def send_signal(*args, **kwargs):
@@ -1339,7 +1343,8 @@ def send_signal(*args, **kwargs):
     if isinstance(target, _string_types) and target == 'forkserver':
         pid = _forkserver_pid()
         if pid is None:
-            raise DriverError('send_signal(): no fork server is running')
+            raise _Raised(ValueError('send_signal(): no fork server is '
+                                     'running'))
     elif target is _impl_module().current_process():
         pid = os.getpid()
     else:
@@ -1350,8 +1355,8 @@ def send_signal(*args, **kwargs):
                               "or current_process()")
         rec.note_pid()
         if rec.pid is None:
-            raise DriverError('send_signal(): the process has not been '
-                              'started')
+            raise _Raised(ValueError('send_signal(): the process has not '
+                                     'been started'))
         pid = rec.pid
     try:
         os.kill(pid, sig)

@@ -485,7 +485,7 @@ static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct
 	if (pr_kind(target) == PR_STR && (data = pr_data(target, &len)) != NULL && len == 10 &&
 	    memcmp(data, "forkserver", 10) == 0) {
 		if ((pid = pr_forkserver_pid()) <= 0)
-			return pr_diag(d, PR_EUNSUPPORTED,
+			return pr_diag(d, PR_EVALUE,
 				       "send_signal(): no fork "
 				       "server is running");
 	} else if (is_current_process(target)) {
@@ -493,7 +493,7 @@ static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct
 	} else if ((rec = drv_record_of(drv_current_scenario, target)) != NULL) {
 		drv_note_pid(rec);
 		if ((pid = rec->pid) <= 0)
-			return pr_diag(d, PR_EUNSUPPORTED,
+			return pr_diag(d, PR_EVALUE,
 				       "send_signal(): the process "
 				       "has not been started");
 	} else {
