@@ -1507,6 +1507,86 @@ static void ck_child_writes(struct ck *c)
 			  "0", "out line\n", "err text");
 }
 
+/* ---- the checks: signals and targets other than child.* ------------- */
+
+/* The type of the exception a step raised, or false */
+static bool raises(struct ck *c, const char *src, const char *type)
+{
+	json_t *msg = step(c, src);
+	const char *t;
+	bool ok;
+
+	if (!msg)
+		return false;
+	t = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
+	ok = t && !strcmp(t, type);
+	if (!ok)
+		miss(c, "\"raised\":{\"type\":\"%s\",...}", type);
+	json_decref(msg);
+	return ok;
+}
+
+static void ck_child_ignores(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    null(c, "p = Process(target=child.ignores, args=(signal.SIGTERM,))") &&
+	    null(c, "p.start()") && null(c, "ready(p)") && null(c, "p.terminate()") &&
+	    null(c, "p.join(0.2)") && repr(c, "p.is_alive()", "True") && null(c, "p.kill()") &&
+	    null(c, "p.join()") && repr(c, "p.exitcode", "-9"))
+		text(c, "stdout(p)", "ready\n");
+}
+
+static void ck_child_handles(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    null(c, "p = Process(target=child.handles, args=(signal.SIGTERM, 3))") &&
+	    null(c, "p.start()") && null(c, "ready(p)") && null(c, "p.terminate()") &&
+	    null(c, "p.join()") && repr(c, "p.exitcode", "3"))
+		text(c, "stdout(p)", "ready\ncaught 15\n");
+}
+
+static void ck_child_calls(struct ck *c)
+{
+	char *out = NULL;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.blocks)") ||
+	    !null(c, "q = Process(target=child.calls, args=(p, 'is_alive', 'terminate'))") ||
+	    !null(c, "q.start()") || !null(c, "q.join()") || !repr(c, "q.exitcode", "0") ||
+	    !value(c, "stdout(q)", "text", &out))
+		return;
+	/* is_alive() asserts (False under python -O); terminate() finds no Popen */
+	if (!out || strncmp(out, "is_alive(): ", 12) ||
+	    !strstr(out, "\nterminate(): <raised AttributeError: 'NoneType' object has no "
+			 "attribute 'terminate'>\n"))
+		miss(c, "two lines, \"is_alive(): ...\" and \"terminate(): <raised AttributeError: "
+			"'NoneType' object has no attribute 'terminate'>\"");
+	free(out);
+}
+
+static void ck_verb_send_signal(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.blocks)") &&
+	    null(c, "p.start()") && null(c, "send_signal(p, signal.SIGUSR1)") &&
+	    null(c, "p.join()") && repr(c, "p.exitcode", "-10") &&
+	    raises(c, "send_signal(current_process(), signal.SIGINT)", "KeyboardInterrupt"))
+		repr(c, "p.is_alive()", "False");
+}
+
+static void ck_call_class_method(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.blocks)") &&
+	    null(c, "Process.start(p)") && repr(c, "Process.is_alive(p)", "True") &&
+	    null(c, "Process.terminate(p)") && null(c, "Process.join(p)"))
+		repr(c, "p.exitcode", "-15");
+}
+
+static void ck_call_run(struct ck *c)
+{
+	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.exits, args=(3,))") &&
+	    raises(c, "p.run()", "SystemExit"))
+		null(c, "p.exitcode");
+}
+
 /* ---- the checks: pids, raised, errors ---------------------------------- */
 
 static void ck_pids(struct ck *c)
@@ -2327,6 +2407,25 @@ static const struct check checks[] = {
 	{ "child.writes", MUST, "Child behaviours; Output streams",
 	  "child.writes(out, err): stdout(p) and stderr(p) give them as text", ck_child_writes,
 	  -1 },
+	{ "child.ignores", MUST, "Child behaviours; Signals",
+	  "child.ignores(SIGTERM): 'ready', terminate() leaves it alive, kill() gives -9",
+	  ck_child_ignores, -1 },
+	{ "child.handles", MUST, "Child behaviours; Signals",
+	  "child.handles(SIGTERM, 3): 'ready', terminate() runs the handler: 'caught 15', exitcode 3",
+	  ck_child_handles, -1 },
+	{ "child.calls", MUST, "Child behaviours; Signals",
+	  "child.calls(p, ...) on an unstarted Process received as an argument: one line per method",
+	  ck_child_calls, -1 },
+	{ "verb.send_signal", MUST, "Signals",
+	  "send_signal(p, SIGUSR1) gives exitcode -10; to current_process(), SIGINT raises "
+	  "KeyboardInterrupt",
+	  ck_verb_send_signal, -1 },
+	{ "call.class-method", MUST, "Globals",
+	  "Process.start(p), Process.is_alive(p), Process.terminate(p) act on p: exitcode -15",
+	  ck_call_class_method, -1 },
+	{ "call.run", MUST, "Globals",
+	  "p.run() runs the target in the scenario process: child.exits(3) raises SystemExit there",
+	  ck_call_run, -1 },
 	{ "executor.returns", MUST, "Executors; Task behaviours",
 	  "a task's value comes back through the pool: ex.submit(task.returns, 42).result() is 42",
 	  ck_exec_returns, -1 },

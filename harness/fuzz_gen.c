@@ -679,6 +679,16 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		return false;
 	if (e->object->kind == PS_X_GETATTR && is_var(e->object->object, m, &v))
 		return decode_method(e, v, op);
+	/* Process.terminate(p): the method read from the class, p its self */
+	if (e->object->kind == PS_X_GETATTR && e->object->object->kind == PS_X_GLOBAL &&
+	    !strcmp(e->object->object->text, "Process") && e->n_items >= 1 &&
+	    is_var(e->items[0], m, &v)) {
+		struct ps_expr unbound = *e;
+
+		unbound.items = e->items + 1;
+		unbound.n_items = e->n_items - 1;
+		return decode_method(&unbound, v, op);
+	}
 	if (e->object->kind != PS_X_GLOBAL)
 		return false;
 	if (is_global_call(e, "release") || is_global_call(e, "stdout") ||
@@ -1057,9 +1067,16 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 		ps_buf_addf(b, "%s.join(%s)", v, t[below(r, ARRAY_SIZE(t))]);
 		break;
 	}
-	case TERM:
-		ps_buf_addf(b, chance(r, 50) ? "%s.terminate()" : "%s.kill()", v);
+	case TERM: {
+		/* p.terminate(), or Process.terminate(p), the method read from the class */
+		const char *how = chance(r, 50) ? "terminate" : "kill";
+
+		if (chance(r, 20))
+			ps_buf_addf(b, "Process.%s(%s)", how, v);
+		else
+			ps_buf_addf(b, "%s.%s()", v, how);
 		break;
+	}
 	case ATTR:
 		ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]);
 		break;

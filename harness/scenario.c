@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1809,6 +1810,119 @@ static const struct ps_expr *check_forms(const struct ps_expr *e, const struct p
 	return NULL;
 }
 
+/* ---- signals and received processes (docs/SCENARIOS.md, Signals) ---- */
+
+/* A signal argument: signal.NAME (check_exec checks the name) or an int
+ * literal from 1 to 64 */
+static bool is_signal_arg(const struct ps_expr *e)
+{
+	long n;
+
+	if (e->kind == PS_X_GETATTR && is_global(e->object, "signal"))
+		return true;
+	if (e->kind != PS_X_INT)
+		return false;
+	n = strtol(e->text, NULL, 10);
+	return n >= 1 && n <= 64;
+}
+
+static bool is_uncatchable(const struct ps_expr *e)
+{
+	int sig = e->kind == PS_X_GETATTR ? signal_number(e->text) : (int)strtol(e->text, NULL, 10);
+
+	return sig == SIGKILL || sig == SIGSTOP;
+}
+
+/* The keyword argument `name` of call e, or NULL */
+static const struct ps_expr *kwarg(const struct ps_expr *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_kw; i++)
+		if (!strcmp(e->kw[i].name, name))
+			return e->kw[i].value;
+	return NULL;
+}
+
+/* args=(...) given to child.ignores or child.handles: (sig,) and (sig, code) */
+static const struct ps_expr *check_signal_target(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *target = kwarg(e, "target"), *args = kwarg(e, "args");
+	bool handles;
+	size_t want;
+
+	if (!target || target->kind != PS_X_BEHAVIOUR ||
+	    (strcmp(target->text, "ignores") && strcmp(target->text, "handles")))
+		return NULL;
+	handles = !strcmp(target->text, "handles");
+	want = handles ? 2 : 1;
+	if (!args || args->kind != PS_X_TUPLE || args->n_items != want ||
+	    !is_signal_arg(args->items[0])) {
+		snprintf(msg, size, "child.%s takes %s: args=(signal.NAME%s)", target->text,
+			 handles ? "a signal and an exit code" : "a signal",
+			 handles ? ", CODE" : ",");
+		return args ? args : target;
+	}
+	if (is_uncatchable(args->items[0])) {
+		snprintf(msg, size, "child.%s: SIGKILL and SIGSTOP cannot be %s", target->text,
+			 handles ? "caught" : "ignored");
+		return args->items[0];
+	}
+	return NULL;
+}
+
+/*
+ * send_signal(target, sig): target a variable, 'forkserver' or
+ * current_process(), sig a signal; ready(p): one variable; and what
+ * child.ignores and child.handles are given.
+ */
+static const struct ps_expr *check_signals(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad, *t;
+	size_t i;
+
+	if (!e)
+		return NULL;
+	if (e->kind == PS_X_CALL && is_global(e->object, "send_signal")) {
+		if (e->n_items != 2 || e->n_kw) {
+			snprintf(msg, size,
+				 "send_signal(target, sig) takes a process, 'forkserver' or "
+				 "current_process(), and a signal: send_signal(p, signal.SIGTERM)");
+			return e;
+		}
+		t = e->items[0];
+		if (!(t->kind == PS_X_VAR ||
+		      (t->kind == PS_X_STR && t->len == 10 && !memcmp(t->text, "forkserver", 10)) ||
+		      (t->kind == PS_X_CALL && is_global(t->object, "current_process") &&
+		       !t->n_items && !t->n_kw))) {
+			snprintf(msg, size,
+				 "send_signal(): the target is a process variable, 'forkserver' "
+				 "or current_process()");
+			return t;
+		}
+		if (!is_signal_arg(e->items[1])) {
+			snprintf(msg, size, "send_signal(): the signal is signal.NAME or 1 to 64");
+			return e->items[1];
+		}
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "ready") &&
+	    (e->n_items != 1 || e->n_kw || e->items[0]->kind != PS_X_VAR)) {
+		snprintf(msg, size, "ready(p) takes one argument, a process variable");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && (bad = check_signal_target(e, msg, size)))
+		return bad;
+	if ((bad = check_signals(e->object, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_signals(e->items[i], msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_signals(e->kw[i].value, msg, size)))
+			return bad;
+	return NULL;
+}
+
 /* The fault and executor verbs' arguments are checked here, so a bad site,
  * errno or signal is a parse error at its column rather than a driver error
  * mid-run. */
@@ -1828,6 +1942,10 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 		bad = check_forms(s->value, NULL, msg, sizeof(msg));
 	if (!bad)
 		bad = check_forms(s->object, NULL, msg, sizeof(msg));
+	if (!bad)
+		bad = check_signals(s->value, msg, sizeof(msg));
+	if (!bad)
+		bad = check_signals(s->object, msg, sizeof(msg));
 	if (bad) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;

@@ -115,6 +115,13 @@ int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *
 		return pr__process_getattr(obj, name, out, d);
 	if (obj->kind == PR_OBJECT && obj->u.obj.type->getattr != NULL)
 		return obj->u.obj.type->getattr(obj, name, out, d);
+	if (obj->kind == PR_FUNCTION && obj->u.fn.is_class &&
+	    pr_function_of(obj) == pr__process_init()) {
+		int r = pr__process_class_getattr(name, out, d);
+
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	if (has_attr(obj, name))
 		return pr_diag(d, PR_EUNSUPPORTED,
 			       "libprocref does not model "
@@ -150,6 +157,9 @@ int pr_pickle_check(pr_value *v, struct pr_diag *d)
 
 	switch (v->kind) {
 	case PR_AUTHKEY:
+		/* AuthenticationString.__reduce__: only while spawning */
+		if (pr__rt.spawning)
+			return 0;
 		return pr_diag(d, PR_ETYPE,
 			       "Pickling an AuthenticationString "
 			       "object is disallowed for security reasons");

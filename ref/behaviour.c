@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -605,6 +607,172 @@ static const pr_func child_starts_child = { .name = "starts_child",
 					    .fn = b_starts_child };
 static const pr_func child_writes = {
 	.name = "writes", .params = writes_params, .nparams = 2, .fn = b_writes
+};
+
+/* ---- signals, and a Process object received (child.calls) ------------ */
+
+/* text to stdout, flushed */
+static int say(const char *text, size_t len, struct pr_diag *d)
+{
+	int r;
+
+	if ((r = pr__stream_write(PR_STDOUT, text, len)) < 0 ||
+	    (r = pr__stream_flush(PR_STDOUT)) < 0)
+		return pr_diag(d, r, NULL);
+	return 0;
+}
+
+static int signal_param(pr_value *v, int *sig, struct pr_diag *d)
+{
+	int r;
+
+	if ((r = pr__value_as_cint(v, sig, d)) < 0)
+		return r;
+	if (*sig < 1 || *sig > 64 || *sig == SIGKILL || *sig == SIGSTOP)
+		return pr_diag(d, PR_EVALUE, "signal number out of range");
+	return 0;
+}
+
+static volatile sig_atomic_t caught_signal;
+
+static void note_signal(int sig)
+{
+	caught_signal = sig;
+}
+
+/* "ready", then child.blocks()'s wait; 1 when a handled signal ended it */
+static int ready_then_block(struct pr_diag *d)
+{
+	int fd = pr__rt.current->u.proc->gate;
+	char byte;
+	ssize_t n;
+	int r;
+
+	if (fd < 0)
+		return pr_diag(d, PR_ERUNTIME,
+			       "this process has no gate (its process object "
+			       "was never bound to a scenario variable)");
+	if ((r = say("ready\n", 6, d)) < 0)
+		return r;
+	for (;;) {
+		n = read(fd, &byte, 1);
+		if (n >= 0)
+			return 0;
+		if (errno != EINTR)
+			return pr_diag(d, -errno, NULL);
+		if (caught_signal)
+			return 1;
+	}
+}
+
+/* child.ignores(sig): signal.signal(sig, SIG_IGN), "ready" on stdout,
+ * then as child.blocks() */
+static int b_ignores(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	int sig, r;
+
+	(void)self;
+	(void)out;
+	if ((r = signal_param(argv[0], &sig, d)) < 0)
+		return r;
+	if (signal(sig, SIG_IGN) == SIG_ERR)
+		return pr_diag(d, -errno, NULL);
+	r = ready_then_block(d);
+	return r < 0 ? r : 0;
+}
+
+/* child.handles(sig, code): a handler for sig that writes "caught N" and
+ * calls sys.exit(code); "ready" on stdout, then as child.blocks() */
+static int b_handles(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct sigaction sa;
+	char line[32];
+	int sig, r;
+
+	(void)self;
+	(void)out;
+	if ((r = signal_param(argv[0], &sig, d)) < 0)
+		return r;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = note_signal; /* no SA_RESTART: the read sees EINTR */
+	sigemptyset(&sa.sa_mask);
+	caught_signal = 0;
+	if (sigaction(sig, &sa, NULL) < 0)
+		return pr_diag(d, -errno, NULL);
+	if ((r = ready_then_block(d)) <= 0)
+		return r;
+	snprintf(line, sizeof line, "caught %d\n", (int)caught_signal);
+	if ((r = say(line, strlen(line), d)) < 0)
+		return r;
+	return pr__diag_system_exit(d, argv[1], 1);
+}
+
+/* child.calls(proc, *names): for each name, "NAME(): repr(result)" or
+ * "NAME(): <raised TYPE: message>" of getattr(proc, name)() */
+static int b_calls(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *names = argv[1], *m = NULL, *res = NULL;
+	struct pr_diag e = PR_DIAG_INIT;
+	struct sbuf sb = SBUF_INIT;
+	const char *name;
+	char *text;
+	size_t i, len;
+	int r = 0;
+
+	(void)self;
+	(void)out;
+	for (i = 0; i < names->u.seq.len && r == 0; i++) {
+		if (names->u.seq.items[i]->kind != PR_STR)
+			return pr_diag(d, PR_ETYPE, "attribute name must be string");
+		name = pr_data(names->u.seq.items[i], &len);
+		if ((r = pr_getattr(argv[0], name, &m, &e)) == 0) {
+			r = pr_call(m, NULL, 0, NULL, NULL, 0, &res, &e);
+			pr_decref(m);
+		}
+		if (r < 0 && (e.code == PR_EUNSUPPORTED || e.code == PR_EMEMORY)) {
+			r = pr_diag(d, e.code, "%s", e.message ? e.message : "");
+			break;
+		}
+		pr__sb_printf(&sb, "%s(): ", name);
+		if (r == 0) {
+			pr__value_repr(res, &sb);
+		} else {
+			pr__sb_printf(&sb, "<raised %s: ", e.type ? e.type : "?");
+			pr__sb_put(&sb, e.message ? e.message : "", e.message_len);
+			pr__sb_putc(&sb, '>');
+		}
+		pr__sb_putc(&sb, '\n');
+		pr_decref(res);
+		res = NULL;
+		pr_diag_clear(&e);
+		r = 0;
+	}
+	pr_diag_clear(&e);
+	if (r < 0) {
+		pr__sb_release(&sb);
+		return r;
+	}
+	if ((r = pr__sb_finish(&sb, &text, &len)) < 0)
+		return pr_diag(d, r, NULL);
+	r = say(text, len, d);
+	free(text);
+	return r;
+}
+
+static const char *const calls_params[] = { "proc" };
+static const char *const handles_params[] = { "sig", "code" };
+static const char *const ignores_params[] = { "sig" };
+static const pr_func child_calls = { .name = "calls",
+				     .params = calls_params,
+				     .nparams = 1,
+				     .nrequired = 1,
+				     .varargs = 1,
+				     .fn = b_calls };
+static const pr_func child_handles = {
+	.name = "handles", .params = handles_params, .nparams = 2, .nrequired = 2, .fn = b_handles
+};
+static const pr_func child_ignores = {
+	.name = "ignores", .params = ignores_params, .nparams = 1, .nrequired = 1, .fn = b_ignores
 };
 
 /* child.NAME: the names are harness/vocab.def's, the functions above */

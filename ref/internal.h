@@ -50,6 +50,10 @@ struct pr_profile {
 	int qualname_errors;     /* "ProcessPoolExecutor.submit() missing ..." */
 	int py3_arg_errors;      /* "takes 1 positional argument but 2 were given" */
 	int float_index_message; /* "'float' object cannot be interpreted as an integer" */
+	/* a Process object as an argument of another (process.c) */
+	int popen_finalizer;  /* a started process's Popen holds a weakref: it does not pickle */
+	int weakref_qualname; /* the weakref type is named 'weakref.ReferenceType' */
+	int plain_functions;  /* Process.terminate is a function, not an unbound method */
 	/* CPython bugs the release has (profile.c, bugs[]) */
 	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
 	int bug_107219;        /* gh-107219: a cancelled future kills a breaking manager */
@@ -271,6 +275,7 @@ struct pr_runtime {
 	char **atexit;              /* child.atexit_writes texts, in registration order */
 	size_t natexit;
 	void *threads; /* the non-daemon threads behaviours left running (behaviour.c) */
+	int spawning;  /* get_spawning_popen() is set: an authkey pickles */
 };
 extern struct pr_runtime pr__rt;
 
@@ -280,8 +285,15 @@ void pr__process_clear(pr_value *v);
 void pr__process_repr(pr_value *v, struct sbuf *sb);
 const char *pr__process_type_name(const pr_value *v);
 int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);
+/* Process.NAME for a method NAME: 1 and *out, 0 when NAME is no method,
+ * or an error */
+int pr__process_class_getattr(const char *name, pr_value **out, struct pr_diag *d);
 int pr__process_setattr(pr_value *obj, const char *name, pr_value *v, struct pr_diag *d);
 int pr__process_pickle_check(pr_value *v, struct pr_diag *d);
+/* _MainProcess or _ParentProcess, not a Process */
+int pr__process_is_main_or_parent(const pr_value *v);
+/* TypeError: a weakref does not pickle, in the profile's words */
+int pr__weakref_pickle_error(struct pr_diag *d);
 void pr__children_discard(pr_value *p);
 /* a _ParentProcess(name, pid, sentinel) */
 pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);

@@ -158,16 +158,18 @@ int pr__spawn_pickle_check(pr_value *proc, struct pr_diag *d)
 	 * a second start() (asserts gone under -O) meets the first Popen,
 	 * whose Finalize holds a weakref */
 	if (p->popen != NULL)
-		return pr_diag(d, PR_ETYPE,
-			       "cannot pickle "
-			       "'weakref.ReferenceType' object");
-	for (i = 0; i < 4; i++)
-		if (parts[i] != NULL && (r = pr_pickle_check(parts[i], d)) < 0)
-			return r;
-	for (i = 0; i < p->nattrs; i++)
-		if ((r = pr_pickle_check(p->attrs[i].value, d)) < 0)
-			return r;
-	return 0;
+		return pr__weakref_pickle_error(d);
+	/* a Process object among the arguments pickles its authkey too:
+	 * get_spawning_popen() is set while this one is dumped */
+	pr__rt.spawning = 1;
+	r = 0;
+	for (i = 0; i < 4 && r == 0; i++)
+		if (parts[i] != NULL)
+			r = pr_pickle_check(parts[i], d);
+	for (i = 0; i < p->nattrs && r == 0; i++)
+		r = pr_pickle_check(p->attrs[i].value, d);
+	pr__rt.spawning = 0;
+	return r;
 }
 
 /* The description as the data pipe carries it: its length, then it. */

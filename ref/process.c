@@ -726,6 +726,85 @@ static const pr_func *find_method(const struct pr_process *p, const char *name)
 	return NULL;
 }
 
+/*
+ * Methods read from the class, Process.terminate(p): a plain function whose
+ * first parameter is self, as BaseProcess.terminate is in CPython.  The
+ * call binds self like any argument (its TypeError names
+ * BaseProcess.terminate()), then runs the method on it.
+ */
+static const char *const self_params[] = { "self" };
+static const char *const self_join_params[] = { "self", "timeout" };
+
+static int unbound_call(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d,
+			const char *name)
+{
+	const pr_func *m;
+
+	(void)self;
+	/* the missing self, bound by hand: its words changed twice */
+	if (argv[0] == NULL && !pr__profile.plain_functions)
+		return pr_diag(d, PR_ETYPE,
+			       "unbound method %s() must be called with "
+			       "Process instance as first argument (got nothing instead)",
+			       name);
+	if (argv[0] == NULL)
+		return pr_diag(d, PR_ETYPE,
+			       "%s%s() missing 1 required positional "
+			       "argument: 'self'",
+			       pr__profile.qualname_errors ? "BaseProcess." : "", name);
+	if (argv[0]->kind != PR_PROCESS || (m = find_method(argv[0]->u.proc, name)) == NULL)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref does not model Process.%s "
+			       "called on a '%s' object",
+			       name, pr__type_name(argv[0]));
+	return m->fn(argv[0], argv + 1, out, d);
+}
+
+/* clang-format off */
+#define UNBOUND(meth)                                                              \
+	static int u_##meth(pr_value *self, pr_value **argv, pr_value **out,       \
+			    struct pr_diag *d)                                     \
+	{                                                                          \
+		return unbound_call(self, argv, out, d, #meth);                    \
+	}
+UNBOUND(close)
+UNBOUND(is_alive)
+UNBOUND(join)
+UNBOUND(kill)
+UNBOUND(run)
+UNBOUND(start)
+UNBOUND(terminate)
+#undef UNBOUND
+#define UMETHOD(meth) { .name = "BaseProcess." #meth, .params = self_params,       \
+			.nparams = 1, .fn = u_##meth }
+static const pr_func unbound_methods[] = {
+	UMETHOD(close),
+	UMETHOD(is_alive),
+	{ .name = "BaseProcess.join", .params = self_join_params, .nparams = 2,
+	  .fn = u_join },
+	UMETHOD(kill),
+	UMETHOD(run),
+	UMETHOD(start),
+	UMETHOD(terminate),
+};
+#undef UMETHOD
+/* clang-format on */
+
+int pr__process_class_getattr(const char *name, pr_value **out, struct pr_diag *d)
+{
+	size_t i;
+
+	if (!pr__profile.close_kill && (strcmp(name, "close") == 0 || strcmp(name, "kill") == 0))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(unbound_methods); i++) {
+		if (strcmp(strchr(unbound_methods[i].name, '.') + 1, name) == 0) {
+			*out = pr_function(&unbound_methods[i]);
+			return *out ? 1 : pr_diag(d, PR_EMEMORY, NULL);
+		}
+	}
+	return 0;
+}
+
 /* ---- attributes ------------------------------------------------------- */
 
 /* Attributes CPython's objects have that procref does not expose. */
@@ -1067,6 +1146,20 @@ void pr__process_repr(pr_value *v, struct sbuf *sb)
 
 /* ---- pickling --------------------------------------------------------- */
 
+int pr__process_is_main_or_parent(const pr_value *v)
+{
+	return v->u.proc->kind != PROC_BASE;
+}
+
+int pr__weakref_pickle_error(struct pr_diag *d)
+{
+	const char *type = pr__profile.weakref_qualname ? "weakref.ReferenceType" : "weakref";
+
+	if (!pr__profile.pickle_quoted)
+		return pr_diag(d, PR_ETYPE, "can't pickle %s objects", type);
+	return pr_diag(d, PR_ETYPE, "cannot pickle '%s' object", type);
+}
+
 int pr__process_pickle_check(pr_value *v, struct pr_diag *d)
 {
 	struct pr_process *p = v->u.proc;
@@ -1082,8 +1175,11 @@ int pr__process_pickle_check(pr_value *v, struct pr_diag *d)
 				     "attribute lookup _MainProcess on "
 				     "multiprocessing.process failed");
 	/* then __dict__ in order: _identity, _config (with the authkey) */
-	if (p->authkey != NULL)
-		return pr_pickle_check(p->authkey, d);
+	if (p->authkey != NULL && (r = pr_pickle_check(p->authkey, d)) < 0)
+		return r;
+	/* _popen: from 3.7 its Finalize holds a weakref */
+	if (p->popen != NULL && pr__profile.popen_finalizer)
+		return pr__weakref_pickle_error(d);
 	if (p->name != NULL && (r = pr_pickle_check(p->name, d)) < 0)
 		return r;
 	for (i = 0; i < p->nattrs; i++)

@@ -40,6 +40,9 @@ struct pr_profile pr__profile = {
 	.qualname_errors = 1,
 	.py3_arg_errors = 1,
 	.float_index_message = 1,
+	.popen_finalizer = 1,
+	.weakref_qualname = 1,
+	.plain_functions = 1,
 	.bug_107219 = 1,
 	.bug_132969 = 1,
 };
@@ -150,6 +153,16 @@ static const struct change {
 	/* 3.10, bpo-37999 (no __int__ fallback): "'float' object cannot be
 	 * interpreted as an integer" */
 	{ offsetof(struct pr_profile, float_index_message), PY(3, 10) },
+	/* 3.7, bpo-30596 (popen_fork.Popen._launch): the Popen keeps a
+	 * util.Finalize, which holds a weakref, so a started Process object
+	 * no longer pickles; 3.6 sends it whole */
+	{ offsetof(struct pr_profile, popen_finalizer), PY(3, 7) },
+	/* 3.10 (Objects/weakrefobject.c): the weakref type's tp_name is
+	 * 'weakref.ReferenceType', before it 'weakref' */
+	{ offsetof(struct pr_profile, weakref_qualname), PY(3, 10) },
+	/* 3.0: unbound methods gone, Process.terminate is a plain function;
+	 * 2.7 refuses a call without an instance in words of its own */
+	{ offsetof(struct pr_profile, plain_functions), PY(3, 0) },
 };
 
 /*

@@ -31,6 +31,8 @@ void put_blob(struct sbuf *sb, const void *data, size_t len)
 	pr__sb_put(sb, data, len);
 }
 
+static int put_state(struct sbuf *sb, struct pr_process *p);
+
 int pr__wire_put(struct sbuf *sb, pr_value *v)
 {
 	const pr_func *f;
@@ -86,6 +88,13 @@ int pr__wire_put(struct sbuf *sb, pr_value *v)
 		return 0;
 	case PR_OBJECT:
 		return v->u.obj.type->wire != NULL ? v->u.obj.type->wire(sb, v) : PR_EUNSUPPORTED;
+	case PR_PROCESS:
+		/* an argument that is a Process object (pickled while spawning:
+		 * unstarted, or any under 3.6, whose Popen is not sent) */
+		if (pr__process_is_main_or_parent(v))
+			return PR_EUNSUPPORTED;
+		pr__sb_putc(sb, 'p');
+		return put_state(sb, v->u.proc);
 	default:
 		return PR_EUNSUPPORTED;
 	}
@@ -117,6 +126,7 @@ static int get_blob(struct rd *rd, const char **data, size_t *len)
 }
 
 static int get_value(struct rd *rd, pr_value **out);
+static int get_state(struct rd *rd, struct pr_process *p);
 
 int pr__wire_get(const char **p, const char *end, pr_value **out)
 {
@@ -225,6 +235,14 @@ static int get_value(struct rd *rd, pr_value **out)
 	case 'P':
 		*out = pr_global("Process");
 		break;
+	case 'p':
+		if ((*out = pr__process_new()) == NULL)
+			return PR_EMEMORY;
+		if ((r = get_state(rd, (*out)->u.proc)) < 0) {
+			pr_decref(*out);
+			*out = NULL;
+		}
+		return r;
 	case 'B':
 		if (get_blob(rd, &data, &len) < 0)
 			return PR_EVALUE;
@@ -263,7 +281,20 @@ int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3])
 	if ((r = pr__wire_put(sb, p->name)) < 0 || (r = pr__wire_put(sb, cur->authkey)) < 0)
 		return r;
 	put_blob(sb, pr__rt.method->name, strlen(pr__rt.method->name));
-	/* the process object's __dict__ */
+	if ((r = put_state(sb, p)) < 0)
+		return r;
+	for (i = 0; i < 3; i++)
+		put_u64(sb, (uint64_t)(int64_t)fds[i]);
+	return sb->oom ? PR_EMEMORY : 0;
+}
+
+/* A process object's __dict__: identity, parent pid, name, daemon, authkey,
+ * parent name, target, args, kwargs, the attributes set on it */
+static int put_state(struct sbuf *sb, struct pr_process *p)
+{
+	size_t i;
+	int r;
+
 	put_u64(sb, p->nidentity);
 	for (i = 0; i < p->nidentity; i++)
 		put_u64(sb, (uint64_t)p->identity[i]);
@@ -279,9 +310,7 @@ int pr__wire_describe(struct sbuf *sb, pr_value *proc, const int fds[3])
 		if ((r = pr__wire_put(sb, p->attrs[i].value)) < 0)
 			return r;
 	}
-	for (i = 0; i < 3; i++)
-		put_u64(sb, (uint64_t)(int64_t)fds[i]);
-	return sb->oom ? PR_EMEMORY : 0;
+	return 0;
 }
 
 /* spawn.prepare(data): the name through the setter (so that a name that
@@ -323,10 +352,8 @@ int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3], stru
 {
 	struct rd rd = { data, data + len };
 	struct pr_process *p;
-	const char *name;
 	pr_value *v = NULL;
 	uint64_t n, i;
-	size_t nlen;
 	int r;
 
 	*out = NULL;
@@ -335,54 +362,59 @@ int pr__wire_load(const char *data, size_t len, pr_value **out, int fds[3], stru
 	if ((v = pr__process_new()) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	p = v->u.proc;
-	if ((r = get_u64(&rd, &n)) < 0 || n > len)
+	if ((r = get_state(&rd, p)) < 0)
 		goto fail;
-	if ((p->identity = calloc(n ? n : 1, sizeof *p->identity)) == NULL) {
-		r = PR_EMEMORY;
-		goto fail;
-	}
-	for (i = 0; i < n; i++)
-		if ((r = get_u64(&rd, (uint64_t *)&p->identity[i])) < 0)
-			goto fail;
-	p->nidentity = n;
-	if ((r = get_u64(&rd, &n)) < 0)
-		goto fail;
-	p->parent_pid = (pid_t)(int64_t)n;
-	if ((r = get_value(&rd, &p->name)) < 0 || (r = get_value(&rd, &p->daemon)) < 0 ||
-	    (r = get_value(&rd, &p->authkey)) < 0 || (r = get_value(&rd, &p->parent_name)) < 0 ||
-	    (r = get_value(&rd, &p->target)) < 0 || (r = get_value(&rd, &p->args)) < 0 ||
-	    (r = get_value(&rd, &p->kwargs)) < 0 || (r = get_u64(&rd, &n)) < 0)
-		goto fail;
-	if (n > len) {
-		r = PR_EVALUE;
-		goto fail;
-	}
-	if ((p->attrs = calloc(n ? n : 1, sizeof *p->attrs)) == NULL) {
-		r = PR_EMEMORY;
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		if ((r = get_blob(&rd, &name, &nlen)) < 0)
-			goto fail;
-		if ((p->attrs[i].name = strndup(name, nlen)) == NULL) {
-			r = PR_EMEMORY;
-			goto fail;
-		}
-		p->nattrs++;
-		if ((r = get_value(&rd, &p->attrs[i].value)) < 0)
-			goto fail;
-	}
 	for (i = 0; i < 3; i++) {
 		if ((r = get_u64(&rd, &n)) < 0)
 			goto fail;
 		fds[i] = (int)(int64_t)n;
 	}
-	/* start() had run `del self._target, ...` */
-	if (p->target == NULL || p->args == NULL || p->kwargs == NULL)
-		p->target_deleted = 1;
 	*out = v;
 	return 0;
 fail:
 	pr_decref(v);
 	return pr_diag(d, r, r == PR_EVALUE ? "bad process description" : NULL);
+}
+
+/* What put_state() wrote, into a new process object p */
+static int get_state(struct rd *rd, struct pr_process *p)
+{
+	const char *name;
+	uint64_t n, i;
+	size_t nlen, len = (size_t)(rd->end - rd->p);
+	int r;
+
+	if ((r = get_u64(rd, &n)) < 0 || n > len)
+		return PR_EVALUE;
+	if ((p->identity = calloc(n ? n : 1, sizeof *p->identity)) == NULL)
+		return PR_EMEMORY;
+	for (i = 0; i < n; i++)
+		if ((r = get_u64(rd, (uint64_t *)&p->identity[i])) < 0)
+			return r;
+	p->nidentity = n;
+	if ((r = get_u64(rd, &n)) < 0)
+		return r;
+	p->parent_pid = (pid_t)(int64_t)n;
+	if ((r = get_value(rd, &p->name)) < 0 || (r = get_value(rd, &p->daemon)) < 0 ||
+	    (r = get_value(rd, &p->authkey)) < 0 || (r = get_value(rd, &p->parent_name)) < 0 ||
+	    (r = get_value(rd, &p->target)) < 0 || (r = get_value(rd, &p->args)) < 0 ||
+	    (r = get_value(rd, &p->kwargs)) < 0 || (r = get_u64(rd, &n)) < 0)
+		return r;
+	if (n > len)
+		return PR_EVALUE;
+	if ((p->attrs = calloc(n ? n : 1, sizeof *p->attrs)) == NULL)
+		return PR_EMEMORY;
+	for (i = 0; i < n; i++) {
+		if ((r = get_blob(rd, &name, &nlen)) < 0)
+			return r;
+		if ((p->attrs[i].name = strndup(name, nlen)) == NULL)
+			return PR_EMEMORY;
+		p->nattrs++;
+		if ((r = get_value(rd, &p->attrs[i].value)) < 0)
+			return r;
+	}
+	/* start() had run `del self._target, ...` */
+	if (p->target == NULL || p->args == NULL || p->kwargs == NULL)
+		p->target_deleted = 1;
+	return 0;
 }

@@ -330,6 +330,24 @@ static const struct {
 	  "t.scn:2:1: kill(w, sig) takes a worker handle and a signal: kill(w, signal.SIGKILL)" },
 	{ "settles(x=1)", "t.scn:1:1: settles(ex) takes one argument, an executor" },
 	{ "list = 1", "t.scn:1:1: cannot assign to 'list'" },
+	/* the signal verbs and behaviours (docs/PROTOCOL.md, Signals) */
+	{ "p = Process(target=child.blocks)\nsend_signal(p)",
+	  "t.scn:2:1: send_signal(target, sig) takes a process, 'forkserver' or "
+	  "current_process(), and a signal: send_signal(p, signal.SIGTERM)" },
+	{ "send_signal('server', signal.SIGTERM)",
+	  "t.scn:1:13: send_signal(): the target is a process variable, 'forkserver' or "
+	  "current_process()" },
+	{ "p = Process(target=child.blocks)\nsend_signal(p, 65)",
+	  "t.scn:2:16: send_signal(): the signal is signal.NAME or 1 to 64" },
+	{ "p = Process(target=child.blocks)\nsend_signal(p, signal.SIGFOO)",
+	  "t.scn:2:16: unknown signal 'signal.SIGFOO'" },
+	{ "ready(1)", "t.scn:1:1: ready(p) takes one argument, a process variable" },
+	{ "p = Process(target=child.ignores, args=(signal.SIGKILL,))",
+	  "t.scn:1:41: child.ignores: SIGKILL and SIGSTOP cannot be ignored" },
+	{ "p = Process(target=child.handles, args=(signal.SIGTERM,))",
+	  "t.scn:1:40: child.handles takes a signal and an exit code: args=(signal.NAME, CODE)" },
+	{ "p = Process(target=child.ignores)",
+	  "t.scn:1:20: child.ignores takes a signal: args=(signal.NAME,)" },
 };
 
 START_TEST(test_errors)

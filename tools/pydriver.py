@@ -808,9 +808,63 @@ def writes_unflushed(out='', n=0):
     os._exit(n)
 
 
+# --- signals, and a Process object received (child.ignores, child.handles,
+# child.calls; harness/vocab.def has them in a block of their own) ---------
+
+def _ready_then_block():
+    """'ready' on stdout, flushed, then child.blocks()'s wait on the gate."""
+    fd = _own_gate()
+    if fd is None:
+        raise RuntimeError('this process has no gate (its process object '
+                           'was never bound to a scenario variable)')
+    sys.stdout.write('ready\n')
+    sys.stdout.flush()
+    _retry(os.read, fd, 1)
+
+
+def ignores(sig):
+    """child.ignores(sig): signal.signal(sig, SIG_IGN), 'ready' on stdout,
+    then wait as child.blocks() does."""
+    _child_setup()
+    signal.signal(sig, signal.SIG_IGN)
+    _ready_then_block()
+
+
+def handles(sig, code):
+    """child.handles(sig, code): a handler for sig that writes 'caught N'
+    (N the signal number) and calls sys.exit(code); 'ready' on stdout, then
+    wait as child.blocks() does."""
+    _child_setup()
+
+    def handler(signum, frame):
+        sys.stdout.write('caught %d\n' % signum)
+        sys.stdout.flush()
+        sys.exit(code)
+    signal.signal(sig, handler)
+    _ready_then_block()
+
+
+def calls(proc, *names):
+    """child.calls(proc, *names): for each name, 'NAME(): repr(result)' or
+    'NAME(): <raised TYPE: message>' of getattr(proc, name)(), on stdout."""
+    _child_setup()
+    out = []
+    for name in names:
+        try:
+            text = repr(getattr(proc, name)())
+        except Exception as e:
+            text = '<raised %s: %s>' % (type(e).__name__, e)
+        out.append('%s(): %s\n' % (name, text))
+    sys.stdout.write(''.join(out))
+    sys.stdout.flush()
+
+
 _BEHAVIOURS = {
     'blocks': blocks,
+    'calls': calls,
     'exits': exits,
+    'handles': handles,
+    'ignores': ignores,
     'os_exit': os_exit,
     'raises': raises,
     'reports': reports,
@@ -1457,6 +1511,81 @@ def kill(*args, **kwargs):
         raise _Raised(e)
 
 
+# --- signals (PROTOCOL.md, Signals) ---------------------------------------
+
+def _forkserver_pid():
+    fs = sys.modules.get('%s.forkserver' % _MODNAME)
+    pid = getattr(getattr(fs, '_forkserver', None), '_forkserver_pid', None)
+    if isinstance(pid, _integer_types):
+        return pid
+    # 3.6 and billiard keep no pid: the server by its command line
+    pids = _helper_pids('forkserver')
+    return pids[0] if len(pids) == 1 else None
+
+
+def send_signal(*args, **kwargs):
+    """send_signal(target, sig): os.kill() of a started process bound to a
+    variable, of the fork server ('forkserver') or of the scenario process
+    itself (current_process()), as an outside actor."""
+    if len(args) != 2 or kwargs or not isinstance(args[1], _integer_types):
+        raise DriverError("send_signal() takes a process, 'forkserver' or "
+                          "current_process(), and a signal number")
+    target, sig = args
+    if isinstance(target, _string_types) and target == 'forkserver':
+        pid = _forkserver_pid()
+        if pid is None:
+            raise _Raised(ValueError('send_signal(): no fork server is '
+                                     'running'))
+    elif target is _impl_module().current_process():
+        pid = os.getpid()
+    else:
+        rec = _SCN.record_of(target)
+        if rec is None:
+            raise DriverError("send_signal(): the target is not a process "
+                              "bound to a scenario variable, 'forkserver' "
+                              "or current_process()")
+        rec.note_pid()
+        if rec.pid is None:
+            raise _Raised(ValueError('send_signal(): the process has not '
+                                     'been started'))
+        pid = rec.pid
+    try:
+        os.kill(pid, sig)
+    except OSError as e:
+        raise _Raised(e)
+    if sig == signal.SIGKILL and pid == _forkserver_pid():
+        _server_dead(pid)
+
+
+def _server_dead(pid):
+    # The fork server is a child of the scenario process: once it is a
+    # zombie (or gone) the next start() meets a dead server, not a dying one.
+    import time
+    deadline = _monotonic() + _timeout(5)
+    while _monotonic() < deadline:
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                stat = f.read()
+        except (IOError, OSError):
+            return
+        if stat[stat.rindex(')') + 2:][:1] in ('Z', 'X'):
+            return
+        time.sleep(0.002)
+    raise DriverError('send_signal(): the fork server outlived SIGKILL')
+
+
+def ready(*args, **kwargs):
+    """ready(p): wait until p's stdout capture holds something, within 5 s
+    (times PROCSPEC_TIMEOUT_MULTIPLIER)."""
+    import time
+    rec = _need_record('ready', args, kwargs)
+    deadline = _monotonic() + _timeout(5)
+    while os.fstat(rec.out_fd).st_size == 0:
+        if _monotonic() >= deadline:
+            raise _Raised(_timeout_error('no output from the process'))
+        time.sleep(0.002)
+
+
 def unpicklable(*args, **kwargs):
     """unpicklable(): an object pickle refuses (a lock)."""
     if args or kwargs:
@@ -1583,7 +1712,9 @@ _VERBS = {
     'gate': gate,
     'kill': kill,
     'pickles': pickles,
+    'ready': ready,
     'release': release,
+    'send_signal': send_signal,
     'settles': settles,
     'started': started,
     'stderr': stderr,

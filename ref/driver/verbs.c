@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -380,6 +382,156 @@ static int v_settles(pr_value *self, pr_value **argv, pr_value **out, struct pr_
 	return 0;
 }
 
+/* ---- signals (docs/PROTOCOL.md, Signals) ----------------------------- */
+
+/* The int value of a signal argument, or -1 */
+static int signal_arg(pr_value *sig)
+{
+	char *text = NULL;
+	long n;
+
+	if (pr_kind(sig) != PR_INT || pr_str_of(sig, &text, NULL) < 0)
+		return -1;
+	n = atol(text);
+	free(text);
+	return n > 0 && n < 65 ? (int)n : -1;
+}
+
+static int is_current_process(pr_value *v)
+{
+	struct pr_diag e = PR_DIAG_INIT;
+	pr_value *f = pr_global("current_process"), *cur = NULL;
+	int is;
+
+	if (f == NULL)
+		return 0;
+	is = pr_call(f, NULL, 0, NULL, NULL, 0, &cur, &e) == 0 && cur == v;
+	pr_decref(cur);
+	pr_decref(f);
+	pr_diag_clear(&e);
+	return is;
+}
+
+/*
+ * The scenario process signals itself as CPython's would be: SIGINT runs
+ * the default handler, which raises KeyboardInterrupt; SIGPIPE and SIGXFSZ
+ * are ignored (Python sets SIG_IGN at start-up); any other signal takes
+ * its default action for real.
+ */
+static int signal_self(int sig, struct pr_diag *d)
+{
+	if (sig == SIGINT)
+		return pr_diag_raise(d, "KeyboardInterrupt", "%s", "");
+	if (sig == SIGPIPE || sig == SIGXFSZ)
+		return 0;
+	if (kill(getpid(), sig) < 0)
+		return pr_diag(d, -errno, NULL);
+	return 0;
+}
+
+/* Wait, bounded, until the fork server (a child of the scenario process)
+ * is a zombie or gone, so that the next start() meets a dead server */
+static int server_dead(pid_t pid, struct pr_diag *d)
+{
+	struct timespec tick = { 0, 2000000 };
+	char path[64], buf[256], *rp;
+	int fd, waited;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	for (waited = 0; waited < scaled_ms(5); waited += 2) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return 0;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = '\0';
+		/* "pid (comm) S ...": the state after the last ')' */
+		if ((rp = strrchr(buf, ')')) != NULL && rp[1] == ' ' &&
+		    (rp[2] == 'Z' || rp[2] == 'X'))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return pr_diag(d, PR_EUNSUPPORTED, "send_signal(): the fork server outlived SIGKILL");
+}
+
+/* os.kill()'s OSError: before 3.3 (PEP 3151) no subclass for the errno */
+static int kill_error(int err, struct pr_diag *d)
+{
+	if (strncmp(pr_profile_name(), "2.", 2) == 0)
+		return pr_diag_raise(d, "OSError", "[Errno %d] %s", err, strerror(err));
+	return pr_diag(d, -err, NULL);
+}
+
+/* send_signal(target, sig): os.kill() of a child, the fork server or the
+ * scenario process itself, as an outside actor */
+static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *target = pr_item(argv[0], 0);
+	struct drv_record *rec;
+	const char *data;
+	size_t len;
+	pid_t pid;
+	int sig;
+
+	(void)self;
+	(void)out;
+	if (pr_len(argv[0]) != 2 || pr_len(argv[1]) != 0 ||
+	    (sig = signal_arg(pr_item(argv[0], 1))) < 0)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "send_signal() takes a process, "
+			       "'forkserver' or current_process(), and a signal number");
+	if (pr_kind(target) == PR_STR && (data = pr_data(target, &len)) != NULL && len == 10 &&
+	    memcmp(data, "forkserver", 10) == 0) {
+		if ((pid = pr_forkserver_pid()) <= 0)
+			return pr_diag(d, PR_EVALUE,
+				       "send_signal(): no fork "
+				       "server is running");
+	} else if (is_current_process(target)) {
+		return signal_self(sig, d);
+	} else if ((rec = drv_record_of(drv_current_scenario, target)) != NULL) {
+		drv_note_pid(rec);
+		if ((pid = rec->pid) <= 0)
+			return pr_diag(d, PR_EVALUE,
+				       "send_signal(): the process "
+				       "has not been started");
+	} else {
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "send_signal(): the target is not a "
+			       "process bound to a scenario variable, 'forkserver' or "
+			       "current_process()");
+	}
+	if (kill(pid, sig) < 0)
+		return kill_error(errno, d);
+	if (sig == SIGKILL && pid == pr_forkserver_pid())
+		return server_dead(pid, d);
+	return 0;
+}
+
+/* ready(p): wait, bounded, until p's stdout capture holds something */
+static int v_ready(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct drv_record *rec;
+	struct timespec tick = { 0, 2000000 };
+	struct stat st;
+	int r, waited;
+
+	(void)self;
+	(void)out;
+	if ((r = need_record("ready", argv, &rec, d)) < 0)
+		return r;
+	for (waited = 0;; waited += 2) {
+		if (fstat(rec->out_fd, &st) < 0)
+			return pr_diag(d, PR_EUNSUPPORTED, "ready(): cannot read the capture file");
+		if (st.st_size > 0)
+			return 0;
+		if (waited >= scaled_ms(5))
+			return pr_diag_raise(d, "TimeoutError", "no output from the process");
+		nanosleep(&tick, NULL);
+	}
+}
+
 static const char *const no_params[] = { NULL };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
@@ -398,6 +550,9 @@ const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
 const pr_func drv_verb_release = VARIADIC("release", v_release);
 const pr_func drv_verb_stderr = VARIADIC("stderr", v_stderr);
 const pr_func drv_verb_stdout = VARIADIC("stdout", v_stdout);
+/* signals */
+const pr_func drv_verb_ready = VARIADIC("ready", v_ready);
+const pr_func drv_verb_send_signal = VARIADIC("send_signal", v_send_signal);
 
 /* The dispatch table: the names are the table's, the functions the
  * driver's (here and in faults.c). */
