@@ -208,6 +208,16 @@ PR_EXTERN void pr_gc_collect(void);
  */
 PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
 
+/*
+ * fn(1) before and fn(0) after each stretch of work that CPython does in
+ * a background thread (the executor's manager thread and queue feeder
+ * thread), which libprocref does inside the calls of the thread that
+ * called it; stretches do not nest.  For fault injection that tells the
+ * stepping thread's calls from background work (procspec's psfiu.h,
+ * psfiu_background).  NULL removes it.
+ */
+PR_EXTERN void pr_set_background_hook(void (*fn)(int on));
+
 /* ---- values ----------------------------------------------------------- */
 
 enum pr_kind {
