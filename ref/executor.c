@@ -522,6 +522,24 @@ static int alive(struct wproc *p)
 	return po != NULL && pr__popen_poll(po, WNOHANG, &rc) == 0;
 }
 
+/* Whether a worker that has not said hello may still do so: alive, and
+ * under fork and spawn its sentinel not at EOF (a waitpid() that fails
+ * reads as "not exited", as in CPython; the sentinel tells the truth).
+ * A forkserver sentinel carries the pid first: its poll() decides. */
+static int may_connect(struct core *c, struct wproc *p)
+{
+	struct pr_popen *po = p->proc->u.proc->popen;
+	struct pollfd q;
+
+	if (!alive(p))
+		return 0;
+	if (c->method == &pr__forkserver_method || po->sentinel < 0)
+		return 1;
+	q.fd = po->sentinel;
+	q.events = POLLIN;
+	return poll(&q, 1, 0) <= 0;
+}
+
 /* Popen.terminate() on every worker still there; -1 when one raised
  * (a kill() that failed for a worker still running), which ends
  * CPython's manager thread there */
@@ -573,7 +591,7 @@ static void join_internals(struct core *c)
 		accept_workers(c);
 		waiting = 0;
 		for (i = 0; i < c->nprocs; i++)
-			if (c->procs[i].conn < 0 && alive(&c->procs[i]))
+			if (c->procs[i].conn < 0 && may_connect(c, &c->procs[i]))
 				waiting = 1;
 		if (waiting) {
 			pfd.fd = c->listen_fd;
@@ -823,8 +841,18 @@ static int manager_iterate_in(struct core *c, int timeout_ms)
 		return 0;
 	}
 	if (pfd[0].revents) {
-		while (read(c->wakeup[0], buf, sizeof buf) == (ssize_t)sizeof buf)
-			;
+		/* _ThreadWakeup.clear() (3.6: the result queue's recv()): an
+		 * error other than "empty" raises out of the manager thread */
+		ssize_t got;
+
+		do
+			got = read(c->wakeup[0], buf, sizeof buf);
+		while (got == (ssize_t)sizeof buf || (got < 0 && errno == EINTR));
+		if (got < 0 && errno != EAGAIN) {
+			free(pfd);
+			manager_dies(c);
+			return -1;
+		}
 		woke = 1;
 	}
 	if (pfd[1].revents) {
@@ -952,6 +980,22 @@ static int wakeup(struct core *c)
 
 static const pr_func process_worker_func;
 
+/* The socket the workers connect to, before the first of them starts
+ * (core_channels says why the raw system call). */
+static int listen_socket(struct core *c, struct pr_diag *d)
+{
+	if (c->listen_fd >= 0)
+		return 0;
+	c->listen_fd = (int)syscall(SYS_socket, AF_UNIX,
+				    SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
+	    listen(c->listen_fd, 64) < 0) {
+		close_fd(&c->listen_fd);
+		return pr_diag(d, -errno, NULL);
+	}
+	return 0;
+}
+
 /* _spawn_process: Process(target=_process_worker, args=(...)).start(),
  * with the executor's context */
 static int spawn_process(struct core *c, struct pr_diag *d)
@@ -963,6 +1007,8 @@ static int spawn_process(struct core *c, struct pr_diag *d)
 	struct wproc *grown;
 	int r;
 
+	if ((r = listen_socket(c, d)) < 0)
+		return r;
 	items[0] = pr_str(c->name, strlen(c->name));
 	items[1] = pr_incref(c->initializer ? c->initializer : pr_none());
 	items[2] = pr_incref(c->initargs ? c->initargs : pr_none());
@@ -1353,8 +1399,9 @@ static int is_callable(const pr_value *v)
  * False)), so that a fault on the constructor's Nth pipe2() meets the same
  * call in libprocref as in CPython.  The queues' pipes carry nothing here:
  * items and results cross the socket the workers connect to, which is
- * made with the raw system call so that it meets no fault site CPython's
- * constructor does not (on 3.6 the result queue's pipe is the wakeup, as
+ * made when the first worker starts, with the raw system call, so that it
+ * meets no fault site CPython does not and the constructor leaves the fds
+ * CPython's does (on 3.6 the result queue's pipe is the wakeup, as
  * CPython puts None on the result queue to wake its manager).
  */
 static int core_channels(struct core *c, struct pr_diag *d)
@@ -1385,11 +1432,6 @@ static int core_channels(struct core *c, struct pr_diag *d)
 	c->addr.sun_family = AF_UNIX;
 	memcpy(c->addr.sun_path + 1, c->name, len);
 	c->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
-	c->listen_fd = (int)syscall(SYS_socket, AF_UNIX,
-				    SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
-	    listen(c->listen_fd, 64) < 0)
-		return pr_diag(d, -errno, NULL);
 	return 0;
 }
 
