@@ -27,7 +27,8 @@
  * counts are those the driver gives per thread (ended.faults, the third
  * and fourth numbers), the faults are armed with thread="step" or
  * thread="background", and an expectation names the break
- * "sweep/KIND/SITE@step" or "sweep/KIND/SITE@background".
+ * "sweep/KIND/SITE@step" or "sweep/KIND/SITE@background", or, for a break
+ * whatever the thread, "sweep/KIND/SITE".
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -379,9 +380,14 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 	if (k >= K_COUNT)
 		k = K_CRASH;
 	if (kind_broken[k]) {
+		/* a scoped break: its own entry first, then one for any thread */
 		snprintf(set, sizeof(set), "sweep/%s/%s%s%s", kind_words[k], t->site,
 			 c->scope ? "@" : "", c->scope ? ps_fault_scope_name(c->scope) : "");
 		e = ps_expect_match(&c->expect, id, mname, set);
+		if (!e && c->scope) {
+			snprintf(set, sizeof(set), "sweep/%s/%s", kind_words[k], t->site);
+			e = ps_expect_match(&c->expect, id, mname, set);
+		}
 	}
 	if (e) {
 		c->expected[si]++;
