@@ -2483,6 +2483,8 @@ void pr_executor_fini(void)
 
 	while ((c = cores) != NULL) {
 		cores = c->next;
+		if (c->forgotten)
+			kill_forgotten(c);
 		core_free(c);
 	}
 	global_shutdown = 0;

@@ -377,8 +377,8 @@ PR_EXTERN const char *pr_future_state(pr_value *f);
  * The harness's settles(ex) (spec: executor.md): shut ex down as
  * shutdown(wait=True) would and wait at most timeout_ms for its manager
  * and workers to finish: *settles 1 if they did.  If not, the executor
- * is forgotten: its workers are killed and reaped, and the exit hook
- * leaves it alone.
+ * is forgotten: the exit hook (or pr_executor_fini()) kills and reaps its
+ * workers first, and otherwise leaves it alone.
  */
 PR_EXTERN int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_diag *d);
 /* concurrent.futures.process._python_exit(): join every executor's
