@@ -1947,11 +1947,11 @@ static int do_shutdown(struct core *c, int wait, int cancel_futures, struct pr_d
 	/* 3.9+: the executor's _ThreadWakeup, until the first shutdown()
 	 * drops it, whether a manager runs or not; before, only a running
 	 * manager is woken */
-	if (pr__profile.ex_shutdown_wakeup ? !c->wakeup_dropped : c->thread != T_NONE) {
-		c->wakeup_dropped = 1;
-		if ((r = wakeup(c)) < 0)
-			return pr_diag(d, r, NULL);
-	}
+	if ((pr__profile.ex_shutdown_wakeup ? !c->wakeup_dropped : c->thread != T_NONE) &&
+	    (r = wakeup(c)) < 0)
+		return pr_diag(d, r, NULL);
+	/* dropped at the end of a shutdown() that did not raise */
+	c->wakeup_dropped = 1;
 	if (c->thread == T_RUNNING && wait)
 		manager_wait(c, thread_gone, c, -1);
 	if (!wait && pr__profile.ex_on_demand)
