@@ -22,6 +22,13 @@
  * The last five break an invariant.  A break the implementation is known
  * to make on purpose is listed in its expectations file with the set
  * field "sweep/KIND/SITE" (globs), and reported as expected.
+ *
+ * --thread step|background sweeps the calls of one kind of work only: the
+ * counts are those the driver gives per thread (ended.faults, the third
+ * and fourth numbers), the faults are armed with thread="step" or
+ * thread="background", and an expectation names the break
+ * "sweep/KIND/SITE@step" or "sweep/KIND/SITE@background", or, for a break
+ * whatever the thread, "sweep/KIND/SITE".
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -112,6 +119,7 @@ struct ctx {
 	const char **sites;
 	size_t n_sites;
 	long max_n;
+	int scope; /* thread=: 0 any, 1 step, 2 background (ps_fault_scope) */
 	bool phase2;
 	struct ps_expect expect;
 	/* the summary */
@@ -134,22 +142,27 @@ static int site_index(const struct ctx *c, const char *site)
 }
 
 /* The scenario with `fault(...)` in front, as text the parser takes back. */
-static char *variant_text(const struct ps_scenario *sc, const struct trial *t)
+static char *variant_text(const struct ps_scenario *sc, const struct trial *t, int scope)
 {
 	const struct ps_fault_site *site = ps_fault_site_find(t->site);
 	struct ps_buf b = PS_BUF_INIT;
 	size_t i;
 	char *st;
 
-	ps_buf_addf(&b, "# %s, with the %ld%s call of %s failing%s\n", sc->id, t->n,
+	ps_buf_addf(&b, "# %s, with the %ld%s call of %s%s%s failing%s\n", sc->id, t->n,
 		    t->n == 1 ? "st" :
 		    t->n == 2 ? "nd" :
 		    t->n == 3 ? "rd" :
 				"th",
-		    t->site, t->persistent ? ", and every later one" : "");
+		    t->site, scope ? " in the thread scope " : "",
+		    scope ? ps_fault_scope_name(scope) : "",
+		    t->persistent ? ", and every later one" : "");
 	ps_buf_addf(&b, "methods: %s\n\n", "fork spawn forkserver");
-	ps_buf_addf(&b, "fault(\"%s\", errno=errno.%s, count=%s, after=%ld)\n", t->site,
+	ps_buf_addf(&b, "fault(\"%s\", errno=errno.%s, count=%s, after=%ld", t->site,
 		    ps_fault_errno_name(site->errnos[0]), t->persistent ? "None" : "1", t->n - 1);
+	if (scope)
+		ps_buf_addf(&b, ", thread='%s'", ps_fault_scope_name(scope));
+	ps_buf_addf(&b, ")\n");
 	for (i = 0; i < sc->n_steps; i++) {
 		if (!(st = ps_stmt_unparse(sc->steps[i]))) {
 			ps_buf_release(&b);
@@ -229,7 +242,7 @@ static int trial_job(struct ctx *c, struct ps_runner *rn, const struct trial *t,
 	struct ps_scenario *v = NULL;
 	struct ps_outcome o;
 	struct ps_diag pd = PS_DIAG_INIT;
-	char *src = variant_text(c->s->scenarios[b->scenario], t), *text = NULL;
+	char *src = variant_text(c->s->scenarios[b->scenario], t, c->scope), *text = NULL;
 	json_t *raised = NULL;
 	enum kind k;
 	long fired = 0;
@@ -367,8 +380,14 @@ static bool trial_done(void *vctx, size_t index, const struct ps_job *j, struct 
 	if (k >= K_COUNT)
 		k = K_CRASH;
 	if (kind_broken[k]) {
-		snprintf(set, sizeof(set), "sweep/%s/%s", kind_words[k], t->site);
+		/* a scoped break: its own entry first, then one for any thread */
+		snprintf(set, sizeof(set), "sweep/%s/%s%s%s", kind_words[k], t->site,
+			 c->scope ? "@" : "", c->scope ? ps_fault_scope_name(c->scope) : "");
 		e = ps_expect_match(&c->expect, id, mname, set);
+		if (!e && c->scope) {
+			snprintf(set, sizeof(set), "sweep/%s/%s", kind_words[k], t->site);
+			e = ps_expect_match(&c->expect, id, mname, set);
+		}
 	}
 	if (e) {
 		c->expected[si]++;
@@ -417,6 +436,7 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 {
 	struct ps_strv globs = PS_STRV_INIT;
 	unsigned max_n = 64;
+	const char *thread = NULL;
 	const struct ps_option opts[] = {
 		PS_OPT_IMPL(&s->impl_spec, "the implementation, as for run"),
 		PS_OPT_LIST(0, "site", &globs, "GLOB",
@@ -429,6 +449,9 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 			    "fault-free"),
 		PS_OPT_INT(0, "max-n", &max_n, "N", 1, 1e9,
 			   "fail at most the first N calls of a site (64)"),
+		PS_OPT_STRING(0, "thread", &thread, "T",
+			      "the calls of one thread scope: any (default), step (the\n"
+			      "stepping thread) or background (the executor's threads)"),
 		PS_OPT_METHOD(&s->methods, "fork, spawn or forkserver; repeatable"),
 		PS_OPT_PATTERN(&s->patterns),
 		PS_OPT_TAG(&s->tags),
@@ -446,6 +469,12 @@ static int options(struct ps_suite *s, struct ctx *c, int argc, char **argv, boo
 	c->sites = (const char **)globs.v;
 	c->n_sites = globs.n;
 	c->max_n = max_n;
+	if (!r && thread && (c->scope = ps_fault_scope(thread)) < 0) {
+		c->scope = 0;
+		return ps_diag(d, PS_EUSAGE,
+			       "procspec sweep: --thread takes any, step or background, not '%s'",
+			       thread);
+	}
 	if (r || *list)
 		return r;
 	return ps_suite_finish(s, &help, d);
@@ -512,7 +541,9 @@ static int write_reports(struct ctx *c, const char *dir, const char *implementat
 	size_t i, k;
 	int r = 0;
 
-	ps_buf_addf(&txt, "procspec sweep: %s (%s)\n%-26s", label, implementation, "site");
+	ps_buf_addf(&txt, "procspec sweep: %s (%s)%s%s\n%-26s", label, implementation,
+		    c->scope ? ", thread scope " : "",
+		    c->scope ? ps_fault_scope_name(c->scope) : "", "site");
 	for (k = 0; k < K_COUNT; k++)
 		ps_buf_addf(&txt, " %9s", kind_words[k]);
 	ps_buf_addf(&txt, " %9s\n", "expected");
@@ -539,9 +570,10 @@ static int write_reports(struct ctx *c, const char *dir, const char *implementat
 	if (!dir || !*dir)
 		goto out;
 	/* scenarios: what this sweep covered, so that 'sweep merge' can refuse overlapping parts */
-	root = json_pack("{s:s, s:s, s:I, s:o, s:O, s:o}", "implementation", implementation,
-			 "label", label, "runs", (json_int_t)c->runs, "sites", sites, "findings",
-			 c->findings, "scenarios", json_array());
+	root = json_pack("{s:s, s:s, s:s, s:I, s:o, s:O, s:o}", "implementation", implementation,
+			 "label", label, "thread", ps_fault_scope_name(c->scope), "runs",
+			 (json_int_t)c->runs, "sites", sites, "findings", c->findings, "scenarios",
+			 json_array());
 	for (i = 0; root && i < c->n_bases; i++)
 		json_array_append_new(json_object_get(root, "scenarios"),
 				      json_pack("{s:s, s:s}", "scenario",
@@ -569,6 +601,31 @@ out:
 	return r;
 }
 
+/* The calls of site in a fault-free run, in the sweep's thread scope:
+ * ended.faults' [calls, failed, in the stepping thread, in background]. */
+static long site_calls(const struct ctx *c, const struct base *b, const char *site)
+{
+	json_t *x = json_object_get(b->calls, site);
+
+	return x ? (long)json_integer_value(
+			   json_array_get(x, c->scope ? 1 + (size_t)c->scope : 0)) :
+		   0;
+}
+
+/* Whether the driver counted the calls of every site per thread scope. */
+static bool counts_scopes(const struct ctx *c)
+{
+	const char *site;
+	json_t *x;
+	size_t i;
+
+	for (i = 0; i < c->n_bases; i++)
+		json_object_foreach(c->bases[i].calls, site, x)
+			if (json_array_size(x) < 4)
+				return false;
+	return true;
+}
+
 /* --count: calls per site and method over the fault-free runs, and in how
  * many scenarios each site is reached. */
 static int print_counts(struct ctx *c, const char *label, const char *implementation)
@@ -577,8 +634,10 @@ static int print_counts(struct ctx *c, const char *label, const char *implementa
 	size_t i, k;
 	int mi, failed = 0;
 
-	printf("%s (%s): calls of each site in %zu fault-free run(s) (scenarios reaching it)\n%-26s",
-	       label, implementation, c->n_bases, "site");
+	printf("%s (%s): calls of each site%s%s in %zu fault-free run(s) (scenarios reaching "
+	       "it)\n%-26s",
+	       label, implementation, c->scope ? " in the thread scope " : "",
+	       c->scope ? ps_fault_scope_name(c->scope) : "", c->n_bases, "site");
 	for (m = PS_M_FORK; m <= PS_M_FORKSERVER; m <<= 1)
 		printf(" %16s", ps_method_name(m));
 	printf("\n");
@@ -586,8 +645,7 @@ static int print_counts(struct ctx *c, const char *label, const char *implementa
 		long calls[3] = { 0, 0, 0 }, where[3] = { 0, 0, 0 };
 
 		for (i = 0; i < c->n_bases; i++) {
-			json_t *x = json_object_get(c->bases[i].calls, c->sites[k]);
-			long n = x ? (long)json_integer_value(json_array_get(x, 0)) : 0;
+			long n = site_calls(c, &c->bases[i], c->sites[k]);
 
 			mi = c->bases[i].method == PS_M_FORK  ? 0 :
 			     c->bases[i].method == PS_M_SPAWN ? 1 :
@@ -707,6 +765,13 @@ int ps_cmd_sweep(int argc, char **argv)
 		goto out;
 	}
 
+	if (c.scope && !counts_scopes(&c)) {
+		fprintf(stderr,
+			"procspec sweep: %s counts no calls per thread (no \"faults.thread\" "
+			"feature: docs/PROTOCOL.md, Faults)\n",
+			s.impl.label);
+		goto out;
+	}
 	if (count_only) {
 		code = print_counts(&c, s.impl.label, implementation);
 		goto out;
@@ -722,9 +787,7 @@ int ps_cmd_sweep(int argc, char **argv)
 			continue;
 		}
 		for (k = 0; k < c.n_sites; k++) {
-			json_t *calls = json_object_get(c.bases[i].calls, c.sites[k]);
-			long ncalls = calls ? (long)json_integer_value(json_array_get(calls, 0)) :
-					      0;
+			long ncalls = site_calls(&c, &c.bases[i], c.sites[k]);
 
 			for (n = 1; (long)n <= ncalls && (long)n <= c.max_n; n++) {
 				for (int pers = 0; pers < 2; pers++) {

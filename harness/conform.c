@@ -52,6 +52,7 @@ struct ck {
 	bool py2;               /* a Python 2 implementation: its reprs differ */
 	bool parent_feature;    /* it has parent_process() */
 	bool executor_feature;  /* it has ProcessPoolExecutor */
+	bool thread_feature;    /* it has faults.thread */
 	ino_t in_ino, out_ino;  /* the two protocol pipes */
 	int timeouts;
 	bool no_hello;    /* the first driver said no hello: nothing to check */
@@ -465,6 +466,7 @@ static void take_hello(struct ck *c, json_t *h)
 	c->py2 = impl && (!strncmp(impl, "CPython 2.", 10) || strstr(impl, "(Python 2."));
 	c->parent_feature = !json_is_array(f);
 	c->executor_feature = !json_is_array(f);
+	c->thread_feature = !json_is_array(f);
 	for (i = 0; i < json_array_size(f); i++) {
 		const char *name = json_string_value(json_array_get(f, i));
 
@@ -472,6 +474,8 @@ static void take_hello(struct ck *c, json_t *h)
 			c->parent_feature = true;
 		if (name && !strcmp(name, "ProcessPoolExecutor"))
 			c->executor_feature = true;
+		if (name && !strcmp(name, "faults.thread"))
+			c->thread_feature = true;
 	}
 	if (!c->o->method)
 		c->method = c->methods & PS_M_FORK || !c->methods ?
@@ -2305,6 +2309,46 @@ static void ck_child_atexit_writes(struct ck *c)
 	free(out);
 }
 
+/* ---- the checks: thread-scoped faults ------------------------------------ */
+
+/* fault(..., thread=): a site armed for background work spares the
+ * stepping thread's own calls (start()'s pipes), and one armed for the
+ * stepping thread meets them.  A driver that ignores the scope fails the
+ * first start(). */
+static void ck_fault_thread(struct ck *c)
+{
+	json_t *msg;
+	const char *type;
+
+	if (have_hello(c) && !c->thread_feature) {
+		skip(c, "the driver does not declare the faults.thread feature");
+		return;
+	}
+	if (!scn_begin(c, c->method) ||
+	    !null(c, "fault(\"posix/io/oc/pipe2\", errno=errno.EMFILE, count=None, "
+		     "thread=\"background\")") ||
+	    !null(c, "p = Process(target=child.returns)"))
+		return;
+	if (!(msg = step(c, "p.start()")))
+		return;
+	if (strcmp(kind_of(msg), "null")) {
+		miss(c, "\"value\":null: a fault armed with thread=\"background\" never fails a "
+			"call the stepping thread makes itself");
+		json_decref(msg);
+		return;
+	}
+	json_decref(msg);
+	if (!null(c, "p.join()") || !null(c, "faults_clear()") ||
+	    !null(c, "fault(\"posix/io/oc/pipe2\", errno=errno.EMFILE, thread=\"step\")") ||
+	    !null(c, "q = Process(target=child.returns)") || !(msg = step(c, "q.start()")))
+		return;
+	type = json_string_value(json_object_get(json_object_get(msg, "raised"), "type"));
+	if (!type || strcmp(type, "OSError"))
+		miss(c, "\"raised\":{\"type\":\"OSError\",...} (EMFILE): a fault armed with "
+			"thread=\"step\" fails the stepping thread's next pipe2()");
+	json_decref(msg);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
 struct check {
@@ -2525,6 +2569,9 @@ static const struct check checks[] = {
 	{ "child.atexit_writes", MUST, "Child behaviours",
 	  "child.atexit_writes(out): exitcode 0; stdout(p) empty or out, by release and method",
 	  ck_child_atexit_writes, -1 },
+	{ "faults.thread", MUST, "Faults",
+	  "fault(thread=\"background\") spares the stepping thread; thread=\"step\" meets it",
+	  ck_fault_thread, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

@@ -40,6 +40,23 @@ const struct ps_fault_site *ps_fault_site_find(const char *name)
 	return NULL;
 }
 
+static const char *const scopes[] = { "any", "step", "background" };
+
+int ps_fault_scope(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(scopes); i++)
+		if (!strcmp(scopes[i], name))
+			return (int)i;
+	return -1;
+}
+
+const char *ps_fault_scope_name(int scope)
+{
+	return scope >= 0 && (size_t)scope < ARRAY_SIZE(scopes) ? scopes[scope] : NULL;
+}
+
 /* glibc names every errno it knows (strerrorname_np, glibc 2.32). */
 const char *ps_fault_errno_name(int err)
 {
@@ -113,8 +130,12 @@ static const struct ps_expr *check_fault_call(const struct ps_expr *e, char *msg
 		} else if (!strcmp(e->kw[i].name, "after")) {
 			if (!is_int(v, 0))
 				BAD(v, "after= takes a number of calls from 0");
+		} else if (!strcmp(e->kw[i].name, "thread")) {
+			if (v->kind != PS_X_STR || ps_fault_scope(v->text) < 0)
+				BAD(v,
+				    "thread= takes 'any', 'step' (the stepping thread) or 'background' (the executor's threads)");
 		} else {
-			BAD(v, "fault() has no argument '%s' (errno=, count=, after=)",
+			BAD(v, "fault() has no argument '%s' (errno=, count=, after=, thread=)",
 			    e->kw[i].name);
 		}
 	}

@@ -3,11 +3,14 @@
  * tools/fiu/sites.def, shared with the preload library, so the harness
  * checks a scenario against exactly what the drivers can arm:
  *
- *   fault("posix/proc/fork", errno=errno.EAGAIN, count=1, after=0)
+ *   fault("posix/proc/fork", errno=errno.EAGAIN, count=1, after=0, thread="any")
  *
  * fails the next `count` calls (None: every call) of the site after letting
- * `after` pass, from the next step on, in the scenario process
- * (tools/fiu/psfiu.h says where a fault applies).
+ * `after` pass, from the next step on, in the scenario process, made by any
+ * thread, the stepping thread only ("step") or background work only
+ * ("background": the executor's manager and feeder threads, and what
+ * libprocref declares it does in their stead); tools/fiu/psfiu.h says where
+ * a fault applies.
  */
 #ifndef PS_FAULT_H
 #define PS_FAULT_H
@@ -30,6 +33,11 @@ const struct ps_fault_site *ps_fault_site_find(const char *name);
 
 /* The errno called name ("EAGAIN"), or 0. */
 int ps_fault_errno(const char *name);
+
+/* thread= of fault(): "any" 0, "step" 1, "background" 2 (psfiu.h's
+ * PSFIU_* values), or -1 for another name; and back, NULL past the last. */
+int ps_fault_scope(const char *name);
+const char *ps_fault_scope_name(int scope);
 
 /* "EAGAIN" for EAGAIN; NULL if unknown. */
 const char *ps_fault_errno_name(int err);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,8 +104,10 @@ struct core {
 	size_t nprocs, capprocs;
 	int processes_none; /* shutdown(wait=False) set _processes = None */
 	int wakeup_closed;  /* 3.7/3.8: shutdown(wait=False) closed it */
+	int wakeup_dropped; /* 3.9+: shutdown() set the executor's to None */
 	int listen_fd;
-	int wakeup[2]; /* _ThreadWakeup */
+	int wakeup[2];    /* _ThreadWakeup; 3.6: the result queue's pipe */
+	int queues[2][2]; /* the call and result queues' pipes (core_channels) */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
 	char name[64];        /* the abstract address, printable */
@@ -115,7 +118,25 @@ struct core {
 static struct core *cores;  /* _threads_wakeups, and every other one */
 static int global_shutdown; /* _global_shutdown */
 
+static void (*background_hook)(int on);
+
+void pr_set_background_hook(void (*fn)(int on))
+{
+	background_hook = fn;
+}
+
 /* ---- small helpers ----------------------------------------------------- */
+
+static void close_fd(int *fd);
+
+/* the queues' pipes: what join_executor_internals closes with the queues */
+static void close_queues(struct core *c)
+{
+	close_fd(&c->queues[0][0]);
+	close_fd(&c->queues[0][1]);
+	close_fd(&c->queues[1][0]);
+	close_fd(&c->queues[1][1]);
+}
 
 static int64_t now_ms(void)
 {
@@ -502,16 +523,40 @@ static int alive(struct wproc *p)
 	return po != NULL && pr__popen_poll(po, WNOHANG, &rc) == 0;
 }
 
-/* Popen.terminate() on every worker still there */
-static void terminate_all(struct core *c)
+/* Whether a worker that has not said hello may still do so: alive, and
+ * under fork and spawn its sentinel not at EOF (a waitpid() that fails
+ * reads as "not exited", as in CPython; the sentinel tells the truth).
+ * A forkserver sentinel carries the pid first: its poll() decides. */
+static int may_connect(struct core *c, struct wproc *p)
+{
+	struct pr_popen *po = p->proc->u.proc->popen;
+	struct pollfd q;
+
+	if (!alive(p))
+		return 0;
+	if (c->method == &pr__forkserver_method || po->sentinel < 0)
+		return 1;
+	q.fd = po->sentinel;
+	q.events = POLLIN;
+	return poll(&q, 1, 0) <= 0;
+}
+
+/* Popen.terminate() on every worker still there; -1 when one raised
+ * (a kill() that failed for a worker still running), which ends
+ * CPython's manager thread there */
+static int terminate_all(struct core *c)
 {
 	struct pr_diag e = PR_DIAG_INIT;
 	size_t i;
+	int r;
 
 	for (i = 0; i < c->nprocs; i++) {
-		call_method(c->procs[i].proc, "terminate", &e);
+		r = call_method(c->procs[i].proc, "terminate", &e);
 		pr_diag_clear(&e);
+		if (r < 0)
+			return -1;
 	}
+	return 0;
 }
 
 static void forget_proc(struct core *c, size_t i)
@@ -547,7 +592,7 @@ static void join_internals(struct core *c)
 		accept_workers(c);
 		waiting = 0;
 		for (i = 0; i < c->nprocs; i++)
-			if (c->procs[i].conn < 0 && alive(&c->procs[i]))
+			if (c->procs[i].conn < 0 && may_connect(c, &c->procs[i]))
 				waiting = 1;
 		if (waiting) {
 			pfd.fd = c->listen_fd;
@@ -557,6 +602,7 @@ static void join_internals(struct core *c)
 	} while (waiting && c->listen_fd >= 0);
 	close_fd(&c->wakeup[0]);
 	close_fd(&c->wakeup[1]);
+	close_queues(c);
 	while (c->nprocs > 0) {
 		call_method(c->procs[0].proc, "join", &e);
 		pr_diag_clear(&e);
@@ -598,7 +644,12 @@ static void terminate_broken(struct core *c, pr_value *cause)
 	pr_decref(bpe);
 	while (c->npending > 0)
 		pop_work(c, c->npending - 1);
-	terminate_all(c);
+	if (terminate_all(c) < 0) {
+		/* the exception leaves the manager thread: nothing is joined
+		 * or closed, the workers left are never told to stop */
+		manager_dies(c);
+		return;
+	}
 	join_internals(c);
 	c->thread = T_EXITED;
 }
@@ -746,7 +797,7 @@ static void process_result(struct core *c, struct wproc *p, const char *msg, siz
  * worker's end, act on it.  Returns 1 if anything happened, 0 if the
  * time ran out, -1 once the manager is gone.
  */
-static int manager_iterate(struct core *c, int timeout_ms)
+static int manager_iterate_in(struct core *c, int timeout_ms)
 {
 	struct pollfd *pfd;
 	size_t i, n = 0, nconn, k;
@@ -791,8 +842,18 @@ static int manager_iterate(struct core *c, int timeout_ms)
 		return 0;
 	}
 	if (pfd[0].revents) {
-		while (read(c->wakeup[0], buf, sizeof buf) == (ssize_t)sizeof buf)
-			;
+		/* _ThreadWakeup.clear() (3.6: the result queue's recv()): an
+		 * error other than "empty" raises out of the manager thread */
+		ssize_t got;
+
+		do
+			got = read(c->wakeup[0], buf, sizeof buf);
+		while (got == (ssize_t)sizeof buf || (got < 0 && errno == EINTR));
+		if (got < 0 && errno != EAGAIN) {
+			free(pfd);
+			manager_dies(c);
+			return -1;
+		}
 		woke = 1;
 	}
 	if (pfd[1].revents) {
@@ -846,6 +907,22 @@ after_result:
 	return 1;
 }
 
+/* One round of the manager, as the background work it is in CPython
+ * (pr_set_background_hook). */
+static int manager_iterate(struct core *c, int timeout_ms)
+{
+	int r;
+
+	if (c->thread != T_RUNNING)
+		return -1;
+	if (background_hook != NULL)
+		background_hook(1);
+	r = manager_iterate_in(c, timeout_ms);
+	if (background_hook != NULL)
+		background_hook(0);
+	return r;
+}
+
 /* Let the manager catch up with what is ready now. */
 static void manager_pump(struct core *c)
 {
@@ -886,20 +963,39 @@ static int manager_wait(struct core *c, int (*done)(void *), void *arg, int64_t 
 	}
 }
 
-static void wakeup(struct core *c)
+/* _ThreadWakeup.wakeup() (3.6: _result_queue.put(None)): one write, whose
+ * error the caller raises as submit() and shutdown() do; -errno */
+static int wakeup(struct core *c)
 {
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (c->wakeup[1] >= 0) {
 		do
 			n = write(c->wakeup[1], "", 1);
 		while (n == -1 && errno == EINTR);
 	}
+	return n < 0 && errno != EAGAIN ? -errno : 0;
 }
 
 /* ---- starting workers -------------------------------------------------- */
 
 static const pr_func process_worker_func;
+
+/* The socket the workers connect to, before the first of them starts
+ * (core_channels says why the raw system call). */
+static int listen_socket(struct core *c, struct pr_diag *d)
+{
+	if (c->listen_fd >= 0)
+		return 0;
+	c->listen_fd = (int)syscall(SYS_socket, AF_UNIX,
+				    SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
+	    listen(c->listen_fd, 64) < 0) {
+		close_fd(&c->listen_fd);
+		return pr_diag(d, -errno, NULL);
+	}
+	return 0;
+}
 
 /* _spawn_process: Process(target=_process_worker, args=(...)).start(),
  * with the executor's context */
@@ -912,6 +1008,8 @@ static int spawn_process(struct core *c, struct pr_diag *d)
 	struct wproc *grown;
 	int r;
 
+	if ((r = listen_socket(c, d)) < 0)
+		return r;
 	items[0] = pr_str(c->name, strlen(c->name));
 	items[1] = pr_incref(c->initializer ? c->initializer : pr_none());
 	items[2] = pr_incref(c->initargs ? c->initargs : pr_none());
@@ -966,6 +1064,7 @@ static void worker_after_fork(void)
 		close_fd(&c->listen_fd);
 		close_fd(&c->wakeup[0]);
 		close_fd(&c->wakeup[1]);
+		close_queues(c);
 		for (i = 0; i < c->nprocs; i++)
 			close_fd(&c->procs[i].conn);
 	}
@@ -1381,6 +1480,7 @@ static void core_free(struct core *c)
 	close_fd(&c->listen_fd);
 	close_fd(&c->wakeup[0]);
 	close_fd(&c->wakeup[1]);
+	close_queues(c);
 	pr_decref(c->initializer);
 	pr_decref(c->initargs);
 	free(c);
@@ -1391,15 +1491,36 @@ static int is_callable(const pr_value *v)
 	return v->kind == PR_FUNCTION || v->kind == PR_METHOD;
 }
 
-/* the channels the constructor makes: _ThreadWakeup's pipe, and the
- * socket workers connect to in place of the two queues' pipes */
+/*
+ * The channels the constructor makes, in CPython's order for the profile:
+ * _ThreadWakeup's pipe (3.7+; first from 3.9), the call queue's and the
+ * result queue's pipes (os.pipe(), under each Connection of Pipe(duplex=
+ * False)), so that a fault on the constructor's Nth pipe2() meets the same
+ * call in libprocref as in CPython.  The queues' pipes carry nothing here:
+ * items and results cross the socket the workers connect to, which is
+ * made when the first worker starts, with the raw system call, so that it
+ * meets no fault site CPython does not and the constructor leaves the fds
+ * CPython's does (on 3.6 the result queue's pipe is the wakeup, as
+ * CPython puts None on the result queue to wake its manager).
+ */
 static int core_channels(struct core *c, struct pr_diag *d)
 {
 	unsigned char rnd[8];
 	size_t len;
 
-	if (pipe2(c->wakeup, O_CLOEXEC | O_NONBLOCK) < 0)
+	if (pr__profile.ex_wakeup_first && pipe2(c->wakeup, O_CLOEXEC | O_NONBLOCK) < 0)
 		return pr_diag(d, -errno, NULL);
+	if (pipe2(c->queues[0], O_CLOEXEC) < 0 || pipe2(c->queues[1], O_CLOEXEC) < 0)
+		return pr_diag(d, -errno, NULL);
+	if (!pr__profile.ex_wakeup_pipe) {
+		memcpy(c->wakeup, c->queues[1], sizeof c->wakeup);
+		c->queues[1][0] = c->queues[1][1] = -1;
+		if (fcntl(c->wakeup[0], F_SETFL, O_NONBLOCK) < 0 ||
+		    fcntl(c->wakeup[1], F_SETFL, O_NONBLOCK) < 0)
+			return pr_diag(d, -errno, NULL);
+	} else if (!pr__profile.ex_wakeup_first && pipe2(c->wakeup, O_CLOEXEC | O_NONBLOCK) < 0) {
+		return pr_diag(d, -errno, NULL);
+	}
 	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
 		memset(rnd, 0, sizeof rnd);
 	snprintf(c->name, sizeof c->name,
@@ -1410,10 +1531,6 @@ static int core_channels(struct core *c, struct pr_diag *d)
 	c->addr.sun_family = AF_UNIX;
 	memcpy(c->addr.sun_path + 1, c->name, len);
 	c->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
-	c->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->listen_fd < 0 || bind(c->listen_fd, (struct sockaddr *)&c->addr, c->addrlen) < 0 ||
-	    listen(c->listen_fd, 64) < 0)
-		return pr_diag(d, -errno, NULL);
 	return 0;
 }
 
@@ -1516,6 +1633,7 @@ static int executor_init(pr_value *self, pr_value **argv, pr_value **out, struct
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	c->listen_fd = c->wakeup[0] = c->wakeup[1] = -1;
+	c->queues[0][0] = c->queues[0][1] = c->queues[1][0] = c->queues[1][1] = -1;
 	c->max_workers = (int)mw;
 	c->method = m;
 	c->dynamic = pr__profile.ex_on_demand && m != &pr__fork_method;
@@ -1618,9 +1736,12 @@ static int do_submit(struct core *c, pr_value *fn, pr_value *args, pr_value *kwa
 	w->kwargs = kwargs != NULL && pr_len(kwargs) ? pr_incref(kwargs) : NULL;
 	w->chunk = chunk;
 	c->ids[c->nids++] = c->queue_count++;
-	wakeup(c);
-	r = 0;
-	if (c->dynamic)
+	/* the wakeup comes before any worker or manager starts: when it
+	 * raises, the work item stays registered, as below */
+	r = wakeup(c);
+	if (r < 0)
+		r = pr_diag(d, r, NULL);
+	else if (c->dynamic)
 		r = adjust_process_count(c, d);
 	if (r == 0)
 		r = start_manager(c, d);
@@ -1921,17 +2042,25 @@ static int thread_gone(void *arg)
  * _executor_manager_thread = None (3.6-3.8: _queue_management_thread) and
  * drops the thread's wakeup, so a second shutdown() only sets the flags: it
  * neither wakes the manager nor waits for it, even with wait=True after a
- * shutdown(wait=False).
+ * shutdown(wait=False).  A wakeup that raises leaves both in place.
  */
-static int do_shutdown(struct core *c, int wait, int cancel_futures)
+static int do_shutdown(struct core *c, int wait, int cancel_futures, struct pr_diag *d)
 {
 	int forgot = c->thread_forgotten;
+	int r;
 
 	c->cancel_pending = cancel_futures;
 	c->shutdown_thread = 1;
+	/* 3.9+: the executor's _ThreadWakeup, until the first shutdown()
+	 * drops it, whether a manager runs or not; before, only a running
+	 * manager is woken */
+	if ((pr__profile.ex_shutdown_wakeup ? !c->wakeup_dropped :
+					      c->thread != T_NONE && !forgot) &&
+	    (r = wakeup(c)) < 0)
+		return pr_diag(d, r, NULL);
+	/* dropped at the end of a shutdown() that did not raise */
+	c->wakeup_dropped = 1;
 	c->thread_forgotten = 1;
-	if (c->thread != T_NONE && !forgot)
-		wakeup(c);
 	if (c->thread == T_RUNNING && wait && !forgot)
 		manager_wait(c, thread_gone, c, -1);
 	if (!wait && pr__profile.ex_on_demand)
@@ -1950,7 +2079,7 @@ static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out, struct p
 	(void)out;
 	(void)d;
 	manager_pump(c);
-	return do_shutdown(c, wait, cancel);
+	return do_shutdown(c, wait, cancel, d);
 }
 
 static int ex_enter(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
@@ -1964,9 +2093,11 @@ static int ex_enter(pr_value *self, pr_value **argv, pr_value **out, struct pr_d
 /* __exit__: self.shutdown(wait=True); return False */
 static int ex_exit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
+	int r;
+
 	(void)argv;
-	(void)d;
-	do_shutdown(core_of(self), 1, 0);
+	if ((r = do_shutdown(core_of(self), 1, 0, d)) < 0)
+		return r;
 	*out = pr_bool(0);
 	return 0;
 }
@@ -2271,7 +2402,7 @@ int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures, struct pr_d
 	if (c == NULL)
 		return pr_diag(d, PR_ETYPE, "not an executor");
 	manager_pump(c);
-	return do_shutdown(c, wait, cancel_futures);
+	return do_shutdown(c, wait, cancel_futures, d);
 }
 
 int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args, size_t nargs,
@@ -2393,8 +2524,6 @@ static int settled(void *arg)
 int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_diag *d)
 {
 	struct core *c = core_of(ex);
-	size_t i;
-	int64_t rc;
 
 	*settles = 0;
 	if (c == NULL)
@@ -2405,8 +2534,20 @@ int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_di
 	*settles = manager_wait(c, settled, c, now_ms() + timeout_ms);
 	if (*settles)
 		return 0;
-	/* forget it: kill its workers, never join its manager */
+	/* forget it: never join its manager; its workers are killed by
+	 * the exit path (pr_executor_exit_hook), as the Python driver does */
 	c->forgotten = 1;
+	c->thread = T_DIED;
+	return 0;
+}
+
+/* The workers of an executor settles() forgot: killed, reaped, and no
+ * more children of the scenario. */
+static void kill_forgotten(struct core *c)
+{
+	size_t i;
+	int64_t rc;
+
 	for (i = 0; i < c->nprocs; i++) {
 		struct pr_popen *po = c->procs[i].proc->u.proc->popen;
 
@@ -2416,8 +2557,6 @@ int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_di
 		}
 		pr__children_discard(c->procs[i].proc);
 	}
-	c->thread = T_DIED;
-	return 0;
 }
 
 /*
@@ -2429,6 +2568,9 @@ int pr_executor_exit_hook(struct pr_diag *d)
 	struct core *c;
 
 	(void)d;
+	for (c = cores; c != NULL; c = c->next)
+		if (c->forgotten)
+			kill_forgotten(c);
 	global_shutdown = 1;
 	for (c = cores; c != NULL; c = c->next)
 		if (c->thread == T_RUNNING && !c->forgotten)
@@ -2445,6 +2587,8 @@ void pr_executor_fini(void)
 
 	while ((c = cores) != NULL) {
 		cores = c->next;
+		if (c->forgotten)
+			kill_forgotten(c);
 		core_free(c);
 	}
 	global_shutdown = 0;

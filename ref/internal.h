@@ -45,6 +45,9 @@ struct pr_profile {
 	int ex_invalid_state;    /* set_exception() on a cancelled future raises */
 	int ex_result_or_cancel; /* map()'s iterator cancels what timed out */
 	int ex_posonly_fn;       /* submit(fn, /, ...) */
+	int ex_wakeup_pipe;      /* _ThreadWakeup: a pipe of its own wakes the manager */
+	int ex_wakeup_first;     /* the constructor makes it before the queues */
+	int ex_shutdown_wakeup;  /* shutdown() wakes the manager even if none runs */
 	int pickle_quoted;       /* "cannot pickle '_thread.lock' object" */
 	int exc_repr_compact;    /* ValueError('x'), not ValueError('x',) */
 	int qualname_errors;     /* "ProcessPoolExecutor.submit() missing ..." */

@@ -217,6 +217,16 @@ PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
  */
 PR_EXTERN void pr_escape_note(const char *into, const struct pr_diag *d);
 
+/*
+ * fn(1) before and fn(0) after each stretch of work that CPython does in
+ * a background thread (the executor's manager thread and queue feeder
+ * thread), which libprocref does inside the calls of the thread that
+ * called it; stretches do not nest.  For fault injection that tells the
+ * stepping thread's calls from background work (procspec's psfiu.h,
+ * psfiu_background).  NULL removes it.
+ */
+PR_EXTERN void pr_set_background_hook(void (*fn)(int on));
+
 /* ---- values ----------------------------------------------------------- */
 
 enum pr_kind {
@@ -381,8 +391,8 @@ PR_EXTERN const char *pr_future_state(pr_value *f);
  * The harness's settles(ex) (spec: executor.md): shut ex down as
  * shutdown(wait=True) would and wait at most timeout_ms for its manager
  * and workers to finish: *settles 1 if they did.  If not, the executor
- * is forgotten: its workers are killed and reaped, and the exit hook
- * leaves it alone.
+ * is forgotten: the exit hook (or pr_executor_fini()) kills and reaps its
+ * workers first, and otherwise leaves it alone.
  */
 PR_EXTERN int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_diag *d);
 /* concurrent.futures.process._python_exit(): join every executor's

@@ -35,6 +35,9 @@ struct pr_profile pr__profile = {
 	.ex_invalid_state = 1,
 	.ex_result_or_cancel = 1,
 	.ex_posonly_fn = 1,
+	.ex_wakeup_pipe = 1,
+	.ex_wakeup_first = 1,
+	.ex_shutdown_wakeup = 1,
 	.pickle_quoted = 1,
 	.exc_repr_compact = 1,
 	.qualname_errors = 1,
@@ -134,6 +137,17 @@ static const struct change {
 	{ offsetof(struct pr_profile, ex_result_or_cancel), PY(3, 10) },
 	/* 3.9, bpo-39413 (Executor.submit(fn, /, *args, **kwargs)) */
 	{ offsetof(struct pr_profile, ex_posonly_fn), PY(3, 9) },
+	/* 3.7, bpo-31699 (_ThreadWakeup): the manager is woken through a
+	 * pipe of its own; 3.6 puts None on the result queue */
+	{ offsetof(struct pr_profile, ex_wakeup_pipe), PY(3, 7) },
+	/* 3.9 (ProcessPoolExecutor.__init__): _ThreadWakeup() comes before
+	 * _setup_queues' call queue and result queue; 3.7 and 3.8 make it
+	 * after them */
+	{ offsetof(struct pr_profile, ex_wakeup_first), PY(3, 9) },
+	/* 3.9 (ProcessPoolExecutor.shutdown): the wakeup is written whenever
+	 * the executor still holds it, and dropped after; 3.6-3.8 write it
+	 * only when a manager thread was started */
+	{ offsetof(struct pr_profile, ex_shutdown_wakeup), PY(3, 9) },
 	/* 3.8, bpo-32892 (Objects/typeobject.c object___reduce_ex__):
 	 * "cannot pickle 'X' object"; before, "can't pickle X objects" */
 	{ offsetof(struct pr_profile, pickle_quoted), PY(3, 8) },

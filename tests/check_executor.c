@@ -601,7 +601,8 @@ static void nowait_free(struct nowait *n)
 
 /* 3.7/3.8: shutdown(wait=False) with work pending kills the manager
  * (bpo-39098): the pending future never resolves, the pool never
- * settles; settles() then forgets it and nothing is left */
+ * settles; settles() then forgets it, and after the exit hook nothing is
+ * left */
 START_TEST(test_shutdown_nowait_38)
 {
 	struct pr_diag d = PR_DIAG_INIT;
@@ -615,6 +616,7 @@ START_TEST(test_shutdown_nowait_38)
 	ck_raised(r, &d, "TimeoutError", "");
 	ck_assert_int_eq(pr_executor_settles(n.ex, 1000, &ok, &d), 0);
 	ck_assert_int_eq(ok, 0);
+	ck_assert_int_eq(pr_executor_exit_hook(&d), 0); /* kills what it forgot */
 	nowait_free(&n);
 }
 END_TEST

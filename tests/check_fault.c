@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +24,15 @@ struct fiu {
 	int (*arm)(const char *, int, long, long);
 	void (*clear)(void);
 	void (*active)(int);
+	int (*arm_in)(const char *, int, long, long, int);
+	void (*background)(int);
+	void (*exempt)(int);
+	long (*calls_in)(unsigned, int);
+	const char *(*site)(unsigned);
 };
+
+/* psfiu.h's scopes */
+enum { ANY, STEP, BACKGROUND };
 
 static struct fiu fiu_open(void)
 {
@@ -43,7 +52,13 @@ static struct fiu fiu_open(void)
 	*(void **)&f.arm = dlsym(f.h, "psfiu_arm");
 	*(void **)&f.clear = dlsym(f.h, "psfiu_clear");
 	*(void **)&f.active = dlsym(f.h, "psfiu_active");
+	*(void **)&f.arm_in = dlsym(f.h, "psfiu_arm_in");
+	*(void **)&f.background = dlsym(f.h, "psfiu_background");
+	*(void **)&f.exempt = dlsym(f.h, "psfiu_exempt");
+	*(void **)&f.calls_in = dlsym(f.h, "psfiu_calls_in");
+	*(void **)&f.site = dlsym(f.h, "psfiu_site");
 	ck_assert(f.pipe2 && f.begin && f.arm && f.clear && f.active);
+	ck_assert(f.arm_in && f.background && f.exempt && f.calls_in && f.site);
 	ck_assert_int_eq(f.begin(), 0);
 	return f;
 }
@@ -124,6 +139,106 @@ START_TEST(test_arm_checks_site_and_errno)
 }
 END_TEST
 
+/* pipe2 in a thread of its own: 0, or the errno it failed with */
+struct other {
+	struct fiu *f;
+	int exempt;
+	int err;
+};
+
+static void *other_pipe(void *arg)
+{
+	struct other *o = arg;
+	int fds[2];
+
+	if (o->exempt)
+		o->f->exempt(1);
+	o->err = 0;
+	if (o->f->pipe2(fds, O_CLOEXEC) < 0) {
+		o->err = errno;
+	} else {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return NULL;
+}
+
+static int in_other_thread(struct fiu *f, int exempt)
+{
+	struct other o = { f, exempt, -1 };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, other_pipe, &o), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	return o.err;
+}
+
+static unsigned pipe2_site(struct fiu *f)
+{
+	unsigned i;
+
+	for (i = 0; f->site(i); i++)
+		if (!strcmp(f->site(i), "posix/io/oc/pipe2"))
+			return i;
+	ck_abort_msg("no pipe2 site");
+	return 0;
+}
+
+/* A background fault fails another thread's call, and the stepping
+ * thread's only inside declared background work; a step fault the other
+ * way round.  A library that ignored the scope fails the first ok_pipe. */
+START_TEST(test_thread_scopes)
+{
+	struct fiu f = fiu_open();
+	unsigned i = pipe2_site(&f);
+
+	ck_assert_int_eq(f.arm_in("posix/io/oc/pipe2", EMFILE, -1, 0, BACKGROUND), 0);
+	f.active(1); /* this thread is the stepping thread */
+	ok_pipe(&f);
+	ck_assert_int_eq(in_other_thread(&f, 0), EMFILE);
+	ck_assert_int_eq(in_other_thread(&f, 1), 0); /* a driver's own thread */
+	f.background(1);
+	failed_pipe(&f, EMFILE);
+	f.background(0);
+	ok_pipe(&f);
+	/* background work meets its faults between steps too */
+	f.active(0);
+	ck_assert_int_eq(in_other_thread(&f, 0), EMFILE);
+	f.active(1);
+
+	ck_assert_int_eq(f.arm_in("posix/io/oc/pipe2", EMFILE, -1, 0, STEP), 0);
+	failed_pipe(&f, EMFILE);
+	ck_assert_int_eq(in_other_thread(&f, 0), 0);
+	f.background(1);
+	ok_pipe(&f);
+	f.background(0);
+	f.active(0);
+	ok_pipe(&f); /* a step fault needs a step */
+
+	/* in a step outside background work: 3 of this thread's calls;
+	 * background: 2 in declared stretches and 3 of other threads (not
+	 * the exempt thread's) */
+	ck_assert_int_eq(f.calls_in(i, STEP), 3);
+	ck_assert_int_eq(f.calls_in(i, BACKGROUND), 5);
+	ck_assert_int_eq(f.arm_in("posix/io/oc/pipe2", EMFILE, 1, 0, 3), -EINVAL);
+}
+END_TEST
+
+/* after= counts only the calls of the fault's own scope. */
+START_TEST(test_thread_scope_after)
+{
+	struct fiu f = fiu_open();
+
+	ck_assert_int_eq(f.arm_in("posix/io/oc/pipe2", EMFILE, 1, 1, BACKGROUND), 0);
+	f.active(1);
+	ok_pipe(&f);
+	ok_pipe(&f); /* not background: does not use up after=1 */
+	ck_assert_int_eq(in_other_thread(&f, 0), 0);
+	ck_assert_int_eq(in_other_thread(&f, 0), EMFILE);
+	ck_assert_int_eq(in_other_thread(&f, 0), 0);
+}
+END_TEST
+
 START_TEST(test_sites_table)
 {
 	const struct ps_fault_site *s, *prev = NULL;
@@ -151,6 +266,8 @@ Suite *fault_suite(void)
 					 PS_TEST(test_pipe2_untouched_when_off),
 					 PS_TEST(test_after_and_count),
 					 PS_TEST(test_arm_checks_site_and_errno),
+					 PS_TEST(test_thread_scopes),
+					 PS_TEST(test_thread_scope_after),
 					 PS_TEST(test_sites_table) };
 	const struct ps_case cases[] = {
 		{ PS_CASE("preload", tests) },

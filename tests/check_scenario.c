@@ -311,7 +311,7 @@ static const struct {
 	{ "fault('posix/proc/fork', after=-1)",
 	  "t.scn:1:32: after= takes a number of calls from 0" },
 	{ "fault('posix/proc/fork', when=1)",
-	  "t.scn:1:31: fault() has no argument 'when' (errno=, count=, after=)" },
+	  "t.scn:1:31: fault() has no argument 'when' (errno=, count=, after=, thread=)" },
 	{ "fault()",
 	  "t.scn:1:1: fault() takes the site's name as a string: fault(\"posix/proc/fork\", errno=errno.EAGAIN)" },
 	{ "fds_leaked(1)", "t.scn:1:1: fds_leaked() takes no arguments" },

@@ -103,7 +103,55 @@ else
 	skip "sweep finds CPython's fd leak" "no $PYTHON"
 fi
 
-# 7. Bad input.
+# 7. Thread scopes: a kill() fault for background work reaches the manager's
+# break-up (the pool never settles); the same fault for the stepping thread
+# does not (it settles).  A driver that ignored the scope would read the same
+# in both.
+for impl in ref "python:$PYTHON"; do
+	if [ "$impl" != ref ] && [ ! -x "$PYTHON" ]; then
+		skip "$impl: thread scopes" "no $PYTHON"
+		continue
+	fi
+	if run "$impl: a background kill() fault breaks the break-up" 0 "$PROCSPEC" run \
+		scenarios/faults/executor-breakup-kill-eperm.scn --impl "$impl" --method fork \
+		--report '' -v; then
+		check "$impl: thread=background: the pool never settles" \
+			bash -c "grep -A1 -F '>>> settles(ex)' '$tmp/out' | grep -qx '    False'"
+	fi
+	if run "$impl: a step kill() fault spares the manager" 0 "$PROCSPEC" run \
+		scenarios/faults/executor-breakup-kill-step-scope.scn --impl "$impl" --method fork \
+		--report '' -v; then
+		check "$impl: thread=step: the pool settles" \
+			bash -c "grep -A1 -F '>>> settles(ex)' '$tmp/out' | grep -qx '    True'"
+	fi
+done
+
+# 7b. sweep --thread counts and fails the calls of one scope only: the
+# worker's kill() at break-up is the manager's, never the stepping thread's.
+if run "sweep --thread background reaches the manager's kill()" 0 "$PROCSPEC" sweep \
+	scenarios/executor/kill-running.scn --impl ref --thread background --site posix/proc/kill \
+	--method fork --report "$tmp/swbg"; then
+	check "sweep --thread background: kill() swept, the scope in sweep.json" python3 -c "
+import json, sys
+d = json.load(open('$tmp/swbg/sweep.json'))
+s = d['sites']['posix/proc/kill']
+sys.exit(not (d['thread'] == 'background' and s['runs'] == 2 and s['unreached'] == 0))"
+fi
+if run "sweep --thread step: no kill() in the stepping thread" 0 "$PROCSPEC" sweep \
+	scenarios/executor/kill-running.scn --impl ref --thread step --site posix/proc/kill \
+	--method fork --report "$tmp/swst"; then
+	check "sweep --thread step: nothing to sweep" python3 -c "
+import json, sys
+d = json.load(open('$tmp/swst/sweep.json'))
+sys.exit(not (d['thread'] == 'step' and d['runs'] == 0))"
+fi
+
+# 8. Bad input.
+run "sweep: --thread main" 2 "$PROCSPEC" sweep --impl ref --thread main &&
+	check "sweep: --thread names the scopes" has "--thread takes any, step or background"
+printf 'fault("posix/proc/kill", thread="main")\n' >"$tmp/badthread.scn"
+run "a fault with an unknown thread scope" 2 "$PROCSPEC" run "$tmp/badthread.scn" --impl ref &&
+	check "the error has file:line:col" has "badthread.scn:1:33: thread= takes 'any', 'step'"
 run "sweep: unknown site" 2 "$PROCSPEC" sweep --impl ref --site 'posix/nope/*' &&
 	check "sweep: says no site matches" has "no fault site matches"
 run "sweep: --max-n 0" 2 "$PROCSPEC" sweep --impl ref --max-n 0 &&

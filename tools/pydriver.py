@@ -85,6 +85,7 @@ _SHARED = None          # 2 bytes shared by zygote and scenario process:
                         # [0] a request is being answered, [1] ended was sent
 _SCN = None             # the scenario, in the scenario process
 _FIU = None             # procspec's fault library (ctypes), when preloaded
+_FIU_THREADS = False    # ... with thread scopes (psfiu_arm_in)
 _CF = None              # concurrent.futures.process, when the module is the
                         # standard multiprocessing (the executor it drives)
 
@@ -1157,9 +1158,31 @@ def _fiu_api(lib):
             fn = getattr(lib, name)
             fn.restype = res
             fn.argtypes = args
-        return lib
     except (AttributeError, ImportError, OSError):
         return None
+    global _FIU_THREADS
+    try:
+        # thread scopes (psfiu_arm_in): the "faults.thread" feature
+        for name, res, args in (
+                ('psfiu_arm_in', ctypes.c_int, [ctypes.c_char_p, ctypes.c_int,
+                                                ctypes.c_long, ctypes.c_long,
+                                                ctypes.c_int]),
+                ('psfiu_calls_in', ctypes.c_long, [ctypes.c_uint,
+                                                   ctypes.c_int]),
+                ('psfiu_exempt', None, [ctypes.c_int])):
+            fn = getattr(lib, name)
+            fn.restype = res
+            fn.argtypes = args
+        _FIU_THREADS = True
+    except AttributeError:
+        _FIU_THREADS = False
+    return lib
+
+
+# thread= of fault(): psfiu.h's PSFIU_ANY, PSFIU_STEP, PSFIU_BACKGROUND.  The
+# stepping thread is this driver's main thread; every other thread of the
+# scenario process (the executor's manager and queue feeder) is background.
+_FAULT_SCOPES = {'any': 0, 'step': 1, 'background': 2}
 
 
 def _faults_active(on):
@@ -1179,12 +1202,17 @@ def _fault_counts():
         calls = _FIU.psfiu_calls(i)
         if calls > 0:
             counts[site.decode('ascii')] = [calls, _FIU.psfiu_fired(i)]
+            if _FIU_THREADS:
+                counts[site.decode('ascii')] += [
+                    _FIU.psfiu_calls_in(i, _FAULT_SCOPES['step']),
+                    _FIU.psfiu_calls_in(i, _FAULT_SCOPES['background'])]
         i += 1
 
 
 def fault(*args, **kwargs):
-    """fault(NAME, errno=E, count=N, after=K): fail the next N calls of the
-    site after letting K pass (the harness has checked the arguments)."""
+    """fault(NAME, errno=E, count=N, after=K, thread=T): fail the next N
+    calls of the site after letting K pass, in threads T (the harness has
+    checked the arguments)."""
     if _FIU is None:
         raise DriverError("fault(): procspec's fault library is not preloaded")
     if len(args) != 1 or not isinstance(args[0], _string_types):
@@ -1192,10 +1220,20 @@ def fault(*args, **kwargs):
     err = kwargs.pop('errno', 0) or 0
     count = kwargs.pop('count', 1)
     after = kwargs.pop('after', 0)
+    scope = kwargs.pop('thread', 'any')
     if kwargs:
         raise DriverError('fault(): unknown argument %s' % sorted(kwargs)[0])
-    r = _FIU.psfiu_arm(args[0].encode('ascii'), int(err),
-                       -1 if count is None else int(count), int(after))
+    if scope not in _FAULT_SCOPES:
+        raise DriverError("fault(): thread= takes 'any', 'step' or 'background'")
+    if scope != 'any' and not _FIU_THREADS:
+        raise DriverError('fault(): this fault library has no thread scopes')
+    if _FIU_THREADS:
+        r = _FIU.psfiu_arm_in(args[0].encode('ascii'), int(err),
+                              -1 if count is None else int(count), int(after),
+                              _FAULT_SCOPES[scope])
+    else:
+        r = _FIU.psfiu_arm(args[0].encode('ascii'), int(err),
+                           -1 if count is None else int(count), int(after))
     if r != 0:
         raise DriverError('fault(%s): %s' % (args[0], os.strerror(-r)))
 
@@ -1629,6 +1667,8 @@ def settles(*args, **kwargs):
     done = []
 
     def wait_all():
+        if _FIU_THREADS:
+            _FIU.psfiu_exempt(1)    # the driver's thread: no fault applies
         try:
             rec.obj.shutdown(wait=True)
         except BaseException:
@@ -2651,6 +2691,7 @@ _FEATURES = (
     ('Process.sentinel', lambda: hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
     ('parent_process', lambda: hasattr(_MOD, 'parent_process')),       # 3.8
     ('faults', lambda: _FIU is not None),
+    ('faults.thread', lambda: _FIU is not None and _FIU_THREADS),
     ('ProcessPoolExecutor', _executor_since(3, 2)),
     ('Executor.mp_context', _executor_since(3, 7)),
     ('Executor.initializer', _executor_since(3, 7)),

@@ -132,6 +132,9 @@ extern struct drv_scenario *drv_current_scenario;
 
 /* Find procspec's fault library in this process: 1 if it is there. */
 int drv_faults_init(void);
+/* Whether it has thread scopes (psfiu_arm_in): the "faults.thread" feature;
+ * libprocref's background work is then declared to it. */
+int drv_faults_threads(void);
 /* At begin, in the scenario process: faults apply to it from now on;
  * count: count every site's calls for the ended reply.  0 or -errno. */
 int drv_faults_begin(int count);

@@ -78,6 +78,8 @@ static int hello(void)
 		json_array_append_new(features, json_string(feat[i]));
 	if (features != NULL && drv_faults_init())
 		json_array_append_new(features, json_string("faults"));
+	if (features != NULL && drv_faults_threads())
+		json_array_append_new(features, json_string("faults.thread"));
 	/* pipelined: the read buffer is shared with the scenario
 	 * processes (proto.c), so requests sent ahead are never lost */
 	return drv_send(json_pack(

@@ -16,6 +16,7 @@
 #include <spawn.h>
 #include <stddef.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -44,8 +45,10 @@ static const struct site {
 
 struct slot {
 	int armed, persistent, err;
+	int scope;         /* PSFIU_ANY, PSFIU_STEP or PSFIU_BACKGROUND */
 	long count, after; /* calls still to fail; calls still to let pass */
 	long calls, fired;
+	long in[3]; /* calls seen in the stepping thread, in background work */
 };
 
 /* Whether a step is running: process-local, so that a fork child keeps the
@@ -53,6 +56,31 @@ struct slot {
  * races the parent's return from start(); a vfork child shares it, and its
  * parent waits). */
 static int active;
+
+/* The stepping thread: the one that last turned faults on.  A call is
+ * background work when another thread of the scenario process makes it
+ * (CPython's executor manager and queue feeder threads), or when the
+ * calling thread has declared that it is doing that work
+ * (psfiu_background: libprocref's manager runs inside the stepping
+ * thread's calls).  tid is cached per thread, and is copied into a fork
+ * or vfork child with the forking thread's memory, so that an exec in
+ * the child counts as the work of the thread that forked it. */
+static pid_t step_tid;
+static __thread pid_t tls_tid;
+static __thread int tls_background;
+static __thread int tls_exempt; /* a driver's own thread (psfiu_exempt) */
+
+static pid_t my_tid(void)
+{
+	if (!tls_tid)
+		tls_tid = gettid();
+	return tls_tid;
+}
+
+static int in_background(void)
+{
+	return tls_background > 0 || my_tid() != __atomic_load_n(&step_tid, __ATOMIC_SEQ_CST);
+}
 
 struct state {
 	pid_t owner; /* the scenario process; 0: nothing applies */
@@ -110,18 +138,29 @@ static int decide(const char *name, int *failnum, void **failinfo, unsigned int 
 	struct slot *s;
 	long left;
 	pid_t me;
-	int i = site_index(name);
+	int i = site_index(name), bg, on, scope;
 
 	(void)failnum;
 	(void)flags;
-	if (i < 0 || !st || !__atomic_load_n(&active, __ATOMIC_SEQ_CST) || !st->owner)
+	if (i < 0 || !st || !st->owner || tls_exempt)
 		return 0;
 	me = getpid();
 	if (me != st->owner && !(is_exec_site((unsigned)i) && getppid() == st->owner))
 		return 0;
+	/* background work meets its faults whenever it runs: a step's
+	 * boundary means nothing to the executor's own threads */
+	on = __atomic_load_n(&active, __ATOMIC_SEQ_CST);
+	bg = in_background();
+	if (!on && !bg)
+		return 0;
 	s = &st->slot[i];
-	__atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+	if (on)
+		__atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&s->in[bg ? PSFIU_BACKGROUND : PSFIU_STEP], 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&s->armed, __ATOMIC_SEQ_CST))
+		return 0;
+	scope = __atomic_load_n(&s->scope, __ATOMIC_SEQ_CST);
+	if (scope == PSFIU_ANY ? !on : scope != (bg ? PSFIU_BACKGROUND : PSFIU_STEP))
 		return 0;
 	left = __atomic_fetch_sub(&s->after, 1, __ATOMIC_SEQ_CST);
 	if (left > 0)
@@ -184,16 +223,19 @@ EXPORT int psfiu_begin(void)
 	for (i = 0; i < N_SITES; i++)
 		fiu_disable(sites[i].name);
 	st->owner = getpid();
+	__atomic_store_n(&step_tid, my_tid(), __ATOMIC_SEQ_CST);
 	return 0;
 }
 
-EXPORT int psfiu_arm(const char *name, int err, long count, long after)
+EXPORT int psfiu_arm_in(const char *name, int err, long count, long after, int scope)
 {
 	struct slot *s;
 	int i = site_index(name), k;
 
 	if (i < 0)
 		return -ENOENT;
+	if (scope != PSFIU_ANY && scope != PSFIU_STEP && scope != PSFIU_BACKGROUND)
+		return -EINVAL;
 	for (k = 0; k < MAX_ERRNOS && sites[i].errnos[k] && sites[i].errnos[k] != err; k++)
 		;
 	if (err && (k == MAX_ERRNOS || !sites[i].errnos[k]))
@@ -205,8 +247,14 @@ EXPORT int psfiu_arm(const char *name, int err, long count, long after)
 	s->persistent = count < 0;
 	s->count = count < 0 ? 0 : count;
 	s->after = after < 0 ? 0 : after;
+	s->scope = scope;
 	__atomic_store_n(&s->armed, 1, __ATOMIC_SEQ_CST);
 	return enable((unsigned)i);
+}
+
+EXPORT int psfiu_arm(const char *name, int err, long count, long after)
+{
+	return psfiu_arm_in(name, err, count, after, PSFIU_ANY);
 }
 
 EXPORT void psfiu_clear(void)
@@ -226,7 +274,19 @@ EXPORT void psfiu_clear(void)
 
 EXPORT void psfiu_active(int on)
 {
+	if (on)
+		__atomic_store_n(&step_tid, my_tid(), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&active, on, __ATOMIC_SEQ_CST);
+}
+
+EXPORT void psfiu_background(int on)
+{
+	tls_background += on ? 1 : tls_background > 0 ? -1 : 0;
+}
+
+EXPORT void psfiu_exempt(int on)
+{
+	tls_exempt = on;
 }
 
 EXPORT void psfiu_count_all(void)
@@ -248,6 +308,15 @@ EXPORT const char *psfiu_site(unsigned i)
 EXPORT long psfiu_calls(unsigned i)
 {
 	return st && i < N_SITES ? __atomic_load_n(&st->slot[i].calls, __ATOMIC_SEQ_CST) : 0;
+}
+
+EXPORT long psfiu_calls_in(unsigned i, int scope)
+{
+	if (!st || i >= N_SITES)
+		return 0;
+	if (scope == PSFIU_STEP || scope == PSFIU_BACKGROUND)
+		return __atomic_load_n(&st->slot[i].in[scope], __ATOMIC_SEQ_CST);
+	return psfiu_calls(i);
 }
 
 EXPORT long psfiu_fired(unsigned i)
@@ -339,6 +408,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 __attribute__((used, visibility("hidden"))) void *psfiu_vfork_gate(void);
 void *psfiu_vfork_gate(void)
 {
+	my_tid(); /* the child runs on this thread's memory */
 	return fails(SITE_OF("posix/proc/vfork")) ? NULL : (void *)psfiu_real_vfork;
 }
 
@@ -362,9 +432,15 @@ __asm__(".text\n"
 
 /* Resolve everything now: execv may run in a vfork child, where dlsym must
  * not. */
+static void cache_tid(void)
+{
+	my_tid(); /* copied into the child */
+}
+
 __attribute__((constructor)) static void psfiu_init(void)
 {
 	fiu_init(0);
+	pthread_atfork(cache_tid, NULL, NULL);
 	RESOLVE(pipe);
 	RESOLVE(pipe2);
 	RESOLVE(dup);

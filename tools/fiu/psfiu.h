@@ -18,6 +18,22 @@
  * scenario process's direct children too.  The state lives in a page shared
  * with the scenario process's descendants until they exec, so a vfork or
  * fork child's exec consumes the same count and its calls are seen.
+ *
+ * Which thread.  A site may be armed for one kind of work only
+ * (psfiu_arm_in): the stepping thread's own calls (PSFIU_STEP: the thread
+ * that turned faults on with psfiu_active), or background work
+ * (PSFIU_BACKGROUND: any other thread of the scenario process, such as
+ * CPython's executor manager and queue feeder threads, and any call made
+ * while the calling thread has declared background work with
+ * psfiu_background, as libprocref's manager, which runs inside the
+ * stepping thread's calls, does).  Calls that do not match the scope are
+ * neither failed nor counted against `after`.  Background work meets its
+ * faults (and is counted by psfiu_calls_in) whenever it runs, between
+ * steps too: those threads run on their own schedule, and a fault armed
+ * for them must not depend on whether a step happened to be running.
+ * PSFIU_ANY and PSFIU_STEP faults apply only while a step runs.  A thread
+ * a driver starts for its own work (a bounded wait) calls psfiu_exempt(1)
+ * first: none of its calls is failed or counted.
  */
 #ifndef PSFIU_H
 #define PSFIU_H
@@ -30,6 +46,23 @@ int psfiu_begin(void);
  * of them, or all of them when count < 0, with errno err.  0, -ENOENT for a
  * name that is not a site, -EINVAL for an errno the call cannot return. */
 int psfiu_arm(const char *name, int err, long count, long after);
+
+/* Where an armed site fails calls (psfiu_arm_in), and which calls
+ * psfiu_calls_in counts. */
+#define PSFIU_ANY        0 /* every thread: psfiu_arm */
+#define PSFIU_STEP       1 /* the stepping thread, outside declared background work */
+#define PSFIU_BACKGROUND 2 /* other threads, and declared background work */
+
+/* psfiu_arm, for the calls of one scope only; -EINVAL for another scope. */
+int psfiu_arm_in(const char *name, int err, long count, long after, int scope);
+
+/* The calling thread starts (on) or ends (!on) work that CPython does in a
+ * background thread (the executor's manager or feeder); nests. */
+void psfiu_background(int on);
+
+/* The calling thread is the driver's own (on) or not: no fault applies to
+ * it, in any scope. */
+void psfiu_exempt(int on);
 
 /* Disarm every site. */
 void psfiu_clear(void);
@@ -46,5 +79,7 @@ void psfiu_count_all(void);
 const char *psfiu_site(unsigned i);
 long psfiu_calls(unsigned i);
 long psfiu_fired(unsigned i);
+/* Its calls seen while active in one scope (PSFIU_ANY: psfiu_calls). */
+long psfiu_calls_in(unsigned i, int scope);
 
 #endif
