@@ -277,6 +277,7 @@ test-core: all $(CHECKBIN)
 # The rest: reports, sessions, the page, the install, the live interpreter.
 test-more: all $(CHECKBIN)
 	tests/reports.sh $(PROCSPEC)
+	tests/repeat.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
 	tests/shard.sh $(PROCSPEC)
 	tests/matrix.sh $(PROCSPEC)
