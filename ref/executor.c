@@ -103,6 +103,7 @@ struct core {
 	size_t nprocs, capprocs;
 	int processes_none; /* shutdown(wait=False) set _processes = None */
 	int wakeup_closed;  /* 3.7/3.8: shutdown(wait=False) closed it */
+	int wakeup_gone;    /* shutdown() dropped _executor_manager_thread_wakeup */
 	int listen_fd;
 	int wakeup[2]; /* _ThreadWakeup */
 	struct sockaddr_un addr;
@@ -885,15 +886,20 @@ static int manager_wait(struct core *c, int (*done)(void *), void *arg, int64_t 
 	}
 }
 
-static void wakeup(struct core *c)
+/*
+ * _ThreadWakeup.wakeup(): 0, or -errno when the write failed, which
+ * submit() and shutdown() raise as CPython's send_bytes() does.
+ */
+static int wakeup(struct core *c)
 {
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (c->wakeup[1] >= 0) {
 		do
 			n = write(c->wakeup[1], "", 1);
 		while (n == -1 && errno == EINTR);
 	}
+	return n < 0 && errno != EAGAIN ? -errno : 0;
 }
 
 /* ---- starting workers -------------------------------------------------- */
@@ -1242,7 +1248,7 @@ static void executor_free(void *data)
 
 	/* the weakref callback: the manager finishes the work and leaves */
 	c->exec_alive = 0;
-	wakeup(c);
+	(void)wakeup(c); /* an exception in a weakref callback is ignored */
 }
 
 static void executor_repr(pr_value *v, struct sbuf *sb)
@@ -1519,9 +1525,13 @@ static int do_submit(struct core *c, pr_value *fn, pr_value *args, pr_value *kwa
 	w->kwargs = kwargs != NULL && pr_len(kwargs) ? pr_incref(kwargs) : NULL;
 	w->chunk = chunk;
 	c->ids[c->nids++] = c->queue_count++;
-	wakeup(c);
-	r = 0;
-	if (c->dynamic)
+	/* the wakeup (3.6: _result_queue.put(None)) comes before the workers
+	 * and the manager are started: when its write fails, submit() raises
+	 * OSError with the work item registered, as below */
+	r = wakeup(c);
+	if (r < 0)
+		r = pr_diag(d, r, NULL);
+	if (r == 0 && c->dynamic)
 		r = adjust_process_count(c, d);
 	if (r == 0)
 		r = start_manager(c, d);
@@ -1817,12 +1827,22 @@ static int thread_gone(void *arg)
 	return ((struct core *)arg)->thread != T_RUNNING;
 }
 
-static int do_shutdown(struct core *c, int wait, int cancel_futures)
+/*
+ * shutdown(): the wakeup is written while the executor holds one (3.9+:
+ * _executor_manager_thread_wakeup, from the constructor until a shutdown
+ * returns; before: only once the manager thread was started); a failed
+ * write raises OSError before anything is waited for.
+ */
+static int do_shutdown(struct core *c, int wait, int cancel_futures, struct pr_diag *d)
 {
+	int r;
+
 	c->cancel_pending = cancel_futures;
 	c->shutdown_thread = 1;
-	if (c->thread != T_NONE)
-		wakeup(c);
+	if (!c->wakeup_gone && (pr__profile.ex_on_demand || c->thread != T_NONE) &&
+	    (r = wakeup(c)) < 0)
+		return pr_diag(d, r, NULL);
+	c->wakeup_gone = 1;
 	if (c->thread == T_RUNNING && wait)
 		manager_wait(c, thread_gone, c, -1);
 	if (!wait && pr__profile.ex_on_demand)
@@ -1839,9 +1859,8 @@ static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out, struct p
 	int cancel = pr__profile.ex_cancel_futures && argv[1] != NULL && pr_truth(argv[1]);
 
 	(void)out;
-	(void)d;
 	manager_pump(c);
-	return do_shutdown(c, wait, cancel);
+	return do_shutdown(c, wait, cancel, d);
 }
 
 static int ex_enter(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
@@ -1855,9 +1874,11 @@ static int ex_enter(pr_value *self, pr_value **argv, pr_value **out, struct pr_d
 /* __exit__: self.shutdown(wait=True); return False */
 static int ex_exit(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
+	int r;
+
 	(void)argv;
-	(void)d;
-	do_shutdown(core_of(self), 1, 0);
+	if ((r = do_shutdown(core_of(self), 1, 0, d)) < 0)
+		return r;
 	*out = pr_bool(0);
 	return 0;
 }
@@ -2162,7 +2183,7 @@ int pr_executor_shutdown(pr_value *ex, int wait, int cancel_futures, struct pr_d
 	if (c == NULL)
 		return pr_diag(d, PR_ETYPE, "not an executor");
 	manager_pump(c);
-	return do_shutdown(c, wait, cancel_futures);
+	return do_shutdown(c, wait, cancel_futures, d);
 }
 
 int pr_executor_submit(pr_value *ex, pr_value *fn, pr_value *const *args, size_t nargs,
@@ -2297,7 +2318,7 @@ int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_di
 		return pr_diag(d, PR_EUNSUPPORTED, "settles(): not an executor");
 	c->shutdown_thread = 1;
 	if (c->thread != T_NONE)
-		wakeup(c);
+		(void)wakeup(c);
 	*settles = manager_wait(c, settled, c, now_ms() + timeout_ms);
 	if (*settles)
 		return 0;
@@ -2328,7 +2349,7 @@ int pr_executor_exit_hook(struct pr_diag *d)
 	global_shutdown = 1;
 	for (c = cores; c != NULL; c = c->next)
 		if (c->thread == T_RUNNING && !c->forgotten)
-			wakeup(c);
+			(void)wakeup(c);
 	for (c = cores; c != NULL; c = c->next)
 		if (c->thread == T_RUNNING && !c->forgotten)
 			manager_wait(c, thread_gone, c, -1);
