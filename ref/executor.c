@@ -502,6 +502,22 @@ static int alive(struct wproc *p)
 	return po != NULL && pr__popen_poll(po, WNOHANG, &rc) == 0;
 }
 
+/*
+ * Whether a worker's sentinel reads EOF: it is gone, whatever waitpid()
+ * says (Popen.poll() takes a failing waitpid() for "still running").
+ */
+static int sentinel_ready(struct wproc *p)
+{
+	struct pr_popen *po = p->proc->u.proc->popen;
+	struct pollfd pfd;
+
+	if (po == NULL || po->sentinel < 0)
+		return 1;
+	pfd.fd = po->sentinel;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* Popen.terminate() on every worker still there */
 static void terminate_all(struct core *c)
 {
@@ -547,7 +563,8 @@ static void join_internals(struct core *c)
 		accept_workers(c);
 		waiting = 0;
 		for (i = 0; i < c->nprocs; i++)
-			if (c->procs[i].conn < 0 && alive(&c->procs[i]))
+			if (c->procs[i].conn < 0 && alive(&c->procs[i]) &&
+			    !sentinel_ready(&c->procs[i]))
 				waiting = 1;
 		if (waiting) {
 			pfd.fd = c->listen_fd;
