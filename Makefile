@@ -280,6 +280,7 @@ test-core: all $(CHECKBIN)
 # The rest: reports, sessions, the page, the install, the live interpreter.
 test-more: all $(CHECKBIN)
 	tests/reports.sh $(PROCSPEC)
+	tests/repeat.sh $(PROCSPEC)
 	tests/fuzz-session.sh $(PROCSPEC)
 	tests/fuzz-profiles.sh $(PROCSPEC) $(FUZZ_PROFILE_RUNS)
 	tests/shard.sh $(PROCSPEC)

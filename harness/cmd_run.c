@@ -39,6 +39,9 @@ static int options(struct ps_suite *s, int argc, char **argv, struct ps_diag *d)
 		PS_OPT_JOBS(&s->jobs, "worker processes, each with its own driver (default: CPUs)"),
 		PS_OPT_INT(0, "max-failures", &s->max_failures, "N", 0, 1e9,
 			   "stop handing out scenarios after N failures"),
+		PS_OPT_INT(0, "repeat", &s->repeat, "N", 1, 10000,
+			   "play each scenario N times per method; one whose verdicts\n"
+			   "or transcripts differ between them is FLAKY (1)"),
 		PS_OPT_EXPECT(&s->expect_path,
 			      "expected divergences (default: expectations/<impl>.txt)"),
 		PS_OPT_REPORT(&s->report_dir,
@@ -109,10 +112,13 @@ int ps_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	ps_report_init(&c.rep, s.impl.label, s.golden_set, report_dir, stdout, p.n, s.verbose);
-	printf("procspec: %s (%s) against %s%s: %zu scenario(s), %zu run(s), %u worker(s)\n",
-	       s.impl.label, p.implementation, s.golden_set ? "golden set " : "invariants only",
-	       s.golden_set ? s.golden_set : "", s.n_scenarios, p.n,
-	       s.jobs < p.n ? s.jobs : (unsigned)(p.n ? p.n : 1));
+	printf("procspec: %s (%s) against %s%s: %zu scenario(s), %zu run(s)", s.impl.label,
+	       p.implementation, s.golden_set ? "golden set " : "invariants only",
+	       s.golden_set ? s.golden_set : "", s.n_scenarios, p.n);
+	if (p.repeat > 1)
+		printf(" played %u times each", p.repeat);
+	printf(", %u worker(s)\n",
+	       s.jobs < p.n_jobs ? s.jobs : (unsigned)(p.n_jobs ? p.n_jobs : 1));
 	fflush(stdout);
 	r = ps_play_run(&p, job_done, &c, &d);
 	if (r) {

@@ -120,14 +120,195 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	return 0;
 }
 
+/* "1-18, 20": the repetitions (0-based in v[0..n)) as 1-based ranges. */
+static void add_ranges(struct ps_buf *b, const size_t *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i = j + 1) {
+		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
+			;
+		ps_buf_addf(b, "%s%zu", i ? ", " : "", v[i] + 1);
+		if (j > i)
+			ps_buf_addf(b, "%s%zu", j == i + 1 ? ", " : "-", v[j] + 1);
+	}
+}
+
+static bool same_outcome(const struct ps_job_result *a, const struct ps_job_result *b)
+{
+	return a->verdict == b->verdict && !strcmp(a->text ? a->text : "", b->text ? b->text : "");
+}
+
+static void move_result(struct ps_job_result *to, struct ps_job_result *from)
+{
+	*to = *from;
+	memset(from, 0, sizeof(*from));
+}
+
+/*
+ * The p->n_reps repetitions of entry en as one result, into *out: the first
+ * when they agree (their time summed), else FLAKY.  A repetition never
+ * handed out (--max-failures) does not count.  Under a racy expectation a
+ * mix of passes and expected divergences is that race, already explained:
+ * the expected divergence is reported.
+ */
+static void combine(struct ps_play *p, const struct ps_play_entry *en, struct ps_job_result *out)
+{
+	const struct ps_scenario *sc = p->s->scenarios[en->scenario];
+	const struct ps_expect_entry *x;
+	struct ps_job_result *r = p->reps;
+	size_t i, k, nv = 0, first = p->n_reps, *variant, *members, n_members, ran = 0;
+	struct ps_buf text = PS_BUF_INIT, diff = PS_BUF_INIT, why = PS_BUF_INIT, lab0 = PS_BUF_INIT,
+		      labk = PS_BUF_INIT;
+	double seconds = 0;
+	bool racy_only = true;
+	json_t *variants;
+	char *d;
+	int oom = 0;
+
+	variant = calloc(p->n_reps, sizeof(*variant)); /* repetition -> variant index */
+	members = calloc(p->n_reps, sizeof(*members));
+	for (i = 0; i < p->n_reps; i++) {
+		seconds += r[i].seconds;
+		if (r[i].verdict == PS_V_NOTRUN && en->pre == PS_V_PASS)
+			continue; /* never handed out */
+		ran++;
+		if (first == p->n_reps)
+			first = i;
+	}
+	if (first == p->n_reps || !variant || !members)
+		first = 0;
+	/* variant of each repetition: the first repetition with its outcome */
+	for (i = first; variant && i < p->n_reps; i++) {
+		variant[i] = i;
+		for (k = first; k < i; k++)
+			if (variant[k] == k && same_outcome(&r[k], &r[i])) {
+				variant[i] = k;
+				break;
+			}
+		if (variant[i] == i && !(r[i].verdict == PS_V_NOTRUN && en->pre == PS_V_PASS))
+			nv++;
+		if (r[i].verdict != PS_V_PASS && r[i].verdict != PS_V_XFAIL &&
+		    !(r[i].verdict == PS_V_NOTRUN && en->pre == PS_V_PASS))
+			racy_only = false;
+	}
+	x = ps_expect_match(&p->expect, sc->id, ps_method_name(en->method), p->s->golden_set);
+	if (nv <= 1 || !variant || !members) {
+		move_result(out, &r[first]);
+		out->seconds = seconds;
+		goto done;
+	}
+	if (x && x->racy && racy_only) {
+		for (i = first; i < p->n_reps && r[i].verdict != PS_V_XFAIL; i++)
+			;
+		move_result(out, &r[i < p->n_reps ? i : first]);
+		out->seconds = seconds;
+		if (out->detail && asprintf(&d, "%s; it varies between the %zu repetitions",
+					    out->detail, ran) >= 0) {
+			free(out->detail);
+			out->detail = d;
+		}
+		goto done;
+	}
+
+	/* FLAKY: every distinct outcome, with the repetitions that gave it */
+	memset(out, 0, sizeof(*out));
+	out->verdict = PS_V_FLAKY;
+	out->seconds = seconds;
+	variants = json_array();
+	ps_buf_addf(&why, "%zu repetitions gave %zu different outcomes:", ran, nv);
+	for (i = first; i < p->n_reps; i++) {
+		json_t *reps = json_array();
+
+		if (variant[i] != i || (r[i].verdict == PS_V_NOTRUN && en->pre == PS_V_PASS))
+			continue;
+		n_members = 0;
+		for (k = i; k < p->n_reps; k++)
+			if (variant[k] == i &&
+			    !(r[k].verdict == PS_V_NOTRUN && en->pre == PS_V_PASS)) {
+				members[n_members++] = k;
+				json_array_append_new(reps, json_integer((json_int_t)k + 1));
+			}
+		ps_buf_adds(&why, i == first ? " " : "; ");
+		ps_buf_adds(&why, n_members > 1 ? "repetitions " : "repetition ");
+		add_ranges(&why, members, n_members);
+		ps_buf_addf(&why, ": %s", ps_verdict_word(r[i].verdict));
+		if (r[i].where || r[i].detail)
+			ps_buf_addf(&why, " (%s)", r[i].where ? r[i].where : r[i].detail);
+
+		ps_buf_addf(&text, "%s### %s ", i == first ? "" : "\n",
+			    n_members > 1 ? "repetitions" : "repetition");
+		add_ranges(&text, members, n_members);
+		ps_buf_addf(&text, ": %s\n%s", ps_verdict_word(r[i].verdict),
+			    r[i].text ? r[i].text : "");
+
+		if (i != first) {
+			ps_buf_release(&lab0);
+			ps_buf_release(&labk);
+			ps_buf_addf(&lab0, "repetition %zu (%s)", first + 1,
+				    ps_verdict_word(r[first].verdict));
+			ps_buf_addf(&labk, "repetition %zu (%s)", i + 1,
+				    ps_verdict_word(r[i].verdict));
+			d = ps_diff_unified(r[first].text ? r[first].text : "",
+					    r[i].text ? r[i].text : "", lab0.data, labk.data, &oom);
+			if (d)
+				ps_buf_adds(&diff, d);
+			if (!out->where && d)
+				out->where = where_diverged(sc, r[first].text ? r[first].text : "",
+							    r[i].text ? r[i].text : "");
+			free(d);
+		}
+		if (variants && reps)
+			json_array_append_new(variants,
+					      json_pack("{s:O, s:s, s:s?, s:s?, s:s?, s:s?}",
+							"repetitions", reps, "verdict",
+							ps_verdict_word(r[i].verdict), "detail",
+							r[i].detail, "where", r[i].where, "diff",
+							r[i].diff, "transcript", r[i].text));
+		json_decref(reps);
+	}
+	if (!out->where)
+		out->where = strdup("the verdicts differ between repetitions");
+	out->detail = ps_buf_detach(&why);
+	out->text = ps_buf_detach(&text);
+	out->diff = diff.len ? ps_buf_detach(&diff) : NULL;
+	out->extra = variants ? json_dumps(variants, JSON_COMPACT) : NULL;
+	json_decref(variants);
+done:
+	ps_buf_release(&text);
+	ps_buf_release(&diff);
+	ps_buf_release(&why);
+	ps_buf_release(&lab0);
+	ps_buf_release(&labk);
+	free(variant);
+	free(members);
+}
+
 /* In the parent, in order: hand the result on, and say whether to go on. */
 static bool job_done(void *vctx, size_t index, const struct ps_job *job, struct ps_job_result *res)
 {
 	struct ps_play *p = vctx;
 	const struct ps_play_entry *en = &p->entries[job->scenario];
+	struct ps_job_result one;
 	bool more;
+	size_t i;
 
 	(void)index;
+	if (p->repeat > 1) {
+		move_result(&p->reps[p->n_reps++], res);
+		if (p->n_reps < p->repeat)
+			return true;
+		combine(p, en, &one);
+		for (i = 0; i < p->n_reps; i++)
+			ps_job_result_release(&p->reps[i]);
+		p->n_reps = 0;
+		more = p->fn(p->ctx, p->s->scenarios[en->scenario], ps_method_name(en->method),
+			     &one);
+		if (ps_verdict_failed(one.verdict))
+			p->failures++;
+		ps_job_result_release(&one);
+		return more && (!p->s->max_failures || p->failures < p->s->max_failures);
+	}
 	more = p->fn(p->ctx, p->s->scenarios[en->scenario], ps_method_name(en->method), res);
 	if (ps_verdict_failed(res->verdict))
 		p->failures++;
@@ -172,10 +353,15 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 			return r;
 	}
 
-	/* Every scenario under every method that applies, in a fixed order. */
+	/* Every scenario under every method that applies, in a fixed order;
+	 * with --repeat, each run's repetitions one after the other. */
+	p->repeat = s->repeat ? s->repeat : 1;
 	cap = s->n_scenarios * 3 + 1;
 	p->entries = calloc(cap, sizeof(*p->entries));
-	p->jobs = calloc(cap, sizeof(*p->jobs));
+	p->jobs = calloc(cap * p->repeat, sizeof(*p->jobs));
+	p->reps = calloc(p->repeat, sizeof(*p->reps));
+	if (!p->reps)
+		return ps_diag(d, -ENOMEM, "out of memory");
 	p->implementation = strdup(s->runner.drv->implementation);
 	if (!p->entries || !p->jobs || !p->implementation)
 		return ps_diag(d, -ENOMEM, "out of memory");
@@ -220,8 +406,11 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 						en->why = NULL;
 				}
 			}
-			p->jobs[p->n].scenario = p->n;
-			p->jobs[p->n].method = m;
+			for (k = 0; k < p->repeat; k++) {
+				p->jobs[p->n_jobs].scenario = p->n;
+				p->jobs[p->n_jobs].method = m;
+				p->n_jobs++;
+			}
 			p->n++;
 		}
 	}
@@ -235,7 +424,9 @@ int ps_play_run(struct ps_play *p, ps_play_fn fn, void *ctx, struct ps_diag *d)
 	p->fn = fn;
 	p->ctx = ctx;
 	p->failures = 0;
-	return ps_pool_run(p->jobs, p->n, p->s->jobs, 0, &p->s->runner, run_job, job_done, p, d);
+	p->n_reps = 0;
+	return ps_pool_run(p->jobs, p->n_jobs, p->s->jobs, 0, &p->s->runner, run_job, job_done, p,
+			   d);
 }
 
 void ps_play_release(struct ps_play *p)
@@ -244,6 +435,9 @@ void ps_play_release(struct ps_play *p)
 
 	for (i = 0; p->entries && i < p->n; i++)
 		free(p->entries[i].why);
+	for (i = 0; p->reps && i < p->n_reps; i++)
+		ps_job_result_release(&p->reps[i]);
+	free(p->reps);
 	free(p->entries);
 	free(p->jobs);
 	free(p->implementation);

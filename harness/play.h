@@ -36,9 +36,13 @@ struct ps_play {
 	struct ps_expect expect; /* the implementation's expected divergences */
 	struct ps_play_entry *entries;
 	struct ps_job *jobs;
-	size_t n;             /* runs */
-	char *implementation; /* the driver's hello.implementation */
-	unsigned failures;    /* so far, for --max-failures */
+	size_t n;                   /* runs */
+	size_t n_jobs;              /* n times repeat */
+	char *implementation;       /* the driver's hello.implementation */
+	unsigned failures;          /* so far, for --max-failures */
+	unsigned repeat;            /* plays per entry (run --repeat); jobs hold each one */
+	struct ps_job_result *reps; /* the repetitions of the entry being reported */
+	size_t n_reps;
 	ps_play_fn fn;
 	void *ctx;
 };
@@ -57,6 +61,10 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d);
 
 /*
  * Run the runs on s->jobs workers, calling fn for each result in order.
+ * With s->repeat above 1 each run is played that many times and fn gets
+ * one result for them all: the first when every repetition gave the same
+ * verdict and transcript, else PS_V_FLAKY with every distinct transcript
+ * (text), the diffs between them (diff) and each variant as JSON (extra).
  * Stops handing out runs after s->max_failures failures when it is set.
  * 0, or a negative code (d filled) for a harness error.
  */

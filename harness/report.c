@@ -418,12 +418,15 @@ const struct ps_reporter ps_reporter_tap = { "tap", tap_add, tap_finish };
 static void json_add(struct ps_report *rep, const struct ps_report_item *it)
 {
 	const struct ps_job_result *r = it->res;
+	json_t *o;
 
-	json_array_append_new(rep->results,
-			      json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario",
-					it->id, "method", it->method, "verdict",
-					ps_verdict_word(r->verdict), "seconds", r->seconds,
-					"detail", r->detail, "where", r->where, "diff", r->diff));
+	o = json_pack("{s:s, s:s, s:s, s:f, s:s?, s:s?, s:s?}", "scenario", it->id, "method",
+		      it->method, "verdict", ps_verdict_word(r->verdict), "seconds", r->seconds,
+		      "detail", r->detail, "where", r->where, "diff", r->diff);
+	/* FLAKY (run --repeat): each distinct outcome with its repetitions */
+	if (o && r->verdict == PS_V_FLAKY && r->extra)
+		json_object_set_new(o, "variants", json_loads(r->extra, 0, NULL));
+	json_array_append_new(rep->results, o);
 }
 
 static void json_finish(struct ps_report *rep, const struct ps_report_totals *t)

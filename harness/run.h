@@ -25,6 +25,7 @@
 	X(PS_V_NOTRUN,      "skip",        "not applicable")             \
 	X(PS_V_UNSUPPORTED, "unsupported", "needs what the implementation lacks") \
 	X(PS_V_FAIL,        "FAIL",        "diverges from golden")       \
+	X(PS_V_FLAKY,       "FLAKY",       "differs between repetitions (--repeat)") \
 	X(PS_V_XPASS,       "XPASS",       "an expected divergence no longer diverges") \
 	X(PS_V_NOGOLDEN,    "NOGOLDEN",    "no golden file")             \
 	X(PS_V_LEAK,        "LEAK",        "left fds open")               \

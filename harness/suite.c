@@ -20,6 +20,7 @@ void ps_suite_init(struct ps_suite *s)
 	s->golden_dir = ps_data("golden");
 	s->root = ps_data("scenarios");
 	s->step_timeout = 10.0;
+	s->repeat = 1;
 	s->jobs = n > 0 ? (unsigned)n : 1;
 }
 

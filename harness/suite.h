@@ -35,6 +35,7 @@ struct ps_suite {
 	struct ps_select select; /* -k, --tag, --shard */
 	unsigned jobs;           /* -j: worker processes, default the number of CPUs */
 	unsigned max_failures;   /* --max-failures: 0 for no limit */
+	unsigned repeat;         /* run --repeat: plays of each scenario and method (1) */
 	const char *expect_path; /* --expect FILE */
 	/* filled by ps_suite_options() */
 	struct ps_impl impl;

@@ -1440,7 +1440,7 @@ static void executor_free(void *data)
 
 	/* the weakref callback: the manager finishes the work and leaves */
 	c->exec_alive = 0;
-	wakeup(c);
+	(void)wakeup(c); /* an exception in a weakref callback is ignored */
 }
 
 static void executor_repr(pr_value *v, struct sbuf *sb)
@@ -2077,7 +2077,6 @@ static int ex_shutdown(pr_value *self, pr_value **argv, pr_value **out, struct p
 	int cancel = pr__profile.ex_cancel_futures && argv[1] != NULL && pr_truth(argv[1]);
 
 	(void)out;
-	(void)d;
 	manager_pump(c);
 	return do_shutdown(c, wait, cancel, d);
 }
@@ -2530,7 +2529,7 @@ int pr_executor_settles(pr_value *ex, int timeout_ms, int *settles, struct pr_di
 		return pr_diag(d, PR_EUNSUPPORTED, "settles(): not an executor");
 	c->shutdown_thread = 1;
 	if (c->thread != T_NONE)
-		wakeup(c);
+		(void)wakeup(c);
 	*settles = manager_wait(c, settled, c, now_ms() + timeout_ms);
 	if (*settles)
 		return 0;
@@ -2574,7 +2573,7 @@ int pr_executor_exit_hook(struct pr_diag *d)
 	global_shutdown = 1;
 	for (c = cores; c != NULL; c = c->next)
 		if (c->thread == T_RUNNING && !c->forgotten)
-			wakeup(c);
+			(void)wakeup(c);
 	for (c = cores; c != NULL; c = c->next)
 		if (c->thread == T_RUNNING && !c->forgotten)
 			manager_wait(c, thread_gone, c, -1);
