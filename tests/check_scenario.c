@@ -283,8 +283,8 @@ END_TEST
 static const struct {
 	const char *src, *want;
 } feature_cases[] = {
-	{ "p = Process()\np.start()", "" },
-	{ "p = Process()\np.close()", "Process.close" },
+	{ "p = Process()\np.start()", "Process" },
+	{ "p = Process()\np.close()", "Process Process.close" },
 	{ "ex = ProcessPoolExecutor()", "ProcessPoolExecutor" },
 	{ "x = task.returns", "ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor(mp_context=get_context('spawn'))",
@@ -294,8 +294,10 @@ static const struct {
 	  "Executor.max_tasks_per_child ProcessPoolExecutor" },
 	{ "ex = ProcessPoolExecutor()\nex.shutdown(cancel_futures=True)",
 	  "Executor.cancel_futures ProcessPoolExecutor" },
+	{ "ex = ProcessPoolExecutor()\nit = ex.map(task.returns, [1], timeout=0)",
+	  "Executor.map_timeout ProcessPoolExecutor" },
 	/* a keyword of another call is not the constructor's */
-	{ "p = Process(kwargs={'mp_context': 1})", "" },
+	{ "p = Process(kwargs={'mp_context': 1})", "Process" },
 	{ "ex = ProcessPoolExecutor()\nex.submit(task.returns, max_tasks_per_child=1)",
 	  "ProcessPoolExecutor" },
 	/* kill(w, sig) is a harness verb, not Process.kill */
