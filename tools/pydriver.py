@@ -4,11 +4,13 @@
 
 Usage: INTERPRETER tools/pydriver.py [--module multiprocessing]
        INTERPRETER tools/pydriver.py --vocabulary    (the names it knows)
+       INTERPRETER tools/pydriver.py --module M --check  (exit 0: M can be driven)
 
 Speaks driver protocol 1 (docs/PROTOCOL.md) on its stdin and stdout for the
 module named by --module (multiprocessing, billiard, multiprocess, ...), which
 must provide Process, current_process, parent_process, active_children and,
-where it has them, get_context and set_start_method.
+where it has them, get_context and set_start_method; or for an executor peer,
+--module loky, loky-reusable or pebble (see "executor peers" below).
 
 The process the harness starts is a zygote: it imports everything once, says
 hello, and on each `begin` forks a scenario process that plays the scenario's
