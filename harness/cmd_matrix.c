@@ -76,11 +76,13 @@ static int by_rank(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The default columns: ref, cpython-<each set in golden_dir>, pypy3, billiard, multiprocess. */
+/* The default columns: ref, cpython-<each set in golden_dir>, pypy3, billiard, multiprocess,
+ * and the executor peers loky, loky-reusable and pebble. */
 static int default_ids(const char *golden_dir, char ***out, size_t *n)
 {
 	static const char *const fixed_head[] = { "ref" };
-	static const char *const fixed_tail[] = { "pypy3", "billiard", "multiprocess" };
+	static const char *const fixed_tail[] = { "pypy3", "billiard",      "multiprocess",
+						  "loky",  "loky-reusable", "pebble" };
 	DIR *dir = opendir(golden_dir);
 	struct dirent *de;
 	char **v = NULL, **nv;
@@ -345,9 +347,11 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 	const struct ps_option opts[] = {
 		PS_OPT_LIST(
 			'i', "impl", ids, "ID",
-			"as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, python:..., cmd:...; "
+			"as for 'procspec run --impl': ref, ref@X.Y[-O], cpython-X.Y[-O],\npypy3, billiard, multiprocess, loky, loky-reusable, pebble,\n"
+			"python:..., cmd:...; "
 			"repeatable.\nWithout it: ref, every local CPython with a golden set\n"
-			"(cpython-X.Y, cpython-X.Y-O), pypy3, billiard and multiprocess,\n"
+			"(cpython-X.Y, cpython-X.Y-O), pypy3, billiard, multiprocess,\n"
+			"loky, loky-reusable and pebble (executor scenarios only),\n"
 			"each missing one reported as 'SKIP: ID: why'\n"
 			"--impl ID=SET compares ID with golden set SET instead\n"
 			"(ref@3.8=cpython-3.11)"),

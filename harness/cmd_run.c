@@ -16,6 +16,7 @@ static const struct ps_command_help help = {
 	"run",
 	"usage: procspec run [PATH...] --impl IMPL [--golden SET] [options]\n"
 	"  IMPL: ref[@X.Y[-O]] | cpython-X.Y[-O] | pypy3 | billiard | multiprocess |\n"
+	"        loky | loky-reusable | pebble |\n"
 	"        python:INTERPRETER[:MODULE] | cmd:PROGRAM [ARG...]",
 	NULL,
 };

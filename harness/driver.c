@@ -80,12 +80,10 @@ bool ps_driver_pending(struct ps_driver *drv)
 	return drv->rlen > 0 || (poll(&pfd, 1, 0) == 1 && pfd.revents);
 }
 
-bool ps_driver_has(const struct ps_driver *drv, const char *name)
+static bool listed(const struct ps_driver *drv, const char *name)
 {
 	size_t i;
 
-	if (!drv->features)
-		return true;
 	for (i = 0; i < json_array_size(drv->features); i++) {
 		const char *f = json_string_value(json_array_get(drv->features, i));
 
@@ -93,6 +91,16 @@ bool ps_driver_has(const struct ps_driver *drv, const char *name)
 			return true;
 	}
 	return false;
+}
+
+bool ps_driver_has(const struct ps_driver *drv, const char *name)
+{
+	if (!drv->features || listed(drv, name))
+		return true;
+	/* "Process" came within protocol 1, after drivers that list features
+	 * without it: a list that leaves it out lacks it only if it names
+	 * ProcessPoolExecutor (an executor-only driver: loky, pebble) */
+	return !strcmp(name, "Process") && !listed(drv, "ProcessPoolExecutor");
 }
 
 /*

@@ -97,17 +97,27 @@ static int load(const char *path, struct ps_expect *x, int depth, struct ps_diag
 		e.set = word(&p, le);
 		while (p < le && (*p == ' ' || *p == '\t'))
 			p++;
-		if (p + 4 <= le && !strncmp(p, "racy", 4) &&
-		    (p + 4 == le || p[4] == ' ' || p[4] == '\t' || p[4] == ':')) {
-			e.racy = 1;
-			p += 4;
+		for (;;) {
+			int *flag = NULL;
+			size_t n = 0;
+
+			if (p + 4 <= le && !strncmp(p, "racy", 4))
+				flag = &e.racy, n = 4;
+			else if (p + 5 <= le && !strncmp(p, "hangs", 5))
+				flag = &e.hangs, n = 5;
+			if (!flag || *flag ||
+			    !(p + n == le || p[n] == ' ' || p[n] == '\t' || p[n] == ':'))
+				break;
+			*flag = 1;
+			p += n;
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
 		}
 		if (!e.pattern || !e.method || !e.set || p >= le || *p != ':') {
-			r = ps_diag(d, PS_EPARSE,
-				    "%s:%d:%d: expected 'SCENARIO METHOD SET [racy]: reason'", path,
-				    line, (int)(p - ls) + 1);
+			r = ps_diag(
+				d, PS_EPARSE,
+				"%s:%d:%d: expected 'SCENARIO METHOD SET [racy] [hangs]: reason'",
+				path, line, (int)(p - ls) + 1);
 			goto bad;
 		}
 		p++;

@@ -6,7 +6,7 @@
  *
  * One entry per line, '#' starts a comment:
  *
- *   SCENARIO-GLOB METHOD SET [racy]: reason
+ *   SCENARIO-GLOB METHOD SET [racy] [hangs]: reason
  *
  * All three are globs (fnmatch): '*' for any method or set.  Example:
  *
@@ -18,6 +18,12 @@
  * 'racy' marks a divergence that depends on a race in the implementation
  * (a child that outlives its parent, say): the run is xfail when it
  * diverges and a plain pass when the race went the golden way, never XPASS.
+ *
+ * 'hangs' marks a scenario on which the implementation never answers a
+ * step (a future that never resolves, a pool that never settles: pebble's
+ * when its initializer fails): a TIMEOUT is then the expected divergence,
+ * as a FAIL, LEAK or ORPHAN is.  A hang is still bounded by the reply time
+ * limit, and a run that matches golden is an XPASS unless racy too.
  */
 #ifndef PS_EXPECT_H
 #define PS_EXPECT_H
@@ -30,7 +36,8 @@ struct ps_expect_entry {
 	char *pattern, *method, *set, *reason;
 	char *path; /* the file it is listed in */
 	int line;
-	int racy; /* may also match: a pass is no XPASS */
+	int racy;  /* may also match: a pass is no XPASS */
+	int hangs; /* a TIMEOUT is expected too */
 };
 
 struct ps_expect {

@@ -68,7 +68,9 @@ static char *pyenv_python(const char *xy)
 }
 
 /*
- * The short ids: pypy3, billiard, multiprocess and cpython-X.Y[-O], turned
+ * The short ids: pypy3, billiard, multiprocess, the executor peers (loky,
+ * loky-reusable, pebble: tools/pydriver.py's adapters, named as its
+ * --module) and cpython-X.Y[-O], turned
  * into the python: spec they stand for (*canon, malloc'd) and, where the
  * label the spec would give is not the id's own, the label (*label).
  * Neither is set for a spec that is no short id.
@@ -80,6 +82,9 @@ static int resolve_alias(const char *spec, char **canon, char **label, struct ps
 	} fixed[] = {
 		{ "billiard", "/usr/bin/python3", "billiard", "python3-billiard" },
 		{ "multiprocess", "/usr/bin/python3", "multiprocess", "python3-multiprocess" },
+		{ "loky", "/usr/bin/python3", "loky", "python3-joblib" },
+		{ "loky-reusable", "/usr/bin/python3", "loky-reusable", "python3-joblib" },
+		{ "pebble", "/usr/bin/python3", "pebble", "python3-pebble" },
 		{ "pypy3", "/usr/bin/pypy3", NULL, "pypy3" },
 	};
 	char xy[16], path[64], *interp = NULL;
@@ -244,7 +249,8 @@ static int parse_spec(const char *spec, struct ps_impl *impl, struct ps_diag *d)
 	} else {
 		r = ps_diag(d, PS_EUSAGE,
 			    "--impl %s: unknown implementation (expected ref[@X.Y[-O]], "
-			    "cpython-X.Y[-O], pypy3, billiard, multiprocess, "
+			    "cpython-X.Y[-O], pypy3, billiard, multiprocess, loky, "
+			    "loky-reusable, pebble, "
 			    "python:INTERPRETER[:MODULE] or cmd:PROGRAM [ARG...])",
 			    spec);
 		goto fail;
@@ -363,7 +369,7 @@ int ps_impl_golden_auto(const struct ps_driver *drv, const char *golden_dir, cha
 int ps_impl_present(const struct ps_impl *impl, struct ps_diag *d)
 {
 	const char *module = NULL, *interp = impl->argv[0];
-	char **argv = NULL, code[160];
+	char **argv = NULL;
 	size_t i, n = 0;
 	pid_t pid, w;
 	int null = -1, st, r;
@@ -375,17 +381,21 @@ int ps_impl_present(const struct ps_impl *impl, struct ps_diag *d)
 		return ps_diag(d, -errno, "%s: %s", interp, strerror(errno));
 	if (!module)
 		return 0;
-	/* the interpreter and its flags, then -c "import MODULE" */
+	/* the interpreter, its flags and pydriver.py --module MODULE --check:
+	 * the driver knows which modules it drives, and the executor peers
+	 * (loky, pebble) are no module of that name */
 	for (; impl->argv[n] && !strstr(impl->argv[n], "pydriver.py"); n++)
 		;
-	argv = calloc(n + 3, sizeof(*argv));
+	if (!impl->argv[n])
+		return 0;
+	argv = calloc(n + 5, sizeof(*argv));
 	if (!argv)
 		return ps_diag(d, -ENOMEM, "out of memory");
-	for (i = 0; i < n; i++)
+	for (i = 0; i <= n; i++)
 		argv[i] = impl->argv[i];
-	snprintf(code, sizeof(code), "import %s", module);
-	argv[n] = "-c";
-	argv[n + 1] = code;
+	argv[n + 1] = "--module";
+	argv[n + 2] = (char *)module;
+	argv[n + 3] = "--check";
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0) {
 		r = ps_diag(d, -errno, "/dev/null: %s", strerror(errno));

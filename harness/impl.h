@@ -15,6 +15,11 @@
  *   pypy3          python:/usr/bin/pypy3                      label pypy3
  *   billiard       python:/usr/bin/python3:billiard           label python3-billiard
  *   multiprocess   python:/usr/bin/python3:multiprocess       label python3-multiprocess
+ *   loky           python:/usr/bin/python3:loky               label python3-loky
+ *   loky-reusable  python:/usr/bin/python3:loky-reusable      label python3-loky-reusable
+ *   pebble         python:/usr/bin/python3:pebble             label python3-pebble
+ *                  (executor-only peers: pydriver's adapters for joblib's
+ *                  vendored loky and for pebble.ProcessPool)
  *   cpython-X.Y    python:/usr/bin/pythonX.Y, or else the newest
  *                  ~/.pyenv/versions/X.Y.Z/bin/python ($PYENV_ROOT)  label cpython-X.Y
  *   cpython-X.Y-O  the same under python -O                   label cpython-X.Y-O

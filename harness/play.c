@@ -104,7 +104,7 @@ static int run_job(void *vctx, struct ps_runner *rn, const struct ps_job *job,
 	}
 	x = ps_expect_match(&p->expect, sc->id, mname, s->golden_set);
 	if (x && (res->verdict == PS_V_FAIL || res->verdict == PS_V_LEAK ||
-		  res->verdict == PS_V_ORPHAN)) {
+		  res->verdict == PS_V_ORPHAN || (x->hangs && res->verdict == PS_V_TIMEOUT))) {
 		res->verdict = PS_V_XFAIL;
 		free(res->detail);
 		if (asprintf(&res->detail, "%s (%s:%d)", x->reason, x->path, x->line) < 0)

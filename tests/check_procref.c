@@ -1201,7 +1201,7 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.11");
 	/* with the executor's: every one of them in 3.11, and the 11 of
 	 * CPython's own test assertions (vocab.def, issue 16) */
-	ck_assert_int_eq(pr_profile_features(feat, 48), 20);
+	ck_assert_int_eq(pr_profile_features(feat, 48), 22);
 	ck_raised(pr_set_profile("3.5", &d), &d, "ValueError",
 		  "unknown "
 		  "profile '3.5' (one of 2.7, 3.6 ... 3.13, optionally with -O: "
@@ -1215,25 +1215,31 @@ START_TEST(test_profile_names)
 	ck_assert_str_eq(pr_profile_name(), "3.13-O");
 	/* the hello's features (vocab.def's order): close and kill from 3.7,
 	 * parent_process from 3.8, sentinel from 3.3; the executor from 3.2,
-	 * mp_context and initializer from 3.7, cancel_futures from 3.9 */
+	 * map's timeout from 3.2, mp_context and initializer from 3.7,
+	 * cancel_futures from 3.9; Process from 2.6 */
 	ck_assert_int_eq(pr_set_profile("3.7", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 48), 6 + 11);
-	ck_assert_str_eq(feat[0], "Executor.initializer");
-	ck_assert_str_eq(feat[1], "Executor.mp_context");
-	ck_assert_str_eq(feat[2], "Process.close");
-	ck_assert_str_eq(feat[3], "Process.kill");
-	ck_assert_str_eq(feat[4], "Process.sentinel");
-	ck_assert_str_eq(feat[5], "ProcessPoolExecutor");
-	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
 	ck_assert_int_eq(pr_profile_features(feat, 48), 8 + 11);
+	ck_assert_str_eq(feat[0], "Executor.initializer");
+	ck_assert_str_eq(feat[1], "Executor.map_timeout");
+	ck_assert_str_eq(feat[2], "Executor.mp_context");
+	ck_assert_str_eq(feat[3], "Process");
+	ck_assert_str_eq(feat[4], "Process.close");
+	ck_assert_str_eq(feat[5], "Process.kill");
+	ck_assert_str_eq(feat[6], "Process.sentinel");
+	ck_assert_str_eq(feat[7], "ProcessPoolExecutor");
+	ck_assert_int_eq(pr_set_profile("3.9", &d), 0);
+	ck_assert_int_eq(pr_profile_features(feat, 48), 10 + 11);
 	ck_assert_str_eq(feat[0], "Executor.cancel_futures");
 	ck_assert_int_eq(pr_set_profile("3.6", &d), 0);
-	ck_assert_int_eq(pr_profile_features(feat, 48), 2 + 11);
-	ck_assert_str_eq(feat[0], "Process.sentinel");
-	ck_assert_str_eq(feat[1], "ProcessPoolExecutor");
+	ck_assert_int_eq(pr_profile_features(feat, 48), 4 + 11);
+	ck_assert_str_eq(feat[0], "Executor.map_timeout");
+	ck_assert_str_eq(feat[1], "Process");
+	ck_assert_str_eq(feat[2], "Process.sentinel");
+	ck_assert_str_eq(feat[3], "ProcessPoolExecutor");
 	ck_assert_int_eq(pr_set_profile("2.7", &d), 0);
-	/* no _config, connection.wait, start_method: 8 of the 11 */
-	ck_assert_int_eq(pr_profile_features(feat, 48), 8);
+	ck_assert_int_eq(pr_profile_features(feat, 48),
+			 1 + 8); /* no _config, connection.wait, start_method */
+	ck_assert_str_eq(feat[0], "Process");
 }
 END_TEST
 

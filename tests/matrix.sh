@@ -115,9 +115,23 @@ d = json.load(open(sys.argv[1]))
 ids = [i['id'] for i in d['implementations']]
 skipped = re.findall(r'^SKIP: (\S+):', open(sys.argv[2]).read(), re.M)
 sets = sorted(s[len('golden/'):] for s in __import__('glob').glob('golden/cpython-*'))
-want = ['ref'] + [s for s in sets] + ['cpython-3.99', 'pypy3', 'billiard', 'multiprocess']
+want = ['ref'] + [s for s in sets] + ['cpython-3.99', 'pypy3', 'billiard', 'multiprocess',
+                                     'loky', 'loky-reusable', 'pebble']
 sys.exit(0 if ids[0] == 'ref' and sorted(ids + skipped) == sorted(want) and not set(ids) & set(skipped) else 1)
 EOF
+# The executor peers: a column each, or a visible SKIP (python3-joblib,
+# python3-pebble missing); a Process scenario is unsupported on them
+# (loky-reusable has no fork at all: its fork cells are 'skip').
+for peer in loky:unsupported loky-reusable:skip pebble:unsupported; do
+	want=${peer#*:} peer=${peer%%:*}
+	if grep -q "^SKIP: $peer:" "$tmp/out"; then
+		skip "the $peer column" "$(grep -m1 "^SKIP: $peer:" "$tmp/out" | sed 's/^SKIP: //')"
+	else
+		check "without --impl, $peer is a column and lifecycle/returns [fork] is '$want' on it" \
+			json "$tmp/default/matrix.json" \
+			"[r['cells'][[i['id'] for i in d['implementations']].index('$peer')]['verdict'] for r in d['rows']] == ['$want']"
+	fi
+done
 
 # 6. The page in a real browser.
 python3 tests/matrix_browser.py "$out/matrix.html" >"$tmp/out" 2>&1

@@ -90,6 +90,15 @@ printf 'lifecycle/returns fork cpython-3.11 racy: planted by tests/reports.sh\n'
 	--method fork --expect "$tmp/racy.txt" --report "" >"$tmp/out" 2>&1
 check "a racy expectation that diverges is an xfail" \
 	sh -c "[ $? -eq 0 ] && grep -q '^xfail    lifecycle/returns \[fork\]' '$tmp/out'"
+printf 'lifecycle/returns fork cpython-3.11 racy hangs: planted by tests/reports.sh\n' >"$tmp/hangs.txt"
+"$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --golden cpython-3.11 --golden-dir "$tmp/golden" \
+	--method fork --expect "$tmp/hangs.txt" --report "" >"$tmp/out" 2>&1
+check "'racy hangs' parses, and such an expectation covers a divergence too" \
+	sh -c "[ $? -eq 0 ] && grep -q '^xfail    lifecycle/returns \[fork\]' '$tmp/out'"
+printf 'lifecycle/returns fork cpython-3.11 hangs hangs: twice\n' >"$tmp/hangs.txt"
+"$PROCSPEC" run scenarios/lifecycle/returns.scn --impl ref --expect "$tmp/hangs.txt" --report "" >"$tmp/out" 2>&1
+check "a flag given twice is an input error with file:line:col" \
+	sh -c "[ $? -eq 2 ] && grep -q 'hangs.txt:1:.*racy\] \[hangs\]' '$tmp/out'"
 
 # 5. --max-failures stops handing out work.
 "$PROCSPEC" run --impl ref --golden cpython-3.11 --golden-dir "$tmp/golden" --method fork -j 1 \

@@ -4,11 +4,13 @@
 
 Usage: INTERPRETER tools/pydriver.py [--module multiprocessing]
        INTERPRETER tools/pydriver.py --vocabulary    (the names it knows)
+       INTERPRETER tools/pydriver.py --module M --check  (exit 0: M can be driven)
 
 Speaks driver protocol 1 (docs/PROTOCOL.md) on its stdin and stdout for the
 module named by --module (multiprocessing, billiard, multiprocess, ...), which
 must provide Process, current_process, parent_process, active_children and,
-where it has them, get_context and set_start_method.
+where it has them, get_context and set_start_method; or for an executor peer,
+--module loky, loky-reusable or pebble (see "executor peers" below).
 
 The process the harness starts is a zygote: it imports everything once, says
 hello, and on each `begin` forks a scenario process that plays the scenario's
@@ -86,8 +88,10 @@ _SHARED = None          # 2 bytes shared by zygote and scenario process:
 _SCN = None             # the scenario, in the scenario process
 _FIU = None             # procspec's fault library (ctypes), when preloaded
 _FIU_THREADS = False    # ... with thread scopes (psfiu_arm_in)
+_PEER = None            # the executor peer driven (_PEERS: loky, pebble)
 _CF = None              # concurrent.futures.process, when the module is the
-                        # standard multiprocessing (the executor it drives)
+                        # standard multiprocessing (the executor it drives),
+                        # or the peer's executor module
 
 # Fds that a child of the scenario process must close first thing: the
 # protocol, the driver's saved stdio, every gate's write end, every capture
@@ -586,7 +590,7 @@ def _impl_module():
     """
     if _MOD is not None:
         return _MOD
-    name = _module_name_from_argv(sys.argv)
+    name = _process_module_name(_module_name_from_argv(sys.argv))
     __import__(name)
     return sys.modules[name]
 
@@ -956,7 +960,7 @@ class _Scenario(object):
         return None
 
     def is_new_executor(self, value):
-        return (_CF is not None and isinstance(value, _CF.ProcessPoolExecutor)
+        return (_CF is not None and isinstance(value, _executor_class())
                 and self.exec_record_of(value) is None)
 
     def register_executor(self, obj):
@@ -1110,7 +1114,7 @@ def stderr(*args, **kwargs):
 
 def _forking_dumps():
     for sub in ('reduction', 'forking'):
-        name = '%s.%s' % (_MODNAME, sub)
+        name = '%s.%s' % (_process_module_name(_MODNAME), sub)
         try:
             __import__(name)
         except Exception:
@@ -1249,11 +1253,8 @@ def _helper_fds():
     """The fds of the helper servers (forkserver, resource tracker): they
     live as long as the program, not leaks."""
     fds = set()
-    for sub, attr, fd_attr in (
-            ('forkserver', '_forkserver', '_forkserver_alive_fd'),
-            ('resource_tracker', '_resource_tracker', '_fd'),
-            ('semaphore_tracker', '_semaphore_tracker', '_fd')):
-        obj = getattr(sys.modules.get('%s.%s' % (_MODNAME, sub)), attr, None)
+    for module, sub, attr, fd_attr, pid_attr in _helpers():
+        obj = getattr(sys.modules.get(module), attr, None)
         fd = getattr(obj, fd_attr, None)
         if isinstance(fd, _integer_types):
             fds.add(fd)
@@ -1282,14 +1283,10 @@ def children_left(*args, **kwargs):
         raise DriverError('children_left() takes no arguments')
     # By the pid the module keeps, where it keeps one: a helper between
     # its fork and its exec does not show its own command line yet.
-    helpers = set(_helper_pids('forkserver') +
-                  _helper_pids('resource_tracker') +
-                  _helper_pids('semaphore_tracker'))
-    for sub, attr, pid_attr in (
-            ('forkserver', '_forkserver', '_forkserver_pid'),
-            ('resource_tracker', '_resource_tracker', '_pid'),
-            ('semaphore_tracker', '_semaphore_tracker', '_pid')):
-        obj = getattr(sys.modules.get('%s.%s' % (_MODNAME, sub)), attr, None)
+    helpers = set()
+    for module, sub, attr, fd_attr, pid_attr in _helpers():
+        helpers.update(_helper_pids(module))
+        obj = getattr(sys.modules.get(module), attr, None)
         pid = getattr(obj, pid_attr, None)
         if isinstance(pid, _integer_types):
             helpers.add(pid)
@@ -1363,6 +1360,12 @@ class _ExecRecord(object):
             if t is not None and all(t is not x for x in self.threads):
                 self.threads.append(t)
         procs = getattr(self.obj, '_processes', None)
+        internals = getattr(self.obj, '_procspec_internals', None)
+        if internals is not None:           # a peer's (_PebbleExecutor)
+            threads, procs = internals()
+            for t in threads:
+                if all(t is not x for x in self.threads):
+                    self.threads.append(t)
         if isinstance(procs, dict):
             for pid, proc in list(procs.items()):
                 self.procs.setdefault(pid, proc)
@@ -1640,7 +1643,7 @@ def cause(*args, **kwargs):
     x = args[0]
     if isinstance(x, BaseException):
         exc = x
-    elif _CF is not None and isinstance(x, _CF._base.Future):
+    elif _CF is not None and isinstance(x, _future_class()):
         try:
             exc = x.exception()
         except BaseException as e:
@@ -1738,7 +1741,7 @@ def _exec_exit_hook():
             except OSError:
                 pass
     try:
-        _CF._python_exit()
+        _executor_exit_hook()()
     except BaseException:
         _log('executor exit hook raised:\n%s' % traceback.format_exc())
 
@@ -1975,7 +1978,7 @@ def _ev_global(body):
     if name == 'ProcessPoolExecutor':
         if _CF is None:
             raise DriverError('%s has no ProcessPoolExecutor' % _MODNAME)
-        return _CF.ProcessPoolExecutor
+        return _executor_global()
     if name == 'get_context':
         try:
             return _MOD.get_context
@@ -2221,9 +2224,25 @@ def _do_step(req):
 
 # --- end of a scenario -----------------------------------------------------
 
-def _helper_pids(sub):
-    """Children running `-c 'from MOD.SUB import main; ...'`: a helper."""
-    marker = ('from %s.%s import main' % (_MODNAME, sub)).encode('ascii')
+def _helpers():
+    """(module, sub, attr, fd_attr, pid_attr) of each helper server: the
+    process module's forkserver and resource (3.6: semaphore) tracker, and
+    a peer's own (loky's resource tracker, backend/resource_tracker.py)."""
+    name = getattr(_MOD, '__name__', _MODNAME)
+    helpers = [('%s.forkserver' % name, 'forkserver', '_forkserver',
+                '_forkserver_alive_fd', '_forkserver_pid'),
+               ('%s.resource_tracker' % name, 'resource_tracker',
+                '_resource_tracker', '_fd', '_pid'),
+               ('%s.semaphore_tracker' % name, 'semaphore_tracker',
+                '_semaphore_tracker', '_fd', '_pid')]
+    if _PEER is not None:
+        helpers.extend(_PEER.helpers)
+    return helpers
+
+
+def _helper_pids(module):
+    """Children running `-c 'from MODULE import main; ...'`: a helper."""
+    marker = ('from %s import main' % module).encode('ascii')
     pids = []
     for pid in _child_pids(os.getpid()):
         try:
@@ -2235,7 +2254,7 @@ def _helper_pids(sub):
     return pids
 
 
-def _stop_helper(sub, obj, fd_attr, pid_attr):
+def _stop_helper(module, obj, fd_attr, pid_attr):
     """Stop a helper server (resource tracker, forkserver) as exit would.
 
     They stop when their "alive" fd closes, which at interpreter exit
@@ -2254,7 +2273,7 @@ def _stop_helper(sub, obj, fd_attr, pid_attr):
         return
     pids = [getattr(obj, pid_attr, None)]
     if pids[0] is None:
-        pids = _helper_pids(sub)
+        pids = _helper_pids(module)
     _close(fd)
     setattr(obj, fd_attr, None)
     for pid in pids:
@@ -2267,14 +2286,10 @@ def _stop_helper(sub, obj, fd_attr, pid_attr):
 
 
 def _stop_helpers():
-    helpers = (('forkserver', '_forkserver', '_forkserver_alive_fd',
-                '_forkserver_pid'),
-               ('resource_tracker', '_resource_tracker', '_fd', '_pid'),
-               ('semaphore_tracker', '_semaphore_tracker', '_fd', '_pid'))
-    for sub, attr, fd_attr, pid_attr in helpers:
-        module = sys.modules.get('%s.%s' % (_MODNAME, sub))
+    for name, sub, attr, fd_attr, pid_attr in _helpers():
+        module = sys.modules.get(name)
         try:
-            _stop_helper(sub, getattr(module, attr, None), fd_attr, pid_attr)
+            _stop_helper(name, getattr(module, attr, None), fd_attr, pid_attr)
         except OSError as e:
             # forkserver: _exit_function already removed the temp dir that
             # held the listener socket; the server was stopped before that.
@@ -2590,6 +2605,8 @@ def _implementation():
     # billiard 4.1 and multiprocess 0.70 behave differently from their
     # other releases on the same interpreter: name the one being driven.
     modversion = getattr(_MOD, '__version__', None)
+    if _PEER is not None:
+        return '%s on %s' % (_PEER.version(), text)
     if _MODNAME != DEFAULT_MODULE and isinstance(modversion, _string_types):
         text = '%s %s on %s' % (_MODNAME, modversion, text)
     return text
@@ -2604,8 +2621,9 @@ def _follows():
 
 def main(argv):
     global _MODNAME, _MOD, _UTIL, _BASE_PROCESS, _METHODS, _ZYGOTE_PID
-    global _TMPDIR, _LIBC, _SHARED, _FIU, _CF
+    global _TMPDIR, _LIBC, _SHARED, _FIU, _CF, _PEER
     args = list(argv[1:])
+    check = False
     while args:
         arg = args.pop(0)
         if arg == '--module' and args:
@@ -2614,18 +2632,25 @@ def main(argv):
             pass
         elif arg == '--vocabulary' and not args:
             return _vocabulary()
+        elif arg == '--check' and not args:
+            check = True
         else:
-            sys.stderr.write('usage: %s [--module NAME] | --vocabulary\n' % argv[0])
+            sys.stderr.write('usage: %s [--module NAME] [--check] | --vocabulary\n'
+                             % argv[0])
             return 2
-    _move_protocol_fds()
     _MODNAME = _module_name_from_argv(argv)
+    _PEER = _PEERS.get(_MODNAME)
+    if check:
+        return _check_module()
+    _move_protocol_fds()
     try:
-        __import__(_MODNAME)
-        _MOD = sys.modules[_MODNAME]
-        __import__(_MODNAME + '.util')
-        _UTIL = sys.modules[_MODNAME + '.util']
-        __import__(_MODNAME + '.process')
-        procmod = sys.modules[_MODNAME + '.process']
+        modname = _process_module_name(_MODNAME)
+        __import__(modname)
+        _MOD = sys.modules[modname]
+        __import__(modname + '.util')
+        _UTIL = sys.modules[modname + '.util']
+        __import__(modname + '.process')
+        procmod = sys.modules[modname + '.process']
         _BASE_PROCESS = (getattr(procmod, 'BaseProcess', None) or
                          getattr(procmod, 'Process'))
     except Exception:
@@ -2635,6 +2660,8 @@ def main(argv):
         _METHODS = list(_MOD.get_all_start_methods())
     else:
         _METHODS = ['fork']
+    if _PEER is not None:
+        _METHODS = [m for m in _METHODS if m in _PEER.methods]
     _ZYGOTE_PID = os.getpid()
     import tempfile
     _TMPDIR = tempfile.gettempdir()
@@ -2645,6 +2672,8 @@ def main(argv):
         _LIBC = None
     _FIU = _fiu_api(_LIBC)
     _CF = _executor_module()
+    if _PEER is not None and _CF is None:
+        return 1                        # logged: the peer cannot be loaded
     _SHARED = mmap.mmap(-1, 2)
     _UTIL.register_after_fork(_AFTER_FORK_TOKEN, _after_fork)
     _publish_as_module()
@@ -2664,10 +2693,200 @@ def main(argv):
         raise
 
 
+# --- executor peers: loky and pebble (docs/PORTING.md, Executor peers) ----
+#
+# --module loky, loky-reusable or pebble drives an executor that is not
+# concurrent.futures': joblib's vendored loky (joblib.externals.loky) and
+# pebble.ProcessPool. The scenario process's own multiprocessing machinery
+# (start method, exit function, after-fork hook) is the standard module's,
+# which both build on, but a peer declares no `Process` feature: Process
+# scenarios are unsupported on it. It declares the executor features it has
+# (through what the adapter maps) and the start methods it has.
+
+class _Peer(object):
+
+    def __init__(self, name, load, factory, methods, features, version,
+                 exit_hook, cls, helpers=()):
+        self.name = name
+        self.load = load            # () -> its executor module (as _CF)
+        self.factory = factory      # the scenario's ProcessPoolExecutor
+        self.methods = methods      # procspec's start methods it has
+        self.features = features    # the executor features it has
+        self.version = version      # () -> 'loky 3.3.0 (joblib 1.2.0)'
+        self.exit_hook = exit_hook  # () -> what interpreter exit runs
+        self.cls = cls              # () -> the class its executors are
+        self.helpers = list(helpers)  # its own helper servers (_helpers)
+
+
+def _loky():
+    from joblib.externals import loky
+    return loky
+
+
+def _loky_load():
+    _loky()
+    return sys.modules['joblib.externals.loky.process_executor']
+
+
+def _loky_version():
+    import joblib
+    return 'loky %s (joblib %s)' % (_loky().__version__, joblib.__version__)
+
+
+# procspec's start methods as loky's: its own 'loky' context starts each
+# worker as a fresh interpreter (backend/fork_exec.py fork_exec, then
+# popen_loky_posix), which is what CPython's spawn does (spawnv_passfds);
+# 'fork' and 'forkserver' are multiprocessing's contexts, which loky takes.
+_LOKY_METHODS = {'fork': 'fork', 'spawn': 'loky', 'forkserver': 'forkserver'}
+
+
+def _loky_prepare(kwargs):
+    """The scenario's start method as loky's default, and CPython's
+    mp_context= as loky's context= (the same object under another name)."""
+    from joblib.externals.loky.backend import context
+    context.set_start_method(_LOKY_METHODS[_SCN.method], force=True)
+    if 'mp_context' in kwargs:
+        kwargs['context'] = kwargs.pop('mp_context')
+    return kwargs
+
+
+def _loky_executor(*args, **kwargs):
+    """ProcessPoolExecutor(...) is loky.ProcessPoolExecutor(...)."""
+    return _loky().ProcessPoolExecutor(*args, **_loky_prepare(kwargs))
+
+
+def _loky_reusable_executor(*args, **kwargs):
+    """ProcessPoolExecutor(...) is loky.get_reusable_executor(...)."""
+    return _loky().get_reusable_executor(*args, **_loky_prepare(kwargs))
+
+
+def _pebble_load():
+    import pebble.pool.process  # noqa: F401 (sys.modules below)
+    return sys.modules['pebble.pool.process']
+
+
+def _pebble_version():
+    import pebble
+    return 'pebble %s' % pebble.__version__
+
+
+class _PebbleExecutor(object):
+    """concurrent.futures' ProcessPoolExecutor API on pebble.ProcessPool:
+    each method makes the pebble call a user would write for it
+    (docs/PORTING.md, Executor peers, has the table)."""
+
+    def __init__(self, max_workers=None, mp_context=None, initializer=None,
+                 initargs=(), max_tasks_per_child=None):
+        import pebble
+        kwargs = {'initializer': initializer, 'initargs': initargs,
+                  'context': mp_context}
+        if max_workers is not None:
+            kwargs['max_workers'] = max_workers
+        if max_tasks_per_child is not None:
+            kwargs['max_tasks'] = max_tasks_per_child
+        self._pool = pebble.ProcessPool(**kwargs)
+
+    def __repr__(self):
+        return repr(self._pool)
+
+    def submit(self, *args, **kwargs):
+        # submit(fn, *args, **kwargs): schedule(fn, args=args, kwargs=kwargs)
+        return self._pool.schedule(*args[:1], args=tuple(args[1:]),
+                                   kwargs=kwargs)
+
+    def map(self, *args, **kwargs):
+        # pebble's map returns a future of the iterator
+        return self._pool.map(*args, **kwargs).result()
+
+    def shutdown(self, wait=True):
+        self._pool.close()
+        if wait:
+            self._pool.join()
+
+    def __enter__(self):
+        return self._pool.__enter__()
+
+    def __exit__(self, *exc):
+        return self._pool.__exit__(*exc)
+
+    def _procspec_internals(self):
+        pool = self._pool
+        threads = [t for t in (pool._task_scheduler_loop,
+                               pool._pool_manager_loop,
+                               pool._message_manager_loop) if t is not None]
+        return threads, dict(pool._pool_manager.worker_manager.workers)
+
+
+_LOKY_HELPERS = (('joblib.externals.loky.backend.resource_tracker',
+                  'resource_tracker', '_resource_tracker', '_fd', '_pid'),)
+_LOKY_FEATURES = ('ProcessPoolExecutor', 'Executor.initializer',
+                  'Executor.map_timeout', 'Executor.mp_context')
+_PEERS = {
+    'loky': _Peer('loky', _loky_load, _loky_executor,
+                  ('fork', 'spawn', 'forkserver'), _LOKY_FEATURES,
+                  _loky_version, lambda: _CF._python_exit,
+                  lambda: _CF.ProcessPoolExecutor, _LOKY_HELPERS),
+    # get_reusable_executor refuses the fork context (reusable_executor.py)
+    'loky-reusable': _Peer('loky-reusable', _loky_load,
+                           _loky_reusable_executor, ('spawn', 'forkserver'),
+                           _LOKY_FEATURES, _loky_version,
+                           lambda: _CF._python_exit,
+                           lambda: _CF.ProcessPoolExecutor, _LOKY_HELPERS),
+    'pebble': _Peer('pebble', _pebble_load, _PebbleExecutor,
+                    ('fork', 'spawn', 'forkserver'),
+                    ('ProcessPoolExecutor', 'Executor.initializer',
+                     'Executor.max_tasks_per_child', 'Executor.mp_context'),
+                    _pebble_version,
+                    lambda: _CF.interpreter_shutdown,
+                    lambda: _PebbleExecutor),
+}
+
+
+def _process_module_name(name):
+    """The module providing processes for --module name."""
+    return DEFAULT_MODULE if name in _PEERS else name
+
+
+def _executor_class():
+    return _PEER.cls() if _PEER is not None else _CF.ProcessPoolExecutor
+
+
+def _executor_global():
+    return _PEER.factory if _PEER is not None else _CF.ProcessPoolExecutor
+
+
+def _executor_exit_hook():
+    return _PEER.exit_hook() if _PEER is not None else _CF._python_exit
+
+
+def _future_class():
+    import concurrent.futures
+    return concurrent.futures.Future
+
+
+def _check_module():
+    """--check: exit 0 if --module can be driven (procspec matrix's SKIP)."""
+    try:
+        if _PEER is not None:
+            _PEER.load()
+        else:
+            __import__(_MODNAME)
+    except Exception as e:
+        sys.stderr.write('cannot use %s: %s\n' % (_MODNAME, e))
+        return 1
+    return 0
+
+
 def _executor_module():
     """concurrent.futures.process when the module is the standard
     multiprocessing it is built on; None otherwise (billiard and
     multiprocess have no executor of their own: no executor features)."""
+    if _PEER is not None:
+        try:
+            return _PEER.load()
+        except Exception:
+            _log('cannot load %s:\n%s' % (_MODNAME, traceback.format_exc()))
+            return None
     if _MODNAME != DEFAULT_MODULE:
         return None
     try:
@@ -2678,25 +2897,26 @@ def _executor_module():
         return None
 
 
-def _executor_since(major, minor):
-    # concurrent.futures.ProcessPoolExecutor and its keywords, by version
-    return lambda: _CF is not None and sys.version_info[:2] >= (major, minor)
+def _executor_since(major, minor, name):
+    # concurrent.futures.ProcessPoolExecutor and its keywords, by version;
+    # a peer's, as the peer says
+    def present():
+        if _PEER is not None:
+            return _CF is not None and name in _PEER.features
+        return _CF is not None and sys.version_info[:2] >= (major, minor)
+    return present
 
 
 # The optional features of docs/PROTOCOL.md, each with how to tell that the
 # module has it.
 _FEATURES = (
+    ('Process', lambda: _PEER is None),     # a peer drives only its executor
     ('Process.close', lambda: hasattr(_BASE_PROCESS, 'close')),        # 3.7
     ('Process.kill', lambda: hasattr(_BASE_PROCESS, 'kill')),          # 3.7
     ('Process.sentinel', lambda: hasattr(_BASE_PROCESS, 'sentinel')),  # 3.3
     ('parent_process', lambda: hasattr(_MOD, 'parent_process')),       # 3.8
     ('faults', lambda: _FIU is not None),
     ('faults.thread', lambda: _FIU is not None and _FIU_THREADS),
-    ('ProcessPoolExecutor', _executor_since(3, 2)),
-    ('Executor.mp_context', _executor_since(3, 7)),
-    ('Executor.initializer', _executor_since(3, 7)),
-    ('Executor.cancel_futures', _executor_since(3, 9)),
-    ('Executor.max_tasks_per_child', _executor_since(3, 11)),
     # the forms of CPython's own test assertions (vocab.def, issue 16)
     ('Process._config', lambda: _init_sets('_config')),
     ('Process._popen', lambda: _init_sets('_popen')),
@@ -2709,12 +2929,22 @@ _FEATURES = (
     ('operator.is', lambda: True),
     ('operator.not', lambda: True),
     ('start_method', lambda: hasattr(_MOD, 'get_start_method')),   # 3.4
+    ('ProcessPoolExecutor', _executor_since(3, 2, 'ProcessPoolExecutor')),
+    ('Executor.cancel_futures', _executor_since(3, 9, 'Executor.cancel_futures')),
+    ('Executor.initializer', _executor_since(3, 7, 'Executor.initializer')),
+    ('Executor.map_timeout', _executor_since(3, 2, 'Executor.map_timeout')),
+    ('Executor.max_tasks_per_child',
+     _executor_since(3, 11, 'Executor.max_tasks_per_child')),
+    ('Executor.mp_context', _executor_since(3, 7, 'Executor.mp_context')),
 )
 
 
 def _features():
     """The optional features of docs/PROTOCOL.md this module has."""
-    return [name for name, present in _FEATURES if present()]
+    return [name for name, present in _FEATURES if present() and
+            (_PEER is None or name == 'faults' or
+             name.split('.')[0] in ('ProcessPoolExecutor', 'Executor',
+                                    'builtin', 'operator'))]
 
 
 def _vocabulary():
