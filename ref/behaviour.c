@@ -5,6 +5,7 @@
  * function of the same name, the one golden transcripts come from.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -640,29 +641,48 @@ static void note_signal(int sig)
 	caught_signal = sig;
 }
 
-/* "ready", then child.blocks()'s wait; 1 when a handled signal ended it */
-static int ready_then_block(struct pr_diag *d)
+/*
+ * "ready", then child.blocks()'s wait; 1 when a handled signal ended it.
+ * sig (0: none) is blocked from before "ready" is written until ppoll()
+ * unblocks it atomically, so a signal sent as soon as "ready" is read can
+ * never land between a check of caught_signal and the wait, where it would
+ * be lost and the child would wait for ever.  CPython has no such window:
+ * its handler runs between the bytecodes that lead to os.read().
+ */
+static int ready_then_block(int sig, struct pr_diag *d)
 {
 	int fd = pr__rt.current->u.proc->gate;
+	sigset_t block, old;
+	struct pollfd pfd;
 	char byte;
-	ssize_t n;
-	int r;
+	int r, n;
 
 	if (fd < 0)
 		return pr_diag(d, PR_ERUNTIME,
 			       "this process has no gate (its process object "
 			       "was never bound to a scenario variable)");
-	if ((r = say("ready\n", 6, d)) < 0)
-		return r;
-	for (;;) {
-		n = read(fd, &byte, 1);
-		if (n >= 0)
-			return 0;
-		if (errno != EINTR)
-			return pr_diag(d, -errno, NULL);
-		if (caught_signal)
-			return 1;
+	sigemptyset(&block);
+	if (sig > 0)
+		sigaddset(&block, sig);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	r = say("ready\n", 6, d);
+	while (r == 0) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		n = ppoll(&pfd, 1, NULL, &old);
+		if (n > 0) {
+			do
+				n = (int)read(fd, &byte, 1);
+			while (n < 0 && errno == EINTR);
+			r = n < 0 ? pr_diag(d, -errno, NULL) : 0;
+			break;
+		}
+		if (n < 0 && errno != EINTR)
+			r = pr_diag(d, -errno, NULL);
+		else if (caught_signal)
+			r = 1;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 /* child.ignores(sig): signal.signal(sig, SIG_IGN), "ready" on stdout,
@@ -677,7 +697,7 @@ static int b_ignores(pr_value *self, pr_value **argv, pr_value **out, struct pr_
 		return r;
 	if (signal(sig, SIG_IGN) == SIG_ERR)
 		return pr_diag(d, -errno, NULL);
-	r = ready_then_block(d);
+	r = ready_then_block(0, d);
 	return r < 0 ? r : 0;
 }
 
@@ -699,7 +719,7 @@ static int b_handles(pr_value *self, pr_value **argv, pr_value **out, struct pr_
 	caught_signal = 0;
 	if (sigaction(sig, &sa, NULL) < 0)
 		return pr_diag(d, -errno, NULL);
-	if ((r = ready_then_block(d)) <= 0)
+	if ((r = ready_then_block(sig, d)) <= 0)
 		return r;
 	snprintf(line, sizeof line, "caught %d\n", (int)caught_signal);
 	if ((r = say(line, strlen(line), d)) < 0)
