@@ -165,8 +165,6 @@ static int m_set_start_method(pr_value *self, pr_value **argv, pr_value **out, s
 {
 	pr_value *method = argv[0];
 	int force = argv[1] != NULL && pr_truth(argv[1]);
-	struct sbuf sb = SBUF_INIT;
-	char *text = NULL;
 	int r;
 
 	(void)self;
@@ -186,12 +184,7 @@ static int m_set_start_method(pr_value *self, pr_value **argv, pr_value **out, s
 		*out = pr_none();
 		return 0;
 	}
-	pr__value_repr(method, &sb);
-	if ((r = pr__sb_finish(&sb, &text, NULL)) < 0)
-		return pr_diag(d, r, NULL);
-	r = pr_diag(d, PR_EVALUE, "cannot find context for %s", text);
-	free(text);
-	return r;
+	return pr__bad_context(method, d);
 }
 
 /* ---- gc and connection: modules only called as NAME.FUNC(...) ---------- */

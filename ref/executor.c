@@ -1386,7 +1386,7 @@ static pr_value *context_of(const struct pr_start_method *m)
 static const char *const name_params[] = { "method" };
 
 /* ValueError('cannot find context for %r' % method) */
-static int bad_context(pr_value *method, struct pr_diag *d)
+int pr__bad_context(pr_value *method, struct pr_diag *d)
 {
 	struct sbuf sb = SBUF_INIT;
 	char *text = NULL;
@@ -1416,7 +1416,7 @@ static int g_get_context(pr_value *self, pr_value **argv, pr_value **out, struct
 		else if (strcmp(name, "forkserver") == 0)
 			m = &pr__forkserver_method;
 		else
-			return bad_context(argv[0], d);
+			return pr__bad_context(argv[0], d);
 	}
 	*out = context_of(m);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);

@@ -282,6 +282,9 @@ struct pr_runtime {
 };
 extern struct pr_runtime pr__rt;
 
+/* ValueError('cannot find context for %r' % method) (executor.c) */
+int pr__bad_context(pr_value *method, struct pr_diag *d);
+
 void pr__process_free(pr_value *v);
 void pr__process_visit(pr_value *v, void (*fn)(pr_value *, void *), void *arg);
 void pr__process_clear(pr_value *v);

@@ -277,7 +277,6 @@ void pr_fini(void)
 int pr_set_start_method(const char *method, struct pr_diag *d)
 {
 	pr_value *name;
-	char *text = NULL;
 	int r;
 
 	if (strcmp(method, "fork") == 0) {
@@ -293,12 +292,9 @@ int pr_set_start_method(const char *method, struct pr_diag *d)
 		return 0;
 	}
 	/* context.py, BaseContext.get_context */
-	if ((name = pr_str(method, strlen(method))) == NULL || pr_repr(name, &text, NULL) < 0) {
-		pr_decref(name);
+	if ((name = pr_str(method, strlen(method))) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
-	}
-	r = pr_diag(d, PR_EVALUE, "cannot find context for %s", text);
-	free(text);
+	r = pr__bad_context(name, d);
 	pr_decref(name);
 	return r;
 }
