@@ -197,57 +197,28 @@ int drv_reply_error(json_t *req, const char *message)
 	return drv_send_error("%s", message);
 }
 
-/* The length of the valid UTF-8 sequence at s (as CPython's decoder
- * accepts it: no overlong forms, no surrogates, nothing past U+10FFFF),
- * 0 if none starts there. */
-static size_t utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	c = s[0] & (0xff >> (n + 1));
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 /*
- * The length of the ill-formed sequence at s that Python's 'replace'
- * handler makes one U+FFFD: the longest start of a valid sequence (its
- * "maximal subpart"), at least one byte.  A byte that starts none, or a
- * lead byte whose next byte cannot follow it, is one.
+ * The maximal subpart of a UTF-8 sequence at s (Unicode 3.9, as CPython's
+ * decoder reads it: no overlong forms, no surrogates, nothing past
+ * U+10FFFF): how many bytes from s[0] can start a valid sequence, at least
+ * one.  *need is the length the lead byte asks for (1 for ASCII, 0 for a
+ * byte that leads nothing); the sequence is valid when the two are equal.
  */
-static size_t utf8_bad(const unsigned char *s, size_t len)
+static size_t utf8_prefix(const unsigned char *s, size_t len, size_t *need)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
+	size_t i;
 
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
+	if (s[0] < 0x80)
+		*need = 1;
+	else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		*need = 2;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
+		*need = 3;
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
+		*need = 4;
 	else
-		return 1;
+		*need = 0;
 	if (s[0] == 0xe0)
 		lo = 0xa0;
 	else if (s[0] == 0xed)
@@ -256,9 +227,26 @@ static size_t utf8_bad(const unsigned char *s, size_t len)
 		lo = 0x90;
 	else if (s[0] == 0xf4)
 		hi = 0x8f;
-	for (i = 1; i < n && i < len && s[i] >= lo && s[i] <= hi; i++)
+	for (i = 1; i < *need && i < len && s[i] >= lo && s[i] <= hi; i++)
 		lo = 0x80, hi = 0xbf;
 	return i;
+}
+
+/* The length of the valid UTF-8 sequence at s, 0 if none starts there. */
+static size_t utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t need, got = utf8_prefix(s, len, &need);
+
+	return got == need ? need : 0;
+}
+
+/* The length of the ill-formed sequence at s that Python's 'replace'
+ * handler makes one U+FFFD: its maximal subpart, at least one byte. */
+static size_t utf8_bad(const unsigned char *s, size_t len)
+{
+	size_t need;
+
+	return utf8_prefix(s, len, &need);
 }
 
 char *drv_backslashreplace(const char *s, size_t len, size_t *outlen)
