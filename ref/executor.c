@@ -947,6 +947,7 @@ void pr__executors_pump(void)
 static int manager_wait(struct core *c, int (*done)(void *), void *arg, int64_t deadline)
 {
 	int64_t left;
+	int nap = 1;
 
 	for (;;) {
 		if (done(arg))
@@ -957,8 +958,13 @@ static int manager_wait(struct core *c, int (*done)(void *), void *arg, int64_t 
 		if (c != NULL && c->thread == T_RUNNING) {
 			manager_iterate(c, left < 0 || left > 1000 ? 1000 : (int)left);
 		} else {
-			/* no one will ever change it: sleep out the time */
-			poll(NULL, 0, left < 0 || left > 1000 ? 1000 : (int)left);
+			/* No manager will change it, but a worker may still exit
+			 * (done() reaps it): look again after 1, 2, 4 ... 64 ms,
+			 * so that a pool that settles 5 ms from now is seen
+			 * settled then, not a second later. */
+			poll(NULL, 0, left >= 0 && left < nap ? (int)left : nap);
+			if (nap < 64)
+				nap *= 2;
 		}
 	}
 }
