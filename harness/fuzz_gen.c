@@ -1,6 +1,7 @@
 #include "fuzz_gen.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,11 @@ struct pvar {
 	int sc_depth;         /* 1: the grandchild runs the leaf; 2: one more level */
 	bool sc_leaf_blocks;  /* the leaf is child.blocks and every level below is non-daemonic */
 	bool sc_inner_daemon; /* the grandchild is daemonic */
+	bool sc_leaf_escapes; /* the grandchild's exit escapes (see escapes) */
+	bool escapes;         /* child.exits(N), N beyond a C int: under fork it
+			       * escapes into the caller of _bootstrap (os._exit
+			       * raises), which a daemonic process may not live
+			       * to do: its parent's exit terminates it */
 	bool daemon;          /* truthiness of p.daemon */
 	unsigned credit;      /* release() bytes waiting in the gate */
 	bool out_ok, err_ok;  /* stdout(p) / stderr(p) are fixed once it is joined */
@@ -250,6 +256,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	case K_START:
 		if (p->st != ST_INIT)
 			break; /* raises, whatever the state */
+		if (p->escapes && p->daemon)
+			REFUSE("a daemonic child whose exit escapes: the exit may end it first");
 		had_credit = p->credit > 0;
 		if (p->direct_blocks ||
 		    (p->sc && !p->daemon && p->sc_leaf_blocks && !p->sc_inner_daemon)) {
@@ -419,6 +427,21 @@ static bool is_seq(const struct ps_expr *e)
 	return e && (e->kind == PS_X_TUPLE || e->kind == PS_X_LIST);
 }
 
+/* child.exits(N) whose N is an int beyond a C int: os._exit(N) raises. */
+static bool exit_escapes(const struct ps_expr *tgt, const struct ps_expr *args)
+{
+	const struct ps_expr *n = args && args->n_items == 1 ? args->items[0] : NULL;
+	long long v;
+	char *end;
+
+	if (!tgt || tgt->kind != PS_X_BEHAVIOUR || strcmp(tgt->text, "exits") || !n ||
+	    n->kind != PS_X_INT)
+		return false;
+	errno = 0;
+	v = strtoll(n->text, &end, 10);
+	return errno == ERANGE || *end || v < INT_MIN || v > INT_MAX;
+}
+
 /*
  * The grandchild of child.starts_child(TARGET, ARGS=(), DAEMON=None), from
  * the Process's args and kwargs.
@@ -454,6 +477,9 @@ static bool decode_starts_child(const struct ps_expr *args, const struct ps_expr
 	pv->sc = true;
 	pv->sc_depth = 1;
 	pv->sc_inner_daemon = inner_daemon;
+	pv->sc_leaf_escapes = exit_escapes(tgt, targs);
+	if (inner_daemon && pv->sc_leaf_escapes)
+		return false; /* whether it escapes before its parent ends it is a race */
 	if (!tgt || tgt->kind != PS_X_BEHAVIOUR)
 		return tgt == NULL || is_literal(tgt);
 	for (i = 0; targs && i < targs->n_items; i++)
@@ -520,6 +546,7 @@ static bool decode_create(const struct ps_expr *call, struct op *op)
 		if (!is_literal(args->items[i]))
 			return false;
 	op->proto.direct_blocks = !strcmp(tgt->text, "blocks") && (!args || args->n_items == 0);
+	op->proto.escapes = exit_escapes(tgt, args);
 	return true;
 }
 
