@@ -95,8 +95,12 @@ EOF
 if ! command -v python3 >/dev/null; then
 	skip "broken driver" "no python3 to run $BROKEN"
 else
+	# The interpreter python3 names, once: a version manager's shim (pyenv)
+	# costs a shell script per start, and driver-check starts the broken
+	# driver again and again.
+	py3=$(python3 -c 'import sys; print(sys.executable)')
 	# every mistake the driver has is in the table, and only those
-	listed=$(python3 "$BROKEN" --list | awk '$1 != "none" { print $1 }' | sort)
+	listed=$("$py3" "$BROKEN" --list | awk '$1 != "none" { print $1 }' | sort)
 	tabled=$(printf '%s\n' "$table" | cut -d'|' -f1 | sort)
 	if [ "$listed" = "$tabled" ]; then
 		ok "the table covers the $(echo "$listed" | wc -l) mistakes of $BROKEN"
@@ -105,7 +109,7 @@ else
 	fi
 	for m in none $tabled; do
 		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-		check "broken-$m" --timeout "$TIMEOUT" -- python3 "$BROKEN" --mistake "$m" &
+		check "broken-$m" --timeout "$TIMEOUT" -- "$py3" "$BROKEN" --mistake "$m" &
 	done
 	wait
 	passes broken-none
