@@ -212,12 +212,14 @@ static int c_wait(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 	struct pollfd *fds = NULL;
 	size_t n = 0, i, k = 0;
 	double timeout = -1;
-	int r, ms;
+	int r, ms, forever = 1;
 
 	(void)self;
-	if (argv[1] != NULL && argv[1]->kind != PR_NONE &&
-	    (r = pr__value_as_double(argv[1], &timeout, d)) < 0)
-		return r;
+	if (argv[1] != NULL && argv[1]->kind != PR_NONE) {
+		if ((r = pr__value_as_double(argv[1], &timeout, d)) < 0)
+			return r;
+		forever = 0;
+	}
 	if ((r = pr__value_iter(argv[0], &items, &n, d)) < 0)
 		return r;
 	fds = calloc(n + 1, sizeof *fds);
@@ -237,7 +239,12 @@ static int c_wait(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 		fds[i].fd = fd;
 		fds[i].events = POLLIN;
 	}
-	ms = timeout < 0 ? -1 : timeout > 1e6 ? 1000000000 : (int)ceil(timeout * 1000);
+	/* None waits forever; a timeout <= 0 polls once (the selector's
+	 * select(timeout) takes a negative one as 0) */
+	ms = forever       ? -1 :
+	     timeout <= 0  ? 0 :
+	     timeout > 1e6 ? 1000000000 :
+			     (int)ceil(timeout * 1000);
 	do
 		r = poll(fds, n, ms);
 	while (r < 0 && errno == EINTR);
