@@ -104,9 +104,16 @@ halves() {
 		"$tmp/$x$4" "$tmp/$x$5"
 }
 
-# 2. Matrix: halves of a small selection, merged, are the whole.
+# 2. Matrix: halves of a small selection, merged, are the whole.  The
+# selection is fixed, not a glob the corpus grows into, so that each half
+# keeps rows where ref as 3.8 diverges from the 3.11 set (sys.exit(None),
+# sys.exit() and a tuple code changed in 3.9) and exits 1.
+SEL=()
+for s in 256 beyond-c-int empty-str false float int negative noarg none str true tuple zero; do
+	SEL+=("scenarios/exitcode/sys-exit-$s.scn")
+done
 matrix() {
-	"$PROCSPEC" matrix --impl ref --impl ref@3.8=cpython-3.11 -k 'exitcode/sys-exit-*' -j 2 \
+	"$PROCSPEC" matrix --impl ref --impl ref@3.8=cpython-3.11 "${SEL[@]}" -j 2 \
 		--report "$tmp/$1" "${@:2}"
 }
 # (the halves merged in the other order: merge must not depend on it)
@@ -122,7 +129,7 @@ sys.exit(not (n[0] and n[1] and n[0] + n[1] == n[2]))"
 fi
 run "matrix merge: a half twice is refused" 2 "$PROCSPEC" matrix merge --report "$tmp/mm2" \
 	"$tmp/mh1" "$tmp/mh1" && check "matrix merge: says they overlap" has "overlapping parts"
-run "matrix: other columns" 0 "$PROCSPEC" matrix --impl ref -k 'exitcode/sys-exit-*' --shard 2/2 \
+run "matrix: other columns" 0 "$PROCSPEC" matrix --impl ref "${SEL[@]}" --shard 2/2 \
 	--report "$tmp/mo"
 run "matrix merge: other columns are refused" 2 "$PROCSPEC" matrix merge --report "$tmp/mm2" \
 	"$tmp/mh1" "$tmp/mo" &&
