@@ -105,7 +105,6 @@ struct pvar {
 	int sc_depth;         /* 1: the grandchild runs the leaf; 2: one more level */
 	bool sc_leaf_blocks;  /* the leaf is child.blocks and every level below is non-daemonic */
 	bool sc_inner_daemon; /* the grandchild is daemonic */
-	bool sc_leaf_escapes; /* the grandchild's exit escapes (see escapes) */
 	bool escapes;         /* child.exits(N), N beyond a C int: under fork it
 			       * escapes into the caller of _bootstrap (os._exit
 			       * raises), which a daemonic process may not live
@@ -477,8 +476,7 @@ static bool decode_starts_child(const struct ps_expr *args, const struct ps_expr
 	pv->sc = true;
 	pv->sc_depth = 1;
 	pv->sc_inner_daemon = inner_daemon;
-	pv->sc_leaf_escapes = exit_escapes(tgt, targs);
-	if (inner_daemon && pv->sc_leaf_escapes)
+	if (inner_daemon && exit_escapes(tgt, targs))
 		return false; /* whether it escapes before its parent ends it is a race */
 	if (!tgt || tgt->kind != PS_X_BEHAVIOUR)
 		return tgt == NULL || is_literal(tgt);
