@@ -1576,6 +1576,19 @@ static void ck_verb_send_signal(struct ck *c)
 		repr(c, "p.is_alive()", "False");
 }
 
+static void ck_verb_subclass(struct ck *c)
+{
+	if (scn_begin(c, c->method) &&
+	    null(c, "Worker = subclass('Worker', run=child.exits, args=(5,))") &&
+	    null(c, "p = Worker(target=child.exits, args=(3,))") &&
+	    repr(c, "type(p).__name__", "'Worker'") && repr(c, "isinstance(p, Process)", "True") &&
+	    null(c, "p.start()") && null(c, "p.join()") && repr(c, "p.exitcode", "5") &&
+	    null(c, "Plain = subclass('Plain')") &&
+	    null(c, "q = Plain(target=child.exits, args=(4,))") && null(c, "q.start()") &&
+	    null(c, "q.join()"))
+		repr(c, "q.exitcode", "4");
+}
+
 static void ck_call_class_method(struct ck *c)
 {
 	if (scn_begin(c, c->method) && null(c, "p = Process(target=child.blocks)") &&
@@ -2572,6 +2585,10 @@ static const struct check checks[] = {
 	{ "faults.thread", MUST, "Faults",
 	  "fault(thread=\"background\") spares the stepping thread; thread=\"step\" meets it",
 	  ck_fault_thread, -1 },
+	{ "verb.subclass", MUST, "Subclasses",
+	  "subclass('Worker', run=child.exits, args=(5,)): its run() replaces the target, exitcode "
+	  "5, type(p).__name__ 'Worker'; subclass('Plain') keeps the target",
+	  ck_verb_subclass, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

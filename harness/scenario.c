@@ -1167,8 +1167,11 @@ static struct ps_expr *parse_trailers(struct parser *p)
 			e = x;
 			next(p);
 		} else if (is_op(p, '(')) {
-			if (e->kind != PS_X_GLOBAL && e->kind != PS_X_GETATTR) {
-				FAIL_TOK(p, "only scenario functions and methods can be called");
+			/* a variable: a class subclass() made, or what it holds */
+			if (e->kind != PS_X_GLOBAL && e->kind != PS_X_GETATTR &&
+			    e->kind != PS_X_VAR) {
+				FAIL_TOK(p, "only scenario functions, methods and variables can be "
+					    "called");
 				break;
 			}
 			next(p);
@@ -1781,11 +1784,12 @@ static const struct ps_expr *check_forms(const struct ps_expr *e, const struct p
 		return e;
 	}
 	if (e->kind == PS_X_CALL && is_global(e->object, "isinstance")) {
-		if (e->n_items != 2 || e->n_kw || e->items[1]->kind != PS_X_GLOBAL ||
-		    !IN_TABLE(classes, e->items[1]->text)) {
+		if (e->n_items != 2 || e->n_kw ||
+		    !(e->items[1]->kind == PS_X_VAR ||
+		      (e->items[1]->kind == PS_X_GLOBAL && IN_TABLE(classes, e->items[1]->text)))) {
 			snprintf(msg, size,
 				 "isinstance(x, C) takes an object and one of Process, int, str, "
-				 "bytes");
+				 "bytes or a subclass() variable");
 			return e;
 		}
 		if ((bad = check_forms(e->items[0], e, msg, size)))
@@ -1847,7 +1851,9 @@ static const struct ps_expr *kwarg(const struct ps_expr *e, const char *name)
 /* args=(...) given to child.ignores or child.handles: (sig,) and (sig, code) */
 static const struct ps_expr *check_signal_target(const struct ps_expr *e, char *msg, size_t size)
 {
-	const struct ps_expr *target = kwarg(e, "target"), *args = kwarg(e, "args");
+	const struct ps_expr *target = kwarg(e,
+					     is_global(e->object, "subclass") ? "run" : "target");
+	const struct ps_expr *args = kwarg(e, "args");
 	bool handles;
 	size_t want;
 
@@ -1923,6 +1929,76 @@ static const struct ps_expr *check_signals(const struct ps_expr *e, char *msg, s
 	return NULL;
 }
 
+/* A class name: an ASCII identifier, as a program's own class would have */
+static bool is_class_name(const struct ps_expr *e)
+{
+	size_t i;
+
+	if (e->kind != PS_X_STR || e->len == 0 || e->len > 64 ||
+	    (e->text[0] >= '0' && e->text[0] <= '9'))
+		return false;
+	for (i = 0; i < e->len; i++) {
+		char c = e->text[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * subclass(NAME, run=child.X, args=(...)): NAME a class name, run a child
+ * behaviour, args a tuple; subclass(NAME) alone keeps Process.run(), the
+ * target.  docs/SCENARIOS.md, Subclasses.
+ */
+static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	if (!e)
+		return NULL;
+	if (e->kind == PS_X_CALL && is_global(e->object, "subclass")) {
+		if (e->n_items != 1 || !is_class_name(e->items[0])) {
+			snprintf(msg, size,
+				 "subclass(NAME, run=child.X, args=(...)) takes a class name, an "
+				 "identifier in a string");
+			return e->n_items ? e->items[0] : e;
+		}
+		for (i = 0; i < e->n_kw; i++) {
+			const struct ps_kwarg *k = &e->kw[i];
+
+			if (!strcmp(k->name, "run") && k->value->kind != PS_X_BEHAVIOUR) {
+				snprintf(msg, size,
+					 "subclass(): run= is a child behaviour, child.NAME");
+				return k->value;
+			}
+			if (!strcmp(k->name, "args") && k->value->kind != PS_X_TUPLE) {
+				snprintf(msg, size, "subclass(): args= is a tuple, (...)");
+				return k->value;
+			}
+			if (strcmp(k->name, "run") && strcmp(k->name, "args")) {
+				snprintf(msg, size, "subclass() takes the keywords run= and args=");
+				return k->value;
+			}
+		}
+		if (kwarg(e, "args") && !kwarg(e, "run")) {
+			snprintf(msg, size, "subclass(): args= goes with run=");
+			return kwarg(e, "args");
+		}
+	}
+	if ((bad = check_subclass(e->object, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_subclass(e->items[i], msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_subclass(e->kw[i].value, msg, size)))
+			return bad;
+	return NULL;
+}
+
 /* The fault and executor verbs' arguments are checked here, so a bad site,
  * errno or signal is a parse error at its column rather than a driver error
  * mid-run. */
@@ -1946,6 +2022,10 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 		bad = check_signals(s->value, msg, sizeof(msg));
 	if (!bad)
 		bad = check_signals(s->object, msg, sizeof(msg));
+	if (!bad)
+		bad = check_subclass(s->value, msg, sizeof(msg));
+	if (!bad)
+		bad = check_subclass(s->object, msg, sizeof(msg));
 	if (bad) {
 		fail_at(p, bad->line, bad->col, "%s", msg);
 		return false;

@@ -56,6 +56,10 @@ static const char *const two_params[] = { "obj", "class_or_tuple" };
 static int b_type(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	(void)self;
+	if (argv[0]->kind == PR_PROCESS && argv[0]->u.proc->cls != NULL) {
+		*out = pr_incref(argv[0]->u.proc->cls);
+		return 0;
+	}
 	*out = type_object(pr__type_name(argv[0]));
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
@@ -118,6 +122,10 @@ static int b_isinstance(pr_value *self, pr_value **argv, pr_value **out, struct 
 	const char *name;
 
 	(void)self;
+	if (pr__is_subclass(cls)) {
+		*out = pr_bool(argv[0]->kind == PR_PROCESS && argv[0]->u.proc->cls == cls);
+		return 0;
+	}
 	if (cls->kind == PR_FUNCTION && cls->u.fn.is_class)
 		name = "Process";
 	else if (pr__object_data(cls, &type_type) != NULL)

@@ -222,6 +222,15 @@ int pr_call(pr_value *func, pr_value *const *args, size_t nargs, const char *con
 		self = func->u.fn.self;
 		is_method = 1;
 		break;
+	case PR_OBJECT:
+		if (func->u.obj.type->init != NULL) {
+			/* a class: its __init__, with self the class */
+			f = func->u.obj.type->init();
+			self = func;
+			is_method = 1;
+			break;
+		}
+		/* fall through */
 	default:
 		return pr_diag(d, PR_ETYPE, "'%s' object is not callable", pr__type_name(func));
 	}

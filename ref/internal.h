@@ -166,6 +166,9 @@ struct pr_objtype {
 	int (*getattr)(pr_value *v, const char *name, pr_value **out, struct pr_diag *d);
 	int (*pickle)(pr_value *v, struct pr_diag *d);
 	int (*wire)(struct sbuf *sb, pr_value *v);
+	/* a class: calling the object runs this __init__ with self the class
+	 * (process_init makes an instance of it) */
+	const pr_func *(*init)(void);
 };
 /* A new object of type t owning data (freed with t->free if this fails). */
 pr_value *pr__object_new(const struct pr_objtype *t, void *data);
@@ -257,7 +260,8 @@ struct pr_process {
 	pid_t pid;             /* _ParentProcess._pid */
 	struct pr_attr *attrs; /* what else the instance __dict__ holds */
 	size_t nattrs;
-	int gate; /* the driver's gate read end, -1 when none */
+	int gate;      /* the driver's gate read end, -1 when none */
+	pr_value *cls; /* type(self) when a subclass() made it, else NULL */
 };
 
 /* What process.py and util.py keep in module globals. */
@@ -308,6 +312,14 @@ pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);
 int pr__process_is_instance(const pr_value *v);
 /* The builtins and module functions of builtin.c by name, NULL for others */
 pr_value *pr__builtin_global(const char *name);
+
+/* Classes subclass() made (subclass.c): whether v is one, its name, its
+ * method `name` when it overrides it (NULL: the base's), and one read
+ * back from the wire after its tag 'C'. */
+int pr__is_subclass(const pr_value *v);
+const char *pr__subclass_name(const pr_value *cls);
+const pr_func *pr__subclass_method(const pr_value *cls, const char *name);
+int pr__subclass_from_wire(const char **p, const char *end, pr_value **out);
 
 /* The Process class's __init__ in the profile in force, for pr__class()
  * and the behaviours that create processes. */

@@ -63,7 +63,7 @@ static void attrs_free(struct pr_process *p)
 
 /* The values a process object holds a reference to, but for its attrs: what clear drops
  * and visit reports (the tp_clear/tp_traverse pair of a Python object). */
-#define PROCESS_NREFS 7
+#define PROCESS_NREFS 8
 
 static void process_refs(const struct pr_process *p, pr_value *refs[PROCESS_NREFS])
 {
@@ -74,6 +74,7 @@ static void process_refs(const struct pr_process *p, pr_value *refs[PROCESS_NREF
 	refs[4] = p->target;
 	refs[5] = p->args;
 	refs[6] = p->kwargs;
+	refs[7] = p->cls;
 }
 
 void pr__process_clear(pr_value *v)
@@ -85,7 +86,7 @@ void pr__process_clear(pr_value *v)
 	/* detach first: a decref below may come back to this object */
 	process_refs(p, drop);
 	p->name = p->daemon = p->authkey = p->parent_name = NULL;
-	p->target = p->args = p->kwargs = NULL;
+	p->target = p->args = p->kwargs = p->cls = NULL;
 	attrs_free(p);
 	for (i = 0; i < ARRAY_SIZE(drop); i++)
 		pr_decref(drop[i]);
@@ -130,7 +131,7 @@ const char *pr__process_type_name(const pr_value *v)
 	case PROC_PARENT:
 		return "_ParentProcess";
 	default:
-		return PROCESS_CLASS;
+		return v->u.proc->cls != NULL ? pr__subclass_name(v->u.proc->cls) : PROCESS_CLASS;
 	}
 }
 
@@ -333,12 +334,14 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out, struct 
 	size_t i;
 	int r;
 
-	(void)self;
 	if (pr__profile.asserts && group != NULL && group->kind != PR_NONE)
 		return pr_diag(d, PR_EASSERTION, "group argument must be None for now");
 	if ((v = process_alloc(PROC_BASE)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	p = v->u.proc;
+	/* self: the class called, when subclass() made it */
+	if (self != NULL && pr__is_subclass(self))
+		p->cls = pr_incref(self);
 	if ((p->identity = calloc(cur->nidentity + 1, sizeof *p->identity)) == NULL)
 		goto oom;
 	for (i = 0; i < cur->nidentity; i++)
@@ -375,7 +378,7 @@ static int process_init(pr_value *self, pr_value **argv, pr_value **out, struct 
 	if (name != NULL && pr_truth(name)) {
 		p->name = pr_incref(name);
 	} else {
-		pr__sb_puts(&sb, PROCESS_CLASS "-");
+		pr__sb_printf(&sb, "%s-", pr__process_type_name(v));
 		for (i = 0; i < p->nidentity; i++)
 			pr__sb_printf(&sb, "%s%" PRId64, i ? ":" : "", p->identity[i]);
 		if (sb.oom || (p->name = pr_str(sb.p, sb.len)) == NULL) {
@@ -696,6 +699,24 @@ static const pr_func base_methods[] = {
 	METHOD("BaseProcess.start", m_start),
 	METHOD("BaseProcess.terminate", m_terminate),
 };
+/* BaseProcess.__repr__, for what calls it by name (child.calls) */
+static int m_repr(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *text;
+	size_t len;
+	int r;
+
+	(void)argv;
+	pr__process_repr(self, &sb);
+	if ((r = pr__sb_finish(&sb, &text, &len)) < 0)
+		return pr_diag(d, r, NULL);
+	*out = pr_str(text, len);
+	free(text);
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+static const pr_func repr_method = METHOD("BaseProcess.__repr__", m_repr);
 static const pr_func main_close_method = METHOD("_MainProcess.close", main_close);
 static const pr_func parent_is_alive_method = METHOD("_ParentProcess.is_alive", parent_is_alive);
 static const pr_func parent_join_method = JOIN("_ParentProcess.join", parent_join);
@@ -980,13 +1001,18 @@ int pr__process_getattr(pr_value *obj, const char *name, pr_value **out, struct 
 		return get_popen(p, out, d);
 	if (strcmp(name, "_config") == 0 && p->kind != PROC_PARENT && pr__profile.daemon_kwarg)
 		return get_config(p, out, d);
+	if (strcmp(name, "__repr__") == 0) {
+		*out = pr__method(&repr_method, obj);
+		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+	}
 	if (is_private_attr(name))
 		return unmodelled_attr(name, d);
 	if ((a = find_attr(p, name)) != NULL) {
 		*out = pr_incref(a->value);
 		return 0;
 	}
-	if ((m = find_method(p, name)) != NULL) {
+	if ((p->cls != NULL && (m = pr__subclass_method(p->cls, name)) != NULL) ||
+	    (m = find_method(p, name)) != NULL) {
 		*out = pr__method(m, obj);
 		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 	}

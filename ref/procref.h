@@ -330,6 +330,13 @@ PR_EXTERN pr_value *pr_global(const char *name);
  * NULL when there is no such behaviour. */
 PR_EXTERN pr_value *pr_behaviour(const char *name);
 
+/* class NAME(Process) whose run() is run(*args), a behaviour from
+ * pr_behaviour(); with run NULL, one that keeps Process.run (the target).
+ * name is a str value; args a sequence or NULL for ().  *out is the
+ * class: call it as the Process class. */
+PR_EXTERN int pr_subclass(pr_value *name, pr_value *run, pr_value *args, pr_value **out,
+			  struct pr_diag *d);
+
 /* getattr(obj, name), setattr(obj, name, v), func(*args, **kwargs).
  * Arguments are borrowed; *out is a new reference. */
 PR_EXTERN int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);

@@ -255,6 +255,8 @@ static int get_value(struct rd *rd, pr_value **out)
 			*out = pr_global(text);
 		free(text);
 		return *out == NULL ? PR_EVALUE : 0;
+	case 'C':
+		return pr__subclass_from_wire(&rd->p, rd->end, out);
 	case 'G':
 	case 'W':
 	case 'E':
@@ -302,7 +304,7 @@ static int put_state(struct sbuf *sb, struct pr_process *p)
 	if ((r = pr__wire_put(sb, p->name)) < 0 || (r = pr__wire_put(sb, p->daemon)) < 0 ||
 	    (r = pr__wire_put(sb, p->authkey)) < 0 || (r = pr__wire_put(sb, p->parent_name)) < 0 ||
 	    (r = pr__wire_put(sb, p->target)) < 0 || (r = pr__wire_put(sb, p->args)) < 0 ||
-	    (r = pr__wire_put(sb, p->kwargs)) < 0)
+	    (r = pr__wire_put(sb, p->kwargs)) < 0 || (r = pr__wire_put(sb, p->cls)) < 0)
 		return r;
 	put_u64(sb, p->nattrs);
 	for (i = 0; i < p->nattrs; i++) {
@@ -398,8 +400,11 @@ static int get_state(struct rd *rd, struct pr_process *p)
 	if ((r = get_value(rd, &p->name)) < 0 || (r = get_value(rd, &p->daemon)) < 0 ||
 	    (r = get_value(rd, &p->authkey)) < 0 || (r = get_value(rd, &p->parent_name)) < 0 ||
 	    (r = get_value(rd, &p->target)) < 0 || (r = get_value(rd, &p->args)) < 0 ||
-	    (r = get_value(rd, &p->kwargs)) < 0 || (r = get_u64(rd, &n)) < 0)
+	    (r = get_value(rd, &p->kwargs)) < 0 || (r = get_value(rd, &p->cls)) < 0 ||
+	    (r = get_u64(rd, &n)) < 0)
 		return r;
+	if (p->cls != NULL && !pr__is_subclass(p->cls))
+		return PR_EVALUE;
 	if (n > len)
 		return PR_EVALUE;
 	if ((p->attrs = calloc(n ? n : 1, sizeof *p->attrs)) == NULL)

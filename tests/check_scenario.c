@@ -228,7 +228,8 @@ static const struct {
 	{ "x = type", "t.scn:1:5: type is only used as type(x).__name__" },
 	{ "len()", "t.scn:1:1: len(x) takes one argument" },
 	{ "isinstance(1, list)",
-	  "t.scn:1:1: isinstance(x, C) takes an object and one of Process, int, str, bytes" },
+	  "t.scn:1:1: isinstance(x, C) takes an object and one of Process, int, str, bytes or a "
+	  "subclass() variable" },
 	{ "x = int", "t.scn:1:5: int is only used as isinstance(x, int)" },
 	{ "is = 1", "t.scn:1:1: cannot assign to 'is'" },
 	{ "if x: p = 1",
@@ -271,7 +272,7 @@ static const struct {
 	{ "p = Process(args=(-'x',))", "t.scn:1:20: '-' is allowed only before a number" },
 	{ "p = Process())", "t.scn:1:14: unexpected ')' after the statement" },
 	{ "p = Process()\np.", "t.scn:2:3: expected an attribute name after '.'" },
-	{ "p = Process()\np()", "t.scn:2:2: only scenario functions and methods can be called" },
+	{ "x = (1)()", "t.scn:1:8: only scenario functions, methods and variables can be called" },
 	{ "active_children()[0]", "t.scn:1:18: subscripts are not part of the scenario language" },
 	{ "p = Process()\ntags: x",
 	  "t.scn:2:5: unexpected ':' (a header line must come before the first statement)" },
@@ -348,6 +349,25 @@ static const struct {
 	  "t.scn:1:40: child.handles takes a signal and an exit code: args=(signal.NAME, CODE)" },
 	{ "p = Process(target=child.ignores)",
 	  "t.scn:1:20: child.ignores takes a signal: args=(signal.NAME,)" },
+	/* subclass() (docs/SCENARIOS.md, Subclasses) */
+	{ "W = subclass('1W')",
+	  "t.scn:1:14: subclass(NAME, run=child.X, args=(...)) takes a class name, an identifier "
+	  "in a string" },
+	{ "W = subclass()",
+	  "t.scn:1:5: subclass(NAME, run=child.X, args=(...)) takes a class name, an identifier "
+	  "in a string" },
+	{ "W = subclass('W', run=Process)",
+	  "t.scn:1:23: subclass(): run= is a child behaviour, child.NAME" },
+	{ "W = subclass('W', run=child.exits, args=[1])",
+	  "t.scn:1:41: subclass(): args= is a tuple, (...)" },
+	{ "W = subclass('W', args=(1,))", "t.scn:1:24: subclass(): args= goes with run=" },
+	{ "W = subclass('W', target=child.exits)",
+	  "t.scn:1:26: subclass() takes the keywords run= and args=" },
+	{ "W = subclass('W', run=child.ignores, args=(signal.SIGKILL,))",
+	  "t.scn:1:44: child.ignores: SIGKILL and SIGSTOP cannot be ignored" },
+	{ "p = Process()\nisinstance(p, 1)",
+	  "t.scn:2:1: isinstance(x, C) takes an object and one of Process, int, str, bytes or a "
+	  "subclass() variable" },
 };
 
 START_TEST(test_errors)

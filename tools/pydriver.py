@@ -894,7 +894,8 @@ _PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd,
 
 def _publish_tasks():
     # Defined further down; listed here so that _publish_as_module sees them.
-    _PICKLED.extend(list(_TASKS.values()) + [_Worker, _Gate, TwoArgError])
+    _PICKLED.extend(list(_TASKS.values()) + [_Worker, _Gate, TwoArgError,
+                                             _make_subclass])
 
 
 def _publish_as_module():
@@ -1627,6 +1628,55 @@ def ready(*args, **kwargs):
         time.sleep(0.002)
 
 
+class _SubclassMeta(type):
+    """The metaclass of the classes subclass() makes. A class made at run
+    time is in no module a spawned child could import it from, so it
+    pickles by value (copyreg, registered below): its name, its run() and
+    its base, from which the child makes the same class again."""
+
+
+def _make_subclass(name, run=None, args=(), base=None):
+    """class NAME(base) whose run() is run(*args), or which keeps base's
+    run() (the target) when run is None; its module is __main__, where a
+    program's own subclass would be."""
+    ns = {'__module__': '__main__',
+          '_procspec_spec': (name, run, tuple(args), base)}
+    if run is not None:
+        body = run
+
+        def run(self):                  # co_name 'run', as argument errors
+            return body(*args)          # say before 3.10 (qualname after)
+        if not _PY2:
+            run.__qualname__ = _native_str(name) + '.run'
+        ns['run'] = run
+    return _SubclassMeta(_native_str(name), (base,), ns)
+
+
+def _reduce_subclass(cls):
+    return _make_subclass, cls._procspec_spec
+
+
+try:
+    import copyreg as _copyreg
+except ImportError:                     # Python 2
+    import copy_reg as _copyreg         # noqa: F401
+_copyreg.pickle(_SubclassMeta, _reduce_subclass)
+
+
+def subclass(*args, **kwargs):
+    """subclass(name, run=child.X, args=(...)): a Process subclass named
+    name whose run() calls the behaviour with args instead of the target;
+    subclass(name): one that only renames the class."""
+    if (len(args) != 1 or not isinstance(args[0], _string_types) or
+            set(kwargs) - set(['run', 'args'])):
+        raise DriverError('subclass() takes a class name, and run= and args=')
+    run = kwargs.get('run')
+    if run is not None and run not in _BEHAVIOURS.values():
+        raise DriverError('subclass(): run= is a child behaviour')
+    return _make_subclass(args[0], run, tuple(kwargs.get('args', ())),
+                          _MOD.Process)
+
+
 def unpicklable(*args, **kwargs):
     """unpicklable(): an object pickle refuses (a lock)."""
     if args or kwargs:
@@ -1762,6 +1812,7 @@ _VERBS = {
     'started': started,
     'stderr': stderr,
     'stdout': stdout,
+    'subclass': subclass,
     'unpicklable': unpicklable,
 }
 

@@ -532,7 +532,16 @@ static int v_ready(pr_value *self, pr_value **argv, pr_value **out, struct pr_di
 	}
 }
 
+/* subclass(name, *, run=None, args=()): libprocref's class (pr_subclass) */
+static int v_subclass(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	(void)self;
+	return pr_subclass(argv[0], argv[1], argv[2], out, d);
+}
+
 static const char *const no_params[] = { NULL };
+static const char *const subclass_params[] = { "name" };
+static const char *const subclass_kwonly[] = { "run", "args" };
 
 /* release(*args, **kwargs) and so on: the arguments are checked inside */
 /* clang-format off */
@@ -553,6 +562,13 @@ const pr_func drv_verb_stdout = VARIADIC("stdout", v_stdout);
 /* signals */
 const pr_func drv_verb_ready = VARIADIC("ready", v_ready);
 const pr_func drv_verb_send_signal = VARIADIC("send_signal", v_send_signal);
+const pr_func drv_verb_subclass = { .name = "subclass",
+				    .params = subclass_params,
+				    .nparams = 1,
+				    .nrequired = 1,
+				    .kwonly = subclass_kwonly,
+				    .nkwonly = 2,
+				    .fn = v_subclass };
 
 /* The dispatch table: the names are the table's, the functions the
  * driver's (here and in faults.c). */
