@@ -118,11 +118,17 @@ struct pvar {
 struct model {
 	struct pvar v[MAX_VARS];
 	size_t n;
+	/* the one class subclass() made, if any: its variable, whether its
+	 * run() overrides the target, and then what its instances run */
+	char sub_name[16];
+	bool sub_overrides;
+	struct pvar sub_proto;
 	bool armed;      /* a fault is armed */
 	bool fault_used; /* the armed fault has had its one statement */
 };
 
 enum opk {
+	K_SUBCLASS,
 	K_CREATE,
 	K_START,
 	K_JOIN,
@@ -204,6 +210,12 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		*why = msg;   \
 		return false; \
 	} while (0)
+	if (op->k == K_SUBCLASS) {
+		/* decode recorded the class, refusing a second one */
+		if (m->armed)
+			REFUSE("a class is made before any fault");
+		return true;
+	}
 	if (op->k == K_FAULT) {
 		if (m->armed)
 			REFUSE("a fault is armed already");
@@ -630,6 +642,65 @@ static bool decode_method(const struct ps_expr *call, int var, struct op *op)
 }
 
 /* The op of statement s, reading names against m (new names are added). */
+/*
+ * NAME = subclass('NAME') keeps the target; subclass('NAME', run=child.X,
+ * args=(...)) makes instances that run child.X(*args) whatever their
+ * target: the model takes the class's run as their target.  Decoding the
+ * class records it in m (a copy, for a candidate).
+ */
+static bool decode_subclass(const struct ps_stmt *s, const struct ps_expr *e, struct model *m,
+			    struct op *op)
+{
+	const struct ps_expr *run = kwarg(e, "run"), *args = kwarg(e, "args");
+	struct ps_kwarg kw[2];
+	struct ps_expr as_process = *e;
+	struct op tmp;
+
+	if (m->sub_name[0] || find_var(m, s->target) >= 0 ||
+	    strlen(s->target) >= sizeof(m->sub_name))
+		return false;
+	op->k = K_SUBCLASS;
+	snprintf(m->sub_name, sizeof(m->sub_name), "%s", s->target);
+	m->sub_overrides = run != NULL;
+	memset(&m->sub_proto, 0, sizeof(m->sub_proto));
+	if (!run)
+		return e->n_kw == 0;
+	/* what Process(target=RUN, args=ARGS) would model */
+	kw[0].name = (char *)"target";
+	kw[0].value = (struct ps_expr *)run;
+	kw[1].name = (char *)"args";
+	kw[1].value = (struct ps_expr *)args;
+	as_process.items = NULL;
+	as_process.n_items = 0;
+	as_process.kw = kw;
+	as_process.n_kw = args ? 2 : 1;
+	memset(&tmp, 0, sizeof(tmp));
+	if (!decode_create(&as_process, &tmp) || tmp.raises || tmp.proto.sc)
+		return false;
+	m->sub_proto = tmp.proto;
+	return true;
+}
+
+/* NAME(...) of the class: as Process(...), or with the class's run as the
+ * target (and no target, args or kwargs of its own) when it overrides */
+static bool decode_sub_create(const struct ps_stmt *s, const struct ps_expr *e, struct model *m,
+			      struct op *op)
+{
+	bool daemon;
+
+	op->var = add_var(m, s->target);
+	if (op->var < 0 || !decode_create(e, op))
+		return false;
+	if (!m->sub_overrides || op->raises)
+		return true;
+	if (kwarg(e, "target") || kwarg(e, "args") || kwarg(e, "kwargs"))
+		return false;
+	daemon = op->proto.daemon;
+	op->proto = m->sub_proto;
+	op->proto.daemon = daemon;
+	return true;
+}
+
 static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 {
 	const struct ps_expr *e = s->value;
@@ -645,6 +716,11 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 	    e->items[1]->kind == PS_X_NONE)
 		e = e->items[0];
 	if (s->kind == PS_S_ASSIGN) {
+		if (is_global_call(e, "subclass"))
+			return decode_subclass(s, e, m, op);
+		if (e->kind == PS_X_CALL && e->object->kind == PS_X_VAR && m->sub_name[0] &&
+		    !strcmp(e->object->text, m->sub_name))
+			return decode_sub_create(s, e, m, op);
 		if (!is_global_call(e, "Process"))
 			return false;
 		op->var = add_var(m, s->target);
@@ -785,6 +861,9 @@ bool ps_fuzz_model_check(const struct ps_scenario *sc, char *why, size_t size)
 /* --- generating -------------------------------------------------------- */
 
 static const char *const proc_names[] = { "p", "q", "r", "s", "t" };
+
+/* The salt of the subclass stream (the executor generator has its own). */
+#define SUBCLASS_SALT 0x5abc1a55c1a55ULL
 
 /* A short string from an alphabet that exercises repr(): quotes, escapes, non-ASCII. */
 static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
@@ -989,17 +1068,28 @@ static void gen_daemon_value(struct ps_fuzz_rng *r, struct ps_buf *b)
 	ps_buf_adds(b, v[chance(r, 70) ? below(r, 2) : below(r, 7)]);
 }
 
-static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var, bool raising)
+static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var, bool raising,
+		       const char *cls, bool overrides)
 {
 	struct ps_buf tgt = PS_BUF_INIT, args = PS_BUF_INIT, kw = PS_BUF_INIT;
 
 	if (raising) {
-		ps_buf_addf(b, "%s = Process(group=%s, target=child.returns)", var,
+		ps_buf_addf(b, "%s = %s(group=%s, target=child.returns)", var, cls,
 			    chance(r, 50) ? "1" : "'g'");
 		return;
 	}
-	ps_buf_addf(b, "%s = Process(", var);
-	if (chance(r, 4)) {
+	ps_buf_addf(b, "%s = %s(", var, cls);
+	if (overrides) {
+		/* the class's run() is what runs: no target of its own */
+		ps_buf_adds(b, "name=");
+		gen_text(r, b, 6);
+		if (chance(r, 30)) {
+			ps_buf_adds(b, ", daemon=");
+			gen_daemon_value(r, b);
+		}
+		ps_buf_addc(b, ')');
+		return;
+	} else if (chance(r, 4)) {
 		ps_buf_adds(b, "target=None");
 	} else {
 		gen_behaviour(r, &tgt, &args, &kw, false);
@@ -1021,6 +1111,29 @@ static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
 		gen_daemon_value(r, b);
 	}
 	ps_buf_addc(b, ')');
+	ps_buf_release(&tgt);
+	ps_buf_release(&args);
+	ps_buf_release(&kw);
+}
+
+/* The scenario's one class (PROTOCOL.md, Subclasses): Plain keeps the
+ * target, Worker's run() is a behaviour of its own. */
+static void gen_subclass(struct ps_fuzz_rng *r, struct ps_buf *b, bool *overrides)
+{
+	struct ps_buf tgt = PS_BUF_INIT, args = PS_BUF_INIT, kw = PS_BUF_INIT;
+
+	*overrides = chance(r, 60);
+	if (*overrides)
+		gen_behaviour(r, &tgt, &args, &kw, false);
+	if (!*overrides || kw.len) {
+		*overrides = false;
+		ps_buf_adds(b, "Plain = subclass('Plain')");
+	} else {
+		ps_buf_addf(b, "Worker = subclass('Worker', run=%s", tgt.data);
+		if (args.len)
+			ps_buf_addf(b, ", args=(%s)", args.data);
+		ps_buf_addc(b, ')');
+	}
 	ps_buf_release(&tgt);
 	ps_buf_release(&args);
 	ps_buf_release(&kw);
@@ -1270,7 +1383,7 @@ int ps_fuzz_parse(const char *text, const char *id, struct ps_scenario **out, st
 int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
 		     unsigned *method, struct ps_diag *d)
 {
-	struct ps_fuzz_rng r;
+	struct ps_fuzz_rng r, rs;
 	struct model m, trial;
 	struct ps_buf body = PS_BUF_INIT, head = PS_BUF_INIT, stmt = PS_BUF_INIT;
 	struct ps_scenario *sc = NULL;
@@ -1292,6 +1405,23 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	steps = 1 + below(&r, o->max_steps ? o->max_steps : 1);
 	memset(&m, 0, sizeof(m));
 	ps_buf_addf(&head, "methods: %s\n\n", ps_method_name(*method));
+	/* One scenario in eight makes a Process subclass first and creates
+	 * some of its processes from it, drawing from a stream of its own, so
+	 * that the other scenarios of a seed stay what they were. */
+	ps_fuzz_rng_seed(&rs, seed ^ SUBCLASS_SALT, index);
+	if (below(&rs, 8) == 0) {
+		bool overrides;
+		const char *reason = NULL;
+
+		gen_subclass(&rs, &stmt, &overrides);
+		trial = m;
+		if (!ps_buf_oom(&stmt) && candidate_op(o, head.data, stmt.data, &trial, &op) &&
+		    model_apply(&trial, &op, &reason)) {
+			m = trial;
+			ps_buf_adds(&body, stmt.data);
+			ps_buf_addc(&body, '\n');
+		}
+	}
 	for (attempts = 0; n < steps && attempts < steps * 20; attempts++) {
 		bool must_clear = m.armed && m.fault_used;
 		unsigned k = below(&r, 100);
@@ -1314,7 +1444,10 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 				snprintf(tmp, sizeof(tmp), "bad%u", bad + 1);
 			else
 				snprintf(tmp, sizeof(tmp), "%s", proc_names[procs]);
-			gen_create(&r, &stmt, tmp, raising);
+			if (m.sub_name[0] && !raising && chance(&rs, 60))
+				gen_create(&rs, &stmt, tmp, false, m.sub_name, m.sub_overrides);
+			else
+				gen_create(&r, &stmt, tmp, raising, "Process", false);
 		} else if (o->faults && k < 25) {
 			ps_fuzz_fault_gen(&r, &stmt);
 		} else if (k < 32) {
@@ -1345,6 +1478,8 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			 * statements that bound them: parsing the whole prefix for
 			 * every candidate made generation quadratic. */
 			ps_buf_adds(&prefix, head.data);
+			if (m.sub_name[0])
+				ps_buf_addf(&prefix, "%s = None\n", m.sub_name);
 			for (i = 0; i < m.n; i++)
 				ps_buf_addf(&prefix, "%s = None\n", m.v[i].name);
 			ok = !ps_buf_oom(&prefix) &&
