@@ -2197,6 +2197,20 @@ static void ck_forms_builtins(struct ck *c)
 		repr(c, "isinstance('1', bytes)", "False");
 }
 
+static void ck_forms_operators(struct ck *c)
+{
+	static const char *const need[] = { "operator.ne", "operator.order", "operator.in", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.returns)"))
+		return;
+	if (repr(c, "1 != 2", "True") && repr(c, "1 < 2.5", "True") && repr(c, "2 <= 2", "True") &&
+	    repr(c, "'b' > 'a'", "True") && repr(c, "(1, 2) >= (1, 3)", "False") &&
+	    repr(c, "p in [p]", "True") && repr(c, "p not in (1, 2)", "True") &&
+	    repr(c, "'ro' in 'Process'", "True"))
+		repr(c, "p != p", "False");
+}
+
 static void ck_forms_start_method(struct ck *c)
 {
 	static const char *const need[] = { "start_method", NULL };
@@ -2589,6 +2603,10 @@ static const struct check checks[] = {
 	  "subclass('Worker', run=child.exits, args=(5,)): its run() replaces the target, exitcode "
 	  "5, type(p).__name__ 'Worker'; subclass('Plain') keeps the target",
 	  ck_verb_subclass, -1 },
+	{ "forms.operators", MUST, "Statements",
+	  "!=, <, <=, >, >= on numbers, str and tuples, in and not in on lists, tuples and str, "
+	  "!= on a process",
+	  ck_forms_operators, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

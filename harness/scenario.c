@@ -46,8 +46,8 @@ static const char *const method_names[] = { "fork", "spawn", "forkserver" };
 
 enum tok_kind { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_BYTES, T_OP };
 
-/* The two-character operators and '<', as struct tok's op */
-enum { OP_EQ = 'E', OP_GE = 'G', OP_LT = 'L' };
+/* The comparison operators, as struct tok's op */
+enum { OP_EQ = 'E', OP_NE = 'N', OP_GE = 'G', OP_GT = '>', OP_LE = 'l', OP_LT = 'L' };
 
 /* An operator token's text, for messages */
 static const char *op_text(const char *op)
@@ -55,8 +55,14 @@ static const char *op_text(const char *op)
 	switch (*op) {
 	case OP_EQ:
 		return "==";
+	case OP_NE:
+		return "!=";
 	case OP_GE:
 		return ">=";
+	case OP_GT:
+		return ">";
+	case OP_LE:
+		return "<=";
 	case OP_LT:
 		return "<";
 	}
@@ -702,13 +708,13 @@ static void next(struct parser *p)
 		t->len = n;
 		if (!t->text)
 			fail_at(p, t->line, t->col, "out of memory");
-	} else if ((c == '=' || c == '>') && peekc(p, 1) == '=') {
-		t->kind = T_OP; /* "==" and ">=" (the latter only in a step's gate) */
-		t->op = c == '=' ? OP_EQ : OP_GE;
+	} else if ((c == '=' || c == '>' || c == '<' || c == '!') && peekc(p, 1) == '=') {
+		t->kind = T_OP; /* "==", "!=", ">=", "<=" */
+		t->op = c == '=' ? OP_EQ : c == '!' ? OP_NE : c == '>' ? OP_GE : OP_LE;
 		advance(p, 2);
-	} else if (c == '<' && peekc(p, 1) != '=' && peekc(p, 1) != '<') {
-		t->kind = T_OP; /* only in a step's gate */
-		t->op = OP_LT;
+	} else if ((c == '<' || c == '>') && peekc(p, 1) != c) {
+		t->kind = T_OP; /* "<" and ">"; "<<" and ">>" are no operators here */
+		t->op = c == '<' ? OP_LT : OP_GT;
 		advance(p, 1);
 	} else if (strchr("()[]{},.=:-", c)) {
 		t->kind = T_OP;
@@ -1198,7 +1204,29 @@ static bool is_name(const struct parser *p, const char *name)
 	return p->tok.kind == T_NAME && !strcmp(p->tok.text, name);
 }
 
-/* A comparison: OPERAND [('==' | 'is' ['not']) OPERAND], never chained. */
+/* The comparison operator at the parser's token, or NULL */
+static const char *compare_op(const struct parser *p)
+{
+	static const char ops[] = { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+	size_t i;
+
+	if (p->tok.kind == T_OP)
+		for (i = 0; i < sizeof(ops); i++)
+			if (p->tok.op == ops[i])
+				return op_text(&p->tok.op);
+	if (is_name(p, "is"))
+		return "is";
+	if (is_name(p, "in"))
+		return "in";
+	if (is_name(p, "not"))
+		return "not in";
+	return NULL;
+}
+
+/*
+ * A comparison: OPERAND [OP OPERAND], OP one of == != < <= > >= is, is not,
+ * in, not in; never chained.
+ */
 static struct ps_expr *parse_compare(struct parser *p)
 {
 	struct ps_expr *e = parse_trailers(p), *x, *right;
@@ -1207,14 +1235,20 @@ static struct ps_expr *parse_compare(struct parser *p)
 
 	if (!e || p->failed)
 		return e;
-	if (!is_op(p, OP_EQ) && !is_name(p, "is"))
+	if (!(op = compare_op(p)))
 		return e;
 	line = p->tok.line;
 	col = p->tok.col;
-	op = is_op(p, OP_EQ) ? "==" : "is";
 	next(p);
 	if (!strcmp(op, "is") && is_name(p, "not")) {
 		op = "is not";
+		next(p);
+	} else if (!strcmp(op, "not in")) {
+		if (!is_name(p, "in")) {
+			FAIL_TOK(p, "expected 'in' after 'not' in a comparison");
+			ps_expr_free(e);
+			return NULL;
+		}
 		next(p);
 	}
 	if (!(x = new_expr(p, PS_X_COMPARE, e->line, e->col)) || !(x->text = strdup(op)) ||
@@ -1237,7 +1271,7 @@ static struct ps_expr *parse_compare(struct parser *p)
 		ps_expr_free(x);
 		return NULL;
 	}
-	if (is_op(p, OP_EQ) || is_name(p, "is")) {
+	if (compare_op(p)) {
 		FAIL_TOK(p, "chained comparisons are not part of the scenario language: "
 			    "use brackets");
 		ps_expr_free(x);

@@ -168,6 +168,26 @@ static int m_get_start_method(pr_value *self, pr_value **argv, pr_value **out, s
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
 
+/* get_all_start_methods(): Linux's, default first (context.py; every
+ * release from 3.4 has fork, spawn and forkserver there) */
+static int m_get_all_start_methods(pr_value *self, pr_value **argv, pr_value **out,
+				   struct pr_diag *d)
+{
+	static const char *const names[] = { "fork", "spawn", "forkserver" };
+	pr_value *items[ARRAY_SIZE(names)];
+	size_t i;
+
+	(void)self;
+	(void)argv;
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if ((items[i] = pr_str(names[i], strlen(names[i]))) == NULL) {
+			pr__items_free(items, i);
+			return pr_diag(d, PR_EMEMORY, NULL);
+		}
+	*out = pr_list(items, ARRAY_SIZE(names));
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
 /* set_start_method(method, force=False), context.py DefaultContext */
 static int m_set_start_method(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
@@ -307,6 +327,7 @@ static const struct pr_objtype module_type = {
 
 static const pr_func builtins[] = {
 	{ .name = "cpu_count", .params = no_params, .fn = m_cpu_count },
+	{ .name = "get_all_start_methods", .params = no_params, .fn = m_get_all_start_methods },
 	{ .name = "get_start_method",
 	  .params = allow_none_params,
 	  .nparams = 1,
@@ -339,7 +360,8 @@ pr_value *pr__builtin_global(const char *name)
 		return pr__profile.sentinel ? pr__object_new(&module_type, (void *)&wait_func) :
 					      NULL;
 	if (!pr__profile.daemon_kwarg &&
-	    (strcmp(name, "get_start_method") == 0 || strcmp(name, "set_start_method") == 0))
+	    (strcmp(name, "get_start_method") == 0 || strcmp(name, "set_start_method") == 0 ||
+	     strcmp(name, "get_all_start_methods") == 0))
 		return NULL; /* 2.7: no contexts */
 	for (i = 0; i < ARRAY_SIZE(builtins); i++)
 		if (strcmp(builtins[i].name, name) == 0)

@@ -278,6 +278,9 @@ PR_EXTERN const char *pr_data(const pr_value *v, size_t *len);
 PR_EXTERN int pr_truth(const pr_value *v);
 /* a == b, as Python compares them (1 or 0); a is b is a pointer comparison */
 PR_EXTERN int pr_equal(const pr_value *a, const pr_value *b);
+/* a OP b for OP one of == != < <= > >= in, not in: *out 1 or 0, or
+ * Python's exception (TypeError for an ordering Python 3 refuses) */
+PR_EXTERN int pr_compare(pr_value *a, const char *op, pr_value *b, int *out, struct pr_diag *d);
 /* The number of items of a tuple, list or dict, 0 for other kinds; item i
  * of a tuple or list (borrowed), NULL past the end or for other kinds. */
 PR_EXTERN size_t pr_len(const pr_value *v);

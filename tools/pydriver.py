@@ -1934,7 +1934,8 @@ _EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
 # --- the forms of CPython's own test assertions (vocab.def, issue 16) -------
 # The module's functions, Python's builtins, and the modules only ever
 # called as NAME.FUNC(...): gc.collect() and connection.wait(...).
-_MODULE_FUNCS = ('cpu_count', 'get_start_method', 'set_start_method')
+_MODULE_FUNCS = ('cpu_count', 'get_all_start_methods', 'get_start_method',
+                 'set_start_method')
 _BUILTINS = {'bytes': bytes, 'int': int, 'isinstance': isinstance,
              'len': len, 'str': str, 'type': type}
 
@@ -1980,9 +1981,21 @@ def _has_connection_wait():
         return False
 
 
+_COMPARE = {
+    '==': lambda a, b: a == b,
+    '!=': lambda a, b: a != b,
+    '<': lambda a, b: a < b,
+    '<=': lambda a, b: a <= b,
+    '>': lambda a, b: a > b,
+    '>=': lambda a, b: a >= b,
+    'in': lambda a, b: a in b,
+    'not in': lambda a, b: a not in b,
+}
+
+
 def _ev_compare(body):
     op = _need_string(_field(body, 'op', 'compare'), 'compare op')
-    if op not in ('==', 'is', 'is not'):
+    if op not in _COMPARE and op not in ('is', 'is not'):
         raise DriverError('unknown comparison %s' % _q(op))
     left = _eval(_field(body, 'left', 'compare'))
     right = _eval(_field(body, 'right', 'compare'))
@@ -1991,7 +2004,7 @@ def _ev_compare(body):
     if op == 'is not':
         return left is not right
     try:
-        return left == right
+        return _COMPARE[op](left, right)
     except BaseException as e:
         raise _Raised(e)
 
@@ -2977,8 +2990,11 @@ _FEATURES = (
     ('connection.wait', _has_connection_wait),                     # 3.3
     ('gc.collect', lambda: True),
     ('operator.eq', lambda: True),
+    ('operator.in', lambda: True),
     ('operator.is', lambda: True),
+    ('operator.ne', lambda: True),
     ('operator.not', lambda: True),
+    ('operator.order', lambda: True),
     ('start_method', lambda: hasattr(_MOD, 'get_start_method')),   # 3.4
     ('ProcessPoolExecutor', _executor_since(3, 2, 'ProcessPoolExecutor')),
     ('Executor.cancel_futures', _executor_since(3, 9, 'Executor.cancel_futures')),

@@ -472,8 +472,8 @@ out:
 	return r;
 }
 
-/* left == right, left is right, left is not right: both sides evaluated,
- * left first; `is` compares the objects themselves */
+/* left OP right: both sides evaluated, left first; `is` compares the
+ * objects themselves, the rest are libprocref's pr_compare */
 static int ev_compare(struct drv_scenario *s, json_t *body, pr_value **out, struct pr_diag *d)
 {
 	json_t *node;
@@ -484,8 +484,7 @@ static int ev_compare(struct drv_scenario *s, json_t *body, pr_value **out, stru
 	if ((node = field(body, "op", "compare", d)) == NULL ||
 	    (op = need_string(node, "compare op", d)) == NULL)
 		return d->code;
-	if (strcmp(op, "==") != 0 && strcmp(op, "is") != 0 && strcmp(op, "is not") != 0)
-		return pr_diag(d, PR_EUNSUPPORTED, "unknown comparison '%s'", op);
+
 	if ((node = field(body, "left", "compare", d)) == NULL)
 		return d->code;
 	if ((r = eval(s, node, &left, d)) < 0)
@@ -498,9 +497,16 @@ static int ev_compare(struct drv_scenario *s, json_t *body, pr_value **out, stru
 		pr_decref(left);
 		return r;
 	}
-	yes = strcmp(op, "==") == 0 ? pr_equal(left, right) : (left == right) == (op[2] == '\0');
+	if (strcmp(op, "is") == 0 || strcmp(op, "is not") == 0) {
+		yes = (left == right) == (op[2] == '\0');
+		r = 0;
+	} else {
+		r = pr_compare(left, op, right, &yes, d);
+	}
 	pr_decref(left);
 	pr_decref(right);
+	if (r < 0)
+		return r;
 	*out = pr_bool(yes);
 	return 0;
 }
