@@ -72,6 +72,22 @@ else
 	skip "python" "no interpreter $PYTHON"
 fi
 
+# --- an executor-only peer: the Process checks are skipped, not failed ------
+if [ -x "$PYTHON" ] && "$PYTHON" tools/pydriver.py --module pebble --check >/dev/null 2>&1; then
+	check pebble --impl pebble
+	passes pebble
+	n=$(grep -c '^skip ' "$tmp/pebble.out")
+	if [ "$n" -gt 20 ] && grep -q '^       the driver does not declare the Process feature' \
+		"$tmp/pebble.out" && grep -q '^ok  *[0-9]* executor.returns ' "$tmp/pebble.out"; then
+		ok "pebble: $n checks skipped (no Process feature), the executor checks run"
+	else
+		bad "pebble: expected the Process checks skipped ($n) and executor.returns ok" \
+			"$tmp/pebble.out"
+	fi
+else
+	skip "pebble" "no python3-pebble for $PYTHON (tools/install-deps installs it)"
+fi
+
 # --- the broken driver ---------------------------------------------------
 # mistake | the check that must FAIL | what its detail must show
 table=$(cat <<'EOF'
