@@ -192,8 +192,10 @@ static int recv_msg(int fd, char **out, size_t *len)
 		return n == 0 ? 0 : -errno;
 	if ((buf = malloc((size_t)n + 1)) == NULL)
 		return -ENOMEM;
+	/* read(), as Connection._recv_bytes() reads a result: the read
+	 * failpoint meets it as it meets CPython's */
 	do
-		n = recv(fd, buf, (size_t)n, 0);
+		n = read(fd, buf, (size_t)n);
 	while (n == -1 && errno == EINTR);
 	if (n <= 0) {
 		free(buf);
@@ -797,11 +799,26 @@ static void process_result(struct core *c, struct wproc *p, const char *msg, siz
  * worker's end, act on it.  Returns 1 if anything happened, 0 if the
  * time ran out, -1 once the manager is gone.
  */
+/* The cause of a BrokenProcessPool whose result read failed with err:
+ * format_exception() of the OSError, as a _RemoteTraceback */
+static pr_value *read_error_cause(int err)
+{
+	struct sbuf sb = SBUF_INIT;
+	pr_value *cause;
+
+	pr__sb_puts(&sb, "Traceback (most recent call last):\n");
+	pr__sb_puts(&sb, "  File \"<procref>\", line 0, in wait_result_broken_or_wakeup\n");
+	pr__sb_printf(&sb, "%s: [Errno %d] %s\n", pr_error_type(-err), err, strerror(err));
+	cause = sb.oom ? NULL : remote_traceback("'''", sb.p, sb.len);
+	pr__sb_release(&sb);
+	return cause;
+}
+
 static int manager_iterate_in(struct core *c, int timeout_ms)
 {
 	struct pollfd *pfd;
 	size_t i, n = 0, nconn, k;
-	int r, woke = 0;
+	int r, woke = 0, got_result = 0;
 	char *msg;
 	size_t len;
 	char buf[64];
@@ -841,9 +858,46 @@ static int manager_iterate_in(struct core *c, int timeout_ms)
 		free(pfd);
 		return 0;
 	}
+	if (pfd[1].revents) {
+		accept_workers(c);
+		woke = 1;
+	}
+	/* result_reader first: a result that came before the worker's end;
+	 * one result a round, as wait_result_broken_or_wakeup() reads one */
+	for (k = 2; k < nconn && !got_result; k++) {
+		struct wproc *p = &c->procs[k - 2];
+
+		if (!pfd[k].revents || p->conn != pfd[k].fd)
+			continue;
+		r = recv_msg(p->conn, &msg, &len);
+		if (r < 0 && r != -ECONNRESET) {
+			/* result_reader.recv() raises: is_broken with the
+			 * OSError as the cause (3.6: the manager dies) */
+			free(pfd);
+			if (!pr__profile.ex_safe_queue) {
+				manager_dies(c);
+				return -1;
+			}
+			terminate_broken(c, read_error_cause(-r));
+			return 1;
+		}
+		if (r <= 0) {
+			close_fd(&p->conn);
+			woke = 1;
+			continue;
+		}
+		if (msg[0] == 'R') {
+			process_result(c, p, msg, len);
+			got_result = 1;
+		} else {
+			woke = 1;
+		}
+		free(msg);
+	}
 	if (pfd[0].revents) {
-		/* _ThreadWakeup.clear() (3.6: the result queue's recv()): an
-		 * error other than "empty" raises out of the manager thread */
+		/* _ThreadWakeup.clear() after the result (3.6: the result
+		 * queue's recv()): an error other than "empty" raises out of
+		 * the manager thread */
 		ssize_t got;
 
 		do
@@ -856,30 +910,9 @@ static int manager_iterate_in(struct core *c, int timeout_ms)
 		}
 		woke = 1;
 	}
-	if (pfd[1].revents) {
-		accept_workers(c);
-		woke = 1;
-	}
-	/* result_reader first: a result that came before the worker's end */
-	for (k = 2; k < nconn; k++) {
-		struct wproc *p = &c->procs[k - 2];
-
-		if (!pfd[k].revents || p->conn != pfd[k].fd)
-			continue;
-		r = recv_msg(p->conn, &msg, &len);
-		if (r <= 0) {
-			close_fd(&p->conn);
-			woke = 1;
-			continue;
-		}
-		if (msg[0] == 'R') {
-			process_result(c, p, msg, len);
-			free(msg);
-			free(pfd);
-			goto after_result;
-		}
-		free(msg);
-		woke = 1;
+	if (got_result) {
+		free(pfd);
+		goto after_result;
 	}
 	if (!woke) {
 		for (k = nconn; k < n; k++)

@@ -493,11 +493,15 @@ static void end(struct drv_scenario *s, const struct fdset *begin_fds, int reply
 	pr_diag_clear(&d);
 	drop_scenario(s);
 	pr_gc_collect();
-	/* the helper server goes as at interpreter exit, before counting
-	 * (tools/pydriver.py stops it the same way) */
+	/* the executors' pipes and sockets close first, as their objects go
+	 * at interpreter exit: a worker the fork server started for a start()
+	 * that then raised (its pid unread) waits on them, holding the
+	 * server's alive pipe open, and exits at their EOF.  Then the helper
+	 * server goes, before counting (tools/pydriver.py stops it the same
+	 * way) */
+	pr_executor_fini();
 	pr_forkserver_stop();
 	pr_gates_fini();
-	pr_executor_fini();
 	for (i = 0; i < s->nrecs; i++) {
 		close_fd(&s->recs[i].gate_r);
 		close_fd(&s->recs[i].out_fd);
