@@ -2263,6 +2263,20 @@ static void ck_forms_operators(struct ck *c)
 		repr(c, "p != p", "False");
 }
 
+static void ck_forms_contexts(struct ck *c)
+{
+	static const char *const need[] = { "start_method", "builtin.type", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method))
+		return;
+	if (repr(c, "get_context('spawn').Process.__name__", "'SpawnProcess'") &&
+	    repr(c, "type(get_context('forkserver')).__name__", "'ForkServerContext'") &&
+	    null(c, "set_executable(executable())") &&
+	    null(c, "p = get_context('spawn').Process(target=child.exits, args=(4,))") &&
+	    repr(c, "p.name", "'SpawnProcess-1'") && null(c, "p.start()") && null(c, "p.join()"))
+		repr(c, "p.exitcode", "4");
+}
+
 static void ck_forms_start_method(struct ck *c)
 {
 	static const char *const need[] = { "start_method", NULL };
@@ -2659,6 +2673,10 @@ static const struct check checks[] = {
 	  "!=, <, <=, >, >= on numbers, str and tuples, in and not in on lists, tuples and str, "
 	  "!= on a process",
 	  ck_forms_operators, -1 },
+	{ "forms.contexts", MUST, "Globals",
+	  "a context's Process class (SpawnProcess) starts with its method whatever the default, "
+	  "after set_executable(executable())",
+	  ck_forms_contexts, -1 },
 	{ "executor.cause-format", SHOULD, "Executors; Verbs",
 	  "cause(f) of a task that raised is CPython's _RemoteTraceback, the traceback in triple "
 	  "quotes",

@@ -1813,6 +1813,19 @@ static const struct ps_expr *check_forms(const struct ps_expr *e, const struct p
 		snprintf(msg, size, "type is only used as type(x).__name__");
 		return e;
 	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "executable") &&
+	    !(parent && parent->kind == PS_X_CALL && is_global(parent->object, "set_executable") &&
+	      parent->n_items == 1 && parent->items[0] == e)) {
+		snprintf(msg, size,
+			 "executable() is only given to set_executable(): the path is each "
+			 "implementation's own");
+		return e;
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "set_executable") &&
+	    (e->n_items != 1 || e->n_kw)) {
+		snprintf(msg, size, "set_executable(path) takes one argument");
+		return e;
+	}
 	if (e->kind == PS_X_CALL && is_global(e->object, "len") && (e->n_items != 1 || e->n_kw)) {
 		snprintf(msg, size, "len(x) takes one argument");
 		return e;

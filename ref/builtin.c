@@ -142,6 +142,7 @@ static int b_isinstance(pr_value *self, pr_value **argv, pr_value **out, struct 
 static const char *const no_params[] = { NULL };
 static const char *const allow_none_params[] = { "allow_none" };
 static const char *const set_params[] = { "method", "force" };
+static const char *const executable_params[] = { "executable" };
 
 /* multiprocessing.cpu_count(): os.cpu_count(), sysconf's online CPUs */
 static int m_cpu_count(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
@@ -186,6 +187,24 @@ static int m_get_all_start_methods(pr_value *self, pr_value **argv, pr_value **o
 		}
 	*out = pr_list(items, ARRAY_SIZE(names));
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/* set_executable(executable): spawn.set_executable(), what spawn and the
+ * fork server exec; checked no more than CPython checks it (an exec that
+ * fails is a child exiting 255) */
+static int m_set_executable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *path = argv[0];
+	int r;
+
+	(void)self;
+	if (path->kind != PR_STR || memchr(path->u.s.data, '\0', path->u.s.len) != NULL)
+		return pr_diag(d, PR_EUNSUPPORTED,
+			       "libprocref's set_executable() takes a str without NULs");
+	if ((r = pr__set_program_executable(path->u.s.data)) < 0)
+		return pr_diag(d, r, NULL);
+	*out = pr_none();
+	return 0;
 }
 
 /* set_start_method(method, force=False), context.py DefaultContext */
@@ -338,6 +357,11 @@ static const pr_func builtins[] = {
 	  .nrequired = 2,
 	  .fn = b_isinstance },
 	{ .name = "len", .params = one_param, .nparams = 1, .nrequired = 1, .fn = b_len },
+	{ .name = "set_executable",
+	  .params = executable_params,
+	  .nparams = 1,
+	  .nrequired = 1,
+	  .fn = m_set_executable },
 	{ .name = "set_start_method",
 	  .params = set_params,
 	  .nparams = 2,
@@ -361,7 +385,7 @@ pr_value *pr__builtin_global(const char *name)
 					      NULL;
 	if (!pr__profile.daemon_kwarg &&
 	    (strcmp(name, "get_start_method") == 0 || strcmp(name, "set_start_method") == 0 ||
-	     strcmp(name, "get_all_start_methods") == 0))
+	     strcmp(name, "get_all_start_methods") == 0 || strcmp(name, "set_executable") == 0))
 		return NULL; /* 2.7: no contexts */
 	for (i = 0; i < ARRAY_SIZE(builtins); i++)
 		if (strcmp(builtins[i].name, name) == 0)

@@ -17,6 +17,9 @@
 
 /* set_executable()'s path; "" for none */
 static char executable[PATH_MAX];
+/* set by the program (multiprocessing.set_executable), not by the library's
+ * user: exec'd as given, as CPython does, with no check */
+static int program_set;
 
 static int copy_path(char *buf, size_t size, const char *path)
 {
@@ -30,7 +33,16 @@ int pr_set_executable(const char *path)
 {
 	if (path == NULL)
 		path = "";
+	program_set = 0;
 	return copy_path(executable, sizeof executable, path);
+}
+
+int pr__set_program_executable(const char *path)
+{
+	int r = copy_path(executable, sizeof executable, path);
+
+	program_set = r == 0;
+	return r;
 }
 
 int pr_get_executable(char *buf, size_t size)
@@ -94,7 +106,7 @@ int pr__child_start(char *const args[], const int *fds, size_t nfds, pid_t *out,
 	*out = 0;
 	if ((r = pr_get_executable(path, sizeof path)) < 0)
 		return pr_diag(d, r, NULL);
-	if ((r = check_executable(path, d)) < 0)
+	if (!program_set && (r = check_executable(path, d)) < 0)
 		return r;
 	/* the interpreter's flags come first, as get_command_line() passes
 	 * them (util._args_from_interpreter_flags): here, the profile */

@@ -1406,6 +1406,10 @@ static int context_getattr(pr_value *v, const char *name, pr_value **out, struct
 		*out = pr_str(m->name, strlen(m->name));
 		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 	}
+	if (strcmp(name, "Process") == 0) {
+		*out = pr__context_class(m);
+		return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+	}
 	return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model %s.%s", v->u.obj.type->name,
 		       name);
 }

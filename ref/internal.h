@@ -308,7 +308,8 @@ void pr__children_discard(pr_value *p);
 /* a _ParentProcess(name, pid, sentinel) */
 pr_value *pr__parent_process_new(pr_value *name, pid_t pid, int sentinel);
 /* isinstance(v, Process) for a process object v: a Process, not a
- * _MainProcess (but for 2.7's, a subclass) nor a _ParentProcess */
+ * _MainProcess (but for 2.7's, a subclass), a _ParentProcess nor a
+ * context's ForkProcess */
 int pr__process_is_instance(const pr_value *v);
 /* The builtins and module functions of builtin.c by name, NULL for others */
 pr_value *pr__builtin_global(const char *name);
@@ -320,6 +321,10 @@ int pr__is_subclass(const pr_value *v);
 const char *pr__subclass_name(const pr_value *cls);
 const pr_func *pr__subclass_method(const pr_value *cls, const char *name);
 int pr__subclass_from_wire(const char **p, const char *end, pr_value **out);
+/* A context's Process class (get_context('spawn').Process), and the start
+ * method a class fixes (NULL: the default context's, at start()) */
+pr_value *pr__context_class(const struct pr_start_method *m);
+const struct pr_start_method *pr__subclass_start_method(const pr_value *cls);
 
 /* The Process class's __init__ in the profile in force, for pr__class()
  * and the behaviours that create processes. */
@@ -361,6 +366,8 @@ int pr__wire_get_object(char tag, const char **p, const char *end, pr_value **ou
 /* A task behaviour or the executor's worker function by its __qualname__
  * ("task.returns", "_process_worker"); NULL for any other name. */
 pr_value *pr__task_by_name(const char *name);
+/* multiprocessing.set_executable(path): exec'd as given, unchecked */
+int pr__set_program_executable(const char *path);
 /* A bare Process object, for a description to fill. */
 pr_value *pr__process_new(void);
 /* The most arguments pr__child_start() passes on. */

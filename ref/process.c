@@ -465,10 +465,13 @@ int pr_process_start(pr_value *self, struct pr_diag *d)
 			       "allowed to have children");
 	cleanup();
 	/* self._Popen(self): context.Process._Popen asks the default
-	 * context at start() time which Popen class to use */
+	 * context at start() time which Popen class to use; a context's
+	 * class (SpawnProcess) has its own */
 	if ((po = calloc(1, sizeof *po)) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
-	po->method = pr__rt.method;
+	po->method = p->cls != NULL && pr__subclass_start_method(p->cls) != NULL ?
+			     pr__subclass_start_method(p->cls) :
+			     pr__rt.method;
 	po->sentinel = po->parent_w = -1;
 	if ((r = po->method->launch(po, self, d)) < 0) {
 		free(po);
@@ -1271,6 +1274,9 @@ int pr__process_is_instance(const pr_value *v)
 {
 	const struct pr_process *p = v->u.proc;
 
+	/* a context's ForkProcess derives from BaseProcess, not from Process */
+	if (p->cls != NULL && pr__subclass_start_method(p->cls) != NULL)
+		return 0;
 	return p->kind == PROC_BASE || (p->kind == PROC_MAIN && !pr__profile.daemon_kwarg);
 }
 

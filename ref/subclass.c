@@ -22,10 +22,12 @@
 static const char *const no_params[] = { NULL };
 
 struct subclass {
-	pr_value *name;   /* str: __name__, __qualname__ */
-	pr_value *run;    /* a behaviour, NULL: BaseProcess.run */
-	pr_value *args;   /* tuple: what run is called with */
-	pr_func run_func; /* NAME.run, the override */
+	const char *module;                   /* __module__: "__main__", or a context's */
+	const struct pr_start_method *method; /* a context's Process: its method */
+	pr_value *name;                       /* str: __name__, __qualname__ */
+	pr_value *run;                        /* a behaviour, NULL: BaseProcess.run */
+	pr_value *args;                       /* tuple: what run is called with */
+	pr_func run_func;                     /* NAME.run, the override */
 	char *run_qualname;
 };
 
@@ -42,12 +44,13 @@ static void subclass_free(void *data)
 	free(c);
 }
 
-/* type.__repr__: the module is __main__, where the class would be written */
+/* type.__repr__: the module is __main__, where the class would be written,
+ * or multiprocessing.context for a context's */
 static void subclass_repr(pr_value *v, struct sbuf *sb)
 {
 	struct subclass *c = v->u.obj.data;
 
-	pr__sb_printf(sb, "<class '__main__.%s'>", c->name->u.s.data);
+	pr__sb_printf(sb, "<class '%s.%s'>", c->module, c->name->u.s.data);
 }
 
 /* Worker.__name__; Worker.terminate and the other methods of the base,
@@ -71,12 +74,18 @@ static int subclass_getattr(pr_value *v, const char *name, pr_value **out, struc
 		       c->name->u.s.data, name);
 }
 
-/* 'C', the name, run ('-' for none), args */
+/* 'C', the name, run ('-' for none), args; 'K' and the method's name for a
+ * context's class */
 static int subclass_wire(struct sbuf *sb, pr_value *v)
 {
 	struct subclass *c = v->u.obj.data;
 	int r;
 
+	if (c->method != NULL) {
+		pr__sb_putc(sb, 'K');
+		pr__wire_put_blob(sb, c->method->name, strlen(c->method->name));
+		return 0;
+	}
 	pr__sb_putc(sb, 'C');
 	pr__wire_put_blob(sb, c->name->u.s.data, c->name->u.s.len);
 	if ((r = pr__wire_put(sb, c->run)) < 0)
@@ -116,6 +125,7 @@ int pr_subclass(pr_value *name, pr_value *run, pr_value *args, pr_value **out, s
 		pr_decref(empty);
 		return pr_diag(d, PR_EMEMORY, NULL);
 	}
+	c->module = "__main__";
 	c->name = pr_incref(name);
 	c->run = run != NULL ? pr_incref(run) : NULL;
 	/* its TypeErrors name it Worker.run from 3.10, run before */
@@ -137,6 +147,41 @@ int pr_subclass(pr_value *name, pr_value *run, pr_value *args, pr_value **out, s
 	}
 	*out = pr__object_new(&subclass_type, c);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
+/*
+ * A context's Process class (context.py: ForkProcess, SpawnProcess,
+ * ForkServerProcess): named for its method, starting its children with it
+ * whatever the default, one object per method as the module has one class.
+ */
+pr_value *pr__context_class(const struct pr_start_method *m)
+{
+	static pr_value *classes[3];
+	static const char *const names[] = { "ForkProcess", "SpawnProcess", "ForkServerProcess" };
+	size_t i = m == &pr__fork_method ? 0 : m == &pr__spawn_method ? 1 : 2;
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *name;
+
+	if (classes[i] == NULL) {
+		if ((name = pr_str(names[i], strlen(names[i]))) == NULL)
+			return NULL;
+		if (pr_subclass(name, NULL, NULL, &classes[i], &d) == 0) {
+			struct subclass *c = classes[i]->u.obj.data;
+
+			c->module = "multiprocessing.context";
+			c->method = m;
+		}
+		pr_decref(name);
+		pr_diag_clear(&d);
+	}
+	return classes[i] != NULL ? pr_incref(classes[i]) : NULL;
+}
+
+const struct pr_start_method *pr__subclass_start_method(const pr_value *cls)
+{
+	const struct subclass *c = pr__object_data(cls, &subclass_type);
+
+	return c != NULL ? c->method : NULL;
 }
 
 int pr__is_subclass(const pr_value *v)

@@ -257,6 +257,17 @@ static int get_value(struct rd *rd, pr_value **out)
 		return *out == NULL ? PR_EVALUE : 0;
 	case 'C':
 		return pr__subclass_from_wire(&rd->p, rd->end, out);
+	case 'K':
+		if (get_blob(rd, &data, &len) < 0)
+			return PR_EVALUE;
+		*out = len == 4 && memcmp(data, "fork", 4) == 0 ?
+			       pr__context_class(&pr__fork_method) :
+		       len == 5 && memcmp(data, "spawn", 5) == 0 ?
+			       pr__context_class(&pr__spawn_method) :
+		       len == 10 && memcmp(data, "forkserver", 10) == 0 ?
+			       pr__context_class(&pr__forkserver_method) :
+			       NULL;
+		return *out == NULL ? PR_EVALUE : 0;
 	case 'G':
 	case 'W':
 	case 'E':

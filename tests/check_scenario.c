@@ -350,6 +350,11 @@ static const struct {
 	  "t.scn:1:40: child.handles takes a signal and an exit code: args=(signal.NAME, CODE)" },
 	{ "p = Process(target=child.ignores)",
 	  "t.scn:1:20: child.ignores takes a signal: args=(signal.NAME,)" },
+	/* set_executable() and executable() */
+	{ "x = executable()",
+	  "t.scn:1:5: executable() is only given to set_executable(): the path is each "
+	  "implementation's own" },
+	{ "set_executable()", "t.scn:1:1: set_executable(path) takes one argument" },
 	/* the comparison operators */
 	{ "x = 1 < 2 < 3",
 	  "t.scn:1:11: chained comparisons are not part of the scenario language: use brackets" },

@@ -1677,6 +1677,14 @@ def subclass(*args, **kwargs):
                           _MOD.Process)
 
 
+def executable(*args, **kwargs):
+    """executable(): the interpreter spawn starts children with, before
+    any set_executable(): sys.executable."""
+    if args or kwargs:
+        raise DriverError('executable() takes no arguments')
+    return sys.executable
+
+
 def unpicklable(*args, **kwargs):
     """unpicklable(): an object pickle refuses (a lock)."""
     if args or kwargs:
@@ -1799,6 +1807,7 @@ def _exec_exit_hook():
 _VERBS = {
     'cause': cause,
     'children_left': children_left,
+    'executable': executable,
     'fault': fault,
     'faults_clear': faults_clear,
     'fds_leaked': fds_leaked,
@@ -1935,7 +1944,7 @@ _EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
 # The module's functions, Python's builtins, and the modules only ever
 # called as NAME.FUNC(...): gc.collect() and connection.wait(...).
 _MODULE_FUNCS = ('cpu_count', 'get_all_start_methods', 'get_start_method',
-                 'set_start_method')
+                 'set_executable', 'set_start_method')
 _BUILTINS = {'bytes': bytes, 'int': int, 'isinstance': isinstance,
              'len': len, 'str': str, 'type': type}
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,21 @@ static int v_kill(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 	return 0;
 }
 
+/* executable(): the program libprocref spawns its children with */
+static int v_executable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	char path[PATH_MAX];
+	int r;
+
+	(void)self;
+	if (pr_len(argv[0]) != 0 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "executable() takes no arguments");
+	if ((r = pr_get_executable(path, sizeof path)) < 0)
+		return pr_diag(d, r, NULL);
+	*out = pr_str(path, strlen(path));
+	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
 /* unpicklable(): a threading.Lock() */
 static int v_unpicklable(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
@@ -555,6 +571,7 @@ const pr_func drv_verb_kill = VARIADIC("kill", v_kill);
 const pr_func drv_verb_settles = VARIADIC("settles", v_settles);
 const pr_func drv_verb_started = VARIADIC("started", v_started);
 const pr_func drv_verb_unpicklable = VARIADIC("unpicklable", v_unpicklable);
+const pr_func drv_verb_executable = VARIADIC("executable", v_executable);
 const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
 const pr_func drv_verb_release = VARIADIC("release", v_release);
 const pr_func drv_verb_stderr = VARIADIC("stderr", v_stderr);
