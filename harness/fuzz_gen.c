@@ -353,7 +353,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 				REFUSE("active_children() with a child that may have finished");
 			blocked += m->v[i].st == ST_BLOCKED;
 		}
-		if (blocked > 1)
+		/* membership (op->truthy) does not see the order */
+		if (blocked > 1 && !op->truthy)
 			REFUSE("active_children() lists a set: its order is not fixed");
 		break;
 	case K_FDQ:
@@ -713,8 +714,18 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 	while (s->kind == PS_S_EXPR && e->kind == PS_X_NOT)
 		e = e->object;
 	if (s->kind == PS_S_EXPR && e->kind == PS_X_COMPARE && strcmp(e->text, "==") &&
-	    e->items[1]->kind == PS_X_NONE)
+	    (e->items[1]->kind == PS_X_NONE ||
+	     (e->items[1]->kind == PS_X_INT && strcmp(e->text, "in") && strcmp(e->text, "not in"))))
 		e = e->items[0];
+	/* p in active_children(): as active_children(), in any order */
+	if (s->kind == PS_S_EXPR && e->kind == PS_X_COMPARE &&
+	    (!strcmp(e->text, "in") || !strcmp(e->text, "not in")) && is_var(e->items[0], m, &v) &&
+	    is_global_call(e->items[1], "active_children") && !e->items[1]->n_items &&
+	    !e->items[1]->n_kw) {
+		op->k = K_ACTIVE;
+		op->truthy = true;
+		return true;
+	}
 	if (s->kind == PS_S_ASSIGN) {
 		if (is_global_call(e, "subclass"))
 			return decode_subclass(s, e, m, op);
@@ -1140,7 +1151,8 @@ static void gen_subclass(struct ps_fuzz_rng *r, struct ps_buf *b, bool *override
 }
 
 /* A statement on process variable var, drawn with weights that suit its state. */
-static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pvar *pv)
+static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_buf *b,
+		       const struct pvar *pv)
 {
 	enum {
 		START,
@@ -1184,7 +1196,20 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_buf *b, const struct pva
 	/* the same reads as CPython's tests assert them (vocab.def, issue 16):
 	 * decode() reads them as the plain ones */
 	if ((k == ALIVE || k == EXITCODE) && chance(r, 25)) {
-		ps_buf_addf(b, k == ALIVE ? "not %s.is_alive()" : "%s.exitcode is None", v);
+		/* the variant from the second stream, so that the main one,
+		 * and every scenario that meets none of this, stays as it was;
+		 * an ordering only where the exit code is an int (3: None
+		 * does not order; 2.7 orders it below every int) */
+		static const char *const ec[] = { "%s.exitcode != 0", "%s.exitcode < 0",
+						  "%s.exitcode >= 1" };
+		unsigned x = below(rs, 4);
+
+		if (k == ALIVE)
+			ps_buf_addf(b, x == 0 ? "%s in active_children()" : "not %s.is_alive()", v);
+		else if (x == 0 || (pv->st != ST_DONE && x > 1))
+			ps_buf_addf(b, "%s.exitcode is None", v);
+		else
+			ps_buf_addf(b, ec[x - 1], v);
 		return;
 	}
 	if (fixed[k]) {
@@ -1433,7 +1458,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			size_t i = below(&r, (unsigned)m.n ? (unsigned)m.n : 1);
 
 			if (m.n && live(m.v[i].st))
-				gen_on_var(&r, &stmt, &m.v[i]);
+				gen_on_var(&r, &rs, &stmt, &m.v[i]);
 			else
 				ps_buf_adds(&stmt, "faults_clear()");
 		} else if (procs == 0 || (procs < max_procs && k < 15)) {
@@ -1463,7 +1488,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			for (i = 0; i < m.n; i++)
 				if (live(m.v[i].st) && pickn-- == 0)
 					break;
-			gen_on_var(&r, &stmt, &m.v[i]);
+			gen_on_var(&r, &rs, &stmt, &m.v[i]);
 		}
 		if (ps_buf_oom(&stmt) || ps_buf_oom(&body))
 			goto nomem;

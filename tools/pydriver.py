@@ -498,7 +498,11 @@ def _note_escape(into, exc):
         name = _impl_module().current_process().name
     except Exception:
         name = '?'
-    rec = {'process': _clean(_text_type(name)), 'into': into}
+    # 2.7: a name is a byte string, maybe not ASCII; unicode() of it would
+    # raise here and lose the record
+    if not isinstance(name, _string_types):
+        name = _text_type(name)
+    rec = {'process': _clean(name), 'into': into}
     if exc is not None:
         rec['raised'] = _exception_fields(exc)
     try:
