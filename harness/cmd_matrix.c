@@ -186,7 +186,7 @@ static void console_add(struct ps_report *rep, const struct ps_report_item *it)
 }
 
 /*
- * Then one line: "ref (procref 0.1 ...) vs cpython-3.11: 213/213 pass
+ * Then one line: "ref (procref 0.2 ...) vs cpython-3.11: 213/213 pass
  * (100.0%), 0 xfail, 0 failed, 0 skipped, 2.1s".
  */
 static void console_finish(struct ps_report *rep, const struct ps_report_totals *t)

@@ -282,7 +282,7 @@ void ps_impl_release(struct ps_impl *impl)
 
 /*
  * "X.Y" and whether "-O" follows it, from the first "Python X.Y" in text
- * ("CPython 3.11.2", "PyPy 7.3.11 (Python 3.9.16)", "procref 0.1 (CPython
+ * ("CPython 3.11.2", "PyPy 7.3.11 (Python 3.9.16)", "procref 0.2 (CPython
  * 3.11-O semantics)") or from a bare "X.Y[-O]".  false when there is none.
  */
 static bool python_version(const char *text, char xy[16], bool *opt)

@@ -49,7 +49,7 @@ void ps_impl_release(struct ps_impl *impl);
  * follows, in *set (malloc'd).  The version is the hello's optional
  * "follows" ("3.9", "3.11-O"; docs/PROTOCOL.md) or else the first "Python
  * X.Y" in its "implementation" ("CPython 3.11.2", "PyPy 7.3.11 (Python
- * 3.9.16)", "procref 0.1 (CPython 3.11-O semantics)").  -O picks
+ * 3.9.16)", "procref 0.2 (CPython 3.11-O semantics)").  -O picks
  * cpython-X.Y-O when golden_dir has it, cpython-X.Y otherwise.  PS_EUSAGE
  * when no version can be read or no such set exists.
  */

@@ -9,7 +9,7 @@
 #define PROCREF_VERSION_H
 
 #define PR_VERSION_MAJOR 0
-#define PR_VERSION_MINOR 1
+#define PR_VERSION_MINOR 2
 #define PR_VERSION_PATCH 0
 
 /* MAJOR << 16 | MINOR << 8 | PATCH: what pr_version() returns, to compare

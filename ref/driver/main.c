@@ -22,7 +22,8 @@
 
 #include "driver.h"
 
-#define IMPLEMENTATION "procref 0.1 (CPython %s semantics)"
+/* the library's MAJOR.MINOR (procref_version.h) and the profile */
+#define IMPLEMENTATION "procref %d.%d (CPython %s semantics)"
 
 /* What to do with step and end requests after a scenario process is
  * gone (tools/pydriver.py, _zygote_begin). */
@@ -73,7 +74,8 @@ static int hello(void)
 	json_t *features = json_array();
 
 	exe[n > 0 ? n : 0] = '\0';
-	snprintf(impl, sizeof impl, IMPLEMENTATION, pr_profile_name());
+	snprintf(impl, sizeof impl, IMPLEMENTATION, PR_VERSION_MAJOR, PR_VERSION_MINOR,
+		 pr_profile_name());
 	for (i = 0; i < nfeat && features != NULL; i++)
 		json_array_append_new(features, json_string(feat[i]));
 	if (features != NULL && drv_faults_init())
