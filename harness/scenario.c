@@ -1692,6 +1692,27 @@ static int signal_number(const char *name)
 	return 0;
 }
 
+/* A check of one expression: the offending node with msg filled, or NULL. */
+typedef const struct ps_expr *(*expr_check)(const struct ps_expr *e, char *msg, size_t size);
+
+/* check applied to what e holds: its object, arguments and keyword values */
+static const struct ps_expr *check_within(const struct ps_expr *e, expr_check check, char *msg,
+					  size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	if ((bad = check(e->object, msg, size)))
+		return bad;
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check(e->items[i], msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check(e->kw[i].value, msg, size)))
+			return bad;
+	return NULL;
+}
+
 /* How many positional arguments the executor verbs with arguments take, none
  * by keyword (vocab.def's NOARGS verbs are checked by ps_fault_check). */
 static const struct {
@@ -1712,7 +1733,6 @@ static const struct {
  */
 static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size_t size)
 {
-	const struct ps_expr *bad;
 	size_t i;
 
 	if (!e)
@@ -1737,15 +1757,7 @@ static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size
 			}
 		}
 	}
-	if ((bad = check_exec(e->object, msg, size)))
-		return bad;
-	for (i = 0; i < e->n_items; i++)
-		if ((bad = check_exec(e->items[i], msg, size)))
-			return bad;
-	for (i = 0; i < e->n_kw; i++)
-		if ((bad = check_exec(e->kw[i].value, msg, size)))
-			return bad;
-	return NULL;
+	return check_within(e, check_exec, msg, size);
 }
 
 /*
@@ -1932,7 +1944,6 @@ static const struct ps_expr *check_signal_target(const struct ps_expr *e, char *
 static const struct ps_expr *check_signals(const struct ps_expr *e, char *msg, size_t size)
 {
 	const struct ps_expr *bad, *t;
-	size_t i;
 
 	if (!e)
 		return NULL;
@@ -1965,15 +1976,7 @@ static const struct ps_expr *check_signals(const struct ps_expr *e, char *msg, s
 	}
 	if (e->kind == PS_X_CALL && (bad = check_signal_target(e, msg, size)))
 		return bad;
-	if ((bad = check_signals(e->object, msg, size)))
-		return bad;
-	for (i = 0; i < e->n_items; i++)
-		if ((bad = check_signals(e->items[i], msg, size)))
-			return bad;
-	for (i = 0; i < e->n_kw; i++)
-		if ((bad = check_signals(e->kw[i].value, msg, size)))
-			return bad;
-	return NULL;
+	return check_within(e, check_signals, msg, size);
 }
 
 /* A class name: an ASCII identifier, as a program's own class would have */
@@ -2001,7 +2004,6 @@ static bool is_class_name(const struct ps_expr *e)
  */
 static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, size_t size)
 {
-	const struct ps_expr *bad;
 	size_t i;
 
 	if (!e)
@@ -2035,15 +2037,7 @@ static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, 
 			return kwarg(e, "args");
 		}
 	}
-	if ((bad = check_subclass(e->object, msg, size)))
-		return bad;
-	for (i = 0; i < e->n_items; i++)
-		if ((bad = check_subclass(e->items[i], msg, size)))
-			return bad;
-	for (i = 0; i < e->n_kw; i++)
-		if ((bad = check_subclass(e->kw[i].value, msg, size)))
-			return bad;
-	return NULL;
+	return check_within(e, check_subclass, msg, size);
 }
 
 /* The fault and executor verbs' arguments are checked here, so a bad site,
