@@ -873,12 +873,16 @@ static int manager_iterate_in(struct core *c, int timeout_ms)
 		if (r < 0 && r != -ECONNRESET) {
 			/* result_reader.recv() raises: is_broken with the
 			 * OSError as the cause (3.6: the manager dies) */
+			pr_value *cause;
+
 			free(pfd);
 			if (!pr__profile.ex_safe_queue) {
 				manager_dies(c);
 				return -1;
 			}
-			terminate_broken(c, read_error_cause(-r));
+			cause = read_error_cause(-r);
+			terminate_broken(c, cause);
+			pr_decref(cause);
 			return 1;
 		}
 		if (r <= 0) {
