@@ -12,7 +12,8 @@
  * target.  The class is an object whose data is its name and run; it
  * crosses to a spawned child by value, as procspec's Python driver
  * pickles the classes it makes (its run is a behaviour, pickled by
- * reference).
+ * reference).  The contexts' classes (get_context('spawn').Process is
+ * SpawnProcess) are objects of the same kind that fix a start method.
  */
 #include <stdlib.h>
 #include <string.h>
