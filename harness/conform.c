@@ -2402,6 +2402,60 @@ static void ck_child_atexit_writes(struct ck *c)
 	free(out);
 }
 
+/* an instance of a class with __call__ is a target: called with the
+ * process's args in the child */
+static void ck_forms_callable_object(struct ck *c)
+{
+	static const char *const need[] = { "builtin.type", NULL };
+
+	if (declares(c, need) && scn_begin(c, c->method) &&
+	    null(c, "c = callable_object('Dummy', call=child.exits)") &&
+	    repr(c, "type(c).__name__", "'Dummy'"))
+		run_child(c, "p = Process(target=c, args=(6,))", "6", NULL, NULL);
+}
+
+/* a grandchild's parent_process() while its parent runs, and after the
+ * scenario terminates it: ready(p, n) waits for its lines */
+static void ck_child_starts_watcher(struct ck *c)
+{
+	static const char *const need[] = { "parent_process", NULL };
+	char *out = NULL;
+	const char *alive = "parent_process().is_alive(): True\n";
+	const char *dead = "parent_process().is_alive(): False\n";
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.starts_watcher)") || !null(c, "p.start()") ||
+	    !null(c, "ready(p, 3)") || !null(c, "p.terminate()") || !null(c, "p.join()") ||
+	    !repr(c, "p.exitcode", "-15") || !null(c, "ready(p, 4)") ||
+	    !value(c, "stdout(p)", "text", &out))
+		return;
+	if (strncmp(out, "parent_process(): <_ParentProcess name='Process-1'", 50) ||
+	    !strstr(out, alive) || strlen(out) < strlen(dead) ||
+	    strcmp(out + strlen(out) - strlen(dead), dead))
+		miss(c, "four lines: parent_process(), its pid, is_alive() True, then after "
+			"terminate() is_alive() False");
+	free(out);
+}
+
+/* "fds: N", N a plausible count, then it blocks until released */
+static void ck_child_counts_fds(struct ck *c)
+{
+	char *out = NULL, *end = NULL;
+	long n = -1;
+
+	if (!scn_begin(c, c->method) || !null(c, "p = Process(target=child.counts_fds)") ||
+	    !null(c, "p.start()") || !null(c, "ready(p)") || !repr(c, "p.is_alive()", "True") ||
+	    !value(c, "stdout(p)", "text", &out))
+		return;
+	if (!strncmp(out, "fds: ", 5))
+		n = strtol(out + 5, &end, 10);
+	if (n < 3 || !end || strcmp(end, "\n"))
+		miss(c, "\"fds: N\\n\", N at least 3 (stdin, stdout, stderr)");
+	free(out);
+	if (null(c, "release(p)") && null(c, "p.join()"))
+		repr(c, "p.exitcode", "0");
+}
+
 /* ---- the checks: thread-scoped faults ------------------------------------ */
 
 /* fault(..., thread=): a site armed for background work spares the
@@ -2681,6 +2735,17 @@ static const struct check checks[] = {
 	  "cause(f) of a task that raised is CPython's _RemoteTraceback, the traceback in triple "
 	  "quotes",
 	  ck_exec_cause_format, -1 },
+	{ "forms.callable-object", MUST, "Targets",
+	  "callable_object('Dummy', call=child.exits) is a target called with the process's args: "
+	  "exitcode 6, type(c).__name__ 'Dummy'",
+	  ck_forms_callable_object, -1 },
+	{ "child.starts_watcher", MUST, "Child behaviours; Signals",
+	  "a grandchild's parent_process().is_alive() is True, then False once its parent is "
+	  "terminated; ready(p, n) waits for n lines",
+	  ck_child_starts_watcher, -1 },
+	{ "child.counts_fds", MUST, "Child behaviours",
+	  "child.counts_fds(): \"fds: N\" while it blocks, exitcode 0 once released",
+	  ck_child_counts_fds, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

@@ -1889,6 +1889,17 @@ static bool is_signal_arg(const struct ps_expr *e)
 	return n >= 1 && n <= 64;
 }
 
+/* A decimal integer literal from 1 to 99999 (a count of lines) */
+static bool is_positive_int(const struct ps_expr *e)
+{
+	long n;
+
+	if (e->kind != PS_X_INT)
+		return false;
+	n = strtol(e->text, NULL, 10);
+	return n >= 1 && n <= 99999;
+}
+
 static bool is_uncatchable(const struct ps_expr *e)
 {
 	int sig = e->kind == PS_X_GETATTR ? signal_number(e->text) : (int)strtol(e->text, NULL, 10);
@@ -1969,10 +1980,17 @@ static const struct ps_expr *check_signals(const struct ps_expr *e, char *msg, s
 			return e->items[1];
 		}
 	}
-	if (e->kind == PS_X_CALL && is_global(e->object, "ready") &&
-	    (e->n_items != 1 || e->n_kw || e->items[0]->kind != PS_X_VAR)) {
-		snprintf(msg, size, "ready(p) takes one argument, a process variable");
-		return e;
+	if (e->kind == PS_X_CALL && is_global(e->object, "ready")) {
+		if (e->n_items < 1 || e->n_items > 2 || e->n_kw || e->items[0]->kind != PS_X_VAR) {
+			snprintf(msg, size,
+				 "ready(p) takes a process variable, and ready(p, n) a number "
+				 "of lines");
+			return e;
+		}
+		if (e->n_items == 2 && !is_positive_int(e->items[1])) {
+			snprintf(msg, size, "ready(p, n): n is an integer from 1");
+			return e->items[1];
+		}
 	}
 	if (e->kind == PS_X_CALL && (bad = check_signal_target(e, msg, size)))
 		return bad;
@@ -2035,6 +2053,25 @@ static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, 
 		if (kwarg(e, "args") && !kwarg(e, "run")) {
 			snprintf(msg, size, "subclass(): args= goes with run=");
 			return kwarg(e, "args");
+		}
+	}
+	if (e->kind == PS_X_CALL && is_global(e->object, "callable_object")) {
+		const struct ps_expr *call = kwarg(e, "call");
+
+		if (e->n_items != 1 || !is_class_name(e->items[0])) {
+			snprintf(msg, size,
+				 "callable_object(NAME, call=child.X) takes a class name, an "
+				 "identifier in a string");
+			return e->n_items ? e->items[0] : e;
+		}
+		if (e->n_kw != 1 || !call) {
+			snprintf(msg, size, "callable_object() takes one keyword, call=child.X");
+			return e->n_kw ? e->kw[0].value : e;
+		}
+		if (call->kind != PS_X_BEHAVIOUR) {
+			snprintf(msg, size,
+				 "callable_object(): call= is a child behaviour, child.NAME");
+			return call;
 		}
 	}
 	return check_within(e, check_subclass, msg, size);

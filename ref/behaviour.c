@@ -4,6 +4,7 @@
  * behave identically everywhere.  Each follows tools/pydriver.py's
  * function of the same name, the one golden transcripts come from.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -794,6 +795,150 @@ static const pr_func child_handles = {
 static const pr_func child_ignores = {
 	.name = "ignores", .params = ignores_params, .nparams = 1, .nrequired = 1, .fn = b_ignores
 };
+
+/* ---- a child that outlives its parent, and a child's open fds -------- */
+
+/* "label: repr(self.NAME())" or the exception it raised, into sb */
+static void report_call(struct sbuf *sb, const char *label, pr_value *self, const char *name)
+{
+	struct pr_diag e = PR_DIAG_INIT;
+	pr_value *m = NULL, *v = NULL;
+	int r;
+
+	if ((r = pr_getattr(self, name, &m, &e)) == 0)
+		r = pr_call(m, NULL, 0, NULL, NULL, 0, &v, &e);
+	report_line(sb, label, r, v, &e);
+	pr_decref(v);
+	pr_decref(m);
+	pr_diag_clear(&e);
+}
+
+/* A bound of seconds times PROCSPEC_TIMEOUT_MULTIPLIER (at least 1), as
+ * the drivers' own waits */
+static double scaled_seconds(double seconds)
+{
+	const char *m = getenv("PROCSPEC_TIMEOUT_MULTIPLIER");
+	double f = m != NULL ? atof(m) : 1.0;
+
+	return seconds * (f > 1.0 ? f : 1.0);
+}
+
+static int say_sb(struct sbuf *sb, struct pr_diag *d)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = pr__sb_finish(sb, &text, &len)) < 0)
+		return pr_diag(d, r, NULL);
+	r = say(text, len, d);
+	free(text);
+	return r;
+}
+
+/* child.watches_parent(): parent_process(), its pid and is_alive(); then
+ * parent_process().join(10 s, scaled) and is_alive() again */
+static int b_watches_parent(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *pp = pr__rt.parent != NULL ? pr__rt.parent : pr_none();
+	pr_value *v = NULL, *join = NULL, *timeout = NULL, *res = NULL;
+	struct pr_diag e = PR_DIAG_INIT;
+	struct sbuf sb = SBUF_INIT;
+	int r;
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	report_line(&sb, "parent_process()", 0, pp, NULL);
+	r = pr_getattr(pp, "pid", &v, &e);
+	report_line(&sb, "parent_process().pid", r, v, &e);
+	pr_decref(v);
+	pr_diag_clear(&e);
+	report_call(&sb, "parent_process().is_alive()", pp, "is_alive");
+	if ((r = say_sb(&sb, d)) < 0)
+		return r;
+	if ((timeout = pr_float(scaled_seconds(10))) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	if ((r = pr_getattr(pp, "join", &join, d)) == 0)
+		r = pr_call(join, &timeout, 1, NULL, NULL, 0, &res, d);
+	pr_decref(res);
+	pr_decref(join);
+	pr_decref(timeout);
+	if (r < 0)
+		return r;
+	report_call(&sb, "parent_process().is_alive()", pp, "is_alive");
+	return say_sb(&sb, d);
+}
+
+/* child.starts_watcher(): q = Process(target=child.watches_parent);
+ * q.start(); then child.blocks()'s wait, writing nothing itself */
+static int b_starts_watcher(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	static const char *const kw[] = { "target" };
+	pr_value *cls = NULL, *q = NULL, *start = NULL, *res = NULL, *target;
+	int r;
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	if (pr__rt.current->u.proc->gate < 0)
+		return pr_diag(d, PR_ERUNTIME, "child.starts_watcher(): this process has no gate");
+	if ((target = pr_behaviour("watches_parent")) == NULL ||
+	    (cls = pr__class(pr__process_init())) == NULL) {
+		pr_decref(target);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	if ((r = pr_call(cls, NULL, 0, kw, &target, 1, &q, d)) == 0) {
+		q->u.proc->gate = pr__rt.current->u.proc->gate;
+		if ((r = pr_getattr(q, "start", &start, d)) == 0)
+			r = start_from_target(start, &res, d);
+	}
+	pr_decref(res);
+	pr_decref(start);
+	pr_decref(q);
+	pr_decref(cls);
+	pr_decref(target);
+	if (r < 0)
+		return r;
+	return b_blocks(NULL, NULL, NULL, d);
+}
+
+/* child.counts_fds(): "fds: N", N the file descriptors this process has
+ * open; then child.blocks()'s wait */
+static int b_counts_fds(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct dirent *ent;
+	char line[32];
+	long n = 0;
+	DIR *dir;
+	int r;
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	if (pr__rt.current->u.proc->gate < 0)
+		return pr_diag(d, PR_ERUNTIME, "child.counts_fds(): this process has no gate");
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return pr_diag(d, -errno, NULL);
+	while ((ent = readdir(dir)) != NULL)
+		n += ent->d_name[0] != '.';
+	closedir(dir);
+	/* os.listdir() counts the directory's own fd too, and takes it off */
+	snprintf(line, sizeof line, "fds: %ld\n", n - 1);
+	if ((r = say(line, strlen(line), d)) < 0)
+		return r;
+	return b_blocks(NULL, NULL, NULL, d);
+}
+
+static const pr_func child_counts_fds = { .name = "counts_fds",
+					  .params = no_params,
+					  .fn = b_counts_fds };
+static const pr_func child_starts_watcher = { .name = "starts_watcher",
+					      .params = no_params,
+					      .fn = b_starts_watcher };
+static const pr_func child_watches_parent = { .name = "watches_parent",
+					      .params = no_params,
+					      .fn = b_watches_parent };
 
 /* child.NAME: the names are harness/vocab.def's, the functions above */
 static const struct {

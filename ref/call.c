@@ -230,6 +230,12 @@ int pr_call(pr_value *func, pr_value *const *args, size_t nargs, const char *con
 			is_method = 1;
 			break;
 		}
+		if (func->u.obj.type->call != NULL) {
+			f = func->u.obj.type->call;
+			self = func;
+			is_method = 0; /* bound: self is no parameter */
+			break;
+		}
 		/* fall through */
 	default:
 		return pr_diag(d, PR_ETYPE, "'%s' object is not callable", pr__type_name(func));
@@ -262,7 +268,8 @@ int pr__call_with(pr_value *func, pr_value *args, pr_value *kwargs, pr_value **o
 	int r;
 
 	/* a call to what is not callable fails before ** is looked at */
-	if (func->kind != PR_FUNCTION && func->kind != PR_METHOD)
+	if (func->kind != PR_FUNCTION && func->kind != PR_METHOD &&
+	    !(func->kind == PR_OBJECT && (func->u.obj.type->call || func->u.obj.type->init)))
 		nkw = 0;
 	if (nkw && ((names = calloc(nkw, sizeof *names)) == NULL ||
 		    (values = calloc(nkw, sizeof *values)) == NULL)) {

@@ -169,6 +169,11 @@ struct pr_objtype {
 	/* a class: calling the object runs this __init__ with self the class
 	 * (process_init makes an instance of it) */
 	const pr_func *(*init)(void);
+	/* an instance with __call__: calling it runs this with self the
+	 * object (instance.c) */
+	const pr_func *call;
+	/* type(v).__name__ when it is the object's own (NULL: name) */
+	const char *(*type_name)(const pr_value *v);
 };
 /* A new object of type t owning data (freed with t->free if this fails). */
 pr_value *pr__object_new(const struct pr_objtype *t, void *data);
@@ -321,6 +326,8 @@ int pr__is_subclass(const pr_value *v);
 const char *pr__subclass_name(const pr_value *cls);
 const pr_func *pr__subclass_method(const pr_value *cls, const char *name);
 int pr__subclass_from_wire(const char **p, const char *end, pr_value **out);
+/* A callable object (instance.c) from its wire form, after the 'O' */
+int pr__callable_object_from_wire(const char **p, const char *end, pr_value **out);
 /* A context's Process class (get_context('spawn').Process), and the start
  * method a class fixes (NULL: the default context's, at start()) */
 pr_value *pr__context_class(const struct pr_start_method *m);

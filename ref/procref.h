@@ -340,6 +340,11 @@ PR_EXTERN pr_value *pr_behaviour(const char *name);
 PR_EXTERN int pr_subclass(pr_value *name, pr_value *run, pr_value *args, pr_value **out,
 			  struct pr_diag *d);
 
+/* An instance of a class NAME whose __call__(self, *args, **kwargs) is
+ * call(*args, **kwargs), call a behaviour from pr_behaviour(): a target
+ * that is a callable object.  name is a str value. */
+PR_EXTERN int pr_callable_object(pr_value *name, pr_value *call, pr_value **out, struct pr_diag *d);
+
 /* getattr(obj, name), setattr(obj, name, v), func(*args, **kwargs).
  * Arguments are borrowed; *out is a new reference. */
 PR_EXTERN int pr_getattr(pr_value *obj, const char *name, pr_value **out, struct pr_diag *d);

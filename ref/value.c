@@ -373,6 +373,8 @@ const char *pr__type_name(const pr_value *v)
 	case PR_METHOD:
 		return "method";
 	case PR_OBJECT:
+		if (v->u.obj.type->type_name != NULL)
+			return v->u.obj.type->type_name(v);
 		return v->u.obj.type->name;
 	}
 	return "object";

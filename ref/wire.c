@@ -257,6 +257,8 @@ static int get_value(struct rd *rd, pr_value **out)
 		return *out == NULL ? PR_EVALUE : 0;
 	case 'C':
 		return pr__subclass_from_wire(&rd->p, rd->end, out);
+	case 'O':
+		return pr__callable_object_from_wire(&rd->p, rd->end, out);
 	case 'K':
 		if (get_blob(rd, &data, &len) < 0)
 			return PR_EVALUE;

@@ -868,6 +868,55 @@ def calls(proc, *names):
     sys.stdout.flush()
 
 
+# --- a child that outlives its parent, and a child's open fds
+# (child.watches_parent, child.starts_watcher, child.counts_fds: CPython's
+# test_parent_process and test_child_fd_inflation) ---------------------------
+
+def watches_parent():
+    """child.watches_parent(): 'parent_process(): ...', its pid and
+    'parent_process().is_alive(): ...', flushed; then
+    parent_process().join(10 s, times the multiplier), and is_alive() again:
+    a process whose parent dies meanwhile sees it die (3.8+)."""
+    _child_setup()
+    pp = _impl_module().parent_process()
+    _write_out(_report_line('parent_process()', lambda: pp) +
+               _report_line('parent_process().pid', lambda: pp.pid) +
+               _report_line('parent_process().is_alive()', pp.is_alive))
+    pp.join(_timeout(10))
+    _write_out(_report_line('parent_process().is_alive()', pp.is_alive))
+
+
+def starts_watcher():
+    """child.starts_watcher(): q = Process(target=child.watches_parent);
+    q.start(), and this process then waits on its gate as child.blocks()
+    does, writing nothing itself: whatever kills it, q reports."""
+    _child_setup()
+    mod = _impl_module()
+    cls = type(mod.current_process())
+    if cls.__name__.startswith('_'):
+        cls = mod.Process
+    q = cls(target=watches_parent)
+    fd = _own_gate()
+    if fd is None:
+        raise RuntimeError('child.starts_watcher(): this process has no gate')
+    _attach_refs(q, fd)
+    _start_from_target(q)
+    _retry(os.read, fd, 1)
+
+
+def counts_fds():
+    """child.counts_fds(): 'fds: N', N the number of file descriptors this
+    process has open, flushed; then it waits on its gate as child.blocks()
+    does, so that siblings are counted while all of them run."""
+    _child_setup()
+    fd = _own_gate()
+    if fd is None:
+        raise RuntimeError('child.counts_fds(): this process has no gate')
+    # listdir holds one more fd, the directory's own, while it reads
+    _write_out('fds: %d\n' % (len(os.listdir('/proc/self/fd')) - 1))
+    _retry(os.read, fd, 1)
+
+
 _BEHAVIOURS = {
     'blocks': blocks,
     'calls': calls,
@@ -891,6 +940,12 @@ _BEHAVIOURS.update({
     'writes_unflushed': writes_unflushed,
 })
 
+_BEHAVIOURS.update({
+    'counts_fds': counts_fds,
+    'starts_watcher': starts_watcher,
+    'watches_parent': watches_parent,
+})
+
 # Everything a child may have to unpickle.
 _PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd,
                                          _write_out, _thread_waits]
@@ -899,7 +954,8 @@ _PICKLED = list(_BEHAVIOURS.values()) + [_FdRef, _fdref_from_dupfd,
 def _publish_tasks():
     # Defined further down; listed here so that _publish_as_module sees them.
     _PICKLED.extend(list(_TASKS.values()) + [_Worker, _Gate, TwoArgError,
-                                             _make_subclass])
+                                             _make_subclass,
+                                             _make_callable_class])
 
 
 def _publish_as_module():
@@ -1621,14 +1677,29 @@ def _server_dead(pid):
 
 
 def ready(*args, **kwargs):
-    """ready(p): wait until p's stdout capture holds something, within 5 s
-    (times PROCSPEC_TIMEOUT_MULTIPLIER)."""
+    """ready(p): wait until p's stdout capture holds something; ready(p, n):
+    until it holds n lines; within 5 s (times PROCSPEC_TIMEOUT_MULTIPLIER)."""
     import time
+    want = 0
+    if len(args) == 2 and not kwargs:
+        want = args[1]
+        if (not isinstance(want, _integer_types) or isinstance(want, bool)
+                or want < 1):
+            raise DriverError('ready(): the number of lines is an integer '
+                              'from 1')
+        args = args[:1]
     rec = _need_record('ready', args, kwargs)
     deadline = _monotonic() + _timeout(5)
-    while os.fstat(rec.out_fd).st_size == 0:
+    while True:
+        if want == 0:
+            if os.fstat(rec.out_fd).st_size > 0:
+                return
+        elif _read_capture(rec.out_fd).count('\n') >= want:
+            return
         if _monotonic() >= deadline:
-            raise _Raised(_timeout_error('no output from the process'))
+            raise _Raised(_timeout_error(
+                'fewer lines than asked for from the process' if want
+                else 'no output from the process'))
         time.sleep(0.002)
 
 
@@ -1679,6 +1750,39 @@ def subclass(*args, **kwargs):
         raise DriverError('subclass(): run= is a child behaviour')
     return _make_subclass(args[0], run, tuple(kwargs.get('args', ())),
                           _MOD.Process)
+
+
+class _CallableMeta(type):
+    """The metaclass of the classes callable_object() makes: pickled by
+    value, as _SubclassMeta's are."""
+
+
+def _make_callable_class(name, call):
+    """class NAME: def __call__(self, *a, **kw): return call(*a, **kw)"""
+    def __call__(self, *args, **kwargs):
+        return call(*args, **kwargs)
+    ns = {'__module__': '__main__', '__call__': __call__,
+          '_procspec_spec': (name, call)}
+    return _CallableMeta(_native_str(name), (object,), ns)
+
+
+def _reduce_callable_class(cls):
+    return _make_callable_class, cls._procspec_spec
+
+
+_copyreg.pickle(_CallableMeta, _reduce_callable_class)
+
+
+def callable_object(*args, **kwargs):
+    """callable_object(name, call=child.X): an instance of a class named
+    name whose __call__ calls the behaviour with the call's arguments, to
+    be a process's target."""
+    if (len(args) != 1 or not isinstance(args[0], _string_types) or
+            set(kwargs) != set(['call'])):
+        raise DriverError('callable_object() takes a class name and call=')
+    if kwargs['call'] not in _BEHAVIOURS.values():
+        raise DriverError('callable_object(): call= is a child behaviour')
+    return _make_callable_class(args[0], kwargs['call'])()
 
 
 def executable(*args, **kwargs):
@@ -1826,6 +1930,7 @@ _VERBS = {
     'stderr': stderr,
     'stdout': stdout,
     'subclass': subclass,
+    'callable_object': callable_object,
     'unpicklable': unpicklable,
 }
 

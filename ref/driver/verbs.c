@@ -525,25 +525,84 @@ static int v_send_signal(pr_value *self, pr_value **argv, pr_value **out, struct
 	return 0;
 }
 
-/* ready(p): wait, bounded, until p's stdout capture holds something */
+/* The number of newlines in a capture file so far, read with pread (the
+ * children's fds share its offset); -1 with errno when it cannot be read */
+static long capture_lines(int fd)
+{
+	char buf[4096];
+	long lines = 0;
+	off_t off = 0;
+	ssize_t n, i;
+
+	for (;;) {
+		do
+			n = pread(fd, buf, sizeof buf, off);
+		while (n == -1 && errno == EINTR);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return lines;
+		for (i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+		off += n;
+	}
+}
+
+/* ready(p): wait, bounded, until p's stdout capture holds something;
+ * ready(p, n): until it holds n lines */
 static int v_ready(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct drv_record *rec;
 	struct timespec tick = { 0, 2000000 };
+	pr_value *args = argv[0], *one = NULL, *n_v = NULL, *first;
+	char *text;
+	pr_value *pass[2];
 	struct stat st;
+	int64_t want = 0;
+	long have;
 	int r, waited;
 
 	(void)self;
 	(void)out;
-	if ((r = need_record("ready", argv, &rec, d)) < 0)
+	if (pr_len(args) == 2 && pr_len(argv[1]) == 0) {
+		n_v = pr_item(args, 1);
+		if (pr_kind(n_v) == PR_INT && pr_repr(n_v, &text, NULL) == 0) {
+			want = strtoll(text, NULL, 10);
+			free(text);
+		}
+		if (want < 1 || want > 99999)
+			return pr_diag(d, PR_EUNSUPPORTED,
+				       "ready(): the number of lines is an integer from 1");
+		first = pr_incref(pr_item(args, 0)); /* pr_tuple() takes it */
+		if ((one = pr_tuple(&first, 1)) == NULL)
+			return pr_diag(d, PR_EMEMORY, NULL);
+		pass[0] = one;
+		pass[1] = argv[1];
+		r = need_record("ready", pass, &rec, d);
+		pr_decref(one);
+	} else {
+		r = need_record("ready", argv, &rec, d);
+	}
+	if (r < 0)
 		return r;
 	for (waited = 0;; waited += 2) {
-		if (fstat(rec->out_fd, &st) < 0)
-			return pr_diag(d, PR_EUNSUPPORTED, "ready(): cannot read the capture file");
-		if (st.st_size > 0)
-			return 0;
+		if (want == 0) {
+			if (fstat(rec->out_fd, &st) < 0)
+				return pr_diag(d, PR_EUNSUPPORTED,
+					       "ready(): cannot read the capture file");
+			if (st.st_size > 0)
+				return 0;
+		} else {
+			if ((have = capture_lines(rec->out_fd)) < 0)
+				return pr_diag(d, PR_EUNSUPPORTED,
+					       "ready(): cannot read the capture file");
+			if (have >= want)
+				return 0;
+		}
 		if (waited >= scaled_ms(5))
-			return pr_diag_raise(d, "TimeoutError", "no output from the process");
+			return pr_diag_raise(d, "TimeoutError",
+					     want ? "fewer lines than asked for from the process" :
+						    "no output from the process");
 		nanosleep(&tick, NULL);
 	}
 }
@@ -555,7 +614,20 @@ static int v_subclass(pr_value *self, pr_value **argv, pr_value **out, struct pr
 	return pr_subclass(argv[0], argv[1], argv[2], out, d);
 }
 
+/* callable_object(name, *, call): libprocref's (pr_callable_object) */
+static int v_callable_object(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	(void)self;
+	if (argv[1] == NULL)
+		return pr_diag(
+			d, PR_ETYPE,
+			"callable_object() missing 1 required keyword-only argument: 'call'");
+	return pr_callable_object(argv[0], argv[1], out, d);
+}
+
 static const char *const no_params[] = { NULL };
+static const char *const callable_object_params[] = { "name" };
+static const char *const callable_object_kwonly[] = { "call" };
 static const char *const subclass_params[] = { "name" };
 static const char *const subclass_kwonly[] = { "run", "args" };
 
@@ -586,6 +658,13 @@ const pr_func drv_verb_subclass = { .name = "subclass",
 				    .kwonly = subclass_kwonly,
 				    .nkwonly = 2,
 				    .fn = v_subclass };
+const pr_func drv_verb_callable_object = { .name = "callable_object",
+					   .params = callable_object_params,
+					   .nparams = 1,
+					   .nrequired = 1,
+					   .kwonly = callable_object_kwonly,
+					   .nkwonly = 1,
+					   .fn = v_callable_object };
 
 /* The dispatch table: the names are the table's, the functions the
  * driver's (here and in faults.c). */
