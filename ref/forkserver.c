@@ -422,7 +422,15 @@ static int report_own_code(int status_w, int bootstrapped, int code)
 		u = (uint64_t)pr__rt.exit_overflow_code;
 	}
 	if (code < 0) {
+		/* the struct.error leaves _serve_one into forkserver.main's
+		 * `except Exception: sys.excepthook(...)`: the server's loop */
+		struct pr_diag e = PR_DIAG_INIT;
+
 		pr__stream_write(PR_STDERR, err, sizeof(err) - 1);
+		pr__flush_std_streams();
+		pr_diag_raise(&e, "error", "argument out of range");
+		pr_escape_note("server", &e);
+		pr_diag_clear(&e);
 		return 1;
 	}
 	pr__write_all(status_w, &u, sizeof(u));
