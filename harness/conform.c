@@ -2456,6 +2456,55 @@ static void ck_child_counts_fds(struct ck *c)
 		repr(c, "p.exitcode", "0");
 }
 
+/* the child's own view of its args, kwargs and pid */
+static void ck_child_echoes(struct ck *c)
+{
+	char *out = NULL, *pid = NULL, *want = NULL;
+
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.echoes, args=(1, 'x'), kwargs={'k': [2]})", "0",
+		  NULL, NULL);
+	if (!value(c, "stdout(p)", "text", &out) || !value(c, "p.pid", "repr", &pid))
+		goto out;
+	if (asprintf(&want, "args: (1, 'x')\nkwargs: {'k': [2]}\npid: %s\n", pid) < 0)
+		want = NULL;
+	if (!want || strcmp(out, want))
+		miss(c, "\"args: (1, 'x')\\nkwargs: {'k': [2]}\\npid: \" and p.pid");
+out:
+	free(want);
+	free(pid);
+	free(out);
+}
+
+/* a process tree in the order it ran, and many children at once */
+static void ck_child_recurses_many(struct ck *c)
+{
+	if (!scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.recurses, args=(1,))", "0",
+		  "Process-1\nProcess-1:1\nProcess-1:2\n", "");
+	if (!c->failed)
+		run_child(c, "p = Process(target=child.starts_many, args=(3,))", "0",
+			  "exitcodes: [0]\nexitcodes: [-15]\n", "");
+}
+
+/* the child's own start method, and its main thread's native id */
+static void ck_child_reports_method(struct ck *c)
+{
+	static const char *const need[] = { "start_method", NULL };
+	static const char *const native[] = { "threading.native_id", NULL };
+	char want[64];
+
+	snprintf(want, sizeof(want), "get_start_method(): '%s'\n", c->method);
+	if (!declares(c, need) || !scn_begin(c, c->method))
+		return;
+	run_child(c, "p = Process(target=child.reports_start_method)", "0", want, "");
+	if (!c->failed && declares_one(c, native[0]))
+		run_child(c, "p = Process(target=child.reports_native_id)", "0",
+			  "main_thread().native_id == get_native_id(): True\n", "");
+}
+
 /* ---- the checks: thread-scoped faults ------------------------------------ */
 
 /* fault(..., thread=): a site armed for background work spares the
@@ -2746,6 +2795,17 @@ static const struct check checks[] = {
 	{ "child.counts_fds", MUST, "Child behaviours",
 	  "child.counts_fds(): \"fds: N\" while it blocks, exitcode 0 once released",
 	  ck_child_counts_fds, -1 },
+	{ "child.echoes", MUST, "Child behaviours",
+	  "child.echoes(1, 'x', k=[2]): the child's args, kwargs and os.getpid() == p.pid",
+	  ck_child_echoes, -1 },
+	{ "child.recurses", MUST, "Child behaviours",
+	  "child.recurses(1): Process-1, Process-1:1, Process-1:2 in turn; child.starts_many(3): "
+	  "exit codes [0], then [-15]",
+	  ck_child_recurses_many, -1 },
+	{ "child.reports_start_method", MUST, "Child behaviours",
+	  "the child's own get_start_method() is the scenario's method; its main thread has its "
+	  "own native id (3.8+)",
+	  ck_child_reports_method, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

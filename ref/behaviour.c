@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -291,20 +292,20 @@ static int b_reports(pr_value *self, pr_value **argv, pr_value **out, struct pr_
 }
 
 /* child.writes(out='', err=''): out to stdout, err to stderr, each
- * flushed */
+ * flushed; a stream whose text is not given is not touched */
 static int b_writes(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	int r;
 
 	(void)self;
 	(void)out;
-	if (argv[0] != NULL && (r = write_text(PR_STDOUT, argv[0], d)) < 0)
+	if (argv[0] != NULL &&
+	    ((r = write_text(PR_STDOUT, argv[0], d)) < 0 || (r = flush(PR_STDOUT, d)) < 0))
 		return r;
-	if ((r = flush(PR_STDOUT, d)) < 0)
+	if (argv[1] != NULL &&
+	    ((r = write_text(PR_STDERR, argv[1], d)) < 0 || (r = flush(PR_STDERR, d)) < 0))
 		return r;
-	if (argv[1] != NULL && (r = write_text(PR_STDERR, argv[1], d)) < 0)
-		return r;
-	return flush(PR_STDERR, d);
+	return 0;
 }
 
 /* ---- what CPython's tests and real programs do in a child: atexit,
@@ -939,6 +940,235 @@ static const pr_func child_starts_watcher = { .name = "starts_watcher",
 static const pr_func child_watches_parent = { .name = "watches_parent",
 					      .params = no_params,
 					      .fn = b_watches_parent };
+
+/* ---- a child's own view of what it was given; runs of many children -- */
+
+/* child.echoes(*args, **kwargs): "args: ...", "kwargs: ..." and "pid: N" */
+static int b_echoes(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	(void)self;
+	(void)out;
+	pr__sb_printf(&sb, "args: ");
+	pr__value_repr(argv[0], &sb);
+	pr__sb_printf(&sb, "\nkwargs: ");
+	pr__value_repr(argv[1], &sb);
+	pr__sb_printf(&sb, "\npid: %ld\n", (long)getpid());
+	return say_sb(&sb, d);
+}
+
+/* child.reports_start_method(): "get_start_method(): ..." */
+static int b_reports_start_method(pr_value *self, pr_value **argv, pr_value **out,
+				  struct pr_diag *d)
+{
+	struct pr_diag e = PR_DIAG_INIT;
+	struct sbuf sb = SBUF_INIT;
+	pr_value *f, *v = NULL;
+	int r;
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	if ((f = pr_global("get_start_method")) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	r = pr_call(f, NULL, 0, NULL, NULL, 0, &v, &e);
+	report_line(&sb, "get_start_method()", r, v, &e);
+	pr_decref(v);
+	pr_decref(f);
+	pr_diag_clear(&e);
+	return say_sb(&sb, d);
+}
+
+/* q = type(current_process())(target=target, args=args); q.start(), with
+ * this process's gate; *q is the new process */
+static int start_one(pr_value *target, pr_value *args, pr_value **q, struct pr_diag *d)
+{
+	static const char *const kw[] = { "target", "args" };
+	pr_value *kwv[2] = { target, args };
+	pr_value *cls, *fn = NULL, *res = NULL;
+	int r;
+
+	*q = NULL;
+	if ((cls = pr__class(pr__process_init())) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	r = pr_call(cls, NULL, 0, kw, kwv, args != NULL ? 2 : 1, q, d);
+	pr_decref(cls);
+	if (r < 0)
+		return r;
+	(*q)->u.proc->gate = pr__rt.current->u.proc->gate;
+	if ((r = pr_getattr(*q, "start", &fn, d)) == 0)
+		r = start_from_target(fn, &res, d);
+	pr_decref(fn);
+	pr_decref(res);
+	return r;
+}
+
+/* name() of q: q.join(), q.terminate(), ... */
+static int call_method(pr_value *q, const char *name, struct pr_diag *d)
+{
+	pr_value *fn = NULL, *res = NULL;
+	int r;
+
+	if ((r = pr_getattr(q, name, &fn, d)) == 0)
+		r = pr_call(fn, NULL, 0, NULL, NULL, 0, &res, d);
+	pr_decref(fn);
+	pr_decref(res);
+	return r;
+}
+
+/* child.recurses(depth=2): its name; then, if depth > 0, two children in
+ * turn with child.recurses(depth - 1), each started and joined */
+static int b_recurses(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *name = NULL, *target = NULL, *args = NULL, *next, *q = NULL;
+	struct sbuf sb = SBUF_INIT;
+	int depth = 2, r, i;
+
+	(void)self;
+	(void)out;
+	if (argv[0] != NULL && (r = pr__value_as_cint(argv[0], &depth, d)) < 0)
+		return r;
+	if ((r = pr_getattr(pr__rt.current, "name", &name, d)) < 0)
+		return r;
+	pr__value_str(name, &sb);
+	pr_decref(name);
+	pr__sb_putc(&sb, '\n');
+	if ((r = say_sb(&sb, d)) < 0 || depth <= 0)
+		return r;
+	if ((target = pr_behaviour("recurses")) == NULL || (next = pr_int(depth - 1)) == NULL ||
+	    (args = pr_tuple(&next, 1)) == NULL) {
+		pr_decref(target);
+		return pr_diag(d, PR_EMEMORY, NULL);
+	}
+	for (i = 0; i < 2 && r == 0; i++) {
+		if ((r = start_one(target, args, &q, d)) == 0)
+			r = call_method(q, "join", d);
+		pr_decref(q);
+		q = NULL;
+	}
+	pr_decref(args);
+	pr_decref(target);
+	return r;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* "exitcodes: [...]": the distinct exit codes of procs, sorted */
+static int say_exitcodes(pr_value **procs, int64_t n, struct pr_diag *d)
+{
+	struct sbuf sb = SBUF_INIT;
+	int64_t *codes, i, k = 0;
+	pr_value *v;
+	char *text;
+	int r = 0;
+
+	if ((codes = calloc((size_t)n + 1, sizeof *codes)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (i = 0; i < n && r == 0; i++) {
+		v = NULL;
+		if ((r = pr_getattr(procs[i], "exitcode", &v, d)) == 0) {
+			if (pr_repr(v, &text, NULL) == 0) {
+				codes[k++] = strtoll(text, NULL, 10);
+				free(text);
+			}
+		}
+		pr_decref(v);
+	}
+	if (r < 0) {
+		free(codes);
+		return r;
+	}
+	qsort(codes, (size_t)k, sizeof *codes, cmp_i64);
+	pr__sb_printf(&sb, "exitcodes: [");
+	for (i = 0; i < k; i++)
+		if (i == 0 || codes[i] != codes[i - 1])
+			pr__sb_printf(&sb, "%s%lld", i ? ", " : "", (long long)codes[i]);
+	pr__sb_printf(&sb, "]\n");
+	free(codes);
+	return say_sb(&sb, d);
+}
+
+/* child.starts_many(n): n children of child.returns started, then all
+ * joined; n of child.blocks started, all terminated, all joined; the
+ * distinct exit codes of each round */
+static int b_starts_many(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	static const char *const targets[] = { "returns", "blocks" };
+	pr_value **procs, *target;
+	int64_t n, i, started;
+	int round, r = 0, n_c;
+
+	(void)self;
+	(void)out;
+	if ((r = pr__value_as_cint(argv[0], &n_c, d)) < 0)
+		return r;
+	if (n_c < 1 || n_c > 1000)
+		return pr_diag(d, PR_EVALUE, "child.starts_many(): n is from 1 to 1000");
+	n = n_c;
+	if ((procs = calloc((size_t)n, sizeof *procs)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (round = 0; round < 2 && r == 0; round++) {
+		if ((target = pr_behaviour(targets[round])) == NULL) {
+			r = pr_diag(d, PR_EMEMORY, NULL);
+			break;
+		}
+		for (started = 0; started < n && r == 0; started++)
+			r = start_one(target, NULL, &procs[started], d);
+		pr_decref(target);
+		for (i = 0; i < started && r == 0 && round == 1; i++)
+			r = call_method(procs[i], "terminate", d);
+		for (i = 0; i < started && r == 0; i++)
+			r = call_method(procs[i], "join", d);
+		if (r == 0)
+			r = say_exitcodes(procs, n, d);
+		for (i = 0; i < started; i++) {
+			pr_decref(procs[i]);
+			procs[i] = NULL;
+		}
+	}
+	free(procs);
+	return r;
+}
+
+/* child.reports_native_id(): whether the child's main thread has the
+ * child's own id (Linux: the main thread's tid is the pid) */
+static int b_reports_native_id(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	const char *yes = "main_thread().native_id == get_native_id(): True\n";
+	const char *no = "main_thread().native_id == get_native_id(): False\n";
+	int same = (pid_t)syscall(SYS_gettid) == getpid();
+
+	(void)self;
+	(void)argv;
+	(void)out;
+	return say(same ? yes : no, strlen(same ? yes : no), d);
+}
+
+static const char *const recurses_params[] = { "depth" };
+static const char *const starts_many_params[] = { "n" };
+static const pr_func child_echoes = {
+	.name = "echoes", .params = no_params, .varargs = 1, .varkw = 1, .fn = b_echoes
+};
+static const pr_func child_recurses = {
+	.name = "recurses", .params = recurses_params, .nparams = 1, .fn = b_recurses
+};
+static const pr_func child_reports_native_id = { .name = "reports_native_id",
+						 .params = no_params,
+						 .fn = b_reports_native_id };
+static const pr_func child_reports_start_method = { .name = "reports_start_method",
+						    .params = no_params,
+						    .fn = b_reports_start_method };
+static const pr_func child_starts_many = { .name = "starts_many",
+					   .params = starts_many_params,
+					   .nparams = 1,
+					   .nrequired = 1,
+					   .fn = b_starts_many };
 
 /* child.NAME: the names are harness/vocab.def's, the functions above */
 static const struct {

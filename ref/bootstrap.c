@@ -148,6 +148,11 @@ int pr__bootstrap(pr_value *self, int parent_sentinel)
 	int r, status = 0;
 	size_t i;
 
+	/* if self._start_method is not None:
+	 *     context._force_start_method(self._start_method)
+	 * a context's class (SpawnProcess) makes its method the child's */
+	if (p->cls != NULL && pr__subclass_start_method(p->cls) != NULL)
+		pr__rt.method = pr__subclass_start_method(p->cls);
 	/* _process_counter = itertools.count(1); _children = set() */
 	pr__rt.counter = 1;
 	for (i = 0; i < pr__rt.nchildren; i++)

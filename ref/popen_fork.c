@@ -50,7 +50,13 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	int r;
 	pid_t pid;
 
-	/* Popen.__init__: util._flush_std_streams() */
+	/* Popen.__init__: util._flush_std_streams(); 2.7's forking.Popen
+	 * calls sys.stdout.flush() and sys.stderr.flush() itself, so one set
+	 * to None raises out of start() before anything is forked */
+	if (!pr__profile.bytes_type &&
+	    (pr__stream_removed(PR_STDOUT) || pr__stream_removed(PR_STDERR)))
+		return pr_diag_raise(d, "AttributeError",
+				     "'NoneType' object has no attribute 'flush'");
 	if ((r = pr__flush_std_streams()) < 0)
 		return pr_diag(d, r, NULL);
 	po->has_returncode = 0;

@@ -716,13 +716,20 @@ def reports():
     sys.stdout.flush()
 
 
-def writes(out='', err=''):
-    """child.writes(out='', err=''): out to stdout, err to stderr, flushed."""
+_UNSET = object()
+
+
+def writes(out=_UNSET, err=_UNSET):
+    """child.writes(out='', err=''): out to stdout, err to stderr, each
+    flushed; a stream whose text is not given is not touched, so that
+    writing to one works when the other is broken."""
     _child_setup()
-    sys.stdout.write(out)
-    sys.stdout.flush()
-    sys.stderr.write(err)
-    sys.stderr.flush()
+    if out is not _UNSET:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    if err is not _UNSET:
+        sys.stderr.write(err)
+        sys.stderr.flush()
 
 
 # --- child behaviours: atexit, stdio, threads, several children ----------
@@ -917,6 +924,79 @@ def counts_fds():
     _retry(os.read, fd, 1)
 
 
+# --- a child's own view of what it was given, and runs of many children
+# (child.echoes, child.reports_start_method, child.recurses,
+# child.starts_many, child.reports_native_id: CPython's test_process,
+# test_args_argument, check_context, test_recursion, test_many_processes and
+# test_process_mainthread_native_id, which send these back over a queue) ----
+
+def echoes(*args, **kwargs):
+    """child.echoes(*args, **kwargs): 'args: ...', 'kwargs: ...' (their
+    repr()) and 'pid: N' (os.getpid()), flushed."""
+    _child_setup()
+    _write_out('args: %r\nkwargs: %r\npid: %d\n' % (args, kwargs, os.getpid()))
+
+
+def reports_start_method():
+    """child.reports_start_method(): 'get_start_method(): ...' as the
+    child's own module answers it, flushed."""
+    _child_setup()
+    _write_out(_report_line('get_start_method()',
+                            _impl_module().get_start_method))
+
+
+def recurses(depth=2):
+    """child.recurses(depth=2): writes its name; then, if depth > 0, two
+    children in turn with child.recurses(depth - 1), each started and
+    joined: the tree in the order its processes ran."""
+    _child_setup()
+    mod = _impl_module()
+    _write_out(mod.current_process().name + '\n')
+    if depth > 0:
+        cls = type(mod.current_process())
+        if cls.__name__.startswith('_'):
+            cls = mod.Process
+        for _ in range(2):
+            q = cls(target=recurses, args=(depth - 1,))
+            _attach_refs(q, _own_gate())
+            _start_from_target(q)
+            q.join()
+
+
+def starts_many(n):
+    """child.starts_many(n): n children of child.returns started, then all
+    joined; then n children of child.blocks started, all terminated at once
+    and joined; after each round 'exitcodes: [...]', the distinct codes
+    sorted, flushed."""
+    _child_setup()
+    mod = _impl_module()
+    cls = type(mod.current_process())
+    if cls.__name__.startswith('_'):
+        cls = mod.Process
+    for target, stop in ((returns, False), (blocks, True)):
+        procs = [cls(target=target) for _ in range(n)]
+        for q in procs:
+            _attach_refs(q, _own_gate())
+            _start_from_target(q)
+        if stop:
+            for q in procs:
+                q.terminate()
+        for q in procs:
+            q.join()
+        _write_out('exitcodes: %r\n' % sorted(set(q.exitcode for q in procs)))
+
+
+def reports_native_id():
+    """child.reports_native_id(): 'main_thread().native_id ==
+    get_native_id(): ...' in the child (3.8+), flushed: the child's main
+    thread has its own id, not its parent's."""
+    _child_setup()
+    import threading
+    _write_out(_report_line(
+        'main_thread().native_id == get_native_id()',
+        lambda: threading.main_thread().native_id == threading.get_native_id()))
+
+
 _BEHAVIOURS = {
     'blocks': blocks,
     'calls': calls,
@@ -938,6 +1018,14 @@ _BEHAVIOURS.update({
     'starts_children': starts_children,
     'starts_thread': starts_thread,
     'writes_unflushed': writes_unflushed,
+})
+
+_BEHAVIOURS.update({
+    'echoes': echoes,
+    'recurses': recurses,
+    'reports_native_id': reports_native_id,
+    'reports_start_method': reports_start_method,
+    'starts_many': starts_many,
 })
 
 _BEHAVIOURS.update({
@@ -3114,6 +3202,7 @@ _FEATURES = (
     ('operator.not', lambda: True),
     ('operator.order', lambda: True),
     ('start_method', lambda: hasattr(_MOD, 'get_start_method')),   # 3.4
+    ('threading.native_id', lambda: sys.version_info[:2] >= (3, 8)),
     ('ProcessPoolExecutor', _executor_since(3, 2, 'ProcessPoolExecutor')),
     ('Executor.cancel_futures', _executor_since(3, 9, 'Executor.cancel_futures')),
     ('Executor.initializer', _executor_since(3, 7, 'Executor.initializer')),
