@@ -123,6 +123,10 @@ struct model {
 	char sub_name[16];
 	bool sub_overrides;
 	struct pvar sub_proto;
+	/* the one callable object callable_object() made, if any: its
+	 * variable and the behaviour its __call__ runs */
+	char call_name[16];
+	char call_beh[24];
 	bool armed;      /* a fault is armed */
 	bool fault_used; /* the armed fault has had its one statement */
 };
@@ -702,6 +706,63 @@ static bool decode_sub_create(const struct ps_stmt *s, const struct ps_expr *e, 
 	return true;
 }
 
+/* The behaviours a callable object may run: those whose outcome a
+ * Process(target=child.X, args=(literals)) decodes, and that take the
+ * arguments gen_call_args() writes */
+static const char *const call_behaviours[] = { "returns", "exits",  "raises",
+					       "writes",  "echoes", "os_exit" };
+
+/* NAME = callable_object('Call', call=child.X): recorded in m, a process
+ * whose target it is models as Process(target=child.X, ...) */
+static bool decode_callable(const struct ps_stmt *s, const struct ps_expr *e, struct model *m,
+			    struct op *op)
+{
+	const struct ps_expr *call = kwarg(e, "call");
+	size_t i;
+	bool known = false;
+
+	if (m->call_name[0] || find_var(m, s->target) >= 0 ||
+	    (m->sub_name[0] && !strcmp(m->sub_name, s->target)) ||
+	    strlen(s->target) >= sizeof(m->call_name) || !call || call->kind != PS_X_BEHAVIOUR ||
+	    strlen(call->text) >= sizeof(m->call_beh))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(call_behaviours); i++)
+		known = known || !strcmp(call->text, call_behaviours[i]);
+	if (!known)
+		return false;
+	op->k = K_SUBCLASS; /* a definition: no process, none before a fault */
+	snprintf(m->call_name, sizeof(m->call_name), "%s", s->target);
+	snprintf(m->call_beh, sizeof(m->call_beh), "%s", call->text);
+	return true;
+}
+
+/* Process(...) whose target may be the callable object: decoded as the
+ * same call with target=child.X */
+static bool decode_create_calling(const struct ps_expr *e, const struct model *m, struct op *op)
+{
+	const struct ps_expr *tgt = kwarg(e, "target");
+	struct ps_kwarg kw[8];
+	struct ps_expr as_behaviour, beh;
+	size_t i;
+
+	if (!tgt || tgt->kind != PS_X_VAR || !m->call_name[0] || strcmp(tgt->text, m->call_name))
+		return decode_create(e, op);
+	if (e->n_kw > ARRAY_SIZE(kw))
+		return false;
+	memset(&beh, 0, sizeof(beh));
+	beh.kind = PS_X_BEHAVIOUR;
+	beh.text = (char *)m->call_beh;
+	beh.len = strlen(m->call_beh);
+	as_behaviour = *e;
+	for (i = 0; i < e->n_kw; i++) {
+		kw[i] = e->kw[i];
+		if (!strcmp(kw[i].name, "target"))
+			kw[i].value = &beh;
+	}
+	as_behaviour.kw = kw;
+	return decode_create(&as_behaviour, op);
+}
+
 static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 {
 	const struct ps_expr *e = s->value;
@@ -729,13 +790,15 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 	if (s->kind == PS_S_ASSIGN) {
 		if (is_global_call(e, "subclass"))
 			return decode_subclass(s, e, m, op);
+		if (is_global_call(e, "callable_object"))
+			return decode_callable(s, e, m, op);
 		if (e->kind == PS_X_CALL && e->object->kind == PS_X_VAR && m->sub_name[0] &&
 		    !strcmp(e->object->text, m->sub_name))
 			return decode_sub_create(s, e, m, op);
 		if (!is_global_call(e, "Process"))
 			return false;
 		op->var = add_var(m, s->target);
-		return op->var >= 0 && decode_create(e, op);
+		return op->var >= 0 && decode_create_calling(e, m, op);
 	}
 	if (s->kind == PS_S_SETATTR) {
 		if (!is_var(s->object, m, &v))
@@ -875,6 +938,7 @@ static const char *const proc_names[] = { "p", "q", "r", "s", "t" };
 
 /* The salt of the subclass stream (the executor generator has its own). */
 #define SUBCLASS_SALT 0x5abc1a55c1a55ULL
+#define CALLABLE_SALT 0xca11ab1e0b1ec7ULL
 
 /* A short string from an alphabet that exercises repr(): quotes, escapes, non-ASCII. */
 static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
@@ -1150,6 +1214,54 @@ static void gen_subclass(struct ps_fuzz_rng *r, struct ps_buf *b, bool *override
 	ps_buf_release(&kw);
 }
 
+/* The scenario's one callable object (PROTOCOL.md, Subclasses): an
+ * instance whose __call__ is one of call_behaviours */
+static void gen_callable(struct ps_fuzz_rng *r, struct ps_buf *b)
+{
+	ps_buf_addf(b, "c = callable_object('Call', call=child.%s)",
+		    call_behaviours[below(r, ARRAY_SIZE(call_behaviours))]);
+}
+
+/* VAR = Process(target=c, args=(...)): arguments that suit beh */
+static void gen_create_calling(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
+			       const struct model *m)
+{
+	struct ps_buf args = PS_BUF_INIT;
+	unsigned i, n;
+
+	if (!strcmp(m->call_beh, "exits")) {
+		if (chance(r, 90)) {
+			gen_exit_value(r, &args);
+			ps_buf_addc(&args, ',');
+		}
+	} else if (!strcmp(m->call_beh, "os_exit")) {
+		gen_int(r, &args);
+		ps_buf_addc(&args, ',');
+	} else if (!strcmp(m->call_beh, "raises")) {
+		ps_buf_addf(&args, "'%s',", exc_names[below(r, ARRAY_SIZE(exc_names))]);
+	} else if (!strcmp(m->call_beh, "writes")) {
+		gen_text(r, &args, 8);
+		ps_buf_addc(&args, ',');
+	} else if (!strcmp(m->call_beh, "echoes")) {
+		for (i = 0, n = below(r, 4); i < n; i++) {
+			if (chance(r, 50))
+				gen_int(r, &args);
+			else
+				gen_text(r, &args, 6);
+			ps_buf_addc(&args, ',');
+		}
+	}
+	ps_buf_addf(b, "%s = Process(target=%s", var, m->call_name);
+	if (args.len)
+		ps_buf_addf(b, ", args=(%s)", args.data);
+	if (chance(r, 20)) {
+		ps_buf_adds(b, ", daemon=");
+		gen_daemon_value(r, b);
+	}
+	ps_buf_addc(b, ')');
+	ps_buf_release(&args);
+}
+
 /* A statement on process variable var, drawn with weights that suit its state. */
 static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_buf *b,
 		       const struct pvar *pv)
@@ -1408,7 +1520,7 @@ int ps_fuzz_parse(const char *text, const char *id, struct ps_scenario **out, st
 int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
 		     unsigned *method, struct ps_diag *d)
 {
-	struct ps_fuzz_rng r, rs;
+	struct ps_fuzz_rng r, rs, rc;
 	struct model m, trial;
 	struct ps_buf body = PS_BUF_INIT, head = PS_BUF_INIT, stmt = PS_BUF_INIT;
 	struct ps_scenario *sc = NULL;
@@ -1447,6 +1559,22 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			ps_buf_addc(&body, '\n');
 		}
 	}
+	/* One in eight makes a callable object, and some processes take it
+	 * as their target, from a third stream of its own */
+	ps_fuzz_rng_seed(&rc, seed ^ CALLABLE_SALT, index);
+	if (below(&rc, 8) == 0) {
+		const char *reason = NULL;
+
+		ps_buf_release(&stmt);
+		gen_callable(&rc, &stmt);
+		trial = m;
+		if (!ps_buf_oom(&stmt) && candidate_op(o, head.data, stmt.data, &trial, &op) &&
+		    model_apply(&trial, &op, &reason)) {
+			m = trial;
+			ps_buf_adds(&body, stmt.data);
+			ps_buf_addc(&body, '\n');
+		}
+	}
 	for (attempts = 0; n < steps && attempts < steps * 20; attempts++) {
 		bool must_clear = m.armed && m.fault_used;
 		unsigned k = below(&r, 100);
@@ -1471,6 +1599,8 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 				snprintf(tmp, sizeof(tmp), "%s", proc_names[procs]);
 			if (m.sub_name[0] && !raising && chance(&rs, 60))
 				gen_create(&rs, &stmt, tmp, false, m.sub_name, m.sub_overrides);
+			else if (m.call_name[0] && !raising && chance(&rc, 50))
+				gen_create_calling(&rc, &stmt, tmp, &m);
 			else
 				gen_create(&r, &stmt, tmp, raising, "Process", false);
 		} else if (o->faults && k < 25) {
@@ -1505,6 +1635,8 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			ps_buf_adds(&prefix, head.data);
 			if (m.sub_name[0])
 				ps_buf_addf(&prefix, "%s = None\n", m.sub_name);
+			if (m.call_name[0])
+				ps_buf_addf(&prefix, "%s = None\n", m.call_name);
 			for (i = 0; i < m.n; i++)
 				ps_buf_addf(&prefix, "%s = None\n", m.v[i].name);
 			ok = !ps_buf_oom(&prefix) &&
