@@ -2505,6 +2505,29 @@ static void ck_child_reports_method(struct ck *c)
 			  "main_thread().native_id == get_native_id(): True\n", "");
 }
 
+/* warnings_seen(): a list; under fork with a second thread in the
+ * scenario process, 3.12+ lists os.fork()'s DeprecationWarning */
+static void ck_verb_warnings_seen(struct ck *c)
+{
+	char *seen = NULL;
+
+	if (!scn_begin(c, c->method) || !repr(c, "warnings_seen()", "[]") ||
+	    !null(c, "t = Process(target=child.leaves_thread, args=('',))") || !null(c, "t.run()"))
+		return;
+	run_child(c, "p = Process(target=child.returns)", "0", NULL, NULL);
+	if (c->failed || !null(c, "release(t)") || !value(c, "warnings_seen()", "repr", &seen))
+		return;
+	if (strcmp(seen, "[]") &&
+	    (strcmp(c->method, "fork") ||
+	     !strstr(seen, "'DeprecationWarning: This process (pid=") ||
+	     !strstr(seen,
+		     ") is multi-threaded, use of fork() may lead to deadlocks in the child.'")))
+		miss(c, "[] or, forking with a thread running (3.12+), ['DeprecationWarning: This "
+			"process (pid=N) is multi-threaded, use of fork() may lead to deadlocks in "
+			"the child.']");
+	free(seen);
+}
+
 /* ---- the checks: thread-scoped faults ------------------------------------ */
 
 /* fault(..., thread=): a site armed for background work spares the
@@ -2806,6 +2829,10 @@ static const struct check checks[] = {
 	  "the child's own get_start_method() is the scenario's method; its main thread has its "
 	  "own native id (3.8+)",
 	  ck_child_reports_method, -1 },
+	{ "verb.warnings_seen", MUST, "Globals",
+	  "warnings_seen() is [] at first; after a fork with a second thread running, [] or "
+	  "(3.12+, fork) os.fork()'s DeprecationWarning",
+	  ck_verb_warnings_seen, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

@@ -19,6 +19,18 @@
 
 static const char *const no_params[] = { NULL };
 
+/* The gate of this process, or, in a program running p.run() itself, p's:
+ * the behaviours a target runs wait on the gate of the process object
+ * whose run() they are in */
+static int own_gate(void)
+{
+	int gate = pr__rt.current->u.proc->gate;
+
+	if (gate < 0 && pr__rt.running != NULL)
+		gate = pr__rt.running->u.proc->gate;
+	return gate;
+}
+
 static int write_text(int which, pr_value *text, struct pr_diag *d)
 {
 	int r;
@@ -56,7 +68,7 @@ static int b_returns(pr_value *self, pr_value **argv, pr_value **out, struct pr_
  * write end is closed (the scenario process ended or died) */
 static int b_blocks(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
-	int fd = pr__rt.current->u.proc->gate;
+	int fd = own_gate();
 	char byte;
 	ssize_t n;
 
@@ -212,7 +224,7 @@ static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out, struc
 	if (argv[2] != NULL && argv[2]->kind != PR_NONE &&
 	    (r = pr_setattr(q, "daemon", argv[2], d)) < 0)
 		goto out;
-	q->u.proc->gate = pr__rt.current->u.proc->gate;
+	q->u.proc->gate = own_gate();
 	if ((r = pr_getattr(q, "start", &start, d)) < 0 ||
 	    (r = start_from_target(start, &res, d)) < 0)
 		goto out;
@@ -402,9 +414,13 @@ static void *thread_main(void *p)
 	char byte;
 	ssize_t n;
 
+	/* the raw system call, not read(): under the fault library's
+	 * preloads read() goes through libfiu's lock, and a fork in the main
+	 * thread while this thread is in there (the next step, a thread just
+	 * started) would leave the child a held lock to deadlock on */
 	if (a->gate >= 0) {
 		do
-			n = read(a->gate, &byte, 1);
+			n = syscall(SYS_read, a->gate, &byte, 1);
 		while (n == -1 && errno == EINTR);
 	}
 	write_flushed(a->text);
@@ -473,7 +489,7 @@ void pr__threads_join(void)
 static int b_leaves_thread(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct threads *ts = pr__rt.threads;
-	int gate = pr__rt.current->u.proc->gate;
+	int gate = own_gate();
 	pthread_t *grown;
 	int r;
 
@@ -514,7 +530,7 @@ static int b_starts_children(pr_value *self, pr_value **argv, pr_value **out, st
 	for (i = 0; i < n && r == 0; i++) {
 		if ((r = pr_call(cls, NULL, 0, kw, argv, 1, &q, d)) < 0)
 			break;
-		q->u.proc->gate = pr__rt.current->u.proc->gate;
+		q->u.proc->gate = own_gate();
 		if ((r = pr_getattr(q, "start", &fn, d)) == 0 &&
 		    (r = start_from_target(fn, &res, d)) == 0) {
 			pr_decref(fn);
@@ -653,7 +669,7 @@ static void note_signal(int sig)
  */
 static int ready_then_block(int sig, struct pr_diag *d)
 {
-	int fd = pr__rt.current->u.proc->gate;
+	int fd = own_gate();
 	sigset_t block, old;
 	struct pollfd pfd;
 	char byte;
@@ -882,7 +898,7 @@ static int b_starts_watcher(pr_value *self, pr_value **argv, pr_value **out, str
 	(void)self;
 	(void)argv;
 	(void)out;
-	if (pr__rt.current->u.proc->gate < 0)
+	if (own_gate() < 0)
 		return pr_diag(d, PR_ERUNTIME, "child.starts_watcher(): this process has no gate");
 	if ((target = pr_behaviour("watches_parent")) == NULL ||
 	    (cls = pr__class(pr__process_init())) == NULL) {
@@ -890,7 +906,7 @@ static int b_starts_watcher(pr_value *self, pr_value **argv, pr_value **out, str
 		return pr_diag(d, PR_EMEMORY, NULL);
 	}
 	if ((r = pr_call(cls, NULL, 0, kw, &target, 1, &q, d)) == 0) {
-		q->u.proc->gate = pr__rt.current->u.proc->gate;
+		q->u.proc->gate = own_gate();
 		if ((r = pr_getattr(q, "start", &start, d)) == 0)
 			r = start_from_target(start, &res, d);
 	}
@@ -917,7 +933,7 @@ static int b_counts_fds(pr_value *self, pr_value **argv, pr_value **out, struct 
 	(void)self;
 	(void)argv;
 	(void)out;
-	if (pr__rt.current->u.proc->gate < 0)
+	if (own_gate() < 0)
 		return pr_diag(d, PR_ERUNTIME, "child.counts_fds(): this process has no gate");
 	if ((dir = opendir("/proc/self/fd")) == NULL)
 		return pr_diag(d, -errno, NULL);
@@ -996,7 +1012,7 @@ static int start_one(pr_value *target, pr_value *args, pr_value **q, struct pr_d
 	pr_decref(cls);
 	if (r < 0)
 		return r;
-	(*q)->u.proc->gate = pr__rt.current->u.proc->gate;
+	(*q)->u.proc->gate = own_gate();
 	if ((r = pr_getattr(*q, "start", &fn, d)) == 0)
 		r = start_from_target(fn, &res, d);
 	pr_decref(fn);

@@ -35,7 +35,8 @@ struct pr_profile {
 	int c_int_message;      /* OverflowError reads "Python int too large to convert to C int" */
 	int bootstrap_threads;  /* _bootstrap ends in threading._shutdown() */
 	int fork_atexit;        /* fork and forkserver children run atexit handlers */
-	int bytes_type;         /* bytes is a type of its own, not str (Python 3) */
+	int fork_threads_warning; /* os.fork() warns when the process has threads */
+	int bytes_type;           /* bytes is a type of its own, not str (Python 3) */
 	/* concurrent.futures (executor.c, task.c) */
 	int ex_initializer;      /* mp_context=, initializer=, initargs= */
 	int ex_cancel_futures;   /* shutdown(cancel_futures=) */
@@ -273,6 +274,9 @@ struct pr_process {
 struct pr_runtime {
 	int initialized;
 	pr_value *current;   /* _current_process */
+	pr_value *running;   /* the process whose run() runs here, borrowed
+			      * (p.run() in the main program: its gate is
+			      * the behaviours' own) */
 	pr_value *parent;    /* _parent_process, NULL for None */
 	pr_value **children; /* _children, in insertion order */
 	size_t nchildren, capchildren;
@@ -281,6 +285,8 @@ struct pr_runtime {
 	const struct pr_start_method *method;
 	void (*after_fork)(void *);
 	void *after_fork_arg;
+	void (*warn)(const char *category, const char *message, void *arg);
+	void *warn_arg;
 	int exits_by_sys_exit;      /* a spawn child: spawn_main ends in sys.exit(code) */
 	const char *exit_overflow;  /* _bootstrap's code does not fit os._exit()'s C int: why */
 	int64_t exit_overflow_code; /* that code, when it fits an int64 (else -1) */

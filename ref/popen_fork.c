@@ -8,7 +8,9 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +46,50 @@ static double monotonic(void)
  * the pipe fds it already made (the exception leaves _launch before any
  * Finalize exists); libprocref closes them.
  */
+/* The threads of this process: /proc/self/stat's 20th field, as 3.12's
+ * os.fork() counts them (warn_about_fork_with_threads); 0 if unknown */
+static long os_threads(void)
+{
+	char buf[1024], *p;
+	long n = 0;
+	ssize_t len;
+	int fd, field;
+
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	do
+		len = read(fd, buf, sizeof buf - 1);
+	while (len < 0 && errno == EINTR);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	/* "pid (comm) state ...": comm may hold spaces and parens; field 3,
+	 * the state, follows the last ')' */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 2; *p != '\0' && field < 20; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 20)
+		n = strtol(p, NULL, 10);
+	return n;
+}
+
+/* os.fork()'s DeprecationWarning from 3.12, to the warning hook */
+static void warn_fork_with_threads(void)
+{
+	char msg[160];
+
+	if (!pr__profile.fork_threads_warning || pr__rt.warn == NULL || os_threads() <= 1)
+		return;
+	snprintf(msg, sizeof msg,
+		 "This process (pid=%ld) is multi-threaded, use of fork() may lead to "
+		 "deadlocks in the child.",
+		 (long)getpid());
+	pr__rt.warn("DeprecationWarning", msg, pr__rt.warn_arg);
+}
+
 static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 {
 	int p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
@@ -66,6 +112,7 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		r = -errno;
 		goto fail;
 	}
+	warn_fork_with_threads();
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;

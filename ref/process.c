@@ -300,6 +300,13 @@ int pr_set_start_method(const char *method, struct pr_diag *d)
 	return r;
 }
 
+void pr_set_warning_hook(void (*fn)(const char *category, const char *message, void *arg),
+			 void *arg)
+{
+	pr__rt.warn = fn;
+	pr__rt.warn_arg = arg;
+}
+
 void pr_set_after_fork(void (*fn)(void *arg), void *arg)
 {
 	pr__rt.after_fork = fn;
@@ -637,7 +644,7 @@ static int main_close(pr_value *self, pr_value **argv, pr_value **out, struct pr
 static int m_run(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	struct pr_process *p = self->u.proc;
-	pr_value *result = NULL;
+	pr_value *result = NULL, *running;
 	int r;
 
 	(void)argv;
@@ -649,7 +656,10 @@ static int m_run(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag
 			       pr__process_type_name(self));
 	if (!pr_truth(p->target))
 		return 0;
+	running = pr__rt.running;
+	pr__rt.running = self;
 	r = pr__call_with(p->target, p->args, p->kwargs, &result, d);
+	pr__rt.running = running;
 	pr_decref(result);
 	return r;
 }

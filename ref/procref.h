@@ -209,6 +209,15 @@ PR_EXTERN void pr_gc_collect(void);
 PR_EXTERN void pr_set_after_fork(void (*fn)(void *arg), void *arg);
 
 /*
+ * What the implementation would hand to Python's warnings module:
+ * fn(category, message, arg) runs in the process that warns, e.g.
+ * ("DeprecationWarning", "This process (pid=N) is multi-threaded, use of
+ * fork() may lead to deadlocks in the child.") from 3.12.  NULL: none.
+ */
+PR_EXTERN void pr_set_warning_hook(void (*fn)(const char *category, const char *message, void *arg),
+				   void *arg);
+
+/*
  * A child came back out of the code that forked it, into code not its
  * own (docs/PROTOCOL.md, end: "escaped"): into is "main" (the driver's
  * copy of the main program), "target" (its parent's target) or "server"

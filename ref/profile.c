@@ -112,6 +112,9 @@ static const struct change {
 	 * atexit in the child and run atexit._run_exitfuncs() before
 	 * os._exit() */
 	{ offsetof(struct pr_profile, fork_atexit), PY(3, 13) },
+	/* 3.12, gh-100228: os.fork() warns (DeprecationWarning) when the
+	 * process has more than one thread, counted from /proc/self/stat */
+	{ offsetof(struct pr_profile, fork_threads_warning), PY(3, 12) },
 	/* 3.0, PEP 3137: bytes a type of its own.  In 2.7 `bytes is str`:
 	 * b'x' is the native string '...' is, so the name setter's
 	 * isinstance(name, basestring) takes it, AuthenticationString(str)

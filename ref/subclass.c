@@ -202,14 +202,17 @@ const char *pr__subclass_name(const pr_value *cls)
 static int subclass_run(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	const struct subclass *c = pr__object_data(self->u.proc->cls, &subclass_type);
-	pr_value *kwargs = NULL, *result = NULL;
+	pr_value *kwargs = NULL, *result = NULL, *running;
 	int r;
 
 	(void)argv;
 	(void)out;
 	if ((r = pr_dict(NULL, 0, &kwargs, d)) < 0)
 		return r;
+	running = pr__rt.running;
+	pr__rt.running = self;
 	r = pr__call_with(c->run, c->args, kwargs, &result, d);
+	pr__rt.running = running;
 	pr_decref(kwargs);
 	pr_decref(result);
 	return r;

@@ -445,7 +445,22 @@ def _current():
 
 def _own_gate():
     ref = getattr(_current(), '_procspec_gate', None)
+    if ref is None and _in_driver():
+        ref = _running_gate()
     return None if ref is None else ref.fd
+
+
+def _running_gate():
+    """p.run() in the scenario process: the gate of p, the process object
+    whose run() is on the stack, is the behaviour's own."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_name == 'run':
+            ref = getattr(f.f_locals.get('self'), '_procspec_gate', None)
+            if ref is not None:
+                return ref
+        f = f.f_back
+    return None
 
 
 def _apply_stdio():
@@ -469,10 +484,62 @@ def _apply_stdio():
             _close(ref.fd)
 
 
+# --- warnings_seen(): what the implementation's own code warns about in the
+# scenario process (3.12's fork-with-threads DeprecationWarning) -----------
+
+_WARN_SAVED = None      # the program's warnings settings, for a child
+_WARNINGS = []          # 'Category: message', in order
+
+
+def _implementation_file(filename):
+    try:
+        top = os.path.dirname(os.path.abspath(_impl_module().__file__))
+        return os.path.abspath(filename).startswith(top + os.sep)
+    except Exception:
+        return False
+
+
+def _record_warning(message, category, filename, lineno, file=None,
+                    line=None):
+    if os.getpid() == _SCENARIO_PID and _implementation_file(filename):
+        _WARNINGS.append('%s: %s' % (category.__name__, message))
+
+
+def _watch_warnings():
+    """Every warning is shown to _record_warning, never printed: the
+    scenario process's own stderr is no part of a transcript."""
+    global _WARN_SAVED
+    import warnings
+    _WARN_SAVED = (list(warnings.filters), warnings.showwarning)
+    warnings.simplefilter('always')
+    warnings.showwarning = _record_warning
+
+
+def _unwatch_warnings():
+    """In a child: the warnings settings the program had."""
+    if _WARN_SAVED is None:
+        return
+    import warnings
+    warnings.filters[:] = _WARN_SAVED[0]
+    mutated = getattr(warnings, '_filters_mutated', None)
+    if mutated is not None:
+        mutated()
+    warnings.showwarning = _WARN_SAVED[1]
+
+
+def warnings_seen(*args, **kwargs):
+    """warnings_seen(): the warnings the implementation's own code issued
+    in the scenario process so far, 'Category: message' each, in order."""
+    if args or kwargs:
+        raise DriverError('warnings_seen() takes no arguments')
+    return list(_WARNINGS)
+
+
 def _child_setup():
     """First thing in every behaviour: drop the driver's fds in a child."""
     if _in_driver():
         return
+    _unwatch_warnings()
     _close_driver_fds()
     _apply_stdio()
     _hook_server_escape()
@@ -853,8 +920,11 @@ def handles(sig, code):
     _child_setup()
 
     def handler(signum, frame):
-        sys.stdout.write('caught %d\n' % signum)
-        sys.stdout.flush()
+        # os.write, not sys.stdout: the signal may land while the main
+        # code is still inside sys.stdout.flush() of 'ready' (the harness
+        # reads the line as soon as it is in the file), where a write to
+        # the same BufferedWriter raises 'reentrant call'
+        _write_all(1, ('caught %d\n' % signum).encode('ascii'))
         sys.exit(code)
     signal.signal(sig, handler)
     _ready_then_block()
@@ -2019,6 +2089,7 @@ _VERBS = {
     'stdout': stdout,
     'subclass': subclass,
     'callable_object': callable_object,
+    'warnings_seen': warnings_seen,
     'unpicklable': unpicklable,
 }
 
@@ -2714,6 +2785,7 @@ def _scenario_main(req):
     # A fresh program gets a fresh random authkey (process.py, at import).
     cp.authkey = os.urandom(32)
     _SCN = _Scenario(method)
+    _watch_warnings()
     _SCN.stop_on_error = req.get('stop_on_error') is True
     _SCN.escapes_path = os.path.join(_TMPDIR, 'procspec-%d.escaped'
                                      % os.getpid())

@@ -128,6 +128,11 @@ int drv_is_text(struct drv_scenario *s, pr_value *v);
 /* The scenario that the verbs act on. */
 extern struct drv_scenario *drv_current_scenario;
 
+/* libprocref's warnings (pr_set_warning_hook), kept in the scenario
+ * process for warnings_seen(); drv_warnings_clear() forgets them */
+void drv_note_warning(const char *category, const char *message, void *arg);
+void drv_warnings_clear(void);
+
 /* ---- faults.c --------------------------------------------------------- */
 
 /* Find procspec's fault library in this process: 1 if it is there. */

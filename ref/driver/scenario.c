@@ -619,6 +619,7 @@ int drv_scenario_main(json_t *req)
 	}
 	s.begin_fds = begin_fds;
 	pr_set_after_fork(after_fork_child, &s);
+	pr_set_warning_hook(drv_note_warning, NULL);
 	if (!zygote_fds_listed || begin_fds == NULL || begin(&s, req, &d) < 0) {
 		drv_log("cannot begin: %s", d.message ? d.message : "?");
 		status = DRV_SCENARIO_FAILED;
@@ -692,5 +693,7 @@ out:
 	pr_diag_clear(&d);
 	drv_current_scenario = NULL;
 	pr_set_after_fork(NULL, NULL);
+	pr_set_warning_hook(NULL, NULL);
+	drv_warnings_clear();
 	return status;
 }

@@ -614,6 +614,65 @@ static int v_subclass(pr_value *self, pr_value **argv, pr_value **out, struct pr
 	return pr_subclass(argv[0], argv[1], argv[2], out, d);
 }
 
+/* ---- warnings_seen() -------------------------------------------------- */
+
+static char **seen_warnings;
+static size_t n_seen_warnings;
+
+void drv_note_warning(const char *category, const char *message, void *arg)
+{
+	char **grown, *text;
+
+	(void)arg;
+	/* the scenario process's own: a child has its own warnings module */
+	if (getpid() != drv.scenario_pid)
+		return;
+	if (asprintf(&text, "%s: %s", category, message) < 0)
+		return;
+	grown = realloc(seen_warnings, (n_seen_warnings + 1) * sizeof *grown);
+	if (grown == NULL) {
+		free(text);
+		return;
+	}
+	seen_warnings = grown;
+	seen_warnings[n_seen_warnings++] = text;
+}
+
+void drv_warnings_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < n_seen_warnings; i++)
+		free(seen_warnings[i]);
+	free(seen_warnings);
+	seen_warnings = NULL;
+	n_seen_warnings = 0;
+}
+
+/* warnings_seen(): the warnings the implementation's own code issued in the
+ * scenario process so far, each 'Category: message', in order */
+static int v_warnings_seen(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value **items;
+	size_t i;
+
+	(void)self;
+	if (pr_len(argv[0]) != 0 || pr_len(argv[1]) != 0)
+		return pr_diag(d, PR_EUNSUPPORTED, "warnings_seen() takes no arguments");
+	if ((items = calloc(n_seen_warnings + 1, sizeof *items)) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	for (i = 0; i < n_seen_warnings; i++)
+		if ((items[i] = pr_str(seen_warnings[i], strlen(seen_warnings[i]))) == NULL) {
+			while (i > 0)
+				pr_decref(items[--i]);
+			free(items);
+			return pr_diag(d, PR_EMEMORY, NULL);
+		}
+	*out = pr_list(items, n_seen_warnings);
+	free(items);
+	return *out != NULL ? 0 : pr_diag(d, PR_EMEMORY, NULL);
+}
+
 /* callable_object(name, *, call): libprocref's (pr_callable_object) */
 static int v_callable_object(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
@@ -644,6 +703,7 @@ const pr_func drv_verb_settles = VARIADIC("settles", v_settles);
 const pr_func drv_verb_started = VARIADIC("started", v_started);
 const pr_func drv_verb_unpicklable = VARIADIC("unpicklable", v_unpicklable);
 const pr_func drv_verb_executable = VARIADIC("executable", v_executable);
+const pr_func drv_verb_warnings_seen = VARIADIC("warnings_seen", v_warnings_seen);
 const pr_func drv_verb_pickles = VARIADIC("pickles", v_pickles);
 const pr_func drv_verb_release = VARIADIC("release", v_release);
 const pr_func drv_verb_stderr = VARIADIC("stderr", v_stderr);
