@@ -1517,6 +1517,22 @@ int ps_fuzz_parse(const char *text, const char *id, struct ps_scenario **out, st
 	return 0;
 }
 
+/* An opening statement, a class or a callable object the scenario then
+ * uses: added to body when the model takes it */
+static void gen_opening(const struct ps_fuzz_gen_opts *o, const char *head, const char *stmt,
+			struct model *m, struct ps_buf *body)
+{
+	struct model trial = *m;
+	const char *reason = NULL;
+	struct op op;
+
+	if (candidate_op(o, head, stmt, &trial, &op) && model_apply(&trial, &op, &reason)) {
+		*m = trial;
+		ps_buf_adds(body, stmt);
+		ps_buf_addc(body, '\n');
+	}
+}
+
 int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
 		     unsigned *method, struct ps_diag *d)
 {
@@ -1548,32 +1564,19 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	ps_fuzz_rng_seed(&rs, seed ^ SUBCLASS_SALT, index);
 	if (below(&rs, 8) == 0) {
 		bool overrides;
-		const char *reason = NULL;
 
 		gen_subclass(&rs, &stmt, &overrides);
-		trial = m;
-		if (!ps_buf_oom(&stmt) && candidate_op(o, head.data, stmt.data, &trial, &op) &&
-		    model_apply(&trial, &op, &reason)) {
-			m = trial;
-			ps_buf_adds(&body, stmt.data);
-			ps_buf_addc(&body, '\n');
-		}
+		if (!ps_buf_oom(&stmt))
+			gen_opening(o, head.data, stmt.data, &m, &body);
 	}
 	/* One in eight makes a callable object, and some processes take it
 	 * as their target, from a third stream of its own */
 	ps_fuzz_rng_seed(&rc, seed ^ CALLABLE_SALT, index);
 	if (below(&rc, 8) == 0) {
-		const char *reason = NULL;
-
 		ps_buf_release(&stmt);
 		gen_callable(&rc, &stmt);
-		trial = m;
-		if (!ps_buf_oom(&stmt) && candidate_op(o, head.data, stmt.data, &trial, &op) &&
-		    model_apply(&trial, &op, &reason)) {
-			m = trial;
-			ps_buf_adds(&body, stmt.data);
-			ps_buf_addc(&body, '\n');
-		}
+		if (!ps_buf_oom(&stmt))
+			gen_opening(o, head.data, stmt.data, &m, &body);
 	}
 	for (attempts = 0; n < steps && attempts < steps * 20; attempts++) {
 		bool must_clear = m.armed && m.fault_used;
