@@ -424,12 +424,20 @@ static void *thread_main(void *p)
 		while (n == -1 && errno == EINTR);
 	}
 	write_flushed(a->text);
-	free(a->text);
-	free(a);
 	return NULL;
 }
 
-static int thread_start(pr_value *text_v, int gate, pthread_t *t, struct pr_diag *d)
+/* The argument block is the starter's to free, after the join (or, in a
+ * forked child, where the thread does not exist, at once) */
+static void thread_arg_free(struct thread_arg *a)
+{
+	if (a != NULL)
+		free(a->text);
+	free(a);
+}
+
+static int thread_start(pr_value *text_v, int gate, pthread_t *t, struct thread_arg **argp,
+			struct pr_diag *d)
 {
 	struct thread_arg *a = malloc(sizeof(*a));
 	int r;
@@ -447,28 +455,49 @@ static int thread_start(pr_value *text_v, int gate, pthread_t *t, struct pr_diag
 		/* threading.Thread.start(): "can't start new thread" */
 		return pr_diag(d, PR_ERUNTIME, "can't start new thread");
 	}
+	*argp = a;
 	return 0;
 }
 
 /* child.starts_thread(out=''): a thread writes out, flushed; joined */
 static int b_starts_thread(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
+	struct thread_arg *a;
 	pthread_t t;
 	int r;
 
 	(void)self;
 	(void)out;
-	if ((r = thread_start(argv[0], -1, &t, d)) < 0)
+	if ((r = thread_start(argv[0], -1, &t, &a, d)) < 0)
 		return r;
 	pthread_join(t, NULL);
+	thread_arg_free(a);
 	return 0;
 }
 
 /* The non-daemon threads child.leaves_thread left running */
 struct threads {
 	pthread_t *t;
+	struct thread_arg **a;
 	size_t n;
 };
+
+/* After fork: the threads were the parent's; only their records came */
+void pr__threads_forget(void)
+{
+	struct threads *ts = pr__rt.threads;
+
+	size_t i;
+
+	if (ts != NULL) {
+		for (i = 0; i < ts->n; i++)
+			thread_arg_free(ts->a[i]);
+		free(ts->a);
+		free(ts->t);
+		free(ts);
+	}
+	pr__rt.threads = NULL;
+}
 
 void pr__threads_join(void)
 {
@@ -477,8 +506,11 @@ void pr__threads_join(void)
 
 	if (ts == NULL)
 		return;
-	for (i = 0; i < ts->n; i++)
+	for (i = 0; i < ts->n; i++) {
 		pthread_join(ts->t[i], NULL);
+		thread_arg_free(ts->a[i]);
+	}
+	free(ts->a);
 	free(ts->t);
 	free(ts);
 	pr__rt.threads = NULL;
@@ -490,6 +522,7 @@ static int b_leaves_thread(pr_value *self, pr_value **argv, pr_value **out, stru
 {
 	struct threads *ts = pr__rt.threads;
 	int gate = own_gate();
+	struct thread_arg **args;
 	pthread_t *grown;
 	int r;
 
@@ -502,7 +535,10 @@ static int b_leaves_thread(pr_value *self, pr_value **argv, pr_value **out, stru
 	if ((grown = realloc(ts->t, (ts->n + 1) * sizeof(*grown))) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	ts->t = grown;
-	if ((r = thread_start(argv[0], gate, &ts->t[ts->n], d)) < 0)
+	if ((args = realloc(ts->a, (ts->n + 1) * sizeof(*args))) == NULL)
+		return pr_diag(d, PR_EMEMORY, NULL);
+	ts->a = args;
+	if ((r = thread_start(argv[0], gate, &ts->t[ts->n], &ts->a[ts->n], d)) < 0)
 		return r;
 	ts->n++;
 	return 0;

@@ -354,6 +354,7 @@ int pr__bootstrap(pr_value *proc, int parent_sentinel);
 void pr__atexit_clear(void);
 void pr__atexit_run(void);
 void pr__threads_join(void);
+void pr__threads_forget(void);
 
 /* ---- spawn and forkserver (wire.c, popen_spawn.c, spawn_main.c,
  * forkserver.c) --------------------------------------------------------- */

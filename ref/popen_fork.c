@@ -124,7 +124,7 @@ static int fork_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 		if (pr__rt.after_fork != NULL)
 			pr__rt.after_fork(pr__rt.after_fork_arg);
 		/* no thread survives fork; 3.13 clears atexit too */
-		pr__rt.threads = NULL;
+		pr__threads_forget();
 		pr__atexit_clear();
 		close(p1[0]);
 		if (p2[1] >= 0)

@@ -1298,6 +1298,11 @@ int pr_exit_function(struct pr_diag *d)
 	size_t n = 0, i;
 	int r = 0;
 
+	/* the main program's exit joins its non-daemon threads
+	 * (threading._shutdown) before the atexit hooks run this */
+	if (pr__rt.current != NULL && pr__rt.current->u.proc->kind == PROC_MAIN)
+		pr__threads_join();
+
 	if (pr__rt.exiting || pr__rt.current == NULL)
 		return 0;
 	pr__rt.exiting = 1;
