@@ -59,6 +59,8 @@ int pr__stream_write(int which, const char *data, size_t len)
 	size_t cap;
 	char *p;
 
+	if (len == 0) /* nothing to buffer; s->buf may still be NULL */
+		return 0;
 	if (len > s->cap - s->len) {
 		cap = s->cap ? s->cap : 256;
 		while (cap - s->len < len)
