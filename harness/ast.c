@@ -37,6 +37,7 @@ void ps_stmt_free(struct ps_stmt *s)
 	if (!s)
 		return;
 	free(s->target);
+	free(s->target2);
 	free(s->attr);
 	ps_expr_free(s->object);
 	ps_expr_free(s->value);
@@ -272,7 +273,10 @@ char *ps_stmt_unparse(const struct ps_stmt *s)
 			    s->gate >> 8, s->gate & 0xff);
 	switch (s->kind) {
 	case PS_S_ASSIGN:
-		ps_buf_addf(&b, "%s = ", s->target);
+		if (s->target2)
+			ps_buf_addf(&b, "%s, %s = ", s->target, s->target2);
+		else
+			ps_buf_addf(&b, "%s = ", s->target);
 		break;
 	case PS_S_SETATTR:
 		unparse_object(&b, s->object);
@@ -392,6 +396,10 @@ json_t *ps_stmt_to_json(const struct ps_stmt *s)
 {
 	switch (s->kind) {
 	case PS_S_ASSIGN:
+		if (s->target2)
+			return tagged("assign",
+				      json_pack("{s:[s, s], s:o}", "target", s->target, s->target2,
+						"value", expr_json(s->value)));
 		return tagged("assign", json_pack("{s:s, s:o}", "target", s->target, "value",
 						  expr_json(s->value)));
 	case PS_S_SETATTR:

@@ -66,6 +66,7 @@ struct ps_stmt {
 	unsigned gate;
 	bool below;
 	char *target;           /* PS_S_ASSIGN */
+	char *target2;          /* PS_S_ASSIGN: target, target2 = value (Pipe()), or NULL */
 	struct ps_expr *object; /* PS_S_SETATTR */
 	char *attr;             /* PS_S_SETATTR */
 	struct ps_expr *value;

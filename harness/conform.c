@@ -2312,6 +2312,52 @@ static void ck_forms_wait(struct ck *c)
 		null(c, "gc.collect()");
 }
 
+/* a, b = Pipe(): two connections; what one end sends, the other's recv()
+ * gives, and connection.wait() finds the end with data */
+static void ck_forms_pipe(struct ck *c)
+{
+	static const char *const need[] = { "Pipe", "connection.wait", "operator.eq", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) || !null(c, "a, b = Pipe()") ||
+	    !repr(c, "connection.wait([a, b], timeout=0)", "[]") || !null(c, "b.send(None)") ||
+	    !repr(c, "connection.wait([a, b], timeout=10) == [a]", "True") ||
+	    !repr(c, "a.poll()", "True") || !null(c, "a.recv()") || !repr(c, "a.poll()", "False") ||
+	    !null(c, "a.close()"))
+		return;
+	if (repr(c, "a.closed", "True") && repr(c, "b.closed", "False") &&
+	    null(c, "c, d = Pipe(duplex=False)"))
+		repr(c, "(c.readable, c.writable, d.readable, d.writable)",
+		     "(True, False, False, True)");
+}
+
+/* weakref.ref(p): p while the scenario holds it; None once the scenario
+ * dropped it and collected: the driver's own bookkeeping keeps no process
+ * object alive (CPython's test_close) */
+static void ck_forms_weakref(struct ck *c)
+{
+	static const char *const need[] = { "weakref.ref", "gc.collect", "operator.is", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !null(c, "p = Process(target=child.returns)") || !null(c, "wr = weakref.ref(p)") ||
+	    !repr(c, "wr() is p", "True") || !null(c, "p = None") || !null(c, "gc.collect()"))
+		return;
+	repr(c, "wr() is None", "True");
+}
+
+/* child.uppercases(conn): a connection crosses to the child under the
+ * scenario's method, and the child answers over it */
+static void ck_child_uppercases(struct ck *c)
+{
+	static const char *const need[] = { "Pipe", NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) || !null(c, "cc, pc = Pipe()") ||
+	    !null(c, "p = Process(target=child.uppercases, args=(cc,))") || !null(c, "p.start()") ||
+	    !null(c, "pc.send('hello, 1')") || !repr(c, "pc.recv()", "'HELLO, 1'") ||
+	    !null(c, "pc.send(None)") || !null(c, "p.join()"))
+		return;
+	repr(c, "p.exitcode", "0");
+}
+
 /* ---- the checks: escaped children ---------------------------------------- */
 
 /*
@@ -2833,6 +2879,18 @@ static const struct check checks[] = {
 	  "warnings_seen() is [] at first; after a fork with a second thread running, [] or "
 	  "(3.12+, fork) os.fork()'s DeprecationWarning",
 	  ck_verb_warnings_seen, -1 },
+	{ "forms.pipe", MUST, "Globals",
+	  "a, b = Pipe(): b.send(None) makes connection.wait([a, b]) give [a] and a.recv() None; "
+	  "close(), closed, and a one-way pipe's readable/writable",
+	  ck_forms_pipe, -1 },
+	{ "forms.weakref", MUST, "Globals",
+	  "weakref.ref(p)() is p; once the scenario drops p and collects, None (the driver keeps "
+	  "no process object alive)",
+	  ck_forms_weakref, -1 },
+	{ "child.uppercases", MUST, "Child behaviours",
+	  "child.uppercases(cc): the connection reaches the child, which sends 'hello, 1' back "
+	  "as 'HELLO, 1' and exits 0 after None",
+	  ck_child_uppercases, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */

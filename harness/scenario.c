@@ -6,6 +6,7 @@
 #include "scenario.h"
 #include "fault.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1424,6 +1425,73 @@ static bool parse_gate(struct parser *p, struct ps_stmt *s)
 }
 
 /* One statement, the current token being its first. */
+static bool is_global(const struct ps_expr *e, const char *name);
+
+static bool assignable(struct parser *p, const char *n)
+{
+	if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
+	    !strcmp(n, "None") || !strcmp(n, "True") || !strcmp(n, "False") || !strcmp(n, "not") ||
+	    !strcmp(n, "is") || !strcmp(n, "if") || !strcmp(n, "sys")) {
+		FAIL_TOK(p, "cannot assign to '%s'", n);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * `a, b = Pipe(...)`: the one unpacking the language has, of the two
+ * connections of a pipe.  Called at the first name when a ',' follows it;
+ * leaves s an assignment, or s->kind PS_S_EXPR (0) and p where it was when
+ * the line is something else (a tuple expression: `a, b` is an error
+ * there, as a bare tuple is).  False on an error.
+ */
+static bool parse_unpack(struct parser *p, struct ps_stmt *s)
+{
+	size_t q = p->pos;
+	const struct ps_expr *v;
+	int line = p->tok.line, col = p->tok.col;
+
+	while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
+		q++;
+	q++; /* the ',' */
+	while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
+		q++;
+	if (q >= p->len || !(isalpha((unsigned char)p->src[q]) || p->src[q] == '_'))
+		return true;
+	while (q < p->len && (isalnum((unsigned char)p->src[q]) || p->src[q] == '_'))
+		q++;
+	while (q < p->len && (p->src[q] == ' ' || p->src[q] == '\t'))
+		q++;
+	if (q >= p->len || p->src[q] != '=' || (q + 1 < p->len && p->src[q + 1] == '='))
+		return true;
+	if (!assignable(p, p->tok.text))
+		return false;
+	s->target = p->tok.text;
+	p->tok.text = NULL;
+	next(p); /* the ',' */
+	next(p);
+	if (!assignable(p, p->tok.text))
+		return false;
+	if (!strcmp(p->tok.text, s->target)) {
+		FAIL_TOK(p, "'%s' is assigned twice", s->target);
+		return false;
+	}
+	s->target2 = p->tok.text;
+	p->tok.text = NULL;
+	next(p);
+	next(p); /* the '=' */
+	s->kind = PS_S_ASSIGN;
+	if (!(s->value = parse_expr(p)) || !at_line_end(p))
+		return false;
+	v = s->value;
+	if (v->kind != PS_X_CALL || !is_global(v->object, "Pipe")) {
+		fail_at(p, line, col,
+			"only a Pipe() is unpacked: a, b = Pipe() (or Pipe(duplex=False))");
+		return false;
+	}
+	return add_var(p, s->target) && add_var(p, s->target2);
+}
+
 static struct ps_stmt *parse_stmt(struct parser *p)
 {
 	struct ps_stmt *s = calloc(1, sizeof(*s));
@@ -1452,16 +1520,13 @@ static struct ps_stmt *parse_stmt(struct parser *p)
 				"(a header line must come before the first statement)");
 			goto fail;
 		}
+		if (q < p->len && p->src[q] == ',' && !parse_unpack(p, s))
+			goto fail;
+		if (s->kind == PS_S_ASSIGN)
+			return s;
 		if (q < p->len && p->src[q] == '=' && (q + 1 >= p->len || p->src[q + 1] != '=')) {
-			const char *n = p->tok.text;
-
-			if (IN_TABLE(globals, n) || !strcmp(n, "child") || !strcmp(n, "task") ||
-			    !strcmp(n, "None") || !strcmp(n, "True") || !strcmp(n, "False") ||
-			    !strcmp(n, "not") || !strcmp(n, "is") || !strcmp(n, "if") ||
-			    !strcmp(n, "sys")) {
-				FAIL_TOK(p, "cannot assign to '%s'", n);
+			if (!assignable(p, p->tok.text))
 				goto fail;
-			}
 			s->kind = PS_S_ASSIGN;
 			s->target = p->tok.text;
 			p->tok.text = NULL;
@@ -1788,6 +1853,28 @@ static const struct ps_expr *check_forms(const struct ps_expr *e, const struct p
 			 "connection is only used as connection.wait(objects, timeout=T)");
 		return e;
 	}
+	if (is_global(e, "weakref") &&
+	    !(parent && parent->kind == PS_X_GETATTR && !strcmp(parent->text, "ref"))) {
+		snprintf(msg, size, "weakref is only used as weakref.ref(x)");
+		return e;
+	}
+	if (is_global(e, "Pipe")) {
+		snprintf(msg, size,
+			 "Pipe() is only unpacked: a, b = Pipe() (or Pipe(duplex=False))");
+		return e;
+	}
+	if (e->kind == PS_X_GETATTR && is_global(e->object, "weakref")) {
+		if (strcmp(e->text, "ref")) {
+			snprintf(msg, size, "weakref is only used as weakref.ref(x)");
+			return e;
+		}
+		if (!parent || parent->kind != PS_X_CALL || parent->object != e ||
+		    parent->n_items != 1 || parent->n_kw) {
+			snprintf(msg, size, "weakref.ref(x) takes one argument");
+			return parent && parent->kind == PS_X_CALL ? parent : e;
+		}
+		return NULL;
+	}
 	if (e->kind == PS_X_GETATTR &&
 	    (is_global(e->object, "gc") || is_global(e->object, "connection"))) {
 		bool gc = is_global(e->object, "gc");
@@ -2077,6 +2164,25 @@ static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, 
 	return check_within(e, check_subclass, msg, size);
 }
 
+/* Pipe(duplex=True): one argument at most, positional or duplex= */
+static const struct ps_expr *check_pipe(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	if (e->n_items + e->n_kw > 1 || (e->n_kw && strcmp(e->kw[0].name, "duplex"))) {
+		snprintf(msg, size, "Pipe() takes one argument at most, duplex=");
+		return e;
+	}
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_forms(e->items[i], e, msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_forms(e->kw[i].value, e, msg, size)))
+			return bad;
+	return NULL;
+}
+
 /* The fault and executor verbs' arguments are checked here, so a bad site,
  * errno or signal is a parse error at its column rather than a driver error
  * mid-run. */
@@ -2092,7 +2198,9 @@ static bool check_verbs(struct parser *p, const struct ps_stmt *s)
 		bad = check_exec(s->value, msg, sizeof(msg));
 	if (!bad)
 		bad = check_exec(s->object, msg, sizeof(msg));
-	if (!bad)
+	if (!bad && s->target2) /* a, b = Pipe(...): its arguments */
+		bad = check_pipe(s->value, msg, sizeof(msg));
+	else if (!bad)
 		bad = check_forms(s->value, NULL, msg, sizeof(msg));
 	if (!bad)
 		bad = check_forms(s->object, NULL, msg, sizeof(msg));
@@ -2273,13 +2381,49 @@ static const struct {
 #include "vocab.def"
 };
 
-static bool uses(const struct ps_expr *e, size_t i)
+/* The variables that hold a Pipe() connection at a step: their
+ * attributes (close, ...) are a connection's, not a process's features. */
+struct conn_vars {
+	const char *names[16];
+	size_t n;
+};
+
+static bool is_conn_var(const struct conn_vars *cv, const struct ps_expr *e)
+{
+	size_t i;
+
+	for (i = 0; e && e->kind == PS_X_VAR && i < cv->n; i++)
+		if (!strcmp(cv->names[i], e->text))
+			return true;
+	return false;
+}
+
+/* st binds its targets: a Pipe() unpacking adds both, any other assignment
+ * takes its name out */
+static void conn_vars_bind(struct conn_vars *cv, const struct ps_stmt *st)
+{
+	size_t i;
+
+	if (st->kind != PS_S_ASSIGN)
+		return;
+	for (i = 0; i < cv->n; i++)
+		if (!strcmp(cv->names[i], st->target) ||
+		    (st->target2 && !strcmp(cv->names[i], st->target2)))
+			cv->names[i--] = cv->names[--cv->n];
+	if (st->target2 && cv->n + 2 <= ARRAY_SIZE(cv->names)) {
+		cv->names[cv->n++] = st->target;
+		cv->names[cv->n++] = st->target2;
+	}
+}
+
+static bool uses(const struct ps_expr *e, size_t i, const struct conn_vars *cv)
 {
 	size_t k;
 
 	switch (features[i].use) {
 	case ATTR:
-		return e->kind == PS_X_GETATTR && e->text && !strcmp(e->text, features[i].what);
+		return e->kind == PS_X_GETATTR && e->text && !strcmp(e->text, features[i].what) &&
+		       !is_conn_var(cv, e->object);
 	case GLOBAL:
 		return is_global(e, features[i].what);
 	case CHILD:
@@ -2307,20 +2451,20 @@ static bool uses(const struct ps_expr *e, size_t i)
 	return false;
 }
 
-static void scan(const struct ps_expr *e, bool *used)
+static void scan(const struct ps_expr *e, bool *used, const struct conn_vars *cv)
 {
 	size_t i;
 
 	if (!e)
 		return;
 	for (i = 0; i < ARRAY_SIZE(features); i++)
-		if (uses(e, i))
+		if (uses(e, i, cv))
 			used[i] = true;
-	scan(e->object, used);
+	scan(e->object, used, cv);
 	for (i = 0; i < e->n_items; i++)
-		scan(e->items[i], used);
+		scan(e->items[i], used, cv);
 	for (i = 0; i < e->n_kw; i++)
-		scan(e->kw[i].value, used);
+		scan(e->kw[i].value, used, cv);
 }
 
 size_t ps_scenario_features(const struct ps_scenario *sc, const char *out[PS_MAX_FEATURES])
@@ -2342,6 +2486,7 @@ size_t ps_scenario_features_on(const struct ps_scenario *sc, unsigned version,
 			       const char *out[PS_MAX_FEATURES])
 {
 	bool used[ARRAY_SIZE(features)] = { false };
+	struct conn_vars cv = { .n = 0 };
 	size_t i, j, n = 0;
 
 	for (i = 0; i < sc->n_steps; i++) {
@@ -2350,12 +2495,13 @@ size_t ps_scenario_features_on(const struct ps_scenario *sc, unsigned version,
 		if (version && !ps_stmt_applies(st, version))
 			continue;
 
-		scan(st->value, used);
-		scan(st->object, used);
+		scan(st->value, used, &cv);
+		scan(st->object, used, &cv);
 		for (j = 0; j < ARRAY_SIZE(features); j++)
 			if (st->kind == PS_S_SETATTR && features[j].use == ATTR &&
-			    !strcmp(st->attr, features[j].what))
+			    !strcmp(st->attr, features[j].what) && !is_conn_var(&cv, st->object))
 				used[j] = true;
+		conn_vars_bind(&cv, st);
 	}
 	for (i = 0; i < ARRAY_SIZE(features) && n < PS_MAX_FEATURES; i++) {
 		bool dup = false;

@@ -983,6 +983,76 @@ static int b_counts_fds(pr_value *self, pr_value **argv, pr_value **out, struct 
 	return b_blocks(NULL, NULL, NULL, d);
 }
 
+/* conn.method(arg): a new reference in *out */
+static int conn_call(pr_value *conn, const char *method, pr_value *arg, pr_value **out,
+		     struct pr_diag *d)
+{
+	pr_value *f = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = pr_getattr(conn, method, &f, d)) < 0)
+		return r;
+	r = pr_call(f, arg != NULL ? &arg : NULL, arg != NULL, NULL, NULL, 0, out, d);
+	pr_decref(f);
+	return r;
+}
+
+/* child.uppercases(conn): for s in iter(conn.recv, None): conn.send(s
+ * with its ASCII letters upper-cased, a str; anything else as it came);
+ * then conn.close(), as _TestSubclassingProcess's _UpperCaser does */
+static int b_uppercases(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
+{
+	pr_value *v = NULL, *up, *none = NULL;
+	char *text;
+	size_t len, i;
+	int r;
+
+	(void)self;
+	(void)out;
+	for (;;) {
+		if ((r = conn_call(argv[0], "recv", NULL, &v, d)) < 0)
+			return r;
+		if (pr_kind(v) == PR_NONE)
+			break;
+		up = pr_incref(v);
+		if (pr_kind(v) == PR_STR) {
+			const char *s = pr_data(v, &len);
+
+			pr_decref(up);
+			if ((text = malloc(len + 1)) == NULL) {
+				pr_decref(v);
+				return pr_diag(d, PR_EMEMORY, NULL);
+			}
+			for (i = 0; i < len; i++)
+				text[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') :
+								       s[i];
+			up = pr_str(text, len);
+			free(text);
+			if (up == NULL) {
+				pr_decref(v);
+				return pr_diag(d, PR_EMEMORY, NULL);
+			}
+		}
+		pr_decref(v);
+		r = conn_call(argv[0], "send", up, &none, d);
+		pr_decref(up);
+		pr_decref(none);
+		if (r < 0)
+			return r;
+	}
+	pr_decref(v);
+	r = conn_call(argv[0], "close", NULL, &none, d);
+	pr_decref(none);
+	return r;
+}
+
+static const char *const uppercases_params[] = { "conn" };
+static const pr_func child_uppercases = { .name = "uppercases",
+					  .params = uppercases_params,
+					  .nparams = 1,
+					  .nrequired = 1,
+					  .fn = b_uppercases };
 static const pr_func child_counts_fds = { .name = "counts_fds",
 					  .params = no_params,
 					  .fn = b_counts_fds };

@@ -278,9 +278,13 @@ static int c_wait(pr_value *self, pr_value **argv, pr_value **out, struct pr_dia
 	for (i = 0; i < n; i++) {
 		int fd;
 
-		if (items[i]->kind != PR_INT || (r = pr__value_as_cint(items[i], &fd, d)) < 0) {
+		if ((r = pr__connection_fd(items[i], &fd, d)) < 0)
+			goto out;
+		if (r == 1 &&
+		    (items[i]->kind != PR_INT || (r = pr__value_as_cint(items[i], &fd, d)) < 0)) {
 			r = pr_diag(d, PR_EUNSUPPORTED,
-				    "libprocref's connection.wait() takes sentinels (ints) only");
+				    "libprocref's connection.wait() takes sentinels (ints) and "
+				    "connections only");
 			goto out;
 		}
 		fds[i].fd = fd;
@@ -327,7 +331,10 @@ static int namespace_getattr(pr_value *v, const char *name, pr_value **out, stru
 
 	if (strcmp(name, f->name) != 0)
 		return pr_diag(d, PR_EUNSUPPORTED, "libprocref does not model %s.%s",
-			       f == &wait_func ? "connection" : "gc", name);
+			       f == &wait_func             ? "connection" :
+			       f == pr__weakref_ref_func() ? "weakref" :
+							     "gc",
+			       name);
 	*out = pr_function(f);
 	return *out ? 0 : pr_diag(d, PR_EMEMORY, NULL);
 }
@@ -335,7 +342,8 @@ static int namespace_getattr(pr_value *v, const char *name, pr_value **out, stru
 static void namespace_repr(pr_value *v, struct sbuf *sb)
 {
 	pr__sb_puts(sb, v->u.obj.data == &wait_func ? "<module 'multiprocessing.connection'>" :
-						      "<module 'gc' (built-in)>");
+			v->u.obj.data == pr__weakref_ref_func() ? "<module 'weakref'>" :
+								  "<module 'gc' (built-in)>");
 }
 
 static const struct pr_objtype module_type = {
@@ -380,6 +388,10 @@ pr_value *pr__builtin_global(const char *name)
 							      "bytes");
 	if (strcmp(name, "gc") == 0)
 		return pr__object_new(&module_type, (void *)&gc_collect_func);
+	if (strcmp(name, "weakref") == 0)
+		return pr__object_new(&module_type, (void *)pr__weakref_ref_func());
+	if (strcmp(name, "Pipe") == 0)
+		return pr__pipe_global();
 	if (strcmp(name, "connection") == 0)
 		return pr__profile.sentinel ? pr__object_new(&module_type, (void *)&wait_func) :
 					      NULL;

@@ -248,7 +248,7 @@ static int connect_to_new_process(const int *extra, size_t nextra, int *status_r
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int client = -1, p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
-	int all[3 + 3], r;
+	int all[MAXFDS_TO_SEND], r;
 	size_t i;
 
 	if ((r = ensure_running(d)) < 0)
@@ -290,7 +290,9 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc, struct pr_diag
 {
 	struct sbuf sb = SBUF_INIT;
 	int gate = proc->u.proc->gate;
-	int extra[3], slots[3], n = 0, status_r = -1, w = -1, r;
+	int extra[MAXFDS_TO_SEND], slots[3], n = 0, status_r = -1, w = -1, r;
+	const int *dup;
+	size_t ndup;
 	int64_t pid;
 
 	if ((r = pr__flush_std_streams()) < 0)
@@ -307,8 +309,17 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc, struct pr_diag
 	extra[n++] = 1;
 	slots[2] = n;
 	extra[n++] = 2;
+	/* the connections among the arguments, by index from here on */
+	pr__wire_pass_begin(1, (size_t)n);
 	if ((r = pr__spawn_payload(proc, slots, &sb, d)) < 0)
-		return r;
+		goto out;
+	dup = pr__wire_passed(&ndup);
+	if (ndup > MAXFDS_TO_SEND - 3 - (size_t)n) {
+		r = pr_diag(d, PR_EVALUE, "too many fds");
+		goto out;
+	}
+	memcpy(extra + n, dup, ndup * sizeof *dup);
+	n += (int)ndup;
 	if ((r = connect_to_new_process(extra, (size_t)n, &status_r, &w, d)) < 0)
 		goto out;
 	po->sentinel = status_r;
@@ -337,6 +348,7 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc, struct pr_diag
 	po->pid = (pid_t)pid;
 	r = 0;
 out:
+	pr__wire_pass_end();
 	pr__sb_release(&sb);
 	if (w >= 0)
 		close(w);

@@ -57,7 +57,8 @@ struct pr_profile {
 	/* a Process object as an argument of another (process.c) */
 	int popen_finalizer;  /* a started process's Popen holds a weakref: it does not pickle */
 	int weakref_qualname; /* the weakref type is named 'weakref.ReferenceType' */
-	int plain_functions;  /* Process.terminate is a function, not an unbound method */
+	int weakref_repr_qualname; /* a weakref's repr names its target's type in full */
+	int plain_functions;       /* Process.terminate is a function, not an unbound method */
 	/* CPython bugs the release has (profile.c, bugs[]) */
 	int bug_wakeup_closed; /* bpo-39098: shutdown(wait=False) kills the manager */
 	int bug_107219;        /* gh-107219: a cancelled future kills a breaking manager */
@@ -183,6 +184,34 @@ void *pr__object_data(const pr_value *v, const struct pr_objtype *t);
 
 /* str.isprintable() for one code point (unicode.c) */
 int pr__unicode_printable(uint32_t c);
+
+/* ---- Pipe() and its connections (connection.c), weakref.ref (weakref.c) */
+
+pr_value *pr__pipe_global(void);
+/* a Connection on fd, which it owns, as rebuild_connection() makes one in
+ * a child; NULL when out of memory (fd closed) */
+pr_value *pr__connection_from_fd(int fd, int readable, int writable);
+/* Popen.duplicate_for_child(fd) while pr__wire_pass_begin() is in force:
+ * fd goes to the child with the description, which carries *handle, how
+ * the child finds it (spawn: the fd itself, kept open across exec;
+ * forkserver: its index among the fds sent, from base).  PR_EUNSUPPORTED
+ * at any other time (an executor's task, a queue). */
+int pr__wire_pass_fd(int fd, uint64_t *handle);
+void pr__wire_pass_begin(int by_index, size_t base);
+/* the fds passed since pr__wire_pass_begin(), in order */
+const int *pr__wire_passed(size_t *n);
+void pr__wire_pass_end(void);
+/* In a child, before pr__wire_load(): the fds it inherited by index
+ * (forkserver), or NULL: a handle is the fd (spawn). */
+void pr__wire_set_inherited(const int *fds, size_t n);
+int pr__wire_inherited_fd(uint64_t handle);
+/* v's fd if v is an open Connection (0), 1 if v is none, or OSError
+ * "handle is closed" */
+int pr__connection_fd(const pr_value *v, int *fd, struct pr_diag *d);
+const pr_func *pr__weakref_ref_func(void);
+/* whether any weak reference lives, and clear those to v, which goes */
+int pr__weakref_any(void);
+void pr__weakref_clear(const pr_value *v);
 
 /* ---- the cycle collector (gc.c) ---------------------------------------- */
 

@@ -209,7 +209,9 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	struct sbuf sb = SBUF_INIT;
 	int p1[2] = { -1, -1 }, p2[2] = { -1, -1 };
 	int gate = proc->u.proc->gate, fds[3] = { gate, -1, -1 };
-	int pass[3], r;
+	int *pass = NULL, r;
+	const int *dup;
+	size_t ndup, npass;
 	char handle[32];
 	char *args[] = { "--multiprocessing-fork", handle, NULL };
 	pid_t pid;
@@ -219,18 +221,29 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	po->has_returncode = 0;
 	if ((r = pr__spawn_pickle_check(proc, d)) < 0)
 		return r;
+	/* the connections among the arguments: duplicate_for_child() */
+	pr__wire_pass_begin(0, 0);
 	if ((r = pr__spawn_payload(proc, fds, &sb, d)) < 0)
-		return r;
+		goto out;
+	dup = pr__wire_passed(&ndup);
+	if ((pass = calloc(3 + ndup, sizeof *pass)) == NULL) {
+		r = pr_diag(d, PR_EMEMORY, NULL);
+		goto out;
+	}
 	if (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0) {
 		r = pr_diag(d, -errno, NULL);
 		goto out;
 	}
 	/* spawn.get_command_line(tracker_fd=..., pipe_handle=child_r) */
 	snprintf(handle, sizeof handle, "pipe_handle=%d", p2[0]);
-	pass[0] = p2[0];
-	pass[1] = p1[1];
-	pass[2] = gate;
-	if ((r = pr__child_start(args, pass, gate >= 0 ? 3 : 2, &pid, d)) < 0)
+	npass = 0;
+	pass[npass++] = p2[0];
+	pass[npass++] = p1[1];
+	if (gate >= 0)
+		pass[npass++] = gate;
+	memcpy(pass + npass, dup, ndup * sizeof *dup);
+	npass += ndup;
+	if ((r = pr__child_start(args, pass, npass, &pid, d)) < 0)
 		goto out;
 	po->pid = pid;
 	po->sentinel = p1[0];
@@ -253,6 +266,8 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	}
 	r = 0;
 out:
+	pr__wire_pass_end();
+	free(pass);
 	pr__sb_release(&sb);
 	pr__close_pipe(p1);
 	pr__close_pipe(p2);

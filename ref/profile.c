@@ -177,6 +177,9 @@ static const struct change {
 	/* 3.10 (Objects/weakrefobject.c): the weakref type's tp_name is
 	 * 'weakref.ReferenceType', before it 'weakref' */
 	{ offsetof(struct pr_profile, weakref_qualname), PY(3, 10) },
+	/* 3.13 (Objects/weakrefobject.c weakref_repr): the target's type by
+	 * its full name, 'multiprocessing.context.Process' */
+	{ offsetof(struct pr_profile, weakref_repr_qualname), PY(3, 13) },
 	/* 3.0: unbound methods gone, Process.terminate is a plain function;
 	 * 2.7 refuses a call without an instance in words of its own */
 	{ offsetof(struct pr_profile, plain_functions), PY(3, 0) },

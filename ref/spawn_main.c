@@ -86,7 +86,11 @@ int pr__spawn_child(int fd, int parent_sentinel, int *bootstrapped, const int *i
 		pr_diag_clear(&d);
 		return status;
 	}
+	/* a connection among the arguments: its fd by index among what the
+	 * fork server sent, or (spawn) the fd itself, kept open across exec */
+	pr__wire_set_inherited(inherited, ninherited);
 	r = pr__wire_load(data, len, &proc, fds, &d);
+	pr__wire_set_inherited(NULL, 0);
 	free(data);
 	if (r < 0) {
 		status = uncaught(&d);

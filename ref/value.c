@@ -58,6 +58,8 @@ void pr__items_free(pr_value **items, size_t n)
 
 static void value_free(pr_value *v)
 {
+	if (pr__weakref_any())
+		pr__weakref_clear(v);
 	switch (v->kind) {
 	case PR_INT:
 		free(v->u.i.big);

@@ -33,6 +33,70 @@ void put_blob(struct sbuf *sb, const void *data, size_t len)
 
 static int put_state(struct sbuf *sb, struct pr_process *p);
 
+/* the fds the description being made passes (Popen._fds) */
+static struct {
+	int active, by_index;
+	size_t base, n, cap;
+	int *fds;
+} pass;
+
+static const int *inherited;
+static size_t ninherited;
+
+void pr__wire_pass_begin(int by_index, size_t base)
+{
+	pass.active = 1;
+	pass.by_index = by_index;
+	pass.base = base;
+	pass.n = 0;
+}
+
+void pr__wire_pass_end(void)
+{
+	pass.active = 0;
+	pass.n = pass.cap = 0;
+	free(pass.fds);
+	pass.fds = NULL;
+}
+
+const int *pr__wire_passed(size_t *n)
+{
+	*n = pass.n;
+	return pass.fds;
+}
+
+int pr__wire_pass_fd(int fd, uint64_t *handle)
+{
+	int *grown;
+
+	if (!pass.active)
+		return PR_EUNSUPPORTED;
+	if (pass.n == pass.cap) {
+		grown = realloc(pass.fds, (pass.cap ? 2 * pass.cap : 4) * sizeof *grown);
+		if (grown == NULL)
+			return PR_EMEMORY;
+		pass.fds = grown;
+		pass.cap = pass.cap ? 2 * pass.cap : 4;
+	}
+	pass.fds[pass.n] = fd;
+	*handle = pass.by_index ? (uint64_t)(pass.base + pass.n) : (uint64_t)fd;
+	pass.n++;
+	return 0;
+}
+
+void pr__wire_set_inherited(const int *fds, size_t n)
+{
+	inherited = fds;
+	ninherited = n;
+}
+
+int pr__wire_inherited_fd(uint64_t handle)
+{
+	if (inherited == NULL)
+		return handle <= INT32_MAX ? (int)handle : -1;
+	return handle < ninherited ? inherited[handle] : -1;
+}
+
 int pr__wire_put(struct sbuf *sb, pr_value *v)
 {
 	const pr_func *f;
@@ -274,6 +338,17 @@ static int get_value(struct rd *rd, pr_value **out)
 	case 'W':
 	case 'E':
 		return pr__wire_get_object(tag, &rd->p, rd->end, out);
+	case 'c': {
+		/* a Connection: its mode, then its handle (pr__wire_pass_fd) */
+		uint64_t mode, handle;
+		int fd;
+
+		if (get_u64(rd, &mode) < 0 || get_u64(rd, &handle) < 0 ||
+		    (fd = pr__wire_inherited_fd(handle)) < 0)
+			return PR_EVALUE;
+		*out = pr__connection_from_fd(fd, (mode & 1) != 0, (mode & 2) != 0);
+		break;
+	}
 	default:
 		return PR_EVALUE;
 	}

@@ -152,6 +152,46 @@ START_TEST(test_json)
 }
 END_TEST
 
+/* a, b = Pipe(): the one unpacking, its canonical text, its JSON target a
+ * list, both names bound; weakref.ref(x) and the features both ask for. */
+START_TEST(test_pipe_unpack_and_weakref)
+{
+	struct ps_scenario *sc = parse_ok("a ,b=Pipe( duplex = False )\nwr = weakref.ref(a)\n"
+					  "connection.wait([a, b], timeout=0) == [a]\nwr() is b\n"
+					  "a.close()\n");
+	json_t *j = ps_stmt_to_json(sc->steps[0]);
+	char *s = json_dumps(j, JSON_SORT_KEYS), *text = ps_stmt_unparse(sc->steps[0]);
+	const char *feat[PS_MAX_FEATURES];
+	size_t n, i;
+	bool pipe = false, weak = false;
+
+	ck_assert_str_eq(text, "a, b = Pipe(duplex=False)");
+	ck_assert_str_eq(s, "{\"assign\": {\"target\": [\"a\", \"b\"], \"value\": {\"call\": "
+			    "{\"args\": [], \"func\": {\"global\": \"Pipe\"}, \"kwargs\": "
+			    "[[\"duplex\", {\"bool\": false}]]}}}}");
+	free(text);
+	free(s);
+	json_decref(j);
+	n = ps_scenario_features(sc, feat);
+	for (i = 0; i < n; i++) {
+		pipe = pipe || !strcmp(feat[i], "Pipe");
+		weak = weak || !strcmp(feat[i], "weakref.ref");
+	}
+	ck_assert(pipe && weak);
+	/* a connection's close() is no Process.close; once a is rebound to a
+	 * process, a.close() is */
+	for (i = 0; i < n; i++)
+		ck_assert_str_ne(feat[i], "Process.close");
+	ps_scenario_free(sc);
+	sc = parse_ok("a, b = Pipe()\na.close()\na = Process()\na.close()\n");
+	n = ps_scenario_features(sc, feat);
+	for (i = 0, pipe = false; i < n; i++)
+		pipe = pipe || !strcmp(feat[i], "Process.close");
+	ck_assert(pipe);
+	ps_scenario_free(sc);
+}
+END_TEST
+
 /* ==, is, not in JSON; a gate decides by release and leaves the JSON alone. */
 START_TEST(test_compare_not_and_gates)
 {
@@ -222,6 +262,18 @@ static const struct {
 	  "t.scn:1:1: connection.wait(objects, timeout=T) takes a list of sentinels and an optional timeout" },
 	{ "x = connection",
 	  "t.scn:1:5: connection is only used as connection.wait(objects, timeout=T)" },
+	{ "x = Pipe()",
+	  "t.scn:1:5: Pipe() is only unpacked: a, b = Pipe() (or Pipe(duplex=False))" },
+	{ "a, b = Process()",
+	  "t.scn:1:1: only a Pipe() is unpacked: a, b = Pipe() (or Pipe(duplex=False))" },
+	{ "a, a = Pipe()", "t.scn:1:4: 'a' is assigned twice" },
+	{ "a, gc = Pipe()", "t.scn:1:4: cannot assign to 'gc'" },
+	{ "a, b = Pipe(True, duplex=False)",
+	  "t.scn:1:8: Pipe() takes one argument at most, duplex=" },
+	{ "a, b = Pipe(gc)", "t.scn:1:13: gc is only used as gc.collect()" },
+	{ "x = weakref", "t.scn:1:5: weakref is only used as weakref.ref(x)" },
+	{ "weakref.ref()", "t.scn:1:1: weakref.ref(x) takes one argument" },
+	{ "weakref.proxy(1)", "t.scn:1:1: weakref is only used as weakref.ref(x)" },
 	{ "type(1)",
 	  "t.scn:1:1: type(x) is only read as type(x).__name__ (a class's repr() differs between implementations)" },
 	{ "type(1, 2).__name__", "t.scn:1:1: type(x) takes one argument" },
@@ -522,6 +574,7 @@ Suite *scenario_suite(void)
 	const struct ps_test tests[] = { PS_LOOP(test_valid_forms, ARRAY_SIZE(valid)),
 					 PS_TEST(test_header_and_summary),
 					 PS_TEST(test_json),
+					 PS_TEST(test_pipe_unpack_and_weakref),
 					 PS_TEST(test_compare_not_and_gates),
 					 PS_LOOP(test_errors, ARRAY_SIZE(errors)),
 					 PS_TEST(test_error_shows_line_and_caret),

@@ -32,10 +32,12 @@ import json
 import mmap
 import os
 import platform
+import re
 import select
 import signal
 import sys
 import traceback
+import weakref
 
 try:
     _text_type = unicode        # noqa: F821 (Python 2)
@@ -1007,6 +1009,18 @@ def echoes(*args, **kwargs):
     _write_out('args: %r\nkwargs: %r\npid: %d\n' % (args, kwargs, os.getpid()))
 
 
+def uppercases(conn):
+    """child.uppercases(conn): for s in iter(conn.recv, None), sends s back
+    with its ASCII letters upper-cased (a str; anything else as it came),
+    then closes conn: _TestSubclassingProcess's _UpperCaser."""
+    _child_setup()
+    for s in iter(conn.recv, None):
+        if isinstance(s, _string_types):
+            s = re.sub('[a-z]+', lambda m: m.group(0).upper(), s)
+        conn.send(s)
+    conn.close()
+
+
 def reports_start_method():
     """child.reports_start_method(): 'get_start_method(): ...' as the
     child's own module answers it, flushed."""
@@ -1092,6 +1106,7 @@ _BEHAVIOURS.update({
 
 _BEHAVIOURS.update({
     'echoes': echoes,
+    'uppercases': uppercases,
     'recurses': recurses,
     'reports_native_id': reports_native_id,
     'reports_start_method': reports_start_method,
@@ -1145,6 +1160,17 @@ class _Record(object):
         self.obj = obj
         self.pid = None
         self.gate_r = self.gate_w = self.out_fd = self.err_fd = None
+
+    # The object is held weakly: the scenario's own references decide when
+    # it is freed, as CPython's test_close sees (weakref.ref(p)() is None
+    # once p is closed and dropped).
+    @property
+    def obj(self):
+        return self._ref() if self._ref is not None else None
+
+    @obj.setter
+    def obj(self, value):
+        self._ref = weakref.ref(value) if value is not None else None
 
     def note_pid(self):
         # Remembered, because pid raises once the object is closed.
@@ -2211,8 +2237,8 @@ _EXECUTOR_GLOBALS = ('ProcessPoolExecutor', 'get_context', 'list', 'next')
 # --- the forms of CPython's own test assertions (vocab.def, issue 16) -------
 # The module's functions, Python's builtins, and the modules only ever
 # called as NAME.FUNC(...): gc.collect() and connection.wait(...).
-_MODULE_FUNCS = ('cpu_count', 'get_all_start_methods', 'get_start_method',
-                 'set_executable', 'set_start_method')
+_MODULE_FUNCS = ('Pipe', 'cpu_count', 'get_all_start_methods',
+                 'get_start_method', 'set_executable', 'set_start_method')
 _BUILTINS = {'bytes': bytes, 'int': int, 'isinstance': isinstance,
              'len': len, 'str': str, 'type': type}
 
@@ -2238,7 +2264,18 @@ class _Connection(object):
         return wait(object_list, timeout)
 
 
-_CALLS_GLOBALS = {'connection': _Connection, 'gc': _Gc}
+class _Weakref(object):
+    """weakref, as a scenario calls it: ref(x)."""
+
+    @staticmethod
+    def ref(obj):
+        try:
+            return weakref.ref(obj)
+        except TypeError as e:
+            raise _Raised(e)
+
+
+_CALLS_GLOBALS = {'connection': _Connection, 'gc': _Gc, 'weakref': _Weakref}
 
 
 def _init_sets(attr):
@@ -2487,8 +2524,21 @@ def _exec_stmt(stmt):
     if kind == 'expr':
         return _eval(body)
     if kind == 'assign':
-        target = _need_string(_field(body, 'target', 'assign'),
-                              'assign target')
+        target = _field(body, 'target', 'assign')
+        if isinstance(target, list):    # a, b = Pipe(): Python's unpacking
+            names = [_need_string(t, 'assign target') for t in target]
+            if len(names) != 2:
+                raise DriverError('an unpacking assigns two names, not %d'
+                                  % len(names))
+            value = _eval(_field(body, 'value', 'assign'))
+            try:
+                first, second = value
+            except BaseException as e:
+                raise _Raised(e)
+            _SCN.vars[names[0]] = first
+            _SCN.vars[names[1]] = second
+            return None
+        target = _need_string(target, 'assign target')
         value = _eval(_field(body, 'value', 'assign'))
         if _SCN.is_new_process(value):
             _SCN.register(value)
@@ -3252,6 +3302,7 @@ def _executor_since(major, minor, name):
 # The optional features of docs/PROTOCOL.md, each with how to tell that the
 # module has it.
 _FEATURES = (
+    ('Pipe', lambda: hasattr(_MOD, 'Pipe')),
     ('Process', lambda: _PEER is None),     # a peer drives only its executor
     ('Process.close', lambda: hasattr(_BASE_PROCESS, 'close')),        # 3.7
     ('Process.kill', lambda: hasattr(_BASE_PROCESS, 'kill')),          # 3.7
@@ -3275,6 +3326,7 @@ _FEATURES = (
     ('operator.order', lambda: True),
     ('start_method', lambda: hasattr(_MOD, 'get_start_method')),   # 3.4
     ('threading.native_id', lambda: sys.version_info[:2] >= (3, 8)),
+    ('weakref.ref', lambda: True),
     ('ProcessPoolExecutor', _executor_since(3, 2, 'ProcessPoolExecutor')),
     ('Executor.cancel_futures', _executor_since(3, 9, 'Executor.cancel_futures')),
     ('Executor.initializer', _executor_since(3, 7, 'Executor.initializer')),

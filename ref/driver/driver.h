@@ -82,8 +82,10 @@ int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out, struct pr_dia
 /* A process object bound to a scenario variable, with its gate and
  * capture files (made at binding, never inside start()). */
 struct drv_record {
-	pr_value *obj;
-	pid_t pid; /* remembered: pid raises once closed */
+	pr_value *weak; /* weakref.ref(process): the scenario's references
+			 * decide when the object goes, as in CPython's
+			 * test_close; the driver's do not keep it */
+	pid_t pid;      /* remembered: pid raises once closed */
 	int gate_r, gate_w;
 	int out_fd, err_fd;
 };

@@ -603,6 +603,35 @@ static int bind(struct drv_scenario *s, const char *name, pr_value *v, struct pr
 	return 0;
 }
 
+/* a, b = VALUE: Python's unpacking of a tuple or list into names, each
+ * bound in turn; what else Python would unpack is not in the language */
+static int assign_unpack(struct drv_scenario *s, json_t *targets, json_t *body, struct pr_diag *d)
+{
+	pr_value *value = NULL;
+	json_t *node;
+	size_t i, n = json_array_size(targets);
+	int r;
+
+	for (i = 0; i < n; i++)
+		if (need_string(json_array_get(targets, i), "assign target", d) == NULL)
+			return d->code;
+	if ((node = field(body, "value", "assign", d)) == NULL)
+		return d->code;
+	if ((r = eval(s, node, &value, d)) < 0)
+		return r;
+	if (pr_kind(value) != PR_TUPLE && pr_kind(value) != PR_LIST)
+		r = pr_diag(d, PR_EUNSUPPORTED, "the ref driver unpacks tuples and lists only");
+	else if (pr_len(value) < n)
+		r = pr_diag(d, PR_EVALUE, "not enough values to unpack (expected %zu, got %zu)", n,
+			    pr_len(value));
+	else if (pr_len(value) > n)
+		r = pr_diag(d, PR_EVALUE, "too many values to unpack (expected %zu)", n);
+	for (i = 0; r == 0 && i < n; i++)
+		r = bind(s, json_string_value(json_array_get(targets, i)), pr_item(value, i), d);
+	pr_decref(value);
+	return r;
+}
+
 int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out, struct pr_diag *d)
 {
 	json_t *body, *node;
@@ -618,8 +647,11 @@ int drv_exec(struct drv_scenario *s, json_t *stmt, pr_value **out, struct pr_dia
 	if (strcmp(kind, "expr") == 0)
 		return eval(s, body, out, d);
 	if (strcmp(kind, "assign") == 0) {
-		if ((node = field(body, "target", "assign", d)) == NULL ||
-		    (name = need_string(node, "assign target", d)) == NULL)
+		if ((node = field(body, "target", "assign", d)) == NULL)
+			return d->code;
+		if (json_is_array(node))
+			return assign_unpack(s, node, body, d);
+		if ((name = need_string(node, "assign target", d)) == NULL)
 			return d->code;
 		if ((node = field(body, "value", "assign", d)) == NULL)
 			return d->code;

@@ -458,8 +458,8 @@ static void drop_scenario(struct drv_scenario *s)
 	s->texts = NULL;
 	s->ntexts = 0;
 	for (i = 0; i < s->nrecs; i++) {
-		pr_decref(s->recs[i].obj);
-		s->recs[i].obj = NULL;
+		pr_decref(s->recs[i].weak);
+		s->recs[i].weak = NULL;
 	}
 	pr_decref(s->current);
 	s->current = NULL;

@@ -20,20 +20,58 @@
 
 struct drv_scenario *drv_current_scenario;
 
+/* weakref.ref(obj) as a scenario makes one; NULL if it cannot be made */
+static pr_value *weak_ref(pr_value *obj)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *mod = pr_global("weakref"), *ref = NULL, *w = NULL;
+
+	if (mod != NULL && pr_getattr(mod, "ref", &ref, &d) == 0)
+		pr_call(ref, &obj, 1, NULL, NULL, 0, &w, &d);
+	pr_diag_clear(&d);
+	pr_decref(ref);
+	pr_decref(mod);
+	return w;
+}
+
+/* The object rec's weak reference gives: a new reference, or NULL once
+ * the object was freed. */
+static pr_value *record_obj(const struct drv_record *rec)
+{
+	struct pr_diag d = PR_DIAG_INIT;
+	pr_value *obj = NULL;
+
+	if (rec->weak == NULL || pr_call(rec->weak, NULL, 0, NULL, NULL, 0, &obj, &d) < 0) {
+		pr_diag_clear(&d);
+		return NULL;
+	}
+	if (pr_kind(obj) == PR_NONE) {
+		pr_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 struct drv_record *drv_record_of(struct drv_scenario *s, pr_value *obj)
 {
+	pr_value *o;
 	size_t i;
 
-	for (i = 0; i < s->nrecs; i++)
-		if (s->recs[i].obj == obj)
+	for (i = 0; i < s->nrecs; i++) {
+		o = record_obj(&s->recs[i]);
+		pr_decref(o);
+		if (o == obj && o != NULL)
 			return &s->recs[i];
+	}
 	return NULL;
 }
 
 void drv_note_pid(struct drv_record *rec)
 {
-	pid_t pid = pr_process_pid(rec->obj);
+	pr_value *obj = record_obj(rec);
+	pid_t pid = obj != NULL ? pr_process_pid(obj) : 0;
 
+	pr_decref(obj);
 	if (pid > 0)
 		rec->pid = pid;
 }
@@ -80,7 +118,7 @@ static int new_channel(int fds[2])
 
 int drv_register(struct drv_scenario *s, pr_value *obj, struct pr_diag *d)
 {
-	struct drv_record rec = { obj, 0, -1, -1, -1, -1 }, *grown;
+	struct drv_record rec = { NULL, 0, -1, -1, -1, -1 }, *grown;
 	int fds[2], r;
 
 	if ((r = new_channel(fds)) < 0)
@@ -96,7 +134,10 @@ int drv_register(struct drv_scenario *s, pr_value *obj, struct pr_diag *d)
 		goto fail;
 	}
 	s->recs = grown;
-	rec.obj = pr_incref(obj);
+	if ((rec.weak = weak_ref(obj)) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	pr_process_set_gate(obj, rec.gate_r);
 	s->recs[s->nrecs++] = rec;
 	return 0;
