@@ -318,7 +318,8 @@ static int forkserver_launch(struct pr_popen *po, pr_value *proc, struct pr_diag
 		r = pr_diag(d, PR_EVALUE, "too many fds");
 		goto out;
 	}
-	memcpy(extra + n, dup, ndup * sizeof *dup);
+	if (ndup > 0)
+		memcpy(extra + n, dup, ndup * sizeof *dup);
 	n += (int)ndup;
 	if ((r = connect_to_new_process(extra, (size_t)n, &status_r, &w, d)) < 0)
 		goto out;

@@ -241,7 +241,8 @@ static int spawn_launch(struct pr_popen *po, pr_value *proc, struct pr_diag *d)
 	pass[npass++] = p1[1];
 	if (gate >= 0)
 		pass[npass++] = gate;
-	memcpy(pass + npass, dup, ndup * sizeof *dup);
+	if (ndup > 0)
+		memcpy(pass + npass, dup, ndup * sizeof *dup);
 	npass += ndup;
 	if ((r = pr__child_start(args, pass, npass, &pid, d)) < 0)
 		goto out;
