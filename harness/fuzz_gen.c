@@ -819,9 +819,42 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		op->var = v;
 		return true;
 	}
+	/* type(x).__name__ and isinstance(x, Process) of a process variable
+	 * or of current_process(): reads that never raise (gen_on_var,
+	 * gen_global) */
+	if ((e->kind == PS_X_GETATTR && !strcmp(e->text, "__name__") &&
+	     is_global_call(e->object, "type") && e->object->n_items == 1 && !e->object->n_kw) ||
+	    (is_global_call(e, "isinstance") && e->n_items == 2 && !e->n_kw &&
+	     e->items[1]->kind == PS_X_GLOBAL && !strcmp(e->items[1]->text, "Process"))) {
+		const struct ps_expr *x = e->kind == PS_X_GETATTR ? e->object->items[0] :
+								    e->items[0];
+
+		if (is_var(x, m, &v)) {
+			op->k = K_STABLE;
+			op->var = v;
+			return true;
+		}
+		op->k = K_GLOBAL;
+		return is_global_call(x, "current_process") && !x->n_items && !x->n_kw;
+	}
+	/* gc.collect(); len(active_children()) as active_children() */
+	if (e->kind == PS_X_CALL && e->object->kind == PS_X_GETATTR &&
+	    !strcmp(e->object->text, "collect") && e->object->object->kind == PS_X_GLOBAL &&
+	    !strcmp(e->object->object->text, "gc") && !e->n_items && !e->n_kw) {
+		op->k = K_GLOBAL;
+		return true;
+	}
+	if (is_global_call(e, "len") && e->n_items == 1 && !e->n_kw &&
+	    is_global_call(e->items[0], "active_children") && !e->items[0]->n_items &&
+	    !e->items[0]->n_kw) {
+		op->k = K_ACTIVE;
+		op->truthy = true; /* a count: the order does not matter */
+		return true;
+	}
 	if (e->kind == PS_X_GETATTR) {
 		if (is_var(e->object, m, &v)) {
-			static const char *const stable[] = { "name", "daemon", "authkey", "foo" };
+			static const char *const stable[] = { "name", "daemon", "authkey", "foo",
+							      "_popen" };
 			static const char *const started[] = { "pid", "ident", "sentinel" };
 			size_t i;
 
@@ -881,9 +914,10 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 			const char *name;
 			enum opk k;
 		} noarg[] = {
-			{ "current_process", K_GLOBAL }, { "parent_process", K_GLOBAL },
-			{ "active_children", K_ACTIVE }, { "faults_clear", K_CLEAR },
-			{ "fds_leaked", K_FDQ },         { "children_left", K_CHQ },
+			{ "current_process", K_GLOBAL },  { "parent_process", K_GLOBAL },
+			{ "get_start_method", K_GLOBAL }, { "active_children", K_ACTIVE },
+			{ "faults_clear", K_CLEAR },      { "fds_leaked", K_FDQ },
+			{ "children_left", K_CHQ },
 		};
 		size_t i;
 
@@ -939,6 +973,7 @@ static const char *const proc_names[] = { "p", "q", "r", "s", "t" };
 /* The salt of the subclass stream (the executor generator has its own). */
 #define SUBCLASS_SALT 0x5abc1a55c1a55ULL
 #define CALLABLE_SALT 0xca11ab1e0b1ec7ULL
+#define FORMS_SALT    0xf0e5f0e5f0e5ULL
 
 /* A short string from an alphabet that exercises repr(): quotes, escapes, non-ASCII. */
 static void gen_text(struct ps_fuzz_rng *r, struct ps_buf *b, unsigned maxlen)
@@ -1060,16 +1095,56 @@ static const char *const exc_names[] = {
 	"OSError",    "Exception",    "KeyboardInterrupt", "SystemError",
 };
 
-/* "child.NAME" and its args tuple text (without parentheses) for a child behaviour. */
+/*
+ * In place of child.returns, now and then (from the forms stream rf, so
+ * that the main stream draws what it did): a behaviour of CPython's own
+ * tests that ends by itself (issue 16), with literal arguments.
+ */
+static void gen_later_behaviour(struct ps_fuzz_rng *rf, struct ps_buf *tgt, struct ps_buf *args)
+{
+	switch (below(rf, 6)) {
+	case 0:
+		ps_buf_adds(tgt, "child.atexit_writes");
+		gen_text(rf, args, 6);
+		ps_buf_addc(args, ',');
+		break;
+	case 1:
+		ps_buf_adds(tgt, "child.writes_unflushed");
+		gen_text(rf, args, 6);
+		ps_buf_addf(args, ", %u,", below(rf, 3));
+		break;
+	case 2:
+		ps_buf_adds(tgt, "child.starts_thread");
+		gen_text(rf, args, 6);
+		ps_buf_addc(args, ',');
+		break;
+	case 3:
+		ps_buf_adds(tgt, "child.reports_start_method");
+		break;
+	case 4:
+		ps_buf_addf(tgt, "child.recurses");
+		ps_buf_addf(args, "%u,", below(rf, 2));
+		break;
+	default:
+		ps_buf_adds(tgt, "child.reports_native_id");
+		break;
+	}
+}
+
+/* "child.NAME" and its args tuple text (without parentheses) for a child
+ * behaviour; rf, when not NULL, the forms stream (gen_later_behaviour). */
 static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_buf *args,
-			  struct ps_buf *kw, bool leaf_only)
+			  struct ps_buf *kw, bool leaf_only, struct ps_fuzz_rng *rf)
 {
 	static const unsigned w[] = { 3, 4, 5, 2, 2, 2, 1, 3 };
 	unsigned k = weighted(r, w, leaf_only ? 7 : 8);
 
 	switch (k) {
 	case 0:
-		ps_buf_adds(tgt, "child.returns");
+		if (rf && below(rf, 3) == 0)
+			gen_later_behaviour(rf, tgt, args);
+		else
+			ps_buf_adds(tgt, "child.returns");
 		break;
 	case 1:
 		ps_buf_adds(tgt, "child.blocks");
@@ -1117,7 +1192,7 @@ static void gen_behaviour(struct ps_fuzz_rng *r, struct ps_buf *tgt, struct ps_b
 		if (chance(r, 45))
 			ps_buf_adds(&it, "child.blocks");
 		else
-			gen_behaviour(r, &it, &ia, NULL, true);
+			gen_behaviour(r, &it, &ia, NULL, true, NULL);
 		ps_buf_addf(args, "%s,", it.data);
 		if (ia.len || chance(r, 30)) {
 			ps_buf_addf(args, " (%s),", ia.data ? ia.data : "");
@@ -1144,7 +1219,7 @@ static void gen_daemon_value(struct ps_fuzz_rng *r, struct ps_buf *b)
 }
 
 static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var, bool raising,
-		       const char *cls, bool overrides)
+		       const char *cls, bool overrides, struct ps_fuzz_rng *rf)
 {
 	struct ps_buf tgt = PS_BUF_INIT, args = PS_BUF_INIT, kw = PS_BUF_INIT;
 
@@ -1167,7 +1242,7 @@ static void gen_create(struct ps_fuzz_rng *r, struct ps_buf *b, const char *var,
 	} else if (chance(r, 4)) {
 		ps_buf_adds(b, "target=None");
 	} else {
-		gen_behaviour(r, &tgt, &args, &kw, false);
+		gen_behaviour(r, &tgt, &args, &kw, false, rf);
 		ps_buf_addf(b, "target=%s", tgt.data);
 		if (args.len)
 			ps_buf_addf(b, chance(r, 10) ? ", args=[%s]" : ", args=(%s)", args.data);
@@ -1199,7 +1274,7 @@ static void gen_subclass(struct ps_fuzz_rng *r, struct ps_buf *b, bool *override
 
 	*overrides = chance(r, 60);
 	if (*overrides)
-		gen_behaviour(r, &tgt, &args, &kw, false);
+		gen_behaviour(r, &tgt, &args, &kw, false, NULL);
 	if (!*overrides || kw.len) {
 		*overrides = false;
 		ps_buf_adds(b, "Plain = subclass('Plain')");
@@ -1263,8 +1338,8 @@ static void gen_create_calling(struct ps_fuzz_rng *r, struct ps_buf *b, const ch
 }
 
 /* A statement on process variable var, drawn with weights that suit its state. */
-static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_buf *b,
-		       const struct pvar *pv)
+static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_fuzz_rng *rf,
+		       struct ps_buf *b, const struct pvar *pv)
 {
 	enum {
 		START,
@@ -1352,9 +1427,21 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 			ps_buf_addf(b, "%s.%s()", v, how);
 		break;
 	}
-	case ATTR:
-		ps_buf_addf(b, "%s.%s", v, attrs[below(r, ARRAY_SIZE(attrs))]);
+	case ATTR: {
+		/* now and then, from the forms stream, what CPython's tests
+		 * read of a process instead (issue 16): its class's name, its
+		 * class, whether it has a Popen; decode() takes them as reads
+		 * that never raise */
+		static const char *const forms[] = { "type(%s).__name__", "isinstance(%s, Process)",
+						     "%s._popen is None" };
+		unsigned a = below(r, ARRAY_SIZE(attrs));
+
+		if (below(rf, 4) == 0)
+			ps_buf_addf(b, forms[below(rf, ARRAY_SIZE(forms))], v);
+		else
+			ps_buf_addf(b, "%s.%s", v, attrs[a]);
 		break;
+	}
 	case SET_DAEMON:
 		ps_buf_addf(b, "%s.daemon = ", v);
 		gen_daemon_value(r, b);
@@ -1380,8 +1467,19 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 	}
 }
 
-static void gen_global(struct ps_fuzz_rng *r, struct ps_buf *b, const struct model *m, bool faults)
+static void gen_global(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rf, struct ps_buf *b,
+		       const struct model *m, bool faults)
 {
+	/* what CPython's tests ask of the module and the scenario process
+	 * (issue 16), now and then in place of a current_process() read,
+	 * from the forms stream */
+	static const char *const forms[] = {
+		"get_start_method()",
+		"type(current_process()).__name__",
+		"isinstance(current_process(), Process)",
+		"gc.collect()",
+		"len(active_children())",
+	};
 	static const char *const g[] = {
 		"current_process()",        "current_process().name",
 		"current_process().daemon", "current_process().pid",
@@ -1393,6 +1491,10 @@ static void gen_global(struct ps_fuzz_rng *r, struct ps_buf *b, const struct mod
 	unsigned n = faults ? 12 : 10, k = below(r, n + 1);
 	size_t i;
 
+	if (k < 4 && below(rf, 3) == 0) {
+		ps_buf_adds(b, forms[below(rf, ARRAY_SIZE(forms))]);
+		return;
+	}
 	if (k == n) {
 		for (i = 0; i < m->n; i++) {
 			if (live(m->v[i].st)) {
@@ -1536,7 +1638,7 @@ static void gen_opening(const struct ps_fuzz_gen_opts *o, const char *head, cons
 int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t index, char **text,
 		     unsigned *method, struct ps_diag *d)
 {
-	struct ps_fuzz_rng r, rs, rc;
+	struct ps_fuzz_rng r, rs, rc, rf;
 	struct model m, trial;
 	struct ps_buf body = PS_BUF_INIT, head = PS_BUF_INIT, stmt = PS_BUF_INIT;
 	struct ps_scenario *sc = NULL;
@@ -1572,6 +1674,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 	/* One in eight makes a callable object, and some processes take it
 	 * as their target, from a third stream of its own */
 	ps_fuzz_rng_seed(&rc, seed ^ CALLABLE_SALT, index);
+	ps_fuzz_rng_seed(&rf, seed ^ FORMS_SALT, index);
 	if (below(&rc, 8) == 0) {
 		ps_buf_release(&stmt);
 		gen_callable(&rc, &stmt);
@@ -1589,7 +1692,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			size_t i = below(&r, (unsigned)m.n ? (unsigned)m.n : 1);
 
 			if (m.n && live(m.v[i].st))
-				gen_on_var(&r, &rs, &stmt, &m.v[i]);
+				gen_on_var(&r, &rs, &rf, &stmt, &m.v[i]);
 			else
 				ps_buf_adds(&stmt, "faults_clear()");
 		} else if (procs == 0 || (procs < max_procs && k < 15)) {
@@ -1601,15 +1704,16 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			else
 				snprintf(tmp, sizeof(tmp), "%s", proc_names[procs]);
 			if (m.sub_name[0] && !raising && chance(&rs, 60))
-				gen_create(&rs, &stmt, tmp, false, m.sub_name, m.sub_overrides);
+				gen_create(&rs, &stmt, tmp, false, m.sub_name, m.sub_overrides,
+					   NULL);
 			else if (m.call_name[0] && !raising && chance(&rc, 50))
 				gen_create_calling(&rc, &stmt, tmp, &m);
 			else
-				gen_create(&r, &stmt, tmp, raising, "Process", false);
+				gen_create(&r, &stmt, tmp, raising, "Process", false, &rf);
 		} else if (o->faults && k < 25) {
 			ps_fuzz_fault_gen(&r, &stmt);
 		} else if (k < 32) {
-			gen_global(&r, &stmt, &m, o->faults);
+			gen_global(&r, &rf, &stmt, &m, o->faults);
 		} else {
 			size_t i, live_n = 0, pickn;
 
@@ -1621,7 +1725,7 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 			for (i = 0; i < m.n; i++)
 				if (live(m.v[i].st) && pickn-- == 0)
 					break;
-			gen_on_var(&r, &rs, &stmt, &m.v[i]);
+			gen_on_var(&r, &rs, &rf, &stmt, &m.v[i]);
 		}
 		if (ps_buf_oom(&stmt) || ps_buf_oom(&body))
 			goto nomem;

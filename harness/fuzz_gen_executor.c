@@ -230,6 +230,11 @@ static bool completable(const struct model *m, size_t i)
  * Future i is certainly still pending: all N workers are held on gates, and
  * at least N+1 uncancelled futures were submitted after the last of them
  * and before i (the call queue holds max_workers + 1 items; SCENARIOS.md).
+ * One whose arguments do not pickle does not count: the queue's feeder
+ * thread fails it and frees its place, and the manager then moves the next
+ * pending future in, at a time of its own (_on_queue_feeder_error wakes it;
+ * found by fuzz, seed 20261204 index 79: cancel() True on CPython, False
+ * on libprocref).
  */
 static bool sure_pending(const struct model *m, size_t i)
 {
@@ -249,7 +254,7 @@ static bool sure_pending(const struct model *m, size_t i)
 	for (j = maxb + 1; j < i; j++) {
 		if (m->f[j].st == F_TAINTED)
 			return false;
-		after += !cancelled(&m->f[j]);
+		after += !cancelled(&m->f[j]) && m->f[j].task != T_UNPICK_ARG;
 	}
 	return after >= m->n + 1;
 }

@@ -125,8 +125,11 @@ pr_value *pr__exc_new(const char *type, pr_value *args)
 	}
 	e->code = code_of(type);
 	e->args = args;
-	/* BaseException.__str__: '', str(args[0]) or str(args) */
-	if (n == 1)
+	/* BaseException.__str__: '', str(args[0]) or str(args);
+	 * KeyError.__str__: repr(args[0]) */
+	if (n == 1 && strcmp(type, "KeyError") == 0)
+		pr__value_repr(pr_item(args, 0), &sb);
+	else if (n == 1)
 		pr__value_str(pr_item(args, 0), &sb);
 	else if (n > 1)
 		pr__value_repr(args, &sb);
@@ -149,6 +152,107 @@ pr_value *pr__exc_msg(const char *type, const char *message)
 	return pr__exc_new(type, args);
 }
 
+/* UTF-8 for code point c into out; how many bytes */
+static size_t utf8_put(uint32_t c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/*
+ * The str whose repr() text is (what KeyError.__str__ shows, and so what
+ * a KeyError's diag carries: child.raises, process.c), or NULL when text
+ * is no such repr: the escapes str.__repr__ writes (\\, \', \", \n,
+ * \r, \t, \xNN, \uNNNN, \UNNNNNNNN) between matching quotes.
+ */
+static pr_value *str_from_repr(const char *text, size_t len)
+{
+	char *buf, q;
+	size_t i, n = 0, k, digits;
+	uint32_t c;
+	pr_value *v;
+
+	if (len < 2 || (text[0] != '\'' && text[0] != '"') || text[len - 1] != text[0])
+		return NULL;
+	q = text[0];
+	if ((buf = malloc(len * 2)) == NULL)
+		return NULL;
+	for (i = 1; i < len - 1; i++) {
+		if (text[i] == q)
+			goto bad;
+		if (text[i] != '\\') {
+			buf[n++] = text[i];
+			continue;
+		}
+		if (++i >= len - 1)
+			goto bad;
+		switch (text[i]) {
+		case '\\':
+		case '\'':
+		case '"':
+			buf[n++] = text[i];
+			continue;
+		case 'n':
+			buf[n++] = '\n';
+			continue;
+		case 'r':
+			buf[n++] = '\r';
+			continue;
+		case 't':
+			buf[n++] = '\t';
+			continue;
+		case 'x':
+			digits = 2;
+			break;
+		case 'u':
+			digits = 4;
+			break;
+		case 'U':
+			digits = 8;
+			break;
+		default:
+			goto bad;
+		}
+		for (c = 0, k = 0; k < digits; k++) {
+			char h = ++i < len - 1 ? text[i] : '\0';
+
+			if (h >= '0' && h <= '9')
+				c = c * 16 + (uint32_t)(h - '0');
+			else if (h >= 'a' && h <= 'f')
+				c = c * 16 + (uint32_t)(h - 'a' + 10);
+			else
+				goto bad;
+		}
+		if (c > 0x10ffff)
+			goto bad;
+		n += utf8_put(c, buf + n);
+	}
+	v = pr_str(buf, n);
+	free(buf);
+	return v;
+bad:
+	free(buf);
+	return NULL;
+}
+
 pr_value *pr__exc_from_diag(const struct pr_diag *d)
 {
 	const char *type = d->type != NULL ? d->type : "SystemError";
@@ -164,6 +268,10 @@ pr_value *pr__exc_from_diag(const struct pr_diag *d)
 		colon = d->message != NULL ? strstr(d->message, "] ") : NULL;
 		items[n++] = pr_int(-d->code);
 		items[n++] = colon != NULL ? pr_str(colon + 2, strlen(colon + 2)) : pr_str("", 0);
+	} else if (d->type != NULL && strcmp(d->type, "KeyError") == 0 && d->message != NULL &&
+		   (items[0] = str_from_repr(d->message, d->message_len)) != NULL) {
+		/* KeyError(key): the diag holds str(), which is repr(key) */
+		n++;
 	} else {
 		items[n++] = pr_str(d->message ? d->message : "", d->message ? d->message_len : 0);
 	}
