@@ -672,6 +672,11 @@ static long map_futures(struct model *m, enum task t, size_t n, const char **why
 	}
 	for (k = 0; k < n; k++)
 		add_future(m, t, -1);
+	/* the first work starts the worker, whose raising initializer breaks
+	 * the pool, as a submit's does (found by fuzz, seed 20261205 index
+	 * 3367: a later submit raised or was failed by the manager, a race) */
+	if (n && m->init == I_RAISES && !m->used)
+		m->break_at = (int)first;
 	if (n)
 		m->used = true;
 	return first;

@@ -372,8 +372,10 @@ static int worker_wire(struct sbuf *sb, pr_value *v)
 	return 0;
 }
 
+/* type(w).__name__ is the Python driver's class's, _Worker (PROTOCOL.md,
+ * Executors): a future's repr names it ("returned _Worker") */
 static const struct pr_objtype worker_type = {
-	.name = "Worker",
+	.name = "_Worker",
 	.repr = worker_repr,
 	.wire = worker_wire,
 };
