@@ -139,6 +139,7 @@ enum opk {
 	K_JOIN_T,
 	K_RELEASE,
 	K_TERM,
+	K_SIGNAL, /* send_signal(p, SIGTERM or SIGKILL): as K_TERM, on a blocked child only */
 	K_CLOSE,
 	K_ALIVE,
 	K_EXITCODE,
@@ -314,6 +315,12 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		else
 			p->credit++;
 		break;
+	case K_SIGNAL:
+		/* the harness verb signals a pid: never one that has exited
+		 * (it may be reaped and reused), never an unstarted one */
+		if (p->st != ST_BLOCKED)
+			REFUSE("send_signal() to a child that is not held on its gate");
+		/* fall through */
 	case K_TERM:
 		if (p->st == ST_RUNNING)
 			REFUSE("a signal to a child that may have finished");
@@ -837,6 +844,32 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		op->k = K_GLOBAL;
 		return is_global_call(x, "current_process") && !x->n_items && !x->n_kw;
 	}
+	/* send_signal(p, signal.SIGTERM or SIGKILL), as p.terminate() */
+	if (is_global_call(e, "send_signal") && e->n_items == 2 && !e->n_kw &&
+	    is_var(e->items[0], m, &v) && e->items[1]->kind == PS_X_GETATTR &&
+	    e->items[1]->object->kind == PS_X_GLOBAL &&
+	    !strcmp(e->items[1]->object->text, "signal") &&
+	    (!strcmp(e->items[1]->text, "SIGTERM") || !strcmp(e->items[1]->text, "SIGKILL"))) {
+		op->k = K_SIGNAL;
+		op->var = v;
+		return true;
+	}
+	/* connection.wait([p.sentinel], timeout=0) == [p.sentinel]: a state
+	 * read, as p.exitcode (the sentinel's fd is each driver's own, so only
+	 * the comparison is written) */
+	if (s->kind == PS_S_EXPR && e->kind == PS_X_COMPARE && !strcmp(e->text, "==") &&
+	    e->items[0]->kind == PS_X_CALL && e->items[0]->object->kind == PS_X_GETATTR &&
+	    !strcmp(e->items[0]->object->text, "wait") &&
+	    e->items[0]->object->object->kind == PS_X_GLOBAL &&
+	    !strcmp(e->items[0]->object->object->text, "connection") && e->items[0]->n_items == 1 &&
+	    e->items[0]->items[0]->kind == PS_X_LIST && e->items[0]->items[0]->n_items == 1 &&
+	    e->items[0]->items[0]->items[0]->kind == PS_X_GETATTR &&
+	    !strcmp(e->items[0]->items[0]->items[0]->text, "sentinel") &&
+	    is_var(e->items[0]->items[0]->items[0]->object, m, &v)) {
+		op->k = K_EXITCODE;
+		op->var = v;
+		return true;
+	}
 	/* gc.collect(); len(active_children()) as active_children() */
 	if (e->kind == PS_X_CALL && e->object->kind == PS_X_GETATTR &&
 	    !strcmp(e->object->text, "collect") && e->object->object->kind == PS_X_GLOBAL &&
@@ -1102,7 +1135,12 @@ static const char *const exc_names[] = {
  */
 static void gen_later_behaviour(struct ps_fuzz_rng *rf, struct ps_buf *tgt, struct ps_buf *args)
 {
-	switch (below(rf, 6)) {
+	switch (below(rf, 7)) {
+	case 6:
+		ps_buf_adds(tgt, "child.breaks_stdio");
+		ps_buf_addf(args, "'%s', '%s',", below(rf, 2) ? "stdout" : "stderr",
+			    below(rf, 2) ? "close" : "remove");
+		break;
 	case 0:
 		ps_buf_adds(tgt, "child.atexit_writes");
 		gen_text(rf, args, 6);
@@ -1391,7 +1429,10 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 						  "%s.exitcode >= 1" };
 		unsigned x = below(rs, 4);
 
-		if (k == ALIVE)
+		if (k == ALIVE && x == 1 && below(rf, 3) == 0)
+			ps_buf_addf(b, "connection.wait([%s.sentinel], timeout=0) == [%s.sentinel]",
+				    v, v);
+		else if (k == ALIVE)
 			ps_buf_addf(b, x == 0 ? "%s in active_children()" : "not %s.is_alive()", v);
 		else if (x == 0 || (pv->st != ST_DONE && x > 1))
 			ps_buf_addf(b, "%s.exitcode is None", v);
@@ -1418,10 +1459,15 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 		break;
 	}
 	case TERM: {
-		/* p.terminate(), or Process.terminate(p), the method read from the class */
+		/* p.terminate(), or Process.terminate(p), the method read from the class;
+		 * now and then, from the forms stream, the harness's send_signal()
+		 * with the same signal, to a child held on its gate */
 		const char *how = chance(r, 50) ? "terminate" : "kill";
 
-		if (chance(r, 20))
+		if (pv->st == ST_BLOCKED && below(rf, 4) == 0)
+			ps_buf_addf(b, "send_signal(%s, signal.%s)", v,
+				    how[0] == 't' ? "SIGTERM" : "SIGKILL");
+		else if (chance(r, 20))
 			ps_buf_addf(b, "Process.%s(%s)", how, v);
 		else
 			ps_buf_addf(b, "%s.%s()", v, how);

@@ -269,7 +269,11 @@ static void finish(struct model *m, size_t i)
 		m->broken_known = true;
 	else if (m->f[i].task != T_UNPICK_ARG)
 		m->f[i].ran = true;
-	if (m->n != 1)
+	/* a future whose arguments do not pickle is failed by the call
+	 * queue's feeder as it comes to it, whatever the worker is doing:
+	 * the ones before it may still run (found by fuzz, seed 20261206
+	 * index 1605: f0.exception(timeout=0) raised TimeoutError or not) */
+	if (m->n != 1 || m->f[i].task == T_UNPICK_ARG)
 		return;
 	for (j = 0; j < i; j++) {
 		if (m->f[j].st != F_OPEN || m->f[j].settled_only)

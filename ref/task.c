@@ -261,6 +261,10 @@ pr_value *pr__exc_from_diag(const struct pr_diag *d)
 	const char *colon;
 
 	if (d->code == PR_ESYSTEM_EXIT) {
+		/* sys.exit(code) is PyErr_SetObject(SystemExit, code): a tuple
+		 * is the args themselves, SystemExit(*code) */
+		if (d->exit_code != NULL && d->exit_code->kind == PR_TUPLE)
+			return pr__exc_new("SystemExit", pr_incref(d->exit_code));
 		if (d->exit_code != NULL && d->exit_code->kind != PR_NONE)
 			items[n++] = pr_incref(d->exit_code);
 	} else if (d->code >= PR_ERRNO_MIN && d->code < 0) {
@@ -303,8 +307,12 @@ int pr__exc_raise(pr_value *v, struct pr_diag *d)
 
 	if (e == NULL)
 		return pr_diag(d, PR_EUNSUPPORTED, "not an exception");
+	/* SystemExit.code: None, args[0], or args itself when there are more */
 	if (e->code == PR_ESYSTEM_EXIT)
-		return pr__diag_system_exit(d, pr_len(e->args) ? pr_item(e->args, 0) : NULL,
+		return pr__diag_system_exit(d,
+					    pr_len(e->args) > 1  ? e->args :
+					    pr_len(e->args) == 1 ? pr_item(e->args, 0) :
+								   NULL,
 					    pr_len(e->args) > 0);
 	return pr__diag_setn(d, e->code, e->type, e->message, e->message_len);
 }
