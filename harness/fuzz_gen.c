@@ -870,6 +870,22 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		op->var = v;
 		return true;
 	}
+	/* the module functions as the forms stream writes them (gen_global):
+	 * nothing in the model changes; set_start_method() without force
+	 * raises, set_executable() sets the path the driver already uses */
+	if ((e->kind == PS_X_CALL && e->object->kind == PS_X_GETATTR &&
+	     !strcmp(e->object->text, "get_start_method") && !e->n_items && !e->n_kw &&
+	     is_global_call(e->object->object, "get_context") && e->object->object->n_items == 1 &&
+	     e->object->object->items[0]->kind == PS_X_STR) ||
+	    (is_global_call(e, "set_start_method") && e->n_items == 1 && !e->n_kw &&
+	     e->items[0]->kind == PS_X_STR) ||
+	    (is_global_call(e, "set_executable") && e->n_items == 1 && !e->n_kw &&
+	     is_global_call(e->items[0], "executable") && !e->items[0]->n_items) ||
+	    (s->kind == PS_S_EXPR && e->kind == PS_X_CALL && is_global_call(e, "cpu_count") &&
+	     !e->n_items && !e->n_kw)) {
+		op->k = K_GLOBAL;
+		return true;
+	}
 	/* gc.collect(); len(active_children()) as active_children() */
 	if (e->kind == PS_X_CALL && e->object->kind == PS_X_GETATTR &&
 	    !strcmp(e->object->text, "collect") && e->object->object->kind == PS_X_GLOBAL &&
@@ -949,8 +965,8 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		} noarg[] = {
 			{ "current_process", K_GLOBAL },  { "parent_process", K_GLOBAL },
 			{ "get_start_method", K_GLOBAL }, { "active_children", K_ACTIVE },
-			{ "faults_clear", K_CLEAR },      { "fds_leaked", K_FDQ },
-			{ "children_left", K_CHQ },
+			{ "warnings_seen", K_GLOBAL },    { "faults_clear", K_CLEAR },
+			{ "fds_leaked", K_FDQ },          { "children_left", K_CHQ },
 		};
 		size_t i;
 
@@ -1525,6 +1541,11 @@ static void gen_global(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rf, struct ps_
 		"isinstance(current_process(), Process)",
 		"gc.collect()",
 		"len(active_children())",
+		"get_context('spawn').get_start_method()",
+		"set_start_method('fork')", /* RuntimeError: context has already been set */
+		"cpu_count() >= 1",
+		"set_executable(executable())",
+		"warnings_seen()",
 	};
 	static const char *const g[] = {
 		"current_process()",        "current_process().name",
