@@ -21,6 +21,7 @@
 #include "driver.h"
 #include "proc.h"
 #include "scenario.h"
+#include "tmp.h"
 #include "util.h"
 
 enum level { MUST, SHOULD };
@@ -240,7 +241,7 @@ static int spawn_driver(struct ck *c, struct ps_diag *d)
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
 	struct stat st;
-	char **env;
+	char **env, **fenv;
 
 	if (!drv)
 		return ps_diag(d, -ENOMEM, "out of memory");
@@ -253,8 +254,17 @@ static int spawn_driver(struct ck *c, struct ps_diag *d)
 	}
 	drv->log_fd = errp[0];
 	errp[0] = -1;
-	/* the same environment as a run: under the fault preloads */
-	env = ps_fault_env();
+	/* the same environment as a run: under the fault preloads, and
+	 * without what ps_tmp_env() drops (PYTHONUNBUFFERED: a machine that
+	 * sets it would see a child's unflushed output that a run loses);
+	 * TMPDIR stays where it was */
+	fenv = ps_fault_env();
+	env = fenv ? ps_tmp_env(fenv, getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : NULL;
+	ps_fault_env_free(fenv);
+	if (!env) {
+		r = ps_diag(d, -ENOMEM, "out of memory");
+		goto fail;
+	}
 	r = ps_proc_spawn(c->o->argv, env, in[0], outp[1], errp[1], &drv->pid, d);
 	ps_fault_env_free(env);
 	if (r)
@@ -2358,6 +2368,33 @@ static void ck_child_uppercases(struct ck *c)
 	repr(c, "p.exitcode", "0");
 }
 
+/* cpu_count(), get_all_start_methods(), p._popen and p._config as CPython's
+ * tests read them; a child whose unflushed output os._exit() loses, and
+ * one whose non-daemon thread outlives its target (_bootstrap waits) */
+static void ck_forms_module(struct ck *c)
+{
+	static const char *const need[] = { "start_method",
+					    "Process._popen",
+					    "Process._config",
+					    "operator.in",
+					    "operator.is",
+					    "operator.order",
+					    NULL };
+
+	if (!declares(c, need) || !scn_begin(c, c->method) ||
+	    !repr(c, "cpu_count() >= 1", "True") ||
+	    !repr(c, "'fork' in get_all_start_methods()", "True") ||
+	    !null(c, "p = Process(target=child.writes_unflushed, args=('lost', 3))") ||
+	    !repr(c, "p._popen is None", "True") || !repr(c, "'authkey' in p._config", "True") ||
+	    !null(c, "p.start()") || !repr(c, "p._popen is None", "False") ||
+	    !null(c, "p.join()") || !repr(c, "p.exitcode", "3") || !text(c, "stdout(p)", ""))
+		return;
+	if (null(c, "t = Process(target=child.leaves_thread, args=('late\\n',))") &&
+	    null(c, "t.start()") && null(c, "release(t)") && null(c, "t.join()") &&
+	    repr(c, "t.exitcode", "0"))
+		text(c, "stdout(t)", "late\n");
+}
+
 /* ---- the checks: escaped children ---------------------------------------- */
 
 /*
@@ -2891,6 +2928,11 @@ static const struct check checks[] = {
 	  "child.uppercases(cc): the connection reaches the child, which sends 'hello, 1' back "
 	  "as 'HELLO, 1' and exits 0 after None",
 	  ck_child_uppercases, -1 },
+	{ "forms.module", MUST, "Globals",
+	  "cpu_count() >= 1, 'fork' in get_all_start_methods(), p._popen None before start() only, "
+	  "'authkey' in p._config; child.writes_unflushed('lost', 3) exits 3 with nothing on "
+	  "stdout; child.leaves_thread's thread writes after release(t), and t exits 0",
+	  ck_forms_module, -1 },
 };
 
 /* ---- the run ----------------------------------------------------------- */
