@@ -353,7 +353,7 @@ const char *pr__type_name(const pr_value *v)
 	case PR_BOOL:
 		return "bool";
 	case PR_INT:
-		return "int";
+		return v->u.i.big != NULL && !pr__profile.bytes_type ? "long" : "int";
 	case PR_FLOAT:
 		return "float";
 	case PR_STR:
@@ -578,6 +578,9 @@ void pr__value_repr(pr_value *v, struct sbuf *sb)
 			pr__sb_puts(sb, v->u.i.big);
 		else
 			pr__sb_printf(sb, "%" PRId64, v->u.i.small);
+		/* 2.7: beyond sys.maxint an int is a long, whose repr says so */
+		if (v->u.i.big != NULL && !pr__profile.bytes_type)
+			pr__sb_putc(sb, 'L');
 		break;
 	case PR_FLOAT:
 		pr__float_repr(v->u.f, sb);
@@ -645,6 +648,8 @@ void pr__value_str(pr_value *v, struct sbuf *sb)
 		pr__sb_put(sb, v->u.s.data, v->u.s.len);
 	else if (v->kind == PR_OBJECT && v->u.obj.type->str != NULL)
 		v->u.obj.type->str(v, sb);
+	else if (v->kind == PR_INT && v->u.i.big != NULL)
+		pr__sb_puts(sb, v->u.i.big); /* no 2.7 'L': str(long) */
 	else
 		pr__value_repr(v, sb);
 }
