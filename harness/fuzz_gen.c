@@ -844,6 +844,15 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 		op->k = K_GLOBAL;
 		return is_global_call(x, "current_process") && !x->n_items && !x->n_kw;
 	}
+	/* 'daemon' in p._config: a read that never raises (set by the
+	 * daemon setter and daemon=, 3.3+) */
+	if (s->kind == PS_S_EXPR && e->kind == PS_X_COMPARE && !strcmp(e->text, "in") &&
+	    e->items[0]->kind == PS_X_STR && e->items[1]->kind == PS_X_GETATTR &&
+	    !strcmp(e->items[1]->text, "_config") && is_var(e->items[1]->object, m, &v)) {
+		op->k = K_STABLE;
+		op->var = v;
+		return true;
+	}
 	/* send_signal(p, signal.SIGTERM or SIGKILL), as p.terminate() */
 	if (is_global_call(e, "send_signal") && e->n_items == 2 && !e->n_kw &&
 	    is_var(e->items[0], m, &v) && e->items[1]->kind == PS_X_GETATTR &&
@@ -1495,7 +1504,8 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 		 * class, whether it has a Popen; decode() takes them as reads
 		 * that never raise */
 		static const char *const forms[] = { "type(%s).__name__", "isinstance(%s, Process)",
-						     "%s._popen is None" };
+						     "%s._popen is None",
+						     "'daemon' in %s._config" };
 		unsigned a = below(r, ARRAY_SIZE(attrs));
 
 		if (below(rf, 4) == 0)
