@@ -1834,6 +1834,24 @@ static const struct ps_expr *check_exec(const struct ps_expr *e, char *msg, size
  * e is in (NULL at the top).
  */
 static const struct ps_expr *check_forms(const struct ps_expr *e, const struct ps_expr *parent,
+					 char *msg, size_t size);
+
+/* check_forms() over a call's arguments, positional and keyword */
+static const struct ps_expr *check_arg_forms(const struct ps_expr *e, char *msg, size_t size)
+{
+	const struct ps_expr *bad;
+	size_t i;
+
+	for (i = 0; i < e->n_items; i++)
+		if ((bad = check_forms(e->items[i], e, msg, size)))
+			return bad;
+	for (i = 0; i < e->n_kw; i++)
+		if ((bad = check_forms(e->kw[i].value, e, msg, size)))
+			return bad;
+	return NULL;
+}
+
+static const struct ps_expr *check_forms(const struct ps_expr *e, const struct ps_expr *parent,
 					 char *msg, size_t size)
 {
 	static const char *const classes[] = { "Process", "int", "str", "bytes" };
@@ -1951,13 +1969,7 @@ static const struct ps_expr *check_forms(const struct ps_expr *e, const struct p
 	}
 	if ((bad = check_forms(e->object, e, msg, size)))
 		return bad;
-	for (i = 0; i < e->n_items; i++)
-		if ((bad = check_forms(e->items[i], e, msg, size)))
-			return bad;
-	for (i = 0; i < e->n_kw; i++)
-		if ((bad = check_forms(e->kw[i].value, e, msg, size)))
-			return bad;
-	return NULL;
+	return check_arg_forms(e, msg, size);
 }
 
 /* ---- signals and received processes (docs/SCENARIOS.md, Signals) ---- */
@@ -2167,20 +2179,11 @@ static const struct ps_expr *check_subclass(const struct ps_expr *e, char *msg, 
 /* Pipe(duplex=True): one argument at most, positional or duplex= */
 static const struct ps_expr *check_pipe(const struct ps_expr *e, char *msg, size_t size)
 {
-	const struct ps_expr *bad;
-	size_t i;
-
 	if (e->n_items + e->n_kw > 1 || (e->n_kw && strcmp(e->kw[0].name, "duplex"))) {
 		snprintf(msg, size, "Pipe() takes one argument at most, duplex=");
 		return e;
 	}
-	for (i = 0; i < e->n_items; i++)
-		if ((bad = check_forms(e->items[i], e, msg, size)))
-			return bad;
-	for (i = 0; i < e->n_kw; i++)
-		if ((bad = check_forms(e->kw[i].value, e, msg, size)))
-			return bad;
-	return NULL;
+	return check_arg_forms(e, msg, size);
 }
 
 /* The fault and executor verbs' arguments are checked here, so a bad site,
