@@ -113,6 +113,8 @@ struct pvar {
 	unsigned credit;      /* release() bytes waiting in the gate */
 	bool out_ok, err_ok;  /* stdout(p) / stderr(p) are fixed once it is joined */
 	bool tree_blocked;    /* blocked in its exit path, joining its own child */
+	bool handler;         /* target=child.handles(SIGTERM, N): 'ready', then the gate */
+	bool ready;           /* ready(p) came back since start(): the handler is in place */
 };
 
 struct model {
@@ -140,6 +142,7 @@ enum opk {
 	K_RELEASE,
 	K_TERM,
 	K_SIGNAL, /* send_signal(p, SIGTERM or SIGKILL): as K_TERM, on a blocked child only */
+	K_READY,  /* ready(p): the handler of child.handles is in place */
 	K_CLOSE,
 	K_ALIVE,
 	K_EXITCODE,
@@ -275,14 +278,15 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		if (p->escapes && p->daemon)
 			REFUSE("a daemonic child whose exit escapes: the exit may end it first");
 		had_credit = p->credit > 0;
-		if (p->direct_blocks ||
+		p->ready = false;
+		if (p->direct_blocks || p->handler ||
 		    (p->sc && !p->daemon && p->sc_leaf_blocks && !p->sc_inner_daemon)) {
 			if (p->credit) {
 				p->credit--;
 				p->st = ST_RUNNING;
 			} else {
 				p->st = ST_BLOCKED;
-				p->tree_blocked = !p->direct_blocks;
+				p->tree_blocked = !p->direct_blocks && !p->handler;
 			}
 		} else {
 			p->st = ST_RUNNING;
@@ -315,6 +319,12 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		else
 			p->credit++;
 		break;
+	case K_READY:
+		/* ready(p) waits (bounded) for the child's 'ready' line */
+		if (!p->handler || p->st != ST_BLOCKED)
+			REFUSE("ready() of a child that is not a handler held on its gate");
+		p->ready = true;
+		break;
 	case K_SIGNAL:
 		/* the harness verb signals a pid: never one that has exited
 		 * (it may be reaped and reused), never an unstarted one */
@@ -324,6 +334,8 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 	case K_TERM:
 		if (p->st == ST_RUNNING)
 			REFUSE("a signal to a child that may have finished");
+		if (p->st == ST_BLOCKED && p->handler && !p->ready)
+			REFUSE("a signal that may come before the handler is in place");
 		if (p->st == ST_BLOCKED) {
 			if (p->tree_blocked)
 				REFUSE("a signal to a child whose own child would be orphaned");
@@ -564,6 +576,24 @@ static bool decode_create(const struct ps_expr *call, struct op *op)
 		return decode_starts_child(args, kw, &op->proto);
 	if (kw)
 		return false;
+	/* child.handles(signal.SIGTERM, N): 'ready', then held on its gate;
+	 * SIGTERM then makes it exit N */
+	if (!strcmp(tgt->text, "handles")) {
+		op->proto.handler = args && args->n_items == 2 &&
+				    args->items[0]->kind == PS_X_GETATTR &&
+				    !strcmp(args->items[0]->text, "SIGTERM") &&
+				    args->items[0]->object->kind == PS_X_GLOBAL &&
+				    !strcmp(args->items[0]->object->text, "signal") &&
+				    args->items[1]->kind == PS_X_INT && args->items[1]->len <= 2;
+		return op->proto.handler;
+	}
+	/* child.starts_children(child.returns or child.exits, N): N children
+	 * in turn, each joined before the next: it ends by itself */
+	if (!strcmp(tgt->text, "starts_children"))
+		return args && args->n_items == 2 && args->items[0]->kind == PS_X_BEHAVIOUR &&
+		       (!strcmp(args->items[0]->text, "returns") ||
+			!strcmp(args->items[0]->text, "exits")) &&
+		       args->items[1]->kind == PS_X_INT && args->items[1]->len == 1;
 	for (i = 0; args && i < args->n_items; i++)
 		if (!is_literal(args->items[i]))
 			return false;
@@ -957,6 +987,11 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 	}
 	if (e->object->kind != PS_X_GLOBAL)
 		return false;
+	if (is_global_call(e, "ready") && e->n_items == 1 && !e->n_kw &&
+	    is_var(e->items[0], m, &op->var)) {
+		op->k = K_READY;
+		return true;
+	}
 	if (is_global_call(e, "release") || is_global_call(e, "stdout") ||
 	    is_global_call(e, "stderr")) {
 		if (e->n_items != 1 || e->n_kw || !is_var(e->items[0], m, &op->var))
@@ -1160,7 +1195,16 @@ static const char *const exc_names[] = {
  */
 static void gen_later_behaviour(struct ps_fuzz_rng *rf, struct ps_buf *tgt, struct ps_buf *args)
 {
-	switch (below(rf, 7)) {
+	switch (below(rf, 9)) {
+	case 7:
+		ps_buf_adds(tgt, "child.handles");
+		ps_buf_addf(args, "signal.SIGTERM, %u,", below(rf, 4));
+		break;
+	case 8:
+		ps_buf_adds(tgt, "child.starts_children");
+		ps_buf_addf(args, "child.%s, %u,", below(rf, 2) ? "returns" : "exits",
+			    1 + below(rf, 2));
+		break;
 	case 6:
 		ps_buf_adds(tgt, "child.breaks_stdio");
 		ps_buf_addf(args, "'%s', '%s',", below(rf, 2) ? "stdout" : "stderr",
@@ -1442,6 +1486,13 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 						   w_other;
 	const char *v = pv->name;
 	unsigned k = weighted(r, w, N_KINDS);
+
+	/* a child.handles held on its gate: half the time, ready(p) first, so
+	 * that a signal may follow (the model refuses one before it) */
+	if (pv->handler && pv->st == ST_BLOCKED && !pv->ready && below(rf, 2) == 0) {
+		ps_buf_addf(b, "ready(%s)", v);
+		return;
+	}
 
 	/* the same reads as CPython's tests assert them (vocab.def, issue 16):
 	 * decode() reads them as the plain ones */
