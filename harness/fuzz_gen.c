@@ -115,6 +115,7 @@ struct pvar {
 	bool tree_blocked;    /* blocked in its exit path, joining its own child */
 	bool handler;         /* target=child.handles(SIGTERM, N): 'ready', then the gate */
 	bool ready;           /* ready(p) came back since start(): the handler is in place */
+	bool ignorer;         /* the handler is child.ignores(SIGINT) */
 };
 
 struct model {
@@ -171,6 +172,8 @@ struct op {
 	double timeout;
 	/* K_SET_DAEMON */
 	bool truthy;
+	/* K_SIGNAL: SIGINT, which a child.ignores(SIGINT) ignores */
+	bool sigint;
 };
 
 static int find_var(const struct model *m, const char *name)
@@ -330,6 +333,12 @@ static bool model_apply(struct model *m, const struct op *op, const char **why)
 		 * (it may be reaped and reused), never an unstarted one */
 		if (p->st != ST_BLOCKED)
 			REFUSE("send_signal() to a child that is not held on its gate");
+		if (op->sigint) {
+			/* ignored, once the child has said it set SIG_IGN */
+			if (!p->ignorer || !p->ready)
+				REFUSE("SIGINT to a child not known to ignore it");
+			break;
+		}
 		/* fall through */
 	case K_TERM:
 		if (p->st == ST_RUNNING)
@@ -578,6 +587,16 @@ static bool decode_create(const struct ps_expr *call, struct op *op)
 		return false;
 	/* child.handles(signal.SIGTERM, N): 'ready', then held on its gate;
 	 * SIGTERM then makes it exit N */
+	/* child.ignores(signal.SIGINT): 'ready', then held on its gate, deaf
+	 * to SIGINT */
+	if (!strcmp(tgt->text, "ignores")) {
+		op->proto.handler = op->proto.ignorer =
+			args && args->n_items == 1 && args->items[0]->kind == PS_X_GETATTR &&
+			!strcmp(args->items[0]->text, "SIGINT") &&
+			args->items[0]->object->kind == PS_X_GLOBAL &&
+			!strcmp(args->items[0]->object->text, "signal");
+		return op->proto.handler;
+	}
 	if (!strcmp(tgt->text, "handles")) {
 		op->proto.handler = args && args->n_items == 2 &&
 				    args->items[0]->kind == PS_X_GETATTR &&
@@ -888,9 +907,11 @@ static bool decode(const struct ps_stmt *s, struct model *m, struct op *op)
 	    is_var(e->items[0], m, &v) && e->items[1]->kind == PS_X_GETATTR &&
 	    e->items[1]->object->kind == PS_X_GLOBAL &&
 	    !strcmp(e->items[1]->object->text, "signal") &&
-	    (!strcmp(e->items[1]->text, "SIGTERM") || !strcmp(e->items[1]->text, "SIGKILL"))) {
+	    (!strcmp(e->items[1]->text, "SIGTERM") || !strcmp(e->items[1]->text, "SIGKILL") ||
+	     !strcmp(e->items[1]->text, "SIGINT"))) {
 		op->k = K_SIGNAL;
 		op->var = v;
+		op->sigint = !strcmp(e->items[1]->text, "SIGINT");
 		return true;
 	}
 	/* connection.wait([p.sentinel], timeout=0) == [p.sentinel]: a state
@@ -1195,7 +1216,11 @@ static const char *const exc_names[] = {
  */
 static void gen_later_behaviour(struct ps_fuzz_rng *rf, struct ps_buf *tgt, struct ps_buf *args)
 {
-	switch (below(rf, 9)) {
+	switch (below(rf, 10)) {
+	case 9:
+		ps_buf_adds(tgt, "child.ignores");
+		ps_buf_adds(args, "signal.SIGINT,");
+		break;
 	case 7:
 		ps_buf_adds(tgt, "child.handles");
 		ps_buf_addf(args, "signal.SIGTERM, %u,", below(rf, 4));
@@ -1491,6 +1516,11 @@ static void gen_on_var(struct ps_fuzz_rng *r, struct ps_fuzz_rng *rs, struct ps_
 	 * that a signal may follow (the model refuses one before it) */
 	if (pv->handler && pv->st == ST_BLOCKED && !pv->ready && below(rf, 2) == 0) {
 		ps_buf_addf(b, "ready(%s)", v);
+		return;
+	}
+	/* one that ignores SIGINT, ready: now and then the signal it ignores */
+	if (pv->ignorer && pv->st == ST_BLOCKED && pv->ready && below(rf, 3) == 0) {
+		ps_buf_addf(b, "send_signal(%s, signal.SIGINT)", v);
 		return;
 	}
 

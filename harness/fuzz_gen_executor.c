@@ -588,6 +588,12 @@ static int submit(struct model *m, enum task t, int g, const char **why)
 		*why = "a broken pool after a cancel() (gh-107219)";
 		return -1;
 	}
+	if (t == T_UNPICK_ARG && m->init == I_RAISES && !m->used) {
+		/* the feeder fails it, or the manager breaks the pool first
+		 * (found by fuzz, seed 15 index 3): a race */
+		*why = "an unpicklable first task on a pool whose initializer raises";
+		return -1;
+	}
 	i = add_future(m, t, g);
 	if (i < 0) {
 		*why = "too many futures";
