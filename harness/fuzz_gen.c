@@ -794,12 +794,57 @@ static bool decode_callable(const struct ps_stmt *s, const struct ps_expr *e, st
 
 /* Process(...) whose target may be the callable object: decoded as the
  * same call with target=child.X */
+/*
+ * Process(target=child.calls, args=(p, 'is_alive', 'join')): p an earlier
+ * process variable; both methods raise in the child whatever p's state
+ * (not a child of the caller, not started, or closed), and p crosses to it
+ * by pickle under spawn and forkserver, which a started process refuses
+ * (3.7+) at start(): read as Process(target=child.returns), the model
+ * knowing nothing else of p.
+ */
+static bool decode_calls(const struct ps_expr *e, const struct model *m, struct op *op)
+{
+	const struct ps_expr *args = kwarg(e, "args");
+	struct ps_kwarg kw[8];
+	struct ps_expr as_returns, beh;
+	size_t i, k;
+	int v;
+
+	if (!args || args->kind != PS_X_TUPLE || args->n_items < 2 || e->n_kw > ARRAY_SIZE(kw) ||
+	    kwarg(e, "kwargs") || args->items[0]->kind != PS_X_VAR ||
+	    (v = find_var(m, args->items[0]->text)) < 0 || v == op->var)
+		return false;
+	for (i = 1; i < args->n_items; i++)
+		if (args->items[i]->kind != PS_X_STR || (strcmp(args->items[i]->text, "is_alive") &&
+							 strcmp(args->items[i]->text, "join")))
+			return false;
+	memset(&beh, 0, sizeof(beh));
+	beh.kind = PS_X_BEHAVIOUR;
+	beh.text = (char *)"returns";
+	beh.len = 7;
+	as_returns = *e;
+	for (i = k = 0; i < e->n_kw; i++) {
+		if (!strcmp(e->kw[i].name, "args"))
+			continue;
+		kw[k] = e->kw[i];
+		if (!strcmp(kw[k].name, "target"))
+			kw[k].value = &beh;
+		k++;
+	}
+	as_returns.kw = kw;
+	as_returns.n_kw = k;
+	return decode_create(&as_returns, op);
+}
+
 static bool decode_create_calling(const struct ps_expr *e, const struct model *m, struct op *op)
 {
 	const struct ps_expr *tgt = kwarg(e, "target");
 	struct ps_kwarg kw[8];
 	struct ps_expr as_behaviour, beh;
 	size_t i;
+
+	if (tgt && tgt->kind == PS_X_BEHAVIOUR && !strcmp(tgt->text, "calls"))
+		return decode_calls(e, m, op);
 
 	if (!tgt || tgt->kind != PS_X_VAR || !m->call_name[0] || strcmp(tgt->text, m->call_name))
 		return decode_create(e, op);
@@ -1856,12 +1901,22 @@ int ps_fuzz_generate(const struct ps_fuzz_gen_opts *o, uint64_t seed, uint64_t i
 		} else if (procs == 0 || (procs < max_procs && k < 15)) {
 			char tmp[16];
 			bool raising = chance(&r, 4);
+			size_t other;
 
 			if (raising)
 				snprintf(tmp, sizeof(tmp), "bad%u", bad + 1);
 			else
 				snprintf(tmp, sizeof(tmp), "%s", proc_names[procs]);
-			if (m.sub_name[0] && !raising && chance(&rs, 60))
+			other = m.n ? below(&rf, (unsigned)m.n) : 0;
+			if (!raising && m.n > 0 && below(&rf, 10) == 0 && live(m.v[other].st) &&
+			    m.v[other].st != ST_POISON)
+				/* a Process object as an argument (forms stream) */
+				ps_buf_addf(
+					&stmt,
+					"%s = Process(target=child.calls, args=(%s, 'is_alive', "
+					"'join'))",
+					tmp, m.v[other].name);
+			else if (m.sub_name[0] && !raising && chance(&rs, 60))
 				gen_create(&rs, &stmt, tmp, false, m.sub_name, m.sub_overrides,
 					   NULL);
 			else if (m.call_name[0] && !raising && chance(&rc, 50))

@@ -199,6 +199,17 @@ static int start_from_target(pr_value *start, pr_value **res, struct pr_diag *d)
  *   if daemon is not None: q.daemon = daemon
  *   q.start(); print(repr(q)), flushed
  * q inherits this process's gate. */
+/* type(current_process()), as the Python driver takes it for the children
+ * a child starts: the class this child was made from (a subclass() or a
+ * context's class); Process for a plain child and in the scenario process,
+ * whose _MainProcess it falls back from */
+static pr_value *current_class(void)
+{
+	pr_value *cls = pr__rt.current->u.proc->cls;
+
+	return cls != NULL ? pr_incref(cls) : pr__class(pr__process_init());
+}
+
 static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out, struct pr_diag *d)
 {
 	static const char *const kw[] = { "target", "args" };
@@ -213,9 +224,7 @@ static int b_starts_child(pr_value *self, pr_value **argv, pr_value **out, struc
 		return pr_diag(d, PR_EMEMORY, NULL);
 	kwv[0] = argv[0];
 	kwv[1] = argv[1] != NULL ? argv[1] : empty;
-	/* in the scenario process, type(current_process()) is _MainProcess
-	 * and pydriver falls back on mod.Process: Process either way */
-	if ((cls = pr__class(pr__process_init())) == NULL) {
+	if ((cls = current_class()) == NULL) {
 		r = pr_diag(d, PR_EMEMORY, NULL);
 		goto out;
 	}
@@ -1112,7 +1121,7 @@ static int start_one(pr_value *target, pr_value *args, pr_value **q, struct pr_d
 	int r;
 
 	*q = NULL;
-	if ((cls = pr__class(pr__process_init())) == NULL)
+	if ((cls = current_class()) == NULL)
 		return pr_diag(d, PR_EMEMORY, NULL);
 	r = pr_call(cls, NULL, 0, kw, kwv, args != NULL ? 2 : 1, q, d);
 	pr_decref(cls);
