@@ -733,6 +733,13 @@ static bool do_shutdown(struct model *m, bool wait, bool cancel, const char **wh
 	}
 	if (cancel && m->break_at >= 0 && !m->broken_known)
 		REFUSE("cancel_futures on a pool that may be breaking (gh-107219)");
+	/* 3.7/3.8 close the wakeup and the call queue in shutdown(wait=False)
+	 * (bpo-39098): whether the manager handles the break first or dies on
+	 * the closed handle is a race, and on CPython 3.7 the interpreter's
+	 * exit then sometimes waits for ever (found by fuzz, ref@3.7 against
+	 * CPython 3.7, seed 20261211 index 2: each side hung in some replays) */
+	if (!wait && m->break_at >= 0 && !m->broken_known)
+		REFUSE("shutdown(wait=False) on a pool that may be breaking (bpo-39098)");
 	if (wait) {
 		if (!drains(m))
 			REFUSE("shutdown(wait=True) with a task that cannot finish");
