@@ -1039,6 +1039,11 @@ static bool step(struct model *m, const struct ps_stmt *s, const char **why)
 		v = find(m, e->text);
 		if (!v || v->k == V_POISON || v->k == V_GATE)
 			REFUSE("the repr of a gate, or of what a fault met");
+		/* <worker pid=<w1>> or <w2>: with two workers, which one took the
+		 * task is a race (found by fuzz, ref@3.9 against CPython 3.9,
+		 * seed 20261211 index 5998) */
+		if (v->k == V_WORKER && m->n > 1)
+			REFUSE("the repr of a worker handle with more than one worker");
 		if (v->k != V_FUT)
 			return true;
 		i = v->idx;
