@@ -220,12 +220,27 @@ static pid_t ppid_of(const char *pid, bool *zombie)
 	return (pid_t)ppid;
 }
 
+#define GUARD_MAX 64
+static volatile sig_atomic_t guard_groups[GUARD_MAX];
+static volatile sig_atomic_t guard_workers[GUARD_MAX];
+
+/* A driver or a worker this process still holds: not the sweep's to kill. */
+static bool guarded(pid_t p)
+{
+	size_t i;
+
+	for (i = 0; i < GUARD_MAX; i++)
+		if (guard_groups[i] == p || guard_workers[i] == p)
+			return true;
+	return false;
+}
+
 int ps_proc_sweep(void)
 {
 	struct timespec pause = { 0, 1000000 };
 	char buf[8192];
 	pid_t self = getpid();
-	int killed = 0, round, r, fd, found;
+	int killed = 0, round, fd, found;
 	long n, off;
 
 	for (round = 0; round < 50; round++) {
@@ -243,33 +258,32 @@ int ps_proc_sweep(void)
 				off += de->d_reclen;
 				if (de->d_name[0] < '1' || de->d_name[0] > '9')
 					continue;
-				if (ppid_of(de->d_name, &zombie) != self || zombie)
+				if (ppid_of(de->d_name, &zombie) != self)
 					continue;
 				for (c = de->d_name; *c >= '0' && *c <= '9'; c++)
 					p = p * 10 + (*c - '0');
-				if (kill(p, SIGKILL) == 0) {
+				/* A live driver of this process (a fuzz worker holds
+				 * two, and drops one) is its owner's to stop, and so
+				 * is the wait status of one that died. */
+				if (guarded(p))
+					continue;
+				if (zombie) {
+					while (waitpid(p, NULL, WNOHANG) == -1 && errno == EINTR)
+						;
+				} else if (kill(p, SIGKILL) == 0) {
 					found++;
 					killed++;
 				}
 			}
 		}
 		close(fd);
-		do
-			r = waitpid(-1, NULL, WNOHANG);
-		while (r > 0 || (r == -1 && errno == EINTR));
 		if (!found)
 			break;
 		nanosleep(&pause, NULL);
 	}
-	do
-		r = waitpid(-1, NULL, WNOHANG);
-	while (r > 0 || (r == -1 && errno == EINTR));
 	return killed;
 }
 
-#define GUARD_MAX 64
-static volatile sig_atomic_t guard_groups[GUARD_MAX];
-static volatile sig_atomic_t guard_workers[GUARD_MAX];
 
 static void guard_set(volatile sig_atomic_t *v, pid_t pid, bool add)
 {

@@ -146,5 +146,19 @@ check "ref@3.6 against itself: nothing found (exit $rc)" test $rc -eq 0
 check "the session names the features it does not generate" \
 	grep -q '^not generated (a driver.s hello lacks it): .*Process.kill.*parent_process' "$tmp/out"
 
+# 7. A worker holds a driver for each side; dropping one (this driver
+# exits mid-scenario, every time) must leave the other alone.  It did not:
+# the sweep after the drop killed every child of the worker, ref's driver
+# with it, so the replay that confirms a finding failed differently and
+# every finding read as flaky (and a session could end on "driver ended
+# before it answered").
+"$PROCSPEC" fuzz --impl ref --against "cmd:$(cd "$(dirname "$0")" && pwd)/drivers/hostile/exit-mid-scenario" \
+	--runs 6 --seed 1 -j 1 --kind process --known '' --report '' --shrink-seconds 0 \
+	--found-dir "$tmp/found-drop" >"$tmp/out" 2>&1
+rc=$?
+check "a side's driver dropped: the session goes on (exit $rc)" test $rc -eq 1
+check "a side's driver dropped: 6 findings, all on that side, none flaky" \
+	test "$(grep -c '^  NEW   CRASH on exit-mid-scenario' "$tmp/out"):$(grep -c 'flaky (did not' "$tmp/out")" = 6:0
+
 echo "fuzz-session: $pass passed, $fail failed"
 [ $fail -eq 0 ]
