@@ -680,6 +680,14 @@ static long map_futures(struct model *m, enum task t, size_t n, const char **why
 		*why = "a map with max_tasks_per_child while a task is out (gh-115634)";
 		return -1;
 	}
+	/* which of its submits sees the pool broken is a race: list() raises the
+	 * manager's "terminated abruptly while the future was running or
+	 * pending" or a later submit's "not usable anymore" (found by fuzz, seed
+	 * 20261212 indices 353 and 2186, ref@3.7 and ref@3.8) */
+	if (n > 1 && m->init == I_RAISES && !m->used) {
+		*why = "a map of several items on a pool whose initializer raises";
+		return -1;
+	}
 	for (k = 0; k < n; k++)
 		add_future(m, t, -1);
 	/* the first work starts the worker, whose raising initializer breaks
