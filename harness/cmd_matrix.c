@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -16,6 +20,7 @@
 #include "play.h"
 #include "proc.h"
 #include "report.h"
+#include "tmp.h"
 #include "util.h"
 
 static const struct ps_command_help help = {
@@ -330,6 +335,216 @@ out:
 	return r;
 }
 
+/*
+ * Side by side: each column plays in a process of its own (forked from
+ * this one, so the suite's options and the loaded scenarios are shared),
+ * at most `at_once` of them at a time, each with its own pool of workers.
+ * A column's console lines go to a memfd and its cells to another, as
+ * ps_matrix_column_export JSON; this process takes them in column order,
+ * so the console and the report are the same as when the columns play one
+ * after the other.  The point: an implementation waiting on a timer, on a
+ * fresh interpreter's start-up or on its driver's hello leaves the CPUs
+ * to the others.
+ */
+struct side {
+	pid_t pid;
+	int out_fd;  /* the column's console */
+	int json_fd; /* its cells, or {"error": ...} when it could not play */
+	bool done;
+	int status;
+};
+
+static void side_close(struct side *c)
+{
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	if (c->json_fd >= 0)
+		close(c->json_fd);
+	c->out_fd = c->json_fd = -1;
+}
+
+static int write_all_fd(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* In the column's process: play it, write its part, and never return. */
+static void side_child(struct side *c, struct column *col, const struct ps_suite *tmpl,
+		       const char *golden_dir)
+{
+	struct ps_matrix one = PS_MATRIX_INIT;
+	struct ps_diag d = PS_DIAG_INIT;
+	json_t *part = NULL;
+	char *text = NULL;
+	int r, code = PS_EXIT_ERROR;
+
+	if (dup2(c->out_fd, STDOUT_FILENO) < 0)
+		_exit(PS_EXIT_ERROR);
+	r = ps_matrix_init(&one) ? ps_diag(&d, -ENOMEM, "out of memory") : 0;
+	if (!r)
+		r = play_column(&one, col, tmpl, golden_dir, &d);
+	if (!r && !(part = ps_matrix_column_export(&one, 0)))
+		r = ps_diag(&d, -ENOMEM, "out of memory");
+	if (r)
+		part = json_pack("{s:s}", "error", d.msg);
+	text = part ? json_dumps(part, JSON_COMPACT) : NULL;
+	if (text && !write_all_fd(c->json_fd, text, strlen(text)) && !r)
+		code = PS_EXIT_OK;
+	free(text);
+	json_decref(part);
+	ps_matrix_release(&one);
+	fflush(stdout);
+	ps_tmp_remove_own();
+	_exit(code);
+}
+
+static int side_start(struct side *c, struct column *col, const struct ps_suite *tmpl,
+		      const char *golden_dir, struct ps_diag *d)
+{
+	c->out_fd = memfd_create("procspec-matrix-console", MFD_CLOEXEC);
+	c->json_fd = memfd_create("procspec-matrix-column", MFD_CLOEXEC);
+	if (c->out_fd < 0 || c->json_fd < 0) {
+		side_close(c);
+		return ps_diag(d, -errno, "memfd_create: %s", strerror(errno));
+	}
+	fflush(NULL); /* nothing buffered may be written twice */
+	c->pid = fork();
+	if (c->pid < 0) {
+		side_close(c);
+		return ps_diag(d, -errno, "fork: %s", strerror(errno));
+	}
+	if (c->pid == 0)
+		side_child(c, col, tmpl, golden_dir);
+	ps_proc_guard_worker(c->pid, true);
+	return 0;
+}
+
+/* The whole of fd from its start, NUL-terminated; NULL when out of memory. */
+static char *slurp(int fd)
+{
+	struct ps_buf b = PS_BUF_INIT;
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = pread(fd, chunk, sizeof(chunk), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		ps_buf_add(&b, chunk, (size_t)n);
+		off += n;
+	}
+	return ps_buf_detach(&b);
+}
+
+/* Take in a finished column: its console lines, then its cells.  0 or negative (d filled). */
+static int side_take(struct ps_matrix *m, struct side *c, const char *id, struct ps_diag *d)
+{
+	char *out = slurp(c->out_fd), *text = slurp(c->json_fd);
+	json_t *part = text ? json_loads(text, 0, NULL) : NULL;
+	const char *err = json_string_value(json_object_get(part, "error"));
+	int r = 0;
+
+	if (out)
+		fputs(out, stdout);
+	fflush(stdout);
+	if (!out || !text)
+		r = ps_diag(d, -ENOMEM, "out of memory");
+	else if (err)
+		r = ps_diag(d, PS_EUSAGE, "%s", err);
+	else if (!part || !WIFEXITED(c->status) || WEXITSTATUS(c->status) != PS_EXIT_OK) {
+		char why[64];
+		struct ps_exit e;
+
+		ps_exit_from_status(c->status, &e);
+		r = ps_diag(d, PS_EUSAGE, "column %s: its process ended with %s and no result", id,
+			    ps_exit_describe(&e, why, sizeof(why)));
+	} else if ((r = ps_matrix_column_import(m, part)) < 0)
+		r = ps_diag(d, r, "column %s: %s", id,
+			    r == -ENOMEM ? "out of memory" : "a malformed result");
+	else
+		r = 0;
+	json_decref(part);
+	free(out);
+	free(text);
+	side_close(c);
+	return r;
+}
+
+static int play_side_by_side(struct ps_matrix *m, struct column *cols, size_t n,
+			     unsigned at_once, const struct ps_suite *tmpl,
+			     const char *golden_dir, struct ps_diag *d)
+{
+	struct side *c = calloc(n + 1, sizeof(*c));
+	size_t started = 0, taken = 0, running = 0, i;
+	int r = 0, st;
+	pid_t pid;
+
+	if (!c)
+		return ps_diag(d, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		c[i].pid = -1;
+		c[i].out_fd = c[i].json_fd = -1;
+	}
+	ps_tmp_init(); /* the columns' drivers' directories are named after this process */
+	while (taken < n) {
+		while (!r && running < at_once && started < n) {
+			r = side_start(&c[started], &cols[started], tmpl, golden_dir, d);
+			if (r)
+				break;
+			started++;
+			running++;
+		}
+		/* what is finished, in column order */
+		while (!r && taken < started && c[taken].done)
+			r = side_take(m, &c[taken], cols[taken].id, d), taken++;
+		if (r || taken == n)
+			break;
+		pid = waitpid(-1, &st, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0) {
+			r = ps_diag(d, -errno, "waitpid: %s", strerror(errno));
+			break;
+		}
+		for (i = taken; i < started; i++)
+			if (c[i].pid == pid && !c[i].done) {
+				ps_proc_guard_worker(pid, false);
+				c[i].done = true;
+				c[i].status = st;
+				running--;
+			}
+		/* anything else was reparented to this subreaper, and is now reaped */
+	}
+	/* on an error, the columns still playing are stopped */
+	for (i = taken; i < started; i++) {
+		if (!c[i].done) {
+			kill(c[i].pid, SIGTERM);
+			while (waitpid(c[i].pid, &st, 0) < 0 && errno == EINTR)
+				;
+			ps_proc_guard_worker(c[i].pid, false);
+		}
+		side_close(&c[i]);
+	}
+	if (r)
+		ps_proc_sweep();
+	free(c);
+	return r;
+}
+
 /* The golden set and expectations are each column's own. */
 static int per_column(const struct ps_option *opt, const char *arg, struct ps_diag *d)
 {
@@ -341,8 +556,8 @@ static int per_column(const struct ps_option *opt, const char *arg, struct ps_di
 }
 
 /* The options of matrix: the columns into ids, the rest into tmpl, each column's template. */
-static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **report, int argc,
-		   char **argv, struct ps_diag *d)
+static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **report,
+		   unsigned *columns, int argc, char **argv, struct ps_diag *d)
 {
 	const struct ps_option opts[] = {
 		PS_OPT_LIST(
@@ -364,6 +579,9 @@ static int options(struct ps_suite *tmpl, struct ps_strv *ids, const char **repo
 		PS_OPT_TAG(&tmpl->tags),
 		PS_OPT_SHARD(&tmpl->select),
 		PS_OPT_JOBS(&tmpl->jobs, "worker processes per implementation (default: CPUs)"),
+		PS_OPT_INT(0, "columns", columns, "N", 1, 64,
+			   "implementations played at once, each with its own\n"
+			   "workers (default 1: one after the other)"),
 		PS_OPT_TIMEOUT(&tmpl->step_timeout),
 		PS_OPT_CALLBACK(0, "golden", NULL, "SET", per_column,
 				"not taken: each column has the set it follows "
@@ -387,11 +605,12 @@ int ps_cmd_matrix(int argc, char **argv)
 	char **defaults = NULL;
 	size_t n_ids = 0, n_cols = 0, n_defaults = 0, i, nsig;
 	int r, code = PS_EXIT_ERROR;
+	unsigned columns = 1;
 
 	if (argc > 1 && !strcmp(argv[1], "merge"))
 		return ps_merge_matrix(argc - 1, argv + 1);
 	ps_suite_init(&tmpl);
-	r = options(&tmpl, &ids, &report, argc, argv, &d);
+	r = options(&tmpl, &ids, &report, &columns, argc, argv, &d);
 	if (r == PS_OPT_HELP_SHOWN) {
 		code = PS_EXIT_OK;
 		goto out;
@@ -446,8 +665,15 @@ int ps_cmd_matrix(int argc, char **argv)
 		fprintf(stderr, "procspec matrix: out of memory\n");
 		goto out;
 	}
-	for (i = 0; i < n_cols; i++) {
+	for (i = 0; columns == 1 && i < n_cols; i++) {
 		r = play_column(&m, &cols[i], &tmpl, golden_dir, &d);
+		if (r) {
+			fprintf(stderr, "procspec matrix: %s\n", d.msg);
+			goto out;
+		}
+	}
+	if (columns > 1) {
+		r = play_side_by_side(&m, cols, n_cols, columns, &tmpl, golden_dir, &d);
 		if (r) {
 			fprintf(stderr, "procspec matrix: %s\n", d.msg);
 			goto out;

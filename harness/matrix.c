@@ -184,6 +184,56 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 	return set_cell(row, (size_t)col, cell);
 }
 
+json_t *ps_matrix_column_export(const struct ps_matrix *m, int col)
+{
+	json_t *rows = json_array(), *row, *cell,
+	       *part = json_pack("{s:O, s:o}", "column", json_array_get(m->impls, (size_t)col),
+				 "rows", rows);
+	size_t i;
+
+	if (!part)
+		return NULL;
+	json_array_foreach(m->rows, i, row) {
+		cell = json_array_get(json_object_get(row, "cells"), (size_t)col);
+		if (!cell || json_is_null(cell))
+			continue;
+		if (json_array_append_new(rows, json_pack("{s:O, s:O, s:O}", "scenario",
+							  json_object_get(row, "scenario"),
+							  "method", json_object_get(row, "method"),
+							  "cell", cell))) {
+			json_decref(part);
+			return NULL;
+		}
+	}
+	return part;
+}
+
+int ps_matrix_column_import(struct ps_matrix *m, json_t *part)
+{
+	json_t *column = json_object_get(part, "column"), *rows = json_object_get(part, "rows");
+	json_t *item, *row;
+	const char *sc, *me;
+	size_t i, col = json_array_size(m->impls);
+
+	if (!json_is_object(column) || !json_is_array(rows))
+		return -EINVAL;
+	json_array_foreach(rows, i, item) {
+		sc = json_string_value(json_object_get(item, "scenario"));
+		me = json_string_value(json_object_get(item, "method"));
+		if (!sc || !me || !json_is_object(json_object_get(item, "cell")))
+			return -EINVAL;
+	}
+	if (json_array_append(m->impls, column))
+		return -ENOMEM;
+	json_array_foreach(rows, i, item) {
+		row = row_of(m, json_string_value(json_object_get(item, "scenario")),
+			     json_string_value(json_object_get(item, "method")));
+		if (!row || set_cell(row, col, json_incref(json_object_get(item, "cell"))))
+			return -ENOMEM;
+	}
+	return (int)col;
+}
+
 static void matrix_add(struct ps_report *rep, const struct ps_report_item *it)
 {
 	struct ps_matrix_sink *k = rep->sink;

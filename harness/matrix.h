@@ -56,6 +56,20 @@ int ps_matrix_add(struct ps_matrix *m, int col, const char *id, const char *meth
 		  const struct ps_job_result *res);
 
 /*
+ * Column col alone, for another process to take in: {"column": {...},
+ * "rows": [{"scenario", "method", "cell"}...]}, rows in the order they came.
+ * NULL when out of memory.
+ */
+json_t *ps_matrix_column_export(const struct ps_matrix *m, int col);
+
+/*
+ * Append a column ps_matrix_column_export made (in another process), its
+ * rows merged into m's by scenario and method, new ones appended.  Returns
+ * the column number, -ENOMEM, or -EINVAL when part is not such a column.
+ */
+int ps_matrix_column_import(struct ps_matrix *m, json_t *part);
+
+/*
  * The matrix as a reporter of a run (report.h): each result a cell of one
  * column, and at the run's end the column's seconds.  rep->sink points at a
  * struct ps_matrix_sink (or a struct that begins with one).

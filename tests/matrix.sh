@@ -87,6 +87,33 @@ check "signatures are sorted, most frequent first" \
 check "the page is self-contained: no external scripts, styles or links" \
 	test -z "$(grep -o -i -E '<(script|link|img|iframe)[^>]* (src|href)=' "$out/matrix.html")"
 
+# 3b. Side by side (--columns): each implementation in a process of its own,
+# taken in column order, so the report and the console are those of the
+# columns played one after the other; timings aside.
+"$PROCSPEC" matrix "${impls[@]}" -k exitcode/sys-exit -k lifecycle/start-twice -k lifecycle/returns \
+	-j 1 --columns 3 --report "$tmp/side" >"$tmp/side.out" 2>&1
+rc=$?
+check "--columns 3: the same exit status (1)" test $rc -eq 1
+check "--columns 3: the same matrix.json, timings aside" python3 - "$out/matrix.json" "$tmp/side/matrix.json" <<'EOF'
+import json, sys
+def strip(path):
+    d = json.load(open(path))
+    d.pop('generated')
+    for i in d['implementations']:
+        i.pop('seconds', None)
+    for r in d['rows']:
+        for c in r['cells']:
+            c.pop('seconds', None)
+    return d
+sys.exit(0 if strip(sys.argv[1]) == strip(sys.argv[2]) else 1)
+EOF
+check "--columns 3: the console's lines in the same order, timings aside" \
+	test "$(sed -E 's/[0-9.]+s$//' "$tmp/out")" = "$(sed -E "s/[0-9.]+s$//; s|$tmp/side|$out|g" "$tmp/side.out")"
+"$PROCSPEC" matrix --impl ref --impl cmd:/bin/false --impl ref@3.8 -k exitcode/sys-exit-none \
+	--columns 3 --report "$tmp/side-broken" >"$tmp/out3" 2>&1
+check "--columns 3: a driver that never starts is its column's errors, the others run" \
+	json "$tmp/side-broken/matrix.json" "d['implementations'][1]['error'] and [r['cells'][0]['verdict'] + r['cells'][2]['verdict'] for r in d['rows']] == ['passpass'] * len(d['rows'])"
+
 # 4. Every cell passing or expected: exit 0; ref@3.8 alone follows 3.8.
 "$PROCSPEC" matrix --impl ref --impl ref@3.8 -k exitcode/sys-exit-none --report "$tmp/ok" >"$tmp/out" 2>&1
 check "a matrix where every cell passes exits 0" test $? -eq 0
