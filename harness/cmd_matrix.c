@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "file.h"
 #include "matrix.h"
 #include "merge.h"
 #include "paths.h"
@@ -363,22 +364,6 @@ static void side_close(struct side *c)
 	c->out_fd = c->json_fd = -1;
 }
 
-static int write_all_fd(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* In the column's process: play it, write its part, and never return. */
 static void side_child(struct side *c, struct column *col, const struct ps_suite *tmpl,
 		       const char *golden_dir)
@@ -399,7 +384,7 @@ static void side_child(struct side *c, struct column *col, const struct ps_suite
 	if (r)
 		part = json_pack("{s:s}", "error", d.msg);
 	text = part ? json_dumps(part, JSON_COMPACT) : NULL;
-	if (text && !write_all_fd(c->json_fd, text, strlen(text)) && !r)
+	if (text && !ps_write_all(c->json_fd, text, strlen(text)) && !r)
 		code = PS_EXIT_OK;
 	free(text);
 	json_decref(part);
@@ -484,9 +469,8 @@ static int side_take(struct ps_matrix *m, struct side *c, const char *id, struct
 	return r;
 }
 
-static int play_side_by_side(struct ps_matrix *m, struct column *cols, size_t n,
-			     unsigned at_once, const struct ps_suite *tmpl,
-			     const char *golden_dir, struct ps_diag *d)
+static int play_side_by_side(struct ps_matrix *m, struct column *cols, size_t n, unsigned at_once,
+			     const struct ps_suite *tmpl, const char *golden_dir, struct ps_diag *d)
 {
 	struct side *c = calloc(n + 1, sizeof(*c));
 	size_t started = 0, taken = 0, running = 0, i;

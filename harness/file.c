@@ -83,12 +83,29 @@ int ps_mkdirs(const char *dir)
 	return 0;
 }
 
+int ps_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n) {
+		do
+			w = write(fd, s, n);
+		while (w == -1 && errno == EINTR);
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int ps_file_write_atomic(const char *path, const char *data, size_t len, bool durable)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	size_t off = 0;
-	ssize_t w;
 	int fd = -1, err = 0;
 
 	if (slash) {
@@ -105,16 +122,9 @@ int ps_file_write_atomic(const char *path, const char *data, size_t len, bool du
 	fd = mkostemps(tmp, 4, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		do
-			w = write(fd, data + off, len - off);
-		while (w == -1 && errno == EINTR);
-		if (w < 0) {
-			err = -errno;
-			goto out;
-		}
-		off += (size_t)w;
-	}
+	err = ps_write_all(fd, data, len);
+	if (err)
+		goto out;
 	if (fchmod(fd, 0644) || (durable && fsync(fd))) {
 		err = -errno;
 		goto out;

@@ -29,6 +29,9 @@ int ps_file_read(const char *path, char **out, size_t *len);
  */
 int ps_file_write_atomic(const char *path, const char *data, size_t len, bool durable);
 
+/* Write all n bytes of p to fd, again after EINTR and short writes. 0 or -errno. */
+int ps_write_all(int fd, const void *p, size_t n);
+
 /* mkdir -p. 0 or -errno. */
 int ps_mkdirs(const char *dir);
 

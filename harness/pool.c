@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "file.h"
 #include "proc.h"
 #include "tmp.h"
 
@@ -35,23 +36,6 @@ void ps_job_result_release(struct ps_job_result *r)
 	free(r->diff);
 	free(r->where);
 	memset(r, 0, sizeof(*r));
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-	ssize_t w;
-
-	while (n) {
-		do
-			w = write(fd, s, n);
-		while (w == -1 && errno == EINTR);
-		if (w <= 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static json_t *result_json(uint64_t index, const struct ps_job_result *r)
@@ -129,7 +113,7 @@ static void worker_main(int job_r, int res_w, const struct ps_job *jobs, size_t 
 			code = 2;
 			break;
 		}
-		if (write_all(res_w, s, strlen(s)) || write_all(res_w, "\n", 1)) {
+		if (ps_write_all(res_w, s, strlen(s)) || ps_write_all(res_w, "\n", 1)) {
 			free(s);
 			code = 2;
 			break;
@@ -289,7 +273,7 @@ int ps_pool_run(const struct ps_job *jobs, size_t n, unsigned workers, unsigned 
 			if (!w[i].busy && w[i].job_w >= 0 && next < n) {
 				uint64_t idx = next++;
 
-				if (write_all(w[i].job_w, &idx, sizeof(idx))) {
+				if (ps_write_all(w[i].job_w, &idx, sizeof(idx))) {
 					r = ps_diag(d, PS_EDRIVER, "a worker went away");
 					goto out;
 				}

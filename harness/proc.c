@@ -284,7 +284,6 @@ int ps_proc_sweep(void)
 	return killed;
 }
 
-
 static void guard_set(volatile sig_atomic_t *v, pid_t pid, bool add)
 {
 	size_t i;
