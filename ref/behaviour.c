@@ -1162,6 +1162,19 @@ static int b_recurses(pr_value *self, pr_value **argv, pr_value **out, struct pr
 		return r;
 	if ((r = pr_getattr(pr__rt.current, "name", &name, d)) < 0)
 		return r;
+	/* current_process().name + '\n': a name that is not a str (a
+	 * Process(name=3) keeps what it was given) raises, as in the driver's
+	 * Python (found by fuzz, ref@3.9 against CPython 3.9, seed 20261215
+	 * index 9159); in 2.7 bytes is str */
+	if (name->kind != PR_STR && (name->kind != PR_BYTES || pr__profile.bytes_type)) {
+		r = name->kind == PR_BYTES ?
+			    pr_diag(d, PR_ETYPE, "can't concat str to bytes") :
+			    pr_diag(d, PR_ETYPE,
+				    "unsupported operand type(s) for +: '%s' and 'str'",
+				    pr__type_name(name));
+		pr_decref(name);
+		return r;
+	}
 	pr__value_str(name, &sb);
 	pr_decref(name);
 	pr__sb_putc(&sb, '\n');
