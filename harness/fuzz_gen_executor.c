@@ -1314,6 +1314,17 @@ static bool pickling_ok(const struct gen *G)
 	return has(G, PS_FUZZ_EX_INITIALIZER);
 }
 
+/* Whether a future of m runs a task whose argument does not pickle. */
+static bool unpicklable_arg_out(const struct model *m)
+{
+	size_t j;
+
+	for (j = 0; j < m->nf; j++)
+		if (m->f[j].task == T_UNPICK_ARG)
+			return true;
+	return false;
+}
+
 static void gen_value(struct gen *G, struct ps_buf *b)
 {
 	static const char *const v[] = {
@@ -1659,6 +1670,12 @@ static void gen_stmt(struct gen *G, struct ps_buf *b)
 		const char *s = PICK(&G->r, sd);
 
 		if (strstr(s, "cancel_futures") && !has(G, PS_FUZZ_EX_CANCEL_FUTURES))
+			s = "ex.shutdown()";
+		/* cancel_futures with a work item that failed to pickle may
+		 * deadlock the manager (gh-116685; found by fuzz, ref@3.9
+		 * against CPython 3.9, seed 20261215 index 16870: the exit
+		 * waited for ever, once) */
+		if (strstr(s, "cancel_futures") && unpicklable_arg_out(&G->m))
 			s = "ex.shutdown()";
 		/* before 3.9 (the release that brought cancel_futures) a
 		 * shutdown(wait=False) closes the manager's wakeup under it
