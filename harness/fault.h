@@ -46,9 +46,11 @@ const char *ps_fault_errno_name(int err);
  * The environment a driver runs in: this one, with LD_PRELOAD naming
  * procspec's fault library (beside this program, or installed: ps_helper())
  * and libfiu's POSIX preload (PROCSPEC_FIU_PRELOAD, default
- * /usr/lib/fiu/fiu_posix_preload.so) ahead of any LD_PRELOAD already set.  NULL when either library is missing or
- * PROCSPEC_NO_FAULTS is set: the driver then runs without them and offers no
- * "faults" feature.  Free with ps_fault_env_free().
+ * /usr/lib/fiu/fiu_posix_preload.so) ahead of any LD_PRELOAD already set,
+ * and LD_BIND_NOW=1 unless LD_BIND_NOW is set already.  NULL when either
+ * library is missing or PROCSPEC_NO_FAULTS is set: the driver then runs
+ * without them and offers no "faults" feature.  Free with
+ * ps_fault_env_free().
  */
 char **ps_fault_env(void);
 void ps_fault_env_free(char **env);
