@@ -373,7 +373,8 @@ out:
 	return r;
 }
 
-int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, struct ps_diag *d)
+int ps_driver_start(char *const argv[], double timeout, bool faults, struct ps_driver **out,
+		    struct ps_diag *d)
 {
 	struct ps_driver *drv = calloc(1, sizeof(*drv));
 	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, r;
@@ -383,6 +384,7 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, 
 		return ps_diag(d, -ENOMEM, "out of memory");
 	drv->pid = -1;
 	drv->to_fd = drv->from_fd = drv->pidfd = -1;
+	drv->with_faults = faults;
 	drv->log_fd = -1;
 	/* Only the harness's end of the stderr pipe is non-blocking: the
 	 * driver's writes to a full pipe must wait, not fail with EAGAIN. */
@@ -399,7 +401,7 @@ int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, 
 	}
 	/* A private TMPDIR: what the driver and its scenario processes leave
 	 * there (CPython's pymp-XXXXXX of a killed forkserver) goes with it. */
-	char dir[PATH_MAX], **fenv = ps_fault_env();
+	char dir[PATH_MAX], **fenv = faults ? ps_fault_env() : NULL;
 
 	r = ps_tmp_driver_dir(dir, sizeof(dir));
 	if (r) {

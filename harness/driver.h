@@ -47,14 +47,19 @@ struct ps_driver {
 	bool pipelined;             /* hello.pipelined: requests may go before the replies */
 	struct ps_exit exit;        /* how it ended, once stopped */
 	char *tmpdir;               /* its private TMPDIR (tmp.h), removed when it is stopped */
+	bool with_faults;           /* started asking for the fault libraries (ps_fault_env()) */
 };
 
 /*
- * Start argv as a driver and read its hello within timeout seconds.
- * Fails with PS_EPROTO when the hello is missing, malformed or of another
- * protocol version, PS_ETIMEOUT when it does not come; d says which.
+ * Start argv as a driver and read its hello within timeout seconds: with
+ * the fault libraries preloaded (ps_fault_env(), where this machine has
+ * them) when faults is true, else in this environment as it is, and so
+ * with no "faults" feature.  Fails with PS_EPROTO when the hello is
+ * missing, malformed or of another protocol version, PS_ETIMEOUT when it
+ * does not come; d says which.
  */
-int ps_driver_start(char *const argv[], double timeout, struct ps_driver **out, struct ps_diag *d);
+int ps_driver_start(char *const argv[], double timeout, bool faults, struct ps_driver **out,
+		    struct ps_diag *d);
 
 /*
  * Send one message.  It is written at once as far as the pipe takes it;

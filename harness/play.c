@@ -414,8 +414,11 @@ int ps_play_init(struct ps_play *p, struct ps_suite *s, struct ps_diag *d)
 			p->n++;
 		}
 	}
-	/* Workers start their own drivers; this one only said hello. */
+	/* Workers start their own drivers; this one only said hello, with
+	 * the fault libraries so as to say whether it has faults.  Theirs
+	 * are lean: a scenario that uses no fault runs without them. */
 	ps_runner_release(&s->runner);
+	s->runner.lean = true;
 	return 0;
 }
 

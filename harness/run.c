@@ -25,7 +25,33 @@ int ps_runner_ready(struct ps_runner *rn, struct ps_diag *d)
 {
 	if (rn->drv)
 		return 0;
-	return ps_driver_start(rn->impl->argv, rn->hello_timeout, &rn->drv, d);
+	return ps_driver_start(rn->impl->argv, rn->hello_timeout, true, &rn->drv, d);
+}
+
+static bool uses_faults(const struct ps_scenario *sc)
+{
+	const char *feat[PS_MAX_FEATURES];
+	size_t n = ps_scenario_features(sc, feat), i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(feat[i], "faults"))
+			return true;
+	return false;
+}
+
+/* A driver for sc: on a lean runner, one without the fault libraries
+ * unless sc uses faults, the driver in hand stopped when it is the other
+ * kind (scenarios come grouped by directory: a worker switches a few
+ * times in a run, not at every scenario). */
+static int runner_ready_for(struct ps_runner *rn, const struct ps_scenario *sc, struct ps_diag *d)
+{
+	bool faults = !rn->lean || rn->count_faults || uses_faults(sc);
+
+	if (rn->drv && rn->drv->with_faults != faults)
+		ps_runner_release(rn);
+	if (rn->drv)
+		return 0;
+	return ps_driver_start(rn->impl->argv, rn->hello_timeout, faults, &rn->drv, d);
 }
 
 /* Kill the driver and everything it left; the next scenario starts afresh. */
@@ -666,7 +692,7 @@ int ps_run_scenario_wire(struct ps_runner *rn, const struct ps_scenario *sc,
 			"had ended; starting it afresh\n");
 		drop_driver(rn);
 	}
-	r = ps_runner_ready(rn, d);
+	r = runner_ready_for(rn, sc, d);
 	if (!r) {
 		if (ps_scenario_gated(sc))
 			w = NULL; /* encoded without a driver: its gates undecided */

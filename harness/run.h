@@ -51,6 +51,11 @@ struct ps_runner {
 	double step_timeout;   /* seconds per reply, already scaled */
 	double hello_timeout;
 	int count_faults; /* ask for every fault site's call counts (sweep) */
+	/* Start drivers without the fault libraries, and a scenario that uses
+	 * faults on one started with them: a scenario process and its children
+	 * run faster without the preloads (ps_driver_start).  A runner that
+	 * only asks for the hello (ps_runner_ready) always has them. */
+	bool lean;
 };
 
 struct ps_outcome {
