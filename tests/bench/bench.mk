@@ -13,7 +13,7 @@
 # Makefile).  reports/bench-compare.json.
 #   BENCH_COMPARE_REPEAT  rounds (default 6)
 #   BENCH_COMPARE_FUZZ_RUNS  scenarios of each fuzz session (default 1000)
-#   BENCH_FIGURES  which figures (default floor,libprocref,ref_suite,ref_corpus,py_warm,fuzz_ref)
+#   BENCH_FIGURES  which figures (default floor,libprocref,ref_suite,ref_corpus,ref_corpus_untimed,py_warm,fuzz_ref)
 
 BENCH_REPEAT ?= 3
 BENCH_PYTHON ?= /usr/bin/python3
@@ -21,7 +21,7 @@ BENCH_FUZZ_RUNS ?= 4000
 BENCH_MATRIX ?=
 BENCH_COMPARE_REPEAT ?= 6
 BENCH_COMPARE_FUZZ_RUNS ?= 1000
-BENCH_FIGURES ?= floor,libprocref,ref_suite,ref_corpus,py_warm,fuzz_ref
+BENCH_FIGURES ?= floor,libprocref,ref_suite,ref_corpus,ref_corpus_untimed,py_warm,fuzz_ref
 BENCH_B = $(B)/bench
 BENCH_BINS = $(BENCH_B)/floor $(BENCH_B)/prstart $(BENCH_B)/prstart-lazy $(BENCH_B)/pyfresh
 
